@@ -1,0 +1,236 @@
+#include "enrol.h"
+#include "buf.h"
+#include "err.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ENROL_MAX_RESP (256u << 10)
+
+/* PEM text of a BIO as a malloc'd C string. */
+static char *enrol_bio_str(BIO *bio)
+{
+	char *p, *s;
+	long n = BIO_get_mem_data(bio, &p);
+
+	if (n <= 0)
+		return NULL;
+	s = malloc((size_t)n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, p, (size_t)n);
+	s[n] = 0;
+	return s;
+}
+
+static int enrol_make_key(const char *hostname, EVP_PKEY **key, char **key_pem, char **csr_pem)
+{
+	EVP_PKEY *pk = NULL;
+	X509_REQ *req = NULL;
+	X509_NAME *nm;
+	BIO *kb = NULL, *cb = NULL;
+	int r = YM_E_CRYPTO;
+
+	pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	req = X509_REQ_new();
+	kb = BIO_new(BIO_s_mem());
+	cb = BIO_new(BIO_s_mem());
+	if (!pk || !req || !kb || !cb)
+		goto out;
+	nm = X509_REQ_get_subject_name(req);
+	if (X509_REQ_set_version(req, 0) != 1 ||
+	    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)hostname, -1,
+				       -1, 0) != 1 ||
+	    X509_REQ_set_pubkey(req, pk) != 1 || X509_REQ_sign(req, pk, EVP_sha256()) <= 0)
+		goto out;
+	if (PEM_write_bio_PrivateKey(kb, pk, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    PEM_write_bio_X509_REQ(cb, req) != 1)
+		goto out;
+	r = YM_E_NOMEM;
+	*key_pem = enrol_bio_str(kb);
+	*csr_pem = enrol_bio_str(cb);
+	if (!*key_pem || !*csr_pem) {
+		free(*key_pem);
+		free(*csr_pem);
+		goto out;
+	}
+	*key = pk;
+	pk = NULL;
+	r = 0;
+out:
+	BIO_free(kb);
+	BIO_free(cb);
+	X509_REQ_free(req);
+	EVP_PKEY_free(pk);
+	return r;
+}
+
+static int enrol_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 39)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* Checks the issued certificate: PEM, for our key, CN = agent id. */
+static int enrol_check_cert(const char *pem, EVP_PKEY *pk, const char *agent_id)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *x = NULL;
+	char cn[64];
+	int r = YM_E_CRYPTO;
+
+	if (!b)
+		goto out;
+	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	if (!x || X509_check_private_key(x, pk) != 1)
+		goto out;
+	if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn)) <=
+		0 ||
+	    strcmp(cn, agent_id) != 0)
+		goto out;
+	r = 0;
+out:
+	X509_free(x);
+	BIO_free(b);
+	return r;
+}
+
+int enrol_run(const struct enrol_opts *o, struct agent_state *out, char *why, size_t whysz)
+{
+	struct agent_state *st = NULL;
+	struct http *h = NULL;
+	EVP_PKEY *pk = NULL;
+	char *key_pem = NULL, *csr_pem = NULL, *body = NULL, *ca_pem = NULL;
+	json_t *req = NULL, *resp = NULL, *v;
+	struct buf rb;
+	size_t calen;
+	long status = 0;
+	char host[256], esc[256];
+	const char *cert_pem;
+	int r = YM_E_INVAL;
+
+	buf_init(&rb, ENROL_MAX_RESP);
+	snprintf(why, whysz, "invalid options");
+	if (!o->server || !o->token || !o->ca_file || !o->state_dir)
+		goto out;
+	if (o->hostname) {
+		if (util_strlcpy(host, o->hostname, sizeof(host)) || !host[0])
+			goto out;
+	} else if (gethostname(host, sizeof(host)) < 0) {
+		goto out;
+	}
+	host[sizeof(host) - 1] = 0;
+	r = YM_E_NOMEM;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		goto out;
+	r = YM_E_INVAL;
+	if (util_strlcpy(st->dir, o->state_dir, sizeof(st->dir)) ||
+	    util_strlcpy(st->server, o->server, sizeof(st->server)) ||
+	    util_strlcpy(st->hostname, host, sizeof(st->hostname)) || state_paths(st))
+		goto out;
+	if (util_read_file(o->ca_file, 1 << 20, &ca_pem, &calen)) {
+		snprintf(why, whysz, "cannot read CA file %s", o->ca_file);
+		r = YM_E_IO;
+		goto out;
+	}
+	r = enrol_make_key(host, &pk, &key_pem, &csr_pem);
+	if (r) {
+		snprintf(why, whysz, "cannot create key and CSR");
+		goto out;
+	}
+	r = YM_E_NOMEM;
+	req = json_pack("{s:s, s:s, s:s, s:s, s:s}", "token", o->token, "hostname", host, "csr",
+			csr_pem, "os", "linux", "agent_version", YM_VERSION);
+	if (!req || !(body = json_dumps(req, JSON_COMPACT)))
+		goto out;
+	{
+		struct http_tls tls = {.ca_file = o->ca_file};
+		r = http_new(o->server, &tls, NULL, &h);
+		if (r) {
+			snprintf(why, whysz, "server must be an https:// URL");
+			goto out;
+		}
+	}
+	r = http_request(h, "POST", "/agent/v1/enrol", "application/json", body, strlen(body), 30,
+			 &status, &rb);
+	if (r) {
+		snprintf(why, whysz, "cannot reach %s: %s", o->server, http_last_error(h));
+		goto out;
+	}
+	resp = json_loadb((const char *)rb.data, rb.len, 0, NULL);
+	if (status != 200) {
+		v = json_object_get(resp, "error");
+		log_escape(json_is_string(v) ? json_string_value(v) : "",
+			   json_is_string(v) ? json_string_length(v) : 0, esc, sizeof(esc));
+		snprintf(why, whysz, "server answered %ld: %s", status, esc);
+		r = status == 401 || status == 403 ? YM_E_AUTH : YM_E_PARSE;
+		goto out;
+	}
+	r = YM_E_PARSE;
+	snprintf(why, whysz, "malformed enrolment answer");
+	if (!json_is_object(resp))
+		goto out;
+	v = json_object_get(resp, "agent_id");
+	if (!json_is_string(v) ||
+	    util_strlcpy(st->agent_id, json_string_value(v), sizeof(st->agent_id)) ||
+	    !enrol_id_ok(st->agent_id))
+		goto out;
+	v = json_object_get(resp, "tenant_id");
+	if (!json_is_string(v) ||
+	    util_strlcpy(st->tenant_id, json_string_value(v), sizeof(st->tenant_id)) ||
+	    !enrol_id_ok(st->tenant_id))
+		goto out;
+	v = json_object_get(resp, "response_pubkey");
+	if (!json_is_string(v) || json_string_length(v) != 2 * COMMAND_PUBKEY_LEN ||
+	    util_unhex(json_string_value(v), st->response_pub, COMMAND_PUBKEY_LEN))
+		goto out;
+	v = json_object_get(resp, "cert");
+	if (!json_is_string(v))
+		goto out;
+	cert_pem = json_string_value(v);
+	r = enrol_check_cert(cert_pem, pk, st->agent_id);
+	if (r) {
+		snprintf(why, whysz, "issued certificate does not match our key or agent id");
+		goto out;
+	}
+	/* ca.crt is the CA file the operator gave: it is what authenticated the
+	 * server, and what will authenticate it from now on. */
+	r = state_save(st, cert_pem, ca_pem, key_pem);
+	if (r) {
+		snprintf(why, whysz, "cannot write state directory %s", st->dir);
+		goto out;
+	}
+	*out = *st;
+	why[0] = 0;
+	r = 0;
+out:
+	if (key_pem)
+		OPENSSL_cleanse(key_pem, strlen(key_pem));
+	free(key_pem);
+	free(csr_pem);
+	free(body);
+	free(ca_pem);
+	json_decref(req);
+	json_decref(resp);
+	buf_free(&rb);
+	http_free(h);
+	EVP_PKEY_free(pk);
+	free(st);
+	return r;
+}

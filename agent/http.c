@@ -1,0 +1,172 @@
+#include "http.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct http {
+	CURL *c;
+	char base[512];
+	char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+	const atomic_int *stop;
+	struct buf *resp;
+	int toobig;
+	char err[CURL_ERROR_SIZE];
+};
+
+int http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : YM_E_NET;
+}
+
+static size_t http_write_cb(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct http *h = arg;
+	size_t n = size * nmemb;
+
+	if (buf_put(h->resp, p, n)) {
+		h->toobig = 1;
+		return 0; /* makes curl fail the transfer */
+	}
+	return n;
+}
+
+static int http_progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct http *h = arg;
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return h->stop && atomic_load(h->stop) ? 1 : 0;
+}
+
+int http_new(const char *base_url, const struct http_tls *tls, const atomic_int *stop,
+	     struct http **out)
+{
+	struct http *h = NULL;
+	size_t n;
+	int r = YM_E_INVAL;
+
+	if (!base_url || strncmp(base_url, "https://", 8) != 0 || !tls || !tls->ca_file ||
+	    (!tls->cert_file) != (!tls->key_file))
+		goto out;
+	r = YM_E_NOMEM;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		goto out;
+	r = YM_E_INVAL;
+	if (util_strlcpy(h->base, base_url, sizeof(h->base)) ||
+	    util_strlcpy(h->ca, tls->ca_file, sizeof(h->ca)) ||
+	    (tls->cert_file && (util_strlcpy(h->cert, tls->cert_file, sizeof(h->cert)) ||
+				util_strlcpy(h->key, tls->key_file, sizeof(h->key)))))
+		goto out;
+	n = strlen(h->base);
+	while (n > 8 && h->base[n - 1] == '/')
+		h->base[--n] = 0;
+	r = YM_E_NOMEM;
+	h->c = curl_easy_init();
+	if (!h->c)
+		goto out;
+	h->stop = stop;
+	*out = h;
+	h = NULL;
+	r = 0;
+out:
+	http_free(h);
+	return r;
+}
+
+void http_free(struct http *h)
+{
+	if (!h)
+		return;
+	if (h->c)
+		curl_easy_cleanup(h->c);
+	free(h);
+}
+
+int http_request(struct http *h, const char *method, const char *path, const char *ctype,
+		 const void *body, size_t n, long timeout_s, long *status, struct buf *resp)
+{
+	char url[1024], ct[128];
+	struct curl_slist *hdrs = NULL, *t;
+	CURLcode cc;
+	long code = 0;
+	int r = YM_E_INVAL;
+
+	if (snprintf(url, sizeof(url), "%s%s", h->base, path) >= (int)sizeof(url))
+		goto out;
+	r = YM_E_NOMEM;
+	t = curl_slist_append(hdrs, "Expect:");
+	if (!t)
+		goto out;
+	hdrs = t;
+	if (ctype) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+		t = curl_slist_append(hdrs, ct);
+		if (!t)
+			goto out;
+		hdrs = t;
+	}
+	curl_easy_reset(h->c);
+	h->resp = resp;
+	h->toobig = 0;
+	h->err[0] = 0;
+	curl_easy_setopt(h->c, CURLOPT_URL, url);
+	curl_easy_setopt(h->c, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(h->c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h->c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(h->c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h->c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h->c, CURLOPT_CAINFO, h->ca);
+	curl_easy_setopt(h->c, CURLOPT_CAPATH, NULL);
+	if (h->cert[0]) {
+		curl_easy_setopt(h->c, CURLOPT_SSLCERT, h->cert);
+		curl_easy_setopt(h->c, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(h->c, CURLOPT_SSLKEY, h->key);
+		curl_easy_setopt(h->c, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	curl_easy_setopt(h->c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h->c, CURLOPT_TIMEOUT, timeout_s);
+	curl_easy_setopt(h->c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h->c, CURLOPT_USERAGENT, "yamori-agent/" YM_VERSION);
+	curl_easy_setopt(h->c, CURLOPT_WRITEFUNCTION, http_write_cb);
+	curl_easy_setopt(h->c, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(h->c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h->c, CURLOPT_XFERINFOFUNCTION, http_progress_cb);
+	curl_easy_setopt(h->c, CURLOPT_XFERINFODATA, h);
+	curl_easy_setopt(h->c, CURLOPT_ERRORBUFFER, h->err);
+	curl_easy_setopt(h->c, CURLOPT_FOLLOWLOCATION, 0L);
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(h->c, CURLOPT_POST, 1L);
+		curl_easy_setopt(h->c, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(h->c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+	} else {
+		curl_easy_setopt(h->c, CURLOPT_HTTPGET, 1L);
+	}
+	cc = curl_easy_perform(h->c);
+	if (cc != CURLE_OK) {
+		if (!h->err[0])
+			util_strlcpy(h->err, curl_easy_strerror(cc), sizeof(h->err));
+		r = h->toobig ? YM_E_TOOBIG : YM_E_NET;
+		LOG_D("http", "%s %s: %s", method, path, h->err);
+		goto out;
+	}
+	curl_easy_getinfo(h->c, CURLINFO_RESPONSE_CODE, &code);
+	*status = code;
+	r = 0;
+out:
+	curl_slist_free_all(hdrs);
+	return r;
+}
+
+const char *http_last_error(const struct http *h)
+{
+	return h->err;
+}

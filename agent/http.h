@@ -1,0 +1,46 @@
+/* http: the agent's HTTPS client (libcurl) for the server's /agent/v1 API.
+ * HTTPS only, TLS 1.2+, peer and host verified against the pinned CA file,
+ * optionally with the agent's client certificate (mutual TLS). Responses are
+ * capped. A transfer aborts within about a second once *stop becomes
+ * non-zero. One struct http per thread: a handle is not thread-safe, but
+ * separate handles are (call http_global_init once first). */
+#ifndef YM_AGENT_HTTP_H
+#define YM_AGENT_HTTP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+struct http;
+
+struct http_tls {
+	const char *ca_file;   /* PEM CA bundle that must have signed the server */
+	const char *cert_file; /* PEM client certificate, or NULL */
+	const char *key_file;  /* PEM client key, or NULL */
+};
+
+/* Once per process, before any thread starts. Returns 0 or YM_E_NET. */
+int http_global_init(void);
+
+/* base_url: "https://host:port" (copied; a trailing '/' is dropped). tls
+ * strings are copied. stop is borrowed (may be NULL). Returns 0, YM_E_INVAL
+ * (not https, too long) or YM_E_NOMEM. */
+int http_new(const char *base_url, const struct http_tls *tls, const atomic_int *stop,
+	     struct http **out);
+void http_free(struct http *h);
+
+/* Runs one request: method "GET" or "POST", path like "/agent/v1/events"
+ * (appended to the base URL), body (n bytes, borrowed; ignored for GET) of
+ * content type ctype. The response body is appended to resp (whose cap
+ * bounds it). Returns 0 with *status set for any HTTP answer, YM_E_NET
+ * (connection, TLS, timeout or abort; the reason is logged at debug level
+ * and kept for http_last_error), YM_E_TOOBIG (response over resp's cap) or
+ * YM_E_NOMEM. */
+int http_request(struct http *h, const char *method, const char *path, const char *ctype,
+		 const void *body, size_t n, long timeout_s, long *status, struct buf *resp);
+
+/* The transport error text of the last failed request ("" if none). */
+const char *http_last_error(const struct http *h);
+
+#endif

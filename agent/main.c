@@ -1,0 +1,338 @@
+/* yamori-agent: Linux endpoint sensor and response executor.
+ *
+ *   yamori-agent enrol --server https://HOST:PORT --token T --ca FILE --state DIR
+ *                      [--hostname NAME]
+ *   yamori-agent run --state DIR [--spool-max-mb N] [--batch-ms N] [--log-level L]
+ */
+#include "batcher.h"
+#include "cmdloop.h"
+#include "collect.h"
+#include "enrich.h"
+#include "enrol.h"
+#include "err.h"
+#include "hashcache.h"
+#include "http.h"
+#include "log.h"
+#include "nonce.h"
+#include "seqgen.h"
+#include "sensor.h"
+#include "spool.h"
+#include "state.h"
+#include "uplink.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define AGENT_SPOOL_FILES  65536
+#define AGENT_SEQ_BLOCK	   4096
+#define AGENT_BATCH_EVENTS 1000
+#define AGENT_BATCH_BYTES  (4u << 20)
+#define AGENT_NONCES	   4096
+
+static atomic_int agent_stop;
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: yamori-agent enrol --server https://HOST:PORT --token T --ca FILE "
+			"--state DIR [--hostname NAME]\n"
+			"       yamori-agent run --state DIR [--spool-max-mb N] [--batch-ms N] "
+			"[--log-level error|warn|info|debug]\n");
+}
+
+static int cmd_enrol(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"server", required_argument, NULL, 's'},	{"token", required_argument, NULL, 't'},
+	    {"ca", required_argument, NULL, 'c'},	{"state", required_argument, NULL, 'd'},
+	    {"hostname", required_argument, NULL, 'n'}, {NULL, 0, NULL, 0},
+	};
+	struct enrol_opts o;
+	struct agent_state st;
+	char why[512];
+	int c, r;
+
+	memset(&o, 0, sizeof(o));
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			o.server = optarg;
+			break;
+		case 't':
+			o.token = optarg;
+			break;
+		case 'c':
+			o.ca_file = optarg;
+			break;
+		case 'd':
+			o.state_dir = optarg;
+			break;
+		case 'n':
+			o.hostname = optarg;
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (!o.server || !o.token || !o.ca_file || !o.state_dir || optind != argc) {
+		usage();
+		return 2;
+	}
+	r = enrol_run(&o, &st, why, sizeof(why));
+	if (r) {
+		LOG_E("enrol", "E3002", "enrolment failed: %s (%s)", why, ym_strerror(r));
+		return 1;
+	}
+	printf("enrolled agent %s tenant %s\n", st.agent_id, st.tenant_id);
+	return 0;
+}
+
+struct agent_threads {
+	struct uplink_cfg up;
+	struct uplink_stats ups;
+	struct cmdloop_cfg cl;
+};
+
+static void *uplink_main(void *arg)
+{
+	struct agent_threads *t = arg;
+	uplink_run(&t->up, &t->ups);
+	return NULL;
+}
+
+static void *cmdloop_main(void *arg)
+{
+	struct agent_threads *t = arg;
+	cmdloop_run(&t->cl);
+	return NULL;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"state", required_argument, NULL, 'd'},
+	    {"spool-max-mb", required_argument, NULL, 'm'},
+	    {"batch-ms", required_argument, NULL, 'b'},
+	    {"log-level", required_argument, NULL, 'l'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *dir = NULL;
+	uint64_t spool_mb = 256, batch_ms = 100;
+	struct agent_state *st = NULL;
+	struct spool *sp = NULL;
+	struct seqgen *sg = NULL;
+	struct batcher *b = NULL;
+	struct nonce_store *ns = NULL;
+	struct enrich *en = NULL;
+	struct sensor *sensor = NULL;
+	const struct sensor_ops *ops = &sensor_netlink_ops;
+	struct http *h_up = NULL, *h_cmd = NULL;
+	struct agent_threads *th = NULL;
+	pthread_t t_up, t_cmd;
+	int up_started = 0, cmd_started = 0, sigfd = -1, c, r, rc = 1;
+	char path[PATH_MAX];
+	sigset_t mask;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		enum log_level lvl;
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'm':
+			if (util_parse_u64(optarg, 1, 1 << 20, &spool_mb)) {
+				usage();
+				return 2;
+			}
+			break;
+		case 'b':
+			if (util_parse_u64(optarg, 1, 60000, &batch_ms)) {
+				usage();
+				return 2;
+			}
+			break;
+		case 'l':
+			if (log_parse_level(optarg, &lvl)) {
+				usage();
+				return 2;
+			}
+			log_set_level(lvl);
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (!dir || optind != argc) {
+		usage();
+		return 2;
+	}
+	/* Signals go to the signalfd of the main thread; threads inherit the mask. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sigfd < 0) {
+		LOG_E("agent", "E3003", "signalfd failed");
+		goto out;
+	}
+	st = calloc(1, sizeof(*st));
+	th = calloc(1, sizeof(*th));
+	if (!st || !th)
+		goto out;
+	r = state_load(dir, st);
+	if (r) {
+		LOG_E("agent", "E3004", "cannot load state from %s: %s%s", dir, ym_strerror(r),
+		      r == YM_E_NOTFOUND ? " (run yamori-agent enrol first)" : "");
+		goto out;
+	}
+	if (http_global_init()) {
+		LOG_E("agent", "E3005", "libcurl initialisation failed");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/spool", st->dir);
+	r = spool_open(path, spool_mb << 20, AGENT_SPOOL_FILES, &sp);
+	if (r) {
+		LOG_E("agent", "E3006", "cannot open spool %s: %s", path, ym_strerror(r));
+		goto out;
+	}
+	r = seqgen_open(st->dir, "seq", AGENT_SEQ_BLOCK, &sg);
+	if (r) {
+		LOG_E("agent", "E3007", "cannot open sequence file in %s: %s", st->dir,
+		      ym_strerror(r));
+		goto out;
+	}
+	r = batcher_new(sg, sp, AGENT_BATCH_EVENTS, AGENT_BATCH_BYTES, &b);
+	if (r)
+		goto out;
+	snprintf(path, sizeof(path), "%s/nonces", st->dir);
+	r = nonce_open(path, AGENT_NONCES, util_now_ns() / 1000000000ull, &ns);
+	if (r) {
+		LOG_E("agent", "E3008", "cannot open nonce store %s: %s", path, ym_strerror(r));
+		goto out;
+	}
+	{
+		struct enrich_cfg ec = {
+		    .proc_max_entries = 16384,
+		    .proc_max_bytes = 8u << 20,
+		    .proc_retain_ns = 120ull * 1000000000ull,
+		    .hash_max_entries = 4096,
+		    .hash_max_file = HASHCACHE_MAX_FILE,
+		    .termination = 1,
+		    .self_pid = (int32_t)getpid(),
+		};
+		r = enrich_new(&ec, &en);
+		if (r) {
+			LOG_E("agent", "E3009", "cannot start enrichment: %s", ym_strerror(r));
+			goto out;
+		}
+	}
+	{
+		struct http_tls tls = {
+		    .ca_file = st->ca_path, .cert_file = st->cert_path, .key_file = st->key_path};
+		if (http_new(st->server, &tls, &agent_stop, &h_up) ||
+		    http_new(st->server, &tls, &agent_stop, &h_cmd)) {
+			LOG_E("agent", "E3010", "bad server URL in agent.json");
+			goto out;
+		}
+	}
+	r = ops->start(&sensor);
+	if (r) {
+		LOG_E("agent", "E3001", "cannot start process sensor %s: %s%s", ops->name,
+		      ym_strerror(r), r == YM_E_AUTH ? " (needs root or CAP_NET_ADMIN)" : "");
+		goto out;
+	}
+	th->up = (struct uplink_cfg){.sp = sp,
+				     .h = h_up,
+				     .stop = &agent_stop,
+				     .backoff_min_ms = 100,
+				     .backoff_max_ms = 5000};
+	th->cl = (struct cmdloop_cfg){.h = h_cmd,
+				      .agent_id = st->agent_id,
+				      .pubkey = st->response_pub,
+				      .ns = ns,
+				      .stop = &agent_stop,
+				      .wait_s = 25};
+	if (pthread_create(&t_up, NULL, uplink_main, th) == 0)
+		up_started = 1;
+	if (pthread_create(&t_cmd, NULL, cmdloop_main, th) == 0)
+		cmd_started = 1;
+	if (!up_started || !cmd_started) {
+		LOG_E("agent", "E3011", "cannot start threads");
+		goto out;
+	}
+	fprintf(stderr, "yamori-agent running agent %s sensor process=%s\n", st->agent_id,
+		ops->name);
+	fflush(stderr);
+	{
+		struct collect_cfg cc = {.ops = ops,
+					 .sensor = sensor,
+					 .en = en,
+					 .b = b,
+					 .sp = sp,
+					 .sigfd = sigfd,
+					 .batch_ms = batch_ms,
+					 .realtime = 1};
+		r = collect_run(&cc);
+	}
+	rc = r ? 1 : 0;
+out:
+	atomic_store(&agent_stop, 1);
+	if (sp)
+		spool_wake(sp);
+	if (up_started)
+		pthread_join(t_up, NULL);
+	if (cmd_started)
+		pthread_join(t_cmd, NULL);
+	if (sensor)
+		ops->stop(sensor);
+	if (b) {
+		batcher_flush(b);
+		batcher_free(b);
+	}
+	if (th && up_started) {
+		struct spool_stats ss;
+		spool_stats(sp, &ss);
+		LOG_I("agent", "stopped: %llu batches sent, %llu left in spool",
+		      (unsigned long long)th->ups.sent_batches, (unsigned long long)ss.files);
+	}
+	enrich_free(en);
+	http_free(h_up);
+	http_free(h_cmd);
+	nonce_close(ns);
+	seqgen_close(sg);
+	spool_close(sp);
+	free(th);
+	free(st);
+	if (sigfd >= 0)
+		close(sigfd);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage();
+		return 2;
+	}
+	if (strcmp(argv[1], "enrol") == 0)
+		return cmd_enrol(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("yamori-agent %s\n", YM_VERSION);
+		return 0;
+	}
+	usage();
+	return 2;
+}

@@ -1,0 +1,62 @@
+/* procinfo: reading one process's facts from /proc/PID (exe, cmdline, cwd,
+ * stat, status). Every file is read into a fixed buffer with a hard cap and
+ * parsed through bounds checks: /proc text is attacker-influenced (comm and
+ * argv are chosen by the process). Thread-safe (no shared state). */
+#ifndef YM_AGENT_PROCINFO_H
+#define YM_AGENT_PROCINFO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROCINFO_CMDLINE_MAX 32768 /* bytes of joined argv kept; longer is truncated */
+#define PROCINFO_PATH_MAX    4096
+#define PF_KTHREAD_FLAG	     0x00200000u /* task flags (stat field 9): kernel thread */
+
+/* what procinfo_read managed to read */
+#define PROCINFO_HAVE_STAT    0x01u
+#define PROCINFO_HAVE_IMAGE   0x02u
+#define PROCINFO_HAVE_CMDLINE 0x04u
+#define PROCINFO_HAVE_CWD     0x08u
+#define PROCINFO_HAVE_IDS     0x10u
+
+struct procstat {
+	int32_t pid;
+	int32_t ppid;	     /* field 4 */
+	uint32_t flags;	     /* field 9 */
+	uint64_t start_time; /* field 22: clock ticks since boot */
+};
+
+struct procinfo {
+	unsigned have; /* PROCINFO_HAVE_* */
+	struct procstat st;
+	uint32_t uid, gid; /* real ids from status */
+	size_t image_len, cmdline_len, cwd_len;
+	char image[PROCINFO_PATH_MAX];
+	char cwd[PROCINFO_PATH_MAX];
+	char cmdline[PROCINFO_CMDLINE_MAX + 1];
+};
+
+/* Parses the text of /proc/PID/stat (n bytes, need not be NUL-terminated).
+ * comm may hold spaces and parentheses: fields are counted after the last
+ * ')'. Returns 0 and fills *out, or YM_E_PARSE. */
+int procinfo_parse_stat(const char *text, size_t n, struct procstat *out);
+
+/* Parses the real Uid and Gid from the text of /proc/PID/status. Returns 0,
+ * or YM_E_PARSE when either line is missing or malformed. */
+int procinfo_parse_ids(const char *text, size_t n, uint32_t *uid, uint32_t *gid);
+
+/* Joins a NUL-separated argv block (p, n bytes) in place with single spaces
+ * and drops trailing NULs; p[result] is set to NUL, so p needs n + 1 bytes.
+ * Returns the joined length. */
+size_t procinfo_join_cmdline(char *p, size_t n);
+
+/* Reads /proc/PID/stat. Returns 0, YM_E_NOTFOUND (no such process), YM_E_IO
+ * or YM_E_PARSE. */
+int procinfo_read_stat(int32_t pid, struct procstat *out);
+
+/* Reads everything it can about pid into *out (caller-owned, ~40 KiB) and
+ * sets out->have to what was read; a process that exits half way leaves the
+ * rest unset. Returns 0 when at least stat was read, else YM_E_NOTFOUND. */
+int procinfo_read(int32_t pid, struct procinfo *out);
+
+#endif

@@ -1,0 +1,234 @@
+#include "proctable.h"
+#include "err.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PT_NIL UINT32_MAX
+
+struct pt_node {
+	struct proc_entry e;
+	char *strings; /* image NUL cmdline NUL; owned */
+	size_t bytes;
+	uint32_t hnext;		     /* bucket chain */
+	uint32_t lru_prev, lru_next; /* most recent at head */
+	int used;
+};
+
+struct proctable {
+	struct pt_node *nodes;
+	uint32_t *buckets;
+	uint32_t nbuckets; /* power of two */
+	uint32_t max_entries;
+	uint32_t free_head; /* free nodes chained through hnext */
+	uint32_t lru_head, lru_tail;
+	size_t count, bytes, max_bytes;
+	uint64_t retain_ns, evictions;
+};
+
+static uint32_t pt_hash(const struct proctable *t, int32_t pid)
+{
+	return ((uint32_t)pid * 2654435761u) & (t->nbuckets - 1);
+}
+
+int proctable_new(size_t max_entries, size_t max_bytes, uint64_t retain_ns, struct proctable **out)
+{
+	struct proctable *t = NULL;
+	int r = YM_E_INVAL;
+
+	if (max_entries == 0 || max_entries > (1u << 24) || max_bytes == 0)
+		goto out;
+	r = YM_E_NOMEM;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		goto out;
+	t->max_entries = (uint32_t)max_entries;
+	t->nbuckets = 16;
+	while (t->nbuckets < max_entries)
+		t->nbuckets <<= 1;
+	t->nodes = calloc(max_entries, sizeof(*t->nodes));
+	t->buckets = malloc(t->nbuckets * sizeof(*t->buckets));
+	if (!t->nodes || !t->buckets)
+		goto out;
+	for (uint32_t i = 0; i < t->nbuckets; i++)
+		t->buckets[i] = PT_NIL;
+	for (uint32_t i = 0; i < t->max_entries; i++)
+		t->nodes[i].hnext = i + 1 < t->max_entries ? i + 1 : PT_NIL;
+	t->free_head = 0;
+	t->lru_head = t->lru_tail = PT_NIL;
+	t->max_bytes = max_bytes;
+	t->retain_ns = retain_ns;
+	*out = t;
+	t = NULL;
+	r = 0;
+out:
+	proctable_free(t);
+	return r;
+}
+
+void proctable_free(struct proctable *t)
+{
+	if (!t)
+		return;
+	if (t->nodes)
+		for (uint32_t i = 0; i < t->max_entries; i++)
+			free(t->nodes[i].strings);
+	free(t->nodes);
+	free(t->buckets);
+	free(t);
+}
+
+static void pt_lru_unlink(struct proctable *t, uint32_t i)
+{
+	struct pt_node *n = &t->nodes[i];
+	if (n->lru_prev != PT_NIL)
+		t->nodes[n->lru_prev].lru_next = n->lru_next;
+	else
+		t->lru_head = n->lru_next;
+	if (n->lru_next != PT_NIL)
+		t->nodes[n->lru_next].lru_prev = n->lru_prev;
+	else
+		t->lru_tail = n->lru_prev;
+}
+
+static void pt_lru_push(struct proctable *t, uint32_t i)
+{
+	struct pt_node *n = &t->nodes[i];
+	n->lru_prev = PT_NIL;
+	n->lru_next = t->lru_head;
+	if (t->lru_head != PT_NIL)
+		t->nodes[t->lru_head].lru_prev = i;
+	t->lru_head = i;
+	if (t->lru_tail == PT_NIL)
+		t->lru_tail = i;
+}
+
+static void pt_remove(struct proctable *t, uint32_t i)
+{
+	struct pt_node *n = &t->nodes[i];
+	uint32_t *pp = &t->buckets[pt_hash(t, n->e.pid)];
+
+	while (*pp != i)
+		pp = &t->nodes[*pp].hnext;
+	*pp = n->hnext;
+	pt_lru_unlink(t, i);
+	free(n->strings);
+	t->bytes -= n->bytes;
+	t->count--;
+	memset(n, 0, sizeof(*n));
+	n->hnext = t->free_head;
+	t->free_head = i;
+}
+
+int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
+		  const char *guid, const char *image, size_t image_len, const char *cmdline,
+		  size_t cmdline_len)
+{
+	size_t need = image_len + cmdline_len + 2;
+	char *s;
+	uint32_t i;
+	struct pt_node *n;
+
+	if (need > t->max_bytes)
+		return YM_E_TOOBIG;
+	s = malloc(need);
+	if (!s)
+		return YM_E_NOMEM;
+	memcpy(s, image, image_len);
+	s[image_len] = 0;
+	memcpy(s + image_len + 1, cmdline, cmdline_len);
+	s[need - 1] = 0;
+	/* same key: replace in place */
+	for (i = t->buckets[pt_hash(t, pid)]; i != PT_NIL; i = t->nodes[i].hnext)
+		if (t->nodes[i].e.pid == pid && t->nodes[i].e.start_time == start_time)
+			break;
+	if (i != PT_NIL)
+		pt_remove(t, i);
+	while (t->count >= t->max_entries || t->bytes + need > t->max_bytes) {
+		pt_remove(t, t->lru_tail);
+		t->evictions++;
+	}
+	i = t->free_head;
+	n = &t->nodes[i];
+	t->free_head = n->hnext;
+	n->used = 1;
+	n->strings = s;
+	n->bytes = need;
+	n->e.pid = pid;
+	n->e.ppid = ppid;
+	n->e.start_time = start_time;
+	n->e.exit_ns = 0;
+	n->e.image = s;
+	n->e.image_len = image_len;
+	n->e.cmdline = s + image_len + 1;
+	n->e.cmdline_len = cmdline_len;
+	memset(n->e.guid, 0, sizeof(n->e.guid));
+	if (guid)
+		memcpy(n->e.guid, guid, strnlen(guid, PROCTABLE_GUID_LEN));
+	n->hnext = t->buckets[pt_hash(t, pid)];
+	t->buckets[pt_hash(t, pid)] = i;
+	pt_lru_push(t, i);
+	t->count++;
+	t->bytes += need;
+	return 0;
+}
+
+const struct proc_entry *proctable_find(struct proctable *t, int32_t pid, uint64_t max_start)
+{
+	uint32_t best = PT_NIL;
+
+	for (uint32_t i = t->buckets[pt_hash(t, pid)]; i != PT_NIL; i = t->nodes[i].hnext) {
+		const struct proc_entry *e = &t->nodes[i].e;
+		if (e->pid != pid || e->start_time > max_start)
+			continue;
+		if (best == PT_NIL || e->start_time > t->nodes[best].e.start_time)
+			best = i;
+	}
+	if (best == PT_NIL)
+		return NULL;
+	pt_lru_unlink(t, best);
+	pt_lru_push(t, best);
+	return &t->nodes[best].e;
+}
+
+const struct proc_entry *proctable_exit(struct proctable *t, int32_t pid, uint64_t now_ns)
+{
+	uint32_t best = PT_NIL;
+
+	for (uint32_t i = t->buckets[pt_hash(t, pid)]; i != PT_NIL; i = t->nodes[i].hnext) {
+		const struct proc_entry *e = &t->nodes[i].e;
+		if (e->pid != pid || e->exit_ns)
+			continue;
+		if (best == PT_NIL || e->start_time > t->nodes[best].e.start_time)
+			best = i;
+	}
+	if (best == PT_NIL)
+		return NULL;
+	t->nodes[best].e.exit_ns = now_ns ? now_ns : 1;
+	return &t->nodes[best].e;
+}
+
+size_t proctable_expire(struct proctable *t, uint64_t now_ns)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < t->max_entries; i++) {
+		struct pt_node *nd = &t->nodes[i];
+		if (nd->used && nd->e.exit_ns && now_ns - nd->e.exit_ns >= t->retain_ns &&
+		    now_ns >= nd->e.exit_ns) {
+			pt_remove(t, i);
+			n++;
+		}
+	}
+	return n;
+}
+
+size_t proctable_count(const struct proctable *t)
+{
+	return t->count;
+}
+
+uint64_t proctable_evictions(const struct proctable *t)
+{
+	return t->evictions;
+}

@@ -1,0 +1,59 @@
+/* proctable: the agent's table of processes it has seen, keyed by pid and
+ * start time, so that an event can name its parent's image, command line
+ * and GUID even after the parent exited (or its pid was reused).
+ *
+ * Exited entries stay for retain_ns after their exit. The table is bounded
+ * by entry count and by string bytes; at either cap the least recently used
+ * entry is evicted (live or not), so the table never fails for lack of room
+ * unless a single entry is bigger than the byte cap.
+ *
+ * Not thread-safe: owned by the collector thread. Pointers returned by
+ * proctable_find stay valid until the next proctable_put/expire/free. */
+#ifndef YM_AGENT_PROCTABLE_H
+#define YM_AGENT_PROCTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROCTABLE_GUID_LEN 36
+
+struct proctable;
+
+struct proc_entry {
+	int32_t pid, ppid;
+	uint64_t start_time; /* ticks since boot */
+	uint64_t exit_ns;    /* 0 while alive; else monotonic ns of the exit */
+	const char *image;   /* owned by the table, NUL-terminated */
+	const char *cmdline; /* owned by the table */
+	size_t image_len, cmdline_len;
+	char guid[PROCTABLE_GUID_LEN + 1];
+};
+
+/* Creates a table. Returns 0, YM_E_INVAL (zero caps) or YM_E_NOMEM. */
+int proctable_new(size_t max_entries, size_t max_bytes, uint64_t retain_ns, struct proctable **out);
+void proctable_free(struct proctable *t);
+
+/* Inserts the process (pid, start_time), or replaces the entry with that key
+ * (marking it alive again). Strings are copied. Returns 0, YM_E_TOOBIG (the
+ * strings alone exceed the byte cap) or YM_E_NOMEM; the table is unchanged on
+ * error. */
+int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
+		  const char *guid, const char *image, size_t image_len, const char *cmdline,
+		  size_t cmdline_len);
+
+/* Finds the entry for pid with the greatest start time <= max_start (pass
+ * UINT64_MAX for the newest) and marks it recently used. NULL if none. */
+const struct proc_entry *proctable_find(struct proctable *t, int32_t pid, uint64_t max_start);
+
+/* Marks the newest live entry of pid as exited at now_ns (monotonic) and
+ * returns it, or NULL when the table does not know pid. */
+const struct proc_entry *proctable_exit(struct proctable *t, int32_t pid, uint64_t now_ns);
+
+/* Drops exited entries older than retain_ns at now_ns. Returns how many. */
+size_t proctable_expire(struct proctable *t, uint64_t now_ns);
+
+size_t proctable_count(const struct proctable *t);
+/* Entries evicted at a cap (not by expiry) since creation. */
+uint64_t proctable_evictions(const struct proctable *t);
+
+#endif

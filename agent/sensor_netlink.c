@@ -1,0 +1,297 @@
+/* sensor_netlink: process events from the netlink proc connector
+ * (NETLINK_CONNECTOR, CN_IDX_PROC). Needs CAP_NET_ADMIN. The kernel drops
+ * messages when the socket buffer is full and says so with ENOBUFS: each one
+ * is counted as an overrun and logged (rate-limited). */
+#include "sensor.h"
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <linux/cn_proc.h>
+#include <linux/connector.h>
+#include <linux/netlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SN_RCVBUF (8 << 20)
+
+struct sensor {
+	int fd;
+	uint64_t ino;	/* socket inode: its line in /proc/net/netlink */
+	int lost_stale; /* an overrun happened since lost was last read */
+	struct sensor_stats st;
+	uint8_t rx[8192];
+};
+
+static struct log_ratelimit sn_rl = LOG_RATELIMIT_INIT(5, 60);
+
+static int sn_send_op(int fd, enum proc_cn_mcast_op op)
+{
+	struct {
+		struct nlmsghdr nl;
+		struct cn_msg cn;
+		enum proc_cn_mcast_op op;
+	} __attribute__((packed)) msg;
+	struct sockaddr_nl to;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.nl.nlmsg_len = sizeof(msg);
+	msg.nl.nlmsg_type = NLMSG_DONE;
+	msg.nl.nlmsg_pid = 0;
+	msg.cn.id.idx = CN_IDX_PROC;
+	msg.cn.id.val = CN_VAL_PROC;
+	msg.cn.len = sizeof(enum proc_cn_mcast_op);
+	msg.op = op;
+	memset(&to, 0, sizeof(to));
+	to.nl_family = AF_NETLINK;
+	if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&to, sizeof(to)) !=
+	    (ssize_t)sizeof(msg))
+		return YM_E_IO;
+	return 0;
+}
+
+static int sn_start(struct sensor **out)
+{
+	struct sensor *s = NULL;
+	struct sockaddr_nl sa;
+	int rcv = SN_RCVBUF, r = YM_E_NOMEM;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto out;
+	s->fd = socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR);
+	r = YM_E_IO;
+	if (s->fd < 0)
+		goto out;
+	/* FORCE passes rmem_max (we are root); plain RCVBUF is the fallback */
+	if (setsockopt(s->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0 &&
+	    setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)) < 0)
+		LOG_W("sensor", "W3301", "cannot enlarge netlink receive buffer: %s",
+		      strerror(errno));
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	sa.nl_groups = CN_IDX_PROC;
+	sa.nl_pid = 0; /* let the kernel pick a unique port id */
+	{
+		struct stat sb;
+		if (fstat(s->fd, &sb) == 0)
+			s->ino = sb.st_ino;
+	}
+	if (bind(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = (errno == EPERM || errno == EACCES) ? YM_E_AUTH : YM_E_IO;
+		goto out;
+	}
+	if (sn_send_op(s->fd, PROC_CN_MCAST_LISTEN)) {
+		r = (errno == EPERM || errno == EACCES) ? YM_E_AUTH : YM_E_IO;
+		goto out;
+	}
+	*out = s;
+	s = NULL;
+	r = 0;
+out:
+	if (s) {
+		int e = errno;
+		if (s->fd >= 0)
+			close(s->fd);
+		free(s);
+		errno = e;
+	}
+	return r;
+}
+
+static int sn_fd(const struct sensor *s)
+{
+	return s->fd;
+}
+
+/* Parses one datagram: nlmsghdr | cn_msg | proc_event, all length-checked. */
+static void sn_parse(struct sensor *s, const uint8_t *p, size_t n, int64_t mono_to_wall,
+		     void (*cb)(void *arg, const struct sensor_msg *m), void *arg)
+{
+	struct cursor c;
+	const uint8_t *b;
+	struct nlmsghdr nl;
+	struct cn_msg cn;
+	struct proc_event ev;
+	struct sensor_msg m;
+	size_t evlen;
+
+	cursor_init(&c, p, n);
+	if (cursor_get_bytes(&c, sizeof(nl), &b))
+		goto bad;
+	memcpy(&nl, b, sizeof(nl));
+	if (nl.nlmsg_len < sizeof(nl) || nl.nlmsg_len > n)
+		goto bad;
+	if (nl.nlmsg_type == NLMSG_ERROR || nl.nlmsg_type == NLMSG_NOOP)
+		return;
+	if (cursor_get_bytes(&c, sizeof(cn), &b))
+		goto bad;
+	memcpy(&cn, b, sizeof(cn));
+	if (cn.id.idx != CN_IDX_PROC || cn.id.val != CN_VAL_PROC)
+		goto bad;
+	evlen = cn.len;
+	if (evlen > cursor_left(&c) || evlen < offsetof(struct proc_event, event_data))
+		goto bad;
+	memset(&ev, 0, sizeof(ev));
+	if (cursor_get_bytes(&c, evlen, &b))
+		goto bad;
+	memcpy(&ev, b, evlen < sizeof(ev) ? evlen : sizeof(ev));
+	memset(&m, 0, sizeof(m));
+	m.ts_ns = (uint64_t)((int64_t)ev.timestamp_ns + mono_to_wall);
+	switch (ev.what) {
+	case PROC_EVENT_FORK:
+		if (evlen < offsetof(struct proc_event, event_data) + sizeof(ev.event_data.fork))
+			goto bad;
+		/* threads are not processes */
+		if (ev.event_data.fork.child_pid != ev.event_data.fork.child_tgid)
+			return;
+		m.type = SENSOR_MSG_FORK;
+		m.pid = ev.event_data.fork.child_tgid;
+		m.ppid = ev.event_data.fork.parent_tgid;
+		break;
+	case PROC_EVENT_EXEC:
+		if (evlen < offsetof(struct proc_event, event_data) + sizeof(ev.event_data.exec))
+			goto bad;
+		m.type = SENSOR_MSG_EXEC;
+		m.pid = ev.event_data.exec.process_tgid;
+		break;
+	case PROC_EVENT_EXIT:
+		if (evlen < offsetof(struct proc_event, event_data) +
+				offsetof(struct exit_proc_event, parent_pid))
+			goto bad;
+		if (ev.event_data.exit.process_pid != ev.event_data.exit.process_tgid)
+			return;
+		m.type = SENSOR_MSG_EXIT;
+		m.pid = ev.event_data.exit.process_tgid;
+		m.ppid = ev.event_data.exit.parent_tgid; /* 0 on kernels before 4.18 */
+		m.exit_code = ev.event_data.exit.exit_code;
+		break;
+	default:
+		return; /* ack, uid, gid, sid, comm...: not used */
+	}
+	s->st.msgs++;
+	cb(arg, &m);
+	return;
+bad:
+	s->st.malformed++;
+}
+
+static int sn_poll(struct sensor *s, int max, void (*cb)(void *arg, const struct sensor_msg *m),
+		   void *arg)
+{
+	int64_t mono_to_wall = (int64_t)(util_now_ns() - util_mono_ns());
+	int done = 0;
+
+	while (done < max) {
+		struct sockaddr_nl from;
+		socklen_t fl = sizeof(from);
+		ssize_t k = recvfrom(s->fd, s->rx, sizeof(s->rx), MSG_DONTWAIT,
+				     (struct sockaddr *)&from, &fl);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == ENOBUFS) {
+				s->st.overruns++;
+				s->lost_stale = 1;
+				if (log_ratelimit_ok(&sn_rl))
+					LOG_W("sensor", "W3302",
+					      "netlink receive buffer overrun: process events lost "
+					      "(%llu overruns so far)",
+					      (unsigned long long)s->st.overruns);
+				continue;
+			}
+			return YM_E_IO;
+		}
+		done++;
+		/* only the kernel (port 0) speaks for the proc connector */
+		if (fl != sizeof(from) || from.nl_pid != 0) {
+			s->st.malformed++;
+			continue;
+		}
+		sn_parse(s, s->rx, (size_t)k, mono_to_wall, cb, arg);
+	}
+	return done;
+}
+
+/* The kernel counts every message it could not queue for a socket in the
+ * Drops column of /proc/net/netlink ("sk Eth Pid Groups Rmem Wmem Dump Locks
+ * Drops Inode"): that turns "some were lost" into how many. */
+static int sn_read_drops(uint64_t ino, uint64_t *drops)
+{
+	char *text = NULL;
+	size_t len, i = 0;
+	int r;
+
+	r = util_read_file("/proc/net/netlink", 4u << 20, &text, &len);
+	if (r)
+		return r;
+	r = YM_E_NOTFOUND;
+	while (i < len) {
+		char tok[10][24];
+		size_t eol = i, nt = 0;
+		uint64_t v_ino, v_drops;
+
+		while (eol < len && text[eol] != '\n')
+			eol++;
+		while (i < eol && nt < 10) {
+			size_t b;
+			while (i < eol && text[i] == ' ')
+				i++;
+			b = i;
+			while (i < eol && text[i] != ' ')
+				i++;
+			if (i == b)
+				break;
+			if (i - b >= sizeof(tok[0]))
+				break;
+			memcpy(tok[nt], text + b, i - b);
+			tok[nt][i - b] = 0;
+			nt++;
+		}
+		if (nt == 10 && util_parse_u64(tok[9], 0, UINT64_MAX, &v_ino) == 0 &&
+		    v_ino == ino && util_parse_u64(tok[8], 0, UINT64_MAX, &v_drops) == 0) {
+			*drops = v_drops;
+			r = 0;
+			break;
+		}
+		i = eol + 1;
+	}
+	free(text);
+	return r;
+}
+
+static void sn_stats(struct sensor *s, struct sensor_stats *out)
+{
+	uint64_t drops;
+
+	if (s->lost_stale && s->ino && sn_read_drops(s->ino, &drops) == 0) {
+		s->st.lost = drops;
+		s->lost_stale = 0;
+	}
+	*out = s->st;
+}
+
+static void sn_stop(struct sensor *s)
+{
+	if (!s)
+		return;
+	sn_send_op(s->fd, PROC_CN_MCAST_IGNORE);
+	close(s->fd);
+	free(s);
+}
+
+const struct sensor_ops sensor_netlink_ops = {
+    .name = "netlink",
+    .start = sn_start,
+    .fd = sn_fd,
+    .poll = sn_poll,
+    .stats = sn_stats,
+    .stop = sn_stop,
+};

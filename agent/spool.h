@@ -1,0 +1,80 @@
+/* spool: the agent's bounded on-disk queue of encoded event batches.
+ *
+ * Each batch is one file DIR/<20-digit first seq>.ymb, written to a temp
+ * file, fsync'd and renamed (and the directory fsync'd) before it may be
+ * sent, so a crash loses nothing that was spooled. Files are handed to the
+ * uplink oldest first and deleted only when acknowledged. Caps: max_bytes of
+ * batch files and max_files files; when a new batch does not fit, the oldest
+ * batch not being sent is deleted and its events are counted as dropped
+ * (count and sequence range; spool_take_drops hands the tally to whoever
+ * reports it). A batch the server rejects as malformed moves to
+ * DIR/rejected/ (at most SPOOL_MAX_REJECTED files are kept there).
+ *
+ * Thread-safe: the collector puts, the uplink takes; one uplink at a time. */
+#ifndef YM_AGENT_SPOOL_H
+#define YM_AGENT_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPOOL_MAX_REJECTED 64
+
+struct spool;
+
+struct spool_item {
+	uint64_t first_seq, last_seq;
+	uint32_t count; /* events */
+	uint64_t bytes;
+};
+
+/* Drop and rejection tally since the last spool_take_drops. first/last are
+ * the lowest and highest dropped sequence numbers (0 when none). */
+struct spool_drops {
+	uint64_t events, batches, first_seq, last_seq;
+	uint64_t rejected_batches, rejected_events;
+};
+
+struct spool_stats {
+	uint64_t files, bytes;
+	uint64_t put_batches, sent_batches;
+	uint64_t dropped_events_total, dropped_batches_total, rejected_batches_total;
+};
+
+/* Opens the spool in dir (created 0700 with dir/rejected if missing),
+ * deletes leftover temp files and resumes the batch files already there,
+ * oldest first. When they exceed the caps, the oldest are dropped at once
+ * (and counted). dir is copied. Returns 0, YM_E_INVAL, YM_E_IO, YM_E_NOMEM. */
+int spool_open(const char *dir, uint64_t max_bytes, size_t max_files, struct spool **out);
+void spool_close(struct spool *sp);
+
+/* Writes one encoded batch (p, n bytes; borrowed) holding count events with
+ * sequence numbers first..last, after making room. Returns 0, YM_E_INVAL
+ * (first not above the newest spooled batch, or empty), or YM_E_IO (could
+ * not be written even after freeing space: the batch is counted as dropped). */
+int spool_put(struct spool *sp, const uint8_t *p, size_t n, uint64_t first, uint64_t last,
+	      uint32_t count);
+
+/* Waits up to wait_ms for the oldest batch, marks it in flight and reads it:
+ * *data (malloc'd, handed to the caller) and *n. A file that cannot be read
+ * or decoded is moved to rejected/ and the next one is tried. Returns 0,
+ * YM_E_NOTFOUND (nothing within wait_ms, or spool_wake), YM_E_NOMEM. */
+int spool_next(struct spool *sp, uint64_t wait_ms, struct spool_item *it, uint8_t **data,
+	       size_t *n);
+
+/* The in-flight batch starting at first_seq was acknowledged: delete it.
+ * Returns 0 or YM_E_NOTFOUND. */
+int spool_ack(struct spool *sp, uint64_t first_seq);
+/* The server refused it as malformed: move it to rejected/ and count it.
+ * Returns 0 or YM_E_NOTFOUND. */
+int spool_reject(struct spool *sp, uint64_t first_seq);
+/* Sending failed: the batch stays first in line. */
+void spool_release(struct spool *sp, uint64_t first_seq);
+/* Wakes a spool_next waiter (shutdown). */
+void spool_wake(struct spool *sp);
+
+/* Moves the drop tally into *out and resets it. Returns 1 when anything was
+ * dropped or rejected since the last call, else 0. */
+int spool_take_drops(struct spool *sp, struct spool_drops *out);
+void spool_stats(struct spool *sp, struct spool_stats *out);
+
+#endif

@@ -1,0 +1,107 @@
+#include "event.h"
+#include "err.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const char *const cat_names[EVCAT_MAX_] = {
+	[EVCAT_UNKNOWN] = "unknown",
+	[EVCAT_PROCESS_CREATION] = "process_creation",
+	[EVCAT_PROCESS_TERMINATION] = "process_termination",
+	[EVCAT_NETWORK_CONNECTION] = "network_connection",
+	[EVCAT_FILE_EVENT] = "file_event",
+	[EVCAT_DNS_QUERY] = "dns_query",
+	[EVCAT_AUTHENTICATION] = "authentication",
+	[EVCAT_AGENT_STATUS] = "agent_status",
+};
+
+void event_init(struct event *ev)
+{
+	memset(ev, 0, offsetof(struct event, fields));
+}
+
+int event_name_ok(const char *name, size_t len)
+{
+	if (len == 0 || len > EVENT_MAX_NAME)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+int event_set(struct event *ev, const char *name, const char *value, size_t len)
+{
+	size_t nl = strlen(name);
+	if (!event_name_ok(name, nl))
+		return YM_E_INVAL;
+	if (len > EVENT_MAX_VALUE)
+		return YM_E_TOOBIG;
+	if (value[len] != 0 || memchr(value, 0, len))
+		return YM_E_INVAL;
+	for (uint16_t i = 0; i < ev->nfields; i++) {
+		if (strcmp(ev->fields[i].name, name) == 0) {
+			ev->fields[i].value = value;
+			ev->fields[i].value_len = (uint32_t)len;
+			return 0;
+		}
+	}
+	if (ev->nfields >= EVENT_MAX_FIELDS)
+		return YM_E_TOOBIG;
+	ev->fields[ev->nfields].name = name;
+	ev->fields[ev->nfields].value = value;
+	ev->fields[ev->nfields].value_len = (uint32_t)len;
+	ev->nfields++;
+	return 0;
+}
+
+int event_set_str(struct event *ev, const char *name, const char *value)
+{
+	return event_set(ev, name, value, strlen(value));
+}
+
+const char *event_get(const struct event *ev, const char *name, size_t *len)
+{
+	for (uint16_t i = 0; i < ev->nfields; i++) {
+		if (strcmp(ev->fields[i].name, name) == 0) {
+			if (len)
+				*len = ev->fields[i].value_len;
+			return ev->fields[i].value;
+		}
+	}
+	return NULL;
+}
+
+const char *event_get_ci(const struct event *ev, const char *name, size_t *len)
+{
+	const char *v = event_get(ev, name, len);
+	if (v)
+		return v;
+	for (uint16_t i = 0; i < ev->nfields; i++) {
+		if (strcasecmp(ev->fields[i].name, name) == 0) {
+			if (len)
+				*len = ev->fields[i].value_len;
+			return ev->fields[i].value;
+		}
+	}
+	return NULL;
+}
+
+const char *event_category_name(unsigned cat)
+{
+	return cat < EVCAT_MAX_ ? cat_names[cat] : "unknown";
+}
+
+int event_category_parse(const char *name, unsigned *cat)
+{
+	for (unsigned i = 0; i < EVCAT_MAX_; i++) {
+		if (strcmp(cat_names[i], name) == 0) {
+			*cat = i;
+			return 0;
+		}
+	}
+	return YM_E_NOTFOUND;
+}

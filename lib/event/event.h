@@ -1,0 +1,75 @@
+/* event: the one normalised event record (see docs/schema.md).
+ *
+ * An envelope (tenant, agent, host, per-agent sequence number, time, category)
+ * and up to EVENT_MAX_FIELDS named string fields using the Sigma taxonomy
+ * names (Image, CommandLine, ParentImage, ...). Field names and values are
+ * borrowed NUL-terminated strings: whoever fills the event keeps the storage
+ * alive for as long as the event is used. Values never contain a NUL byte.
+ * A struct event is plain data: no allocation, safe to copy, not shared
+ * between threads while being filled. */
+#ifndef YM_EVENT_H
+#define YM_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EVENT_MAX_FIELDS    32
+#define EVENT_MAX_NAME	    63	  /* bytes in a field name, without NUL */
+#define EVENT_MAX_VALUE	    65535 /* bytes in a field value, without NUL */
+
+/* Categories are the Sigma logsource categories yamori produces. The numbers
+ * are on the wire: never renumber, only add. */
+enum event_category {
+	EVCAT_UNKNOWN = 0,
+	EVCAT_PROCESS_CREATION = 1,
+	EVCAT_PROCESS_TERMINATION = 2,
+	EVCAT_NETWORK_CONNECTION = 3,
+	EVCAT_FILE_EVENT = 4,
+	EVCAT_DNS_QUERY = 5,
+	EVCAT_AUTHENTICATION = 6,
+	EVCAT_AGENT_STATUS = 7, /* agent health and drop reports */
+	EVCAT_MAX_ = 8,
+};
+
+struct event_field {
+	const char *name;  /* borrowed, NUL-terminated */
+	const char *value; /* borrowed, NUL-terminated, value_len bytes before the NUL */
+	uint32_t value_len;
+};
+
+struct event {
+	/* envelope; strings borrowed, may be NULL where not known yet (on the agent) */
+	const char *tenant_id;
+	const char *agent_id;
+	const char *host;
+	const char *product; /* Sigma logsource product: "linux" */
+	uint64_t seq;	     /* per-agent sequence number, from 1 */
+	uint64_t ts_ns;	     /* event time, ns since the Unix epoch */
+	uint16_t category;   /* enum event_category */
+	uint16_t nfields;
+	struct event_field fields[EVENT_MAX_FIELDS];
+};
+
+/* Zeroes the event. */
+void event_init(struct event *ev);
+/* Sets field name to value (len bytes, value[len] must be NUL), replacing an
+ * existing field of that name. Both strings are borrowed. Returns 0,
+ * YM_E_TOOBIG (no room, name or value too long) or YM_E_INVAL (empty or bad
+ * name: names are [A-Za-z0-9_.]+; embedded NUL in value). */
+int event_set(struct event *ev, const char *name, const char *value, size_t len);
+/* Like event_set with strlen(value). */
+int event_set_str(struct event *ev, const char *name, const char *value);
+/* Returns the value of field name (exact, case-sensitive name match) or NULL
+ * when the field is missing; *len (if not NULL) gets its length. */
+const char *event_get(const struct event *ev, const char *name, size_t *len);
+/* Case-insensitive name lookup, for rule field names written in another case. */
+const char *event_get_ci(const struct event *ev, const char *name, size_t *len);
+
+/* "process_creation" etc.; "unknown" for out-of-range values. */
+const char *event_category_name(unsigned cat);
+/* Returns 0 and sets *cat, or YM_E_NOTFOUND. */
+int event_category_parse(const char *name, unsigned *cat);
+/* 1 if name is a valid field name. */
+int event_name_ok(const char *name, size_t len);
+
+#endif

@@ -1,0 +1,277 @@
+#include "batch.h"
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#define BATCH_HDR_LEN 10 /* magic(4) flags(2) count(4) */
+
+static void why_set(char *why, size_t whysz, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void why_set(char *why, size_t whysz, const char *fmt, ...)
+{
+	va_list ap;
+	if (!why || whysz == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whysz, fmt, ap);
+	va_end(ap);
+}
+
+void batch_free(struct batch *b)
+{
+	free(b->events);
+	free(b->raw);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Reads one NUL-terminated string of len bytes (len includes the NUL) and
+ * checks that the NUL is the only one. */
+static int get_cstr(struct cursor *c, size_t len, const char **out)
+{
+	const uint8_t *p;
+	int r;
+
+	if (len == 0)
+		return YM_E_PARSE;
+	r = cursor_get_bytes(c, len, &p);
+	if (r)
+		return r;
+	if (p[len - 1] != 0 || memchr(p, 0, len - 1))
+		return YM_E_PARSE;
+	*out = (const char *)p;
+	return 0;
+}
+
+static int decode_event(struct cursor *c, struct event *ev, char *why, size_t whysz, size_t idx)
+{
+	uint16_t nf;
+	int r;
+
+	event_init(ev);
+	if ((r = cursor_get_u64(c, &ev->seq)) || (r = cursor_get_u64(c, &ev->ts_ns)) ||
+	    (r = cursor_get_u16(c, &ev->category)) || (r = cursor_get_u16(c, &nf))) {
+		why_set(why, whysz, "event %zu: truncated header", idx);
+		return r;
+	}
+	if (ev->seq == 0) {
+		why_set(why, whysz, "event %zu: sequence number 0", idx);
+		return YM_E_PARSE;
+	}
+	if (ev->category >= EVCAT_MAX_) {
+		why_set(why, whysz, "event %zu: unknown category %u", idx, ev->category);
+		return YM_E_PARSE;
+	}
+	if (nf > EVENT_MAX_FIELDS) {
+		why_set(why, whysz, "event %zu: %u fields, limit %d", idx, nf, EVENT_MAX_FIELDS);
+		return YM_E_TOOBIG;
+	}
+	for (uint16_t i = 0; i < nf; i++) {
+		uint8_t nl;
+		uint32_t vl;
+		const char *name, *value;
+
+		if ((r = cursor_get_u8(c, &nl))) {
+			why_set(why, whysz, "event %zu field %u: truncated", idx, i);
+			return r;
+		}
+		if (nl < 2 || nl > EVENT_MAX_NAME + 1 || (r = get_cstr(c, nl, &name)) ||
+		    !event_name_ok(name, nl - 1u)) {
+			why_set(why, whysz, "event %zu field %u: bad field name", idx, i);
+			return r == YM_E_TRUNCATED ? r : YM_E_PARSE;
+		}
+		if ((r = cursor_get_u32(c, &vl))) {
+			why_set(why, whysz, "event %zu field %s: truncated", idx, name);
+			return r;
+		}
+		if (vl < 1 || vl > EVENT_MAX_VALUE + 1u) {
+			why_set(why, whysz, "event %zu field %s: value length %u out of range", idx,
+				name, vl);
+			return YM_E_TOOBIG;
+		}
+		if ((r = get_cstr(c, vl, &value))) {
+			why_set(why, whysz, "event %zu field %s: %s", idx, name,
+				r == YM_E_TRUNCATED ? "truncated value" : "NUL inside value");
+			return r;
+		}
+		if (event_get(ev, name, NULL)) {
+			why_set(why, whysz, "event %zu: duplicate field %s", idx, name);
+			return YM_E_PARSE;
+		}
+		if ((r = event_set(ev, name, value, vl - 1u))) {
+			why_set(why, whysz, "event %zu field %s: rejected", idx, name);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int batch_decode(const uint8_t *p, size_t n, struct batch *b, char *why, size_t whysz)
+{
+	struct cursor c;
+	struct batch nb;
+	const uint8_t *magic;
+	uint16_t flags;
+	uint32_t count;
+	int r;
+
+	memset(&nb, 0, sizeof(nb));
+	memset(b, 0, sizeof(*b));
+	if (n > BATCH_MAX_WIRE) {
+		why_set(why, whysz, "batch of %zu bytes over the %u byte limit", n, BATCH_MAX_WIRE);
+		return YM_E_TOOBIG;
+	}
+	cursor_init(&c, p, n);
+	if ((r = cursor_get_bytes(&c, 4, &magic)) || (r = cursor_get_u16(&c, &flags)) ||
+	    (r = cursor_get_u32(&c, &count))) {
+		why_set(why, whysz, "truncated batch header");
+		return r;
+	}
+	if (memcmp(magic, BATCH_MAGIC, 4) != 0) {
+		why_set(why, whysz, "bad magic");
+		return YM_E_PARSE;
+	}
+	if (flags & ~BATCH_FLAG_ZSTD) {
+		why_set(why, whysz, "unknown flags 0x%04x", flags);
+		return YM_E_PARSE;
+	}
+	if (count == 0 || count > BATCH_MAX_EVENTS) {
+		why_set(why, whysz, "event count %u outside 1..%d", count, BATCH_MAX_EVENTS);
+		return count ? YM_E_TOOBIG : YM_E_PARSE;
+	}
+	if (flags & BATCH_FLAG_ZSTD) {
+		const uint8_t *body;
+		size_t blen = cursor_left(&c);
+		unsigned long long rs;
+		size_t got;
+
+		cursor_get_bytes(&c, blen, &body);
+		rs = ZSTD_getFrameContentSize(body, blen);
+		if (rs == ZSTD_CONTENTSIZE_ERROR || rs == ZSTD_CONTENTSIZE_UNKNOWN) {
+			why_set(why, whysz, "compressed body without a valid frame size");
+			return YM_E_PARSE;
+		}
+		if (rs > BATCH_MAX_RAW) {
+			why_set(why, whysz, "decompressed size %llu over the limit", rs);
+			return YM_E_TOOBIG;
+		}
+		nb.raw = malloc(rs ? (size_t)rs : 1);
+		if (!nb.raw)
+			return YM_E_NOMEM;
+		got = ZSTD_decompress(nb.raw, (size_t)rs, body, blen);
+		if (ZSTD_isError(got) || got != rs) {
+			why_set(why, whysz, "corrupt compressed body");
+			r = YM_E_PARSE;
+			goto out;
+		}
+		cursor_init(&c, nb.raw, (size_t)rs);
+	}
+	nb.events = calloc(count, sizeof(*nb.events));
+	if (!nb.events) {
+		r = YM_E_NOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		if ((r = decode_event(&c, &nb.events[i], why, whysz, i)))
+			goto out;
+		if (i > 0 && nb.events[i].seq <= nb.events[i - 1].seq) {
+			why_set(why, whysz, "event %u: sequence %llu not above %llu", i,
+				(unsigned long long)nb.events[i].seq,
+				(unsigned long long)nb.events[i - 1].seq);
+			r = YM_E_PARSE;
+			goto out;
+		}
+	}
+	if (cursor_left(&c) != 0) {
+		why_set(why, whysz, "%zu trailing bytes", cursor_left(&c));
+		r = YM_E_PARSE;
+		goto out;
+	}
+	nb.count = count;
+	nb.first_seq = nb.events[0].seq;
+	nb.last_seq = nb.events[count - 1].seq;
+	*b = nb;
+	memset(&nb, 0, sizeof(nb));
+	r = 0;
+out:
+	batch_free(&nb);
+	return r;
+}
+
+static int encode_body(struct buf *body, const struct event *evs, size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		const struct event *ev = &evs[i];
+		if (ev->seq == 0 || (i > 0 && ev->seq <= evs[i - 1].seq) ||
+		    ev->category >= EVCAT_MAX_ || ev->nfields > EVENT_MAX_FIELDS)
+			return YM_E_INVAL;
+		if ((r = buf_put_u64(body, ev->seq)) || (r = buf_put_u64(body, ev->ts_ns)) ||
+		    (r = buf_put_u16(body, ev->category)) || (r = buf_put_u16(body, ev->nfields)))
+			return r;
+		for (uint16_t k = 0; k < ev->nfields && r == 0; k++) {
+			const struct event_field *f = &ev->fields[k];
+			size_t nl = strlen(f->name);
+			if (!event_name_ok(f->name, nl) || f->value_len > EVENT_MAX_VALUE)
+				return YM_E_INVAL;
+			if ((r = buf_put_u8(body, (uint8_t)(nl + 1))) ||
+			    (r = buf_put(body, f->name, nl + 1)) ||
+			    (r = buf_put_u32(body, f->value_len + 1u)) ||
+			    (r = buf_put(body, f->value, f->value_len)) || (r = buf_put_u8(body, 0)))
+				return r;
+		}
+	}
+	return r;
+}
+
+int batch_encode(struct buf *out, const struct event *evs, size_t n, int compress)
+{
+	struct buf body;
+	size_t start = out->len;
+	uint16_t flags = 0;
+	void *z = NULL;
+	size_t zlen = 0;
+	int r;
+
+	if (n == 0 || n > BATCH_MAX_EVENTS)
+		return YM_E_INVAL;
+	buf_init(&body, BATCH_MAX_RAW);
+	if ((r = encode_body(&body, evs, n)))
+		goto out;
+	if (compress) {
+		size_t bound = ZSTD_compressBound(body.len);
+		z = malloc(bound);
+		if (!z) {
+			r = YM_E_NOMEM;
+			goto out;
+		}
+		zlen = ZSTD_compress(z, bound, body.data, body.len, 3);
+		if (ZSTD_isError(zlen) || zlen >= body.len)
+			zlen = 0; /* not worth it: send plain */
+		else
+			flags |= BATCH_FLAG_ZSTD;
+	}
+	if ((r = buf_put(out, BATCH_MAGIC, 4)) || (r = buf_put_u16(out, flags)) ||
+	    (r = buf_put_u32(out, (uint32_t)n)))
+		goto out;
+	if (flags & BATCH_FLAG_ZSTD)
+		r = buf_put(out, z, zlen);
+	else
+		r = buf_put(out, body.data, body.len);
+	if (!r && out->len - start > BATCH_MAX_WIRE)
+		r = YM_E_TOOBIG;
+out:
+	if (r) {
+		out->len = start;
+		if (out->data)
+			out->data[start] = 0;
+	}
+	free(z);
+	buf_free(&body);
+	return r;
+}

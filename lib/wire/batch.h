@@ -1,0 +1,49 @@
+/* batch: the agent-to-server event batch wire format (docs/protocol.md).
+ *
+ *   "YMB1" | u16 flags | u32 count | body
+ *   flags bit 0: body is one zstd frame (decompressed size <= BATCH_MAX_RAW)
+ *   body: count x event
+ *   event: u64 seq | u64 ts_ns | u16 category | u16 nfields | nfields x field
+ *   field: u8 name_len | name bytes incl. trailing NUL | u32 value_len | value bytes incl. trailing NUL
+ * Integers big-endian. Sequence numbers strictly increase within a batch and
+ * start at 1. Names are [A-Za-z0-9_.]{1,63}; values hold no NUL but the last
+ * byte. Limits below; anything outside them is rejected whole. */
+#ifndef YM_BATCH_H
+#define YM_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "event.h"
+
+#define BATCH_MAGIC	  "YMB1"
+#define BATCH_FLAG_ZSTD	  0x0001u
+#define BATCH_MAX_EVENTS  4096
+#define BATCH_MAX_WIRE	  (8u << 20)  /* bytes on the wire */
+#define BATCH_MAX_RAW	  (32u << 20) /* bytes after decompression */
+
+struct batch {
+	struct event *events; /* count events; owned */
+	size_t count;
+	uint64_t first_seq, last_seq;
+	uint8_t *raw; /* decompressed body when the batch was compressed; owned */
+};
+
+/* Decodes a batch. Events borrow their strings from p (or from b->raw when
+ * compressed), so p must outlive the batch; p is never modified or freed.
+ * Returns 0 and fills *b (free with batch_free), or YM_E_PARSE (bad magic,
+ * flags, field name or value, non-increasing sequence, trailing bytes),
+ * YM_E_TRUNCATED, YM_E_TOOBIG (over a limit) or YM_E_NOMEM. On error *b is
+ * left empty and need not be freed. The reason for a rejection is written to
+ * why (size whysz, may be NULL). */
+int batch_decode(const uint8_t *p, size_t n, struct batch *b, char *why, size_t whysz);
+void batch_free(struct batch *b);
+
+/* Encodes n events into out (appending). Each event's seq must be greater
+ * than the previous one's. compress: use zstd when it makes the batch smaller.
+ * Returns 0, YM_E_INVAL (bad event), YM_E_TOOBIG or YM_E_NOMEM; on error out
+ * is as it was. */
+int batch_encode(struct buf *out, const struct event *evs, size_t n, int compress);
+
+#endif

@@ -1,0 +1,770 @@
+/* unit_agent: the agent's spool, sequence numbers, hash cache, nonce store,
+ * process table, /proc parsing, batcher, kill executor and command handling,
+ * each against the real thing: real files, real child processes, real
+ * signatures. Needs no root. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "batcher.h"
+#include "buf.h"
+#include "cmdloop.h"
+#include "command.h"
+#include "enrich.h"
+#include "err.h"
+#include "exec_kill.h"
+#include "hashcache.h"
+#include "nonce.h"
+#include "procinfo.h"
+#include "proctable.h"
+#include "seqgen.h"
+#include "spool.h"
+#include "util.h"
+
+static char tmpdir[256];
+
+static int group_setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ym-unit-agent.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	char cmd[300];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void subdir(const char *name, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/%s", tmpdir, name);
+	assert_int_equal(util_mkdirs(out, 0700), 0);
+}
+
+/* A real encoded batch of n process events with seqs first..first+n-1. */
+static void make_batch(struct buf *out, uint64_t first, size_t n)
+{
+	struct event evs[8];
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		event_init(&evs[i]);
+		evs[i].seq = first + i;
+		evs[i].ts_ns = 1;
+		evs[i].category = EVCAT_PROCESS_CREATION;
+		assert_int_equal(event_set_str(&evs[i], "Image", "/usr/bin/true"), 0);
+	}
+	buf_init(out, BATCH_MAX_WIRE);
+	assert_int_equal(batch_encode(out, evs, n, 0), 0);
+}
+
+static void put_batch(struct spool *sp, uint64_t first, size_t n)
+{
+	struct buf b;
+	make_batch(&b, first, n);
+	assert_int_equal(spool_put(sp, b.data, b.len, first, first + n - 1, (uint32_t)n), 0);
+	buf_free(&b);
+}
+
+static size_t batch_size(size_t n)
+{
+	struct buf b;
+	size_t len;
+	make_batch(&b, 1, n);
+	len = b.len;
+	buf_free(&b);
+	return len;
+}
+
+static void test_spool_resume(void **state)
+{
+	char dir[300], path[400];
+	struct spool *sp;
+	struct spool_item it;
+	struct spool_drops d;
+	uint8_t *data;
+	size_t n;
+	(void)state;
+
+	subdir("spool-resume", dir, sizeof(dir));
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	put_batch(sp, 1, 3);
+	put_batch(sp, 4, 2);
+	put_batch(sp, 10, 4);
+	/* a seq that does not increase is refused */
+	{
+		struct buf b;
+		make_batch(&b, 5, 1);
+		assert_int_equal(spool_put(sp, b.data, b.len, 5, 5, 1), YM_E_INVAL);
+		buf_free(&b);
+	}
+	snprintf(path, sizeof(path), "%s/%020d.ymb", dir, 4);
+	assert_int_equal(access(path, F_OK), 0);
+	spool_close(sp);
+
+	/* a leftover temp file from a crash is removed on open */
+	snprintf(path, sizeof(path), "%s/%020d.ymb.tmp", dir, 99);
+	assert_int_equal(util_write_file(path, "x", 1, 0600), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* resumed oldest first, last seq learned from the file itself */
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 1);
+	assert_int_equal(it.last_seq, 3);
+	assert_int_equal(it.count, 3);
+	free(data);
+	/* a failed send keeps it first in line */
+	spool_release(sp, 1);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 1);
+	free(data);
+	assert_int_equal(spool_ack(sp, 1), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 4);
+	assert_int_equal(it.last_seq, 5);
+	free(data);
+	/* rejected: moved aside, never handed out again */
+	assert_int_equal(spool_reject(sp, 4), 0);
+	snprintf(path, sizeof(path), "%s/rejected/%020d.ymb", dir, 4);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(spool_take_drops(sp, &d), 1);
+	assert_int_equal(d.rejected_batches, 1);
+	assert_int_equal(d.rejected_events, 2);
+	assert_int_equal(d.events, 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 10);
+	assert_int_equal(it.last_seq, 13);
+	free(data);
+	assert_int_equal(spool_ack(sp, 10), 0);
+	assert_int_equal(spool_next(sp, 10, &it, &data, &n), YM_E_NOTFOUND);
+	spool_close(sp);
+}
+
+static void test_spool_cap_drops_oldest(void **state)
+{
+	char dir[300];
+	struct spool *sp;
+	struct spool_item it;
+	struct spool_drops d;
+	struct spool_stats st;
+	uint8_t *data;
+	size_t n, one = batch_size(2);
+	(void)state;
+
+	subdir("spool-cap", dir, sizeof(dir));
+	/* room for exactly three batches of two events */
+	assert_int_equal(spool_open(dir, 3 * one, 100, &sp), 0);
+	put_batch(sp, 1, 2);
+	put_batch(sp, 3, 2);
+	put_batch(sp, 5, 2);
+	assert_int_equal(spool_take_drops(sp, &d), 0);
+	put_batch(sp, 7, 2); /* drops 1..2 */
+	put_batch(sp, 9, 2); /* drops 3..4 */
+	assert_int_equal(spool_take_drops(sp, &d), 1);
+	assert_int_equal(d.events, 4);
+	assert_int_equal(d.batches, 2);
+	assert_int_equal(d.first_seq, 1);
+	assert_int_equal(d.last_seq, 4);
+	assert_int_equal(spool_take_drops(sp, &d), 0); /* the tally was handed over */
+	spool_stats(sp, &st);
+	assert_int_equal(st.files, 3);
+	assert_true(st.bytes <= 3 * one);
+
+	/* the batch being sent is never the one dropped: the next oldest is */
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 5);
+	free(data);
+	put_batch(sp, 11, 2);
+	assert_int_equal(spool_take_drops(sp, &d), 1);
+	assert_int_equal(d.first_seq, 7);
+	assert_int_equal(d.last_seq, 8);
+	assert_int_equal(d.events, 2);
+	assert_int_equal(spool_ack(sp, 5), 0);
+	spool_close(sp);
+
+	/* resumed with a smaller cap: the oldest go at once, counted from the files */
+	assert_int_equal(spool_open(dir, one, 100, &sp), 0);
+	assert_int_equal(spool_take_drops(sp, &d), 1);
+	assert_int_equal(d.events, 2);
+	assert_int_equal(d.first_seq, 9);
+	assert_int_equal(d.last_seq, 10);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 11);
+	free(data);
+	spool_close(sp);
+
+	/* the file-count cap works the same way */
+	subdir("spool-files", dir, sizeof(dir));
+	assert_int_equal(spool_open(dir, 1 << 20, 2, &sp), 0);
+	put_batch(sp, 1, 1);
+	put_batch(sp, 2, 1);
+	put_batch(sp, 3, 1);
+	assert_int_equal(spool_take_drops(sp, &d), 1);
+	assert_int_equal(d.first_seq, 1);
+	assert_int_equal(d.last_seq, 1);
+	spool_close(sp);
+}
+
+static void test_spool_corrupt_file(void **state)
+{
+	char dir[300], path[400];
+	struct spool *sp;
+	struct spool_item it;
+	uint8_t *data;
+	size_t n;
+	(void)state;
+
+	subdir("spool-corrupt", dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%020d.ymb", dir, 1);
+	assert_int_equal(util_write_file(path, "YMB1garbage", 11, 0600), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	put_batch(sp, 5, 1);
+	/* the unreadable one is set aside, the good one comes next */
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 5);
+	free(data);
+	snprintf(path, sizeof(path), "%s/rejected/%020d.ymb", dir, 1);
+	assert_int_equal(access(path, F_OK), 0);
+	spool_close(sp);
+}
+
+static void test_seq_persistence(void **state)
+{
+	char dir[300], path[400];
+	struct seqgen *sg;
+	uint64_t s, last = 0;
+	char *text;
+	size_t len;
+	(void)state;
+
+	subdir("seq", dir, sizeof(dir));
+	assert_int_equal(seqgen_open(dir, "seq", 10, &sg), 0);
+	for (int i = 0; i < 25; i++) {
+		assert_int_equal(seqgen_next(sg, &s), 0);
+		assert_int_equal(s, (uint64_t)i + 1);
+		last = s;
+	}
+	/* the reservation on disk is always ahead of what was handed out */
+	snprintf(path, sizeof(path), "%s/seq", dir);
+	assert_int_equal(util_read_file(path, 64, &text, &len), 0);
+	assert_string_equal(text, "31\n");
+	free(text);
+	seqgen_close(sg); /* like a crash: nothing more is written at close */
+
+	assert_int_equal(seqgen_open(dir, "seq", 10, &sg), 0);
+	assert_int_equal(seqgen_next(sg, &s), 0);
+	assert_true(s > last);
+	assert_int_equal(s, 31);
+	seqgen_close(sg);
+
+	/* unwritable directory: no number is handed out */
+	if (geteuid() != 0) {
+		subdir("seq-ro", dir, sizeof(dir));
+		assert_int_equal(seqgen_open(dir, "seq", 10, &sg), 0);
+		chmod(dir, 0500);
+		assert_int_equal(seqgen_next(sg, &s), YM_E_IO);
+		chmod(dir, 0700);
+		seqgen_close(sg);
+	}
+	/* garbage in the file is refused rather than restarting at 1 */
+	snprintf(path, sizeof(path), "%s/seq-bad", tmpdir);
+	assert_int_equal(util_write_file(path, "12x\n", 4, 0600), 0);
+	assert_int_equal(seqgen_open(tmpdir, "seq-bad", 10, &sg), YM_E_INVAL);
+}
+
+static void sha256_of(const void *p, size_t n, uint8_t out[32])
+{
+	unsigned int len;
+	assert_int_equal(EVP_Digest(p, n, out, &len, EVP_sha256(), NULL), 1);
+}
+
+static void test_hashcache(void **state)
+{
+	char path[400];
+	struct hashcache *hc;
+	struct hashcache_stats st;
+	uint8_t sha[32], want[32];
+	struct timespec ts[2];
+	int hit = -1, fd;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/bin-a", tmpdir);
+	assert_int_equal(util_write_file(path, "hello world", 11, 0755), 0);
+	assert_int_equal(hashcache_new(4, 1 << 20, &hc), 0);
+	assert_int_equal(hashcache_path(hc, path, sha, &hit), 0);
+	sha256_of("hello world", 11, want);
+	assert_memory_equal(sha, want, 32);
+	assert_int_equal(hit, 0);
+	assert_int_equal(hashcache_path(hc, path, sha, &hit), 0);
+	assert_int_equal(hit, 1);
+	assert_memory_equal(sha, want, 32);
+
+	/* same size, new content, new mtime: a miss with the new hash */
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "HELLO", 5, 0), 5);
+	close(fd);
+	ts[0].tv_sec = ts[1].tv_sec = 1000000000;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	assert_int_equal(hashcache_path(hc, path, sha, &hit), 0);
+	assert_int_equal(hit, 0);
+	sha256_of("HELLO world", 11, want);
+	assert_memory_equal(sha, want, 32);
+	/* mtime changed again (content the same): a miss, not a stale hit */
+	ts[0].tv_sec = ts[1].tv_sec = 1000000001;
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	assert_int_equal(hashcache_path(hc, path, sha, &hit), 0);
+	assert_int_equal(hit, 0);
+	assert_int_equal(hashcache_path(hc, path, sha, &hit), 0);
+	assert_int_equal(hit, 1);
+
+	/* over the size limit: no hash (a sparse file costs no disk) */
+	snprintf(path, sizeof(path), "%s/bin-big", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (1 << 20) + 1), 0);
+	close(fd);
+	assert_int_equal(hashcache_path(hc, path, sha, &hit), YM_E_TOOBIG);
+	/* not a regular file */
+	assert_int_equal(hashcache_path(hc, tmpdir, sha, &hit), YM_E_INVAL);
+	assert_int_equal(hashcache_path(hc, "/nonexistent/x", sha, &hit), YM_E_NOTFOUND);
+
+	/* the cap: five files through a four-entry cache evict the oldest */
+	for (int i = 0; i < 5; i++) {
+		char p[400], c = (char)('0' + i);
+		snprintf(p, sizeof(p), "%s/small-%d", tmpdir, i);
+		assert_int_equal(util_write_file(p, &c, 1, 0644), 0);
+		assert_int_equal(hashcache_path(hc, p, sha, &hit), 0);
+	}
+	hashcache_stats(hc, &st);
+	assert_int_equal(st.entries, 4);
+	{
+		char p[400];
+		snprintf(p, sizeof(p), "%s/small-0", tmpdir);
+		assert_int_equal(hashcache_path(hc, p, sha, &hit), 0);
+		assert_int_equal(hit, 0);
+		snprintf(p, sizeof(p), "%s/small-4", tmpdir);
+		assert_int_equal(hashcache_path(hc, p, sha, &hit), 0);
+		assert_int_equal(hit, 1);
+	}
+	/* the running image of this very process through /proc/self/exe */
+	hashcache_free(hc);
+	assert_int_equal(hashcache_new(4, HASHCACHE_MAX_FILE, &hc), 0);
+	assert_int_equal(hashcache_path(hc, "/proc/self/exe", sha, &hit), 0);
+	assert_int_equal(hit, 0);
+	hashcache_free(hc);
+}
+
+static void test_nonce_store(void **state)
+{
+	char path[400];
+	struct nonce_store *ns;
+	const char *a = "00112233445566778899aabbccddeeff";
+	const char *b = "ffeeddccbbaa99887766554433221100";
+	const char *c = "0123456789abcdef0123456789abcdef";
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/nonces", tmpdir);
+	assert_int_equal(nonce_open(path, 2, 1000, &ns), 0);
+	assert_int_equal(nonce_use(ns, a, 1100, 1000), 0);
+	assert_int_equal(nonce_use(ns, a, 1100, 1000), YM_E_REPLAY);
+	/* same nonce in upper case is the same nonce */
+	assert_int_equal(nonce_use(ns, "00112233445566778899AABBCCDDEEFF", 1100, 1000),
+			 YM_E_REPLAY);
+	assert_int_equal(nonce_use(ns, b, 1300, 1000), 0);
+	/* full of live nonces: refuse, do not forget */
+	assert_int_equal(nonce_use(ns, c, 1300, 1000), YM_E_TOOBIG);
+	assert_int_equal(nonce_use(ns, "xyz", 1300, 1000), YM_E_INVAL);
+	assert_int_equal(nonce_use(ns, c, 900, 1000), YM_E_INVAL); /* already expired */
+	nonce_close(ns);
+
+	/* persisted: a restart still refuses the replay */
+	assert_int_equal(nonce_open(path, 2, 1050, &ns), 0);
+	assert_int_equal(nonce_count(ns), 2);
+	assert_int_equal(nonce_use(ns, a, 1100, 1050), YM_E_REPLAY);
+	/* after a's expiry its slot is free again */
+	assert_int_equal(nonce_use(ns, c, 1300, 1100), 0);
+	assert_int_equal(nonce_count(ns), 2);
+	nonce_close(ns);
+	/* reopened after b and c expired: empty */
+	assert_int_equal(nonce_open(path, 2, 1300, &ns), 0);
+	assert_int_equal(nonce_count(ns), 0);
+	nonce_close(ns);
+}
+
+static void test_proctable(void **state)
+{
+	struct proctable *t;
+	const struct proc_entry *e;
+	(void)state;
+
+	assert_int_equal(proctable_new(3, 1 << 20, 1000, &t), 0);
+	assert_int_equal(proctable_put(t, 100, 50, 1, "g-100", "/bin/bash", 9, "bash -i", 7), 0);
+	/* pid 100 exits, then the pid is reused by a later process */
+	assert_non_null(proctable_exit(t, 100, 5000));
+	assert_int_equal(proctable_put(t, 100, 90, 1, "g-100b", "/bin/sh", 7, "sh", 2), 0);
+	/* a child started at 60 had the old 100 as parent; one started at 95 the new */
+	e = proctable_find(t, 100, 60);
+	assert_non_null(e);
+	assert_string_equal(e->image, "/bin/bash");
+	assert_string_equal(e->cmdline, "bash -i");
+	assert_string_equal(e->guid, "g-100");
+	e = proctable_find(t, 100, 95);
+	assert_string_equal(e->image, "/bin/sh");
+	assert_null(proctable_find(t, 100, 10));
+	/* exited entries go after the retention, live ones stay */
+	assert_int_equal(proctable_expire(t, 5500), 0);
+	assert_int_equal(proctable_expire(t, 6000), 1);
+	assert_null(proctable_find(t, 100, 60));
+	assert_non_null(proctable_find(t, 100, UINT64_MAX));
+	/* the count cap evicts the least recently used */
+	assert_int_equal(proctable_put(t, 200, 1, 1, NULL, "/a", 2, "a", 1), 0);
+	assert_int_equal(proctable_put(t, 300, 1, 1, NULL, "/b", 2, "b", 1), 0);
+	assert_non_null(proctable_find(t, 100, UINT64_MAX)); /* touch 100 */
+	assert_int_equal(proctable_put(t, 400, 1, 1, NULL, "/c", 2, "c", 1), 0);
+	assert_int_equal(proctable_count(t), 3);
+	assert_null(proctable_find(t, 200, UINT64_MAX));
+	assert_non_null(proctable_find(t, 100, UINT64_MAX));
+	assert_int_equal(proctable_evictions(t), 1);
+	proctable_free(t);
+
+	/* the byte cap */
+	assert_int_equal(proctable_new(100, 20, 1000, &t), 0);
+	assert_int_equal(proctable_put(t, 1, 1, 0, NULL, "/x", 2, "0123456789012345678901", 22),
+			 YM_E_TOOBIG);
+	assert_int_equal(proctable_put(t, 1, 1, 0, NULL, "/x", 2, "01234567", 8), 0);
+	assert_int_equal(proctable_put(t, 2, 1, 0, NULL, "/y", 2, "01234567", 8), 0);
+	assert_int_equal(proctable_count(t), 1);
+	proctable_free(t);
+}
+
+static void test_stat_parsing(void **state)
+{
+	struct procstat st;
+	static const char evil[] =
+	    "4242 (a) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 ) (b) S 77 1 1 0 -1 "
+	    "4194560 100 0 0 0 5 3 0 0 20 0 1 0 987654 12345 200 18446744073709551615\n";
+	static const char trunc[] = "4242 (sh) S 77 1 1 0 -1 4194560 100 0";
+	uint32_t uid = 0, gid = 0;
+	static const char status[] = "Name:\tsh\nUmask:\t0022\nState:\tS\nUid:\t1000\t0\t0\t0\n"
+				     "Gid:\t27\t27\t27\t27\n";
+	char argv[] = "ls\0-l\0/tmp\0\0";
+	(void)state;
+
+	/* a comm full of ") (" cannot shift the fields: they start after the last ')' */
+	assert_int_equal(procinfo_parse_stat(evil, sizeof(evil) - 1, &st), 0);
+	assert_int_equal(st.pid, 4242);
+	assert_int_equal(st.ppid, 77);
+	assert_int_equal(st.flags, 4194560);
+	assert_int_equal(st.start_time, 987654);
+	assert_int_equal(procinfo_parse_stat(trunc, sizeof(trunc) - 1, &st), YM_E_PARSE);
+	assert_int_equal(procinfo_parse_stat("", 0, &st), YM_E_PARSE);
+	assert_int_equal(procinfo_parse_stat("12 (x", 5, &st), YM_E_PARSE);
+	assert_int_equal(procinfo_parse_ids(status, sizeof(status) - 1, &uid, &gid), 0);
+	assert_int_equal(uid, 1000);
+	assert_int_equal(gid, 27);
+	assert_int_equal(procinfo_parse_ids("Uid:\tx\n", 7, &uid, &gid), YM_E_PARSE);
+	assert_int_equal(procinfo_join_cmdline(argv, sizeof(argv) - 1), 10);
+	assert_string_equal(argv, "ls -l /tmp");
+}
+
+/* A real child: sleep with a recognisable command line and cwd. */
+static pid_t spawn_sleep(const char *cwd)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (chdir(cwd) < 0)
+			_exit(127);
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	/* wait until the exec has happened */
+	for (int i = 0; i < 500; i++) {
+		char path[64], link[256];
+		ssize_t k;
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+		k = readlink(path, link, sizeof(link) - 1);
+		if (k > 0) {
+			link[k] = 0;
+			if (strstr(link, "sleep"))
+				return pid;
+		}
+		usleep(10000);
+	}
+	fail_msg("child did not exec");
+	return -1;
+}
+
+static void test_proc_child(void **state)
+{
+	struct procinfo *pi = malloc(sizeof(*pi));
+	char guid[ENRICH_GUID_LEN + 1], guid2[ENRICH_GUID_LEN + 1];
+	pid_t pid;
+	int status;
+	(void)state;
+
+	assert_non_null(pi);
+	pid = spawn_sleep(tmpdir);
+	assert_int_equal(procinfo_read(pid, pi), 0);
+	assert_int_equal(pi->have & (PROCINFO_HAVE_STAT | PROCINFO_HAVE_IMAGE |
+				     PROCINFO_HAVE_CMDLINE | PROCINFO_HAVE_CWD | PROCINFO_HAVE_IDS),
+			 PROCINFO_HAVE_STAT | PROCINFO_HAVE_IMAGE | PROCINFO_HAVE_CMDLINE |
+			     PROCINFO_HAVE_CWD | PROCINFO_HAVE_IDS);
+	assert_string_equal(pi->image, "/usr/bin/sleep");
+	assert_string_equal(pi->cmdline, "sleep 30");
+	assert_int_equal(pi->cmdline_len, 8);
+	assert_string_equal(pi->cwd, tmpdir);
+	assert_int_equal(pi->st.pid, pid);
+	assert_int_equal(pi->st.ppid, getpid());
+	assert_int_equal(pi->uid, getuid());
+	assert_int_equal(pi->gid, getgid());
+	assert_true(pi->st.start_time > 0);
+	/* ProcessGuid: stable for the same process, different for another */
+	assert_int_equal(enrich_guid("b0a1", pid, pi->st.start_time, guid), 0);
+	assert_int_equal(enrich_guid("b0a1", pid, pi->st.start_time, guid2), 0);
+	assert_string_equal(guid, guid2);
+	assert_int_equal(strlen(guid), 36);
+	assert_true(guid[8] == '-' && guid[13] == '-' && guid[18] == '-' && guid[23] == '-');
+	assert_int_equal(enrich_guid("b0a1", pid, pi->st.start_time + 1, guid2), 0);
+	assert_string_not_equal(guid, guid2);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	/* gone: nothing to read */
+	assert_int_equal(procinfo_read(pid, pi), YM_E_NOTFOUND);
+	free(pi);
+}
+
+static void test_kill(void **state)
+{
+	struct procstat st;
+	char detail[256];
+	pid_t pid;
+	int status;
+	(void)state;
+
+	assert_int_equal(exec_kill(1, 1, 100, detail, sizeof(detail)), YM_E_INVAL);
+	assert_int_equal(exec_kill(0, 1, 100, detail, sizeof(detail)), YM_E_INVAL);
+	assert_int_equal(exec_kill(getpid(), 1, 100, detail, sizeof(detail)), YM_E_INVAL);
+	assert_non_null(strstr(detail, "agent itself"));
+
+	pid = spawn_sleep("/");
+	assert_int_equal(procinfo_read_stat(pid, &st), 0);
+	/* wrong start time: refused, nothing signalled */
+	assert_int_equal(exec_kill(pid, st.start_time + 1, 100, detail, sizeof(detail)),
+			 YM_E_STALE);
+	assert_non_null(strstr(detail, "process changed (pid reused)"));
+	usleep(50000);
+	assert_int_equal(waitpid(pid, &status, WNOHANG), 0); /* still running */
+	/* the right start time: killed, and the exit was seen */
+	assert_int_equal(exec_kill(pid, st.start_time, EXEC_KILL_WAIT_MS, detail, sizeof(detail)),
+			 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	/* and now there is no such process */
+	assert_int_equal(exec_kill(pid, st.start_time, 100, detail, sizeof(detail)), YM_E_NOTFOUND);
+}
+
+static void test_batcher(void **state)
+{
+	char dir[300];
+	struct seqgen *sg;
+	struct spool *sp;
+	struct batcher *b;
+	struct spool_item it;
+	struct batch bt;
+	struct event ev;
+	uint8_t *data;
+	size_t n;
+	char big[200];
+	(void)state;
+
+	subdir("batcher", dir, sizeof(dir));
+	assert_int_equal(seqgen_open(dir, "seq", 100, &sg), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	assert_int_equal(batcher_new(sg, sp, 3, 1024, &b), 0);
+	for (int i = 0; i < 4; i++) {
+		char v[16];
+		snprintf(v, sizeof(v), "%d", 1000 + i);
+		event_init(&ev);
+		ev.category = EVCAT_PROCESS_CREATION;
+		ev.ts_ns = 42 + (uint64_t)i;
+		event_set_str(&ev, "ProcessId", v);
+		event_set_str(&ev, "Image", "/usr/bin/id");
+		assert_int_equal(batcher_add(b, &ev), 0);
+	}
+	/* three made a full batch, spooled at once; one is pending */
+	assert_int_equal(batcher_pending(b), 1);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 1);
+	assert_int_equal(it.last_seq, 3);
+	assert_int_equal(batch_decode(data, n, &bt, NULL, 0), 0);
+	assert_int_equal(bt.count, 3);
+	assert_int_equal(bt.events[2].seq, 3);
+	assert_int_equal(bt.events[2].ts_ns, 44);
+	assert_string_equal(event_get(&bt.events[2], "ProcessId", NULL), "1002");
+	assert_string_equal(event_get(&bt.events[0], "Image", NULL), "/usr/bin/id");
+	batch_free(&bt);
+	free(data);
+	assert_int_equal(spool_ack(sp, 1), 0);
+	/* the byte cap flushes early; an event bigger than the cap is refused */
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	event_init(&ev);
+	ev.category = EVCAT_PROCESS_CREATION;
+	for (int i = 0; i < 6; i++) {
+		char name[8];
+		static char names[6][8];
+		snprintf(name, sizeof(name), "F%d", i);
+		memcpy(names[i], name, sizeof(name));
+		event_set_str(&ev, names[i], big);
+	}
+	assert_int_equal(batcher_add(b, &ev), YM_E_TOOBIG);
+	assert_int_equal(batcher_flush(b), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 4);
+	assert_int_equal(it.count, 1);
+	free(data);
+	batcher_free(b);
+	spool_close(sp);
+	seqgen_close(sg);
+}
+
+/* Command handling end to end without the network: real signatures, a real
+ * nonce store and a real child process to kill. */
+static void test_cmdloop_handle(void **state)
+{
+	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *pem, path[400];
+	long pemlen;
+	uint8_t pub[32], otherpub[32];
+	struct nonce_store *ns;
+	struct cmdloop_cfg cfg;
+	struct command c;
+	struct cmd_result res;
+	struct procstat st;
+	struct buf w;
+	uint64_t now = util_now_ns() / 1000000000ull;
+	pid_t pid;
+	int status;
+	(void)state;
+
+	assert_int_equal(PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
+	pemlen = BIO_get_mem_data(bio, &pem);
+	assert_int_equal(command_pubkey_from_pem(pem, (size_t)pemlen, pub), 0);
+	memcpy(otherpub, pub, 32);
+	otherpub[0] ^= 1;
+	snprintf(path, sizeof(path), "%s/cmd-nonces", tmpdir);
+	assert_int_equal(nonce_open(path, 16, now, &ns), 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.agent_id = "a9d0c3f4-0000-4000-8000-000000000001";
+	cfg.pubkey = pub;
+	cfg.ns = ns;
+
+	pid = spawn_sleep("/");
+	assert_int_equal(procinfo_read_stat(pid, &st), 0);
+	memset(&c, 0, sizeof(c));
+	util_strlcpy(c.id, "11111111-2222-4333-8444-555555555555", sizeof(c.id));
+	util_strlcpy(c.agent_id, cfg.agent_id, sizeof(c.agent_id));
+	util_strlcpy(c.action, "kill", sizeof(c.action));
+	c.pid = pid;
+	c.start_time = st.start_time + 7; /* wrong */
+	util_strlcpy(c.nonce, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", sizeof(c.nonce));
+	c.issued_s = now;
+	c.expires_s = now + 300;
+
+	/* pid changed: refused, still alive */
+	buf_init(&w, COMMAND_MAX_WIRE);
+	assert_int_equal(command_sign(&c, pem, (size_t)pemlen, &w), 0);
+	cmdloop_handle(&cfg, (char *)w.data, w.len, now, &res);
+	assert_string_equal(res.status, "refused");
+	assert_non_null(strstr(res.detail, "pid reused"));
+	assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
+
+	/* forged: checked against another key; refused with the id it claims */
+	cfg.pubkey = otherpub;
+	buf_reset(&w);
+	util_strlcpy(c.nonce, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", sizeof(c.nonce));
+	c.start_time = st.start_time;
+	assert_int_equal(command_sign(&c, pem, (size_t)pemlen, &w), 0);
+	cmdloop_handle(&cfg, (char *)w.data, w.len, now, &res);
+	assert_string_equal(res.status, "refused");
+	assert_true(res.have_id);
+	assert_string_equal(res.id, c.id);
+	assert_non_null(strstr(res.detail, "forged"));
+	assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
+	cfg.pubkey = pub;
+
+	/* garbage: no id to report it under */
+	cmdloop_handle(&cfg, "{\"payload\":1}", 13, now, &res);
+	assert_false(res.have_id);
+	assert_string_equal(res.status, "refused");
+
+	/* another agent's command */
+	cfg.agent_id = "a9d0c3f4-0000-4000-8000-000000000002";
+	cmdloop_handle(&cfg, (char *)w.data, w.len, now, &res);
+	assert_string_equal(res.status, "refused");
+	assert_non_null(strstr(res.detail, "wrong agent"));
+	cfg.agent_id = "a9d0c3f4-0000-4000-8000-000000000001";
+
+	/* expired */
+	cmdloop_handle(&cfg, (char *)w.data, w.len, now + 301, &res);
+	assert_non_null(strstr(res.detail, "expired"));
+
+	/* valid: killed */
+	cmdloop_handle(&cfg, (char *)w.data, w.len, now, &res);
+	assert_string_equal(res.status, "done");
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	/* replayed */
+	cmdloop_handle(&cfg, (char *)w.data, w.len, now, &res);
+	assert_string_equal(res.status, "refused");
+	assert_non_null(strstr(res.detail, "replayed nonce"));
+
+	buf_free(&w);
+	nonce_close(ns);
+	BIO_free(bio);
+	EVP_PKEY_free(pk);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_spool_resume),
+	    cmocka_unit_test(test_spool_cap_drops_oldest),
+	    cmocka_unit_test(test_spool_corrupt_file),
+	    cmocka_unit_test(test_seq_persistence),
+	    cmocka_unit_test(test_hashcache),
+	    cmocka_unit_test(test_nonce_store),
+	    cmocka_unit_test(test_proctable),
+	    cmocka_unit_test(test_stat_parsing),
+	    cmocka_unit_test(test_proc_child),
+	    cmocka_unit_test(test_kill),
+	    cmocka_unit_test(test_batcher),
+	    cmocka_unit_test(test_cmdloop_handle),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
