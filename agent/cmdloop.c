@@ -201,9 +201,14 @@ int cmdloop_run(const struct cmdloop_cfg *cfg)
 		if (r || status != 200) {
 			if (atomic_load(cfg->stop))
 				break;
-			if (log_ratelimit_ok(&cl_rl))
-				LOG_W("command", "W3514", "command poll failed: %s",
-				      r ? http_last_error(cfg->h) : "HTTP error");
+			if (log_ratelimit_ok(&cl_rl)) {
+				if (r)
+					LOG_W("command", "W3514", "command poll failed: %s",
+					      http_last_error(cfg->h));
+				else
+					LOG_W("command", "W3514", "command poll answered HTTP %ld",
+					      status);
+			}
 			cl_sleep(cfg->stop, backoff);
 			backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
 			continue;

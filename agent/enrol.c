@@ -47,6 +47,10 @@ static int enrol_make_key(const char *hostname, EVP_PKEY **key, char **key_pem, 
 	if (!pk || !req || !kb || !cb)
 		goto out;
 	nm = X509_REQ_get_subject_name(req);
+	/* the server ignores the subject; the hostname is a courtesy when it fits
+	 * a CN (64 bytes) */
+	if (strlen(hostname) > 64)
+		hostname = "yamori-agent";
 	if (X509_REQ_set_version(req, 0) != 1 ||
 	    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)hostname, -1,
 				       -1, 0) != 1 ||

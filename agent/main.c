@@ -137,7 +137,7 @@ static int cmd_run(int argc, char **argv)
 	struct http *h_up = NULL, *h_cmd = NULL;
 	struct agent_threads *th = NULL;
 	pthread_t t_up, t_cmd;
-	int up_started = 0, cmd_started = 0, sigfd = -1, c, r, rc = 1;
+	int up_started = 0, cmd_started = 0, sigfd = -1, lockfd = -1, c, r, rc = 1;
 	char path[PATH_MAX];
 	sigset_t mask;
 
@@ -194,6 +194,12 @@ static int cmd_run(int argc, char **argv)
 	if (r) {
 		LOG_E("agent", "E3004", "cannot load state from %s: %s%s", dir, ym_strerror(r),
 		      r == YM_E_NOTFOUND ? " (run yamori-agent enrol first)" : "");
+		goto out;
+	}
+	r = state_lock(st, &lockfd);
+	if (r) {
+		LOG_E("agent", "E3012", "cannot lock state directory %s: %s", dir,
+		      r == YM_E_EXISTS ? "another yamori-agent runs on it" : ym_strerror(r));
 		goto out;
 	}
 	if (http_global_init()) {
@@ -316,6 +322,8 @@ out:
 	free(st);
 	if (sigfd >= 0)
 		close(sigfd);
+	if (lockfd >= 0)
+		close(lockfd);
 	return rc;
 }
 

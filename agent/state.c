@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int state_paths(struct agent_state *st)
 {
@@ -132,4 +135,23 @@ out:
 	free(js);
 	json_decref(o);
 	return r;
+}
+
+int state_lock(const struct agent_state *st, int *fd)
+{
+	char path[PATH_MAX];
+	int f, r = YM_E_IO;
+
+	if (snprintf(path, sizeof(path), "%s/lock", st->dir) >= (int)sizeof(path))
+		return YM_E_IO;
+	f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (f < 0)
+		return YM_E_IO;
+	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? YM_E_EXISTS : YM_E_IO;
+		close(f);
+		return r;
+	}
+	*fd = f;
+	return 0;
 }

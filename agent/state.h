@@ -33,6 +33,12 @@ int state_load(const char *dir, struct agent_state *out);
 int state_save(const struct agent_state *st, const char *cert_pem, const char *ca_pem,
 	       const char *key_pem);
 
+/* Takes the exclusive lock of the state directory (DIR/lock, flock), so two
+ * agents never share a sequence counter or spool. *fd (set on success) holds
+ * the lock until closed. Returns 0, YM_E_EXISTS (another agent holds it) or
+ * YM_E_IO. */
+int state_lock(const struct agent_state *st, int *fd);
+
 /* Fills the *_path fields from st->dir. Returns 0 or YM_E_TOOBIG. */
 int state_paths(struct agent_state *st);
 

@@ -199,6 +199,7 @@ void api_events(struct http_req *r)
 	memset(&f, 0, sizeof(f));
 	f.host = http_query(r, "host");
 	f.agent_id = http_query(r, "agent");
+	f.process_guid = http_query(r, "process_guid");
 	f.category = -1;
 	if (param_since(r, &f.since_ns) || param_limit(r, &f.limit))
 		return;
@@ -208,6 +209,10 @@ void api_events(struct http_req *r)
 	}
 	if (f.agent_id && !uuid_ok(f.agent_id)) {
 		http_fail(r, MHD_HTTP_BAD_REQUEST, HTTP_E_REQUEST, "agent: an agent id expected");
+		return;
+	}
+	if (f.process_guid && (!f.process_guid[0] || strlen(f.process_guid) > 64)) {
+		http_fail(r, MHD_HTTP_BAD_REQUEST, HTTP_E_REQUEST, "process_guid: 1..64 bytes expected");
 		return;
 	}
 	if (cat) {

@@ -176,6 +176,7 @@ struct store_event_filter {
 	int category;	      /* < 0: any */
 	uint64_t since_ns;    /* 0: any */
 	unsigned limit;	      /* 1..STORE_QUERY_MAX */
+	const char *process_guid; /* NULL: any; else the process_creation event of that process */
 };
 
 struct store_event_row {

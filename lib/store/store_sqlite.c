@@ -74,11 +74,15 @@ static const char schema_sql[] =
     " image TEXT,"
     " command_line TEXT,"
     " pid INTEGER,"
+    " process_guid TEXT,"
     " fields TEXT NOT NULL,"
     " UNIQUE (agent_id, seq));"
     "CREATE INDEX IF NOT EXISTS idx_events_time ON events(ts_ns);"
     "CREATE INDEX IF NOT EXISTS idx_events_host ON events(host, ts_ns);"
     "CREATE INDEX IF NOT EXISTS idx_events_proc ON events(agent_id, pid, ts_ns)"
+    " WHERE category = 1;"
+    /* parent chains: an alert's ancestors are found by ParentProcessGuid */
+    "CREATE INDEX IF NOT EXISTS idx_events_guid ON events(agent_id, process_guid)"
     " WHERE category = 1;"
     "CREATE TABLE IF NOT EXISTS alerts ("
     " id TEXT PRIMARY KEY,"
@@ -898,7 +902,8 @@ static int sqlite_ingest(struct store *s, struct store_scope sc, const char *age
 	r = prep(
 	    ss,
 	    "INSERT OR IGNORE INTO events (tenant_id, agent_id, seq, ts_ns, category, host,"
-	    " image, command_line, pid, fields) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    " image, command_line, pid, fields, process_guid)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	    &ins);
 	if (r)
 		goto out;
@@ -912,7 +917,7 @@ static int sqlite_ingest(struct store *s, struct store_scope sc, const char *age
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		struct event *ev = &evs[i];
-		const char *image, *cmdline, *pidtxt;
+		const char *image, *cmdline, *pidtxt, *guid;
 		uint64_t pid;
 
 		ev->tenant_id = sc.tenant_id;
@@ -929,6 +934,7 @@ static int sqlite_ingest(struct store *s, struct store_scope sc, const char *age
 		image = event_get(ev, "Image", NULL);
 		cmdline = event_get(ev, "CommandLine", NULL);
 		pidtxt = event_get(ev, "ProcessId", NULL);
+		guid = event_get(ev, "ProcessGuid", NULL);
 		sqlite3_reset(ins);
 		sqlite3_clear_bindings(ins);
 		if ((r = bind_text(ins, 1, sc.tenant_id)) || (r = bind_text(ins, 2, agent_id)) ||
@@ -938,7 +944,7 @@ static int sqlite_ingest(struct store *s, struct store_scope sc, const char *age
 		    (cmdline && (r = bind_text(ins, 8, cmdline))) ||
 		    (pidtxt && !util_parse_u64(pidtxt, 1, INT64_MAX, &pid) &&
 		     (r = bind_u64(ins, 9, pid))) ||
-		    (r = bind_text(ins, 10, json)))
+		    (r = bind_text(ins, 10, json)) || (guid && (r = bind_text(ins, 11, guid))))
 			goto out;
 		if (sqlite3_step(ins) != SQLITE_DONE) {
 			r = db_fail(ss, "event insert");
@@ -1019,6 +1025,8 @@ static int sqlite_event_query(struct store *s, struct store_scope sc,
 		r = buf_put_str(&sql, " AND agent_id = :agent");
 	if (!r && f->category >= 0)
 		r = buf_put_str(&sql, " AND category = :cat");
+	if (!r && f->process_guid)
+		r = buf_put_str(&sql, " AND category = 1 AND process_guid = :guid");
 	if (!r && f->since_ns)
 		r = buf_put_str(&sql, " AND ts_ns >= :since");
 	if (!r)
@@ -1032,6 +1040,7 @@ static int sqlite_event_query(struct store *s, struct store_scope sc,
 	if ((r = bind_scope(st, sc)) || (f->host && (r = bind_named_text(st, ":host", f->host))) ||
 	    (f->agent_id && (r = bind_named_text(st, ":agent", f->agent_id))) ||
 	    (f->category >= 0 && (r = bind_named_u64(st, ":cat", (uint64_t)f->category))) ||
+	    (f->process_guid && (r = bind_named_text(st, ":guid", f->process_guid))) ||
 	    (f->since_ns && (r = bind_named_u64(st, ":since", f->since_ns))) ||
 	    (r = bind_named_u64(st, ":limit", f->limit)))
 		goto out;

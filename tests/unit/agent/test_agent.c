@@ -750,6 +750,104 @@ static void test_cmdloop_handle(void **state)
 	EVP_PKEY_free(pk);
 }
 
+/* Enrichment of a real child from synthetic sensor messages (the netlink
+ * socket itself needs root; everything after it does not). */
+static void test_enrich_child(void **state)
+{
+	struct enrich_cfg cfg = {
+	    .proc_max_entries = 1024,
+	    .proc_max_bytes = 1 << 20,
+	    .proc_retain_ns = 1000000000ull,
+	    .hash_max_entries = 16,
+	    .hash_max_file = HASHCACHE_MAX_FILE,
+	    .termination = 1,
+	    .self_pid = -1,
+	};
+	struct enrich *en;
+	struct event ev;
+	struct sensor_msg m;
+	struct procstat st;
+	char self_exe[512], pid_s[16], guid[ENRICH_GUID_LEN + 1], want_hash[80];
+	uint8_t sha[32];
+	struct hashcache *hc;
+	const char *v;
+	ssize_t k;
+	pid_t pid;
+	int status;
+	(void)state;
+
+	k = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	assert_true(k > 0);
+	self_exe[k] = 0;
+	assert_int_equal(enrich_new(&cfg, &en), 0);
+	pid = spawn_sleep(tmpdir);
+	assert_int_equal(procinfo_read_stat(pid, &st), 0);
+	memset(&m, 0, sizeof(m));
+	m.type = SENSOR_MSG_EXEC;
+	m.pid = pid;
+	m.ts_ns = 123456789;
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	assert_int_equal(ev.category, EVCAT_PROCESS_CREATION);
+	assert_int_equal(ev.ts_ns, 123456789);
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)pid);
+	assert_string_equal(event_get(&ev, "ProcessId", NULL), pid_s);
+	assert_string_equal(event_get(&ev, "Image", NULL), "/usr/bin/sleep");
+	assert_string_equal(event_get(&ev, "CommandLine", NULL), "sleep 30");
+	assert_string_equal(event_get(&ev, "CurrentDirectory", NULL), tmpdir);
+	/* the parent is this test program, known from the start-up scan */
+	assert_string_equal(event_get(&ev, "ParentImage", NULL), self_exe);
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)getpid());
+	assert_string_equal(event_get(&ev, "ParentProcessId", NULL), pid_s);
+	assert_non_null(event_get(&ev, "ParentProcessGuid", NULL));
+	v = event_get(&ev, "ProcessGuid", NULL);
+	assert_non_null(v);
+	memcpy(guid, v, sizeof(guid));
+	assert_int_equal(strlen(guid), ENRICH_GUID_LEN);
+	assert_non_null(event_get(&ev, "ProcessStartTime", NULL));
+	assert_non_null(event_get(&ev, "UserId", NULL));
+	/* Hashes is the SHA-256 of the image */
+	assert_int_equal(hashcache_new(4, HASHCACHE_MAX_FILE, &hc), 0);
+	assert_int_equal(hashcache_path(hc, "/usr/bin/sleep", sha, NULL), 0);
+	memcpy(want_hash, "SHA256=", 7);
+	util_hex(sha, 32, want_hash + 7);
+	assert_string_equal(event_get(&ev, "Hashes", NULL), want_hash);
+	hashcache_free(hc);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+
+	/* its exit: a termination event with the same GUID */
+	m.type = SENSOR_MSG_EXIT;
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	assert_int_equal(ev.category, EVCAT_PROCESS_TERMINATION);
+	assert_string_equal(event_get(&ev, "ProcessGuid", NULL), guid);
+	assert_string_equal(event_get(&ev, "Image", NULL), "/usr/bin/sleep");
+	/* a second exit of the same pid is not known any more */
+	assert_int_equal(enrich_msg(en, &m, &ev), 0);
+
+	/* a process gone before /proc was read: still an event, parent from FORK */
+	m.type = SENSOR_MSG_FORK;
+	m.pid = pid;
+	m.ppid = getpid();
+	assert_int_equal(enrich_msg(en, &m, &ev), 0);
+	m.type = SENSOR_MSG_EXEC;
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)pid);
+	assert_string_equal(event_get(&ev, "ProcessId", NULL), pid_s);
+	snprintf(pid_s, sizeof(pid_s), "%d", (int)getpid());
+	assert_string_equal(event_get(&ev, "ParentProcessId", NULL), pid_s);
+	assert_string_equal(event_get(&ev, "ParentImage", NULL), self_exe);
+	assert_null(event_get(&ev, "Image", NULL));
+	assert_null(event_get(&ev, "CommandLine", NULL));
+
+	/* the agent's own pid is never reported */
+	enrich_free(en);
+	cfg.self_pid = getpid();
+	assert_int_equal(enrich_new(&cfg, &en), 0);
+	m.pid = getpid();
+	assert_int_equal(enrich_msg(en, &m, &ev), 0);
+	enrich_free(en);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -765,6 +863,7 @@ int main(void)
 	    cmocka_unit_test(test_kill),
 	    cmocka_unit_test(test_batcher),
 	    cmocka_unit_test(test_cmdloop_handle),
+	    cmocka_unit_test(test_enrich_child),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -146,7 +146,7 @@ static int count_audit(const struct store_audit_row *r, void *ctx)
 
 static unsigned n_events(struct store *s, struct store_scope sc)
 {
-	struct store_event_filter f = {NULL, NULL, -1, 0, STORE_QUERY_MAX};
+	struct store_event_filter f = {NULL, NULL, -1, 0, STORE_QUERY_MAX, NULL};
 	unsigned n = 0;
 	assert_int_equal(store_event_query(s, sc, &f, count_event, &n), 0);
 	return n;
@@ -264,7 +264,7 @@ static void test_tenant_scoping(void **state)
 
 	/* explicit filters cannot reach across the scope either */
 	{
-		struct store_event_filter ef = {"db1", NULL, -1, 0, 100};
+		struct store_event_filter ef = {.host = "db1", .category = -1, .limit = 100};
 		n = 0;
 		assert_int_equal(store_event_query(f->s, sa, &ef, count_event, &n), 0);
 		assert_int_equal(n, 0);
@@ -502,7 +502,7 @@ static void test_non_utf8_fields(void **state)
 	struct store_scope sa = {f->ta.id};
 	struct event ev;
 	struct store_ingest_result res;
-	struct store_event_filter ef = {NULL, f->aa.id, EVCAT_PROCESS_CREATION, 0, 10};
+	struct store_event_filter ef = {.agent_id = f->aa.id, .category = EVCAT_PROCESS_CREATION, .limit = 10};
 	struct fields_check c = {0};
 
 	event_init(&ev);
@@ -513,6 +513,28 @@ static void test_non_utf8_fields(void **state)
 	assert_int_equal(store_ingest(f->s, sa, f->aa.id, "web1", &ev, 1, NULL, NULL, &res), 0);
 	assert_int_equal(store_event_query(f->s, sa, &ef, check_fields, &c), 0);
 	assert_int_equal(c.ok, 1);
+}
+
+static void test_process_guid_lookup(void **state)
+{
+	struct fx *f = *state;
+	struct store_scope sa = {f->ta.id}, sb = {f->tb.id};
+	struct event evs[3];
+	struct store_ingest_result res;
+	struct store_event_filter ef = {.category = -1, .limit = 10, .process_guid = "guid-2"};
+	unsigned n = 0;
+
+	make_events(evs, 3, 1, "/bin/true");
+	assert_int_equal(event_set_str(&evs[0], "ProcessGuid", "guid-1"), 0);
+	assert_int_equal(event_set_str(&evs[1], "ProcessGuid", "guid-2"), 0);
+	assert_int_equal(event_set_str(&evs[2], "ProcessGuid", "guid-3"), 0);
+	assert_int_equal(store_ingest(f->s, sa, f->aa.id, "web1", evs, 3, NULL, NULL, &res), 0);
+	assert_int_equal(store_event_query(f->s, sa, &ef, count_event, &n), 0);
+	assert_int_equal(n, 1);
+	/* another tenant cannot find it by guid either */
+	n = 0;
+	assert_int_equal(store_event_query(f->s, sb, &ef, count_event, &n), 0);
+	assert_int_equal(n, 0);
 }
 
 static void test_reopen_keeps_data(void **state)
@@ -557,6 +579,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_non_utf8_fields, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_process_guid_lookup, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

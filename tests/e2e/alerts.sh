@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Commands run on the endpoint must arrive as alerts with the exact rule ids,
+# the right host and agent, within a bounded wait (10 s). The latency is
+# printed (measured, not asserted); bench/e2e measures it over 1,000 runs.
+# Benign commands must raise none of these rules.
+TEST_NAME=alerts
+. "$(dirname "$0")/common.sh"
+
+LAB_HOST=e2e-host-$$
+lab_start || fail "lab did not start"
+work=$(mktemp -d /tmp/.ym-e2e-hidden.XXXXXX)
+trap 'rm -rf "$work"; e2e_cleanup' EXIT
+
+# benign activity first: none of the rules below may fire on it
+ls / >/dev/null
+cat /etc/hostname >/dev/null
+bash -c 'echo hello | cat' >/dev/null
+uname -r >/dev/null
+
+# command -> rule file that must fire
+declare -A expect=(
+	[recon_whoami_id]="whoami"
+	[recon_uname_all]="uname -a"
+	[recon_read_passwd]="cat /etc/passwd"
+	[reverse_shell_dev_tcp]="timeout 3 bash -c 'bash -i >& /dev/tcp/127.0.0.1/9 0>&1'"
+	[exec_from_hidden_tmp_folder]="cp /usr/bin/true $work/.x && $work/.x"
+	[base64_decode_piped_to_shell]="bash -c 'echo ZWNobyBoaQo= | base64 -d | sh'"
+)
+for f in "${!expect[@]}"; do
+	bash -c "${expect[$f]}" >/dev/null 2>&1
+done
+for f in "${!expect[@]}"; do
+	id=$(rule_id "$f")
+	[ -n "$id" ] || fail "rule file $f.yml has no id"
+	ms=$(wait_alert "$id" 10) || fail "no alert for $f ($id) within 10 s after: ${expect[$f]}"
+	ok "alert $f ($id) after ${ms} ms of waiting"
+done
+
+# the alerts carry the right host, agent and tenant, and the triggering process
+out=$(api GET "/api/v1/alerts?limit=1000")
+id=$(rule_id recon_whoami_id)
+python3 - "$out" "$id" "$LAB_HOST" "$LAB_AGENT_ID" <<'PY' || fail "alert content"
+import json, sys
+alerts = json.loads(sys.argv[1])["alerts"]
+a = [x for x in alerts if x["rule_id"] == sys.argv[2]]
+assert a, "no whoami alert"
+a = a[0]
+assert a["host"] == sys.argv[3], a["host"]
+assert a["agent_id"] == sys.argv[4], a["agent_id"]
+assert a["event"]["Image"].endswith("/whoami"), a["event"]
+assert any(t.startswith("attack.t1033") for t in a["tags"]), a["tags"]
+assert a["level"] in ("low", "medium", "high", "critical")
+PY
+ok "alert carries host $LAB_HOST, agent, process and ATT&CK tags"
+
+# nothing fired on the benign commands
+benign=$(db "SELECT count(*) FROM alerts WHERE event LIKE '%cat /etc/hostname%' OR event LIKE '%uname -r%' OR event LIKE '%echo hello%'")
+[ "$benign" -eq 0 ] || fail "$benign alerts on benign commands"
+ok "no alert on benign commands"
+
+# end-to-end latency of these alerts: event time on the endpoint -> alert stored
+db "SELECT (a.created_ns - e.ts_ns) / 1000000 FROM alerts a JOIN events e ON e.agent_id = a.agent_id AND e.seq = a.event_seq ORDER BY 1" |
+	awk '{v[NR]=$1} END {if (NR) printf "latency exec->alert stored: n=%d min=%d ms median=%d ms max=%d ms\n", NR, v[1], v[int((NR+1)/2)], v[NR]}'
+echo "alerts: passed"
