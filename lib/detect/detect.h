@@ -14,7 +14,9 @@
 struct event;
 struct ruleset;
 
-/* One diagnostic about one rule file. */
+/* One diagnostic about one rule file. Both strings are NUL-terminated and
+ * hold no control bytes: text quoted from the rule is already escaped as \xNN
+ * in reason, and control bytes of the path are replaced by '?' in file. */
 struct detect_diag {
 	char file[512];
 	int line;	  /* 1-based line in the file, 0 when unknown */

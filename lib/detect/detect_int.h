@@ -1,7 +1,7 @@
 /* detect_int.h: private structures of the detection engine, shared by its
  * files only (never included outside lib/detect).
  *
- * Pipeline (docs/rules.md, docs/internals/detect.md):
+ * Pipeline (docs/rules.md, "Engine internals"):
  *   yamltree.c  YAML stream -> per-document node tree with line numbers
  *   rule.c      document tree -> struct rule (metadata, logsource, checks)
  *   search.c    one search identifier -> alternatives of field items

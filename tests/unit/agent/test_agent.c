@@ -634,10 +634,10 @@ static void test_batcher(void **state)
 	event_init(&ev);
 	ev.category = EVCAT_PROCESS_CREATION;
 	for (int i = 0; i < 6; i++) {
-		char name[8];
 		static char names[6][8];
-		snprintf(name, sizeof(name), "F%d", i);
-		memcpy(names[i], name, sizeof(name));
+		names[i][0] = 'F';
+		names[i][1] = (char)('0' + i);
+		names[i][2] = 0;
 		event_set_str(&ev, names[i], big);
 	}
 	assert_int_equal(batcher_add(b, &ev), YM_E_TOOBIG);
