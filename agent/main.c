@@ -303,7 +303,10 @@ out:
 	if (sensor)
 		ops->stop(sensor);
 	if (b) {
-		batcher_flush(b);
+		/* everything numbered is in the spool: the next run can go on
+		 * from the exact next number, without a gap */
+		if (batcher_flush(b) == 0 && sg && seqgen_release(sg))
+			LOG_W("agent", "W3013", "cannot persist the sequence counter: next run skips ahead");
 		batcher_free(b);
 	}
 	if (th && up_started) {

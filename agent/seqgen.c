@@ -68,6 +68,13 @@ out:
 	return r;
 }
 
+int seqgen_release(struct seqgen *sg)
+{
+	if (sg->next == sg->limit)
+		return 0;
+	return seqgen_reserve(sg, sg->next);
+}
+
 void seqgen_close(struct seqgen *sg)
 {
 	free(sg);

@@ -18,6 +18,13 @@ struct seqgen;
 int seqgen_open(const char *dir, const char *name, uint64_t block, struct seqgen **out);
 void seqgen_close(struct seqgen *sg);
 
+/* On a clean stop: gives back the reserved but unused numbers by persisting
+ * the next number exactly, so the next run continues without a gap (after a
+ * crash the next run starts past the whole reserved block instead). Call only
+ * once every number handed out is in the spool. Returns 0 or YM_E_IO (the
+ * reservation stays; the next run skips the rest of the block). */
+int seqgen_release(struct seqgen *sg);
+
 /* Hands out the next number. Returns 0, or YM_E_IO when the reservation
  * could not be persisted (no number is handed out: the caller drops the
  * event and counts it). */

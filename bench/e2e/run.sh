@@ -43,18 +43,26 @@ jl agent_rss_mb "$(awk -v k="$(rss_kb "$LAB_AGENT_PID")" 'BEGIN{printf "%.1f", k
 # 1,000 execs/s for 10 s
 marker="ymbench$$"
 t0=$(cpu_ticks "$LAB_AGENT_PID")
-read -r started _ _ secs < <("$gen" 1000 10 "$marker")
+"$gen" 1000 10 "$marker" >"$LAB_DIR/gen.out" &
+gp=$!
+wait "$gp"
 t1=$(cpu_ticks "$LAB_AGENT_PID")
+read -r started _ _ secs <"$LAB_DIR/gen.out"
 rss=$(rss_kb "$LAB_AGENT_PID")
 jl agent_cpu_pct_one_core "$(awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$secs" 'BEGIN{printf "%.2f", 100*d/hz/s}')" "%" ',"rate":1000'
 jl agent_rss_mb "$(awk -v k="$rss" 'BEGIN{printf "%.1f", k/1024}')" "MB" ',"rate":1000'
+# each execution is one process_creation event whose parent is execgen (the
+# parent comes from the kernel's fork message, so it is there even when the
+# process exited before /proc was read)
 stored=0
 for _ in $(seq 1 600); do
-	stored=$(db "SELECT count(*) FROM events WHERE command_line LIKE '/bin/true $marker %'")
+	stored=$(db "SELECT count(*) FROM events WHERE category = 1 AND json_extract(fields, '$.ParentProcessId') = '$gp'")
 	[ "$stored" -ge "$started" ] && break
 	sleep 0.1
 done
 jl events_lost "$((started - stored))" "events" ',"rate":1000'
+withcmd=$(db "SELECT count(*) FROM events WHERE command_line LIKE '/bin/true $marker %'")
+jl command_line_captured_ratio "$(awk -v a="$withcmd" -v b="$started" 'BEGIN{printf "%.4f", a/b}')" "ratio" ',"rate":1000'
 
 # workload slowdown with the agent running, against the baseline above
 read -r _ _ _ with_s < <("$gen" 5000 4 ymbench-with)
@@ -67,11 +75,11 @@ lat_marker="ymlat$$"
 "$gen" 100 10 "$lat_marker" /tmp/.ym-bench-e2e/updater >/dev/null
 n=0
 for _ in $(seq 1 300); do
-	n=$(db "SELECT count(DISTINCT event_seq) FROM alerts a WHERE a.agent_id = '$LAB_AGENT_ID' AND a.event_seq IN (SELECT seq FROM events WHERE agent_id = '$LAB_AGENT_ID' AND command_line LIKE '%$lat_marker %')")
+	n=$(db "SELECT count(DISTINCT event_seq) FROM alerts a WHERE a.agent_id = '$LAB_AGENT_ID' AND a.event_seq IN (SELECT seq FROM events WHERE agent_id = '$LAB_AGENT_ID' AND command_line LIKE '/tmp/.ym-bench-e2e/updater $lat_marker %')")
 	[ "$n" -ge 1000 ] && break
 	sleep 0.1
 done
-db "SELECT min(a.created_ns) - e.ts_ns FROM alerts a JOIN events e ON e.agent_id = a.agent_id AND e.seq = a.event_seq WHERE e.agent_id = '$LAB_AGENT_ID' AND e.command_line LIKE '%$lat_marker %' GROUP BY e.seq" | sort -n >"$LAB_DIR/lat"
+db "SELECT min(a.created_ns) - e.ts_ns FROM alerts a JOIN events e ON e.agent_id = a.agent_id AND e.seq = a.event_seq WHERE e.agent_id = '$LAB_AGENT_ID' AND e.command_line LIKE '/tmp/.ym-bench-e2e/updater $lat_marker %' GROUP BY e.seq" | sort -n >"$LAB_DIR/lat"
 cnt=$(wc -l <"$LAB_DIR/lat")
 pct() { awk -v p="$1" -v n="$cnt" 'NR == int((n - 1) * p) + 1 {printf "%.1f", $1 / 1e6}' "$LAB_DIR/lat"; }
 jl alert_latency_p50_ms "$(pct 0.50)" "ms" ",\"samples\":$cnt"

@@ -191,25 +191,46 @@ static int chunk_at(const struct pchunk *c, const uint8_t *h, int cased)
 	return 1;
 }
 
-/* Leftmost offset in [from, to - len] where chunk c matches h, or -1. */
+/* Where the next byte of one value sits at or after some offset: pos is
+ * valid once known, SIZE_MAX meaning "no more". */
+struct next_hit {
+	int known;
+	size_t pos;
+};
+
+static size_t next_hit(struct next_hit *nh, const uint8_t *h, size_t i, size_t last, uint8_t b)
+{
+	const uint8_t *q;
+
+	if (!nh->known || (nh->pos != SIZE_MAX && nh->pos < i)) {
+		q = memchr(h + i, b, last - i + 1);
+		nh->pos = q ? (size_t)(q - h) : SIZE_MAX;
+		nh->known = 1;
+	}
+	return nh->pos;
+}
+
+/* Leftmost offset in [from, to - len] where chunk c matches h, or -1. The
+ * first byte, when literal, is found with memchr (both cases of a caseless
+ * letter), so a miss costs little more than a memchr over the value. */
 static long chunk_find(const struct pchunk *c, const uint8_t *h, size_t from, size_t to, int cased)
 {
+	struct next_hit lo = {0}, up = {0};
 	size_t last;
 	uint8_t f = c->lit[0];
 	int first_any = c->any && c->any[0];
-	int use_memchr = !first_any && (cased || f < 'a' || f > 'z');
+	int twin = !cased && f >= 'a' && f <= 'z';
 
 	if (to < from || to - from < c->len)
 		return -1;
 	last = to - c->len;
 	for (size_t i = from; i <= last; i++) {
-		if (use_memchr) {
-			const uint8_t *q = memchr(h + i, f, last - i + 1);
-			if (!q)
+		if (!first_any) {
+			size_t a = next_hit(&lo, h, i, last, f);
+			size_t b = twin ? next_hit(&up, h, i, last, (uint8_t)(f - 0x20)) : SIZE_MAX;
+			i = a < b ? a : b;
+			if (i == SIZE_MAX)
 				return -1;
-			i = (size_t)(q - h);
-		} else if (!first_any && fold(h[i]) != f) {
-			continue;
 		}
 		if (chunk_at(c, h + i, cased))
 			return (long)i;

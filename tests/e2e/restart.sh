@@ -29,14 +29,20 @@ ok "server restarted"
 wait "$wl"
 e2e_extra_pids=
 
+# Every execution of the workload is one process_creation event whose parent
+# is the workload's shell: the parent comes from the kernel's fork message,
+# so it is known even for a process that exited before /proc could be read.
+want=$((n + n / 100 + 1)) # the /bin/true runs, the sleeps and the seq
 stored=0
 for _ in $(seq 1 300); do
-	stored=$(db "SELECT count(*) FROM events WHERE command_line LIKE '%$marker %'")
-	[ "$stored" -ge "$n" ] && break
+	stored=$(db "SELECT count(*) FROM events WHERE agent_id = '$LAB_AGENT_ID' AND category = 1 AND json_extract(fields, '$.ParentProcessId') = '$wl'")
+	[ "$stored" -ge "$want" ] && break
 	sleep 0.1
 done
-[ "$stored" -eq "$n" ] || fail "workload: $n executions, $stored stored"
-ok "all $n workload executions stored exactly once"
+[ "$stored" -eq "$want" ] || fail "workload: $want executions, $stored stored"
+withcmd=$(db "SELECT count(*) FROM events WHERE command_line LIKE '/bin/true $marker %'")
+echo "workload executions with their command line captured: $withcmd of $n"
+ok "all $want workload executions stored exactly once"
 
 # wait until the spool is drained, then check the sequence numbers
 for _ in $(seq 1 100); do
@@ -49,4 +55,17 @@ echo "sequence numbers stored: count=$cnt distinct=$distinct min=$mn max=$mx"
 [ "$mn" -eq 1 ] || fail "first sequence number is $mn, not 1"
 [ "$cnt" -eq $((mx - mn + 1)) ] || fail "gap: $cnt events for sequence numbers $mn..$mx"
 ok "sequence numbers 1..$mx each stored exactly once"
+
+# a clean agent restart continues the numbering without a gap
+lab_agent_stop
+lab_agent_start || fail "agent did not restart"
+/bin/true "$marker-after-agent-restart"
+for _ in $(seq 1 100); do
+	[ "$(db "SELECT count(*) FROM events WHERE command_line = '/bin/true $marker-after-agent-restart'")" -ge 1 ] && break
+	sleep 0.1
+done
+IFS='|' read -r cnt distinct mn mx < <(db "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM events WHERE agent_id = '$LAB_AGENT_ID'")
+[ "$cnt" -eq "$distinct" ] && [ "$mn" -eq 1 ] && [ "$cnt" -eq $((mx - mn + 1)) ] ||
+	fail "after a clean agent restart: count=$cnt distinct=$distinct min=$mn max=$mx"
+ok "after a clean agent restart: sequence numbers 1..$mx still each stored exactly once"
 echo "restart: passed (server down ~2 s, $spooled batches spooled)"

@@ -134,6 +134,17 @@ static void test_contains_startswith_endswith(void **state)
 	assert_int_equal(m(rs, "CommandLine", "/dev/tc", NULL), 0);
 	ruleset_free(rs);
 
+	/* caseless search whose first byte is a letter, with near misses before the hit */
+	rs = load_ok(RULE("    sel:\n"
+			  "        CommandLine|contains: 'mkfifo'\n"
+			  "    condition: sel\n"));
+	assert_int_equal(m(rs, "CommandLine", "mkfimKfIFO", NULL), 1);
+	assert_int_equal(m(rs, "CommandLine", "MKFIFO", NULL), 1);
+	assert_int_equal(m(rs, "CommandLine", "Mmkfif mkfifO", NULL), 1);
+	assert_int_equal(m(rs, "CommandLine", "mkfif MKFIF mkfi", NULL), 0);
+	assert_int_equal(m(rs, "CommandLine", "", NULL), 0);
+	ruleset_free(rs);
+
 	rs = load_ok(RULE("    sel:\n"
 			  "        Image|startswith: '/tmp/.'\n"
 			  "    condition: sel\n"));
