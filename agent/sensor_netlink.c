@@ -32,24 +32,28 @@ static struct log_ratelimit sn_rl = LOG_RATELIMIT_INIT(5, 60);
 
 static int sn_send_op(int fd, enum proc_cn_mcast_op op)
 {
-	struct {
-		struct nlmsghdr nl;
-		struct cn_msg cn;
-		enum proc_cn_mcast_op op;
-	} __attribute__((packed)) msg;
+	/* nlmsghdr | cn_msg | op, laid out by hand: cn_msg ends in a flexible
+	 * array, so it cannot sit inside a struct */
+	uint8_t msg[NLMSG_HDRLEN + sizeof(struct cn_msg) + sizeof(enum proc_cn_mcast_op)];
+	struct nlmsghdr nl;
+	struct cn_msg cn;
 	struct sockaddr_nl to;
 
-	memset(&msg, 0, sizeof(msg));
-	msg.nl.nlmsg_len = sizeof(msg);
-	msg.nl.nlmsg_type = NLMSG_DONE;
-	msg.nl.nlmsg_pid = 0;
-	msg.cn.id.idx = CN_IDX_PROC;
-	msg.cn.id.val = CN_VAL_PROC;
-	msg.cn.len = sizeof(enum proc_cn_mcast_op);
-	msg.op = op;
+	memset(msg, 0, sizeof(msg));
+	memset(&nl, 0, sizeof(nl));
+	memset(&cn, 0, sizeof(cn));
+	nl.nlmsg_len = sizeof(msg);
+	nl.nlmsg_type = NLMSG_DONE;
+	nl.nlmsg_pid = 0;
+	cn.id.idx = CN_IDX_PROC;
+	cn.id.val = CN_VAL_PROC;
+	cn.len = sizeof(enum proc_cn_mcast_op);
+	memcpy(msg, &nl, sizeof(nl));
+	memcpy(msg + NLMSG_HDRLEN, &cn, sizeof(cn));
+	memcpy(msg + NLMSG_HDRLEN + sizeof(cn), &op, sizeof(op));
 	memset(&to, 0, sizeof(to));
 	to.nl_family = AF_NETLINK;
-	if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&to, sizeof(to)) !=
+	if (sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&to, sizeof(to)) !=
 	    (ssize_t)sizeof(msg))
 		return YM_E_IO;
 	return 0;

@@ -4,19 +4,15 @@
 #include "rulescheck.h"
 #include "detect.h"
 #include "err.h"
-#include "log.h"
 
 #include <stdio.h>
-#include <string.h>
 
+/* The engine already escapes control bytes in file and reason. */
 static void on_diag(const struct detect_diag *d, void *ctx)
 {
-	char file[600], reason[600];
 	(void)ctx;
-	log_escape(d->file, strnlen(d->file, sizeof(d->file)), file, sizeof(file));
-	log_escape(d->reason, strnlen(d->reason, sizeof(d->reason)), reason, sizeof(reason));
-	printf("%s:%d: %s: %s\n", file, d->line, d->severity == YM_E_UNSUPPORTED ? "unsupported" : "error",
-	       reason);
+	printf("%s:%d: %s: %s\n", d->file, d->line,
+	       d->severity == YM_E_UNSUPPORTED ? "unsupported" : "error", d->reason);
 }
 
 int rulescheck_run(const char *const *paths, size_t npaths, int quiet)

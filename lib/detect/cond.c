@@ -95,8 +95,8 @@ static int syntax(struct cparser *p, const char *what)
 	char q[64];
 
 	if (p->tok.kind == T_END)
-		return rule_error(p->b, p->line, YM_E_PARSE, "condition: %s, found end of condition",
-				  what);
+		return rule_error(p->b, p->line, YM_E_PARSE,
+				  "condition: %s, found end of condition", what);
 	return rule_error(p->b, p->line, YM_E_PARSE, "condition: %s, found '%s'", what,
 			  rule_quote(p->tok.s, p->tok.n, q, sizeof(q)));
 }
@@ -253,8 +253,8 @@ static int parse_not(struct cparser *p, int depth, struct cond **out)
 	int rc;
 
 	if (depth > DETECT_MAX_COND_DEPTH)
-		return rule_error(p->b, p->line, YM_E_TOOBIG, "condition nested deeper than %u levels",
-				  DETECT_MAX_COND_DEPTH);
+		return rule_error(p->b, p->line, YM_E_TOOBIG,
+				  "condition nested deeper than %u levels", DETECT_MAX_COND_DEPTH);
 	if (!is_kw(&p->tok, "not"))
 		return parse_primary(p, depth, out);
 	next(p);
@@ -275,15 +275,15 @@ static int parse_not(struct cparser *p, int depth, struct cond **out)
 
 /* Parses operands of one n-ary operator (op is C_AND or C_OR) separated by
  * the keyword kw. */
-static int parse_chain(struct cparser *p, int depth, uint8_t op, const char *kw,
-		       struct cond **out)
+static int parse_chain(struct cparser *p, int depth, uint8_t op, const char *kw, struct cond **out)
 {
 	struct cond *first = NULL, *last = NULL, *c, *kid;
 	uint32_t n = 0;
 	int rc;
 
 	for (;;) {
-		rc = op == C_AND ? parse_not(p, depth, &kid) : parse_chain(p, depth, C_AND, "and", &kid);
+		rc = op == C_AND ? parse_not(p, depth, &kid)
+				 : parse_chain(p, depth, C_AND, "and", &kid);
 		if (rc < 0)
 			return rc;
 		kid->sib = NULL;
@@ -318,8 +318,8 @@ static int parse_chain(struct cparser *p, int depth, uint8_t op, const char *kw,
 static int parse_or(struct cparser *p, int depth, struct cond **out)
 {
 	if (depth > DETECT_MAX_COND_DEPTH)
-		return rule_error(p->b, p->line, YM_E_TOOBIG, "condition nested deeper than %u levels",
-				  DETECT_MAX_COND_DEPTH);
+		return rule_error(p->b, p->line, YM_E_TOOBIG,
+				  "condition nested deeper than %u levels", DETECT_MAX_COND_DEPTH);
 	return parse_chain(p, depth, C_OR, "or", out);
 }
 
@@ -342,9 +342,10 @@ int cond_parse(struct rule_build *b, const char *s, size_t n, int line, struct c
 	if (rc < 0)
 		return rc;
 	if (p.tok.kind == T_PIPE) {
-		rule_unsupported(b, line,
-				 "aggregation in condition ('| count() ...', Sigma 1 syntax) is not "
-				 "supported");
+		rule_unsupported(
+		    b, line,
+		    "aggregation in condition ('| count() ...', Sigma 1 syntax) is not "
+		    "supported");
 		return YM_E_UNSUPPORTED;
 	}
 	if (p.tok.kind != T_END)

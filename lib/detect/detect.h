@@ -79,9 +79,10 @@ typedef int (*detect_match_fn)(const struct rule_info *rule, const struct event 
 
 /* Evaluates every rule whose logsource fits the event (product from
  * ev->product, category from ev->category) against ev and calls on_match for
- * each match, in load order. ev and rs are borrowed. Does not allocate;
- * thread-safe for concurrent calls on the same ruleset. Returns the number of
- * matches (>= 0). */
+ * each match, in load order. ev and rs are borrowed. Does not allocate per
+ * event (the first regular expression evaluated on a thread creates that
+ * thread's PCRE2 match data, freed at thread exit); thread-safe for
+ * concurrent calls on the same ruleset. Returns the number of matches (>= 0). */
 int ruleset_match(const struct ruleset *rs, const struct event *ev, detect_match_fn on_match,
 		  void *ctx);
 

@@ -28,26 +28,26 @@
 struct event;
 
 /* Hard caps. Each is rejected with a diagnostic naming the cap. */
-#define DETECT_MAX_FILE_SIZE	 (1u << 20) /* bytes per rule file */
-#define DETECT_MAX_FILES	 100000	    /* files per load */
-#define DETECT_MAX_DIR_DEPTH	 32	    /* folder nesting below a load path */
-#define DETECT_MAX_DOCS		 256	    /* YAML documents per file */
-#define DETECT_MAX_YAML_NODES	 65536	    /* nodes per YAML document */
-#define DETECT_MAX_YAML_DEPTH	 64	    /* nesting of YAML collections */
-#define DETECT_MAX_SCALAR	 65535	    /* bytes per YAML scalar */
-#define DETECT_MAX_VALUES	 4096	    /* values per field (a list) */
-#define DETECT_MAX_ITEMS	 256	    /* fields per map */
-#define DETECT_MAX_ALTS		 4096	    /* maps in a list of maps */
-#define DETECT_MAX_SEARCHES	 1024	    /* search identifiers per rule */
-#define DETECT_MAX_TAGS		 64	    /* tags per rule */
-#define DETECT_MAX_COND_LEN	 4096	    /* bytes per condition */
-#define DETECT_MAX_COND_DEPTH	 64	    /* nesting of not / parentheses */
-#define DETECT_MAX_COND_NODES	 1024	    /* terms per condition */
-#define DETECT_MAX_RE_LEN	 4096	    /* bytes per regular expression */
-#define DETECT_RE_MATCH_LIMIT	 100000	    /* pcre2_set_match_limit */
-#define DETECT_RE_DEPTH_LIMIT	 10000	    /* pcre2_set_depth_limit */
-#define DETECT_RE_HEAP_LIMIT_KIB 2048	    /* pcre2_set_heap_limit */
-#define DETECT_MAX_RULES	 200000	    /* rules per ruleset */
+#define DETECT_MAX_FILE_SIZE	 (1u << 20)  /* bytes per rule file */
+#define DETECT_MAX_FILES	 100000	     /* files per load */
+#define DETECT_MAX_DIR_DEPTH	 32	     /* folder nesting below a load path */
+#define DETECT_MAX_DOCS		 256	     /* YAML documents per file */
+#define DETECT_MAX_YAML_NODES	 65536	     /* nodes per YAML document */
+#define DETECT_MAX_YAML_DEPTH	 64	     /* nesting of YAML collections */
+#define DETECT_MAX_SCALAR	 65535	     /* bytes per YAML scalar */
+#define DETECT_MAX_VALUES	 4096	     /* values per field (a list) */
+#define DETECT_MAX_ITEMS	 256	     /* fields per map */
+#define DETECT_MAX_ALTS		 4096	     /* maps in a list of maps */
+#define DETECT_MAX_SEARCHES	 1024	     /* search identifiers per rule */
+#define DETECT_MAX_TAGS		 64	     /* tags per rule */
+#define DETECT_MAX_COND_LEN	 4096	     /* bytes per condition */
+#define DETECT_MAX_COND_DEPTH	 64	     /* nesting of not / parentheses */
+#define DETECT_MAX_COND_NODES	 1024	     /* terms per condition */
+#define DETECT_MAX_RE_LEN	 4096	     /* bytes per regular expression */
+#define DETECT_RE_MATCH_LIMIT	 100000	     /* pcre2_set_match_limit */
+#define DETECT_RE_DEPTH_LIMIT	 10000	     /* pcre2_set_depth_limit */
+#define DETECT_RE_HEAP_LIMIT_KIB 2048	     /* pcre2_set_heap_limit */
+#define DETECT_MAX_RULES	 200000	     /* rules per ruleset */
 #define DETECT_MAX_RULE_MEM	 (16u << 20) /* arena bytes per rule */
 
 /* ---- arena.c: bump allocator, freed all at once ---- */
@@ -254,7 +254,7 @@ int cond_eval(const struct cond *c, const struct search *searches, const struct 
 struct rule {
 	struct rule_info info; /* public view; strings live in arena */
 	struct arena arena;
-	int cat;	 /* enum event_category, RULE_CAT_NONE or RULE_CAT_OTHER */
+	int cat; /* enum event_category, RULE_CAT_NONE or RULE_CAT_OTHER */
 	uint32_t nsearches;
 	struct search *searches;
 	struct cond *cond;
@@ -263,8 +263,8 @@ struct rule {
 
 struct rule_build {
 	struct rule *rule;
-	struct arena *a;  /* the rule's arena */
-	int err;	  /* first error (negative) or 0 */
+	struct arena *a; /* the rule's arena */
+	int err;	 /* first error (negative) or 0 */
 	int err_line;
 	char err_reason[200];
 	int unsupported; /* 1 once something unsupported was seen */
@@ -274,11 +274,11 @@ struct rule_build {
 
 /* Records an error at line (the first one wins) and returns code. */
 int rule_error(struct rule_build *b, int line, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 /* Records an unsupported feature at line (the first one wins); compiling goes
  * on so that errors elsewhere in the rule still surface. Returns 0. */
 int rule_unsupported(struct rule_build *b, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Chains p (whose regex was just compiled) on the rule being built. */
 void rule_keep_regex(struct rule_build *b, struct pattern *p);
 

@@ -37,7 +37,7 @@ int pattern_glob(struct pattern *p, struct arena *a, const char *s, size_t n, en
 
 	memset(p, 0, sizeof(*p));
 	p->kind = PAT_GLOB;
-	p->cased = (uint8_t)!!cased;
+	p->cased = (uint8_t) !!cased;
 	p->anch_start = wrap == PAT_WRAP_NONE || wrap == PAT_WRAP_STARTSWITH;
 	p->anch_end = wrap == PAT_WRAP_NONE || wrap == PAT_WRAP_ENDSWITH;
 	/* Unescaping never grows a value, and n bytes hold at most n / 2 + 1 chunks. */
@@ -74,7 +74,8 @@ int pattern_glob(struct pattern *p, struct arena *a, const char *s, size_t n, en
 		if (c == '\\') {
 			struct cursor peek = cur;
 			/* \* \? \\ stand for the plain character; any other backslash is itself. */
-			if (cursor_get_u8(&peek, &nx) == 0 && (nx == '*' || nx == '?' || nx == '\\')) {
+			if (cursor_get_u8(&peek, &nx) == 0 &&
+			    (nx == '*' || nx == '?' || nx == '\\')) {
 				cur = peek;
 				c = nx;
 			}
@@ -109,8 +110,8 @@ int pattern_regex(struct pattern *p, const char *s, size_t n, uint32_t opts, cha
 	}
 	/* Byte mode: event values need not be valid UTF-8, and a pattern may not
 	 * switch UTF or UCP on behind our back. */
-	code = pcre2_compile((PCRE2_SPTR)s, n, opts | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP, &ec,
-			     &eoff, NULL);
+	code = pcre2_compile((PCRE2_SPTR)s, n, opts | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP, &ec, &eoff,
+			     NULL);
 	if (!code) {
 		PCRE2_UCHAR em[120];
 		if (ec == PCRE2_ERROR_NOMEMORY) {

@@ -85,7 +85,8 @@ static int check_dup_keys(struct rule_build *b, const struct ynode *m, const cha
 			return rule_error(b, k->line, YM_E_PARSE, "%s keys must be strings", what);
 		for (const struct ynode *o = m->first; o != k; o = o->next->next) {
 			if (o->len == k->len && memcmp(o->str, k->str, k->len) == 0)
-				return rule_error(b, k->line, YM_E_PARSE, "duplicate key '%s' in %s",
+				return rule_error(b, k->line, YM_E_PARSE,
+						  "duplicate key '%s' in %s",
 						  rule_quote(k->str, k->len, q, sizeof(q)), what);
 		}
 	}
@@ -95,8 +96,7 @@ static int check_dup_keys(struct rule_build *b, const struct ynode *m, const cha
 static int compile_meta(struct rule_build *b, const struct ynode *root, const char *file)
 {
 	static const char *const no_tags[1] = {NULL};
-	static const char *const levels[] = {"informational", "low", "medium", "high",
-					     "critical"};
+	static const char *const levels[] = {"informational", "low", "medium", "high", "critical"};
 	struct rule_info *ri = &b->rule->info;
 	const struct ynode *ls, *tags;
 	const char **tv;
@@ -138,8 +138,8 @@ static int compile_meta(struct rule_build *b, const struct ynode *root, const ch
 		b->rule->cat = RULE_CAT_NONE;
 	} else {
 		unsigned cat;
-		b->rule->cat = event_category_parse(ri->category, &cat) == 0 ? (int)cat
-									     : RULE_CAT_OTHER;
+		b->rule->cat =
+		    event_category_parse(ri->category, &cat) == 0 ? (int)cat : RULE_CAT_OTHER;
 	}
 
 	ri->tags = no_tags;
@@ -215,7 +215,8 @@ static int compile_detection(struct rule_build *b, int det_line, const struct yn
 
 	/* A list of conditions is their OR. */
 	if (cond->kind == YN_MAP)
-		return rule_error(b, cond->line, YM_E_PARSE, "condition must be a string or a list");
+		return rule_error(b, cond->line, YM_E_PARSE,
+				  "condition must be a string or a list");
 	nparts = cond->kind == YN_SEQ ? cond->n : 1;
 	if (nparts == 0 || nparts > DETECT_MAX_COND_NODES)
 		return rule_error(b, cond->line, YM_E_PARSE, "condition list is empty or too long");

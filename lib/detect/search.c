@@ -89,7 +89,8 @@ static int parse_key(struct rule_build *b, const struct ynode *k, const char **f
 		case MOD_RE_S:
 			if (!m->re)
 				return rule_error(b, k->line, YM_E_PARSE,
-						  "modifier '%s' is only valid after 're'", mod->name);
+						  "modifier '%s' is only valid after 're'",
+						  mod->name);
 			m->re_opts |= mod->id == MOD_RE_I   ? PCRE2_CASELESS
 				      : mod->id == MOD_RE_M ? PCRE2_MULTILINE
 							    : PCRE2_DOTALL;
@@ -148,8 +149,8 @@ static int compile_values(struct rule_build *b, struct item *it, const struct mo
 			return rule_error(b, val->line, YM_E_PARSE, "empty list of values for %s",
 					  what);
 		if (val->n > DETECT_MAX_VALUES)
-			return rule_error(b, val->line, YM_E_TOOBIG,
-					  "more than %u values for %s", DETECT_MAX_VALUES, what);
+			return rule_error(b, val->line, YM_E_TOOBIG, "more than %u values for %s",
+					  DETECT_MAX_VALUES, what);
 		for (v = val->first; v; v = v->next) {
 			if (v->kind != YN_SCALAR)
 				return rule_error(b, v->line, YM_E_PARSE,
@@ -161,9 +162,10 @@ static int compile_values(struct rule_build *b, struct item *it, const struct mo
 	}
 	it->pats = arena_alloc(b->a, (val->kind == YN_SEQ ? val->n : 1) * sizeof(*it->pats));
 	if (!it->pats)
-		return rule_error(b, val->line, b->a->err, "rule needs more than %u bytes of memory",
-				  DETECT_MAX_RULE_MEM);
-	for (v = val->kind == YN_SEQ ? val->first : val; v; v = val->kind == YN_SEQ ? v->next : NULL) {
+		return rule_error(b, val->line, b->a->err,
+				  "rule needs more than %u bytes of memory", DETECT_MAX_RULE_MEM);
+	for (v = val->kind == YN_SEQ ? val->first : val; v;
+	     v = val->kind == YN_SEQ ? v->next : NULL) {
 		r = compile_value(b, m, it->field == NULL, v, &it->pats[n]);
 		if (r < 0)
 			return r;
@@ -225,8 +227,8 @@ static int compile_map(struct rule_build *b, const struct ynode *map, struct alt
 				  DETECT_MAX_ITEMS);
 	alt->items = arena_alloc(b->a, npairs * sizeof(*alt->items));
 	if (!alt->items)
-		return rule_error(b, map->line, b->a->err, "rule needs more than %u bytes of memory",
-				  DETECT_MAX_RULE_MEM);
+		return rule_error(b, map->line, b->a->err,
+				  "rule needs more than %u bytes of memory", DETECT_MAX_RULE_MEM);
 	for (const struct ynode *k = map->first; k && k->next; k = k->next->next) {
 		if (k->kind != YN_SCALAR)
 			return rule_error(b, k->line, YM_E_PARSE, "field key must be a string");
@@ -275,7 +277,8 @@ int search_compile(struct rule_build *b, struct search *s, const char *name, int
 		return compile_values(b, s->alts[0].items, &plain_mods, node, "keywords");
 	}
 	if (node->n == 0)
-		return rule_error(b, node->line, YM_E_PARSE, "search identifier '%s' is an empty list",
+		return rule_error(b, node->line, YM_E_PARSE,
+				  "search identifier '%s' is an empty list",
 				  rule_quote(name, strlen(name), q, sizeof(q)));
 	for (v = node->first; v; v = v->next) {
 		if (v->kind == YN_SEQ)

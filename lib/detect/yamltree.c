@@ -108,7 +108,8 @@ int yamltree_parse(const char *buf, size_t len, struct arena *a, yamltree_doc_fn
 			break;
 		case YAML_DOCUMENT_START_EVENT:
 			if (++ndocs > DETECT_MAX_DOCS) {
-				set_err(err, line, YM_E_PARSE, "file has more than 256 YAML documents");
+				set_err(err, line, YM_E_PARSE,
+					"file has more than 256 YAML documents");
 				r = YM_E_TOOBIG;
 				goto out;
 			}
@@ -125,7 +126,8 @@ int yamltree_parse(const char *buf, size_t len, struct arena *a, yamltree_doc_fn
 			st.root = NULL;
 			break;
 		case YAML_ALIAS_EVENT:
-			set_err(err, line, YM_E_UNSUPPORTED, "YAML aliases (*name) are not supported");
+			set_err(err, line, YM_E_UNSUPPORTED,
+				"YAML aliases (*name) are not supported");
 			r = YM_E_UNSUPPORTED;
 			goto out;
 		case YAML_SCALAR_EVENT:
@@ -141,7 +143,8 @@ int yamltree_parse(const char *buf, size_t len, struct arena *a, yamltree_doc_fn
 				goto out;
 			}
 			r = add_node(&st, &ev,
-				     ev.type == YAML_SEQUENCE_START_EVENT ? YN_SEQ : YN_MAP, &n, err);
+				     ev.type == YAML_SEQUENCE_START_EVENT ? YN_SEQ : YN_MAP, &n,
+				     err);
 			if (r < 0)
 				goto out;
 			st.stack[st.depth++] = n;

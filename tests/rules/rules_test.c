@@ -173,7 +173,8 @@ static int run_case(struct harness *h, int rule, const char *path, const char *l
 	{
 		const char *s = json_string_value(v);
 		if (json_is_integer(v) && nf < EVENT_MAX_FIELDS) {
-			snprintf(numbuf[nf], sizeof(numbuf[nf]), "%lld", (long long)json_integer_value(v));
+			snprintf(numbuf[nf], sizeof(numbuf[nf]), "%lld",
+				 (long long)json_integer_value(v));
 			s = numbuf[nf++];
 		}
 		if (!s || event_set_str(&ev, key, s) != 0) {
@@ -212,7 +213,8 @@ static int run_case(struct harness *h, int rule, const char *path, const char *l
 				listed = 1;
 		}
 		if (!listed) {
-			snprintf(msg, sizeof(msg), "also fired %s (list it in \"also\" if intended)",
+			snprintf(msg, sizeof(msg),
+				 "also fired %s (list it in \"also\" if intended)",
 				 h->stems[hits.idx[k]]);
 			goto out;
 		}

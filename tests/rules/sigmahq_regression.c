@@ -71,11 +71,13 @@ static void run_record(struct run *r, json_t *rec, const struct rule_info *ri, u
 	{
 		const char *s = json_string_value(v);
 		if (json_is_integer(v) && nn < EVENT_MAX_FIELDS) {
-			snprintf(nums[nn], sizeof(nums[nn]), "%lld", (long long)json_integer_value(v));
+			snprintf(nums[nn], sizeof(nums[nn]), "%lld",
+				 (long long)json_integer_value(v));
 			s = nums[nn++];
 		}
 		if (s)
-			(void)event_set_str(&ev, k, s); /* names outside the taxonomy charset are left out */
+			(void)event_set_str(
+			    &ev, k, s); /* names outside the taxonomy charset are left out */
 	}
 	ruleset_match(r->rs, &ev, on_match, w);
 }
@@ -141,7 +143,8 @@ static void walk(struct run *r, const char *dir, int depth)
 
 int main(int argc, char **argv)
 {
-	static const char *const sets[] = {"rules", "rules-emerging-threats", "rules-threat-hunting"};
+	static const char *const sets[] = {"rules", "rules-emerging-threats",
+					   "rules-threat-hunting"};
 	const char *paths[3];
 	char bufs[3][4096], reg[4096];
 	size_t np = 0;

