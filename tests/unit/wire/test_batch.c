@@ -115,25 +115,6 @@ static void test_encode_refuses_bad_seq(void **state)
 	buf_free(&out);
 }
 
-static void test_event_set(void **state)
-{
-	struct event ev;
-	char names[EVENT_MAX_FIELDS + 1][16];
-	(void)state;
-	event_init(&ev);
-	for (int i = 0; i < EVENT_MAX_FIELDS; i++) {
-		snprintf(names[i], sizeof(names[i]), "f%d", i);
-		assert_int_equal(event_set_str(&ev, names[i], "v"), 0);
-	}
-	snprintf(names[EVENT_MAX_FIELDS], 16, "extra");
-	assert_int_equal(event_set_str(&ev, names[EVENT_MAX_FIELDS], "v"), YM_E_TOOBIG);
-	assert_int_equal(event_set_str(&ev, "f3", "new"), 0); /* replace still works */
-	assert_string_equal(event_get(&ev, "f3", NULL), "new");
-	assert_int_equal(event_set_str(&ev, "bad name", "v"), YM_E_INVAL);
-	assert_null(event_get(&ev, "missing", NULL));
-	assert_string_equal(event_get_ci(&ev, "F3", NULL), "new");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,7 +122,6 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_zstd),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_encode_refuses_bad_seq),
-		cmocka_unit_test(test_event_set),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
