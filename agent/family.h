@@ -1,0 +1,71 @@
+/* family: telemetry families other than processes (network, dns, file,
+ * auth). Each mode of each family is one module behind struct family_ops
+ * (family_<name>_<mode>.c, e.g. family_net_bpf.c, family_net_sockdiag.c,
+ * family_file_fanotify.c), listed in the registration table families.c in
+ * preference order. At start the collector picks, per family, the first mode
+ * whose start() succeeds, or the mode forced with `--mode FAMILY=MODE`, and
+ * reports the choice (agent_status event, `yamori agents`).
+ *
+ * A module builds complete events itself (the process sensor's raw-message
+ * path in sensor.h/enrich.c is for processes only). The collector owns every
+ * family instance: it waits on fd() for readability and calls poll(). Not
+ * thread-safe. */
+#ifndef YM_AGENT_FAMILY_H
+#define YM_AGENT_FAMILY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+
+/* What the collector lends a family module; all borrowed. */
+struct family_env {
+	/* Adds the process context of pid to ev: Image, ProcessGuid, User,
+	 * UserId, CommandLine where known (from the agent's process table, else
+	 * /proc). The strings stay valid until the next call. Returns 1 when the
+	 * process was known, 0 otherwise (ev unchanged). */
+	int (*proc_fill)(void *arg, int32_t pid, struct event *ev);
+	void *arg;
+	int32_t self_pid; /* the agent: never reported */
+	/* file family: paths to watch (NULL-terminated; NULL = the defaults of
+	 * docs/sensors.md) */
+	const char *const *watch_paths;
+};
+
+struct family_stats {
+	uint64_t events;   /* events emitted */
+	uint64_t drops;	   /* events lost (overrun, shed, unreadable), counted exactly where known */
+	uint64_t overruns; /* times the source reported an overflow */
+};
+
+struct family;
+
+/* emit: hands one finished event to the collector (which assigns seq and
+ * batches it). ev's strings need to stay valid only during the call. Returns
+ * 0, or non-zero when the collector shed it (the module counts a drop). */
+typedef int (*family_emit_fn)(void *arg, const struct event *ev);
+
+struct family_ops {
+	const char *family; /* "network", "dns", "file", "auth" */
+	const char *mode;   /* "bpf", "sock_diag", "fanotify", "audit", "journal", "utmp", ... */
+	/* Starts capturing. Returns 0, YM_E_AUTH (missing privilege),
+	 * YM_E_UNSUPPORTED (kernel refuses this mode), YM_E_IO, YM_E_NOMEM. */
+	int (*start)(const struct family_env *env, struct family **out);
+	/* The descriptor to wait on for readability (or -1 for a module that
+	 * only works on tick()). */
+	int (*fd)(const struct family *f);
+	/* Drains ready input without blocking, emitting at most max events.
+	 * Returns the number handled, or a negative error when the module failed
+	 * for good (the collector then stops it and reports it). */
+	int (*poll)(struct family *f, int max, family_emit_fn emit, void *arg);
+	/* Called about once a second (log files are followed here). May be NULL. */
+	int (*tick)(struct family *f, family_emit_fn emit, void *arg);
+	void (*stats)(const struct family *f, struct family_stats *out);
+	void (*stop)(struct family *f);
+};
+
+/* The registration table (families.c): every module, grouped by family in
+ * preference order, NULL-terminated. */
+extern const struct family_ops *const family_table[];
+
+#endif
