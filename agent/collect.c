@@ -2,12 +2,14 @@
 #include "batcher.h"
 #include "enrich.h"
 #include "err.h"
+#include "bounds.h"
 #include "log.h"
 #include "spool.h"
 #include "util.h"
 
 #include <errno.h>
-#include <poll.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -22,9 +24,16 @@
 #define COLLECT_RT_SHARE      4		     /* RT off above 1/4 of a core */
 #define COLLECT_RT_PAUSE_NS   10000000000ull /* ... for this long */
 
+#define COLLECT_FAMILY_MAX_POLL 4096 /* events drained from one family per wake-up */
+#define COLLECT_EP_SENSOR	0
+#define COLLECT_EP_SIGNAL	1
+#define COLLECT_EP_FAMILY	2 /* + index */
+
 struct collect_state {
 	const struct collect_cfg *cfg;
 	struct event ev;
+	int shed_level; /* 0 none, 1 file, 2 file + network + dns */
+	struct collect_family *emitting;
 	uint64_t last_overruns, last_lost, last_batch_drops;
 	int rt_want, rt_on;
 	uint64_t rt_cpu_ns, rt_mono_ns, rt_off_until;
@@ -71,12 +80,126 @@ static void collect_rt_tick(struct collect_state *cs, uint64_t now)
 	}
 }
 
+/* Shed priority of a family: lower goes first. Process and auth events are
+ * never shed here. */
+static int collect_shed_rank(const char *family)
+{
+	if (strcmp(family, "file") == 0)
+		return 1;
+	if (strcmp(family, "network") == 0 || strcmp(family, "dns") == 0)
+		return 2;
+	return 99;
+}
+
+/* family_emit_fn: one finished event of the family being polled */
+static int collect_emit(void *arg, const struct event *ev)
+{
+	struct collect_state *cs = arg;
+	struct collect_family *cf = cs->emitting;
+
+	if (cf && cs->shed_level >= collect_shed_rank(cf->family)) {
+		cf->shed++;
+		return 1;
+	}
+	/* one malformed event would make batch_encode refuse its whole batch
+	 * (every family's events in it): refuse it alone (the module counts it) */
+	if (ev->category >= EVCAT_MAX_ || ev->category == EVCAT_AGENT_STATUS ||
+	    ev->nfields > EVENT_MAX_FIELDS)
+		return 1;
+	for (uint16_t i = 0; i < ev->nfields; i++)
+		if (!ev->fields[i].name || !ev->fields[i].value ||
+		    !event_name_ok(ev->fields[i].name, strlen(ev->fields[i].name)) ||
+		    ev->fields[i].value_len > EVENT_MAX_VALUE ||
+		    memchr(ev->fields[i].value, 0, ev->fields[i].value_len))
+			return 1;
+	return batcher_add(cs->cfg->b, ev) == 0 ? 0 : 1;
+}
+
 static void collect_on_msg(void *arg, const struct sensor_msg *m)
 {
 	struct collect_state *cs = arg;
 
 	if (enrich_msg(cs->cfg->en, m, &cs->ev) == 1)
 		batcher_add(cs->cfg->b, &cs->ev);
+}
+
+/* "network" -> "NetworkSensor" */
+static void collect_mode_field(const char *family, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%sSensor", family);
+	if (out[0] >= 'a' && out[0] <= 'z')
+		out[0] = (char)(out[0] - 'a' + 'A');
+}
+
+/* The started event names the mode of every family and the bounds. The
+ * field names live in a static table: the event borrows them. */
+static void collect_status_modes(struct collect_state *cs, struct event *ev)
+{
+	static char names[COLLECT_MAX_FAMILIES][40];
+	const struct collect_cfg *cfg = cs->cfg;
+
+	for (size_t i = 0; i < cfg->nfams && i < COLLECT_MAX_FAMILIES; i++) {
+		collect_mode_field(cfg->fams[i].family, names[i], sizeof(names[i]));
+		event_set_str(ev, names[i], cfg->fams[i].ops ? cfg->fams[i].ops->mode : "none");
+	}
+	if (cfg->lim) {
+		event_set_str(ev, "CpuLimit", cfg->lim->cpu_how);
+		event_set_str(ev, "MemoryLimit", cfg->lim->mem_how);
+	}
+}
+
+/* One drop report for a family whose counters moved: Family, Drops (events
+ * lost: kernel or source overflows, unreadable data, sheds), Overruns,
+ * Shed (of Drops, what the collector shed under overload). */
+static void collect_family_drops(struct collect_state *cs, const char *family, const char *mode,
+				 uint64_t drops, uint64_t overruns, uint64_t shed)
+{
+	struct event ev;
+	char v[3][24];
+
+	event_init(&ev);
+	ev.product = "linux";
+	ev.category = EVCAT_AGENT_STATUS;
+	ev.ts_ns = util_now_ns();
+	event_set_str(&ev, "Status", "drops");
+	event_set_str(&ev, "AgentVersion", YM_VERSION);
+	event_set_str(&ev, "Family", family);
+	event_set_str(&ev, "Mode", mode);
+	snprintf(v[0], sizeof(v[0]), "%llu", (unsigned long long)drops);
+	snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)overruns);
+	snprintf(v[2], sizeof(v[2]), "%llu", (unsigned long long)shed);
+	event_set_str(&ev, "Drops", v[0]);
+	if (overruns)
+		event_set_str(&ev, "Overruns", v[1]);
+	if (shed)
+		event_set_str(&ev, "Shed", v[2]);
+	LOG_W("collect", "W3607", "%s (%s): %llu events dropped (%llu shed), %llu overruns",
+	      family, mode, (unsigned long long)drops, (unsigned long long)shed,
+	      (unsigned long long)overruns);
+	batcher_add(cs->cfg->b, &ev);
+}
+
+static void collect_check_families(struct collect_state *cs)
+{
+	const struct collect_cfg *cfg = cs->cfg;
+
+	for (size_t i = 0; i < cfg->nfams; i++) {
+		struct collect_family *cf = &cfg->fams[i];
+		struct family_stats st;
+		uint64_t d, o, sh;
+
+		if (!cf->ops || !cf->f)
+			continue;
+		cf->ops->stats(cf->f, &st);
+		/* a shed event is a drop the module counted too (emit said no) */
+		d = st.drops - cf->reported.drops;
+		o = st.overruns - cf->reported.overruns;
+		sh = cf->shed - cf->shed_reported;
+		if (d || o || sh)
+			collect_family_drops(cs, cf->family, cf->ops->mode, d > sh ? d : sh, o, sh);
+		cf->reported = st;
+		cf->shed_reported = cf->shed;
+	}
 }
 
 /* Emits an agent_status event. Values are formatted into local buffers that
@@ -95,6 +218,8 @@ static void collect_status(struct collect_state *cs, const char *status,
 	event_set_str(&ev, "Status", status);
 	event_set_str(&ev, "AgentVersion", YM_VERSION);
 	event_set_str(&ev, "ProcessSensor", cs->cfg->ops->name);
+	if (strcmp(status, "started") == 0)
+		collect_status_modes(cs, &ev);
 	if (d && (d->events || d->batches)) {
 		snprintf(v[0], sizeof(v[0]), "%llu", (unsigned long long)d->events);
 		snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)d->first_seq);
@@ -154,19 +279,192 @@ static void collect_check_drops(struct collect_state *cs)
 			      "process sensor lost %llu kernel messages (%llu overruns)",
 			      (unsigned long long)slost, (unsigned long long)ov);
 		collect_status(cs, "drops", &d, ov, slost, lost);
+		if (ov || slost)
+			collect_family_drops(cs, "process", cs->cfg->ops->name, slost, ov, 0);
 	}
+	collect_check_families(cs);
+}
+
+static void collect_poll_family(struct collect_state *cs, struct collect_family *cf)
+{
+	int n;
+
+	if (!cf->ops || !cf->f || cf->failed)
+		return;
+	cs->emitting = cf;
+	n = cf->ops->poll(cf->f, COLLECT_FAMILY_MAX_POLL, collect_emit, cs);
+	cs->emitting = NULL;
+	if (n < 0) {
+		LOG_E("collect", "E3604", "%s sensor %s failed: %s: stopped", cf->family,
+		      cf->ops->mode, ym_strerror(n));
+		cf->failed = 1;
+	}
+}
+
+static void collect_tick_families(struct collect_state *cs)
+{
+	for (size_t i = 0; i < cs->cfg->nfams; i++) {
+		struct collect_family *cf = &cs->cfg->fams[i];
+		if (!cf->ops || !cf->f || cf->failed || !cf->ops->tick)
+			continue;
+		cs->emitting = cf;
+		if (cf->ops->tick(cf->f, collect_emit, cs) < 0) {
+			LOG_E("collect", "E3604", "%s sensor %s failed on tick: stopped",
+			      cf->family, cf->ops->mode);
+			cf->failed = 1;
+		}
+		cs->emitting = NULL;
+	}
+}
+
+/* Once a tick: over the CPU share, shed one more priority class (and, with
+ * no cgroup quota, sleep the excess off); under half of it, one less. */
+static void collect_overload_tick(struct collect_state *cs)
+{
+	struct bounds *l = cs->cfg->lim;
+	int over, prev = cs->shed_level;
+
+	if (!l || !l->cpu_pct)
+		return;
+	over = strcmp(l->cpu_how, "self") == 0 ? bounds_throttle(l) : bounds_overloaded(l);
+	if (over && cs->shed_level < 2)
+		cs->shed_level++;
+	else if (!over && cs->shed_level > 0)
+		cs->shed_level--;
+	if (cs->shed_level != prev)
+		LOG_W("collect", "W3608", "overload: shedding level %d (1: file, 2: + network, dns)",
+		      cs->shed_level);
+}
+
+int collect_families_start(const char *const *forced, size_t nforced,
+			   const struct family_env *env, struct collect_family *out, size_t max,
+			   size_t *n)
+{
+	size_t nf = 0;
+	int r = 0;
+
+	/* every forced family=mode must name a module (or "off") */
+	for (size_t j = 0; j < nforced; j++) {
+		const char *eq = strchr(forced[j], '=');
+		int found = 0;
+		if (!eq)
+			return YM_E_INVAL;
+		/* process is main's; "off" for a family this build lacks is no error */
+		if ((strncmp(forced[j], "process", (size_t)(eq - forced[j])) == 0 &&
+		     eq - forced[j] == 7) ||
+		    strcmp(eq + 1, "off") == 0)
+			continue;
+		for (size_t i = 0; family_table[i]; i++) {
+			const struct family_ops *o = family_table[i];
+			if (strlen(o->family) == (size_t)(eq - forced[j]) &&
+			    strncmp(o->family, forced[j], (size_t)(eq - forced[j])) == 0 &&
+			    (strcmp(eq + 1, o->mode) == 0 || strcmp(eq + 1, "off") == 0))
+				found = 1;
+		}
+		if (!found) {
+			LOG_E("collect", "E3013", "--mode %s: no such family or mode", forced[j]);
+			return YM_E_INVAL;
+		}
+	}
+	for (size_t i = 0; family_table[i]; i++) {
+		const struct family_ops *o = family_table[i];
+		const char *want = NULL;
+		struct collect_family *cf = NULL;
+		size_t k;
+		int e;
+
+		for (k = 0; k < nf; k++)
+			if (strcmp(out[k].family, o->family) == 0)
+				cf = &out[k];
+		if (!cf) {
+			if (nf >= max)
+				continue;
+			cf = &out[nf++];
+			memset(cf, 0, sizeof(*cf));
+			cf->family = o->family;
+		}
+		if (cf->ops)
+			continue; /* an earlier mode runs */
+		for (size_t j = 0; j < nforced; j++) {
+			const char *eq = strchr(forced[j], '=');
+			if (strlen(o->family) == (size_t)(eq - forced[j]) &&
+			    strncmp(o->family, forced[j], (size_t)(eq - forced[j])) == 0)
+				want = eq + 1;
+		}
+		if (want && strcmp(want, o->mode) != 0)
+			continue;
+		e = o->start(env, &cf->f);
+		if (e == 0) {
+			cf->ops = o;
+			LOG_I("collect", "%s sensor: %s", o->family, o->mode);
+		} else if (want) {
+			LOG_E("collect", "E3014", "%s sensor %s (forced) cannot start: %s",
+			      o->family, o->mode, ym_strerror(e));
+			r = e;
+			break;
+		} else {
+			LOG_I("collect", "%s sensor %s cannot start: %s", o->family, o->mode,
+			      ym_strerror(e));
+		}
+	}
+	if (r) {
+		collect_families_stop(out, nf);
+		return r;
+	}
+	for (size_t k = 0; k < nf; k++)
+		if (!out[k].ops)
+			LOG_W("collect", "W3609", "%s events not collected: no mode could start",
+			      out[k].family);
+	*n = nf;
+	return 0;
+}
+
+void collect_families_stop(struct collect_family *fams, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (fams[i].ops && fams[i].f)
+			fams[i].ops->stop(fams[i].f);
+		fams[i].f = NULL;
+		fams[i].ops = NULL;
+	}
+}
+
+static int collect_ep_add(int ep, int fd, uint32_t tag)
+{
+	struct epoll_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.events = EPOLLIN;
+	e.data.u32 = tag;
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
 }
 
 int collect_run(const struct collect_cfg *cfg)
 {
 	struct collect_state cs;
-	uint64_t last_tick = util_mono_ns(), last_expire = last_tick;
-	int r = 0, stop = 0;
+	uint64_t last_tick = util_mono_ns(), last_expire = last_tick, last_sensor = last_tick;
+	int r = 0, stop = 0, ep = -1;
 
 	memset(&cs, 0, sizeof(cs));
 	cs.cfg = cfg;
 	cs.rt_cpu_ns = collect_thread_cpu_ns();
 	cs.rt_mono_ns = last_tick;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || collect_ep_add(ep, cfg->ops->fd(cfg->sensor), COLLECT_EP_SENSOR) ||
+	    collect_ep_add(ep, cfg->sigfd, COLLECT_EP_SIGNAL)) {
+		LOG_E("collect", "E3602", "epoll set-up failed: %s", strerror(errno));
+		r = YM_E_IO;
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->nfams; i++) {
+		const struct collect_family *cf = &cfg->fams[i];
+		int fd = cf->ops && cf->f ? cf->ops->fd(cf->f) : -1;
+		if (fd >= 0 && collect_ep_add(ep, fd, COLLECT_EP_FAMILY + (uint32_t)i)) {
+			LOG_E("collect", "E3602", "epoll set-up failed: %s", strerror(errno));
+			r = YM_E_IO;
+			goto out;
+		}
+	}
 	if (cfg->realtime) {
 		int e = collect_rt_set(1);
 		if (e == 0) {
@@ -180,12 +478,12 @@ int collect_run(const struct collect_cfg *cfg)
 	}
 	collect_status(&cs, "started", NULL, 0, 0, 0);
 	while (!stop) {
-		struct pollfd pfd[2];
+		struct epoll_event evs[COLLECT_MAX_FAMILIES + 2];
 		uint64_t now = util_mono_ns(), oldest = batcher_oldest_ns(cfg->b);
 		uint64_t batch_ms = cfg->batch_ms;
 		int64_t timeout = COLLECT_TICK_MS - (int64_t)((now - last_tick) / 1000000);
 		struct spool_stats sst;
-		int k;
+		int k, sensor_ready = 0;
 
 		spool_stats(cfg->sp, &sst);
 		if (sst.files > COLLECT_BACKLOG_FILES && batch_ms < COLLECT_BACKLOG_MS)
@@ -195,33 +493,50 @@ int collect_run(const struct collect_cfg *cfg)
 			if (due < timeout)
 				timeout = due;
 		}
+		if (cfg->ops->poll_interval_ms) {
+			int64_t due = (int64_t)cfg->ops->poll_interval_ms -
+				      (int64_t)((now - last_sensor) / 1000000);
+			if (due < timeout)
+				timeout = due;
+		}
 		if (timeout < 0)
 			timeout = 0;
-		pfd[0].fd = cfg->ops->fd(cfg->sensor);
-		pfd[0].events = POLLIN;
-		pfd[1].fd = cfg->sigfd;
-		pfd[1].events = POLLIN;
-		k = poll(pfd, 2, (int)timeout);
+		k = epoll_wait(ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), (int)timeout);
 		if (k < 0 && errno != EINTR) {
-			LOG_E("collect", "E3602", "poll failed: %s", strerror(errno));
+			LOG_E("collect", "E3602", "epoll_wait failed: %s", strerror(errno));
 			r = YM_E_IO;
 			break;
 		}
-		if (k > 0 && (pfd[1].revents & POLLIN)) {
-			struct signalfd_siginfo si;
-			if (read(cfg->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-				LOG_I("collect", "signal %u: stopping", si.ssi_signo);
-			stop = 1;
+		for (int i = 0; i < k; i++) {
+			uint32_t tag = evs[i].data.u32;
+			if (tag == COLLECT_EP_SIGNAL) {
+				struct signalfd_siginfo si;
+				if (read(cfg->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+					LOG_I("collect", "signal %u: stopping", si.ssi_signo);
+				stop = 1;
+			} else if (tag == COLLECT_EP_SENSOR) {
+				sensor_ready = 1;
+			} else if (tag - COLLECT_EP_FAMILY < cfg->nfams) {
+				collect_poll_family(&cs, &cfg->fams[tag - COLLECT_EP_FAMILY]);
+			}
 		}
-		if (k > 0 && (pfd[0].revents & (POLLIN | POLLERR))) {
+		now = util_mono_ns();
+		if (cfg->ops->poll_interval_ms &&
+		    (now - last_sensor) / 1000000 >= cfg->ops->poll_interval_ms)
+			sensor_ready = 1;
+		if (sensor_ready) {
 			/* bounded drain so timers still run under a flood */
 			int n = cfg->ops->poll(cfg->sensor, 4096, collect_on_msg, &cs);
+			last_sensor = now;
 			if (n < 0) {
 				LOG_E("collect", "E3603", "sensor %s failed: %s", cfg->ops->name,
 				      ym_strerror(n));
 				r = YM_E_IO;
 				break;
 			}
+			/* more waiting: come back at once */
+			if (n >= 4096)
+				last_sensor = now - (uint64_t)cfg->ops->poll_interval_ms * 1000000;
 		}
 		now = util_mono_ns();
 		oldest = batcher_oldest_ns(cfg->b);
@@ -229,8 +544,10 @@ int collect_run(const struct collect_cfg *cfg)
 			batcher_flush(cfg->b);
 		if ((now - last_tick) / 1000000 >= COLLECT_TICK_MS) {
 			last_tick = now;
+			collect_tick_families(&cs);
 			collect_check_drops(&cs);
 			collect_rt_tick(&cs, now);
+			collect_overload_tick(&cs);
 		}
 		if (now - last_expire >= 10000000000ull) {
 			last_expire = now;
@@ -239,5 +556,8 @@ int collect_run(const struct collect_cfg *cfg)
 	}
 	collect_check_drops(&cs);
 	batcher_flush(cfg->b);
+out:
+	if (ep >= 0)
+		close(ep);
 	return r;
 }

@@ -40,7 +40,13 @@ struct enrich {
 	/* string storage for the event being built */
 	char guid[ENRICH_GUID_LEN + 1], pguid[ENRICH_GUID_LEN + 1];
 	char pid_s[16], ppid_s[16], uid_s[16], start_s[24], hashes[8 + 64 + 1];
-	char user[64];
+	char euid_s[16], luid_s[16], sess_s[16], cg_s[24], code_s[16], sig_s[16];
+	char a0_s[24], a1_s[24], a2_s[24], ret_s[24], cap_s[24], nr_s[16], tpid_s[16];
+	char user[64], tuser[64];
+	char cmdline[PROCINFO_CMDLINE_MAX + 1]; /* /proc read of a long argv (bpf) */
+	/* enrich_proc_fill's own storage: its strings live until its next call */
+	struct procinfo fpi;
+	char fguid[ENRICH_GUID_LEN + 1], fuid_s[16], fuser[64];
 	struct enrich_stats st;
 };
 
@@ -61,6 +67,7 @@ int enrich_guid(const char *boot_id, int32_t pid, uint64_t start_time,
 		 h + 20);
 	return 0;
 }
+
 
 static void en_scan(struct enrich *en)
 {
@@ -155,6 +162,152 @@ static void en_set(struct event *ev, const char *name, const char *v, size_t len
 		LOG_D("enrich", "field %s not set", name);
 }
 
+static void en_setu(struct event *ev, const char *name, char *buf, size_t bufsz, uint64_t v)
+{
+	snprintf(buf, bufsz, "%llu", (unsigned long long)v);
+	en_set(ev, name, buf, strlen(buf));
+}
+
+static void en_sets(struct event *ev, const char *name, char *buf, size_t bufsz, int64_t v)
+{
+	snprintf(buf, bufsz, "%lld", (long long)v);
+	en_set(ev, name, buf, strlen(buf));
+}
+
+/* Hash of the executable the kernel named (dev, ino, size, times): from the
+ * cache without a system call, else read through /proc/PID/exe or the path
+ * when either still is that very file. */
+static int en_hash_k(struct enrich *en, int32_t pid, const struct sensor_kinfo *k,
+		     uint8_t sha[32], int *hit)
+{
+	struct hashcache_id id = {
+	    .dev = k->exe_dev,
+	    .ino = k->exe_ino,
+	    .size = k->exe_size,
+	    .mtime_s = k->exe_mtime_s,
+	    .mtime_ns = k->exe_mtime_ns,
+	    .ctime_s = k->exe_ctime_s,
+	    .ctime_ns = k->exe_ctime_ns,
+	};
+	char exe[64];
+
+	if (hashcache_lookup(en->hc, &id, sha) == 0) {
+		*hit = 1;
+		return 0;
+	}
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)pid);
+	if (hashcache_path_id(en->hc, exe, &id, sha, hit) == 0)
+		return 0;
+	if (k->image && !k->image_deleted && hashcache_path_id(en->hc, k->image, &id, sha, hit) == 0)
+		return 0;
+	return YM_E_NOTFOUND;
+}
+
+static const char *en_user_copy(struct enrich *en, uint32_t uid, char *dst, size_t dstsz)
+{
+	const char *u = en_user(en, uid);
+
+	if (!u)
+		return NULL;
+	util_strlcpy(dst, u, dstsz);
+	return dst;
+}
+
+/* process_creation from what the eBPF sensor read in the kernel */
+static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event *ev)
+{
+	const struct sensor_kinfo *k = m->k;
+	const struct proc_entry *pe;
+	const char *cmd = k->cmdline, *u;
+	size_t cmd_len = k->cmdline_len;
+	uint8_t sha[32];
+	int hit = 0;
+
+	/* argv beyond the kernel-side bound: /proc has more, if the process
+	 * still is the one that exec'd */
+	if (k->cmdline_truncated) {
+		struct procstat st;
+		char path[64];
+		size_t n = 0;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)m->pid);
+		if (procinfo_read_stat(m->pid, &st) == 0 && st.start_time == k->start_time &&
+		    procinfo_slurp_file(path, en->cmdline, PROCINFO_CMDLINE_MAX, &n) == 0 &&
+		    n > cmd_len) {
+			cmd_len = procinfo_join_cmdline(en->cmdline, n);
+			cmd = en->cmdline;
+		}
+	}
+	event_init(ev);
+	ev->product = "linux";
+	ev->category = EVCAT_PROCESS_CREATION;
+	ev->ts_ns = m->ts_ns;
+	en_setu(ev, "ProcessId", en->pid_s, sizeof(en->pid_s), (uint64_t)m->pid);
+	if (k->image_len)
+		en_set(ev, "Image", k->image, k->image_len);
+	if (cmd && cmd_len)
+		en_set(ev, "CommandLine", cmd, cmd_len);
+	if (k->cwd_len)
+		en_set(ev, "CurrentDirectory", k->cwd, k->cwd_len);
+	en_setu(ev, "UserId", en->uid_s, sizeof(en->uid_s), k->uid);
+	u = en_user_copy(en, k->uid, en->user, sizeof(en->user));
+	if (u)
+		en_set(ev, "User", u, strlen(u));
+	if (k->euid != k->uid)
+		en_setu(ev, "EffectiveUserId", en->euid_s, sizeof(en->euid_s), k->euid);
+	if (k->loginuid != UINT32_MAX)
+		en_setu(ev, "LoginUid", en->luid_s, sizeof(en->luid_s), k->loginuid);
+	if (k->sessionid != UINT32_MAX)
+		en_setu(ev, "SessionId", en->sess_s, sizeof(en->sess_s), k->sessionid);
+	if (k->tty)
+		en_set(ev, "Tty", k->tty, strlen(k->tty));
+	if (k->cgroup_id)
+		en_setu(ev, "CgroupId", en->cg_s, sizeof(en->cg_s), k->cgroup_id);
+	if (k->container_id)
+		en_set(ev, "ContainerId", k->container_id, strlen(k->container_id));
+	if (k->image_memfd)
+		en_set(ev, "ExecFromMemory", "true", 4);
+	else if (k->image_deleted)
+		en_set(ev, "ImageDeleted", "true", 4);
+	en_setu(ev, "ProcessStartTime", en->start_s, sizeof(en->start_s), k->start_time);
+	if (enrich_guid(en->boot_id, m->pid, k->start_time, en->guid) == 0)
+		en_set(ev, "ProcessGuid", en->guid, ENRICH_GUID_LEN);
+	if ((k->have & SENSOR_K_EXE_ID) && en_hash_k(en, m->pid, k, sha, &hit) == 0) {
+		memcpy(en->hashes, "SHA256=", 7);
+		util_hex(sha, 32, en->hashes + 7);
+		en_set(ev, "Hashes", en->hashes, 7 + 64);
+	}
+	/* before the parent lookup: see en_exec */
+	proctable_put(en->pt, m->pid, k->start_time, m->ppid, en->guid, k->image ? k->image : "",
+		      k->image_len, cmd ? cmd : "", cmd ? cmd_len : 0);
+	if (m->ppid > 0) {
+		en_setu(ev, "ParentProcessId", en->ppid_s, sizeof(en->ppid_s), (uint64_t)m->ppid);
+		/* the kernel named the parent exactly (pid, start time) */
+		if (enrich_guid(en->boot_id, m->ppid, k->parent_start_time, en->pguid) == 0)
+			en_set(ev, "ParentProcessGuid", en->pguid, ENRICH_GUID_LEN);
+		pe = proctable_find(en->pt, m->ppid, k->start_time);
+		if (pe && pe->start_time == k->parent_start_time) {
+			en->st.parent_from_table++;
+			if (pe->image_len)
+				en_set(ev, "ParentImage", pe->image, pe->image_len);
+			if (pe->cmdline_len)
+				en_set(ev, "ParentCommandLine", pe->cmdline, pe->cmdline_len);
+		} else if (procinfo_read(m->ppid, &en->ppi) == 0 &&
+			   en->ppi.st.start_time == k->parent_start_time) {
+			en->st.parent_from_proc++;
+			if (en->ppi.have & PROCINFO_HAVE_IMAGE)
+				en_set(ev, "ParentImage", en->ppi.image, en->ppi.image_len);
+			if ((en->ppi.have & PROCINFO_HAVE_CMDLINE) && en->ppi.cmdline_len)
+				en_set(ev, "ParentCommandLine", en->ppi.cmdline,
+				       en->ppi.cmdline_len);
+			/* no put: the event borrows ppi, and ppi outlives it */
+		}
+	}
+	if (!(k->have & SENSOR_K_CMDLINE) || !k->image_len)
+		en->st.partial++;
+	en->st.exec_events++;
+	return 1;
+}
+
 static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *ev)
 {
 	struct procinfo *pi = &en->pi;
@@ -164,6 +317,8 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 	char exe[64];
 	uint8_t sha[32];
 
+	if (m->k)
+		return en_exec_k(en, m, ev);
 	procinfo_read(m->pid, pi);
 	if (pi->have & PROCINFO_HAVE_STAT) {
 		ppid = pi->st.ppid;
@@ -277,6 +432,11 @@ static int en_exit(struct enrich *en, const struct sensor_msg *m, struct event *
 		snprintf(en->ppid_s, sizeof(en->ppid_s), "%d", (int)pe->ppid);
 		en_set(ev, "ParentProcessId", en->ppid_s, strlen(en->ppid_s));
 	}
+	/* wait(2) status: exit code in bits 8..15, or the killing signal */
+	if (m->exit_code & 0x7f)
+		en_setu(ev, "ExitSignal", en->sig_s, sizeof(en->sig_s), m->exit_code & 0x7f);
+	else
+		en_setu(ev, "ExitCode", en->code_s, sizeof(en->code_s), (m->exit_code >> 8) & 0xff);
 	en->st.exit_events++;
 	return 1;
 }
@@ -293,12 +453,160 @@ static void en_fork(struct enrich *en, const struct sensor_msg *m)
 	en->forks[(uint32_t)m->pid % EN_FORKMAP].pid = m->pid;
 	en->forks[(uint32_t)m->pid % EN_FORKMAP].ppid = m->ppid;
 	pe = proctable_find(en->pt, m->ppid, UINT64_MAX);
-	if (!pe || pe->exit_ns || procinfo_read_stat(m->pid, &st) || st.ppid != m->ppid ||
-	    enrich_guid(en->boot_id, m->pid, st.start_time, guid))
+	if (!pe || pe->exit_ns)
+		return;
+	if (m->k) {
+		/* the kernel said who forked whom, and when */
+		if (pe->start_time != m->k->parent_start_time)
+			return;
+		st.start_time = m->k->start_time;
+	} else if (procinfo_read_stat(m->pid, &st) || st.ppid != m->ppid) {
+		return;
+	}
+	if (enrich_guid(en->boot_id, m->pid, st.start_time, guid))
 		return;
 	/* pe's strings are copied before the put can evict anything */
 	proctable_put(en->pt, m->pid, st.start_time, m->ppid, guid, pe->image, pe->image_len,
 		      pe->cmdline, pe->cmdline_len);
+}
+
+static const char *en_sys_name(uint32_t nr)
+{
+	switch (nr) {
+	case 101:
+		return "ptrace";
+	case 105:
+		return "setuid";
+	case 106:
+		return "setgid";
+	case 113:
+		return "setreuid";
+	case 114:
+		return "setregid";
+	case 117:
+		return "setresuid";
+	case 119:
+		return "setresgid";
+	case 122:
+		return "setfsuid";
+	case 123:
+		return "setfsgid";
+	case 126:
+		return "capset";
+	case 175:
+		return "init_module";
+	case 313:
+		return "finit_module";
+	case 321:
+		return "bpf";
+	}
+	return "unknown";
+}
+
+/* The acting process: Image, CommandLine, ProcessGuid from the table (the
+ * process exec'd or forked while the agent watched), else /proc. */
+static void en_actor(struct enrich *en, const struct sensor_msg *m, struct event *ev,
+		     const char *pfx_image, const char *pfx_pid, const char *pfx_guid)
+{
+	const struct sensor_kinfo *k = m->k;
+	const struct proc_entry *pe = proctable_find(en->pt, m->pid, k->start_time);
+
+	en_setu(ev, pfx_pid, en->pid_s, sizeof(en->pid_s), (uint64_t)m->pid);
+	if (enrich_guid(en->boot_id, m->pid, k->start_time, en->guid) == 0)
+		en_set(ev, pfx_guid, en->guid, ENRICH_GUID_LEN);
+	if (pe && pe->start_time == k->start_time) {
+		if (pe->image_len)
+			en_set(ev, pfx_image, pe->image, pe->image_len);
+		if (pe->cmdline_len && strcmp(pfx_image, "Image") == 0)
+			en_set(ev, "CommandLine", pe->cmdline, pe->cmdline_len);
+	} else if (procinfo_read(m->pid, &en->pi) == 0 && en->pi.st.start_time == k->start_time) {
+		if (en->pi.have & PROCINFO_HAVE_IMAGE)
+			en_set(ev, pfx_image, en->pi.image, en->pi.image_len);
+		if ((en->pi.have & PROCINFO_HAVE_CMDLINE) && en->pi.cmdline_len &&
+		    strcmp(pfx_image, "Image") == 0)
+			en_set(ev, "CommandLine", en->pi.cmdline, en->pi.cmdline_len);
+	}
+}
+
+static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *ev)
+{
+	const struct sensor_kinfo *k = m->k;
+	const char *u;
+
+	if (!k)
+		return 0;
+	event_init(ev);
+	ev->product = "linux";
+	ev->ts_ns = m->ts_ns;
+	en_set(ev, "Syscall", en_sys_name(k->sys_nr), strlen(en_sys_name(k->sys_nr)));
+	en_sets(ev, "Result", en->ret_s, sizeof(en->ret_s), k->sys_ret);
+	u = en_user_copy(en, k->uid, en->user, sizeof(en->user));
+	switch (m->type) {
+	case SENSOR_MSG_PRIV:
+		ev->category = EVCAT_PRIVILEGE_CHANGE;
+		en_set(ev, "EventType", "privilege_change", 16);
+		en_actor(en, m, ev, "Image", "ProcessId", "ProcessGuid");
+		/* credentials after the call */
+		en_setu(ev, "UserId", en->uid_s, sizeof(en->uid_s), k->uid);
+		if (u)
+			en_set(ev, "User", u, strlen(u));
+		en_setu(ev, "EffectiveUserId", en->euid_s, sizeof(en->euid_s), k->euid);
+		en_setu(ev, "GroupId", en->luid_s, sizeof(en->luid_s), k->gid);
+		en_setu(ev, "EffectiveGroupId", en->sess_s, sizeof(en->sess_s), k->egid);
+		snprintf(en->cap_s, sizeof(en->cap_s), "%016llx", (unsigned long long)k->cap_eff);
+		en_set(ev, "CapEffective", en->cap_s, strlen(en->cap_s));
+		en_sets(ev, "SyscallArg0", en->a0_s, sizeof(en->a0_s), (int64_t)k->sys_args[0]);
+		en_sets(ev, "SyscallArg1", en->a1_s, sizeof(en->a1_s), (int64_t)k->sys_args[1]);
+		en_sets(ev, "SyscallArg2", en->a2_s, sizeof(en->a2_s), (int64_t)k->sys_args[2]);
+		break;
+	case SENSOR_MSG_PTRACE: {
+		const struct proc_entry *te;
+		ev->category = EVCAT_PROCESS_ACCESS;
+		en_set(ev, "EventType", "process_access", 14);
+		en_actor(en, m, ev, "SourceImage", "SourceProcessId", "SourceProcessGuid");
+		if (u)
+			en_set(ev, "SourceUser", u, strlen(u));
+		en_setu(ev, "TargetProcessId", en->tpid_s, sizeof(en->tpid_s),
+			k->sys_args[1] & 0xffffffffu);
+		en_set(ev, "GrantedAccess", k->sys_args[0] == 16 ? "PTRACE_ATTACH" : "PTRACE_SEIZE",
+		       13 - (k->sys_args[0] == 16 ? 0 : 1));
+		te = proctable_find(en->pt, (int32_t)(k->sys_args[1] & 0x7fffffff), UINT64_MAX);
+		if (te && !te->exit_ns) {
+			if (te->image_len)
+				en_set(ev, "TargetImage", te->image, te->image_len);
+			if (te->guid[0])
+				en_set(ev, "TargetProcessGuid", te->guid, strlen(te->guid));
+		}
+		break;
+	}
+	case SENSOR_MSG_MODULE:
+		ev->category = EVCAT_DRIVER_LOAD;
+		en_set(ev, "EventType", "driver_load", 11);
+		en_actor(en, m, ev, "Image", "ProcessId", "ProcessGuid");
+		if (u)
+			en_set(ev, "User", u, strlen(u));
+		if (k->module_path && k->module_path[0])
+			en_set(ev, "ImageLoaded", k->module_path, strlen(k->module_path));
+		if (k->module_params && k->module_params[0])
+			en_set(ev, "ModuleParameters", k->module_params,
+			       strlen(k->module_params));
+		break;
+	case SENSOR_MSG_BPF:
+		ev->category = EVCAT_BPF_LOAD;
+		en_set(ev, "EventType", "bpf_load", 8);
+		en_actor(en, m, ev, "Image", "ProcessId", "ProcessGuid");
+		if (u)
+			en_set(ev, "User", u, strlen(u));
+		en_setu(ev, "BpfProgramType", en->a0_s, sizeof(en->a0_s), k->bpf_prog_type);
+		en_setu(ev, "BpfInstructionCount", en->a1_s, sizeof(en->a1_s), k->bpf_insn_cnt);
+		if (k->bpf_name && k->bpf_name[0])
+			en_set(ev, "BpfProgramName", k->bpf_name, strlen(k->bpf_name));
+		break;
+	default:
+		return 0;
+	}
+	en->st.sys_events++;
+	return 1;
 }
 
 int enrich_msg(struct enrich *en, const struct sensor_msg *m, struct event *ev)
@@ -313,8 +621,49 @@ int enrich_msg(struct enrich *en, const struct sensor_msg *m, struct event *ev)
 		return en_exec(en, m, ev);
 	case SENSOR_MSG_EXIT:
 		return en_exit(en, m, ev);
+	case SENSOR_MSG_PRIV:
+	case SENSOR_MSG_PTRACE:
+	case SENSOR_MSG_MODULE:
+	case SENSOR_MSG_BPF:
+		return en_sys(en, m, ev);
 	}
 	return 0;
+}
+
+int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
+{
+	struct enrich *en = arg;
+	const struct proc_entry *pe = proctable_find(en->pt, pid, UINT64_MAX);
+
+	if (pid <= 0)
+		return 0;
+	if (pe && !pe->exit_ns) {
+		if (pe->image_len)
+			en_set(ev, "Image", pe->image, pe->image_len);
+		if (pe->cmdline_len)
+			en_set(ev, "CommandLine", pe->cmdline, pe->cmdline_len);
+		if (pe->guid[0]) {
+			memcpy(en->fguid, pe->guid, sizeof(en->fguid));
+			en_set(ev, "ProcessGuid", en->fguid, strlen(en->fguid));
+		}
+		return 1;
+	}
+	if (procinfo_read(pid, &en->fpi) || enrich_guid(en->boot_id, pid, en->fpi.st.start_time,
+							 en->fguid))
+		return 0;
+	if (en->fpi.have & PROCINFO_HAVE_IMAGE)
+		en_set(ev, "Image", en->fpi.image, en->fpi.image_len);
+	if ((en->fpi.have & PROCINFO_HAVE_CMDLINE) && en->fpi.cmdline_len)
+		en_set(ev, "CommandLine", en->fpi.cmdline, en->fpi.cmdline_len);
+	en_set(ev, "ProcessGuid", en->fguid, ENRICH_GUID_LEN);
+	if (en->fpi.have & PROCINFO_HAVE_IDS) {
+		const char *u = en_user_copy(en, en->fpi.uid, en->fuser, sizeof(en->fuser));
+		snprintf(en->fuid_s, sizeof(en->fuid_s), "%u", (unsigned)en->fpi.uid);
+		en_set(ev, "UserId", en->fuid_s, strlen(en->fuid_s));
+		if (u)
+			en_set(ev, "User", u, strlen(u));
+	}
+	return 1;
 }
 
 void enrich_tick(struct enrich *en)

@@ -27,6 +27,10 @@ struct family_env {
 	int (*proc_fill)(void *arg, int32_t pid, struct event *ev);
 	void *arg;
 	int32_t self_pid; /* the agent: never reported */
+	/* 1 when a process sensor (bpf, netlink) runs: then no module may
+	 * report process_creation events, which would duplicate the sensor's
+	 * (auditd's EXECVE-derived ones are its fallback only) */
+	int process_sensor;
 	/* file family: paths to watch (NULL-terminated; NULL = the defaults of
 	 * docs/sensors.md) */
 	const char *const *watch_paths;

@@ -236,6 +236,75 @@ int hashcache_path(struct hashcache *hc, const char *path, uint8_t sha256[32], i
 	return r;
 }
 
+static void hc_key_of_id(const struct hashcache_id *id, struct hc_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->dev = id->dev;
+	k->ino = id->ino;
+	k->size = id->size;
+	k->mtime_s = id->mtime_s;
+	k->mtime_ns = id->mtime_ns;
+	k->ctime_s = id->ctime_s;
+	k->ctime_ns = id->ctime_ns;
+}
+
+static int hc_find(struct hashcache *hc, const struct hc_key *k, uint8_t sha256[32])
+{
+	for (uint32_t i = hc->buckets[hc_hash(hc, k)]; i != HC_NIL; i = hc->nodes[i].hnext) {
+		if (memcmp(&hc->nodes[i].k, k, sizeof(*k)) == 0) {
+			memcpy(sha256, hc->nodes[i].sha, 32);
+			hc_unlink(hc, i);
+			hc_push(hc, i);
+			return 0;
+		}
+	}
+	return YM_E_NOTFOUND;
+}
+
+int hashcache_lookup(struct hashcache *hc, const struct hashcache_id *id, uint8_t sha256[32])
+{
+	struct hc_key k;
+
+	hc_key_of_id(id, &k);
+	if (hc_find(hc, &k, sha256))
+		return YM_E_NOTFOUND;
+	hc->st.hits++;
+	return 0;
+}
+
+int hashcache_path_id(struct hashcache *hc, const char *path, const struct hashcache_id *id,
+		      uint8_t sha256[32], int *hit)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	struct stat s1;
+	struct hc_key ks, ki;
+	uint8_t sha[32];
+	int r = YM_E_STALE;
+
+	if (fd < 0)
+		return YM_E_NOTFOUND;
+	if (fstat(fd, &s1) < 0 || (uint64_t)s1.st_ino != id->ino ||
+	    (uint64_t)s1.st_size != id->size)
+		goto out;
+	r = hashcache_fd(hc, fd, sha, hit);
+	if (r)
+		goto out;
+	/* the same content under the kernel's name for it, when the file did
+	 * not change (times and size agree) */
+	hc_key_of(&s1, &ks);
+	hc_key_of_id(id, &ki);
+	if (ks.mtime_s == ki.mtime_s && ks.mtime_ns == ki.mtime_ns && ks.ctime_s == ki.ctime_s &&
+	    ks.ctime_ns == ki.ctime_ns && memcmp(&ks, &ki, sizeof(ks)) != 0) {
+		uint8_t tmp[32];
+		if (hc_find(hc, &ki, tmp))
+			hc_insert(hc, &ki, sha);
+	}
+	memcpy(sha256, sha, 32);
+out:
+	close(fd);
+	return r;
+}
+
 void hashcache_stats(const struct hashcache *hc, struct hashcache_stats *out)
 {
 	*out = hc->st;

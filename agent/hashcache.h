@@ -35,6 +35,24 @@ int hashcache_fd(struct hashcache *hc, int fd, uint8_t sha256[32], int *hit);
  * Returns the same codes, or YM_E_NOTFOUND when it cannot be opened. */
 int hashcache_path(struct hashcache *hc, const char *path, uint8_t sha256[32], int *hit);
 
+/* A file's identity as the kernel reports it (the eBPF process sensor reads
+ * it from the executable's inode at exec time). */
+struct hashcache_id {
+	uint64_t dev, ino, size;
+	int64_t mtime_s, mtime_ns, ctime_s, ctime_ns;
+};
+
+/* The cached SHA-256 of the file with identity id, without any system
+ * call. Returns 0, or YM_E_NOTFOUND when not cached. Counts a hit. */
+int hashcache_lookup(struct hashcache *hc, const struct hashcache_id *id, uint8_t sha256[32]);
+
+/* Like hashcache_path, but only when path still is the file id names (same
+ * inode and size; the device may be numbered differently by stat, e.g. on
+ * btrfs): returns YM_E_STALE otherwise. On success the hash is cached under
+ * id as well, so the next hashcache_lookup hits. */
+int hashcache_path_id(struct hashcache *hc, const char *path, const struct hashcache_id *id,
+		      uint8_t sha256[32], int *hit);
+
 void hashcache_stats(const struct hashcache *hc, struct hashcache_stats *out);
 
 #endif

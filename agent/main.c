@@ -3,6 +3,7 @@
  *   yamori-agent enrol --server https://HOST:PORT --token T --ca FILE --state DIR
  *                      [--hostname NAME]
  *   yamori-agent run --state DIR [--spool-max-mb N] [--batch-ms N] [--log-level L]
+ *                    [--mode FAMILY=MODE]... [--cpu-max-pct N] [--mem-max-mb N]
  */
 #include "batcher.h"
 #include "cmdloop.h"
@@ -11,7 +12,9 @@
 #include "enrol.h"
 #include "err.h"
 #include "hashcache.h"
+#include "family.h"
 #include "http.h"
+#include "bounds.h"
 #include "log.h"
 #include "nonce.h"
 #include "seqgen.h"
@@ -44,7 +47,13 @@ static void usage(void)
 	fprintf(stderr, "usage: yamori-agent enrol --server https://HOST:PORT --token T --ca FILE "
 			"--state DIR [--hostname NAME]\n"
 			"       yamori-agent run --state DIR [--spool-max-mb N] [--batch-ms N] "
-			"[--log-level error|warn|info|debug]\n");
+			"[--log-level error|warn|info|debug]\n"
+			"                        [--mode FAMILY=MODE]... [--cpu-max-pct N] "
+			"[--mem-max-mb N]\n"
+			"  modes: process=bpf|netlink");
+	for (size_t i = 0; family_table[i]; i++)
+		fprintf(stderr, " %s=%s", family_table[i]->family, family_table[i]->mode);
+	fprintf(stderr, " (FAMILY=off: not collected)\n");
 }
 
 static int cmd_enrol(int argc, char **argv)
@@ -122,9 +131,17 @@ static int cmd_run(int argc, char **argv)
 	    {"spool-max-mb", required_argument, NULL, 'm'},
 	    {"batch-ms", required_argument, NULL, 'b'},
 	    {"log-level", required_argument, NULL, 'l'},
+	    {"mode", required_argument, NULL, 'M'},
+	    {"cpu-max-pct", required_argument, NULL, 'C'},
+	    {"mem-max-mb", required_argument, NULL, 'R'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *dir = NULL;
+	const char *dir = NULL, *modes[COLLECT_MAX_FAMILIES + 1], *proc_mode = NULL;
+	size_t nmodes = 0, nfams = 0;
+	uint64_t cpu_pct = 25, mem_mb = 256;
+	struct bounds lim;
+	struct collect_family fams[COLLECT_MAX_FAMILIES];
+	int fams_started = 0;
 	uint64_t spool_mb = 256, batch_ms = 100;
 	struct agent_state *st = NULL;
 	struct spool *sp = NULL;
@@ -133,7 +150,7 @@ static int cmd_run(int argc, char **argv)
 	struct nonce_store *ns = NULL;
 	struct enrich *en = NULL;
 	struct sensor *sensor = NULL;
-	const struct sensor_ops *ops = &sensor_netlink_ops;
+	const struct sensor_ops *ops = NULL;
 	struct http *h_up = NULL, *h_cmd = NULL;
 	struct agent_threads *th = NULL;
 	pthread_t t_up, t_cmd;
@@ -141,6 +158,7 @@ static int cmd_run(int argc, char **argv)
 	char path[PATH_MAX];
 	sigset_t mask;
 
+	memset(&lim, 0, sizeof(lim));
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		enum log_level lvl;
 		switch (c) {
@@ -165,6 +183,33 @@ static int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			log_set_level(lvl);
+			break;
+		case 'M':
+			if (!strchr(optarg, '=') || nmodes >= COLLECT_MAX_FAMILIES) {
+				usage();
+				return 2;
+			}
+			if (strncmp(optarg, "process=", 8) == 0) {
+				proc_mode = optarg + 8;
+				if (!sensor_find(proc_mode)) {
+					fprintf(stderr, "no process sensor %s in this build\n",
+						proc_mode);
+					return 2;
+				}
+			}
+			modes[nmodes++] = optarg;
+			break;
+		case 'C':
+			if (util_parse_u64(optarg, 0, 100, &cpu_pct)) {
+				usage();
+				return 2;
+			}
+			break;
+		case 'R':
+			if (util_parse_u64(optarg, 0, 1 << 20, &mem_mb)) {
+				usage();
+				return 2;
+			}
 			break;
 		default:
 			usage();
@@ -201,6 +246,10 @@ static int cmd_run(int argc, char **argv)
 		LOG_E("agent", "E3012", "cannot lock state directory %s: %s", dir,
 		      r == YM_E_EXISTS ? "another yamori-agent runs on it" : ym_strerror(r));
 		goto out;
+	}
+	{
+		struct bounds_cfg lc = {.cpu_pct = (unsigned)cpu_pct, .mem_max = mem_mb << 20};
+		bounds_apply(&lc, &lim);
 	}
 	if (http_global_init()) {
 		LOG_E("agent", "E3005", "libcurl initialisation failed");
@@ -252,11 +301,38 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
-	r = ops->start(&sensor);
+	/* the forced process sensor, else the best one that starts */
+	r = YM_E_UNSUPPORTED;
+	for (size_t i = 0; sensor_table[i]; i++) {
+		if (proc_mode && strcmp(sensor_table[i]->name, proc_mode) != 0)
+			continue;
+		r = sensor_table[i]->start(&sensor);
+		if (r == 0) {
+			ops = sensor_table[i];
+			break;
+		}
+		LOG_I("agent", "process sensor %s cannot start: %s", sensor_table[i]->name,
+		      ym_strerror(r));
+	}
 	if (r) {
-		LOG_E("agent", "E3001", "cannot start process sensor %s: %s%s", ops->name,
-		      ym_strerror(r), r == YM_E_AUTH ? " (needs root or CAP_NET_ADMIN)" : "");
+		LOG_E("agent", "E3001", "cannot start process sensor %s: %s%s",
+		      proc_mode ? proc_mode : "(any)", ym_strerror(r),
+		      r == YM_E_AUTH ? " (needs root or CAP_NET_ADMIN / CAP_BPF)" : "");
 		goto out;
+	}
+	{
+		struct family_env fe = {.proc_fill = enrich_proc_fill,
+					.arg = en,
+					.self_pid = (int32_t)getpid(),
+					.watch_paths = NULL,
+					.process_sensor = 1};
+		r = collect_families_start(modes, nmodes, &fe, fams, COLLECT_MAX_FAMILIES, &nfams);
+		if (r) {
+			LOG_E("agent", "E3014", "cannot start the forced sensor modes: %s",
+			      ym_strerror(r));
+			goto out;
+		}
+		fams_started = 1;
 	}
 	th->up = (struct uplink_cfg){.sp = sp,
 				     .h = h_up,
@@ -277,18 +353,29 @@ static int cmd_run(int argc, char **argv)
 		LOG_E("agent", "E3011", "cannot start threads");
 		goto out;
 	}
-	fprintf(stderr, "yamori-agent running agent %s sensor process=%s\n", st->agent_id,
-		ops->name);
-	fflush(stderr);
+	{
+		char line[512];
+		size_t o = 0;
+		o += (size_t)snprintf(line, sizeof(line), "process=%s", ops->name);
+		for (size_t i = 0; i < nfams && o < sizeof(line); i++)
+			o += (size_t)snprintf(line + o, sizeof(line) - o, " %s=%s", fams[i].family,
+					      fams[i].ops ? fams[i].ops->mode : "none");
+		fprintf(stderr, "yamori-agent running agent %s sensor %s\n", st->agent_id, line);
+		fflush(stderr);
+	}
 	{
 		struct collect_cfg cc = {.ops = ops,
 					 .sensor = sensor,
 					 .en = en,
 					 .b = b,
 					 .sp = sp,
+					 .fams = fams,
+					 .nfams = nfams,
+					 .lim = &lim,
 					 .sigfd = sigfd,
 					 .batch_ms = batch_ms,
-					 .realtime = 1};
+					 /* only /proc readers race exiting processes */
+					 .realtime = ops == &sensor_netlink_ops};
 		r = collect_run(&cc);
 	}
 	rc = r ? 1 : 0;
@@ -300,6 +387,8 @@ out:
 		pthread_join(t_up, NULL);
 	if (cmd_started)
 		pthread_join(t_cmd, NULL);
+	if (fams_started)
+		collect_families_stop(fams, nfams);
 	if (sensor)
 		ops->stop(sensor);
 	if (b) {
@@ -327,6 +416,7 @@ out:
 		close(sigfd);
 	if (lockfd >= 0)
 		close(lockfd);
+	bounds_release(&lim);
 	return rc;
 }
 

@@ -38,6 +38,11 @@ out:
 	return r;
 }
 
+int procinfo_slurp_file(const char *path, char *p, size_t cap, size_t *n)
+{
+	return procinfo_slurp(path, p, cap, n);
+}
+
 /* Reads the next space-separated decimal field from the cursor. */
 static int procinfo_field(struct cursor *c, int neg_ok, int64_t *v)
 {

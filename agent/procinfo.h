@@ -50,6 +50,10 @@ int procinfo_parse_ids(const char *text, size_t n, uint32_t *uid, uint32_t *gid)
  * Returns the joined length. */
 size_t procinfo_join_cmdline(char *p, size_t n);
 
+/* Reads at most cap bytes of the file at path (a /proc file) into p.
+ * Returns 0 and *n, YM_E_NOTFOUND (gone) or YM_E_IO. */
+int procinfo_slurp_file(const char *path, char *p, size_t cap, size_t *n);
+
 /* Reads /proc/PID/stat. Returns 0, YM_E_NOTFOUND (no such process), YM_E_IO
  * or YM_E_PARSE. */
 int procinfo_read_stat(int32_t pid, struct procstat *out);

@@ -1,19 +1,62 @@
-/* sensor: the process event source behind an ops table, so that the eBPF
- * sensor (sensor_bpf.c) can sit next to the netlink one and be chosen at
- * start. A sensor reports raw facts (pid, parent, time); enrichment from
- * /proc and the process table happens in enrich.c, outside the sensor.
+/* sensor: the process event source behind an ops table: the eBPF sensor
+ * (sensor_bpf.c) and the netlink proc connector (sensor_netlink.c), chosen
+ * at start (sensor_table, best first). A sensor reports facts (pid, parent,
+ * time, and with eBPF everything the kernel knew at the event, in
+ * sensor_msg.k); enrichment from the process table, /proc where the sensor
+ * could not tell, and hashes happens in enrich.c, outside the sensor.
  *
  * The collector owns the sensor: poll the fd it gives for readability, then
  * call poll() to drain what is ready. Not thread-safe. */
 #ifndef YM_AGENT_SENSOR_H
 #define YM_AGENT_SENSOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum sensor_msg_type {
 	SENSOR_MSG_FORK = 1, /* a new process (not a thread) */
 	SENSOR_MSG_EXEC = 2,
 	SENSOR_MSG_EXIT = 3, /* a process (thread group leader) exited */
+	/* eBPF sensor only: one syscall, seen at its exit */
+	SENSOR_MSG_PRIV = 4,   /* setuid family, capset (successful) */
+	SENSOR_MSG_PTRACE = 5, /* ptrace attach or seize (any result) */
+	SENSOR_MSG_MODULE = 6, /* init_module / finit_module (any result) */
+	SENSOR_MSG_BPF = 7,    /* bpf(BPF_PROG_LOAD) (any result) */
+};
+
+/* what sensor_kinfo.have holds */
+#define SENSOR_K_CREDS	 0x01u /* uid ... sessionid */
+#define SENSOR_K_START	 0x02u /* start_time, parent_start_time */
+#define SENSOR_K_IMAGE	 0x04u
+#define SENSOR_K_CMDLINE 0x08u
+#define SENSOR_K_CWD	 0x10u
+#define SENSOR_K_EXE_ID	 0x20u /* exe_* file identity */
+#define SENSOR_K_CGROUP	 0x40u
+
+/* What an eBPF sensor read in the kernel at the moment of the event. All
+ * strings are NUL-terminated, borrowed from the sensor and valid during the
+ * callback only; NULL or empty when unknown. */
+struct sensor_kinfo {
+	unsigned have; /* SENSOR_K_* */
+	uint64_t start_time, parent_start_time; /* clock ticks since boot (/proc stat 22) */
+	uint32_t uid, gid, euid, egid;
+	uint32_t loginuid, sessionid; /* UINT32_MAX: unset */
+	uint64_t cgroup_id;
+	const char *image, *cmdline, *cwd, *tty, *container_id, *comm;
+	size_t image_len, cmdline_len, cwd_len;
+	int cmdline_truncated; /* argv longer than the kernel-side bound */
+	int image_deleted;     /* the executable had no link left (deleted or memfd) */
+	int image_memfd;       /* executed from a memfd (memory, no file) */
+	uint64_t exe_dev, exe_ino, exe_size; /* exe_dev as st_dev */
+	int64_t exe_mtime_s, exe_mtime_ns, exe_ctime_s, exe_ctime_ns;
+	/* syscall messages */
+	uint32_t sys_nr;
+	int64_t sys_ret;
+	uint64_t sys_args[3];
+	uint64_t cap_eff;
+	uint32_t bpf_prog_type, bpf_insn_cnt;
+	const char *bpf_name;
+	const char *module_path, *module_params; /* finit_module's file; parameters */
 };
 
 struct sensor_msg {
@@ -21,7 +64,8 @@ struct sensor_msg {
 	int32_t pid;	/* process (tgid) */
 	int32_t ppid;	/* parent's tgid for FORK (and EXIT when known), else 0 */
 	uint64_t ts_ns; /* wall clock, ns since the epoch */
-	uint32_t exit_code;
+	uint32_t exit_code;		/* as wait(2) status */
+	const struct sensor_kinfo *k; /* NULL from the netlink sensor */
 };
 
 struct sensor_stats {
@@ -29,12 +73,16 @@ struct sensor_stats {
 	uint64_t overruns;  /* times the kernel dropped messages (ENOBUFS) */
 	uint64_t lost;	    /* messages the kernel dropped, where it tells (else 0) */
 	uint64_t malformed; /* messages ignored as malformed or foreign */
+	uint64_t partial;   /* messages delivered without some field (e.g. argv unreadable) */
 };
 
 struct sensor;
 
 struct sensor_ops {
-	const char *name; /* "netlink": reported as "process=<name>" */
+	const char *name; /* "bpf", "netlink": reported as "process=<name>" */
+	/* 0: poll() when fd() is readable; else also at least every this many
+	 * ms (the eBPF ring buffer wakes the reader only for big backlogs) */
+	unsigned poll_interval_ms;
 	/* Starts capturing. Returns 0, YM_E_AUTH (missing privilege),
 	 * YM_E_UNSUPPORTED or YM_E_IO. */
 	int (*start)(struct sensor **out);
@@ -49,5 +97,10 @@ struct sensor_ops {
 };
 
 extern const struct sensor_ops sensor_netlink_ops;
+extern const struct sensor_ops sensor_bpf_ops; /* builds with eBPF (YM_HAVE_BPF) only */
+/* NULL-terminated, best first: bpf (when built with eBPF), netlink. */
+extern const struct sensor_ops *const sensor_table[];
+/* The sensor named name, or NULL. */
+const struct sensor_ops *sensor_find(const char *name);
 
 #endif

@@ -4,6 +4,7 @@
 #include "buf.h"
 #include "err.h"
 #include "rulescheck.h"
+#include "scan.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -35,8 +36,15 @@ static void usage(FILE *f)
 	      "  action ID                       status of a response action\n"
 	      "  audit [--limit N]               the audit log\n"
 	      "offline:\n"
-	      "  rules check [--quiet] PATH...   parse Sigma rules; prints each problem and\n"
+	      "  rules check [--quiet] [--placeholders FILE] PATH...\n"
+	      "                                  parse Sigma rules; prints each problem and\n"
 	      "                                  'rules: N loaded, N unsupported, N errors'\n"
+	      "  scan [--rules PATH]... [--intel FILE]... [--logsource product=P,category=C,\n"
+	      "       service=S] [--format auto|ndjson|syslog|evtx] FILE...\n"
+	      "                                  Sigma rules and IoCs over NDJSON, syslog and\n"
+	      "                                  EVTX files; one JSON line per match\n"
+	      "  intel check FILE...             load IoC lists; prints each rejected line and\n"
+	      "                                  'intel: N loaded, N rejected'\n"
 	      "durations: 30s, 10m, 2h, 1d\n",
 	      f);
 }
@@ -485,21 +493,21 @@ int main(int argc, char **argv)
 	argv += optind;
 
 	if (strcmp(cmd, "rules") == 0) {
-		int quiet = 0, first = 2;
-		if (argc < 3 || strcmp(argv[1], "check") != 0) {
-			fprintf(stderr, "usage: yamori rules check [--quiet] PATH...\n");
+		if (argc < 2 || strcmp(argv[1], "check") != 0) {
+			fprintf(stderr, "usage: yamori rules check [--quiet] [--placeholders FILE] PATH...\n");
 			return 2;
 		}
-		if (strcmp(argv[2], "--quiet") == 0) {
-			quiet = 1;
-			first = 3;
-		}
-		if (first >= argc) {
-			fprintf(stderr, "usage: yamori rules check [--quiet] PATH...\n");
+		return rulescheck_main(argc - 1, argv + 1);
+	}
+
+	if (strcmp(cmd, "scan") == 0)
+		return scan_run(argc, argv);
+	if (strcmp(cmd, "intel") == 0) {
+		if (argc < 2 || strcmp(argv[1], "check") != 0) {
+			fprintf(stderr, "usage: yamori intel check FILE...\n");
 			return 2;
 		}
-		return rulescheck_run((const char *const *)argv + first, (size_t)(argc - first),
-				      quiet);
+		return scan_intel_check(argc - 1, argv + 1);
 	}
 
 	if (!c.api.server) {

@@ -79,6 +79,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = ruleset_match(rs, &ev, on_match, NULL);
 	if (n < 0 || (size_t)n > ruleset_count(rs))
 		abort();
+	/* correlation windows and routing by service and category name */
+	{
+		struct correl_limits lim = {.max_groups = 4, .max_entries = 4};
+		struct correl_state *cs = NULL;
+		if (correl_state_new(rs, &lim, &cs) == 0) {
+			static const char *const prods[] = {"linux", "windows", "test"};
+			for (int k = 0; k < 9; k++) {
+				ev.product = prods[k % 3];
+				ev.category = k < 3 ? EVCAT_PROCESS_CREATION : EVCAT_UNKNOWN;
+				ev.category_name = k < 6 ? "spec" : "registry_set";
+				ev.service = k & 1 ? "sysmon" : NULL;
+				ev.ts_ns = (uint64_t)k * 1000000000ull;
+				n = ruleset_match_correl(rs, cs, &ev, on_match, NULL);
+				if (n < 0 || (size_t)n > ruleset_count(rs))
+					abort();
+			}
+			correl_state_free(cs);
+		}
+	}
 	ruleset_free(rs);
 	return 0;
 }

@@ -22,7 +22,7 @@ fi
 # the alerts the simulation must raise, by rule file in rules/
 expected=(recon_whoami_id recon_uname_all recon_hostname recon_read_passwd recon_ps_process_list
 	download_piped_to_shell reverse_shell_dev_tcp exec_from_hidden_tmp_folder
-	kernel_thread_name_masquerade)
+	kernel_thread_name_masquerade recon_burst_by_user)
 
 sim_pid=
 cleanup() {
@@ -41,6 +41,11 @@ lab_stop_stale() {
 }
 lab_stop_stale
 rm -rf "$LAB_DIR"
+# the CLI's default server is https://127.0.0.1:8443: use it when it is free
+LAB_PORT=${DEMO_PORT:-}
+if [ -z "$LAB_PORT" ] && ! ss -Htln "sport = :8443" 2>/dev/null | grep -q .; then
+	LAB_PORT=8443
+fi
 
 bold "Starting yamori-server (data: demo-data/server, SQLite) and enrolling this host's agent"
 lab_start || { echo "demo: could not start the server and agent; logs in $LAB_DIR" >&2; exit 1; }
@@ -61,7 +66,7 @@ done
 
 # wait (bounded) for every expected alert
 declare -A want
-for f in "${expected[@]}"; do want[$(lab_rule_id "$ROOT/rules/linux/process_creation/$f.yml")]=$f; done
+for f in "${expected[@]}"; do want[$(lab_rule_id "$(lab_rule_file "$f")")]=$f; done
 missing=()
 for _ in $(seq 1 200); do
 	got=$(ym --json alerts --limit 1000 2>/dev/null | grep -o '"rule_id": *"[^"]*"' | sed 's/.*"\([^"]*\)"$/\1/' | sort -u)

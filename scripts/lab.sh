@@ -94,3 +94,5 @@ lab_stop() {
 
 # Prints the rule id of a rule file.
 lab_rule_id() { awk '$1 == "id:" {print $2; exit}' "$1"; }
+# Prints the path of the rule pack's rule with file stem $1.
+lab_rule_file() { find "$LAB_ROOT/rules" -name "$1.yml" | head -n 1; }

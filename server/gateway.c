@@ -8,6 +8,8 @@
 #include "err.h"
 #include "event.h"
 #include "http.h"
+#include "intel.h"
+#include "ioc.h"
 #include "jsonin.h"
 #include "log.h"
 #include "pki.h"
@@ -153,6 +155,8 @@ out:
 
 struct detect_ctx {
 	const struct ruleset *rs;
+	struct correl_state *correl; /* the tenant's windows, or NULL */
+	const struct intel_set *iocs;
 	struct store_alert_sink *sink;
 	int err;
 };
@@ -167,13 +171,33 @@ static int on_match(const struct rule_info *ri, const struct event *ev, void *ct
 	return d->err != 0; /* stop matching this event on a store failure */
 }
 
+/* An IoC hit is an alert like a rule's, in the same transaction: rule_id
+ * "intel:<kind>", title "IoC match: <kind> <indicator>" (docs/intel.md). */
+static int on_ioc(const struct intel_hit *h, const struct event *ev, void *ctx)
+{
+	struct detect_ctx *d = ctx;
+	struct store_alert_in a;
+	char rule_id[32], title[256];
+
+	(void)ev;
+	intel_hit_alert(h, rule_id, sizeof(rule_id), title, sizeof(title), &a.tags, &a.ntags);
+	a.rule_id = rule_id;
+	a.title = title;
+	a.level = INTEL_ALERT_LEVEL;
+	d->err = store_sink_alert(d->sink, &a);
+	return d->err != 0;
+}
+
 static int detect_event(const struct event *ev, struct store_alert_sink *sink, void *ctx)
 {
 	struct detect_ctx *d = ctx;
 
 	d->sink = sink;
 	d->err = 0;
-	ruleset_match(d->rs, ev, on_match, d);
+	if (d->rs)
+		ruleset_match_correl(d->rs, d->correl, ev, on_match, d);
+	if (d->iocs && !d->err)
+		intel_match(d->iocs, ev, on_ioc, d);
 	return d->err;
 }
 
@@ -182,7 +206,7 @@ void gateway_events(struct http_req *r)
 	struct server *srv = r->srv;
 	struct batch b;
 	struct store_ingest_result res;
-	struct detect_ctx dc = {NULL, NULL, 0};
+	struct detect_ctx dc = {NULL, NULL, NULL, NULL, 0};
 	char why[256], msg[300];
 	int e;
 
@@ -194,8 +218,13 @@ void gateway_events(struct http_req *r)
 		return;
 	}
 	dc.rs = rules_acquire(srv->rules);
+	dc.correl = rules_correl_acquire(srv->rules, r->scope.tenant_id);
+	dc.iocs = srv->ioc ? ioc_acquire(srv->ioc) : NULL;
 	e = store_ingest(srv->store, r->scope, r->agent.id, r->agent.hostname, b.events, b.count,
-			 dc.rs ? detect_event : NULL, &dc, &res);
+			 dc.rs || dc.iocs ? detect_event : NULL, &dc, &res);
+	rules_correl_release(srv->rules);
+	if (srv->ioc)
+		ioc_release(srv->ioc);
 	rules_release(srv->rules);
 	if (e) {
 		http_fail_code(r, e, "batch");

@@ -5,6 +5,7 @@
 #include "detect.h"
 #include "err.h"
 #include "http.h"
+#include "ioc.h"
 #include "log.h"
 #include "pki.h"
 #include "rules.h"
@@ -34,6 +35,9 @@ struct opts {
 	size_t nsans;
 	const char *rules[RULES_MAX_PATHS];
 	size_t nrules;
+	const char *intel[IOC_MAX_PATHS];
+	size_t nintel;
+	const char *placeholders;
 	const char *positional;
 };
 
@@ -44,17 +48,26 @@ static void usage(FILE *f)
 		   "  tenant-add --data DIR NAME\n"
 		   "  token-add  --data DIR [--tenant NAME] [--role analyst|admin] [--name LABEL]\n"
 		   "  serve      --data DIR [--listen 127.0.0.1:8443] [--rules DIR]...\n"
+		   "             [--intel FILE]... [--placeholders FILE]\n"
+		   "             (rules, placeholders and IoC files reload on SIGHUP)\n"
 		   "common: [--log-level error|warn|info|debug]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-	    {"data", required_argument, NULL, 'd'},   {"listen", required_argument, NULL, 'l'},
-	    {"tenant", required_argument, NULL, 't'}, {"role", required_argument, NULL, 'r'},
-	    {"name", required_argument, NULL, 'n'},   {"san", required_argument, NULL, 's'},
-	    {"rules", required_argument, NULL, 'R'},  {"log-level", required_argument, NULL, 'L'},
-	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	    {"data", required_argument, NULL, 'd'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"tenant", required_argument, NULL, 't'},
+	    {"role", required_argument, NULL, 'r'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"san", required_argument, NULL, 's'},
+	    {"rules", required_argument, NULL, 'R'},
+	    {"log-level", required_argument, NULL, 'L'},
+	    {"intel", required_argument, NULL, 'I'},
+	    {"placeholders", required_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	enum log_level lvl;
 	int c;
@@ -95,6 +108,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			o->rules[o->nrules++] = optarg;
+			break;
+		case 'I':
+			if (o->nintel >= IOC_MAX_PATHS) {
+				fprintf(stderr, "yamori-server: at most %d --intel\n",
+					IOC_MAX_PATHS);
+				return 2;
+			}
+			o->intel[o->nintel++] = optarg;
+			break;
+		case 'P':
+			o->placeholders = optarg;
 			break;
 		case 'L':
 			if (log_parse_level(optarg, &lvl)) {
@@ -266,6 +290,29 @@ static void log_rules(const char *what, const struct detect_load_stats *s)
 	      s->errors, what);
 }
 
+static void log_intel(const char *what, const struct ioc_stats *s)
+{
+	LOG_I("server", "intel: %zu loaded, %zu rejected, %zu distinct%s", s->added, s->rejected,
+	      s->distinct, what);
+}
+
+static void reload_intel(struct server *srv)
+{
+	struct ioc_stats s;
+	int r = ioc_reload(srv->ioc, &s);
+
+	if (r) {
+		LOG_E("server", "E2103", "IoC reload failed (%s): keeping the previous IoCs",
+		      ym_strerror(r));
+		audit_record(srv->store, "server", NULL, "intel.reload", NULL, "failed: %s",
+			     ym_strerror(r));
+		return;
+	}
+	log_intel(" (reloaded)", &s);
+	audit_record(srv->store, "server", NULL, "intel.reload", NULL,
+		     "%zu loaded, %zu rejected, %zu distinct", s.added, s.rejected, s.distinct);
+}
+
 static void reload_rules(struct server *srv)
 {
 	struct detect_load_stats s;
@@ -288,6 +335,7 @@ static int cmd_serve(const struct opts *o)
 	struct server srv;
 	struct http *h = NULL;
 	struct detect_load_stats rs;
+	struct ioc_stats is;
 	char p[DATADIR_PATH_MAX];
 	sigset_t set;
 	int r, sig, rc = 1;
@@ -318,8 +366,12 @@ static int cmd_serve(const struct opts *o)
 	if ((r = datadir_path(o->data, "yamori.db", p, sizeof(p))) ||
 	    (r = store_open_sqlite(p, &srv.store)))
 		goto out;
-	if ((r = rules_init(o->rules, o->nrules, &srv.rules, &rs))) {
+	if ((r = rules_init(o->rules, o->nrules, o->placeholders, &srv.rules, &rs))) {
 		LOG_E("server", "E2101", "cannot load rules: %s", ym_strerror(r));
+		goto out;
+	}
+	if ((r = ioc_init(o->intel, o->nintel, &srv.ioc, &is))) {
+		LOG_E("server", "E2104", "cannot load IoCs: %s", ym_strerror(r));
 		goto out;
 	}
 	if ((r = actions_init(&srv.actions)))
@@ -329,6 +381,8 @@ static int cmd_serve(const struct opts *o)
 	LOG_I("server", "yamori-server %s: data dir %s, listening on %s", YM_VERSION, o->data,
 	      http_url(h));
 	log_rules("", &rs);
+	if (o->nintel)
+		log_intel("", &is);
 	fprintf(stderr, "yamori-server listening on %s\n", http_url(h));
 
 	for (;;) {
@@ -336,6 +390,7 @@ static int cmd_serve(const struct opts *o)
 			continue;
 		if (sig == SIGHUP) {
 			reload_rules(&srv);
+			reload_intel(&srv);
 			continue;
 		}
 		LOG_I("server", "signal %d: stopping", sig);
@@ -354,6 +409,7 @@ out:
 	http_stop(h);
 	actions_free(srv.actions);
 	rules_free(srv.rules);
+	ioc_free(srv.ioc);
 	store_close(srv.store);
 	pki_ca_free(srv.ca);
 	datadir_keys_free(&srv.keys);

@@ -8,6 +8,7 @@
 #include "datadir.h"
 
 struct actions;
+struct ioc;
 struct pki_ca;
 struct rules;
 struct store;
@@ -18,6 +19,7 @@ struct server {
 	struct pki_ca *ca;	  /* signs agent certificates */
 	struct store *store;
 	struct rules *rules;
+	struct ioc *ioc; /* IoCs matched with the rules (the set inside swaps under its lock) */
 	struct actions *actions; /* long-poll wake-ups */
 };
 

@@ -4,7 +4,7 @@
  *   and_expr  := not_expr ( "and" not_expr )*
  *   not_expr  := "not" not_expr | primary
  *   primary   := "(" or_expr ")" | quant "of" ( "them" | pattern ) | identifier
- *   quant     := "1" | "any" | "all"
+ *   quant     := N | "any" | "all"          (N >= 1: at least N of them)
  *
  * so not binds tighter than and, and tighter than or (Sigma 2.1). Keywords
  * are case-insensitive. Chains of and / or become one n-ary node, so only
@@ -145,8 +145,9 @@ static int name_glob(const char *pat, size_t pn, const char *name)
 
 static int parse_or(struct cparser *p, int depth, struct cond **out);
 
-/* "x of" with the quantifier already read: op is C_ONE_OF or C_ALL_OF. */
-static int parse_of(struct cparser *p, uint8_t op, struct cond **out)
+/* "x of" with the quantifier already read: op is C_ONE_OF (at least k) or
+ * C_ALL_OF. */
+static int parse_of(struct cparser *p, uint8_t op, uint32_t k, struct cond **out)
 {
 	const struct rule *r = p->b->rule;
 	struct cond *c;
@@ -176,8 +177,13 @@ static int parse_of(struct cparser *p, uint8_t op, struct cond **out)
 		return rule_error(p->b, p->line, YM_E_PARSE,
 				  "condition: '%s' matches no search identifier",
 				  rule_quote(p->tok.s, p->tok.n, q, sizeof(q)));
+	if (op == C_ONE_OF && k > n)
+		return rule_error(p->b, p->line, YM_E_PARSE,
+				  "condition: '%u of' but '%s' matches only %u identifiers", k,
+				  rule_quote(p->tok.s, p->tok.n, q, sizeof(q)), n);
 	c->ids = ids;
 	c->n = n;
+	c->id = k;
 	next(p);
 	*out = c;
 	return 0;
@@ -209,18 +215,27 @@ static int parse_primary(struct cparser *p, int depth, struct cond **out)
 	}
 	if (p->tok.kind != T_WORD || is_reserved(&p->tok))
 		return syntax(p, "expected an identifier, 'not', '(' or 'x of'");
-	if (is_kw(&p->tok, "1") || is_kw(&p->tok, "any"))
-		return parse_of(p, C_ONE_OF, out);
+	if (is_kw(&p->tok, "any"))
+		return parse_of(p, C_ONE_OF, 1, out);
 	if (is_kw(&p->tok, "all"))
-		return parse_of(p, C_ALL_OF, out);
+		return parse_of(p, C_ALL_OF, 0, out);
 	if (p->tok.s[0] >= '0' && p->tok.s[0] <= '9') {
 		struct cparser save = *p;
+		uint64_t k = 0;
+		size_t i;
+		for (i = 0; i < p->tok.n && p->tok.s[i] >= '0' && p->tok.s[i] <= '9'; i++) {
+			if (k < 100000)
+				k = k * 10 + (uint64_t)(p->tok.s[i] - '0');
+		}
 		next(p);
-		if (is_kw(&p->tok, "of")) {
-			rule_unsupported(p->b, p->line,
-					 "quantifier '%s of' is not supported (only 1, any, all)",
-					 rule_quote(save.tok.s, save.tok.n, q, sizeof(q)));
-			return YM_E_UNSUPPORTED;
+		if (i == save.tok.n && is_kw(&p->tok, "of")) {
+			*p = save;
+			if (k == 0 || k > DETECT_MAX_SEARCHES)
+				return rule_error(p->b, p->line, YM_E_PARSE,
+						  "condition: quantifier '%s of' must be 1..%u",
+						  rule_quote(save.tok.s, save.tok.n, q, sizeof(q)),
+						  DETECT_MAX_SEARCHES);
+			return parse_of(p, C_ONE_OF, (uint32_t)k, out);
 		}
 		*p = save;
 	}
@@ -348,6 +363,10 @@ int cond_parse(struct rule_build *b, const char *s, size_t n, int line, struct c
 		    "supported");
 		return YM_E_UNSUPPORTED;
 	}
+	if (is_kw(&p.tok, "near")) {
+		rule_unsupported(b, line, "'near' in conditions (Sigma 1) is not supported");
+		return YM_E_UNSUPPORTED;
+	}
 	if (p.tok.kind != T_END)
 		return syntax(&p, "expected 'and', 'or' or the end");
 	*out = c;
@@ -376,12 +395,14 @@ int cond_eval(const struct cond *c, const struct search *searches, const struct 
 				return 1;
 		}
 		return 0;
-	case C_ONE_OF:
+	case C_ONE_OF: {
+		uint32_t hits = 0;
 		for (i = 0; i < c->n; i++) {
-			if (search_eval(&searches[c->ids[i]], ev, env))
+			if (search_eval(&searches[c->ids[i]], ev, env) && ++hits >= c->id)
 				return 1;
 		}
 		return 0;
+	}
 	case C_ALL_OF:
 		for (i = 0; i < c->n; i++) {
 			if (!search_eval(&searches[c->ids[i]], ev, env))

@@ -7,8 +7,14 @@
  *   search.c    one search identifier -> alternatives of field items
  *   modifier.c  the table of Sigma value modifiers (supported or not, and why)
  *   pattern.c   one value -> compiled wildcard pattern or PCRE2 regex; matching
+ *   value.c     value transformations before compiling (expand, windash, base64,
+ *               base64offset, utf16*): one rule value -> its variants
  *   cond.c      condition string -> expression tree (recursive descent); eval
- *   ruleset.c   loading files, the category/product index, ruleset_match
+ *   correl.c    correlation rules: compile, reference resolution, windowed state
+ *   logsource.c the (product, category, service) routing index
+ *   winevt.c    Windows event records -> Sigma taxonomy field names and logsource
+ *   placeholders.c  placeholder values for the 'expand' modifier
+ *   ruleset.c   loading files, filters, ruleset_match, ruleset_match_correl
  *   arena.c     per-rule bump allocator with a hard cap
  *
  * Everything a rule owns lives in its arena, except PCRE2 codes, which are
@@ -32,10 +38,19 @@ struct event;
 #define DETECT_MAX_FILES	 100000	     /* files per load */
 #define DETECT_MAX_DIR_DEPTH	 32	     /* folder nesting below a load path */
 #define DETECT_MAX_DOCS		 256	     /* YAML documents per file */
-#define DETECT_MAX_YAML_NODES	 65536	     /* nodes per YAML document */
+#define DETECT_MAX_YAML_NODES	 262144	     /* nodes per YAML document */
 #define DETECT_MAX_YAML_DEPTH	 64	     /* nesting of YAML collections */
 #define DETECT_MAX_SCALAR	 65535	     /* bytes per YAML scalar */
-#define DETECT_MAX_VALUES	 4096	     /* values per field (a list) */
+#define DETECT_MAX_VALUES	 65536	     /* values per field (a list) */
+#define DETECT_MAX_VARIANTS	 4096	     /* variants one value expands to (windash, expand) */
+#define DETECT_MAX_PATTERNS	 262144	     /* compiled patterns per field item */
+#define DETECT_MAX_SCRATCH	 (64u << 20) /* scratch bytes while expanding one item */
+#define DETECT_MAX_RULESET_MEM	 (1ull << 30) /* arena bytes of all rules of one ruleset */
+#define DETECT_MAX_CORREL_REFS	 64	     /* rules referenced by one correlation */
+#define DETECT_MAX_CORREL_GROUP	 16	     /* group-by fields of one correlation */
+#define DETECT_MAX_CORREL_DEPTH	 8	     /* correlation over correlation nesting */
+#define DETECT_MAX_CORREL_SPAN_S (366ull * 86400) /* longest timespan: 366 days */
+#define DETECT_MAX_FILTER_REFS	 4096	     /* rules one filter applies to */
 #define DETECT_MAX_ITEMS	 256	     /* fields per map */
 #define DETECT_MAX_ALTS		 4096	     /* maps in a list of maps */
 #define DETECT_MAX_SEARCHES	 1024	     /* search identifiers per rule */
@@ -125,6 +140,26 @@ enum mod_id {
 	MOD_RE_I,
 	MOD_RE_M,
 	MOD_RE_S,
+	MOD_WINDASH,
+	MOD_BASE64,
+	MOD_BASE64OFFSET,
+	MOD_UTF16LE,
+	MOD_UTF16BE,
+	MOD_UTF16,
+	MOD_CIDR,
+	MOD_LT,
+	MOD_LTE,
+	MOD_GT,
+	MOD_GTE,
+	MOD_NEQ,
+	MOD_MINUTE,
+	MOD_HOUR,
+	MOD_DAY,
+	MOD_WEEK,
+	MOD_MONTH,
+	MOD_YEAR,
+	MOD_EXPAND,
+	MOD_FIELDREF,
 	MOD_UNSUPPORTED,
 };
 
@@ -140,9 +175,42 @@ const struct modifier *modifier_lookup(const char *name, size_t n);
 size_t modifier_count(void);
 const struct modifier *modifier_at(size_t i);
 
+/* ---- value.c: transforming one rule value into its variants ---- */
+
+/* A value while it is transformed: units 0..255 are bytes, VAL_STAR is a '*'
+ * wildcard and VAL_ONE a '?' wildcard (escapes already resolved). */
+#define VAL_STAR 256
+#define VAL_ONE	 257
+
+struct value {
+	uint16_t *u;
+	uint32_t n;
+	struct value *next; /* next variant of the same rule value */
+};
+
+struct placeholders; /* placeholders.c */
+
+/* Parses the Sigma string s (n bytes) into units: '*' and '?' are wildcards,
+ * '\' escapes '*', '?' and '\' (any other backslash is itself). With ph
+ * (modifier expand), %name% is a placeholder replaced by each of its values
+ * (every combination when there are several) and \% is a plain '%'.
+ * Variants come from a (scratch memory). Returns 0 and sets *out, or
+ * YM_E_NOTFOUND with the placeholder name in missing (size missingsz),
+ * YM_E_TOOBIG (more than DETECT_MAX_VARIANTS variants, or a), YM_E_NOMEM. */
+int value_parse(struct arena *a, const char *s, size_t n, const struct placeholders *ph,
+		int expand, struct value **out, char *missing, size_t missingsz);
+/* Applies the transformation modifier id (MOD_WINDASH, MOD_BASE64,
+ * MOD_BASE64OFFSET, MOD_UTF16LE, MOD_UTF16BE, MOD_UTF16) to every variant of
+ * *list, replacing the list. Returns 0, YM_E_PARSE (base64 of a value with
+ * wildcards, utf16 of invalid UTF-8; msg filled), YM_E_TOOBIG (more than
+ * DETECT_MAX_VARIANTS variants, or a), YM_E_NOMEM. */
+int value_apply(struct arena *a, enum mod_id id, struct value **list, char *msg, size_t msgsz);
+/* Number of variants in list. */
+size_t value_count(const struct value *list);
+
 /* ---- pattern.c: one compiled value ---- */
 
-enum pat_kind { PAT_GLOB, PAT_RE };
+enum pat_kind { PAT_GLOB, PAT_RE, PAT_CIDR, PAT_NUM, PAT_FIELDREF };
 
 /* A glob is a run of chunks separated by '*': each chunk is literal bytes
  * (already lowercased unless cased) where any[i] != 0 marks a '?' position. */
@@ -152,15 +220,39 @@ struct pchunk {
 	uint32_t len;
 };
 
+enum num_op { NUM_EQ, NUM_LT, NUM_LTE, NUM_GT, NUM_GTE };
+enum time_part { TP_NONE, TP_MINUTE, TP_HOUR, TP_DAY, TP_WEEK, TP_MONTH, TP_YEAR };
+
+/* What a non-glob, non-regex pattern needs; lives in the rule's arena. */
+struct pextra {
+	/* PAT_CIDR */
+	uint8_t family; /* 4 or 6 */
+	uint8_t plen;	/* prefix length in bits */
+	uint8_t addr[16];
+	/* PAT_NUM */
+	uint8_t op;   /* enum num_op */
+	uint8_t part; /* enum time_part: extract from a date first */
+	double num;
+	/* PAT_FIELDREF: the other field, compared as a glob would (wrap, cased) */
+	const char *ref;
+	uint8_t wrap; /* enum pat_wrap */
+};
+
 struct pattern {
 	uint8_t kind;	    /* enum pat_kind */
-	uint8_t cased;	    /* glob: compare bytes as they are */
+	uint8_t cased;	    /* glob / fieldref: compare bytes as they are */
 	uint8_t anch_start; /* glob: first chunk must sit at offset 0 */
 	uint8_t anch_end;   /* glob: last chunk must end at the value's end */
+	uint8_t grp_end;    /* last variant of one rule value ('all' needs one per group) */
 	uint32_t nchunks;
 	struct pchunk *chunks;
 	pcre2_code *re;
+	const struct pextra *x;	 /* PAT_CIDR, PAT_NUM, PAT_FIELDREF */
 	struct pattern *next_re; /* chain of a rule's regex patterns, for freeing */
+	/* PAT_RE: a run of bytes that every match contains (compared caselessly by
+	 * the prefilter), or nreq 0 when none could be derived. */
+	const uint8_t *req;
+	uint32_t nreq;
 };
 
 enum pat_wrap { PAT_WRAP_NONE, PAT_WRAP_CONTAINS, PAT_WRAP_STARTSWITH, PAT_WRAP_ENDSWITH };
@@ -170,20 +262,49 @@ enum pat_wrap { PAT_WRAP_NONE, PAT_WRAP_CONTAINS, PAT_WRAP_STARTSWITH, PAT_WRAP_
  * Returns 0, YM_E_NOMEM / YM_E_TOOBIG (arena). */
 int pattern_glob(struct pattern *p, struct arena *a, const char *s, size_t n, enum pat_wrap wrap,
 		 int cased);
-/* Compiles s (n bytes) as a PCRE2 regex with PCRE2 options opts into p.
- * Returns 0, YM_E_TOOBIG (longer than DETECT_MAX_RE_LEN), YM_E_PARSE (bad
- * regex, msg filled), YM_E_NOMEM. The code is JIT-compiled when possible; the
- * caller owns p->re (free with pattern_free). */
-int pattern_regex(struct pattern *p, const char *s, size_t n, uint32_t opts, char *msg,
-		  size_t msgsz);
+/* Same from units (value.c) instead of text. */
+int pattern_units(struct pattern *p, struct arena *a, const uint16_t *u, size_t n,
+		  enum pat_wrap wrap, int cased);
+/* Compiles s (n bytes) as a PCRE2 regex with PCRE2 options opts into p, and
+ * derives p->req (a literal every match contains, from a; see
+ * pattern_re_literal). Returns 0, YM_E_TOOBIG (longer than DETECT_MAX_RE_LEN),
+ * YM_E_PARSE (bad regex, msg filled), YM_E_NOMEM. The code is JIT-compiled
+ * when possible; the caller owns p->re (free with pattern_free). */
+int pattern_regex(struct pattern *p, struct arena *a, const char *s, size_t n, uint32_t opts,
+		  char *msg, size_t msgsz);
+/* The longest run of literal bytes that every match of the regex s (n bytes,
+ * PCRE2 syntax, byte mode) must contain, compared ASCII-caselessly: written
+ * to out (at most outsz bytes, escapes resolved). Only runs at the top level
+ * (outside groups and classes, in a pattern without a top-level '|') count; a
+ * byte followed by a quantifier is left out. Returns the run's length, or 0
+ * when none is certain (an unknown escape, (?x), a top-level alternation). */
+size_t pattern_re_literal(const char *s, size_t n, uint8_t *out, size_t outsz);
+/* Compiles an IPv4 or IPv6 network "addr/len" (or a plain address: all bits)
+ * into p. Returns 0, YM_E_PARSE (msg filled), YM_E_NOMEM / YM_E_TOOBIG. */
+int pattern_cidr(struct pattern *p, struct arena *a, const char *s, size_t n, char *msg,
+		 size_t msgsz);
+/* Compiles a number (decimal integer or float) compared with op after
+ * extracting part from a date (TP_NONE: the value itself is the number).
+ * Returns 0, YM_E_PARSE (msg filled), YM_E_NOMEM / YM_E_TOOBIG. */
+int pattern_num(struct pattern *p, struct arena *a, const char *s, size_t n, enum num_op op,
+		enum time_part part, char *msg, size_t msgsz);
+/* Compiles a reference to field name s (n bytes). Returns 0 or the arena's error. */
+int pattern_fieldref(struct pattern *p, struct arena *a, const char *s, size_t n,
+		     enum pat_wrap wrap, int cased);
 /* Frees p's regex code, if any. */
 void pattern_free(struct pattern *p);
+/* Parses a decimal number (optional sign, digits, optional fraction and
+ * exponent) that fills all n bytes of s. Returns 0 and sets *out, or YM_E_PARSE. */
+int pattern_parse_number(const char *s, size_t n, double *out);
 
 /* Match state passed down one ruleset_match call: the PCRE2 limits of the
- * ruleset and a counter of regex evaluations that hit a limit. */
+ * ruleset, a counter of regex evaluations that hit a limit, and the event
+ * (for field references). */
 struct match_env {
 	pcre2_match_context *mctx; /* shared, never changed while matching */
 	unsigned long re_errors;
+	const struct event *ev;
+	const struct pf_thread *pt; /* per-event field slots (prefilter.c), or NULL */
 };
 
 /* 1 when value v (n bytes) matches p, else 0. No allocation, except that the
@@ -198,8 +319,10 @@ enum item_kind { ITEM_VALUES, ITEM_EXISTS, ITEM_NULL };
 struct item {
 	const char *field; /* NULL: keyword item, matches any field's value */
 	uint8_t kind;	   /* enum item_kind */
-	uint8_t all;	   /* every pattern must match (else any) */
+	uint8_t all;	   /* every rule value (group of variants) must match (else any) */
 	uint8_t want;	   /* ITEM_EXISTS: 1 = must exist, 0 = must be missing */
+	uint8_t neg;	   /* neq: the result is inverted; a missing field counts as different */
+	uint32_t fid;	   /* the prefilter's id of field + 1 (its per-event slot); 0: none */
 	uint32_t npat;
 	struct pattern *pats;
 };
@@ -224,6 +347,9 @@ int search_compile(struct rule_build *b, struct search *s, const char *name, int
 		   const struct ynode *node);
 /* 1 when ev satisfies s. No allocation; thread-safe. */
 int search_eval(const struct search *s, const struct event *ev, struct match_env *env);
+/* The value of field name in ev (fields, then xfields; exact name first, then
+ * ASCII case-insensitive), or NULL; *len gets its length. */
+const char *search_field(const struct event *ev, const char *name, size_t *len);
 
 /* ---- cond.c: conditions ---- */
 
@@ -232,7 +358,7 @@ enum cond_op { C_ID, C_NOT, C_AND, C_OR, C_ONE_OF, C_ALL_OF };
 struct cond {
 	uint8_t op;
 	uint32_t n;	     /* kids (and/or/not) or ids (x of) */
-	uint32_t id;	     /* C_ID: search index */
+	uint32_t id;	     /* C_ID: search index; C_ONE_OF: how many must match (N of) */
 	struct cond **kids;  /* C_NOT: 1; C_AND / C_OR: n */
 	const uint32_t *ids; /* C_ONE_OF / C_ALL_OF */
 	struct cond *sib;    /* next operand while parsing an and / or chain */
@@ -246,25 +372,91 @@ int cond_parse(struct rule_build *b, const char *s, size_t n, int line, struct c
 int cond_eval(const struct cond *c, const struct search *searches, const struct event *ev,
 	      struct match_env *env);
 
+/* ---- correl.c: correlation rules ---- */
+
+enum correl_type {
+	CT_EVENT_COUNT,
+	CT_VALUE_COUNT,
+	CT_TEMPORAL,
+	CT_TEMPORAL_ORDERED,
+	CT_VALUE_SUM,
+	CT_VALUE_AVG,
+	CT_VALUE_PERCENTILE,
+};
+
+enum { CC_GT, CC_GTE, CC_LT, CC_LTE, CC_EQ, CC_NEQ, CC_MAX_ };
+
+struct correl {
+	uint8_t type; /* enum correl_type */
+	uint8_t generate;
+	uint8_t has_cond; /* temporal without a condition: all referenced rules */
+	uint8_t cond_has[CC_MAX_];
+	double cond_v[CC_MAX_];
+	uint64_t span_ns;
+	uint32_t nrefs;
+	const char **ref_names; /* as written: rule id or name */
+	uint32_t *refs;		/* resolved rule indices (ruleset.c) */
+	uint32_t ngroup;
+	const char **gfield; /* [g * nrefs + j]: field read for group-by g from rule refs[j] */
+	uint32_t nfield;
+	const char **field; /* value_* types: the condition's field(s) */
+	uint32_t level;	    /* 0: references only detection rules; else 1 + max level of refs */
+	uint32_t slot;	    /* index among the ruleset's correlation rules */
+};
+
+struct rule;
+/* Compiles the correlation: section node (line for diagnostics) into the
+ * rule being built. Returns 0 or the first error code (recorded in b). */
+int correl_compile(struct rule_build *b, const struct ynode *node);
+/* 1 when count satisfies every operator of c's condition. */
+int correl_cond_ok(const struct correl *c, double count);
+/* Starts the next event in st (a new epoch for the marks below); returns it. */
+uint32_t correl_state_epoch(struct correl_state *st);
+/* Marks rule ri as matched by the current event / asks whether it is. */
+void correl_state_mark(struct correl_state *st, uint32_t ri);
+int correl_state_marked(const struct correl_state *st, uint32_t ri);
+/* Feeds ev, matched by c's j-th referenced rule, into c's windows (state slot
+ * slot). Returns 1 when c fires for ev's group (the group then starts
+ * afresh), else 0; problems are counted in st's stats. */
+int correl_feed(struct correl_state *st, uint32_t slot, const struct correl *c, uint32_t j,
+		const struct event *ev);
+
+/* ---- ruleset.c (internal) ---- */
+
+/* Number of correlation rules of rs (state slots). */
+size_t ruleset_correl_slots(const struct ruleset *rs);
+
 /* ---- rule.c: one rule ---- */
 
-#define RULE_CAT_NONE  (-1) /* no category in the logsource: any event category */
-#define RULE_CAT_OTHER (-2) /* a category yamori does not produce: never evaluated */
+enum rule_kind { RK_DETECTION, RK_CORRELATION, RK_FILTER };
 
 struct rule {
 	struct rule_info info; /* public view; strings live in arena */
 	struct arena arena;
-	int cat; /* enum event_category, RULE_CAT_NONE or RULE_CAT_OTHER */
+	uint8_t kind;  /* enum rule_kind */
+	uint8_t quiet; /* referenced by correlations that do not 'generate' it: never reported */
+	uint8_t dead;  /* dropped while resolving references (ruleset.c) */
+	int line;      /* of the document, for diagnostics after compiling */
 	uint32_t nsearches;
 	struct search *searches;
 	struct cond *cond;
 	struct pattern *regexes; /* chain of patterns holding PCRE2 codes */
+	struct correl *correl;	 /* RK_CORRELATION */
+	uint32_t nfrefs;	 /* RK_FILTER: rules it applies to (id or name) */
+	const char **frefs;
+	int frefs_line;
+	uint32_t nfilters; /* filters applied to this rule (ruleset.c), borrowed */
+	const struct rule **filters;
+	const char *lc_product, *lc_category, *lc_service; /* lowercased logsource */
 };
 
 struct rule_build {
 	struct rule *rule;
-	struct arena *a; /* the rule's arena */
-	int err;	 /* first error (negative) or 0 */
+	struct arena *a;       /* the rule's arena */
+	struct arena *scratch; /* value expansion, emptied after each item */
+	const struct ynode *rule_root;
+	const struct placeholders *ph;
+	int err; /* first error (negative) or 0 */
 	int err_line;
 	char err_reason[200];
 	int unsupported; /* 1 once something unsupported was seen */
@@ -281,6 +473,10 @@ int rule_unsupported(struct rule_build *b, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Chains p (whose regex was just compiled) on the rule being built. */
 void rule_keep_regex(struct rule_build *b, struct pattern *p);
+/* Copies the optional scalar under key of map m into *out ("" when absent),
+ * in the rule's arena; an error when required and absent, or not a scalar. */
+int rule_meta_str(struct rule_build *b, const struct ynode *m, const char *key, int required,
+		  const char **out);
 
 /* Problem found while compiling one document. */
 struct rule_problem {
@@ -289,15 +485,106 @@ struct rule_problem {
 	char reason[200];
 };
 
-/* Compiles one YAML document (root, borrowed) from file into a new rule.
- * Returns 0 and sets *out (handed over; free with rule_free), or
- * YM_E_PARSE / YM_E_UNSUPPORTED / YM_E_TOOBIG with *prob filled, or
- * YM_E_NOMEM. */
-int rule_compile(const struct ynode *root, const char *file, struct rule **out,
-		 struct rule_problem *prob);
+/* Compiles one YAML document (root, borrowed) from file into a new rule
+ * (detection, correlation or filter). ph (may be NULL) gives the values of
+ * placeholders for 'expand'. Returns 0 and sets *out (handed over; free with
+ * rule_free), or YM_E_PARSE / YM_E_UNSUPPORTED / YM_E_TOOBIG with *prob
+ * filled, or YM_E_NOMEM. */
+int rule_compile(const struct ynode *root, const char *file, const struct placeholders *ph,
+		 struct rule **out, struct rule_problem *prob);
 void rule_free(struct rule *r);
-/* 1 when ev satisfies r's condition (logsource is checked by the caller). */
+/* 1 when ev satisfies r's condition and none of its filters (logsource is
+ * checked by the caller). */
 int rule_eval(const struct rule *r, const struct event *ev, struct match_env *env);
+
+/* ---- placeholders.c ---- */
+
+/* The values of placeholder name (n bytes, without the '%'), or NULL. *nvals
+ * gets their number. Borrowed from ph. */
+const char *const *placeholders_get(const struct placeholders *ph, const char *name, size_t n,
+				    size_t *nvals);
+
+/* ---- logsource.c: routing index ---- */
+
+struct lsidx;
+/* Builds the index over rules[0..n) (detection rules that are not dead).
+ * Returns 0 and sets *out, or YM_E_NOMEM. */
+int logsource_build(struct rule *const *rules, size_t n, struct lsidx **out);
+void logsource_free(struct lsidx *ix);
+/* Calls fn(rule index, ctx) for every rule whose logsource fits ev, in
+ * ascending index order, until fn returns non-zero. No allocation. */
+void logsource_each(const struct lsidx *ix, const struct event *ev,
+		    int (*fn)(uint32_t ri, void *ctx), void *ctx);
+#define LS_MAX_ROUTE 24 /* buckets one event can reach: 2 products x 3 categories x 4 services */
+/* Writes the buckets whose rules fit ev into out; returns how many. */
+uint32_t logsource_route(const struct lsidx *ix, const struct event *ev,
+			 uint32_t out[LS_MAX_ROUTE]);
+/* Number of buckets; the bucket of rule ri (UINT32_MAX when ri is routed
+ * nowhere: no detection rule); the ascending rule indices of bucket b (n). */
+uint32_t logsource_nbuckets(const struct lsidx *ix);
+uint32_t logsource_bucket_of(const struct lsidx *ix, uint32_t ri);
+const uint32_t *logsource_bucket_rules(const struct lsidx *ix, uint32_t b, uint32_t *n);
+
+/* ---- prefilter.c: the literal prefilter ---- */
+
+struct prefilter;
+
+struct pf_fslot {	/* the event's field(s) of one rule field name */
+	uint32_t epoch; /* valid when equal to the thread's epoch, else no such field */
+	uint32_t count; /* event fields of that name (ASCII case-insensitive) */
+	const struct event_field *f; /* the first of them */
+};
+
+/* Per-thread matching state, made on a thread's first match and kept until
+ * the thread exits: Hyperscan scratch grown to fit every ruleset the thread
+ * has matched with (re-checked when it sees a ruleset of another generation),
+ * the candidate bitset and the bucket stamps. */
+struct pf_thread {
+	uint64_t gen;	/* generation of the ruleset the state was last fitted to */
+	void *scratch;	/* hs_scratch_t */
+	uint32_t epoch; /* of the current event: the stamps below equal it when set */
+	uint64_t *cand; /* one bit per rule index */
+	size_t nwords;
+	uint32_t *stamp; /* per logsource bucket: routed for this event */
+	size_t nstamp;
+	uint32_t *cstamp; /* per clause: satisfied by this event */
+	size_t ncstamp;
+	uint32_t *rstamp; /* per rule: rcnt is this event's */
+	uint8_t *rcnt;	  /* per rule: clauses satisfied */
+	size_t nrstamp;
+	struct pf_fslot *fslot; /* per field id */
+	size_t nfslot;
+	uint8_t *buf; /* framed values of one event */
+	int busy;     /* inside a match on this thread (callbacks may match again) */
+};
+
+/* Builds the prefilter of rules[0..n) (after logsource_build: ls gives the
+ * buckets). Returns 0 and sets *out, possibly to NULL (Hyperscan cannot run
+ * on this CPU or refused the literals: every routed rule is then evaluated),
+ * or YM_E_NOMEM / YM_E_TOOBIG. */
+int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
+		    struct prefilter **out);
+void prefilter_free(struct prefilter *pf);
+/* This thread's state fitted to pf and marked busy, or NULL (pf NULL, out of
+ * memory, or the thread is already inside a match): then match without it.
+ * Release with prefilter_leave. */
+struct pf_thread *prefilter_enter(const struct prefilter *pf);
+void prefilter_leave(struct pf_thread *t);
+/* Starts a new event on t (a new epoch), fills t->fslot from ev's fields and
+ * sets t->cand to the rules all of whose clauses (necessary literal sets)
+ * have a literal in ev (not yet the always-candidates, not yet routed).
+ * Returns 0, or -1 when the scan could not run (an event over the buffer, a
+ * Hyperscan error): then every routed rule must be evaluated (t->fslot is
+ * still valid). No allocation. */
+int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct event *ev);
+/* The always-candidates (ascending) of logsource bucket b; *n gets their number. */
+const uint32_t *prefilter_always(const struct prefilter *pf, uint32_t b, uint32_t *n);
+/* The value of item it's field in the event being matched on t, as
+ * search_field would find it, or NULL; *len gets its length. */
+const char *prefilter_field(const struct pf_thread *t, const struct item *it,
+			    const struct event *ev, size_t *len);
+/* Number of always-candidates over all buckets. */
+size_t prefilter_count_always(const struct prefilter *pf);
 
 /* Copies s (n bytes) into out (outsz) with control bytes, quotes, backslashes
  * and non-ASCII escaped, for quoting rule text in diagnostics. Returns out. */

@@ -1,8 +1,9 @@
 /* modifier: the table of Sigma value modifiers (Sigma 2.1 appendix). Every
  * modifier of the specification has an entry, so an unimplemented one is
  * reported as unsupported with its name instead of being mistaken for an
- * error or silently ignored. Adding support is: give the entry an id, handle
- * the id in search.c, move the line in docs/rules.md. */
+ * error or silently ignored. Every modifier of Sigma 2.1 is implemented now;
+ * MOD_UNSUPPORTED stays for modifiers a later specification adds before they
+ * are implemented. */
 #include "detect_int.h"
 
 #include <string.h>
@@ -18,27 +19,27 @@ static const struct modifier modifiers[] = {
     {"i", MOD_RE_I, NULL},
     {"m", MOD_RE_M, NULL},
     {"s", MOD_RE_S, NULL},
-    {"windash", MOD_UNSUPPORTED, "modifier 'windash' (dash permutations) is not supported"},
-    {"base64", MOD_UNSUPPORTED, "modifier 'base64' is not supported"},
-    {"base64offset", MOD_UNSUPPORTED, "modifier 'base64offset' is not supported"},
-    {"utf16le", MOD_UNSUPPORTED, "modifier 'utf16le' is not supported"},
-    {"utf16be", MOD_UNSUPPORTED, "modifier 'utf16be' is not supported"},
-    {"utf16", MOD_UNSUPPORTED, "modifier 'utf16' is not supported"},
-    {"wide", MOD_UNSUPPORTED, "modifier 'wide' (utf16le) is not supported"},
-    {"cidr", MOD_UNSUPPORTED, "modifier 'cidr' (IP ranges) is not supported"},
-    {"lt", MOD_UNSUPPORTED, "numeric modifier 'lt' is not supported"},
-    {"lte", MOD_UNSUPPORTED, "numeric modifier 'lte' is not supported"},
-    {"gt", MOD_UNSUPPORTED, "numeric modifier 'gt' is not supported"},
-    {"gte", MOD_UNSUPPORTED, "numeric modifier 'gte' is not supported"},
-    {"neq", MOD_UNSUPPORTED, "modifier 'neq' is not supported"},
-    {"minute", MOD_UNSUPPORTED, "time modifier 'minute' is not supported"},
-    {"hour", MOD_UNSUPPORTED, "time modifier 'hour' is not supported"},
-    {"day", MOD_UNSUPPORTED, "time modifier 'day' is not supported"},
-    {"week", MOD_UNSUPPORTED, "time modifier 'week' is not supported"},
-    {"month", MOD_UNSUPPORTED, "time modifier 'month' is not supported"},
-    {"year", MOD_UNSUPPORTED, "time modifier 'year' is not supported"},
-    {"expand", MOD_UNSUPPORTED, "modifier 'expand' (placeholders) is not supported"},
-    {"fieldref", MOD_UNSUPPORTED, "modifier 'fieldref' (field references) is not supported"},
+    {"windash", MOD_WINDASH, NULL},
+    {"base64", MOD_BASE64, NULL},
+    {"base64offset", MOD_BASE64OFFSET, NULL},
+    {"utf16le", MOD_UTF16LE, NULL},
+    {"utf16be", MOD_UTF16BE, NULL},
+    {"utf16", MOD_UTF16, NULL},
+    {"wide", MOD_UTF16LE, NULL}, /* an alias of utf16le */
+    {"cidr", MOD_CIDR, NULL},
+    {"lt", MOD_LT, NULL},
+    {"lte", MOD_LTE, NULL},
+    {"gt", MOD_GT, NULL},
+    {"gte", MOD_GTE, NULL},
+    {"neq", MOD_NEQ, NULL},
+    {"minute", MOD_MINUTE, NULL},
+    {"hour", MOD_HOUR, NULL},
+    {"day", MOD_DAY, NULL},
+    {"week", MOD_WEEK, NULL},
+    {"month", MOD_MONTH, NULL},
+    {"year", MOD_YEAR, NULL},
+    {"expand", MOD_EXPAND, NULL},
+    {"fieldref", MOD_FIELDREF, NULL},
 };
 
 const struct modifier *modifier_lookup(const char *name, size_t n)

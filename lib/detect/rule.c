@@ -56,8 +56,7 @@ void rule_keep_regex(struct rule_build *b, struct pattern *p)
 	b->rule->regexes = p;
 }
 
-/* Copies the optional scalar under key into *out ("" when absent). */
-static int meta_str(struct rule_build *b, const struct ynode *m, const char *key, int required,
+int rule_meta_str(struct rule_build *b, const struct ynode *m, const char *key, int required,
 		    const char **out)
 {
 	const struct ynode *v = yamltree_get(m, key);
@@ -93,7 +92,21 @@ static int check_dup_keys(struct rule_build *b, const struct ynode *m, const cha
 	return 0;
 }
 
-static int compile_meta(struct rule_build *b, const struct ynode *root, const char *file)
+/* Lowercased arena copy of s, for the routing index. */
+static const char *lc_dup(struct rule_build *b, const char *s)
+{
+	size_t n = strlen(s);
+	char *d = arena_strndup(b->a, s, n);
+
+	for (size_t i = 0; d && i < n; i++) {
+		if (d[i] >= 'A' && d[i] <= 'Z')
+			d[i] = (char)(d[i] | 0x20);
+	}
+	return d;
+}
+
+static int compile_meta(struct rule_build *b, const struct ynode *root, const char *file,
+			int need_logsource)
 {
 	static const char *const no_tags[1] = {NULL};
 	static const char *const levels[] = {"informational", "low", "medium", "high", "critical"};
@@ -104,11 +117,12 @@ static int compile_meta(struct rule_build *b, const struct ynode *root, const ch
 	char q[80];
 	int r;
 
-	if ((r = meta_str(b, root, "title", 1, &ri->title)) < 0 ||
-	    (r = meta_str(b, root, "id", 0, &ri->id)) < 0 ||
-	    (r = meta_str(b, root, "status", 0, &ri->status)) < 0 ||
-	    (r = meta_str(b, root, "description", 0, &ri->description)) < 0 ||
-	    (r = meta_str(b, root, "level", 0, &ri->level)) < 0)
+	if ((r = rule_meta_str(b, root, "title", 1, &ri->title)) < 0 ||
+	    (r = rule_meta_str(b, root, "id", 0, &ri->id)) < 0 ||
+	    (r = rule_meta_str(b, root, "status", 0, &ri->status)) < 0 ||
+	    (r = rule_meta_str(b, root, "description", 0, &ri->description)) < 0 ||
+	    (r = rule_meta_str(b, root, "level", 0, &ri->level)) < 0 ||
+	    (r = rule_meta_str(b, root, "name", 0, &ri->name)) < 0)
 		return r;
 	if (ri->level[0]) {
 		for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
@@ -126,21 +140,20 @@ static int compile_meta(struct rule_build *b, const struct ynode *root, const ch
 		return rule_error(b, root->line, b->a->err, "out of memory for the rule");
 
 	ls = yamltree_get(root, "logsource");
-	if (!ls)
+	ri->product = ri->category = ri->service = "";
+	if (!ls && need_logsource)
 		return rule_error(b, root->line, YM_E_PARSE, "rule has no 'logsource'");
-	if (ls->kind != YN_MAP)
+	if (ls && ls->kind != YN_MAP)
 		return rule_error(b, ls->line, YM_E_PARSE, "'logsource' must be a map");
-	if ((r = meta_str(b, ls, "product", 0, &ri->product)) < 0 ||
-	    (r = meta_str(b, ls, "category", 0, &ri->category)) < 0 ||
-	    (r = meta_str(b, ls, "service", 0, &ri->service)) < 0)
+	if (ls && ((r = rule_meta_str(b, ls, "product", 0, &ri->product)) < 0 ||
+		   (r = rule_meta_str(b, ls, "category", 0, &ri->category)) < 0 ||
+		   (r = rule_meta_str(b, ls, "service", 0, &ri->service)) < 0))
 		return r;
-	if (!ri->category[0]) {
-		b->rule->cat = RULE_CAT_NONE;
-	} else {
-		unsigned cat;
-		b->rule->cat =
-		    event_category_parse(ri->category, &cat) == 0 ? (int)cat : RULE_CAT_OTHER;
-	}
+	b->rule->lc_product = lc_dup(b, ri->product);
+	b->rule->lc_category = lc_dup(b, ri->category);
+	b->rule->lc_service = lc_dup(b, ri->service);
+	if (!b->rule->lc_product || !b->rule->lc_category || !b->rule->lc_service)
+		return rule_error(b, root->line, b->a->err, "out of memory for the rule");
 
 	ri->tags = no_tags;
 	ri->ntags = 0;
@@ -169,7 +182,10 @@ static int compile_meta(struct rule_build *b, const struct ynode *root, const ch
 	return 0;
 }
 
-static int compile_detection(struct rule_build *b, int det_line, const struct ynode *det)
+/* Compiles a detection map (or a filter's 'filter' map, whose 'rules' key is
+ * not a search identifier). */
+static int compile_detection(struct rule_build *b, int det_line, const struct ynode *det,
+			     int filter)
 {
 	struct rule *rule = b->rule;
 	const struct ynode *cond = NULL, *k;
@@ -184,6 +200,8 @@ static int compile_detection(struct rule_build *b, int det_line, const struct yn
 	for (k = det->first; k && k->next; k = k->next->next) {
 		if (strcmp(k->str, "condition") == 0)
 			cond = k->next;
+		else if (filter && strcmp(k->str, "rules") == 0)
+			continue;
 		else if (strcmp(k->str, "timeframe") == 0)
 			rule_unsupported(b, k->line,
 					 "'timeframe' (aggregation over time) is not supported");
@@ -202,7 +220,8 @@ static int compile_detection(struct rule_build *b, int det_line, const struct yn
 		return rule_error(b, det->line, b->a->err, "out of memory for the rule");
 	for (k = det->first; k && k->next; k = k->next->next) {
 		const char *name;
-		if (strcmp(k->str, "condition") == 0 || strcmp(k->str, "timeframe") == 0)
+		if (strcmp(k->str, "condition") == 0 || strcmp(k->str, "timeframe") == 0 ||
+		    (filter && strcmp(k->str, "rules") == 0))
 			continue;
 		name = arena_strndup(b->a, k->str, k->len);
 		if (!name)
@@ -245,9 +264,48 @@ static int compile_detection(struct rule_build *b, int det_line, const struct yn
 	return 0;
 }
 
+/* The 'rules' list of a filter: ids or names of the rules it applies to. */
+static int compile_filter_refs(struct rule_build *b, const struct ynode *f)
+{
+	const struct ynode *rl = yamltree_get(f, "rules");
+	struct rule *r = b->rule;
+	size_t i = 0;
+
+	if (!rl || yamltree_is_null(rl))
+		return rule_error(b, f->line, YM_E_PARSE, "filter has no 'rules'");
+	if (rl->kind == YN_SCALAR) {
+		r->frefs = arena_alloc(b->a, sizeof(*r->frefs));
+		if (!r->frefs || !(r->frefs[0] = arena_strndup(b->a, rl->str, rl->len)))
+			return rule_error(b, rl->line, b->a->err, "out of memory for the rule");
+		r->nfrefs = 1;
+		r->frefs_line = rl->line;
+		return 0;
+	}
+	if (rl->kind != YN_SEQ || rl->n == 0)
+		return rule_error(b, rl->line, YM_E_PARSE,
+				  "filter 'rules' must be a non-empty list of rule ids or names");
+	if (rl->n > DETECT_MAX_FILTER_REFS)
+		return rule_error(b, rl->line, YM_E_TOOBIG, "filter applies to more than %u rules",
+				  DETECT_MAX_FILTER_REFS);
+	r->frefs = arena_alloc(b->a, rl->n * sizeof(*r->frefs));
+	if (!r->frefs)
+		return rule_error(b, rl->line, b->a->err, "out of memory for the rule");
+	for (const struct ynode *v = rl->first; v; v = v->next) {
+		if (v->kind != YN_SCALAR || yamltree_is_null(v))
+			return rule_error(b, v->line, YM_E_PARSE,
+					  "filter 'rules' entries must be rule ids or names");
+		r->frefs[i] = arena_strndup(b->a, v->str, v->len);
+		if (!r->frefs[i++])
+			return rule_error(b, v->line, b->a->err, "out of memory for the rule");
+	}
+	r->nfrefs = (uint32_t)i;
+	r->frefs_line = rl->line;
+	return 0;
+}
+
 static int compile_doc(struct rule_build *b, const struct ynode *root, const char *file)
 {
-	const struct ynode *det;
+	const struct ynode *det, *f, *c;
 	int r;
 
 	if (!root)
@@ -258,41 +316,63 @@ static int compile_doc(struct rule_build *b, const struct ynode *root, const cha
 		return r;
 	if (yamltree_key(root, "action")) {
 		rule_unsupported(b, yamltree_key(root, "action")->line,
-				 "rule collections ('action: global/reset/repeat') are not "
-				 "supported");
+				 "rule collections ('action: global/reset/repeat', Sigma 1) are "
+				 "not supported");
 		return 0;
 	}
-	if (yamltree_key(root, "correlation")) {
-		rule_unsupported(b, yamltree_key(root, "correlation")->line,
-				 "correlation rules are not supported");
-		return 0;
+	b->rule_root = root;
+	c = yamltree_get(root, "correlation");
+	if (c) {
+		b->rule->kind = RK_CORRELATION;
+		b->rule->info.type = "correlation";
+		if ((r = compile_meta(b, root, file, 0)) < 0)
+			return r;
+		return correl_compile(b, c);
 	}
 	det = yamltree_get(root, "detection");
-	if (!det && yamltree_key(root, "filter")) {
-		rule_unsupported(b, yamltree_key(root, "filter")->line,
-				 "Sigma filters ('filter:' documents) are not supported");
-		return 0;
+	f = yamltree_get(root, "filter");
+	if (!det && f) {
+		b->rule->kind = RK_FILTER;
+		b->rule->info.type = "filter";
+		if ((r = compile_meta(b, root, file, 1)) < 0)
+			return r;
+		if (f->kind != YN_MAP)
+			return rule_error(b, f->line, YM_E_PARSE, "'filter' must be a map");
+		if ((r = compile_filter_refs(b, f)) < 0)
+			return r;
+		return compile_detection(b, yamltree_key(root, "filter")->line, f, 1);
 	}
-	if ((r = compile_meta(b, root, file)) < 0)
+	if ((r = compile_meta(b, root, file, 1)) < 0)
 		return r;
 	if (!det || yamltree_is_null(det))
 		return rule_error(b, root->line, YM_E_PARSE, "rule has no 'detection'");
-	return compile_detection(b, yamltree_key(root, "detection")->line, det);
+	return compile_detection(b, yamltree_key(root, "detection")->line, det, 0);
 }
 
-int rule_compile(const struct ynode *root, const char *file, struct rule **out,
-		 struct rule_problem *prob)
+int rule_compile(const struct ynode *root, const char *file, const struct placeholders *ph,
+		 struct rule **out, struct rule_problem *prob)
 {
 	struct rule_build b = {0};
+	struct arena scratch;
 	struct rule *r = NULL;
 	int rc;
 
+	arena_init(&scratch, DETECT_MAX_SCRATCH);
 	r = calloc(1, sizeof(*r));
-	if (!r)
-		return YM_E_NOMEM;
+	if (!r) {
+		rc = YM_E_NOMEM;
+		goto out;
+	}
 	arena_init(&r->arena, DETECT_MAX_RULE_MEM);
+	r->info.id = r->info.title = r->info.level = r->info.description = r->info.status =
+	    r->info.product = r->info.category = r->info.service = r->info.file = r->info.name =
+		"";
+	r->info.type = "detection";
 	b.rule = r;
 	b.a = &r->arena;
+	b.scratch = &scratch;
+	b.ph = ph;
+	r->line = root ? root->line : 1;
 	compile_doc(&b, root, file);
 	if (b.err == YM_E_NOMEM) {
 		rc = YM_E_NOMEM;
@@ -316,6 +396,7 @@ int rule_compile(const struct ynode *root, const char *file, struct rule **out,
 	r = NULL;
 	rc = 0;
 out:
+	arena_free(&scratch);
 	rule_free(r);
 	return rc;
 }
@@ -332,5 +413,12 @@ void rule_free(struct rule *r)
 
 int rule_eval(const struct rule *r, const struct event *ev, struct match_env *env)
 {
-	return cond_eval(r->cond, r->searches, ev, env);
+	if (!cond_eval(r->cond, r->searches, ev, env))
+		return 0;
+	for (uint32_t i = 0; i < r->nfilters; i++) {
+		const struct rule *f = r->filters[i];
+		if (cond_eval(f->cond, f->searches, ev, env))
+			return 0; /* a Sigma filter: "rule and not filter" */
+	}
+	return 1;
 }

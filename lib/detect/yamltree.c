@@ -36,7 +36,7 @@ static int add_node(struct ytree_state *st, const yaml_event_t *ev, enum ynode_k
 	int line = (int)ev->start_mark.line + 1;
 
 	if (++st->nodes > DETECT_MAX_YAML_NODES) {
-		set_err(err, line, YM_E_PARSE, "document has more than 65536 YAML nodes");
+		set_err(err, line, YM_E_PARSE, "document has more than 262144 YAML nodes");
 		return YM_E_TOOBIG;
 	}
 	n = arena_alloc(st->a, sizeof(*n));

@@ -13,7 +13,17 @@ static const char *const cat_names[EVCAT_MAX_] = {
 	[EVCAT_DNS_QUERY] = "dns_query",
 	[EVCAT_AUTHENTICATION] = "authentication",
 	[EVCAT_AGENT_STATUS] = "agent_status",
+	[EVCAT_AUDITD] = "auditd",
+	[EVCAT_PROCESS_ACCESS] = "process_access",
+	[EVCAT_PRIVILEGE_CHANGE] = "privilege_change",
+	[EVCAT_DRIVER_LOAD] = "driver_load",
+	[EVCAT_BPF_LOAD] = "bpf_load",
 };
+
+const char *event_category_service(unsigned cat)
+{
+	return cat == EVCAT_AUDITD ? "auditd" : NULL;
+}
 
 void event_init(struct event *ev)
 {

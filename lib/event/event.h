@@ -28,7 +28,12 @@ enum event_category {
 	EVCAT_DNS_QUERY = 5,
 	EVCAT_AUTHENTICATION = 6,
 	EVCAT_AGENT_STATUS = 7, /* agent health and drop reports */
-	EVCAT_MAX_ = 8,
+	EVCAT_AUDITD = 8,	/* a raw auditd record: Sigma service auditd, no category */
+	EVCAT_PROCESS_ACCESS = 9,   /* ptrace attach (Sigma process_access) */
+	EVCAT_PRIVILEGE_CHANGE = 10, /* setuid/setgid family, capset */
+	EVCAT_DRIVER_LOAD = 11,	     /* kernel module load (Sigma driver_load) */
+	EVCAT_BPF_LOAD = 12,	     /* BPF program load */
+	EVCAT_MAX_ = 13,
 };
 
 struct event_field {
@@ -47,6 +52,17 @@ struct event {
 	uint64_t ts_ns;	     /* event time, ns since the Unix epoch */
 	uint16_t category;   /* enum event_category */
 	uint16_t nfields;
+	/* Logsource beyond product and category number (read by lib/detect,
+	 * docs/rules.md "Logsource routing"); borrowed, NULL when not known. */
+	const char *service;	   /* Sigma logsource service: "security", "sysmon", "auditd" */
+	const char *category_name; /* Sigma category when category is EVCAT_UNKNOWN:
+				    * "registry_set", "ps_script", ... */
+	/* Fields beyond fields[] for records with more than EVENT_MAX_FIELDS
+	 * fields (Windows events); borrowed array of nxfields entries, NULL when
+	 * none. Only lib/detect reads them; event_get() and the wire codec see
+	 * fields[] only. */
+	const struct event_field *xfields;
+	uint32_t nxfields;
 	struct event_field fields[EVENT_MAX_FIELDS];
 };
 
@@ -67,6 +83,10 @@ const char *event_get_ci(const struct event *ev, const char *name, size_t *len);
 
 /* "process_creation" etc.; "unknown" for out-of-range values. */
 const char *event_category_name(unsigned cat);
+/* The Sigma logsource service implied by a wire category ("auditd" for
+ * EVCAT_AUDITD), or NULL. The wire carries no service: the server sets
+ * ev->service from this. */
+const char *event_category_service(unsigned cat);
 /* Returns 0 and sets *cat, or YM_E_NOTFOUND. */
 int event_category_parse(const char *name, unsigned *cat);
 /* 1 if name is a valid field name. */

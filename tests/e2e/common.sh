@@ -48,7 +48,7 @@ api() {
 
 db() { sqlite3 -batch -noheader "$LAB_DIR/server/yamori.db" "$@"; }
 
-rule_id() { lab_rule_id "$YM_SRC/rules/linux/process_creation/$1.yml"; }
+rule_id() { lab_rule_id "$(lab_rule_file "$1")"; }
 
 # Waits up to $2 s until an alert of rule id $1 exists; prints ms waited.
 wait_alert() {

@@ -11,6 +11,10 @@
  *    "fields": {"Image": "/usr/bin/whoami", ...},
  *    "also": ["<stem of another rule expected to fire too>", ...]}
  *
+ * or, for correlation rules, {"events": [{"category", "ts", "fields"}, ...],
+ * "also": [...]}, matched in order with one correlation state ("ts" is in
+ * seconds).
+ *
  * match.json must fire exactly the rule plus the ones listed in "also";
  * nomatch.json must not fire the rule. A rule without cases, or a case folder
  * without a rule, fails. Prints one line per case and "N passed, N failed". */
@@ -102,7 +106,7 @@ static void lint(struct harness *h, size_t i, const struct rule_info *ri)
 		why = "title, description, status and level are required";
 	else if (!tactic || !technique)
 		why = "tags need an attack.<tactic> and an attack.tNNNN technique";
-	else if (!ri->product[0] || !ri->category[0])
+	else if (strcmp(ri->type, "correlation") != 0 && (!ri->product[0] || !ri->category[0]))
 		why = "logsource needs product and category";
 	for (size_t k = 0; k < i && !why; k++) {
 		if (strcmp(ruleset_rule(h->rs, k)->id, ri->id) == 0)
@@ -140,35 +144,31 @@ static int has(const struct hits *hits, int idx)
 	return 0;
 }
 
-/* Runs one case file; returns 0 when it passed, and prints its line. */
-static int run_case(struct harness *h, int rule, const char *path, const char *label, int want)
+/* Builds the event described by obj ({"category", "product", "ts", "fields"})
+ * and matches it, with correlation state st, adding what fired to hits.
+ * Returns 0, or -1 with msg set. */
+static int feed_event(struct harness *h, struct correl_state *st, json_t *obj, struct hits *hits,
+		      char *msg, size_t msgsz)
 {
 	static char numbuf[EVENT_MAX_FIELDS][32];
-	json_error_t jerr;
-	json_t *root = NULL, *fields, *also, *v;
+	json_t *fields, *v;
 	const char *key, *cat_name, *product;
 	struct event ev;
-	struct hits hits = {.h = h};
 	unsigned cat, nf = 0;
-	char msg[512] = "";
-	size_t i;
-	int ok = 0;
 
-	root = json_load_file(path, 0, &jerr);
-	if (!root) {
-		snprintf(msg, sizeof(msg), "cannot load: %s (line %d)", jerr.text, jerr.line);
-		goto out;
-	}
-	cat_name = json_string_value(json_object_get(root, "category"));
-	product = json_string_value(json_object_get(root, "product"));
-	fields = json_object_get(root, "fields");
+	cat_name = json_string_value(json_object_get(obj, "category"));
+	product = json_string_value(json_object_get(obj, "product"));
+	fields = json_object_get(obj, "fields");
 	if (!cat_name || event_category_parse(cat_name, &cat) != 0 || !json_is_object(fields)) {
-		snprintf(msg, sizeof(msg), "needs a known \"category\" and a \"fields\" object");
-		goto out;
+		snprintf(msg, msgsz, "needs a known \"category\" and a \"fields\" object");
+		return -1;
 	}
 	event_init(&ev);
 	ev.category = (uint16_t)cat;
 	ev.product = product ? product : "linux";
+	/* "ts": seconds after an arbitrary start, for correlation windows */
+	ev.ts_ns = 1700000000000000000ull +
+		   (uint64_t)json_integer_value(json_object_get(obj, "ts")) * 1000000000ull;
 	json_object_foreach(fields, key, v)
 	{
 		const char *s = json_string_value(v);
@@ -178,11 +178,47 @@ static int run_case(struct harness *h, int rule, const char *path, const char *l
 			s = numbuf[nf++];
 		}
 		if (!s || event_set_str(&ev, key, s) != 0) {
-			snprintf(msg, sizeof(msg), "field %s: not a string or not accepted", key);
-			goto out;
+			snprintf(msg, msgsz, "field %s: not a string or not accepted", key);
+			return -1;
 		}
 	}
-	ruleset_match(h->rs, &ev, on_match, &hits);
+	ruleset_match_correl(h->rs, st, &ev, on_match, hits);
+	return 0;
+}
+
+/* Runs one case file; returns 0 when it passed, and prints its line. A case
+ * is one event object, or {"events": [...]} (for correlation rules): the
+ * events are matched in order with one correlation state, and what fired on
+ * any of them counts. */
+static int run_case(struct harness *h, int rule, const char *path, const char *label, int want)
+{
+	json_error_t jerr;
+	json_t *root = NULL, *also, *v, *evs;
+	struct hits hits = {.h = h};
+	struct correl_state *st = NULL;
+	char msg[512] = "";
+	size_t i;
+	int ok = 0;
+
+	root = json_load_file(path, 0, &jerr);
+	if (!root) {
+		snprintf(msg, sizeof(msg), "cannot load: %s (line %d)", jerr.text, jerr.line);
+		goto out;
+	}
+	if (correl_state_new(h->rs, NULL, &st)) {
+		snprintf(msg, sizeof(msg), "out of memory");
+		goto out;
+	}
+	evs = json_object_get(root, "events");
+	if (json_is_array(evs)) {
+		json_array_foreach(evs, i, v)
+		{
+			if (feed_event(h, st, v, &hits, msg, sizeof(msg)))
+				goto out;
+		}
+	} else if (feed_event(h, st, root, &hits, msg, sizeof(msg))) {
+		goto out;
+	}
 	if (!want) {
 		ok = !has(&hits, rule);
 		if (!ok)
@@ -224,6 +260,7 @@ static int run_case(struct harness *h, int rule, const char *path, const char *l
 		snprintf(msg, sizeof(msg), "(with %d listed co-firing rule%s)", hits.n - 1,
 			 hits.n > 2 ? "s" : "");
 out:
+	correl_state_free(st);
 	json_decref(root);
 	printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", label, msg[0] ? ": " : "", msg);
 	if (ok)

@@ -1,0 +1,279 @@
+#include "bounds.h"
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LIM_CG2_MAGIC  0x63677270 /* CGROUP2_SUPER_MAGIC */
+#define LIM_PERIOD_US  100000
+#define LIM_SLEEP_MAX  500000000ull
+
+static int lim_write(const char *dir, const char *file, const char *val)
+{
+	char path[512];
+	int fd, r = -1;
+	size_t n = strlen(val);
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+		return -1;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (write(fd, val, n) == (ssize_t)n)
+		r = 0;
+	close(fd);
+	return r;
+}
+
+static int lim_has(const char *dir, const char *file)
+{
+	char path[512];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+		return 0;
+	return access(path, W_OK) == 0;
+}
+
+/* The v2 hierarchy: /sys/fs/cgroup (pure v2) or /sys/fs/cgroup/unified
+ * (hybrid). */
+static const char *lim_cg2_root(void)
+{
+	static const char *const roots[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+	struct statfs sf;
+
+	for (size_t i = 0; i < 2; i++)
+		if (statfs(roots[i], &sf) == 0 && sf.f_type == LIM_CG2_MAGIC)
+			return roots[i];
+	return NULL;
+}
+
+/* Our current cgroup in a hierarchy, from /proc/self/cgroup: the line whose
+ * controller list is ctl ("" for v2's "0::"). */
+static int lim_self_cg(const char *ctl, char *out, size_t outsz)
+{
+	char *text = NULL;
+	size_t len, i = 0;
+	int r = -1;
+
+	if (util_read_file("/proc/self/cgroup", 1 << 16, &text, &len))
+		return -1;
+	while (i < len) {
+		size_t eol = i, c1, c2;
+		while (eol < len && text[eol] != '\n')
+			eol++;
+		c1 = i;
+		while (c1 < eol && text[c1] != ':')
+			c1++;
+		c2 = c1 + 1;
+		while (c2 < eol && text[c2] != ':')
+			c2++;
+		if (c2 < eol) {
+			size_t cl = c2 - c1 - 1;
+			int match = 0;
+			if (!*ctl) {
+				match = cl == 0;
+			} else {
+				/* "cpu,cpuacct": any listed controller */
+				size_t a = c1 + 1;
+				while (a < c2 && !match) {
+					size_t b = a;
+					while (b < c2 && text[b] != ',')
+						b++;
+					match = b - a == strlen(ctl) && memcmp(text + a, ctl, b - a) == 0;
+					a = b + 1;
+				}
+			}
+			if (match && eol - c2 - 1 < outsz) {
+				memcpy(out, text + c2 + 1, eol - c2 - 1);
+				out[eol - c2 - 1] = 0;
+				r = 0;
+				break;
+			}
+		}
+		i = eol + 1;
+	}
+	free(text);
+	return r;
+}
+
+/* Creates yamori-agent.<pid> below the cgroup the agent was started in
+ * (home), so it stays inside whatever its service manager (or container)
+ * accounts it to. */
+static int lim_make(const char *home, char *dir, size_t dirsz)
+{
+	if (snprintf(dir, dirsz, "%s/yamori-agent.%d", home, (int)getpid()) >= (int)dirsz)
+		return -1;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int lim_join(const char *dir)
+{
+	char pid[24];
+
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	return lim_write(dir, "cgroup.procs", pid);
+}
+
+static void lim_cgroup2(const struct bounds_cfg *cfg, struct bounds *l)
+{
+	const char *root = lim_cg2_root();
+	char v[64], self[200];
+	int cpu = 0, mem = 0;
+
+	if (!root || lim_self_cg("", self, sizeof(self)) ||
+	    snprintf(l->home2, sizeof(l->home2), "%s%s", root, self) >= (int)sizeof(l->home2))
+		return;
+	if (lim_make(l->home2, l->cg2, sizeof(l->cg2))) {
+		l->cg2[0] = 0;
+		return;
+	}
+	if (cfg->cpu_pct && lim_has(l->cg2, "cpu.max")) {
+		snprintf(v, sizeof(v), "%u %u\n", cfg->cpu_pct * (LIM_PERIOD_US / 100),
+			 LIM_PERIOD_US);
+		cpu = lim_write(l->cg2, "cpu.max", v) == 0;
+	}
+	if (cfg->mem_max && lim_has(l->cg2, "memory.max")) {
+		/* high throttles and reclaims; max is the hard stop above it */
+		snprintf(v, sizeof(v), "%llu\n", (unsigned long long)(cfg->mem_max / 4 * 3));
+		lim_write(l->cg2, "memory.high", v);
+		snprintf(v, sizeof(v), "%llu\n", (unsigned long long)cfg->mem_max);
+		mem = lim_write(l->cg2, "memory.max", v) == 0;
+	}
+	if ((cpu || mem) && lim_join(l->cg2) == 0) {
+		if (cpu)
+			util_strlcpy(l->cpu_how, "cgroup2", sizeof(l->cpu_how));
+		if (mem)
+			util_strlcpy(l->mem_how, "cgroup2", sizeof(l->mem_how));
+		return;
+	}
+	rmdir(l->cg2);
+	l->cg2[0] = 0;
+}
+
+static void lim_cgroup1(const char *ctl, const char *mnt, struct bounds *l, char *dir,
+			size_t dirsz, char *home, size_t homesz, const char *file, const char *val)
+{
+	char self[200];
+	struct stat sb;
+
+	if (stat(mnt, &sb) < 0 || lim_self_cg(ctl, self, sizeof(self)) ||
+	    snprintf(home, homesz, "%s%s", mnt, self) >= (int)homesz)
+		return;
+	(void)l;
+	if (lim_make(home, dir, dirsz))
+		goto fail;
+	if (lim_write(dir, file, val) || lim_join(dir))
+		goto fail;
+	return;
+fail:
+	if (dir[0])
+		rmdir(dir);
+	dir[0] = 0;
+}
+
+void bounds_apply(const struct bounds_cfg *cfg, struct bounds *l)
+{
+	char v[64];
+	struct timespec ts;
+
+	memset(l, 0, sizeof(*l));
+	util_strlcpy(l->cpu_how, "none", sizeof(l->cpu_how));
+	util_strlcpy(l->mem_how, "none", sizeof(l->mem_how));
+	l->cpu_pct = cfg->cpu_pct;
+	lim_cgroup2(cfg, l);
+	if (cfg->cpu_pct && strcmp(l->cpu_how, "none") == 0) {
+		snprintf(v, sizeof(v), "%u", cfg->cpu_pct * (LIM_PERIOD_US / 100));
+		lim_cgroup1("cpu", "/sys/fs/cgroup/cpu", l, l->cg1_cpu,
+				    sizeof(l->cg1_cpu), l->home1_cpu, sizeof(l->home1_cpu),
+				    "cpu.cfs_quota_us", v);
+		if (!l->cg1_cpu[0])
+			lim_cgroup1("cpu", "/sys/fs/cgroup/cpu,cpuacct", l, l->cg1_cpu,
+				    sizeof(l->cg1_cpu), l->home1_cpu, sizeof(l->home1_cpu),
+				    "cpu.cfs_quota_us", v);
+		if (l->cg1_cpu[0])
+			util_strlcpy(l->cpu_how, "cgroup1", sizeof(l->cpu_how));
+	}
+	if (cfg->mem_max && strcmp(l->mem_how, "none") == 0) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)cfg->mem_max);
+		lim_cgroup1("memory", "/sys/fs/cgroup/memory", l, l->cg1_mem, sizeof(l->cg1_mem),
+			    l->home1_mem, sizeof(l->home1_mem), "memory.limit_in_bytes", v);
+		if (l->cg1_mem[0])
+			util_strlcpy(l->mem_how, "cgroup1", sizeof(l->mem_how));
+	}
+	if (cfg->cpu_pct && strcmp(l->cpu_how, "none") == 0)
+		util_strlcpy(l->cpu_how, "self", sizeof(l->cpu_how));
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	l->last_cpu_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	l->last_mono_ns = util_mono_ns();
+	LOG_I("bounds", "cpu bound %u%% of a core via %s, memory bound %llu MiB via %s",
+	      cfg->cpu_pct, l->cpu_how, (unsigned long long)(cfg->mem_max >> 20), l->mem_how);
+}
+
+static int lim_measure(struct bounds *l, uint64_t *over_ns)
+{
+	struct timespec ts;
+	uint64_t cpu, now = util_mono_ns(), used, wall, allowed;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	cpu = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	used = cpu - l->last_cpu_ns;
+	wall = now - l->last_mono_ns;
+	l->last_cpu_ns = cpu;
+	l->last_mono_ns = now;
+	allowed = wall / 100 * l->cpu_pct;
+	*over_ns = used > allowed ? used - allowed : 0;
+	return l->cpu_pct && used > allowed;
+}
+
+int bounds_overloaded(struct bounds *l)
+{
+	uint64_t over;
+
+	return lim_measure(l, &over);
+}
+
+int bounds_throttle(struct bounds *l)
+{
+	uint64_t over, sleep_ns;
+	struct timespec d;
+
+	if (!lim_measure(l, &over))
+		return 0;
+	/* sleeping over * 100 / pct brings the average back to the share */
+	sleep_ns = over / l->cpu_pct * 100;
+	if (sleep_ns > LIM_SLEEP_MAX)
+		sleep_ns = LIM_SLEEP_MAX;
+	d.tv_sec = (time_t)(sleep_ns / 1000000000ull);
+	d.tv_nsec = (long)(sleep_ns % 1000000000ull);
+	nanosleep(&d, NULL);
+	l->throttled_ns += sleep_ns;
+	l->last_mono_ns = util_mono_ns();
+	return 1;
+}
+
+static void lim_leave(char *dir, const char *home)
+{
+	if (!dir[0])
+		return;
+	if (home[0])
+		lim_join(home);
+	rmdir(dir);
+	dir[0] = 0;
+}
+
+void bounds_release(struct bounds *l)
+{
+	lim_leave(l->cg2, l->home2);
+	lim_leave(l->cg1_cpu, l->home1_cpu);
+	lim_leave(l->cg1_mem, l->home1_mem);
+}

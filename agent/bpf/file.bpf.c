@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/* file.bpf.c: the file family's kernel side (docs/sensors.md "Files").
+ *
+ * raw_tp/sys_enter keeps the arguments of open, creat, openat, openat2,
+ * rename, renameat, renameat2, unlink, unlinkat, chmod, fchmodat,
+ * fchmodat2, chown, lchown and fchownat per task; raw_tp/sys_exit, when the
+ * call succeeded, reads the path arguments and sends a record when an
+ * absolute path starts with one of the prefixes in the map "prefixes" (at
+ * most FILE_PREFIXES, compared in a bounded bpf_loop). Relative paths are
+ * sent as they are, for the loader to resolve and filter. Opens count only
+ * with O_WRONLY, O_RDWR, O_CREAT or O_TRUNC. A failed reserve increments the
+ * per-CPU counter "drops". */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "file.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define O_WRONLY     01
+#define O_RDWR	     02
+#define O_CREAT	     0100
+#define O_TRUNC	     01000
+#define AT_FDCWD     -100
+#define AT_REMOVEDIR 0x200
+
+#if defined(__TARGET_ARCH_x86)
+#define NR_OPEN	     2
+#define NR_CREAT     85
+#define NR_RENAME    82
+#define NR_UNLINK    87
+#define NR_CHMOD     90
+#define NR_CHOWN     92
+#define NR_LCHOWN    94
+#define NR_OPENAT    257
+#define NR_RENAMEAT  264
+#define NR_UNLINKAT  263
+#define NR_FCHMODAT  268
+#define NR_FCHOWNAT  260
+#define NR_RENAMEAT2 316
+#define NR_OPENAT2   437
+#define NR_FCHMODAT2 452
+#else /* the generic table (arm64): no legacy calls */
+#define NR_OPEN	     -1
+#define NR_CREAT     -1
+#define NR_RENAME    -1
+#define NR_UNLINK    -1
+#define NR_CHMOD     -1
+#define NR_CHOWN     -1
+#define NR_LCHOWN    -1
+#define NR_OPENAT    56
+#define NR_RENAMEAT  38
+#define NR_UNLINKAT  35
+#define NR_FCHMODAT  53
+#define NR_FCHOWNAT  54
+#define NR_RENAMEAT2 276
+#define NR_OPENAT2   437
+#define NR_FCHMODAT2 452
+#endif
+
+const volatile __u32 self_tgid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 2 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FILE_PREFIXES);
+	__type(key, __u32);
+	__type(value, struct file_prefix);
+} prefixes SEC(".maps");
+
+struct call {
+	__s64 nr;
+	__u64 a[5];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, struct call);
+} calls SEC(".maps");
+
+SEC("raw_tp/sys_enter")
+int file_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long nr = ctx->args[1];
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call c;
+
+	if (nr != NR_OPENAT && nr != NR_OPENAT2 && nr != NR_RENAMEAT2 && nr != NR_RENAMEAT &&
+	    nr != NR_UNLINKAT && nr != NR_FCHMODAT && nr != NR_FCHMODAT2 && nr != NR_FCHOWNAT &&
+	    nr != NR_OPEN && nr != NR_CREAT && nr != NR_RENAME && nr != NR_UNLINK &&
+	    nr != NR_CHMOD && nr != NR_CHOWN && nr != NR_LCHOWN)
+		return 0;
+	if ((id >> 32) == self_tgid)
+		return 0;
+	c.nr = nr;
+	c.a[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	c.a[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	c.a[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	c.a[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	c.a[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	/* opens: keep only those that may write */
+	if (nr == NR_OPENAT || nr == NR_OPEN) {
+		__u64 fl = nr == NR_OPEN ? c.a[1] : c.a[2];
+
+		if (!(fl & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)))
+			return 0;
+	} else if (nr == NR_OPENAT2) {
+		struct open_how how = {};
+
+		if (bpf_probe_read_user(&how, sizeof(how), (void *)c.a[2]) != 0 ||
+		    !(how.flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)))
+			return 0;
+		c.a[2] = how.flags;
+		c.a[3] = how.mode;
+	} else if (nr == NR_UNLINKAT && (c.a[2] & AT_REMOVEDIR)) {
+		return 0;
+	}
+	bpf_map_update_elem(&calls, &id, &c, BPF_ANY);
+	return 0;
+}
+
+struct match {
+	const char *path;
+	int hit;
+};
+
+static long prefix_step(__u32 i, void *arg)
+{
+	struct match *m = arg;
+	struct file_prefix *p = bpf_map_lookup_elem(&prefixes, &i);
+	__u32 len;
+
+	if (!p)
+		return 1;
+	len = p->len;
+	if (len == 0 || len > FILE_PREFIX_MAX)
+		return 0;
+	for (__u32 j = 0; j < FILE_PREFIX_MAX; j++) {
+		if (j >= len) {
+			m->hit = 1;
+			return 1;
+		}
+		if (m->path[j] != p->p[j])
+			return 0;
+	}
+	m->hit = 1;
+	return 1;
+}
+
+/* reads a user path into dst; sets the relative/cut flags; 1 when it falls
+ * under a prefix or is relative (the loader decides), else 0 */
+static __always_inline int read_path(char *dst, const char *user, __u32 *flags, __u32 rel,
+				     __u32 trunc)
+{
+	struct match m = {.path = dst};
+	long n = bpf_probe_read_user_str(dst, FILE_PATH_MAX, user);
+
+	if (n <= 0)
+		return 0;
+	if (n == FILE_PATH_MAX)
+		*flags |= trunc;
+	if (dst[0] != '/') {
+		*flags |= rel;
+		return 1;
+	}
+	bpf_loop(FILE_PREFIXES, prefix_step, &m, 0);
+	return m.hit;
+}
+
+SEC("raw_tp/sys_exit")
+int file_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	long ret = ctx->args[1];
+	__u64 id = bpf_get_current_pid_tgid();
+	struct call *c = bpf_map_lookup_elem(&calls, &id);
+	struct file_rec *r;
+	const char *p1 = 0, *p2 = 0;
+	__s64 nr;
+	int keep;
+
+	if (!c)
+		return 0;
+	if (ret < 0)
+		goto out;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		__u32 k = 0;
+		__u64 *v = bpf_map_lookup_elem(&drops, &k);
+
+		if (v)
+			*v += 1;
+		goto out;
+	}
+	nr = c->nr;
+	r->pid = id >> 32;
+	r->uid = (__u32)bpf_get_current_uid_gid();
+	r->flags = 0;
+	r->dirfd = AT_FDCWD;
+	r->dirfd2 = AT_FDCWD;
+	r->mode = 0;
+	r->owner_uid = r->owner_gid = (__u32)-1;
+	r->pad = 0;
+	r->ts_ns = bpf_ktime_get_ns();
+	r->path2[0] = 0;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	if (nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT || nr == NR_OPENAT2) {
+		__u64 fl;
+
+		if (nr == NR_OPEN) {
+			p1 = (const char *)c->a[0];
+			fl = c->a[1];
+			r->mode = (__u32)c->a[2];
+		} else if (nr == NR_CREAT) {
+			p1 = (const char *)c->a[0];
+			fl = O_CREAT | O_WRONLY | O_TRUNC;
+			r->mode = (__u32)c->a[1];
+		} else {
+			r->dirfd = (__s32)c->a[0];
+			p1 = (const char *)c->a[1];
+			fl = c->a[2];
+			r->mode = (__u32)c->a[3];
+		}
+		r->action = (fl & O_CREAT) ? FILE_REC_CREATE : FILE_REC_WRITE;
+	} else if (nr == NR_RENAME || nr == NR_RENAMEAT || nr == NR_RENAMEAT2) {
+		r->action = FILE_REC_RENAME;
+		if (nr == NR_RENAME) {
+			p2 = (const char *)c->a[0];
+			p1 = (const char *)c->a[1];
+		} else {
+			r->dirfd2 = (__s32)c->a[0];
+			p2 = (const char *)c->a[1];
+			r->dirfd = (__s32)c->a[2];
+			p1 = (const char *)c->a[3];
+		}
+	} else if (nr == NR_UNLINK || nr == NR_UNLINKAT) {
+		r->action = FILE_REC_UNLINK;
+		if (nr == NR_UNLINK) {
+			p1 = (const char *)c->a[0];
+		} else {
+			r->dirfd = (__s32)c->a[0];
+			p1 = (const char *)c->a[1];
+		}
+	} else if (nr == NR_CHMOD || nr == NR_FCHMODAT || nr == NR_FCHMODAT2) {
+		r->action = FILE_REC_CHMOD;
+		if (nr == NR_CHMOD) {
+			p1 = (const char *)c->a[0];
+			r->mode = (__u32)c->a[1];
+		} else {
+			r->dirfd = (__s32)c->a[0];
+			p1 = (const char *)c->a[1];
+			r->mode = (__u32)c->a[2];
+		}
+	} else {
+		r->action = FILE_REC_CHOWN;
+		if (nr == NR_FCHOWNAT) {
+			r->dirfd = (__s32)c->a[0];
+			p1 = (const char *)c->a[1];
+			r->owner_uid = (__u32)c->a[2];
+			r->owner_gid = (__u32)c->a[3];
+		} else {
+			p1 = (const char *)c->a[0];
+			r->owner_uid = (__u32)c->a[1];
+			r->owner_gid = (__u32)c->a[2];
+		}
+	}
+	keep = read_path(r->path, p1, &r->flags, FILE_F_REL1, FILE_F_TRUNC1);
+	if (p2)
+		keep |= read_path(r->path2, p2, &r->flags, FILE_F_REL2, FILE_F_TRUNC2);
+	if (keep)
+		bpf_ringbuf_submit(r, 0);
+	else
+		bpf_ringbuf_discard(r, 0);
+out:
+	bpf_map_delete_elem(&calls, &id);
+	return 0;
+}

@@ -1,0 +1,565 @@
+// SPDX-License-Identifier: GPL-2.0
+/* proc.bpf.c: the process family's kernel side (docs/sensors.md).
+ *
+ * tp_btf/sched_process_exec, _fork, _exit and raw_tp/sys_exit (for the
+ * setuid family, capset, ptrace, init_module/finit_module and bpf), each
+ * writing one record (proc.h) into the ring buffer "events". Everything the
+ * enrichment needs is read here, at the moment of the event, so a process
+ * that exits at once is reported as completely as a long-lived one: argv,
+ * executable path (dentry walk across mounts), cwd, credentials, login
+ * session, tty, cgroup, start time.
+ *
+ * Drops are never silent: a failed reserve or output increments the per-CPU
+ * counter "drops" at the record type's index, which the loader sums and
+ * reports. Every loop is bounded. Only tp_btf and raw_tp are used: they load
+ * where fentry, kprobes and BPF LSM are refused (see DESIGN.md). */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "proc.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* set by the loader before load */
+const volatile __u32 self_tgid = 0;
+/* wake the consumer only once this much is waiting (it also polls on a
+ * timer), so a storm costs one wake-up per this many bytes */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PROC_REC_MAX_);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* scratch space: too big for the 512-byte BPF stack */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct proc_exec);
+} exec_buf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct proc_sys);
+} sys_buf SEC(".maps");
+
+/* kernfs_node->parent became __parent in 6.15 */
+struct kernfs_node___old {
+	struct kernfs_node___old *parent;
+} __attribute__((preserve_access_index));
+
+static __always_inline void count_drop(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&drops, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u64 rb_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									       : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void fill_hdr(struct proc_hdr *h, __u32 type, struct task_struct *t)
+{
+	struct task_struct *leader = BPF_CORE_READ(t, group_leader);
+	struct task_struct *parent = BPF_CORE_READ(t, real_parent);
+	const struct cred *cr = BPF_CORE_READ(t, cred);
+
+	h->type = type;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->pid = BPF_CORE_READ(t, tgid);
+	h->tid = BPF_CORE_READ(t, pid);
+	h->ppid = BPF_CORE_READ(parent, tgid);
+	h->uid = BPF_CORE_READ(cr, uid.val);
+	h->gid = BPF_CORE_READ(cr, gid.val);
+	h->euid = BPF_CORE_READ(cr, euid.val);
+	h->egid = BPF_CORE_READ(cr, egid.val);
+	h->loginuid = (__u32)-1;
+	h->sessionid = (__u32)-1;
+	if (bpf_core_field_exists(t->loginuid)) {
+		h->loginuid = BPF_CORE_READ(t, loginuid.val);
+		h->sessionid = BPF_CORE_READ(t, sessionid);
+	}
+	h->start_ns = BPF_CORE_READ(leader, start_boottime);
+	h->parent_start_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
+	h->cgroup_id = 0;
+	if (bpf_core_field_exists(t->cgroups))
+		h->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
+}
+
+/* Path walks run under bpf_loop (kernel 5.17+): the verifier checks the
+ * callback once instead of every iteration. The callback finds its buffer
+ * again through the map: a pointer kept in the context would not do. */
+struct walk {
+	__u32 buf;  /* 0: exec_buf (data), 1: sys_buf (path) */
+	__u32 off;  /* next write, relative to the buffer's start */
+	__u32 start;
+	__u32 lim;
+	__u32 trunc; /* 1 when the path did not fit */
+	__u32 pad;
+	struct dentry *d;
+	struct mount *mnt;
+	struct kernfs_node *kn;
+};
+
+static __always_inline char *walk_buf(__u32 buf, __u32 *mask)
+{
+	__u32 zero = 0;
+
+	if (buf == 0) {
+		struct proc_exec *e = bpf_map_lookup_elem(&exec_buf, &zero);
+		*mask = PROC_DATA_MAX - 1;
+		return e ? e->data : NULL;
+	} else {
+		struct proc_sys *s = bpf_map_lookup_elem(&sys_buf, &zero);
+		*mask = PROC_PATH_MAX - 1;
+		return s ? s->path : NULL;
+	}
+}
+
+/* One step of a dentry walk: writes the current component (leaf first,
+ * NUL-terminated) or crosses a mount point. Returns 1 to stop. */
+static long path_step(__u32 i, void *arg)
+{
+	struct walk *w = arg;
+	struct dentry *d = w->d, *parent, *mroot;
+	struct mount *mnt = w->mnt;
+	const unsigned char *name;
+	__u32 mask = 0;
+	char *data = walk_buf(w->buf, &mask);
+	long n;
+
+	if (!data || !d)
+		return 1;
+	parent = BPF_CORE_READ(d, d_parent);
+	mroot = BPF_CORE_READ(mnt, mnt.mnt_root);
+	if (d == mroot || d == parent) {
+		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
+		if (mp != mnt && d == mroot) {
+			w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			w->mnt = mp;
+			return 0;
+		}
+		/* the root, or a mount attached nowhere (memfd): the name of an
+		 * unattached root is all there is, as /proc shows it */
+		if (w->off == w->start) {
+			name = BPF_CORE_READ(d, d_name.name);
+			n = bpf_probe_read_kernel_str(&data[w->off & mask], PROC_NAME_MAX, name);
+			if (n > 1 && data[w->off & mask] != '/')
+				w->off += (__u32)n;
+		}
+		w->d = NULL;
+		return 1;
+	}
+	if (w->off - w->start + PROC_NAME_MAX > w->lim) {
+		w->trunc = 1;
+		return 1;
+	}
+	name = BPF_CORE_READ(d, d_name.name);
+	n = bpf_probe_read_kernel_str(&data[w->off & mask], PROC_NAME_MAX, name);
+	if (n <= 0) {
+		w->trunc = 1;
+		return 1;
+	}
+	w->off += (__u32)n;
+	w->d = parent;
+	return 0;
+}
+
+/* Writes the components of path p into buffer buf from off, leaf first,
+ * crossing mount points, at most PROC_PATH_DEPTH components and lim bytes.
+ * Returns the bytes written; sets trunc_flag in *flags when it did not fit. */
+static __always_inline __u32 put_path(__u32 buf, __u32 off, __u32 lim, const struct path *p,
+				      __u32 *flags, __u32 trunc_flag)
+{
+	struct vfsmount *vm = BPF_CORE_READ(p, mnt);
+	struct walk w = {
+	    .buf = buf,
+	    .off = off,
+	    .start = off,
+	    .lim = lim,
+	    .d = BPF_CORE_READ(p, dentry),
+	    .mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt),
+	};
+
+	if (!w.d || !vm)
+		return 0;
+	bpf_loop(PROC_PATH_DEPTH, path_step, &w, 0);
+	/* still walking after the last step: deeper than the bound */
+	if (w.trunc || w.d)
+		*flags |= trunc_flag;
+	return w.off - w.start;
+}
+
+static long cg_step(__u32 i, void *arg)
+{
+	struct walk *w = arg;
+	struct kernfs_node *kn = w->kn, *up;
+	__u32 mask = 0;
+	char *data = walk_buf(0, &mask);
+	const char *name;
+	long n;
+
+	if (!data || !kn)
+		return 1;
+	if (bpf_core_field_exists(kn->__parent)) {
+		up = BPF_CORE_READ(kn, __parent);
+	} else {
+		struct kernfs_node___old *o = (void *)kn;
+		up = (void *)BPF_CORE_READ(o, parent);
+	}
+	/* the root's name is empty */
+	if (!up || w->off - w->start + PROC_NAME_MAX > w->lim)
+		return 1;
+	name = BPF_CORE_READ(kn, name);
+	n = bpf_probe_read_kernel_str(&data[w->off & mask], PROC_NAME_MAX, name);
+	if (n <= 0)
+		return 1;
+	w->off += (__u32)n;
+	w->kn = up;
+	return 0;
+}
+
+/* The cgroup v2 path of t, leaf first (container runtimes name the leaf or
+ * its parent after the container id). */
+static __always_inline __u32 put_cgroup(__u32 off, struct task_struct *t)
+{
+	struct walk w = {
+	    .buf = 0,
+	    .off = off,
+	    .start = off,
+	    .lim = PROC_CG_MAX,
+	    .kn = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn),
+	};
+
+	bpf_loop(PROC_CG_DEPTH, cg_step, &w, 0);
+	return w.off - w.start;
+}
+
+/* inode times moved: i_mtime (timespec64) before 6.6, __i_mtime in 6.6 to
+ * 6.10, i_mtime_sec/_nsec since 6.11 */
+struct inode___v66 {
+	struct timespec64 __i_mtime;
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___old {
+	struct timespec64 i_mtime;
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline void exe_times(struct proc_exec *e, struct inode *ino)
+{
+	if (bpf_core_field_exists(ino->i_mtime_sec)) {
+		e->exe_mtime_sec = BPF_CORE_READ(ino, i_mtime_sec);
+		e->exe_mtime_nsec = BPF_CORE_READ(ino, i_mtime_nsec);
+		e->exe_ctime_sec = BPF_CORE_READ(ino, i_ctime_sec);
+		e->exe_ctime_nsec = BPF_CORE_READ(ino, i_ctime_nsec);
+	} else if (bpf_core_field_exists(((struct inode___v66 *)ino)->__i_mtime)) {
+		struct inode___v66 *o = (void *)ino;
+		e->exe_mtime_sec = BPF_CORE_READ(o, __i_mtime.tv_sec);
+		e->exe_mtime_nsec = (__u32)BPF_CORE_READ(o, __i_mtime.tv_nsec);
+		e->exe_ctime_sec = BPF_CORE_READ(o, __i_ctime.tv_sec);
+		e->exe_ctime_nsec = (__u32)BPF_CORE_READ(o, __i_ctime.tv_nsec);
+	} else {
+		struct inode___old *o = (void *)ino;
+		e->exe_mtime_sec = BPF_CORE_READ(o, i_mtime.tv_sec);
+		e->exe_mtime_nsec = (__u32)BPF_CORE_READ(o, i_mtime.tv_nsec);
+		e->exe_ctime_sec = BPF_CORE_READ(o, i_ctime.tv_sec);
+		e->exe_ctime_nsec = (__u32)BPF_CORE_READ(o, i_ctime.tv_nsec);
+	}
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 zero = 0, off, n, size;
+	struct proc_exec *e = bpf_map_lookup_elem(&exec_buf, &zero);
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task_btf();
+	struct file *f;
+	struct inode *ino;
+	struct tty_struct *tty;
+	unsigned long as, ae;
+	__u64 len;
+
+	if (!e)
+		return 0;
+	fill_hdr(&e->h, PROC_REC_EXEC, t);
+	if (e->h.pid == self_tgid)
+		return 0;
+	e->flags = 0;
+	e->tty[0] = 0;
+	tty = BPF_CORE_READ(t, signal, tty);
+	if (tty)
+		BPF_CORE_READ_STR_INTO(&e->tty, tty, name);
+	/* argv: the new image's stack was just written by the kernel */
+	as = BPF_CORE_READ(t, mm, arg_start);
+	ae = BPF_CORE_READ(t, mm, arg_end);
+	len = ae > as ? ae - as : 0;
+	if (len > PROC_ARGS_MAX) {
+		len = PROC_ARGS_MAX;
+		e->flags |= PROC_F_ARGS_TRUNC;
+	}
+	e->args_len = 0;
+	if (len > 0 && len <= PROC_ARGS_MAX) {
+		if (bpf_probe_read_user(e->data, len, (void *)as) == 0) {
+			e->args_len = (__u16)len;
+		} else {
+			e->flags |= PROC_F_ARGS_FAIL;
+			count_drop(PROC_DROP_ARGV_UNREAD);
+		}
+	}
+	off = e->args_len;
+	f = BPF_CORE_READ(bprm, file);
+	e->exe_len = 0;
+	e->exe_nlink = 0;
+	e->exe_ino = 0;
+	e->exe_dev = 0;
+	e->exe_size = 0;
+	e->exe_mtime_sec = e->exe_ctime_sec = 0;
+	e->exe_mtime_nsec = e->exe_ctime_nsec = 0;
+	e->pad = 0;
+	if (f) {
+		ino = BPF_CORE_READ(f, f_inode);
+		e->exe_nlink = BPF_CORE_READ(ino, i_nlink);
+		e->exe_ino = BPF_CORE_READ(ino, i_ino);
+		e->exe_dev = BPF_CORE_READ(ino, i_sb, s_dev);
+		e->exe_size = BPF_CORE_READ(ino, i_size);
+		exe_times(e, ino);
+		n = put_path(0, off, PROC_PATH_MAX, &f->f_path, &e->flags, PROC_F_EXE_TRUNC);
+		e->exe_len = (__u16)n;
+		off += n;
+	} else {
+		e->flags |= PROC_F_NO_EXE;
+	}
+	{
+		struct fs_struct *fs = BPF_CORE_READ(t, fs);
+		e->cwd_len = 0;
+		if (fs) {
+			n = put_path(0, off, PROC_PATH_MAX, &fs->pwd, &e->flags,
+				     PROC_F_CWD_TRUNC);
+			e->cwd_len = (__u16)n;
+			off += n;
+		} else {
+			e->flags |= PROC_F_NO_CWD;
+		}
+	}
+	e->cg_len = 0;
+	if (bpf_core_field_exists(t->cgroups)) {
+		n = put_cgroup(off, t);
+		e->cg_len = (__u16)n;
+		off += n;
+	}
+	/* off < PROC_DATA_MAX always (PROC_DATA_MAX holds every part at its
+	 * cap); the mask says so to the verifier */
+	size = (__u32)__builtin_offsetof(struct proc_exec, data) + (off & (PROC_DATA_MAX - 1));
+	e->h.size = size;
+	if (bpf_ringbuf_output(&events, e, size, rb_flags()))
+		count_drop(PROC_REC_EXEC);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct proc_fork *r;
+
+	/* threads are not processes */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;
+	if (BPF_CORE_READ(parent, tgid) == self_tgid)
+		return 0;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop(PROC_REC_FORK);
+		return 0;
+	}
+	fill_hdr(&r->h, PROC_REC_FORK, child);
+	/* the child's real_parent may be a reaper (CLONE_PARENT); the forking
+	 * process is what made it */
+	r->h.ppid = BPF_CORE_READ(parent, tgid);
+	r->h.parent_start_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
+	r->h.size = sizeof(*r);
+	bpf_ringbuf_submit(r, rb_flags());
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(proc_exit, struct task_struct *p)
+{
+	struct proc_exit *r;
+	struct signal_struct *sig = BPF_CORE_READ(p, signal);
+	__u32 code;
+
+	/* the process ends with its last thread (signal->live was decremented
+	 * before this tracepoint on every kernel version) */
+	if (BPF_CORE_READ(sig, live.counter) != 0)
+		return 0;
+	if (BPF_CORE_READ(p, tgid) == self_tgid)
+		return 0;
+	code = BPF_CORE_READ(p, exit_code);
+	if (BPF_CORE_READ(sig, flags) & 0x00000004 /* SIGNAL_GROUP_EXIT */)
+		code = BPF_CORE_READ(sig, group_exit_code);
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop(PROC_REC_EXIT);
+		return 0;
+	}
+	fill_hdr(&r->h, PROC_REC_EXIT, p);
+	r->exit_code = code;
+	r->pad = 0;
+	r->h.size = sizeof(*r);
+	bpf_ringbuf_submit(r, rb_flags());
+	return 0;
+}
+
+/* x86-64 syscall numbers (the 32-bit compat table is not watched: see
+ * docs/sensors.md) */
+#define NR_PTRACE	 101
+#define NR_SETUID	 105
+#define NR_SETGID	 106
+#define NR_SETREUID	 113
+#define NR_SETREGID	 114
+#define NR_SETRESUID	 117
+#define NR_SETRESGID	 119
+#define NR_SETFSUID	 122
+#define NR_SETFSGID	 123
+#define NR_CAPSET	 126
+#define NR_INIT_MODULE	 175
+#define NR_FINIT_MODULE	 313
+#define NR_BPF		 321
+#define PTRACE_ATTACH_	 16
+#define PTRACE_SEIZE_	 0x4206
+#define BPF_PROG_LOAD_	 5
+
+static __always_inline struct file *fd_file(struct task_struct *t, __u64 fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **arr;
+	struct file *f = NULL;
+
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	arr = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd & 0xffffff]);
+	return f;
+}
+
+SEC("raw_tp/sys_exit")
+int proc_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long ret = (long)ctx->args[1];
+	__u32 zero = 0, type, size;
+	struct proc_sys *s;
+	struct task_struct *t;
+	long nr = BPF_CORE_READ(regs, orig_ax);
+
+	switch (nr) {
+	case NR_SETUID:
+	case NR_SETGID:
+	case NR_SETREUID:
+	case NR_SETREGID:
+	case NR_SETRESUID:
+	case NR_SETRESGID:
+	case NR_SETFSUID:
+	case NR_SETFSGID:
+	case NR_CAPSET:
+		/* setfs*id return the previous id, not 0 */
+		if (ret != 0 && nr != NR_SETFSUID && nr != NR_SETFSGID)
+			return 0;
+		type = PROC_REC_PRIV;
+		break;
+	case NR_PTRACE:
+		type = PROC_REC_PTRACE;
+		break;
+	case NR_INIT_MODULE:
+	case NR_FINIT_MODULE:
+		type = PROC_REC_MODULE;
+		break;
+	case NR_BPF:
+		type = PROC_REC_BPF;
+		break;
+	default:
+		return 0;
+	}
+	s = bpf_map_lookup_elem(&sys_buf, &zero);
+	if (!s)
+		return 0;
+	t = (struct task_struct *)bpf_get_current_task_btf();
+	s->args[0] = BPF_CORE_READ(regs, di);
+	s->args[1] = BPF_CORE_READ(regs, si);
+	s->args[2] = BPF_CORE_READ(regs, dx);
+	if (type == PROC_REC_PTRACE && s->args[0] != PTRACE_ATTACH_ && s->args[0] != PTRACE_SEIZE_)
+		return 0;
+	if (type == PROC_REC_BPF && s->args[0] != BPF_PROG_LOAD_)
+		return 0;
+	fill_hdr(&s->h, type, t);
+	if (s->h.pid == self_tgid)
+		return 0;
+	s->nr = (__u32)nr;
+	s->pad = 0;
+	s->ret = ret;
+	s->cap_eff = 0;
+	s->bpf_prog_type = 0;
+	s->bpf_insn_cnt = 0;
+	s->bpf_name[0] = 0;
+	s->path_len = 0;
+	s->uarg_len = 0;
+	s->pad2 = 0;
+	size = (__u32)__builtin_offsetof(struct proc_sys, path);
+	if (type == PROC_REC_PRIV) {
+		__u64 caps = 0;
+		bpf_probe_read_kernel(&caps, sizeof(caps), &t->cred->cap_effective);
+		s->cap_eff = caps;
+	} else if (type == PROC_REC_BPF) {
+		__u32 head[2] = {0, 0};
+		void *attr = (void *)s->args[1];
+		if (attr && bpf_probe_read_user(head, sizeof(head), attr) == 0) {
+			s->bpf_prog_type = head[0];
+			s->bpf_insn_cnt = head[1];
+		}
+		/* prog_name sits at offset 48 of union bpf_attr (uapi, stable) */
+		if (attr && s->args[2] >= 64)
+			bpf_probe_read_user(s->bpf_name, sizeof(s->bpf_name), attr + 48);
+		s->bpf_name[15] = 0;
+	} else if (type == PROC_REC_MODULE) {
+		__u32 flags = 0, n = 0;
+		const char *uarg;
+		long k;
+
+		if (nr == NR_FINIT_MODULE) {
+			struct file *f = fd_file(t, s->args[0]);
+			if (f)
+				n = put_path(1, 0, PROC_PATH_MAX, &f->f_path, &flags, 1);
+			uarg = (const char *)s->args[1];
+		} else {
+			uarg = (const char *)s->args[2];
+		}
+		s->path_len = (__u16)n;
+		k = uarg ? bpf_probe_read_user_str(s->uarg, sizeof(s->uarg), uarg) : 0;
+		s->uarg_len = k > 1 ? (__u16)(k - 1) : 0;
+		size = sizeof(*s);
+	}
+	s->h.size = size;
+	if (bpf_ringbuf_output(&events, s, size, rb_flags()))
+		count_drop(type);
+	return 0;
+}

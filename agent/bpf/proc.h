@@ -1,0 +1,129 @@
+/* proc.h: the records the process sensor's eBPF programs (proc.bpf.c) put in
+ * their ring buffer, shared with the loader (agent/sensor_bpf.c). Fixed-width
+ * types only; every size is checked below, so a layout change breaks the
+ * build rather than the parser.
+ *
+ * Each record starts with struct proc_hdr; hdr.size is the record's length
+ * in bytes (the ring buffer gives it too: the loader checks both). Strings in
+ * the variable part (struct proc_exec.data) are not NUL-terminated as a
+ * whole: their lengths are in the record. Paths are sent leaf first as
+ * NUL-terminated components, which the loader reverses and joins. */
+#ifndef YM_AGENT_BPF_PROC_H
+#define YM_AGENT_BPF_PROC_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PROC_ARGS_MAX	4096  /* bytes of argv read at exec time (NUL-separated) */
+#define PROC_PATH_MAX	4096  /* bytes of path components per path */
+#define PROC_PATH_DEPTH 40    /* path components per path (deeper: truncated) */
+#define PROC_NAME_MAX	256   /* bytes of one component, with its NUL */
+#define PROC_CG_MAX	1024  /* bytes of the cgroup path (components, leaf first) */
+#define PROC_CG_DEPTH	12
+#define PROC_DATA_MAX	16384 /* power of two: offsets are masked with it - 1 */
+#define PROC_TTY_MAX	32
+#define PROC_UARG_MAX	128 /* bytes of a syscall's string argument (module params) */
+
+enum proc_rec_type {
+	PROC_REC_EXEC = 1,
+	PROC_REC_FORK = 2,
+	PROC_REC_EXIT = 3,
+	PROC_REC_PRIV = 4,   /* setuid family, capset: after success */
+	PROC_REC_PTRACE = 5, /* ptrace attach or seize (any result) */
+	PROC_REC_MODULE = 6, /* init_module, finit_module (any result) */
+	PROC_REC_BPF = 7,    /* bpf(BPF_PROG_LOAD) (any result) */
+	PROC_REC_MAX_ = 8,
+};
+
+/* index into the per-CPU drop counter map "drops": a reserve or output
+ * failure of that record type. Slot 0 counts exec records whose argv could
+ * not be read (sent without CommandLine, not lost). */
+#define PROC_DROP_ARGV_UNREAD 0
+
+/* exec flags */
+#define PROC_F_ARGS_TRUNC 0x01u /* argv longer than PROC_ARGS_MAX */
+#define PROC_F_EXE_TRUNC  0x02u /* exe path deeper or longer than the bounds */
+#define PROC_F_CWD_TRUNC  0x04u
+#define PROC_F_ARGS_FAIL  0x08u /* argv could not be read */
+#define PROC_F_NO_EXE	  0x10u
+#define PROC_F_NO_CWD	  0x20u
+
+struct proc_hdr {
+	__u32 type; /* enum proc_rec_type */
+	__u32 size; /* bytes of the whole record */
+	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 pid;   /* tgid */
+	__u32 tid;
+	__u32 ppid; /* real_parent's tgid */
+	__u32 uid, gid, euid, egid;
+	__u32 loginuid;	 /* (u32)-1 when unset */
+	__u32 sessionid; /* (u32)-1 when unset */
+	__u32 pad0;
+	__u64 start_ns;	       /* group leader's start_boottime */
+	__u64 parent_start_ns; /* real_parent's group leader's start_boottime */
+	__u64 cgroup_id;       /* cgroup v2 id */
+	char comm[16];
+};
+
+struct proc_exec {
+	struct proc_hdr h;
+	__u32 flags; /* PROC_F_* */
+	__u32 exe_nlink;
+	__u64 exe_ino;
+	__u32 exe_dev; /* kernel encoding: major << 20 | minor */
+	__u32 exe_mtime_nsec;
+	__u64 exe_size;
+	__s64 exe_mtime_sec;
+	__s64 exe_ctime_sec;
+	__u32 exe_ctime_nsec;
+	__u16 args_len; /* data[0, args_len) */
+	__u16 exe_len;	/* then exe components */
+	__u16 cwd_len;	/* then cwd components */
+	__u16 cg_len;	/* then cgroup path components */
+	__u32 pad;
+	char tty[PROC_TTY_MAX];
+	char data[PROC_DATA_MAX + PROC_NAME_MAX];
+};
+
+struct proc_fork {
+	struct proc_hdr h; /* the child; ppid: the parent */
+};
+
+struct proc_exit {
+	struct proc_hdr h;
+	__u32 exit_code; /* as wait(2): status << 8 | signal */
+	__u32 pad;
+};
+
+/* PRIV, PTRACE, MODULE, BPF: one syscall, seen at its exit. The header's
+ * credentials are those after the call. */
+struct proc_sys {
+	struct proc_hdr h;
+	__u32 nr; /* x86-64 syscall number */
+	__u32 pad;
+	__s64 ret;
+	__u64 args[3];
+	__u64 cap_eff;	    /* PRIV: effective capabilities after */
+	__u32 bpf_prog_type; /* BPF: attr.prog_type */
+	__u32 bpf_insn_cnt;
+	char bpf_name[16];
+	__u16 path_len; /* MODULE via finit_module: file path components */
+	__u16 uarg_len; /* MODULE: parameter string */
+	__u32 pad2;
+	char path[PROC_PATH_MAX + PROC_NAME_MAX];
+	char uarg[PROC_UARG_MAX];
+};
+
+_Static_assert(sizeof(struct proc_hdr) == 96, "proc_hdr layout");
+_Static_assert(sizeof(struct proc_exec) == 96 + 64 + PROC_TTY_MAX + PROC_DATA_MAX + PROC_NAME_MAX,
+	       "proc_exec layout");
+_Static_assert(sizeof(struct proc_fork) == 96, "proc_fork layout");
+_Static_assert(sizeof(struct proc_exit) == 104, "proc_exit layout");
+_Static_assert(sizeof(struct proc_sys) == 96 + 80 + PROC_PATH_MAX + PROC_NAME_MAX + PROC_UARG_MAX,
+	       "proc_sys layout");
+_Static_assert((PROC_DATA_MAX & (PROC_DATA_MAX - 1)) == 0, "PROC_DATA_MAX is a power of two");
+_Static_assert(PROC_ARGS_MAX + 2 * PROC_PATH_MAX + PROC_CG_MAX <= PROC_DATA_MAX,
+	       "exec data fits");
+
+#endif

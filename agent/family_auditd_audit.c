@@ -1,0 +1,737 @@
+#include "family_auditd_audit.h"
+#include "buf.h"
+#include "err.h"
+#include "family_util.h"
+#include "util.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define AU_RECV	   (64 * 1024)
+#define AU_FIELDS  48			  /* key=value pairs parsed per record */
+#define AU_WAIT_NS (2ull * 1000000000ull) /* a group without EOE is emitted after this */
+
+struct au_rec {
+	uint16_t type;
+	uint16_t len;
+	char text[FAMILY_AUDITD_TEXT]; /* the part after "audit(...): " */
+};
+
+struct au_group {
+	int used;
+	uint64_t serial, ts_ns, mono_ns;
+	int nrec;
+	struct au_rec rec[FAMILY_AUDITD_RECORDS];
+};
+
+/* one parsed record: names and values point into vals[] */
+struct au_kv {
+	int n;
+	const char *name[AU_FIELDS];
+	const char *val[AU_FIELDS];
+	size_t vlen[AU_FIELDS];
+	char store[FAMILY_AUDITD_TEXT * 2 + AU_FIELDS * 2];
+};
+
+struct family {
+	struct family_env env;
+	int fd;
+	int registered, was_enabled, rules_added;
+	uint32_t lost_base;
+	struct family_stats st;
+	struct au_group grp[FAMILY_AUDITD_GROUPS];
+	struct au_kv kv, ctx;
+	struct event ev;
+	char cmdline[FAMILY_AUDITD_TEXT], pidbuf[FAMILY_UTIL_U64_MAX];
+	uint8_t rbuf[AU_RECV];
+};
+
+/* --- netlink requests --- */
+
+static int au_send(int fd, uint16_t type, const void *p, size_t n)
+{
+	struct {
+		struct nlmsghdr nh;
+		uint8_t body[2048];
+	} m;
+	struct sockaddr_nl sa;
+
+	if (n > sizeof(m.body))
+		return YM_E_TOOBIG;
+	memset(&m, 0, sizeof(m));
+	m.nh.nlmsg_len = (uint32_t)NLMSG_LENGTH(n);
+	m.nh.nlmsg_type = type;
+	m.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	if (n > 0)
+		memcpy(m.body, p, n);
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	if (sendto(fd, &m, m.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return errno == EPERM ? YM_E_AUTH : YM_E_IO;
+	return 0;
+}
+
+/* Waits for the answer of a request: the ack (0 or -errno), and for AUDIT_GET
+ * the status. Other messages (records) that arrive meanwhile are ignored. */
+static int au_wait(int fd, uint16_t want, struct audit_status *st)
+{
+	uint8_t b[8192];
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(fd, b, sizeof(b), 0);
+		struct cursor c;
+
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return YM_E_IO;
+		}
+		cursor_init(&c, b, (size_t)n);
+		while (cursor_left(&c) >= sizeof(struct nlmsghdr)) {
+			struct nlmsghdr nh;
+			const uint8_t *p;
+
+			memcpy(&nh, c.p + c.off, sizeof(nh));
+			if (nh.nlmsg_len < sizeof(nh) || nh.nlmsg_len > cursor_left(&c))
+				break;
+			(void)cursor_get_bytes(&c,
+					       NLMSG_ALIGN(nh.nlmsg_len) < cursor_left(&c)
+						   ? NLMSG_ALIGN(nh.nlmsg_len)
+						   : cursor_left(&c),
+					       &p);
+			if (nh.nlmsg_type == NLMSG_ERROR && nh.nlmsg_len >= NLMSG_LENGTH(4)) {
+				int32_t e;
+
+				memcpy(&e, p + NLMSG_HDRLEN, 4);
+				if (e != 0)
+					return e == -EPERM ? YM_E_AUTH : YM_E_IO;
+				if (want != AUDIT_GET)
+					return 0;
+			} else if (nh.nlmsg_type == AUDIT_GET && want == AUDIT_GET &&
+				   nh.nlmsg_len >= NLMSG_LENGTH(sizeof(*st) - 8)) {
+				memset(st, 0, sizeof(*st));
+				memcpy(st, p + NLMSG_HDRLEN,
+				       nh.nlmsg_len - NLMSG_HDRLEN < sizeof(*st)
+					   ? nh.nlmsg_len - NLMSG_HDRLEN
+					   : sizeof(*st));
+				return 0;
+			}
+		}
+	}
+	return YM_E_IO;
+}
+
+static int au_status(int fd, struct audit_status *st)
+{
+	int rc = au_send(fd, AUDIT_GET, NULL, 0);
+
+	return rc != 0 ? rc : au_wait(fd, AUDIT_GET, st);
+}
+
+static int au_set(int fd, uint32_t mask, uint32_t enabled, uint32_t pid)
+{
+	struct audit_status s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.mask = mask;
+	s.enabled = enabled;
+	s.pid = pid;
+	rc = au_send(fd, AUDIT_SET, &s, sizeof(s));
+	return rc != 0 ? rc : au_wait(fd, AUDIT_SET, NULL);
+}
+
+static int au_rule(int fd, uint16_t op)
+{
+	/* struct audit_rule_data ends in a flexible array: the key follows it */
+	_Alignas(struct audit_rule_data)
+	    uint8_t b[sizeof(struct audit_rule_data) + sizeof(FAMILY_AUDITD_KEY)];
+	struct audit_rule_data *r = (struct audit_rule_data *)b;
+	static const int calls[] = {__NR_execve, __NR_execveat};
+	int rc;
+
+	memset(b, 0, sizeof(b));
+	r->flags = AUDIT_FILTER_EXIT;
+	r->action = AUDIT_ALWAYS;
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+		r->mask[calls[i] / 32] |= 1u << (calls[i] % 32);
+	r->field_count = 2;
+	r->fields[0] = AUDIT_ARCH;
+	r->fieldflags[0] = AUDIT_EQUAL;
+#if defined(__x86_64__)
+	r->values[0] = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+	r->values[0] = AUDIT_ARCH_AARCH64;
+#else
+#error "audit arch of this platform"
+#endif
+	r->fields[1] = AUDIT_FILTERKEY;
+	r->fieldflags[1] = AUDIT_EQUAL;
+	r->values[1] = sizeof(FAMILY_AUDITD_KEY) - 1;
+	r->buflen = sizeof(FAMILY_AUDITD_KEY) - 1;
+	memcpy(b + sizeof(*r), FAMILY_AUDITD_KEY, sizeof(FAMILY_AUDITD_KEY) - 1);
+	rc = au_send(fd, op, b, sizeof(*r) + sizeof(FAMILY_AUDITD_KEY) - 1);
+	return rc != 0 ? rc : au_wait(fd, op, NULL);
+}
+
+/* --- record text --- */
+
+static const char *au_type_name(uint16_t t, char buf[16])
+{
+	static const struct {
+		uint16_t t;
+		const char *n;
+	} names[] = {
+	    /* user-space message numbers are libaudit's (not in linux/audit.h) */
+	    {AUDIT_SYSCALL, "SYSCALL"},
+	    {AUDIT_PATH, "PATH"},
+	    {AUDIT_CWD, "CWD"},
+	    {AUDIT_EXECVE, "EXECVE"},
+	    {AUDIT_PROCTITLE, "PROCTITLE"},
+	    {AUDIT_SOCKADDR, "SOCKADDR"},
+	    {AUDIT_MMAP, "MMAP"},
+	    {AUDIT_BPRM_FCAPS, "BPRM_FCAPS"},
+	    {AUDIT_KERN_MODULE, "KERN_MODULE"},
+	    {AUDIT_ANOM_ABEND, "ANOM_ABEND"},
+	    {AUDIT_CONFIG_CHANGE, "CONFIG_CHANGE"},
+	    {AUDIT_USER_TTY, "USER_TTY"},
+	    {1100, "USER_AUTH"},
+	    {1101, "USER_ACCT"},
+	    {1102, "USER_MGMT"},
+	    {1103, "CRED_ACQ"},
+	    {1104, "CRED_DISP"},
+	    {1105, "USER_START"},
+	    {1106, "USER_END"},
+	    {1108, "USER_CHAUTHTOK"},
+	    {1109, "USER_ERR"},
+	    {1110, "CRED_REFR"},
+	    {1112, "USER_LOGIN"},
+	    {1113, "USER_LOGOUT"},
+	    {1114, "ADD_USER"},
+	    {1115, "DEL_USER"},
+	    {1116, "ADD_GROUP"},
+	    {1117, "DEL_GROUP"},
+	    {1123, "USER_CMD"},
+	    {1130, "SERVICE_START"},
+	    {1131, "SERVICE_STOP"},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].t == t)
+			return names[i].n;
+	snprintf(buf, 16, "UNKNOWN[%u]", t);
+	return buf;
+}
+
+static int au_hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Fields whose unquoted value is hex-encoded text (auditd's encoding). */
+static int au_encoded(uint16_t type, const char *name)
+{
+	static const char *const names[] = {"exe", "comm", "name", "cwd",  "proctitle", "path",
+					    "key", "acct", "cmd",  "data", "old",	"new"};
+
+	if (type == AUDIT_EXECVE && name[0] == 'a' && name[1] >= '0' && name[1] <= '9')
+		return 1;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Splits a record's text into key=value pairs. Quoted values lose their
+ * quotes; hex-encoded ones are decoded with NUL bytes as spaces; user-space
+ * messages nest their fields in msg='...', parsed as fields too. */
+static void au_parse(uint16_t type, const char *text, size_t n, struct au_kv *kv)
+{
+	struct cursor c;
+	size_t o = 0;
+	const uint8_t *p;
+
+	kv->n = 0;
+	cursor_init(&c, text, n);
+	while (cursor_left(&c) > 0 && kv->n < AU_FIELDS) {
+		size_t k = 0, v = 0, nstart, vstart;
+		uint8_t q = 0;
+		const uint8_t *qp;
+
+		while (cursor_left(&c) > 0 && (c.p[c.off] == ' ' || c.p[c.off] == '\''))
+			(void)cursor_get_bytes(&c, 1, &p);
+		while (k < cursor_left(&c) && c.p[c.off + k] != '=' && c.p[c.off + k] != ' ')
+			k++;
+		if (k == 0 || k >= cursor_left(&c) || c.p[c.off + k] != '=') {
+			(void)cursor_get_bytes(&c, k ? k : 1, &p);
+			continue;
+		}
+		if (o + k + 1 > sizeof(kv->store))
+			break;
+		nstart = o;
+		(void)cursor_get_bytes(&c, k, &p);
+		memcpy(kv->store + o, p, k);
+		o += k;
+		kv->store[o++] = '\0';
+		(void)cursor_get_bytes(&c, 1, &p); /* '=' */
+		if (k == 3 && memcmp(kv->store + nstart, "msg", 3) == 0 && cursor_left(&c) > 0 &&
+		    c.p[c.off] == '\'') {
+			o = nstart; /* msg='...': its fields follow */
+			continue;
+		}
+		if (cursor_left(&c) > 0 && c.p[c.off] == '"')
+			q = '"';
+		if (q)
+			(void)cursor_get_bytes(&c, 1, &p);
+		while (v < cursor_left(&c) &&
+		       (q ? c.p[c.off + v] != q : c.p[c.off + v] != ' ' && c.p[c.off + v] != '\''))
+			v++;
+		if (o + v + 1 > sizeof(kv->store))
+			break;
+		(void)cursor_get_bytes(&c, v, &p);
+		if (q && cursor_left(&c) > 0)
+			(void)cursor_get_bytes(&c, 1, &qp); /* the closing quote */
+		vstart = o;
+		if (!q && v % 2 == 0 && v > 0 && au_encoded(type, kv->store + nstart)) {
+			size_t i;
+			int ok = 1;
+
+			for (i = 0; i < v && ok; i++)
+				ok = au_hexval(p[i]) >= 0;
+			if (ok) {
+				for (i = 0; i < v; i += 2) {
+					char ch =
+					    (char)(au_hexval(p[i]) << 4 | au_hexval(p[i + 1]));
+
+					kv->store[o++] = ch == '\0' ? ' ' : ch;
+				}
+				while (o > vstart && kv->store[o - 1] == ' ')
+					o--;
+				goto done;
+			}
+		}
+		memcpy(kv->store + o, p, v);
+		o += v;
+	done:
+		kv->store[o] = '\0';
+		for (size_t i = vstart; i < o; i++)
+			if (kv->store[i] == '\0')
+				kv->store[i] = ' ';
+		kv->name[kv->n] = kv->store + nstart;
+		kv->val[kv->n] = kv->store + vstart;
+		kv->vlen[kv->n] = o - vstart;
+		kv->n++;
+		o++;
+	}
+}
+
+static const char *au_get(const struct au_kv *kv, const char *name, size_t *len)
+{
+	for (int i = 0; i < kv->n; i++)
+		if (strcmp(kv->name[i], name) == 0) {
+			if (len != NULL)
+				*len = kv->vlen[i];
+			return kv->val[i];
+		}
+	return NULL;
+}
+
+/* --- emitting --- */
+
+static int au_emit(struct family *f, struct event *ev, family_emit_fn emit, void *arg)
+{
+	if (emit(arg, ev) != 0) {
+		f->st.drops++;
+		return 0;
+	}
+	f->st.events++;
+	return 1;
+}
+
+static int au_emit_record(struct family *f, const struct au_group *g, const struct au_rec *r,
+			  int have_ctx, family_emit_fn emit, void *arg)
+{
+	static const char *const ctx_names[] = {"exe", "comm", "pid",	  "ppid",   "auid",
+						"uid", "key",  "syscall", "success"};
+	struct event *ev = &f->ev;
+	char tb[16];
+
+	au_parse(r->type, r->text, r->len, &f->kv);
+	event_init(ev);
+	ev->ts_ns = g->ts_ns;
+	ev->category = EVCAT_AUDITD; /* on the wire; the server routes it as service auditd */
+	ev->service = FAMILY_AUDITD_SERVICE;
+	if (event_set_str(ev, "type", au_type_name(r->type, tb)) != 0)
+		goto drop;
+	for (int i = 0; i < f->kv.n; i++) {
+		if (!event_name_ok(f->kv.name[i], strlen(f->kv.name[i])) ||
+		    strcmp(f->kv.name[i], "type") == 0)
+			continue; /* "old-auid" and the like: not a field name here */
+		if (event_set(ev, f->kv.name[i], f->kv.val[i], f->kv.vlen[i]) == YM_E_TOOBIG)
+			break; /* EVENT_MAX_FIELDS: the rest of a long record is left out */
+	}
+	for (size_t i = 0;
+	     have_ctx && r->type != AUDIT_SYSCALL && i < sizeof(ctx_names) / sizeof(ctx_names[0]);
+	     i++) {
+		size_t n;
+		const char *v = au_get(&f->ctx, ctx_names[i], &n);
+
+		if (v != NULL && event_get(ev, ctx_names[i], NULL) == NULL)
+			(void)event_set(ev, ctx_names[i], v, n);
+	}
+	return au_emit(f, ev, emit, arg);
+drop:
+	f->st.drops++;
+	return 0;
+}
+
+/* The process_creation event of an execve: the fallback of the process family. */
+static int au_emit_exec(struct family *f, const struct au_group *g, family_emit_fn emit, void *arg)
+{
+	struct event *ev = &f->ev;
+	size_t o = 0, n;
+	const char *v;
+	uint64_t pid = 0;
+	char name[16];
+
+	/* the EXECVE record: a0..aN */
+	for (int i = 0; i < g->nrec; i++)
+		if (g->rec[i].type == AUDIT_EXECVE)
+			au_parse(AUDIT_EXECVE, g->rec[i].text, g->rec[i].len, &f->kv);
+	for (int a = 0; a < 4096; a++) {
+		snprintf(name, sizeof(name), "a%d", a);
+		v = au_get(&f->kv, name, &n);
+		if (v == NULL)
+			break;
+		if (o + n + 2 > sizeof(f->cmdline))
+			break;
+		if (o != 0)
+			f->cmdline[o++] = ' ';
+		memcpy(f->cmdline + o, v, n);
+		o += n;
+	}
+	f->cmdline[o] = '\0';
+	event_init(ev);
+	ev->ts_ns = g->ts_ns;
+	ev->category = EVCAT_PROCESS_CREATION;
+	v = au_get(&f->ctx, "pid", NULL);
+	if (v != NULL && util_parse_u64(v, 1, INT32_MAX, &pid) == 0)
+		(void)family_util_proc(&f->env, (int32_t)pid, ev, f->pidbuf);
+	/* the record is authoritative over /proc (which may already show a later exec) */
+	if ((v = au_get(&f->ctx, "exe", &n)) != NULL)
+		(void)event_set(ev, "Image", v, n);
+	if (o != 0)
+		(void)event_set(ev, "CommandLine", f->cmdline, o);
+	if ((v = au_get(&f->ctx, "ppid", &n)) != NULL)
+		(void)event_set(ev, "ParentProcessId", v, n);
+	if ((v = au_get(&f->ctx, "uid", &n)) != NULL)
+		(void)event_set(ev, "UserId", v, n);
+	for (int i = 0; i < g->nrec; i++)
+		if (g->rec[i].type == AUDIT_CWD) {
+			au_parse(AUDIT_CWD, g->rec[i].text, g->rec[i].len, &f->kv);
+			if ((v = au_get(&f->kv, "cwd", &n)) != NULL)
+				(void)event_set(ev, "CurrentDirectory", v, n);
+		}
+	return au_emit(f, ev, emit, arg);
+}
+
+static int au_flush(struct family *f, struct au_group *g, family_emit_fn emit, void *arg)
+{
+	int n = 0, have_ctx = 0, exec = 0;
+	uint64_t pid = 0;
+	const char *v;
+
+	f->ctx.n = 0;
+	for (int i = 0; i < g->nrec; i++) {
+		if (g->rec[i].type == AUDIT_SYSCALL) {
+			au_parse(AUDIT_SYSCALL, g->rec[i].text, g->rec[i].len, &f->ctx);
+			have_ctx = 1;
+		}
+		exec |= g->rec[i].type == AUDIT_EXECVE;
+	}
+	v = au_get(&f->ctx, "pid", NULL);
+	if (have_ctx && v != NULL && util_parse_u64(v, 1, INT32_MAX, &pid) == 0 &&
+	    (int32_t)pid == f->env.self_pid) {
+		g->used = 0;
+		return 0;
+	}
+	for (int i = 0; i < g->nrec; i++)
+		n += au_emit_record(f, g, &g->rec[i], have_ctx, emit, arg);
+	/* the EXECVE-derived process_creation is the fallback when no process
+	 * sensor runs; otherwise it would report every exec twice */
+	if (exec && have_ctx && !f->env.process_sensor)
+		n += au_emit_exec(f, g, emit, arg);
+	g->used = 0;
+	return n;
+}
+
+/* "audit(1700000000.123:456): " -> ts, serial; *body at the rest. */
+static int au_header(struct cursor *c, uint64_t *ts_ns, uint64_t *serial)
+{
+	uint64_t sec = 0, ms = 0, ser = 0, *cur = &sec;
+	const uint8_t *p;
+
+	if (cursor_left(c) < 6 || memcmp(c->p + c->off, "audit(", 6) != 0)
+		return YM_E_PARSE;
+	(void)cursor_get_bytes(c, 6, &p);
+	for (;;) {
+		uint8_t ch;
+
+		if (cursor_get_u8(c, &ch) != 0)
+			return YM_E_PARSE;
+		if (ch >= '0' && ch <= '9') {
+			if (*cur > UINT64_MAX / 10 - 10)
+				return YM_E_PARSE;
+			*cur = *cur * 10 + (uint64_t)(ch - '0');
+		} else if (ch == '.' && cur == &sec) {
+			cur = &ms;
+		} else if (ch == ':' && cur == &ms) {
+			cur = &ser;
+		} else if (ch == ')' && cur == &ser) {
+			break;
+		} else {
+			return YM_E_PARSE;
+		}
+	}
+	if (cursor_left(c) >= 2 && c->p[c->off] == ':')
+		(void)cursor_get_bytes(c, 2, &p);
+	*ts_ns = sec * 1000000000ull + ms * 1000000ull;
+	*serial = ser;
+	return 0;
+}
+
+static int au_record(struct family *f, uint16_t type, const uint8_t *p, size_t n,
+		     family_emit_fn emit, void *arg)
+{
+	struct cursor c;
+	uint64_t ts, serial;
+	struct au_group *g = NULL, *oldest = NULL;
+	int emitted = 0;
+
+	cursor_init(&c, p, n);
+	if (au_header(&c, &ts, &serial) != 0) {
+		f->st.drops++;
+		return 0;
+	}
+	for (int i = 0; i < FAMILY_AUDITD_GROUPS; i++) {
+		struct au_group *x = &f->grp[i];
+
+		if (x->used && x->serial == serial) {
+			g = x;
+			break;
+		}
+	}
+	if (type == AUDIT_EOE)
+		return g != NULL ? au_flush(f, g, emit, arg) : 0;
+	if (g == NULL) {
+		for (int i = 0; i < FAMILY_AUDITD_GROUPS && g == NULL; i++) {
+			if (!f->grp[i].used)
+				g = &f->grp[i];
+			else if (oldest == NULL || f->grp[i].mono_ns < oldest->mono_ns)
+				oldest = &f->grp[i];
+		}
+		if (g == NULL) {
+			emitted += au_flush(f, oldest, emit, arg);
+			g = oldest;
+		}
+		g->used = 1;
+		g->serial = serial;
+		g->ts_ns = ts;
+		g->mono_ns = util_mono_ns();
+		g->nrec = 0;
+	}
+	if (g->nrec >= FAMILY_AUDITD_RECORDS) {
+		f->st.drops++;
+		return emitted;
+	}
+	{
+		struct au_rec *r = &g->rec[g->nrec++];
+		size_t len = cursor_left(&c) < sizeof(r->text) ? cursor_left(&c) : sizeof(r->text);
+
+		r->type = type;
+		r->len = (uint16_t)len;
+		memcpy(r->text, c.p + c.off, len);
+	}
+	/* user-space messages and other single records come without EOE */
+	if (type < 1300 || type > 1399) /* kernel event records: 1300..1399 */
+		emitted += au_flush(f, g, emit, arg);
+	return emitted;
+}
+
+static int au_poll(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	int handled = 0;
+
+	while (handled < max) {
+		ssize_t n = recv(f->fd, f->rbuf, sizeof(f->rbuf), MSG_DONTWAIT);
+		struct cursor c;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			if (errno == ENOBUFS) {
+				f->st.overruns++; /* the exact loss comes from the kernel's counter
+						   */
+				continue;
+			}
+			return YM_E_IO;
+		}
+		cursor_init(&c, f->rbuf, (size_t)n);
+		while (cursor_left(&c) >= sizeof(struct nlmsghdr)) {
+			struct nlmsghdr nh;
+			const uint8_t *p;
+			size_t take;
+
+			memcpy(&nh, c.p + c.off, sizeof(nh));
+			if (nh.nlmsg_type >= AUDIT_FIRST_USER_MSG) {
+				/* a record: the kernel sets nlmsg_len to the payload length
+				 * (without the header, kernel/audit.c), one per datagram */
+				(void)cursor_get_bytes(&c, NLMSG_HDRLEN, &p);
+				take =
+				    nh.nlmsg_len < cursor_left(&c) ? nh.nlmsg_len : cursor_left(&c);
+				(void)cursor_get_bytes(&c, cursor_left(&c), &p);
+				handled++;
+				au_record(f, (uint16_t)nh.nlmsg_type, p, take, emit, arg);
+				break;
+			}
+			if (nh.nlmsg_len < sizeof(nh) || nh.nlmsg_len > cursor_left(&c)) {
+				f->st.drops++;
+				break;
+			}
+			take = NLMSG_ALIGN(nh.nlmsg_len) < cursor_left(&c)
+				   ? NLMSG_ALIGN(nh.nlmsg_len)
+				   : cursor_left(&c);
+			(void)cursor_get_bytes(&c, take, &p); /* acks and replies, not records */
+			handled++;
+		}
+	}
+	return handled;
+}
+
+static int au_tick(struct family *f, family_emit_fn emit, void *arg)
+{
+	uint64_t now = util_mono_ns();
+
+	struct audit_status st;
+	int fd;
+
+	for (int i = 0; i < FAMILY_AUDITD_GROUPS; i++)
+		if (f->grp[i].used && now - f->grp[i].mono_ns > AU_WAIT_NS)
+			(void)au_flush(f, &f->grp[i], emit, arg);
+	/* records the kernel lost (backlog full, rate limit): its own exact counter,
+	 * asked on a second socket so no record of the first is read here */
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+	if (fd >= 0) {
+		if (au_status(fd, &st) == 0 && st.lost != f->lost_base) {
+			f->st.drops += (uint32_t)(st.lost - f->lost_base);
+			f->st.overruns++;
+			f->lost_base = st.lost;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+static void au_stop(struct family *f)
+{
+	if (f == NULL)
+		return;
+	if (f->fd >= 0) {
+		if (f->rules_added)
+			(void)au_rule(f->fd, AUDIT_DEL_RULE);
+		if (f->registered)
+			(void)au_set(f->fd,
+				     AUDIT_STATUS_PID | (f->was_enabled ? 0 : AUDIT_STATUS_ENABLED),
+				     (uint32_t)f->was_enabled, 0);
+		close(f->fd);
+	}
+	free(f);
+}
+
+static int au_start(const struct family_env *env, struct family **out)
+{
+	struct family *f = calloc(1, sizeof(*f));
+	struct audit_status st;
+	int rc = YM_E_NOMEM, sz = 8 * 1024 * 1024;
+
+	if (f == NULL)
+		goto out;
+	f->env = *env;
+	f->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+	if (f->fd < 0) {
+		rc = errno == EPERM || errno == EACCES ? YM_E_AUTH : YM_E_UNSUPPORTED;
+		goto out;
+	}
+	if (setsockopt(f->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
+		(void)setsockopt(f->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	rc = au_status(f->fd, &st);
+	if (rc != 0)
+		goto out;
+	f->was_enabled = st.enabled != 0;
+	f->lost_base = st.lost;
+	if (st.enabled == 2) {
+		rc = YM_E_UNSUPPORTED; /* locked configuration: rules cannot be added */
+		goto out;
+	}
+	if (st.pid == 0) {
+		rc = au_set(f->fd, AUDIT_STATUS_PID | AUDIT_STATUS_ENABLED, 1, (uint32_t)getpid());
+		if (rc != 0)
+			goto out;
+		f->registered = 1;
+	} else {
+		/* the socket is bound already (AUDIT_GET): join the group instead */
+		int grp = AUDIT_NLGRP_READLOG;
+
+		if (setsockopt(f->fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) !=
+		    0) {
+			rc = errno == EPERM ? YM_E_AUTH : YM_E_UNSUPPORTED;
+			goto out;
+		}
+	}
+	rc = au_rule(f->fd, AUDIT_ADD_RULE);
+	if (rc == 0)
+		f->rules_added = 1;
+	else if (rc == YM_E_IO)
+		rc = 0; /* the rule exists already (another agent, auditd's rules): read on */
+	if (rc != 0)
+		goto out;
+	*out = f;
+	f = NULL;
+out:
+	au_stop(f);
+	return rc;
+}
+
+static int au_fd(const struct family *f)
+{
+	return f->fd;
+}
+
+static void au_stats(const struct family *f, struct family_stats *out)
+{
+	*out = f->st;
+}
+
+const struct family_ops family_auditd_audit_ops = {
+    .family = "auditd",
+    .mode = "audit",
+    .start = au_start,
+    .fd = au_fd,
+    .poll = au_poll,
+    .tick = au_tick,
+    .stats = au_stats,
+    .stop = au_stop,
+};

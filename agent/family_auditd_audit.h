@@ -1,0 +1,28 @@
+/* family_auditd_audit: raw auditd records over NETLINK_AUDIT (family
+ * "auditd", mode "audit"), for SigmaHQ's `product: linux, service: auditd`
+ * rules and as the process family's last fallback.
+ *
+ * When no audit daemon is registered the module registers itself (as auditd
+ * does: unicast, so the kernel does not print records to the kernel log) and
+ * enables auditing; otherwise it reads the read-only multicast group beside
+ * the running auditd. It adds exit rules for execve/execveat with the key
+ * FAMILY_AUDITD_KEY and removes them, the registration and the enabled flag
+ * on stop. Records of one event (same serial) are reassembled in a bounded
+ * table until AUDIT_EOE; each record then becomes one event (no category,
+ * service "auditd": Sigma's logsource for these rules) with `type` and its
+ * fields, plus the SYSCALL record's context; an event with EXECVE also gives
+ * a process_creation event. */
+#ifndef YM_AGENT_FAMILY_AUDITD_AUDIT_H
+#define YM_AGENT_FAMILY_AUDITD_AUDIT_H
+
+#include "family.h"
+
+#define FAMILY_AUDITD_SERVICE "auditd" /* struct event's service of raw records */
+#define FAMILY_AUDITD_KEY     "yamori_exec"
+#define FAMILY_AUDITD_GROUPS  64   /* events being reassembled; at the cap the oldest is emitted */
+#define FAMILY_AUDITD_RECORDS 16   /* records kept per event; more are dropped (counted) */
+#define FAMILY_AUDITD_TEXT    8192 /* bytes kept per record; longer records are cut */
+
+extern const struct family_ops family_auditd_audit_ops;
+
+#endif

@@ -1,0 +1,251 @@
+#include "family_auth_wtmp.h"
+#include "buf.h"
+#include "err.h"
+#include "family_auth_follow.h"
+#include "family_util.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <utmpx.h>
+
+#define WTMP_REC    sizeof(struct utmpx)
+#define WTMP_BATCH  256 /* records read per call and file */
+#define WTMP_ROUNDS 16
+
+struct wtmp_file {
+	struct family_auth_follow fw;
+	int failed; /* btmp: every record is a failed login */
+	size_t plen;
+	uint8_t part[WTMP_REC];
+};
+
+struct family {
+	struct family_env env;
+	struct wtmp_file files[2];
+	int ino_fd;
+	struct family_stats st;
+	struct event ev, scratch;
+	char user[sizeof(((struct utmpx *)0)->ut_user) + 1];
+	char line[sizeof(((struct utmpx *)0)->ut_line) + 1];
+	char host[sizeof(((struct utmpx *)0)->ut_host) + 1];
+	char ip[FAMILY_UTIL_IP_MAX], pidbuf[FAMILY_UTIL_U64_MAX];
+	uint8_t rbuf[WTMP_REC * WTMP_BATCH];
+};
+
+static void wt_str(char *dst, const char *src, size_t n)
+{
+	size_t l = strnlen(src, n);
+
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
+static void wt_record(struct family *f, const struct wtmp_file *wf, const uint8_t *p,
+		      family_emit_fn emit, void *arg)
+{
+	struct utmpx u;
+	struct event *ev = &f->ev;
+	static const uint8_t zero[16];
+	int rc = 0, remote;
+
+	memcpy(&u, p, sizeof(u));
+	if (wf->failed ? (u.ut_type != USER_PROCESS && u.ut_type != LOGIN_PROCESS)
+		       : u.ut_type != USER_PROCESS)
+		return; /* logouts, boot and run-level records */
+	wt_str(f->user, u.ut_user, sizeof(u.ut_user));
+	wt_str(f->line, u.ut_line, sizeof(u.ut_line));
+	wt_str(f->host, u.ut_host, sizeof(u.ut_host));
+	if (f->user[0] == '\0')
+		return;
+	event_init(ev);
+	ev->ts_ns = u.ut_tv.tv_sec > 0 ? (uint64_t)u.ut_tv.tv_sec * 1000000000ull +
+					     (uint64_t)u.ut_tv.tv_usec * 1000ull
+				       : util_now_ns();
+	ev->category = EVCAT_AUTHENTICATION;
+	remote = f->host[0] != '\0' || strncmp(f->line, "ssh", 3) == 0;
+	rc |= event_set_str(ev, "User", f->user);
+	rc |= event_set_str(ev, "LogonType", remote ? "ssh" : "console");
+	rc |= event_set_str(ev, "Status", wf->failed ? "failure" : "success");
+	if (f->line[0])
+		rc |= event_set_str(ev, "Terminal", f->line);
+	if (memcmp(u.ut_addr_v6, zero, 16) != 0) {
+		const uint8_t *a = (const uint8_t *)u.ut_addr_v6;
+		int v4 = memcmp(a + 4, zero, 12) == 0;
+
+		if (family_util_ip(v4 ? AF_INET : AF_INET6, a, f->ip) == 0)
+			rc |= event_set_str(ev, "SourceIp", f->ip);
+	}
+	if (f->host[0])
+		rc |= event_set_str(ev, "SourceHostname", f->host);
+	if (rc != 0 || family_util_proc_daemon(&f->env, u.ut_pid, ev, &f->scratch, f->pidbuf) < 0 ||
+	    emit(arg, ev) != 0) {
+		f->st.drops++;
+		return;
+	}
+	f->st.events++;
+}
+
+static int wt_read(struct family *f, struct wtmp_file *wf, family_emit_fn emit, void *arg)
+{
+	int handled = 0;
+
+	for (int round = 0; round < WTMP_ROUNDS; round++) {
+		int reset;
+		ssize_t n = family_auth_follow_read(&wf->fw, f->rbuf, sizeof(f->rbuf), &reset);
+		struct cursor c;
+		const uint8_t *rec;
+
+		if (n < 0)
+			return (int)n;
+		if (reset && wf->plen != 0) {
+			f->st.drops++; /* a record cut by rotation or truncation */
+			wf->plen = 0;
+		}
+		if (n == 0)
+			break;
+		cursor_init(&c, f->rbuf, (size_t)n);
+		if (wf->plen != 0) {
+			size_t need = WTMP_REC - wf->plen,
+			       take = need < (size_t)n ? need : (size_t)n;
+
+			(void)cursor_get_bytes(&c, take, &rec);
+			memcpy(wf->part + wf->plen, rec, take);
+			wf->plen += take;
+			if (wf->plen < WTMP_REC)
+				continue;
+			wt_record(f, wf, wf->part, emit, arg);
+			wf->plen = 0;
+			handled++;
+		}
+		while (cursor_get_bytes(&c, WTMP_REC, &rec) == 0) {
+			wt_record(f, wf, rec, emit, arg);
+			handled++;
+		}
+		if (cursor_left(&c) > 0) {
+			wf->plen = cursor_left(&c);
+			(void)cursor_get_bytes(&c, wf->plen, &rec);
+			memcpy(wf->part, rec, wf->plen);
+		}
+	}
+	return handled;
+}
+
+static int wt_read_all(struct family *f, family_emit_fn emit, void *arg)
+{
+	int total = 0;
+
+	for (int i = 0; i < 2; i++) {
+		int n = wt_read(f, &f->files[i], emit, arg);
+
+		if (n < 0)
+			return n;
+		total += n;
+	}
+	return total;
+}
+
+static int wt_poll(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	uint8_t ib[4096];
+
+	(void)max;
+	if (f->ino_fd >= 0)
+		while (read(f->ino_fd, ib, sizeof(ib)) > 0) {
+		}
+	return wt_read_all(f, emit, arg);
+}
+
+static int wt_tick(struct family *f, family_emit_fn emit, void *arg)
+{
+	int rc = wt_read_all(f, emit, arg);
+
+	return rc < 0 ? rc : 0;
+}
+
+static void wt_stop(struct family *f)
+{
+	if (f == NULL)
+		return;
+	for (int i = 0; i < 2; i++)
+		family_auth_follow_close(&f->files[i].fw);
+	if (f->ino_fd >= 0)
+		close(f->ino_fd);
+	free(f);
+}
+
+static void wt_watch_dir(struct family *f, const char *path)
+{
+	char dir[FAMILY_AUTH_FOLLOW_PATH];
+	char *slash;
+
+	util_strlcpy(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return;
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	(void)inotify_add_watch(f->ino_fd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO);
+}
+
+static int wt_start(const struct family_env *env, struct family **out)
+{
+	struct family *f = calloc(1, sizeof(*f));
+	const char *paths[2] = {getenv("YAMORI_WTMP"), getenv("YAMORI_BTMP")};
+	static const char *const defaults[2] = {"/var/log/wtmp", "/var/log/btmp"};
+	int rc = YM_E_NOMEM;
+
+	if (f == NULL)
+		goto out;
+	f->env = *env;
+	f->files[0].fw.fd = f->files[1].fw.fd = -1;
+	f->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	for (int i = 0; i < 2; i++) {
+		f->files[i].fw.fd = -1;
+		f->files[i].failed = i == 1;
+		if (paths[i] == NULL || paths[i][0] == '\0')
+			paths[i] = defaults[i];
+		rc = family_auth_follow_init(&f->files[i].fw, paths[i], 1);
+		if (rc != 0)
+			goto out;
+		if (f->ino_fd >= 0)
+			wt_watch_dir(f, paths[i]);
+	}
+	if (f->files[0].fw.fd < 0 && f->files[1].fw.fd < 0 && getenv("YAMORI_WTMP") == NULL) {
+		rc = YM_E_UNSUPPORTED; /* neither file: no utmp logging here */
+		goto out;
+	}
+	*out = f;
+	f = NULL;
+	rc = 0;
+out:
+	wt_stop(f);
+	return rc;
+}
+
+static int wt_fd(const struct family *f)
+{
+	return f->ino_fd;
+}
+
+static void wt_stats(const struct family *f, struct family_stats *out)
+{
+	*out = f->st;
+}
+
+const struct family_ops family_auth_wtmp_ops = {
+    .family = "auth",
+    .mode = "wtmp",
+    .start = wt_start,
+    .fd = wt_fd,
+    .poll = wt_poll,
+    .tick = wt_tick,
+    .stats = wt_stats,
+    .stop = wt_stop,
+};

@@ -1,0 +1,61 @@
+#include "family_bpf_util.h"
+#include "err.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#define CGROUP2_MAGIC 0x63677270
+
+int family_bpf_util_cgroup_root(int *fd)
+{
+	static const char *const roots[] = {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"};
+
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		struct statfs sf;
+		int d;
+
+		if (statfs(roots[i], &sf) != 0 || sf.f_type != CGROUP2_MAGIC)
+			continue;
+		d = open(roots[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (d >= 0) {
+			*fd = d;
+			return 0;
+		}
+	}
+	return YM_E_UNSUPPORTED;
+}
+
+int family_bpf_util_percpu_sum(int map_fd, uint32_t key, uint64_t *sum)
+{
+	int n = libbpf_num_possible_cpus(), rc = YM_E_IO;
+	uint64_t *v = NULL, s = 0;
+
+	if (n <= 0 || n > 4096)
+		goto out;
+	v = calloc((size_t)n, sizeof(*v));
+	if (v == NULL) {
+		rc = YM_E_NOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_elem(map_fd, &key, v) != 0)
+		goto out;
+	for (int i = 0; i < n; i++)
+		s += v[i];
+	*sum = s;
+	rc = 0;
+out:
+	free(v);
+	return rc;
+}
+
+int family_bpf_util_err(int err)
+{
+	if (err < 0)
+		err = -err;
+	return err == EPERM || err == EACCES ? YM_E_AUTH : YM_E_UNSUPPORTED;
+}

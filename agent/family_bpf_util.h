@@ -1,0 +1,21 @@
+/* family_bpf_util: what the family modules' eBPF loaders share: the cgroup v2
+ * root to attach cgroup programs to, and the sum of a per-CPU drop counter.
+ * Thread-safe (no shared state). */
+#ifndef YM_AGENT_FAMILY_BPF_UTIL_H
+#define YM_AGENT_FAMILY_BPF_UTIL_H
+
+#include <stdint.h>
+
+/* Opens the root of the cgroup v2 hierarchy (/sys/fs/cgroup/unified on a
+ * hybrid layout, else /sys/fs/cgroup), O_RDONLY | O_DIRECTORY. Returns 0 and
+ * sets *fd, or YM_E_UNSUPPORTED (no cgroup v2 mounted). */
+int family_bpf_util_cgroup_root(int *fd);
+
+/* Sums slot key of the per-CPU __u64 array map map_fd. Returns 0 and sets
+ * *sum, or YM_E_IO. */
+int family_bpf_util_percpu_sum(int map_fd, uint32_t key, uint64_t *sum);
+
+/* Maps a libbpf error (negative errno) to YM_E_AUTH or YM_E_UNSUPPORTED. */
+int family_bpf_util_err(int err);
+
+#endif

@@ -1,0 +1,224 @@
+/* The kernel counts what it could not queue (PACKET_STATISTICS tp_drops):
+ * those are added to the drops exactly. On loopback each packet passes twice
+ * (out, then in): the outgoing copy is skipped there. */
+#include "family_dns_packet.h"
+#include "buf.h"
+#include "err.h"
+#include "family_dns_track.h"
+
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define DNS_PKT_MAX    65536
+#define DNS_PKT_RCVBUF (4 * 1024 * 1024)
+
+struct family {
+	int fd;
+	struct family_dns_track *track;
+	uint64_t kdrops, overruns;
+	uint8_t pkt[DNS_PKT_MAX];
+};
+
+static const struct sock_filter dns_filter[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 9),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 15),
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 13, 0), /* a fragment: no UDP header */
+    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 0),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 53, 9, 0),
+    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 53, 7, 8),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 7),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 5),
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 40),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 53, 2, 0),
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 42),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 53, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0xffff),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
+static void dnsp_stop(struct family *f)
+{
+	if (f == NULL)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	family_dns_track_free(f->track);
+	free(f);
+}
+
+static int dnsp_start(const struct family_env *env, struct family **out)
+{
+	struct family *f = calloc(1, sizeof(*f));
+	struct sock_fprog prog;
+	int rc = YM_E_NOMEM, sz = DNS_PKT_RCVBUF;
+
+	if (f == NULL)
+		goto out;
+	f->fd = -1;
+	rc = family_dns_track_new(env, &f->track);
+	if (rc != 0)
+		goto out;
+	f->fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	if (f->fd < 0) {
+		rc = errno == EPERM || errno == EACCES ? YM_E_AUTH : YM_E_UNSUPPORTED;
+		goto out;
+	}
+	prog.len = sizeof(dns_filter) / sizeof(dns_filter[0]);
+	prog.filter = (struct sock_filter *)dns_filter;
+	if (setsockopt(f->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0) {
+		rc = YM_E_UNSUPPORTED;
+		goto out;
+	}
+	if (setsockopt(f->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
+		(void)setsockopt(f->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	*out = f;
+	f = NULL;
+	rc = 0;
+out:
+	dnsp_stop(f);
+	return rc;
+}
+
+static int dnsp_fd(const struct family *f)
+{
+	return f->fd;
+}
+
+/* Returns 0 and the UDP payload of an IPv4/IPv6 packet, or YM_E_PARSE. */
+static int dnsp_parse(const uint8_t *p, size_t n, int proto, int *af, const uint8_t **src,
+		      const uint8_t **dst, uint16_t *sport, uint16_t *dport, const uint8_t **pl,
+		      size_t *pllen)
+{
+	struct cursor c;
+	const uint8_t *skip;
+	uint8_t vihl, l4;
+	uint16_t totlen, ulen, csum;
+
+	cursor_init(&c, p, n);
+	if (proto == ETH_P_IP) {
+		size_t hl;
+
+		if (cursor_get_u8(&c, &vihl) != 0 || (vihl >> 4) != 4 || (vihl & 0xf) < 5)
+			return YM_E_PARSE;
+		hl = (size_t)(vihl & 0xf) * 4;
+		if (cursor_get_bytes(&c, 1, &skip) != 0 || cursor_get_u16(&c, &totlen) != 0 ||
+		    cursor_get_bytes(&c, 5, &skip) != 0 || cursor_get_u8(&c, &l4) != 0 ||
+		    cursor_get_bytes(&c, 2, &skip) != 0 || cursor_get_bytes(&c, 4, src) != 0 ||
+		    cursor_get_bytes(&c, 4, dst) != 0 || cursor_get_bytes(&c, hl - 20, &skip) != 0)
+			return YM_E_PARSE;
+		if (totlen < hl || totlen > n)
+			return YM_E_PARSE;
+		c.len = totlen; /* ignore link padding */
+		*af = AF_INET;
+	} else if (proto == ETH_P_IPV6) {
+		uint16_t plen;
+
+		if (cursor_get_u8(&c, &vihl) != 0 || (vihl >> 4) != 6 ||
+		    cursor_get_bytes(&c, 3, &skip) != 0 || cursor_get_u16(&c, &plen) != 0 ||
+		    cursor_get_u8(&c, &l4) != 0 || cursor_get_bytes(&c, 1, &skip) != 0 ||
+		    cursor_get_bytes(&c, 16, src) != 0 || cursor_get_bytes(&c, 16, dst) != 0)
+			return YM_E_PARSE;
+		if ((size_t)plen + 40 > n)
+			return YM_E_PARSE;
+		c.len = (size_t)plen + 40;
+		*af = AF_INET6;
+	} else {
+		return YM_E_PARSE;
+	}
+	if (l4 != IPPROTO_UDP || cursor_get_u16(&c, sport) != 0 || cursor_get_u16(&c, dport) != 0 ||
+	    cursor_get_u16(&c, &ulen) != 0 || cursor_get_u16(&c, &csum) != 0 || ulen < 8)
+		return YM_E_PARSE;
+	if ((size_t)ulen - 8 > cursor_left(&c))
+		return YM_E_PARSE;
+	*pllen = (size_t)ulen - 8;
+	return cursor_get_bytes(&c, *pllen, pl) == 0 ? 0 : YM_E_PARSE;
+}
+
+static void dnsp_kernel_drops(struct family *f)
+{
+	struct tpacket_stats ts;
+	socklen_t sl = sizeof(ts);
+
+	/* reading resets the kernel's counters, so each drop is added once */
+	if (getsockopt(f->fd, SOL_PACKET, PACKET_STATISTICS, &ts, &sl) == 0 && ts.tp_drops != 0) {
+		f->kdrops += ts.tp_drops;
+		f->overruns++;
+	}
+}
+
+static int dnsp_poll(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	int handled = 0;
+
+	while (handled < max) {
+		struct sockaddr_ll ll;
+		socklen_t sl = sizeof(ll);
+		ssize_t n =
+		    recvfrom(f->fd, f->pkt, sizeof(f->pkt), MSG_TRUNC, (struct sockaddr *)&ll, &sl);
+		const uint8_t *src, *dst, *pl;
+		uint16_t sport, dport;
+		size_t pllen;
+		int af;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return YM_E_IO;
+		}
+		handled++;
+		if (ll.sll_pkttype == PACKET_OUTGOING && ll.sll_hatype == ARPHRD_LOOPBACK)
+			continue;
+		if ((size_t)n > sizeof(f->pkt))
+			n = sizeof(f->pkt); /* MSG_TRUNC gave the real size; parse what we have */
+		if (dnsp_parse(f->pkt, (size_t)n, ntohs(ll.sll_protocol), &af, &src, &dst, &sport,
+			       &dport, &pl, &pllen) != 0)
+			continue; /* the filter let through what is not DNS over UDP: not an event
+				   */
+		(void)family_dns_track_packet(f->track, af, src, sport, dst, dport, pl, pllen, 0,
+					      emit, arg);
+	}
+	dnsp_kernel_drops(f);
+	return handled;
+}
+
+static int dnsp_tick(struct family *f, family_emit_fn emit, void *arg)
+{
+	dnsp_kernel_drops(f);
+	return family_dns_track_tick(f->track, emit, arg);
+}
+
+static void dnsp_stats(const struct family *f, struct family_stats *out)
+{
+	uint64_t malformed;
+
+	family_dns_track_stats(f->track, out, &malformed);
+	out->drops += f->kdrops;
+	out->overruns += f->overruns;
+}
+
+const struct family_ops family_dns_packet_ops = {
+    .family = "dns",
+    .mode = "packet",
+    .start = dnsp_start,
+    .fd = dnsp_fd,
+    .poll = dnsp_poll,
+    .tick = dnsp_tick,
+    .stats = dnsp_stats,
+    .stop = dnsp_stop,
+};

@@ -1,0 +1,41 @@
+/* family_dns_track: what both dns modes share: DNS payloads seen on UDP port
+ * 53 are parsed (family_dns_parse), queries wait in a bounded table for their
+ * response, and one dns_query event is emitted per query: at the response
+ * (QueryResults, QueryStatus) or, without one, after FAMILY_DNS_TRACK_WAIT_S
+ * (QueryStatus absent). A query is attributed to a process when seen: the
+ * caller's pid, else the owner of the local UDP socket (sock_diag + /proc).
+ * Not thread-safe. */
+#ifndef YM_AGENT_FAMILY_DNS_TRACK_H
+#define YM_AGENT_FAMILY_DNS_TRACK_H
+
+#include <stdint.h>
+
+#include "family.h"
+
+#define FAMILY_DNS_TRACK_MAX	1024 /* queries waiting; at the cap the oldest is emitted now */
+#define FAMILY_DNS_TRACK_WAIT_S 5
+
+struct family_dns_track;
+
+/* env is copied (its pointers borrowed). Returns 0, YM_E_NOMEM, YM_E_AUTH or
+ * YM_E_IO (no sock_diag socket). */
+int family_dns_track_new(const struct family_env *env, struct family_dns_track **out);
+void family_dns_track_free(struct family_dns_track *t);
+
+/* One UDP datagram (addresses in network order: 4 bytes for AF_INET, 16 for
+ * AF_INET6; ports in host order; payload borrowed). pid: the sender known
+ * from the kernel, or 0 to look it up. Emits what completes. Returns the
+ * number of events emitted (0 or 1). A payload that does not parse is
+ * counted as malformed and as a drop. */
+int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *src, uint16_t sport,
+			    const uint8_t *dst, uint16_t dport, const uint8_t *p, size_t n,
+			    int32_t pid, family_emit_fn emit, void *arg);
+
+/* Emits queries that waited too long. Returns the number emitted. */
+int family_dns_track_tick(struct family_dns_track *t, family_emit_fn emit, void *arg);
+
+/* events, drops; malformed payloads in *malformed */
+void family_dns_track_stats(const struct family_dns_track *t, struct family_stats *out,
+			    uint64_t *malformed);
+
+#endif

@@ -1,0 +1,278 @@
+/* Relative paths are resolved here through /proc/PID/cwd or /proc/PID/fd/N
+ * when the record is read: a process that changed directory, closed the
+ * descriptor or exited meanwhile is resolved wrongly or not at all (such
+ * records are counted in drops). Paths are taken as the caller wrote them:
+ * no symlink or ".." resolution. */
+#include "family_file_bpf.h"
+#include "err.h"
+#include "family_bpf_util.h"
+#include "family_file_watch.h"
+#include "family_util.h"
+#include "file.h"
+#include "file.skel.h"
+#include "util.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FB_PATH 4096
+
+struct family {
+	struct family_env env;
+	struct file_bpf *skel;
+	struct ring_buffer *rb;
+	struct family_file_watch watch;
+	int handled;
+	uint64_t unresolved;
+	family_emit_fn emit;
+	void *arg;
+	struct family_stats st;
+	struct event ev;
+	struct file_rec rec;
+	char target[FB_PATH], source[FB_PATH], mode[8], owner[32], pidbuf[FAMILY_UTIL_U64_MAX];
+};
+
+/* The absolute form of p (n bytes, NUL-terminated) as pid saw it. */
+static int fb_resolve(int32_t pid, int32_t dirfd, int rel, const char *p, char *out, size_t outsz)
+{
+	char link[64], base[FB_PATH];
+	ssize_t n;
+	int w;
+
+	if (!rel)
+		return util_strlcpy(out, p, outsz);
+	if (dirfd == -100)
+		snprintf(link, sizeof(link), "/proc/%d/cwd", (int)pid);
+	else
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)pid, (int)dirfd);
+	n = readlink(link, base, sizeof(base) - 1);
+	if (n <= 0)
+		return YM_E_NOTFOUND;
+	base[n] = '\0';
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	w = snprintf(out, outsz, "%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", p);
+	return w > 0 && (size_t)w < outsz ? 0 : YM_E_TOOBIG;
+}
+
+static int fb_record(void *ctx, void *data, size_t size)
+{
+	static const char *const names[FILE_REC_MAX_] = {"",	   "create", "write", "rename",
+							 "unlink", "chmod",  "chown"};
+	struct family *f = ctx;
+	struct file_rec *r = &f->rec;
+	struct event *ev = &f->ev;
+	int kind, kind2 = 0, rc = 0;
+
+	if (size != sizeof(*r)) {
+		f->st.drops++;
+		return 0;
+	}
+	memcpy(r, data, sizeof(*r));
+	r->path[FILE_PATH_MAX - 1] = r->path2[FILE_PATH_MAX - 1] = '\0';
+	if (r->action == 0 || r->action >= FILE_REC_MAX_) {
+		f->st.drops++;
+		return 0;
+	}
+	f->handled++;
+	f->source[0] = '\0';
+	if (fb_resolve((int32_t)r->pid, r->dirfd, r->flags & FILE_F_REL1, r->path, f->target,
+		       sizeof(f->target)) != 0 ||
+	    (r->action == FILE_REC_RENAME &&
+	     fb_resolve((int32_t)r->pid, r->dirfd2, r->flags & FILE_F_REL2, r->path2, f->source,
+			sizeof(f->source)) != 0)) {
+		f->unresolved++;
+		f->st.drops++;
+		return 0;
+	}
+	kind = family_file_watch_match(&f->watch, f->target, strlen(f->target));
+	if (f->source[0] != '\0')
+		kind2 = family_file_watch_match(&f->watch, f->source, strlen(f->source));
+	if (kind == 0 && kind2 == 0)
+		return 0;
+	if (kind == FAMILY_FILE_WATCH_EXEC || (kind == 0 && kind2 == FAMILY_FILE_WATCH_EXEC)) {
+		/* only executables: a chmod that sets an x bit, or a file that has one */
+		struct stat st;
+
+		if (r->action == FILE_REC_CHMOD
+			? (r->mode & 0111) == 0
+			: (r->action == FILE_REC_UNLINK || lstat(f->target, &st) != 0 ||
+			   !S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0))
+			return 0;
+	}
+	event_init(ev);
+	ev->ts_ns = util_now_ns();
+	ev->category = EVCAT_FILE_EVENT;
+	rc |= event_set_str(ev, "TargetFilename", f->target);
+	rc |= event_set_str(ev, "Action", names[r->action]);
+	if (f->source[0] != '\0')
+		rc |= event_set_str(ev, "SourceFilename", f->source);
+	if (r->action == FILE_REC_CHMOD) {
+		snprintf(f->mode, sizeof(f->mode), "%04o", r->mode & 07777);
+		rc |= event_set_str(ev, "Mode", f->mode);
+	}
+	if (r->action == FILE_REC_CHOWN) {
+		snprintf(f->owner, sizeof(f->owner), "%d:%d", (int)r->owner_uid, (int)r->owner_gid);
+		rc |= event_set_str(ev, "Owner", f->owner);
+	}
+	if (rc != 0 || family_util_proc(&f->env, (int32_t)r->pid, ev, f->pidbuf) < 0 ||
+	    f->emit(f->arg, ev) != 0) {
+		f->st.drops++;
+		return 0;
+	}
+	f->st.events++;
+	return 0;
+}
+
+/* The kernel's coarse prefixes: each watched entry's folder, homes as
+ * "/home/" and "/root/"; more than FILE_PREFIXES collapse to "/". */
+static int fb_prefixes(struct family *f)
+{
+	struct file_prefix pre[FILE_PREFIXES];
+	size_t np = 0;
+	int fd = bpf_map__fd(f->skel->maps.prefixes), all = 0;
+
+	memset(pre, 0, sizeof(pre));
+	for (size_t i = 0; i < f->watch.n && !all; i++) {
+		const struct family_file_watch_entry *e = &f->watch.e[i];
+		char p[FAMILY_FILE_WATCH_PATH];
+		size_t len;
+		int dup = 0;
+
+		util_strlcpy(p, e->path, sizeof(p));
+		if (strncmp(p, "/home/", 6) == 0) {
+			p[6] = '\0';
+		} else if (e->kind == FAMILY_FILE_WATCH_FILE) {
+			char *s = strrchr(p, '/');
+
+			s[1] = '\0';
+		}
+		len = strlen(p);
+		if (len >= FILE_PREFIX_MAX) {
+			len = FILE_PREFIX_MAX - 1; /* a shorter prefix still covers it */
+			p[len] = '\0';
+		}
+		for (size_t j = 0; j < np; j++) {
+			size_t l = pre[j].len;
+
+			if (l <= len && memcmp(pre[j].p, p, l) == 0)
+				dup = 1; /* covered by a shorter one */
+		}
+		if (dup)
+			continue;
+		if (np == FILE_PREFIXES) {
+			all = 1;
+			break;
+		}
+		pre[np].len = (uint32_t)len;
+		memcpy(pre[np].p, p, len);
+		np++;
+	}
+	if (all) {
+		memset(pre, 0, sizeof(pre));
+		pre[0].len = 1;
+		pre[0].p[0] = '/';
+		np = 1;
+	}
+	for (uint32_t k = 0; k < FILE_PREFIXES; k++)
+		if (bpf_map_update_elem(fd, &k, &pre[k], BPF_ANY) != 0)
+			return YM_E_IO;
+	return 0;
+}
+
+static void fb_stop(struct family *f)
+{
+	if (f == NULL)
+		return;
+	ring_buffer__free(f->rb);
+	file_bpf__destroy(f->skel);
+	free(f);
+}
+
+static int fb_start(const struct family_env *env, struct family **out)
+{
+	struct family *f = calloc(1, sizeof(*f));
+	int rc = YM_E_NOMEM, err;
+
+	if (f == NULL)
+		goto out;
+	f->env = *env;
+	rc = family_file_watch_build(env->watch_paths, &f->watch);
+	if (rc != 0)
+		goto out;
+	f->skel = file_bpf__open();
+	if (f->skel == NULL) {
+		rc = family_bpf_util_err(-errno);
+		goto out;
+	}
+	f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
+	err = file_bpf__load(f->skel);
+	if (err != 0) {
+		rc = family_bpf_util_err(err);
+		goto out;
+	}
+	rc = fb_prefixes(f); /* before attaching: nothing passes an empty map */
+	if (rc != 0)
+		goto out;
+	err = file_bpf__attach(f->skel);
+	if (err != 0) {
+		rc = family_bpf_util_err(err);
+		goto out;
+	}
+	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.events), fb_record, f, NULL);
+	if (f->rb == NULL) {
+		rc = YM_E_IO;
+		goto out;
+	}
+	*out = f;
+	f = NULL;
+	rc = 0;
+out:
+	fb_stop(f);
+	return rc;
+}
+
+static int fb_fd(const struct family *f)
+{
+	return ring_buffer__epoll_fd(f->rb);
+}
+
+static int fb_poll(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	int rc;
+
+	(void)max; /* libbpf 1.1 drains the whole ring */
+	f->emit = emit;
+	f->arg = arg;
+	f->handled = 0;
+	rc = ring_buffer__consume(f->rb);
+	if (rc < 0 && rc != -EINTR)
+		return YM_E_IO;
+	return f->handled;
+}
+
+static void fb_stats(const struct family *f, struct family_stats *out)
+{
+	uint64_t kdrops = 0;
+
+	*out = f->st;
+	if (family_bpf_util_percpu_sum(bpf_map__fd(f->skel->maps.drops), 0, &kdrops) == 0)
+		out->drops += kdrops;
+}
+
+const struct family_ops family_file_bpf_ops = {
+    .family = "file",
+    .mode = "bpf",
+    .start = fb_start,
+    .fd = fb_fd,
+    .poll = fb_poll,
+    .tick = NULL,
+    .stats = fb_stats,
+    .stop = fb_stop,
+};

@@ -1,0 +1,432 @@
+/* What fanotify cannot tell, and so this mode does not report: chmod from
+ * chown from a time change (all FAN_ATTRIB: reported as Action "attrib" with
+ * the file's mode when read), the writer of a file kept open (FAN_CLOSE_WRITE
+ * comes at close), files created in a new folder before its mark is added. */
+#include "family_file_fanotify.h"
+#include "buf.h"
+#include "err.h"
+#include "family_file_watch.h"
+#include "family_util.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#define FA_BUF	  65536
+#define FA_HANDLE 128 /* bytes of a file handle kept */
+#define FA_DEPTH  16
+#define FA_PATH	  4096
+
+struct fa_dir {
+	uint64_t fsid;
+	uint32_t hlen;
+	int32_t htype;
+	uint8_t handle[FA_HANDLE];
+	char *path; /* owned */
+};
+
+struct family {
+	struct family_env env;
+	int fd;
+	uint64_t mask;
+	struct family_file_watch watch;
+	struct fa_dir *dirs;
+	size_t ndirs;
+	int mount_fd; /* any marked folder: for open_by_handle_at */
+	struct family_stats st;
+	uint64_t unmarked;
+	struct event ev;
+	char target[FA_PATH], source[FA_PATH], mode[8], pidbuf[FAMILY_UTIL_U64_MAX];
+	uint8_t buf[FA_BUF];
+};
+
+static int fa_mark(struct family *f, const char *path)
+{
+	struct {
+		struct file_handle fh;
+		uint8_t data[FA_HANDLE];
+	} h;
+	struct fa_dir *d;
+	int mnt;
+	struct stat st;
+
+	for (size_t i = 0; i < f->ndirs; i++)
+		if (strcmp(f->dirs[i].path, path) == 0)
+			return 0;
+	if (f->ndirs >= FAMILY_FILE_FANOTIFY_MARKS) {
+		f->unmarked++;
+		return YM_E_TOOBIG;
+	}
+	if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return YM_E_NOTFOUND;
+	h.fh.handle_bytes = FA_HANDLE;
+	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt, 0) != 0)
+		return YM_E_UNSUPPORTED;
+	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR, f->mask, AT_FDCWD, path) != 0) {
+		if (errno != EINVAL || !(f->mask & FAN_RENAME))
+			return errno == EINVAL || errno == ENODEV || errno == EOPNOTSUPP ||
+				       errno == EXDEV
+				   ? YM_E_UNSUPPORTED
+				   : YM_E_IO;
+		/* before 5.17: no FAN_RENAME, so no old name */
+		f->mask = (f->mask & ~(uint64_t)FAN_RENAME) | FAN_MOVED_TO;
+		if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR, f->mask, AT_FDCWD,
+				  path) != 0)
+			return YM_E_UNSUPPORTED;
+	}
+	d = &f->dirs[f->ndirs];
+	memset(d, 0, sizeof(*d));
+	d->path = strdup(path);
+	if (d->path == NULL)
+		return YM_E_NOMEM;
+	d->hlen = h.fh.handle_bytes;
+	d->htype = h.fh.handle_type;
+	memcpy(d->handle, h.fh.f_handle, d->hlen);
+	{
+		struct statfs sfs;
+
+		if (statfs(path, &sfs) == 0)
+			memcpy(&d->fsid, &sfs.f_fsid, sizeof(d->fsid));
+	}
+	f->ndirs++;
+	if (f->mount_fd < 0)
+		f->mount_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return 0;
+}
+
+/* Marks path and the folders below it (depth and count bounded). */
+static void fa_mark_tree(struct family *f, const char *path, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (fa_mark(f, path) != 0 || depth >= FA_DEPTH)
+		return;
+	d = opendir(path);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char sub[FA_PATH];
+		int n;
+
+		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		n = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if (n > 0 && (size_t)n < sizeof(sub))
+			fa_mark_tree(f, sub, depth + 1);
+	}
+	closedir(d);
+}
+
+/* The folder of a DFID record: from the marks, else open_by_handle_at. */
+static int fa_dir_path(struct family *f, uint64_t fsid, int32_t htype, const uint8_t *h,
+		       uint32_t hlen, char *out, size_t outsz)
+{
+	struct {
+		struct file_handle fh;
+		uint8_t data[FA_HANDLE];
+	} fh;
+	char link[64];
+	ssize_t n;
+	int fd;
+
+	for (size_t i = 0; i < f->ndirs; i++) {
+		const struct fa_dir *d = &f->dirs[i];
+
+		if (d->fsid == fsid && d->htype == htype && d->hlen == hlen &&
+		    memcmp(d->handle, h, hlen) == 0)
+			return util_strlcpy(out, d->path, outsz);
+	}
+	if (hlen > FA_HANDLE || f->mount_fd < 0)
+		return YM_E_NOTFOUND;
+	fh.fh.handle_bytes = hlen;
+	fh.fh.handle_type = htype;
+	memcpy(fh.fh.f_handle, h, hlen);
+	fd = open_by_handle_at(f->mount_fd, &fh.fh, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return YM_E_NOTFOUND;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, outsz - 1);
+	close(fd);
+	if (n <= 0)
+		return YM_E_NOTFOUND;
+	out[n] = '\0';
+	return 0;
+}
+
+static int fa_get_u32(struct cursor *c, uint32_t *v)
+{
+	const uint8_t *p;
+	int rc = cursor_get_bytes(c, 4, &p);
+
+	if (rc == 0)
+		memcpy(v, p, 4); /* host order: fanotify records are native */
+	return rc;
+}
+
+/* One DFID_NAME info record (after its 4-byte header) into dir + "/" + name. */
+static int fa_info_path(struct family *f, struct cursor *c, char *out, size_t outsz)
+{
+	const uint8_t *p, *name;
+	uint64_t fsid;
+	uint32_t hlen, htype;
+	char dir[FA_PATH];
+	size_t nl;
+	int n;
+
+	if (cursor_get_bytes(c, 8, &p) != 0)
+		return YM_E_PARSE;
+	memcpy(&fsid, p, 8);
+	if (fa_get_u32(c, &hlen) != 0 || fa_get_u32(c, &htype) != 0 ||
+	    cursor_get_bytes(c, hlen, &p) != 0)
+		return YM_E_PARSE;
+	name = c->p + c->off;
+	nl = strnlen((const char *)name, cursor_left(c));
+	if (nl == cursor_left(c))
+		return YM_E_PARSE; /* no NUL inside the record */
+	if (fa_dir_path(f, fsid, (int32_t)htype, p, hlen, dir, sizeof(dir)) != 0)
+		return YM_E_NOTFOUND;
+	if (nl == 0 || (nl == 1 && name[0] == '.'))
+		return util_strlcpy(out, dir, outsz);
+	n = snprintf(out, outsz, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name);
+	return n > 0 && (size_t)n < outsz ? 0 : YM_E_TOOBIG;
+}
+
+static int fa_is_exec(const char *path, char mode[8])
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	snprintf(mode, 8, "%04o", (unsigned)(st.st_mode & 07777));
+	return (st.st_mode & 0111) != 0;
+}
+
+/* One event of one action (an fanotify event may carry several merged ones). */
+static void fa_emit_one(struct family *f, const char *action, int32_t pid, int with_mode,
+			family_emit_fn emit, void *arg)
+{
+	struct event *ev = &f->ev;
+	int rc = 0;
+
+	event_init(ev);
+	ev->ts_ns = util_now_ns();
+	ev->category = EVCAT_FILE_EVENT;
+	rc |= event_set_str(ev, "TargetFilename", f->target);
+	rc |= event_set_str(ev, "Action", action);
+	if (f->source[0] != '\0' && strcmp(action, "rename") == 0)
+		rc |= event_set_str(ev, "SourceFilename", f->source);
+	if (with_mode && f->mode[0] != '\0')
+		rc |= event_set_str(ev, "Mode", f->mode);
+	if (rc != 0 || family_util_proc(&f->env, pid, ev, f->pidbuf) < 0 || emit(arg, ev) != 0) {
+		f->st.drops++;
+		return;
+	}
+	f->st.events++;
+}
+
+static void fa_event(struct family *f, uint64_t mask, int32_t pid, family_emit_fn emit, void *arg)
+{
+	static const struct {
+		uint64_t bit;
+		const char *action;
+	} acts[] = {{FAN_CREATE, "create"}, {FAN_CLOSE_WRITE, "write"}, {FAN_ATTRIB, "attrib"},
+		    {FAN_RENAME, "rename"}, {FAN_MOVED_TO, "rename"},	{FAN_DELETE, "unlink"}};
+	size_t tl = strlen(f->target), sl = strlen(f->source);
+	int kind = family_file_watch_match(&f->watch, f->target, tl);
+
+	if (kind == 0 && f->source[0] != '\0')
+		kind = family_file_watch_match(&f->watch, f->source, sl);
+	f->mode[0] = '\0';
+	if (kind == 0)
+		return;
+	if (mask & FAN_ONDIR) {
+		/* a new folder inside a watched tree gets its own mark */
+		if (mask & (FAN_CREATE | FAN_MOVED_TO | FAN_RENAME))
+			fa_mark_tree(f, f->target, 1);
+		return;
+	}
+	if (kind == FAMILY_FILE_WATCH_EXEC) {
+		if ((mask & FAN_DELETE) || !fa_is_exec(f->target, f->mode))
+			return;
+	} else if (mask & FAN_ATTRIB) {
+		struct stat st;
+
+		if (lstat(f->target, &st) == 0)
+			snprintf(f->mode, sizeof(f->mode), "%04o", (unsigned)(st.st_mode & 07777));
+	}
+	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++)
+		if (mask & acts[i].bit)
+			fa_emit_one(f, acts[i].action, pid, acts[i].bit == FAN_ATTRIB, emit, arg);
+}
+
+static int fa_poll(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	int handled = 0;
+
+	while (handled < max) {
+		ssize_t n = read(f->fd, f->buf, sizeof(f->buf));
+		struct cursor c;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return YM_E_IO;
+		}
+		if (n == 0)
+			break;
+		cursor_init(&c, f->buf, (size_t)n);
+		while (cursor_left(&c) >= FAN_EVENT_METADATA_LEN) {
+			struct fanotify_event_metadata md;
+			const uint8_t *p;
+			struct cursor ec;
+			uint64_t mask;
+
+			memcpy(&md, c.p + c.off, sizeof(md));
+			if (md.event_len < FAN_EVENT_METADATA_LEN ||
+			    md.event_len > cursor_left(&c) ||
+			    md.metadata_len < FAN_EVENT_METADATA_LEN ||
+			    md.metadata_len > md.event_len ||
+			    md.vers != FANOTIFY_METADATA_VERSION) {
+				f->st.drops++;
+				break;
+			}
+			(void)cursor_get_bytes(&c, md.event_len, &p);
+			handled++;
+			if (md.fd >= 0)
+				close(md.fd);
+			mask = md.mask;
+			if (mask & FAN_Q_OVERFLOW) {
+				f->st.overruns++; /* the kernel does not say how many were lost */
+				continue;
+			}
+			if (md.pid == f->env.self_pid)
+				continue;
+			cursor_init(&ec, p + md.metadata_len, md.event_len - md.metadata_len);
+			f->target[0] = f->source[0] = '\0';
+			while (cursor_left(&ec) >= 4) {
+				const uint8_t *h;
+				uint8_t type;
+				uint16_t len;
+				struct cursor rc;
+				char *dst;
+
+				memcpy(&type, ec.p + ec.off, 1);
+				memcpy(&len, ec.p + ec.off + 2, 2);
+				if (len < 4 || len > cursor_left(&ec))
+					break;
+				(void)cursor_get_bytes(&ec, len, &h);
+				cursor_init(&rc, h + 4, len - 4u);
+				if (type == FAN_EVENT_INFO_TYPE_DFID_NAME ||
+				    type == FAN_EVENT_INFO_TYPE_NEW_DFID_NAME)
+					dst = f->target;
+				else if (type == FAN_EVENT_INFO_TYPE_OLD_DFID_NAME)
+					dst = f->source;
+				else
+					continue;
+				if (fa_info_path(f, &rc, dst, FA_PATH) != 0)
+					dst[0] = '\0';
+			}
+			if (f->target[0] == '\0')
+				continue; /* the folder is gone or unknown: nothing to name */
+			fa_event(f, mask, md.pid, emit, arg);
+		}
+	}
+	return handled;
+}
+
+static void fa_stop(struct family *f)
+{
+	if (f == NULL)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->mount_fd >= 0)
+		close(f->mount_fd);
+	for (size_t i = 0; i < f->ndirs; i++)
+		free(f->dirs[i].path);
+	free(f->dirs);
+	free(f);
+}
+
+static int fa_start(const struct family_env *env, struct family **out)
+{
+	struct family *f = calloc(1, sizeof(*f));
+	int rc = YM_E_NOMEM;
+
+	if (f == NULL)
+		goto out;
+	f->env = *env;
+	f->fd = f->mount_fd = -1;
+	f->dirs = calloc(FAMILY_FILE_FANOTIFY_MARKS, sizeof(*f->dirs));
+	if (f->dirs == NULL)
+		goto out;
+	rc = family_file_watch_build(env->watch_paths, &f->watch);
+	if (rc != 0)
+		goto out;
+	f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
+			      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (f->fd < 0) {
+		rc = errno == EPERM ? YM_E_AUTH : YM_E_UNSUPPORTED;
+		goto out;
+	}
+	f->mask = FAN_CREATE | FAN_CLOSE_WRITE | FAN_DELETE | FAN_ATTRIB | FAN_RENAME | FAN_ONDIR |
+		  FAN_EVENT_ON_CHILD;
+	for (size_t i = 0; i < f->watch.n; i++) {
+		const struct family_file_watch_entry *e = &f->watch.e[i];
+		char dir[FAMILY_FILE_WATCH_PATH];
+		char *slash;
+
+		util_strlcpy(dir, e->path, sizeof(dir));
+		slash = strrchr(dir, '/');
+		if (slash != NULL && slash != dir)
+			*slash = '\0'; /* the folder of a file, or a folder without its '/' */
+		if (e->kind == FAMILY_FILE_WATCH_TREE) {
+			fa_mark_tree(f, dir, 0);
+		} else {
+			(void)fa_mark(f, dir); /* a missing folder is not watched */
+		}
+	}
+	if (f->ndirs == 0) {
+		rc = YM_E_UNSUPPORTED; /* nothing could be marked */
+		goto out;
+	}
+	*out = f;
+	f = NULL;
+	rc = 0;
+out:
+	fa_stop(f);
+	return rc;
+}
+
+static int fa_fd(const struct family *f)
+{
+	return f->fd;
+}
+
+static void fa_stats(const struct family *f, struct family_stats *out)
+{
+	*out = f->st;
+}
+
+const struct family_ops family_file_fanotify_ops = {
+    .family = "file",
+    .mode = "fanotify",
+    .start = fa_start,
+    .fd = fa_fd,
+    .poll = fa_poll,
+    .tick = NULL,
+    .stats = fa_stats,
+    .stop = fa_stop,
+};

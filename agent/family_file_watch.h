@@ -1,0 +1,47 @@
+/* family_file_watch: the watched paths of the file family, shared by its
+ * modes. An entry is one of:
+ *   "/dir/"      the folder and everything below it;
+ *   "/dir/file"  that file only;
+ *   "x:/dir/"    executables in that folder (not below): files with an x bit;
+ * and a leading "~/" stands for every home: /root and each folder of /home
+ * (at most FAMILY_FILE_WATCH_HOMES). NULL = the defaults of docs/sensors.md.
+ * Immutable once built; thread-safe to read. */
+#ifndef YM_AGENT_FAMILY_FILE_WATCH_H
+#define YM_AGENT_FAMILY_FILE_WATCH_H
+
+#include <stddef.h>
+
+#define FAMILY_FILE_WATCH_MAX	512 /* entries after home expansion; more are refused */
+#define FAMILY_FILE_WATCH_HOMES 256
+#define FAMILY_FILE_WATCH_PATH	256 /* bytes of one entry's path, with its NUL */
+
+enum family_file_watch_kind {
+	FAMILY_FILE_WATCH_TREE = 1,
+	FAMILY_FILE_WATCH_FILE = 2,
+	FAMILY_FILE_WATCH_EXEC = 3,
+};
+
+struct family_file_watch_entry {
+	enum family_file_watch_kind kind;
+	size_t len;
+	char path[FAMILY_FILE_WATCH_PATH]; /* TREE and EXEC end with '/' */
+};
+
+struct family_file_watch {
+	size_t n;
+	struct family_file_watch_entry e[FAMILY_FILE_WATCH_MAX];
+};
+
+/* The default list (NULL-terminated, static). */
+extern const char *const family_file_watch_defaults[];
+
+/* Builds *w from spec (NULL: the defaults). Returns 0, YM_E_INVAL (an entry
+ * that is not an absolute path, or has "..") or YM_E_TOOBIG. */
+int family_file_watch_build(const char *const *spec, struct family_file_watch *w);
+
+/* What path (absolute, n bytes) falls under: the kind of the first matching
+ * entry, or 0. EXEC entries match files directly in the folder; the caller
+ * checks the x bit. */
+int family_file_watch_match(const struct family_file_watch *w, const char *path, size_t n);
+
+#endif

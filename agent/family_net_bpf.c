@@ -1,0 +1,197 @@
+#include "family_net_bpf.h"
+#include "err.h"
+#include "family_bpf_util.h"
+#include "family_util.h"
+#include "net.h"
+#include "net.skel.h"
+#include "util.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define NET_BPF_LINKS 4
+
+struct family {
+	struct family_env env;
+	struct net_bpf *skel;
+	struct bpf_link *links[NET_BPF_LINKS];
+	struct ring_buffer *rb;
+	int cg_fd;
+	int handled;
+	family_emit_fn emit;
+	void *arg;
+	uint64_t malformed;
+	struct family_stats st;
+	struct event ev;
+	char sip[FAMILY_UTIL_IP_MAX], dip[FAMILY_UTIL_IP_MAX], proto[FAMILY_UTIL_U64_MAX];
+	char sport[FAMILY_UTIL_U64_MAX], dport[FAMILY_UTIL_U64_MAX], pid[FAMILY_UTIL_U64_MAX];
+};
+
+static int nb_record(void *ctx, void *data, size_t size)
+{
+	static const char *const names[NET_REC_MAX_] = {"", "connect", "accept", "listen", "bind"};
+	struct family *f = ctx;
+	struct net_rec r;
+	struct event *ev = &f->ev;
+	int accept, peer, rc = 0;
+	const uint8_t *la, *ra;
+	uint16_t lp, rp;
+
+	if (size != sizeof(r)) {
+		f->malformed++;
+		f->st.drops++;
+		return 0;
+	}
+	memcpy(&r, data, sizeof(r));
+	if (r.action == 0 || r.action >= NET_REC_MAX_ || (r.af != AF_INET && r.af != AF_INET6)) {
+		f->malformed++;
+		f->st.drops++;
+		return 0;
+	}
+	if ((int32_t)r.pid == f->env.self_pid)
+		return 0;
+	f->handled++;
+	accept = r.action == NET_REC_ACCEPT;
+	peer = r.action == NET_REC_CONNECT || accept;
+	la = r.saddr;
+	ra = r.daddr;
+	lp = r.sport;
+	rp = r.dport;
+	event_init(ev);
+	ev->ts_ns = util_now_ns();
+	ev->category = EVCAT_NETWORK_CONNECTION;
+	if (family_util_ip(r.af, accept ? ra : la, f->sip) != 0 ||
+	    family_util_ip(r.af, accept ? la : ra, f->dip) != 0) {
+		f->st.drops++;
+		return 0;
+	}
+	rc |= event_set_str(ev, "Action", names[r.action]);
+	rc |= event_set_str(ev, "Protocol",
+			    r.proto == IPPROTO_TCP   ? "tcp"
+			    : r.proto == IPPROTO_UDP ? "udp"
+						     : family_util_u64(r.proto, f->proto));
+	rc |= event_set_str(ev, "Initiated", r.action == NET_REC_CONNECT ? "true" : "false");
+	rc |= event_set_str(ev, "SourceIp", f->sip);
+	rc |= event_set_str(ev, "SourcePort", family_util_u64(accept ? rp : lp, f->sport));
+	rc |= event_set_str(ev, "SourceIsIpv6", r.af == AF_INET6 ? "true" : "false");
+	if (peer) {
+		rc |= event_set_str(ev, "DestinationIp", f->dip);
+		rc |= event_set_str(ev, "DestinationPort",
+				    family_util_u64(accept ? lp : rp, f->dport));
+		rc |= event_set_str(ev, "DestinationIsIpv6", r.af == AF_INET6 ? "true" : "false");
+	}
+	if (rc != 0 || family_util_proc(&f->env, (int32_t)r.pid, ev, f->pid) < 0 ||
+	    f->emit(f->arg, ev) != 0) {
+		f->st.drops++;
+		return 0;
+	}
+	f->st.events++;
+	return 0;
+}
+
+static void nb_stop(struct family *f)
+{
+	if (f == NULL)
+		return;
+	ring_buffer__free(f->rb);
+	for (int i = 0; i < NET_BPF_LINKS; i++)
+		bpf_link__destroy(f->links[i]);
+	net_bpf__destroy(f->skel); /* the raw_tp links go with the skeleton */
+	if (f->cg_fd >= 0)
+		close(f->cg_fd);
+	free(f);
+}
+
+static int nb_start(const struct family_env *env, struct family **out)
+{
+	struct family *f = calloc(1, sizeof(*f));
+	struct bpf_program *cg[NET_BPF_LINKS];
+	int rc = YM_E_NOMEM, err;
+
+	if (f == NULL)
+		goto out;
+	f->env = *env;
+	f->cg_fd = -1;
+	rc = family_bpf_util_cgroup_root(&f->cg_fd);
+	if (rc != 0)
+		goto out;
+	f->skel = net_bpf__open();
+	if (f->skel == NULL) {
+		rc = family_bpf_util_err(-errno);
+		goto out;
+	}
+	f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
+	err = net_bpf__load(f->skel);
+	if (err == 0)
+		err = net_bpf__attach(f->skel); /* raw_tp; cgroup programs below */
+	if (err != 0) {
+		rc = family_bpf_util_err(err);
+		goto out;
+	}
+	cg[0] = f->skel->progs.net_sendmsg4;
+	cg[1] = f->skel->progs.net_sendmsg6;
+	cg[2] = f->skel->progs.net_post_bind4;
+	cg[3] = f->skel->progs.net_post_bind6;
+	for (int i = 0; i < NET_BPF_LINKS; i++) {
+		f->links[i] = bpf_program__attach_cgroup(cg[i], f->cg_fd);
+		if (f->links[i] == NULL) {
+			rc = family_bpf_util_err(-errno);
+			goto out;
+		}
+	}
+	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.events), nb_record, f, NULL);
+	if (f->rb == NULL) {
+		rc = YM_E_IO;
+		goto out;
+	}
+	*out = f;
+	f = NULL;
+	rc = 0;
+out:
+	nb_stop(f);
+	return rc;
+}
+
+static int nb_fd(const struct family *f)
+{
+	return ring_buffer__epoll_fd(f->rb);
+}
+
+static int nb_poll(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	int rc;
+
+	(void)max; /* libbpf 1.1 drains the whole ring: at most its 1 MiB */
+	f->emit = emit;
+	f->arg = arg;
+	f->handled = 0;
+	rc = ring_buffer__consume(f->rb);
+	if (rc < 0 && rc != -EINTR)
+		return YM_E_IO;
+	return f->handled;
+}
+
+static void nb_stats(const struct family *f, struct family_stats *out)
+{
+	uint64_t kdrops = 0;
+
+	*out = f->st;
+	if (family_bpf_util_percpu_sum(bpf_map__fd(f->skel->maps.drops), 0, &kdrops) == 0)
+		out->drops += kdrops; /* ring buffer full in the kernel */
+}
+
+const struct family_ops family_net_bpf_ops = {
+    .family = "network",
+    .mode = "bpf",
+    .start = nb_start,
+    .fd = nb_fd,
+    .poll = nb_poll,
+    .tick = NULL,
+    .stats = nb_stats,
+    .stop = nb_stop,
+};

@@ -1,0 +1,349 @@
+#include "family_sock.h"
+#include "buf.h"
+#include "err.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SOCK_RECV_BUF 32768
+
+int family_sock_open(int *fd)
+{
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	if (s < 0)
+		return errno == EPERM || errno == EACCES ? YM_E_AUTH : YM_E_IO;
+	*fd = s;
+	return 0;
+}
+
+/* One inet_diag_msg through a cursor. Returns 0 or YM_E_TRUNCATED. */
+static int sock_parse_msg(struct cursor *c, int proto, struct family_sock_info *si)
+{
+	const uint8_t *p;
+	uint8_t fam, state;
+	uint16_t sport, dport;
+	uint32_t uid, inode;
+	int rc;
+
+	memset(si, 0, sizeof(*si));
+	if ((rc = cursor_get_u8(c, &fam)) != 0 || (rc = cursor_get_u8(c, &state)) != 0 ||
+	    (rc = cursor_get_bytes(c, 2, &p)) != 0 || /* timer, retrans */
+	    (rc = cursor_get_u16(c, &sport)) != 0 || (rc = cursor_get_u16(c, &dport)) != 0)
+		return rc;
+	si->af = fam;
+	si->state = state;
+	si->proto = (uint8_t)proto;
+	si->sport = sport; /* big-endian on the wire, cursor reads big-endian */
+	si->dport = dport;
+	if ((rc = cursor_get_bytes(c, 16, &p)) != 0)
+		return rc;
+	memcpy(si->src, p, 16);
+	if ((rc = cursor_get_bytes(c, 16, &p)) != 0)
+		return rc;
+	memcpy(si->dst, p, 16);
+	/* if, cookie[2], expires, rqueue, wqueue: host order, 4 bytes each */
+	if ((rc = cursor_get_bytes(c, 4 * 6, &p)) != 0)
+		return rc;
+	if ((rc = cursor_get_bytes(c, 4, &p)) != 0)
+		return rc;
+	memcpy(&uid, p, 4);
+	if ((rc = cursor_get_bytes(c, 4, &p)) != 0)
+		return rc;
+	memcpy(&inode, p, 4);
+	si->uid = uid;
+	si->inode = inode;
+	return 0;
+}
+
+int family_sock_dump(int fd, int af, int proto, uint32_t states,
+		     void (*cb)(void *arg, const struct family_sock_info *s), void *arg,
+		     uint64_t *malformed)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} req;
+	struct sockaddr_nl sa;
+	uint8_t *rbuf = NULL;
+	int rc = YM_E_IO, done = 0;
+	uint32_t seq = (uint32_t)util_mono_ns();
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = sizeof(req);
+	req.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nh.nlmsg_seq = seq;
+	req.r.sdiag_family = (uint8_t)af;
+	req.r.sdiag_protocol = (uint8_t)proto;
+	req.r.idiag_states = states;
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto out;
+	rbuf = malloc(SOCK_RECV_BUF);
+	if (rbuf == NULL) {
+		rc = YM_E_NOMEM;
+		goto out;
+	}
+	while (!done) {
+		struct sockaddr_nl from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(fd, rbuf, SOCK_RECV_BUF, 0, (struct sockaddr *)&from, &fl);
+		struct cursor c;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (from.nl_pid != 0)
+			continue; /* only the kernel answers a dump */
+		cursor_init(&c, rbuf, (size_t)n);
+		while (cursor_left(&c) >= sizeof(struct nlmsghdr)) {
+			struct nlmsghdr nh;
+			const uint8_t *p;
+			struct cursor m;
+			struct family_sock_info si;
+			size_t body;
+
+			if (cursor_get_bytes(&c, sizeof(nh), &p) != 0)
+				break;
+			memcpy(&nh, p, sizeof(nh));
+			if (nh.nlmsg_len < sizeof(nh) ||
+			    nh.nlmsg_len - sizeof(nh) > cursor_left(&c)) {
+				(*malformed)++;
+				break;
+			}
+			body = nh.nlmsg_len - sizeof(nh);
+			if (cursor_get_bytes(&c, body, &p) != 0)
+				break;
+			/* skip the alignment padding after the message */
+			{
+				size_t pad = NLMSG_ALIGN(nh.nlmsg_len) - nh.nlmsg_len;
+				const uint8_t *q;
+
+				if (pad > cursor_left(&c))
+					pad = cursor_left(&c);
+				(void)cursor_get_bytes(&c, pad, &q);
+			}
+			if (nh.nlmsg_seq != seq)
+				continue;
+			if (nh.nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (nh.nlmsg_type == NLMSG_ERROR) {
+				int32_t e = 0;
+
+				if (body >= 4)
+					memcpy(&e, p, 4);
+				rc = (e == -ENOENT || e == -EINVAL) ? YM_E_UNSUPPORTED : YM_E_IO;
+				goto out;
+			}
+			if (nh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
+				continue;
+			cursor_init(&m, p, body);
+			if (sock_parse_msg(&m, proto, &si) != 0 ||
+			    (si.af != AF_INET && si.af != AF_INET6)) {
+				(*malformed)++;
+				continue;
+			}
+			cb(arg, &si);
+		}
+	}
+	rc = 0;
+out:
+	free(rbuf);
+	return rc;
+}
+
+/* inode -> pid, open addressing, rebuilt whole on each scan */
+struct family_sock_owners {
+	uint64_t *inode; /* 0 = empty */
+	int32_t *pid;
+	size_t n;
+	uint64_t last_scan_ns;
+	uint64_t scans, truncated;
+};
+
+#define OWNERS_SLOTS (FAMILY_SOCK_OWNERS_MAX * 2)
+
+int family_sock_owners_new(struct family_sock_owners **out)
+{
+	struct family_sock_owners *o = calloc(1, sizeof(*o));
+	int rc = YM_E_NOMEM;
+
+	if (o == NULL)
+		goto out;
+	o->inode = calloc(OWNERS_SLOTS, sizeof(*o->inode));
+	o->pid = calloc(OWNERS_SLOTS, sizeof(*o->pid));
+	if (o->inode == NULL || o->pid == NULL)
+		goto out;
+	*out = o;
+	o = NULL;
+	rc = 0;
+out:
+	family_sock_owners_free(o);
+	return rc;
+}
+
+void family_sock_owners_free(struct family_sock_owners *o)
+{
+	if (o == NULL)
+		return;
+	free(o->inode);
+	free(o->pid);
+	free(o);
+}
+
+static size_t owners_slot(uint64_t inode)
+{
+	return (size_t)((inode * 0x9e3779b97f4a7c15ull) >> 40) % OWNERS_SLOTS;
+}
+
+static void owners_put(struct family_sock_owners *o, uint64_t inode, int32_t pid)
+{
+	size_t i = owners_slot(inode);
+
+	for (;;) {
+		if (o->inode[i] == inode) {
+			if (pid > o->pid[i])
+				o->pid[i] = pid;
+			return;
+		}
+		if (o->inode[i] == 0)
+			break;
+		i = (i + 1) % OWNERS_SLOTS;
+	}
+	if (o->n >= FAMILY_SOCK_OWNERS_MAX) {
+		o->truncated++;
+		return;
+	}
+	o->inode[i] = inode;
+	o->pid[i] = pid;
+	o->n++;
+}
+
+/* Parses "socket:[123]" (n bytes). Returns the inode or 0. */
+static uint64_t owners_link_inode(const char *s, size_t n)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n < 10 || memcmp(s, "socket:[", 8) != 0 || s[n - 1] != ']')
+		return 0;
+	for (i = 8; i < n - 1; i++) {
+		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return v;
+}
+
+static void owners_scan(struct family_sock_owners *o, int32_t skip_pid)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	size_t procs = 0, fds = 0;
+
+	memset(o->inode, 0, OWNERS_SLOTS * sizeof(*o->inode));
+	o->n = 0;
+	o->scans++;
+	if (proc == NULL)
+		return;
+	while ((de = readdir(proc)) != NULL) {
+		uint64_t pid;
+		char path[64];
+		DIR *fdd;
+		struct dirent *fe;
+		int dfd;
+
+		if (util_parse_u64(de->d_name, 1, INT32_MAX, &pid) != 0 || (int32_t)pid == skip_pid)
+			continue;
+		if (++procs > FAMILY_SOCK_SCAN_PROCS) {
+			o->truncated++;
+			break;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+		dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			continue;
+		fdd = fdopendir(dfd);
+		if (fdd == NULL) {
+			close(dfd);
+			continue;
+		}
+		while ((fe = readdir(fdd)) != NULL) {
+			char link[64];
+			ssize_t n;
+			uint64_t ino;
+
+			if (fe->d_name[0] == '.')
+				continue;
+			if (++fds > FAMILY_SOCK_SCAN_FDS) {
+				o->truncated++;
+				break;
+			}
+			n = readlinkat(dfd, fe->d_name, link, sizeof(link));
+			if (n <= 0 || (size_t)n >= sizeof(link))
+				continue;
+			ino = owners_link_inode(link, (size_t)n);
+			if (ino != 0)
+				owners_put(o, ino, (int32_t)pid);
+		}
+		closedir(fdd);
+		if (fds > FAMILY_SOCK_SCAN_FDS)
+			break;
+	}
+	closedir(proc);
+}
+
+static int owners_find(const struct family_sock_owners *o, uint64_t inode, int32_t *pid)
+{
+	size_t i = owners_slot(inode);
+
+	while (o->inode[i] != 0) {
+		if (o->inode[i] == inode) {
+			*pid = o->pid[i];
+			return 0;
+		}
+		i = (i + 1) % OWNERS_SLOTS;
+	}
+	return YM_E_NOTFOUND;
+}
+
+int family_sock_owner(struct family_sock_owners *o, uint64_t inode, int32_t skip_pid,
+		      uint64_t min_age_ns, int32_t *pid)
+{
+	uint64_t now;
+
+	if (inode == 0)
+		return YM_E_NOTFOUND;
+	if (owners_find(o, inode, pid) == 0)
+		return 0;
+	now = util_mono_ns();
+	if (o->scans != 0 && now - o->last_scan_ns < min_age_ns)
+		return YM_E_NOTFOUND;
+	o->last_scan_ns = now;
+	owners_scan(o, skip_pid);
+	return owners_find(o, inode, pid);
+}
+
+void family_sock_owners_counts(const struct family_sock_owners *o, uint64_t *scans,
+			       uint64_t *truncated)
+{
+	*scans = o->scans;
+	*truncated = o->truncated;
+}

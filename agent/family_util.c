@@ -1,0 +1,74 @@
+#include "family_util.h"
+#include "err.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+
+int family_util_ip(int af, const uint8_t *addr, char out[FAMILY_UTIL_IP_MAX])
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (af == AF_INET6 && memcmp(addr, mapped, sizeof(mapped)) == 0) {
+		af = AF_INET;
+		addr += 12;
+	}
+	if (af != AF_INET && af != AF_INET6)
+		return YM_E_INVAL;
+	if (inet_ntop(af, addr, out, FAMILY_UTIL_IP_MAX) == NULL)
+		return YM_E_INVAL;
+	return 0;
+}
+
+char *family_util_u64(uint64_t v, char out[FAMILY_UTIL_U64_MAX])
+{
+	char tmp[FAMILY_UTIL_U64_MAX];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0 && n < sizeof(tmp));
+	for (i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = '\0';
+	return out;
+}
+
+int family_util_proc(const struct family_env *env, int32_t pid, struct event *ev,
+		     char pidbuf[FAMILY_UTIL_U64_MAX])
+{
+	int rc;
+
+	if (pid <= 0)
+		return 0;
+	rc = event_set_str(ev, "ProcessId", family_util_u64((uint64_t)pid, pidbuf));
+	if (rc != 0)
+		return rc;
+	if (env->proc_fill == NULL)
+		return 0;
+	return env->proc_fill(env->arg, pid, ev) == 1 ? 1 : 0;
+}
+
+int family_util_proc_daemon(const struct family_env *env, int32_t pid, struct event *ev,
+			    struct event *scratch, char pidbuf[FAMILY_UTIL_U64_MAX])
+{
+	static const char *const keep[] = {"Image", "ProcessGuid"};
+	int rc, known;
+
+	if (pid <= 0)
+		return 0;
+	rc = event_set_str(ev, "ProcessId", family_util_u64((uint64_t)pid, pidbuf));
+	if (rc != 0 || env->proc_fill == NULL)
+		return rc;
+	event_init(scratch);
+	known = env->proc_fill(env->arg, pid, scratch) == 1;
+	for (size_t i = 0; known && i < sizeof(keep) / sizeof(keep[0]); i++) {
+		size_t n;
+		const char *v = event_get(scratch, keep[i], &n);
+
+		if (v != NULL && (rc = event_set(ev, keep[i], v, n)) != 0)
+			return rc;
+	}
+	return known;
+}

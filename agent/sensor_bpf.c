@@ -1,0 +1,446 @@
+/* sensor_bpf: process events from the eBPF programs of bpf/proc.bpf.c
+ * (tp_btf sched_process_exec/fork/exit, raw_tp sys_exit), read from their
+ * ring buffer. Everything about a process is read in the kernel at exec
+ * time, so short-lived processes lose nothing to a /proc race.
+ *
+ * Records are parsed through bounds checks (a record's size must match its
+ * type; every length must fit the record), although they come from our own
+ * kernel program. Kernel-side drops (ring buffer full) are counted per
+ * record type in the per-CPU map "drops" and summed in stats(). */
+#include "sensor.h"
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+#include "proc.h"
+#include "proc.skel.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define SB_POLL_MS    100
+#define SB_CMDLINE    (PROC_ARGS_MAX + 1)
+#define SB_PATH	      (PROC_PATH_MAX + 2)
+#define SB_MAX_CPUS   1024
+#define SB_STOP_EARLY (-1000) /* callback's "max reached": record consumed, stop */
+
+struct sensor {
+	struct proc_bpf *skel;
+	struct ring_buffer *rb;
+	int fd;
+	int sys_attached; /* raw_tp/sys_exit attached: syscall records flow */
+	struct sensor_stats st;
+	uint64_t kdrops; /* kernel-side drops, summed over CPUs and types */
+	int ncpus;
+	uint64_t ns_per_tick;
+	int64_t mono_to_wall;
+	/* the poll in progress */
+	void (*cb)(void *arg, const struct sensor_msg *m);
+	void *arg;
+	int max, done;
+	/* storage for the message being delivered */
+	struct sensor_kinfo k;
+	char cmdline[SB_CMDLINE];
+	char image[SB_PATH], cwd[SB_PATH], modpath[SB_PATH];
+	char cgroup[PROC_CG_MAX + 2];
+	char container[65], tty[PROC_TTY_MAX + 1], comm[17], bpf_name[17];
+	char modparams[PROC_UARG_MAX + 1];
+};
+
+__attribute__((format(printf, 2, 0))) static int sb_libbpf_print(enum libbpf_print_level level,
+								 const char *fmt, va_list ap)
+{
+	char line[512];
+
+	/* the verifier log is long: only at debug level */
+	if (level == LIBBPF_DEBUG || log_level_current < LOG_LVL_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = 0;
+	LOG_D("sensor_bpf", "libbpf: %s", line);
+	return 0;
+}
+
+/* Joins NUL-terminated components given leaf first (n bytes at p) into an
+ * absolute path in out (outsz). Returns the length; 0 when there were none
+ * (out is then "/"). */
+static size_t sb_join_path(const char *p, size_t n, char *out, size_t outsz)
+{
+	size_t ends[PROC_PATH_DEPTH + 1], nc = 0, o = 0, i = 0;
+
+	while (i < n && nc < PROC_PATH_DEPTH + 1) {
+		size_t l = strnlen(p + i, n - i);
+		ends[nc++] = i;
+		i += l + 1;
+	}
+	for (size_t c = nc; c-- > 0;) {
+		const char *s = p + ends[c];
+		size_t l = strnlen(s, n - ends[c]);
+		if (o + 1 + l + 1 > outsz)
+			break;
+		out[o++] = '/';
+		memcpy(out + o, s, l);
+		o += l;
+	}
+	if (o == 0 && outsz > 1)
+		out[o++] = '/';
+	out[o] = 0;
+	return nc ? o : 0;
+}
+
+/* The container id in a cgroup path: the first 64-hex-digit run of a
+ * component (docker-<id>.scope, cri-containerd-<id>.scope, libpod-<id>.scope,
+ * /docker/<id>). Returns 1 and fills out (65 bytes), else 0. */
+static int sb_container_id(const char *p, size_t n, char out[65])
+{
+	size_t run = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		char c = i < n ? p[i] : 0;
+		int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+		if (hex) {
+			run++;
+			continue;
+		}
+		if (run == 64) {
+			memcpy(out, p + i - 64, 64);
+			out[64] = 0;
+			return 1;
+		}
+		run = 0;
+	}
+	return 0;
+}
+
+static uint64_t sb_ticks(const struct sensor *s, uint64_t ns)
+{
+	return ns / s->ns_per_tick;
+}
+
+static void sb_hdr(struct sensor *s, const struct proc_hdr *h, struct sensor_msg *m)
+{
+	struct sensor_kinfo *k = &s->k;
+
+	memset(m, 0, sizeof(*m));
+	memset(k, 0, sizeof(*k));
+	m->pid = (int32_t)h->pid;
+	m->ppid = (int32_t)h->ppid;
+	m->ts_ns = (uint64_t)((int64_t)h->ts_ns + s->mono_to_wall);
+	m->k = k;
+	k->have = SENSOR_K_CREDS | SENSOR_K_START;
+	k->uid = h->uid;
+	k->gid = h->gid;
+	k->euid = h->euid;
+	k->egid = h->egid;
+	k->loginuid = h->loginuid;
+	k->sessionid = h->sessionid;
+	k->start_time = sb_ticks(s, h->start_ns);
+	k->parent_start_time = sb_ticks(s, h->parent_start_ns);
+	k->cgroup_id = h->cgroup_id;
+	memcpy(s->comm, h->comm, sizeof(h->comm));
+	s->comm[16] = 0;
+	k->comm = s->comm;
+}
+
+static int sb_exec(struct sensor *s, const struct proc_exec *e, size_t size, struct sensor_msg *m)
+{
+	struct sensor_kinfo *k = &s->k;
+	size_t hdr = offsetof(struct proc_exec, data), need;
+	const char *d = e->data;
+
+	need = hdr + (size_t)e->args_len + e->exe_len + e->cwd_len + e->cg_len;
+	if (size < hdr || need > size || e->args_len > PROC_ARGS_MAX ||
+	    e->exe_len > PROC_PATH_MAX || e->cwd_len > PROC_PATH_MAX || e->cg_len > PROC_CG_MAX)
+		return YM_E_PARSE;
+	sb_hdr(s, &e->h, m);
+	m->type = SENSOR_MSG_EXEC;
+	if (!(e->flags & PROC_F_ARGS_FAIL)) {
+		memcpy(s->cmdline, d, e->args_len);
+		/* argv joined with spaces, as /proc/PID/cmdline is shown */
+		for (size_t i = 0; i < e->args_len; i++)
+			if (s->cmdline[i] == 0)
+				s->cmdline[i] = ' ';
+		k->cmdline_len = e->args_len;
+		while (k->cmdline_len > 0 && s->cmdline[k->cmdline_len - 1] == ' ' &&
+		       d[k->cmdline_len - 1] == 0)
+			k->cmdline_len--;
+		s->cmdline[k->cmdline_len] = 0;
+		k->cmdline = s->cmdline;
+		k->have |= SENSOR_K_CMDLINE;
+		k->cmdline_truncated = (e->flags & PROC_F_ARGS_TRUNC) != 0;
+	} else {
+		s->st.partial++;
+	}
+	d += e->args_len;
+	if (e->exe_len) {
+		k->image_len = sb_join_path(d, e->exe_len, s->image, sizeof(s->image) - 12);
+		k->image_deleted = e->exe_nlink == 0;
+		k->image_memfd = k->image_deleted && strncmp(s->image, "/memfd:", 7) == 0;
+		/* as readlink(/proc/PID/exe) shows it */
+		if (k->image_deleted && k->image_len) {
+			memcpy(s->image + k->image_len, " (deleted)", 11);
+			k->image_len += 10;
+		}
+		if (k->image_len) {
+			k->image = s->image;
+			k->have |= SENSOR_K_IMAGE | SENSOR_K_EXE_ID;
+			k->exe_dev = makedev(e->exe_dev >> 20, e->exe_dev & 0xfffff);
+			k->exe_ino = e->exe_ino;
+			k->exe_size = e->exe_size;
+			k->exe_mtime_s = e->exe_mtime_sec;
+			k->exe_mtime_ns = e->exe_mtime_nsec;
+			k->exe_ctime_s = e->exe_ctime_sec;
+			k->exe_ctime_ns = e->exe_ctime_nsec;
+		}
+	}
+	d += e->exe_len;
+	if (!(e->flags & PROC_F_NO_CWD)) {
+		k->cwd_len = sb_join_path(d, e->cwd_len, s->cwd, sizeof(s->cwd));
+		if (e->cwd_len == 0)
+			k->cwd_len = 1; /* "/" itself */
+		k->cwd = s->cwd;
+		k->have |= SENSOR_K_CWD;
+	}
+	d += e->cwd_len;
+	if (e->cg_len) {
+		size_t n = sb_join_path(d, e->cg_len, s->cgroup, sizeof(s->cgroup));
+		if (sb_container_id(s->cgroup, n, s->container))
+			k->container_id = s->container;
+		k->have |= SENSOR_K_CGROUP;
+	}
+	memcpy(s->tty, e->tty, PROC_TTY_MAX);
+	s->tty[PROC_TTY_MAX] = 0;
+	k->tty = s->tty[0] ? s->tty : NULL;
+	if ((e->flags & (PROC_F_EXE_TRUNC | PROC_F_CWD_TRUNC)) != 0)
+		s->st.partial++;
+	return 0;
+}
+
+static int sb_sys(struct sensor *s, const struct proc_sys *r, size_t size, struct sensor_msg *m)
+{
+	struct sensor_kinfo *k = &s->k;
+
+	if (size < offsetof(struct proc_sys, path))
+		return YM_E_PARSE;
+	sb_hdr(s, &r->h, m);
+	switch (r->h.type) {
+	case PROC_REC_PRIV:
+		m->type = SENSOR_MSG_PRIV;
+		break;
+	case PROC_REC_PTRACE:
+		m->type = SENSOR_MSG_PTRACE;
+		break;
+	case PROC_REC_MODULE:
+		m->type = SENSOR_MSG_MODULE;
+		if (size < sizeof(*r) || r->path_len > PROC_PATH_MAX || r->uarg_len >= PROC_UARG_MAX)
+			return YM_E_PARSE;
+		if (r->path_len) {
+			sb_join_path(r->path, r->path_len, s->modpath, sizeof(s->modpath));
+			k->module_path = s->modpath;
+		}
+		memcpy(s->modparams, r->uarg, r->uarg_len);
+		s->modparams[r->uarg_len] = 0;
+		k->module_params = s->modparams;
+		break;
+	case PROC_REC_BPF:
+		m->type = SENSOR_MSG_BPF;
+		break;
+	default:
+		return YM_E_PARSE;
+	}
+	k->sys_nr = r->nr;
+	k->sys_ret = r->ret;
+	memcpy(k->sys_args, r->args, sizeof(k->sys_args));
+	k->cap_eff = r->cap_eff;
+	k->bpf_prog_type = r->bpf_prog_type;
+	k->bpf_insn_cnt = r->bpf_insn_cnt;
+	memcpy(s->bpf_name, r->bpf_name, 16);
+	s->bpf_name[16] = 0;
+	k->bpf_name = s->bpf_name;
+	return 0;
+}
+
+/* ring_buffer callback: one record */
+static int sb_record(void *ctx, void *data, size_t size)
+{
+	struct sensor *s = ctx;
+	struct proc_hdr h;
+	struct sensor_msg m;
+	int r = YM_E_PARSE;
+
+	if (size < sizeof(h))
+		goto bad;
+	memcpy(&h, data, sizeof(h));
+	if (h.size != size)
+		goto bad;
+	switch (h.type) {
+	case PROC_REC_EXEC:
+		r = sb_exec(s, data, h.size, &m);
+		break;
+	case PROC_REC_FORK:
+		if (h.size != sizeof(struct proc_fork))
+			goto bad;
+		sb_hdr(s, &h, &m);
+		m.type = SENSOR_MSG_FORK;
+		r = 0;
+		break;
+	case PROC_REC_EXIT: {
+		struct proc_exit x;
+		if (h.size != sizeof(x))
+			goto bad;
+		memcpy(&x, data, sizeof(x));
+		sb_hdr(s, &h, &m);
+		m.type = SENSOR_MSG_EXIT;
+		m.exit_code = x.exit_code;
+		r = 0;
+		break;
+	}
+	case PROC_REC_PRIV:
+	case PROC_REC_PTRACE:
+	case PROC_REC_MODULE:
+	case PROC_REC_BPF:
+		r = sb_sys(s, data, h.size, &m);
+		break;
+	default:
+		break;
+	}
+	if (r)
+		goto bad;
+	s->st.msgs++;
+	s->done++;
+	s->cb(s->arg, &m);
+	return s->done >= s->max ? SB_STOP_EARLY : 0;
+bad:
+	s->st.malformed++;
+	s->done++;
+	return s->done >= s->max ? SB_STOP_EARLY : 0;
+}
+
+static int sb_start(struct sensor **out)
+{
+	struct sensor *s = NULL;
+	long tck = sysconf(_SC_CLK_TCK);
+	int r = YM_E_NOMEM, e;
+
+	libbpf_set_print(sb_libbpf_print);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto out;
+	s->fd = -1;
+	s->ns_per_tick = tck > 0 ? 1000000000ull / (uint64_t)tck : 10000000ull;
+	s->ncpus = libbpf_num_possible_cpus();
+	r = YM_E_UNSUPPORTED;
+	if (s->ncpus <= 0 || s->ncpus > SB_MAX_CPUS)
+		goto out;
+	s->skel = proc_bpf__open();
+	if (!s->skel)
+		goto out;
+	s->skel->rodata->self_tgid = (uint32_t)getpid();
+	e = proc_bpf__load(s->skel);
+	if (e) {
+		r = (e == -EPERM || e == -EACCES) ? YM_E_AUTH : YM_E_UNSUPPORTED;
+		LOG_I("sensor_bpf", "cannot load the process programs: %s", strerror(-e));
+		goto out;
+	}
+	/* exec, fork and exit are the family; the syscall watch is a bonus */
+	s->skel->links.proc_exec = bpf_program__attach(s->skel->progs.proc_exec);
+	s->skel->links.proc_fork = bpf_program__attach(s->skel->progs.proc_fork);
+	s->skel->links.proc_exit = bpf_program__attach(s->skel->progs.proc_exit);
+	if (!s->skel->links.proc_exec || !s->skel->links.proc_fork || !s->skel->links.proc_exit) {
+		LOG_I("sensor_bpf", "cannot attach the process tracepoints: %s", strerror(errno));
+		goto out;
+	}
+	s->skel->links.proc_sys_exit = bpf_program__attach(s->skel->progs.proc_sys_exit);
+	if (s->skel->links.proc_sys_exit)
+		s->sys_attached = 1;
+	else
+		LOG_W("sensor_bpf", "W3310",
+		      "raw_tp/sys_exit refused (%s): no privilege, ptrace, module or bpf events",
+		      strerror(errno));
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), sb_record, s, NULL);
+	if (!s->rb)
+		goto out;
+	s->fd = ring_buffer__epoll_fd(s->rb);
+	*out = s;
+	s = NULL;
+	r = 0;
+out:
+	if (s) {
+		ring_buffer__free(s->rb);
+		proc_bpf__destroy(s->skel);
+		free(s);
+	}
+	return r;
+}
+
+static int sb_fd(const struct sensor *s)
+{
+	return s->fd;
+}
+
+static int sb_poll(struct sensor *s, int max, void (*cb)(void *arg, const struct sensor_msg *m),
+		   void *arg)
+{
+	int k;
+
+	s->mono_to_wall = (int64_t)(util_now_ns() - util_mono_ns());
+	s->cb = cb;
+	s->arg = arg;
+	s->max = max > 0 ? max : 1;
+	s->done = 0;
+	k = ring_buffer__consume(s->rb);
+	if (k < 0 && k != SB_STOP_EARLY && k != -EINTR)
+		return YM_E_IO;
+	return s->done;
+}
+
+static void sb_stats(struct sensor *s, struct sensor_stats *out)
+{
+	uint64_t vals[SB_MAX_CPUS], sum = 0;
+	int fd = bpf_map__fd(s->skel->maps.drops);
+
+	for (uint32_t key = 0; key < PROC_REC_MAX_; key++) {
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		for (int c = 0; c < s->ncpus; c++) {
+			if (key == PROC_DROP_ARGV_UNREAD)
+				continue; /* delivered, only without argv (counted as partial) */
+			sum += vals[c];
+		}
+	}
+	if (sum > s->kdrops) {
+		s->st.overruns++;
+		LOG_W("sensor_bpf", "W3311", "ring buffer full: %llu process records lost",
+		      (unsigned long long)(sum - s->kdrops));
+		s->kdrops = sum;
+	}
+	s->st.lost = s->kdrops;
+	*out = s->st;
+}
+
+static void sb_stop(struct sensor *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	proc_bpf__destroy(s->skel);
+	free(s);
+}
+
+const struct sensor_ops sensor_bpf_ops = {
+    .name = "bpf",
+    .poll_interval_ms = SB_POLL_MS,
+    .start = sb_start,
+    .fd = sb_fd,
+    .poll = sb_poll,
+    .stats = sb_stats,
+    .stop = sb_stop,
+};

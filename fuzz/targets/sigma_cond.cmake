@@ -1,0 +1,1 @@
+ym_fuzz_target(sigma_cond ymdetect)

@@ -1,0 +1,1090 @@
+/* prefilter: one literal scan per event decides which rules are worth
+ * evaluating (docs/rules.md, "Engine internals").
+ *
+ * At load time each detection rule gets a necessary literal set from its
+ * condition: (field, literal) pairs of which at least one occurs in every
+ * event the rule matches. A glob contributes its longest literal piece (split
+ * at '*' and '?'), framed by a NUL byte where the glob is anchored at the
+ * value's start or end; a regex contributes the literal run every match
+ * contains (pattern_re_literal); an item with several values the union of
+ * theirs ('all': the cheapest value's); a map (AND) its cheapest item; a
+ * list of maps (OR) the union; 'not', 'exists', null, CIDR, numbers, field
+ * references and 'neq' contribute nothing certain, so a condition built only
+ * from those makes its rule "always a candidate". Literals are compared
+ * caselessly, which is only ever a superset of what the rule compares.
+ *
+ * All literals of one field (by lowercased name, as search_field finds a
+ * field) form one Hyperscan literal database, and keyword literals another.
+ * For an event each field value that has a database is scanned once, framed
+ * as NUL value NUL, and the keyword database scans all values framed and
+ * concatenated (as keyword_eval reads them), with HS_FLAG_SINGLEMATCH: a hit
+ * marks the rules of that literal in a per-thread bitset. ruleset.c then
+ * evaluates, in load order, the marked rules and the always-candidates of
+ * the event's logsource buckets, and nothing else. Any failure on the way
+ * (scratch, a value too long for the scan buffer, a scan error) makes the
+ * event evaluate every routed rule, which is the result without prefilter. */
+#include "detect_int.h"
+
+#include "err.h"
+#include "event.h"
+
+#include <hs/hs.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PF_KW	       UINT32_MAX /* fid of keyword literals: any field */
+#define PF_MAX_LIT     256	  /* bytes of one literal (a longer one is cut: still necessary) */
+#define PF_MAX_SET     65536	  /* literals of one rule; more: always a candidate */
+#define PF_BUF	       (256u << 10) /* per-thread scan buffer; a longer event falls back */
+#define PF_MAX_FIELDS  65536	    /* distinct field names in rules */
+#define PF_MAX_CLAUSES 4	    /* necessary literal sets kept per rule (an AND of them) */
+
+struct lit {
+	uint32_t fid;
+	uint32_t off, n; /* bytes in the build pool */
+};
+
+struct litset {
+	int always;
+	uint32_t n, alloc;
+	struct lit *v;
+	double cost;
+};
+
+struct pf_req { /* one distinct (field, literal) */
+	uint32_t fid, off, n;
+	uint32_t first, nrules; /* clauses it satisfies: pf->ridx[first .. first + nrules) */
+	uint32_t *tmp, tn, talloc;
+	uint32_t next; /* hash chain */
+};
+
+struct pf_field {
+	char *name; /* lowercased */
+	size_t len;
+	hs_database_t *db;
+};
+
+struct prefilter {
+	uint64_t gen;
+	uint32_t nrules;
+	struct pf_req *req;
+	uint32_t nreq;
+	uint32_t *ridx;
+	uint32_t *clause_rule; /* per clause: its rule */
+	uint32_t nclauses;
+	uint8_t *rule_nclauses; /* per rule: clauses that must all be satisfied */
+	struct pf_field *fields;
+	uint32_t nfields;
+	uint32_t *ftab; /* open addressing: fid + 1, 0 = empty */
+	uint32_t fmask;
+	hs_database_t *kwdb;
+	uint32_t *always; /* per bucket: always-candidates, flattened */
+	uint32_t *always_first, *always_n;
+	uint32_t nbuckets;
+	size_t nalways;
+};
+
+struct pf_build {
+	uint8_t *pool;
+	size_t used, alloc;
+	struct prefilter *pf;
+	uint32_t *rtab; /* req hash: index + 1 */
+	uint32_t rmask;
+	uint32_t ralloc;
+	uint32_t falloc;
+	uint32_t clalloc; /* clause_rule entries allocated */
+	int err;
+};
+
+static atomic_uint_fast64_t pf_generation;
+
+static uint8_t fold(uint8_t c)
+{
+	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c | 0x20) : c;
+}
+
+static uint64_t hash_fold(const void *p, size_t n, uint64_t h)
+{
+	const uint8_t *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= fold(s[i]);
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* ---- literal sets ---- */
+
+static void ls_free(struct litset *s)
+{
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
+
+static void ls_always(struct litset *s)
+{
+	ls_free(s);
+	s->always = 1;
+}
+
+static int pool_put(struct pf_build *b, const uint8_t *s, size_t n, uint32_t *off)
+{
+	if (b->used + n > b->alloc) {
+		size_t na = b->alloc ? b->alloc : 65536;
+		uint8_t *np;
+		while (na < b->used + n)
+			na *= 2;
+		if (na > (1ull << 31))
+			return YM_E_TOOBIG;
+		np = realloc(b->pool, na);
+		if (!np)
+			return YM_E_NOMEM;
+		b->pool = np;
+		b->alloc = na;
+	}
+	memcpy(b->pool + b->used, s, n);
+	*off = (uint32_t)b->used;
+	b->used += n;
+	return 0;
+}
+
+static double lit_cost(size_t n)
+{
+	return n >= 8 ? 1.0 : (double)(1u << (8 - n));
+}
+
+static int ls_add(struct pf_build *b, struct litset *s, uint32_t fid, const uint8_t *bytes,
+		  size_t n)
+{
+	uint32_t off;
+	int r;
+
+	if (s->always)
+		return 0;
+	if (s->n >= PF_MAX_SET) {
+		ls_always(s);
+		return 0;
+	}
+	if (n > PF_MAX_LIT)
+		n = PF_MAX_LIT;
+	r = pool_put(b, bytes, n, &off);
+	if (r < 0)
+		return r;
+	if (s->n == s->alloc) {
+		uint32_t na = s->alloc ? s->alloc * 2 : 4;
+		struct lit *nv = realloc(s->v, na * sizeof(*nv));
+		if (!nv)
+			return YM_E_NOMEM;
+		s->v = nv;
+		s->alloc = na;
+	}
+	s->v[s->n++] = (struct lit){fid, off, (uint32_t)n};
+	s->cost += lit_cost(n);
+	return 0;
+}
+
+/* dst |= src; src is emptied. */
+static int ls_union(struct litset *dst, struct litset *src)
+{
+	if (dst->always || src->always) {
+		ls_always(dst);
+		ls_free(src);
+		return 0;
+	}
+	if (dst->n + src->n > PF_MAX_SET) {
+		ls_always(dst);
+		ls_free(src);
+		return 0;
+	}
+	if (dst->n + src->n > dst->alloc) {
+		struct lit *nv = realloc(dst->v, (dst->n + src->n) * sizeof(*nv));
+		if (!nv)
+			return YM_E_NOMEM;
+		dst->v = nv;
+		dst->alloc = dst->n + src->n;
+	}
+	if (src->n)
+		memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
+	dst->n += src->n;
+	dst->cost += src->cost;
+	ls_free(src);
+	return 0;
+}
+
+/* Keeps the cheaper of best and cand (for an AND); cand is emptied. best
+ * starts as always (nothing known yet). */
+static void ls_best(struct litset *best, struct litset *cand)
+{
+	if (!cand->always && (best->always || cand->cost < best->cost)) {
+		ls_free(best);
+		*best = *cand;
+		memset(cand, 0, sizeof(*cand));
+		return;
+	}
+	ls_free(cand);
+}
+
+/* The best literal piece of glob p, framed where anchored. */
+static int glob_lits(struct pf_build *b, const struct pattern *p, uint32_t fid, struct litset *out)
+{
+	uint8_t buf[PF_MAX_LIT + 2];
+	size_t best = 0, bstart = 0, blen = 0;
+	uint32_t bci = 0;
+	int bpre = 0, bsuf = 0;
+
+	for (uint32_t ci = 0; ci < p->nchunks; ci++) {
+		const struct pchunk *c = &p->chunks[ci];
+		size_t start = 0;
+		for (size_t i = 0; i <= c->len; i++) {
+			size_t plen, score;
+			int pre, suf;
+			if (i < c->len && !(c->any && c->any[i]))
+				continue;
+			plen = i - start;
+			pre = ci == 0 && p->anch_start && start == 0;
+			suf = ci + 1 == p->nchunks && p->anch_end && i == c->len;
+			score = plen + (size_t)pre + (size_t)suf;
+			if (plen > 0 && score > best) {
+				best = score;
+				bci = ci;
+				bstart = start;
+				blen = plen;
+				bpre = pre;
+				bsuf = suf;
+			}
+			start = i + 1;
+		}
+	}
+	if (best == 0) {
+		ls_always(out);
+		return 0;
+	}
+	if (blen > PF_MAX_LIT) {
+		blen = PF_MAX_LIT;
+		bsuf = 0;
+	}
+	best = 0;
+	if (bpre)
+		buf[best++] = 0;
+	memcpy(buf + best, p->chunks[bci].lit + bstart, blen);
+	best += blen;
+	if (bsuf)
+		buf[best++] = 0;
+	return ls_add(b, out, fid, buf, best);
+}
+
+static int pat_lits(struct pf_build *b, const struct pattern *p, uint32_t fid, struct litset *out)
+{
+	if (p->kind == PAT_GLOB)
+		return glob_lits(b, p, fid, out);
+	if (p->kind == PAT_RE && p->nreq)
+		return ls_add(b, out, fid, p->req, p->nreq);
+	ls_always(out);
+	return 0;
+}
+
+static int field_id(struct pf_build *b, const char *name, uint32_t *fid);
+
+static int item_lits(struct pf_build *b, const struct item *it, struct litset *out)
+{
+	struct litset grp = {0}, best = {.always = 1};
+	uint32_t fid = PF_KW;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (it->kind != ITEM_VALUES || it->neg || it->npat == 0) {
+		out->always = 1;
+		return 0;
+	}
+	if (it->field) {
+		r = field_id(b, it->field, &fid);
+		if (r < 0)
+			return r;
+	}
+	for (uint32_t i = 0; i < it->npat && r == 0; i++) {
+		struct litset one = {0};
+		r = pat_lits(b, &it->pats[i], fid, &one);
+		if (r == 0)
+			r = ls_union(it->all ? &grp : out, &one);
+		ls_free(&one);
+		if (r == 0 && it->all && it->pats[i].grp_end) {
+			/* 'all': every written value must match, so one value's
+			 * variants are enough */
+			ls_best(&best, &grp);
+			memset(&grp, 0, sizeof(grp));
+		}
+	}
+	if (it->all && r == 0) {
+		ls_free(out);
+		*out = best;
+		memset(&best, 0, sizeof(best));
+	}
+	ls_free(&grp);
+	ls_free(&best);
+	return r;
+}
+
+static int search_lits(struct pf_build *b, const struct search *s, struct litset *out)
+{
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (uint32_t a = 0; a < s->nalts && r == 0 && !out->always; a++) {
+		const struct alt *alt = &s->alts[a];
+		struct litset best = {.always = 1};
+		for (uint32_t i = 0; i < alt->nitems && r == 0; i++) {
+			struct litset one;
+			r = item_lits(b, &alt->items[i], &one);
+			ls_best(&best, &one);
+		}
+		if (r == 0)
+			r = ls_union(out, &best);
+		ls_free(&best);
+	}
+	if (s->nalts == 0)
+		out->always = 1;
+	return r;
+}
+
+static int cond_lits(struct pf_build *b, const struct rule *ru, const struct cond *c,
+		     struct litset *out)
+{
+	struct litset acc = {0}, one;
+	int r = 0, any = c->op == C_OR || c->op == C_ONE_OF;
+
+	memset(out, 0, sizeof(*out));
+	switch (c->op) {
+	case C_ID:
+		return search_lits(b, &ru->searches[c->id], out);
+	case C_AND:
+	case C_ALL_OF:
+		acc.always = 1;
+		break;
+	case C_OR:
+	case C_ONE_OF:
+		break;
+	default: /* C_NOT and anything unknown: nothing certain */
+		out->always = 1;
+		return 0;
+	}
+	for (uint32_t i = 0; i < c->n && r == 0; i++) {
+		if (c->op == C_ONE_OF || c->op == C_ALL_OF)
+			r = search_lits(b, &ru->searches[c->ids[i]], &one);
+		else
+			r = cond_lits(b, ru, c->kids[i], &one);
+		if (r < 0) {
+			ls_free(&one);
+			break;
+		}
+		if (any)
+			r = ls_union(&acc, &one);
+		else
+			ls_best(&acc, &one);
+		ls_free(&one);
+	}
+	if (c->n == 0)
+		acc.always = 1;
+	*out = acc;
+	return r;
+}
+
+/* Appends to cl (*n of PF_MAX_CLAUSES * 4 entries) literal sets that are
+ * each necessary for c: the children of an AND (and the items of a map)
+ * separately, anything else as one set. */
+static int cond_clauses(struct pf_build *b, const struct rule *ru, const struct cond *c,
+			struct litset *cl, uint32_t *n, uint32_t cap)
+{
+	int r = 0;
+
+	if (c->op == C_AND || c->op == C_ALL_OF) {
+		for (uint32_t i = 0; i < c->n && r == 0; i++) {
+			if (c->op == C_AND) {
+				r = cond_clauses(b, ru, c->kids[i], cl, n, cap);
+			} else {
+				struct cond id = {.op = C_ID, .id = c->ids[i]};
+				r = cond_clauses(b, ru, &id, cl, n, cap);
+			}
+		}
+		return r;
+	}
+	if (c->op == C_ID && ru->searches[c->id].nalts == 1) {
+		const struct alt *alt = &ru->searches[c->id].alts[0];
+		for (uint32_t i = 0; i < alt->nitems && r == 0; i++) {
+			struct litset one;
+			r = item_lits(b, &alt->items[i], &one);
+			if (r == 0 && !one.always && *n < cap) {
+				cl[(*n)++] = one;
+				continue;
+			}
+			ls_free(&one);
+		}
+		return r;
+	}
+	if (*n < cap) {
+		r = cond_lits(b, ru, c, &cl[*n]);
+		if (cl[*n].always || r < 0)
+			ls_free(&cl[*n]);
+		else
+			(*n)++;
+	}
+	return r;
+}
+
+static int cmp_cost(const void *x, const void *y)
+{
+	const struct litset *a = x, *c = y;
+
+	return a->cost < c->cost ? -1 : a->cost > c->cost;
+}
+
+/* ---- field names ---- */
+
+static uint32_t field_find(const struct prefilter *pf, const char *name, size_t n)
+{
+	uint32_t i;
+
+	if (!pf->ftab)
+		return PF_KW;
+	for (i = (uint32_t)hash_fold(name, n, 1469598103934665603ull) & pf->fmask; pf->ftab[i];
+	     i = (i + 1) & pf->fmask) {
+		const struct pf_field *f = &pf->fields[pf->ftab[i] - 1];
+		if (f->len == n) {
+			size_t k = 0;
+			while (k < n && fold((uint8_t)name[k]) == (uint8_t)f->name[k])
+				k++;
+			if (k == n)
+				return pf->ftab[i] - 1;
+		}
+	}
+	return PF_KW;
+}
+
+static int ftab_grow(struct prefilter *pf)
+{
+	uint32_t cap = pf->fmask ? (pf->fmask + 1) * 2 : 64;
+	uint32_t *nt = calloc(cap, sizeof(*nt));
+
+	if (!nt)
+		return YM_E_NOMEM;
+	free(pf->ftab);
+	pf->ftab = nt;
+	pf->fmask = cap - 1;
+	for (uint32_t f = 0; f < pf->nfields; f++) {
+		uint32_t i = (uint32_t)hash_fold(pf->fields[f].name, pf->fields[f].len,
+						 1469598103934665603ull) &
+			     pf->fmask;
+		while (pf->ftab[i])
+			i = (i + 1) & pf->fmask;
+		pf->ftab[i] = f + 1;
+	}
+	return 0;
+}
+
+static int field_id(struct pf_build *b, const char *name, uint32_t *fid)
+{
+	struct prefilter *pf = b->pf;
+	size_t n = strlen(name);
+	uint32_t f = field_find(pf, name, n);
+	struct pf_field *nf;
+	int r;
+
+	if (f != PF_KW) {
+		*fid = f;
+		return 0;
+	}
+	if (pf->nfields >= PF_MAX_FIELDS)
+		return YM_E_TOOBIG;
+	if (pf->nfields == b->falloc) {
+		uint32_t na = b->falloc ? b->falloc * 2 : 64;
+		nf = realloc(pf->fields, na * sizeof(*nf));
+		if (!nf)
+			return YM_E_NOMEM;
+		pf->fields = nf;
+		b->falloc = na;
+	}
+	nf = &pf->fields[pf->nfields];
+	memset(nf, 0, sizeof(*nf));
+	nf->name = malloc(n + 1);
+	if (!nf->name)
+		return YM_E_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		nf->name[i] = (char)fold((uint8_t)name[i]);
+	nf->name[n] = 0;
+	nf->len = n;
+	pf->nfields++;
+	if (pf->nfields * 2 > pf->fmask) {
+		r = ftab_grow(pf);
+		if (r < 0)
+			return r;
+	} else {
+		uint32_t i = (uint32_t)hash_fold(nf->name, n, 1469598103934665603ull) & pf->fmask;
+		while (pf->ftab[i])
+			i = (i + 1) & pf->fmask;
+		pf->ftab[i] = pf->nfields;
+	}
+	*fid = pf->nfields - 1;
+	return 0;
+}
+
+/* ---- distinct literals ---- */
+
+static uint64_t req_hash(uint32_t fid, const uint8_t *s, size_t n)
+{
+	return hash_fold(s, n, 1469598103934665603ull ^ ((uint64_t)fid * 0x9e3779b97f4a7c15ull));
+}
+
+static int rtab_grow(struct pf_build *b)
+{
+	struct prefilter *pf = b->pf;
+	uint32_t cap = b->rmask ? (b->rmask + 1) * 2 : 1024;
+	uint32_t *nt = calloc(cap, sizeof(*nt));
+
+	if (!nt)
+		return YM_E_NOMEM;
+	free(b->rtab);
+	b->rtab = nt;
+	b->rmask = cap - 1;
+	for (uint32_t q = 0; q < pf->nreq; q++) {
+		const struct pf_req *rq = &pf->req[q];
+		uint32_t i = (uint32_t)req_hash(rq->fid, b->pool + rq->off, rq->n) & b->rmask;
+		while (b->rtab[i])
+			i = (i + 1) & b->rmask;
+		b->rtab[i] = q + 1;
+	}
+	return 0;
+}
+
+/* Records that literal l satisfies clause ri. */
+static int req_add(struct pf_build *b, const struct lit *l, uint32_t ri)
+{
+	struct prefilter *pf = b->pf;
+	const uint8_t *s = b->pool + l->off;
+	struct pf_req *rq = NULL;
+	uint32_t i;
+	int r;
+
+	if (pf->nreq * 2 >= b->rmask) {
+		r = rtab_grow(b);
+		if (r < 0)
+			return r;
+	}
+	for (i = (uint32_t)req_hash(l->fid, s, l->n) & b->rmask; b->rtab[i];
+	     i = (i + 1) & b->rmask) {
+		struct pf_req *c = &pf->req[b->rtab[i] - 1];
+		/* Caseless databases: literals equal but for ASCII case are one. */
+		if (c->fid == l->fid && c->n == l->n) {
+			uint32_t k = 0;
+			while (k < l->n && fold(b->pool[c->off + k]) == fold(s[k]))
+				k++;
+			if (k == l->n) {
+				rq = c;
+				break;
+			}
+		}
+	}
+	if (!rq) {
+		if (pf->nreq == b->ralloc) {
+			uint32_t na = b->ralloc ? b->ralloc * 2 : 1024;
+			struct pf_req *nr = realloc(pf->req, na * sizeof(*nr));
+			if (!nr)
+				return YM_E_NOMEM;
+			pf->req = nr;
+			b->ralloc = na;
+		}
+		rq = &pf->req[pf->nreq];
+		memset(rq, 0, sizeof(*rq));
+		rq->fid = l->fid;
+		rq->off = l->off;
+		rq->n = l->n;
+		b->rtab[i] = ++pf->nreq;
+	}
+	if (rq->tn && rq->tmp[rq->tn - 1] == ri)
+		return 0;
+	if (rq->tn == rq->talloc) {
+		uint32_t na = rq->talloc ? rq->talloc * 2 : 2;
+		uint32_t *nt = realloc(rq->tmp, na * sizeof(*nt));
+		if (!nt)
+			return YM_E_NOMEM;
+		rq->tmp = nt;
+		rq->talloc = na;
+	}
+	rq->tmp[rq->tn++] = ri;
+	return 0;
+}
+
+/* Compiles the literals of field fid (PF_KW: keywords) into *db. Returns 0
+ * (with *db NULL when there are none), YM_E_NOMEM, or YM_E_INTERNAL when
+ * Hyperscan refuses (the caller then runs without a prefilter). */
+static int compile_db(const struct pf_build *b, uint32_t fid, hs_database_t **db)
+{
+	const struct prefilter *pf = b->pf;
+	const char **ex = NULL;
+	unsigned *flags = NULL, *ids = NULL, k = 0;
+	size_t *lens = NULL;
+	hs_compile_error_t *err = NULL;
+	int rc = YM_E_NOMEM;
+
+	*db = NULL;
+	for (uint32_t q = 0; q < pf->nreq; q++)
+		k += pf->req[q].fid == fid;
+	if (k == 0)
+		return 0;
+	ex = malloc(k * sizeof(*ex));
+	flags = malloc(k * sizeof(*flags));
+	ids = malloc(k * sizeof(*ids));
+	lens = malloc(k * sizeof(*lens));
+	if (!ex || !flags || !ids || !lens)
+		goto out;
+	k = 0;
+	for (uint32_t q = 0; q < pf->nreq; q++) {
+		if (pf->req[q].fid != fid)
+			continue;
+		ex[k] = (const char *)b->pool + pf->req[q].off;
+		lens[k] = pf->req[q].n;
+		flags[k] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+		ids[k] = q;
+		k++;
+	}
+	if (hs_compile_lit_multi(ex, flags, ids, lens, k, HS_MODE_BLOCK, NULL, db, &err) !=
+	    HS_SUCCESS) {
+		hs_free_compile_error(err);
+		*db = NULL;
+		rc = YM_E_INTERNAL;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(ex);
+	free(flags);
+	free(ids);
+	free(lens);
+	return rc;
+}
+
+/* Gives every field item of every rule (filters too) its field id, so that
+ * evaluation reads the field from the event's slots (prefilter_field). */
+static int assign_fids(struct pf_build *b, struct rule *const *rules, size_t n)
+{
+	for (size_t ri = 0; ri < n; ri++) {
+		const struct rule *ru = rules[ri];
+		for (uint32_t s = 0; s < ru->nsearches; s++) {
+			const struct search *se = &ru->searches[s];
+			for (uint32_t a = 0; a < se->nalts; a++) {
+				for (uint32_t i = 0; i < se->alts[a].nitems; i++) {
+					struct item *it = &se->alts[a].items[i];
+					uint32_t fid;
+					int r;
+					if (!it->field)
+						continue;
+					r = field_id(b, it->field, &fid);
+					if (r < 0)
+						return r;
+					it->fid = fid + 1;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int clause_add(struct pf_build *b, uint32_t ri)
+{
+	struct prefilter *pf = b->pf;
+
+	if (pf->nclauses == b->clalloc) {
+		uint32_t na = b->clalloc ? b->clalloc * 2 : 1024;
+		uint32_t *nc = realloc(pf->clause_rule, na * sizeof(*nc));
+		if (!nc)
+			return YM_E_NOMEM;
+		pf->clause_rule = nc;
+		b->clalloc = na;
+	}
+	pf->clause_rule[pf->nclauses++] = ri;
+	return 0;
+}
+
+void prefilter_free(struct prefilter *pf)
+{
+	if (!pf)
+		return;
+	for (uint32_t f = 0; f < pf->nfields; f++) {
+		free(pf->fields[f].name);
+		hs_free_database(pf->fields[f].db);
+	}
+	for (uint32_t q = 0; pf->req && q < pf->nreq; q++)
+		free(pf->req[q].tmp);
+	hs_free_database(pf->kwdb);
+	free(pf->fields);
+	free(pf->ftab);
+	free(pf->req);
+	free(pf->ridx);
+	free(pf->clause_rule);
+	free(pf->rule_nclauses);
+	free(pf->always);
+	free(pf->always_first);
+	free(pf->always_n);
+	free(pf);
+}
+
+int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
+		    struct prefilter **out)
+{
+	struct pf_build b = {0};
+	struct prefilter *pf = NULL;
+	uint8_t *always = NULL;
+	size_t total = 0;
+	int rc = YM_E_NOMEM;
+
+	*out = NULL;
+	if (hs_valid_platform() != HS_SUCCESS)
+		return 0; /* no SSSE3: every routed rule is evaluated */
+	pf = calloc(1, sizeof(*pf));
+	always = calloc(n ? n : 1, 1);
+	if (!pf || !always)
+		goto out;
+	b.pf = pf;
+	pf->nrules = (uint32_t)n;
+	pf->rule_nclauses = calloc(n ? n : 1, 1);
+	if (!pf->rule_nclauses)
+		goto out;
+	for (size_t ri = 0; ri < n; ri++) {
+		const struct rule *ru = rules[ri];
+		struct litset cl[PF_MAX_CLAUSES * 4];
+		uint32_t ncl = 0;
+		if (ru->kind != RK_DETECTION || logsource_bucket_of(ls, (uint32_t)ri) == UINT32_MAX)
+			continue;
+		rc = cond_clauses(&b, ru, ru->cond, cl, &ncl, PF_MAX_CLAUSES * 4);
+		/* the cheapest few are enough: each is necessary on its own */
+		qsort(cl, ncl, sizeof(*cl), cmp_cost);
+		for (uint32_t k = 0; rc == 0 && k < ncl && k < PF_MAX_CLAUSES; k++) {
+			rc = clause_add(&b, (uint32_t)ri);
+			for (uint32_t i = 0; rc == 0 && i < cl[k].n; i++)
+				rc = req_add(&b, &cl[k].v[i], pf->nclauses - 1);
+		}
+		always[ri] = ncl == 0;
+		pf->rule_nclauses[ri] = (uint8_t)(ncl < PF_MAX_CLAUSES ? ncl : PF_MAX_CLAUSES);
+		for (uint32_t k = 0; k < ncl; k++)
+			ls_free(&cl[k]);
+		if (rc < 0)
+			goto out;
+	}
+	/* Flatten the rule lists. */
+	for (uint32_t q = 0; q < pf->nreq; q++)
+		total += pf->req[q].tn;
+	pf->ridx = malloc((total ? total : 1) * sizeof(*pf->ridx));
+	if (!pf->ridx)
+		goto out;
+	total = 0;
+	for (uint32_t q = 0; q < pf->nreq; q++) {
+		struct pf_req *rq = &pf->req[q];
+		rq->first = (uint32_t)total;
+		rq->nrules = rq->tn;
+		memcpy(pf->ridx + total, rq->tmp, rq->tn * sizeof(*rq->tmp));
+		total += rq->tn;
+		free(rq->tmp);
+		rq->tmp = NULL;
+	}
+	/* Always-candidates per logsource bucket, ascending. */
+	pf->nbuckets = logsource_nbuckets(ls);
+	pf->always_first = calloc(pf->nbuckets + 1, sizeof(*pf->always_first));
+	pf->always_n = calloc(pf->nbuckets + 1, sizeof(*pf->always_n));
+	if (!pf->always_first || !pf->always_n)
+		goto out;
+	for (size_t ri = 0; ri < n; ri++)
+		pf->nalways += always[ri];
+	pf->always = malloc((pf->nalways ? pf->nalways : 1) * sizeof(*pf->always));
+	if (!pf->always)
+		goto out;
+	total = 0;
+	for (uint32_t bk = 0; bk < pf->nbuckets; bk++) {
+		uint32_t nr;
+		const uint32_t *rl = logsource_bucket_rules(ls, bk, &nr);
+		pf->always_first[bk] = (uint32_t)total;
+		for (uint32_t k = 0; k < nr; k++) {
+			if (always[rl[k]])
+				pf->always[total++] = rl[k];
+		}
+		pf->always_n[bk] = (uint32_t)(total - pf->always_first[bk]);
+	}
+	rc = assign_fids(&b, rules, n);
+	if (rc < 0)
+		goto out;
+	for (uint32_t f = 0; f < pf->nfields; f++) {
+		rc = compile_db(&b, f, &pf->fields[f].db);
+		if (rc < 0)
+			goto out;
+	}
+	rc = compile_db(&b, PF_KW, &pf->kwdb);
+	if (rc < 0)
+		goto out;
+	pf->gen = atomic_fetch_add(&pf_generation, 1) + 1;
+	*out = pf;
+	pf = NULL;
+	rc = 0;
+out:
+	if (rc == YM_E_INTERNAL)
+		rc = 0; /* Hyperscan refused the literals: run without a prefilter */
+	free(b.pool);
+	free(b.rtab);
+	free(always);
+	prefilter_free(pf);
+	return rc;
+}
+
+/* ---- matching ---- */
+
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tls_key;
+static int tls_key_ok;
+
+static void tls_destroy(void *p)
+{
+	struct pf_thread *t = p;
+
+	hs_free_scratch(t->scratch);
+	free(t->cand);
+	free(t->stamp);
+	free(t->cstamp);
+	free(t->rstamp);
+	free(t->rcnt);
+	free(t->fslot);
+	free(t->buf);
+	free(t);
+}
+
+static void tls_key_init(void)
+{
+	tls_key_ok = pthread_key_create(&tls_key, tls_destroy) == 0;
+}
+
+/* Grows an array of stamps (epoch-tagged slots) to n entries of size sz; new
+ * entries are zero (never the current epoch, which starts at 1). */
+static int grow(void *pp, size_t *have, size_t n, size_t sz)
+{
+	void **p = pp;
+	uint8_t *np;
+
+	if (n <= *have)
+		return 0;
+	np = realloc(*p, n * sz);
+	if (!np)
+		return -1;
+	memset(np + *have * sz, 0, (n - *have) * sz);
+	*p = np;
+	*have = n;
+	return 0;
+}
+
+static int grow_stamps(struct pf_thread *t, const struct prefilter *pf)
+{
+	size_t nr = t->nrstamp;
+
+	if (grow(&t->stamp, &t->nstamp, pf->nbuckets, sizeof(*t->stamp)) < 0 ||
+	    grow(&t->cstamp, &t->ncstamp, pf->nclauses, sizeof(*t->cstamp)) < 0 ||
+	    grow(&t->fslot, &t->nfslot, pf->nfields, sizeof(*t->fslot)) < 0 ||
+	    grow(&t->rcnt, &nr, pf->nrules, sizeof(*t->rcnt)) < 0 ||
+	    grow(&t->rstamp, &t->nrstamp, pf->nrules, sizeof(*t->rstamp)) < 0)
+		return -1;
+	return 0;
+}
+
+struct pf_thread *prefilter_enter(const struct prefilter *pf)
+{
+	struct pf_thread *t;
+	size_t nw;
+
+	if (!pf || pthread_once(&tls_once, tls_key_init) != 0 || !tls_key_ok)
+		return NULL;
+	t = pthread_getspecific(tls_key);
+	if (!t) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return NULL;
+		t->buf = malloc(PF_BUF + 2);
+		if (!t->buf || pthread_setspecific(tls_key, t) != 0) {
+			free(t->buf);
+			free(t);
+			return NULL;
+		}
+	}
+	if (t->busy)
+		return NULL; /* a callback matching on the same thread: no prefilter */
+	if (t->gen != pf->gen) {
+		/* A ruleset this thread has not used yet: grow the scratch to fit
+		 * its databases, and the bitsets to its rules and buckets. */
+		nw = (pf->nrules + 63) / 64;
+		if (nw > t->nwords) {
+			uint64_t *c = realloc(t->cand, nw * sizeof(*c));
+			if (!c)
+				return NULL;
+			t->cand = c;
+			t->nwords = nw;
+		}
+		if (grow_stamps(t, pf) < 0)
+			return NULL;
+		for (uint32_t f = 0; f <= pf->nfields; f++) {
+			hs_database_t *db = f < pf->nfields ? pf->fields[f].db : pf->kwdb;
+			hs_scratch_t *sc = t->scratch;
+			hs_error_t e = db ? hs_alloc_scratch(db, &sc) : HS_SUCCESS;
+			t->scratch = sc; /* may have moved even when it failed */
+			if (e != HS_SUCCESS)
+				return NULL;
+		}
+		t->gen = pf->gen;
+	}
+	t->busy = 1;
+	return t;
+}
+
+void prefilter_leave(struct pf_thread *t)
+{
+	if (t)
+		t->busy = 0;
+}
+
+struct hit_ctx {
+	const struct prefilter *pf;
+	struct pf_thread *t;
+};
+
+/* A literal occurs: each clause it satisfies counts once for its rule, and a
+ * rule with all its clauses satisfied becomes a candidate. */
+static int on_hit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+		  void *ctx)
+{
+	const struct hit_ctx *h = ctx;
+	const struct prefilter *pf = h->pf;
+	struct pf_thread *t = h->t;
+	const struct pf_req *rq = &pf->req[id];
+	const uint32_t *cl = pf->ridx + rq->first;
+	uint32_t ep = t->epoch;
+
+	(void)from;
+	(void)to;
+	(void)flags;
+	for (uint32_t k = 0; k < rq->nrules; k++) {
+		uint32_t c = cl[k], r = pf->clause_rule[c];
+		if (t->cstamp[c] == ep)
+			continue;
+		t->cstamp[c] = ep;
+		if (t->rstamp[r] != ep) {
+			t->rstamp[r] = ep;
+			t->rcnt[r] = 0;
+		}
+		if (++t->rcnt[r] == pf->rule_nclauses[r])
+			t->cand[r >> 6] |= 1ull << (r & 63);
+	}
+	return 0;
+}
+
+const char *prefilter_field(const struct pf_thread *t, const struct item *it,
+			    const struct event *ev, size_t *len)
+{
+	const struct pf_fslot *s = &t->fslot[it->fid - 1];
+
+	if (s->epoch != t->epoch)
+		return NULL;
+	if (s->count > 1) /* several names equal but for case: exact name first */
+		return search_field(ev, it->field, len);
+	*len = s->f->value_len;
+	return s->f->value;
+}
+
+/* Scans one field (value v, n bytes) with its database; appends it to the
+ * keyword buffer at *kw when keywords are scanned. Returns 0 or -1. */
+static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hit_ctx *h,
+		      const struct event_field *f, size_t *kw, int failed)
+{
+	uint32_t fid = f->name ? field_find(pf, f->name, strlen(f->name)) : PF_KW;
+
+	if (fid != PF_KW) {
+		struct pf_fslot *s = &t->fslot[fid];
+		if (s->epoch != t->epoch) {
+			s->epoch = t->epoch;
+			s->count = 1;
+			s->f = f;
+		} else {
+			s->count++;
+		}
+	}
+	if (!f->value || failed)
+		return failed;
+	if (pf->kwdb) {
+		if (*kw + f->value_len + 1 > PF_BUF)
+			return -1;
+		memcpy(t->buf + *kw, f->value, f->value_len);
+		*kw += f->value_len;
+		t->buf[(*kw)++] = 0;
+	}
+	if (fid == PF_KW || !pf->fields[fid].db)
+		return 0;
+	if (pf->kwdb) {
+		/* the framed value already sits in the keyword buffer */
+		const uint8_t *v = t->buf + *kw - f->value_len - 2;
+		return hs_scan(pf->fields[fid].db, (const char *)v, f->value_len + 2, 0, t->scratch,
+			       on_hit, h) == HS_SUCCESS
+			   ? 0
+			   : -1;
+	}
+	if (f->value_len + 2 > PF_BUF)
+		return -1;
+	t->buf[0] = 0;
+	memcpy(t->buf + 1, f->value, f->value_len);
+	t->buf[f->value_len + 1] = 0;
+	return hs_scan(pf->fields[fid].db, (const char *)t->buf, f->value_len + 2, 0, t->scratch,
+		       on_hit, h) == HS_SUCCESS
+		   ? 0
+		   : -1;
+}
+
+int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct event *ev)
+{
+	struct hit_ctx h = {pf, t};
+	uint32_t n = ev->nfields < EVENT_MAX_FIELDS ? ev->nfields : EVENT_MAX_FIELDS;
+	size_t nw = (pf->nrules + 63) / 64, kw = 1;
+	int rc = 0;
+
+	if (++t->epoch == 0) {
+		/* wrapped: forget every stamp so none can look current */
+		memset(t->stamp, 0, t->nstamp * sizeof(*t->stamp));
+		memset(t->cstamp, 0, t->ncstamp * sizeof(*t->cstamp));
+		memset(t->rstamp, 0, t->nrstamp * sizeof(*t->rstamp));
+		memset(t->fslot, 0, t->nfslot * sizeof(*t->fslot));
+		t->epoch = 1;
+	}
+	memset(t->cand, 0, nw * sizeof(*t->cand));
+	t->buf[0] = 0;
+	/* Every field is visited even after a failed scan: the field slots must
+	 * be complete for evaluation. */
+	for (uint32_t i = 0; i < n; i++) {
+		if (scan_field(pf, t, &h, &ev->fields[i], &kw, rc) < 0)
+			rc = -1;
+	}
+	for (uint32_t i = 0; ev->xfields && i < ev->nxfields; i++) {
+		if (scan_field(pf, t, &h, &ev->xfields[i], &kw, rc) < 0)
+			rc = -1;
+	}
+	if (rc == 0 && pf->kwdb &&
+	    hs_scan(pf->kwdb, (const char *)t->buf, (unsigned)kw, 0, t->scratch, on_hit, &h) !=
+		HS_SUCCESS)
+		rc = -1;
+	return rc;
+}
+
+const uint32_t *prefilter_always(const struct prefilter *pf, uint32_t bucket, uint32_t *n)
+{
+	if (bucket >= pf->nbuckets) {
+		*n = 0;
+		return NULL;
+	}
+	*n = pf->always_n[bucket];
+	return pf->always + pf->always_first[bucket];
+}
+
+size_t prefilter_count_always(const struct prefilter *pf)
+{
+	return pf ? pf->nalways : 0;
+}

@@ -1,0 +1,239 @@
+#include "famtest.h"
+#include "err.h"
+#include "util.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+struct ft *ft_current;
+
+static char ft_image[4096], ft_user[256], ft_uid[32];
+
+/* The test's proc_fill: /proc directly, as the agent does without its table. */
+static int ft_proc_fill(void *arg, int32_t pid, struct event *ev)
+{
+	char path[64], status[4096];
+	ssize_t n;
+	FILE *fp;
+	unsigned uid = 0;
+	int have_uid = 0;
+	struct passwd pw, *pwp = NULL;
+	char pwbuf[1024];
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, ft_image, sizeof(ft_image) - 1);
+	if (n <= 0)
+		return 0;
+	ft_image[n] = '\0';
+	event_set_str(ev, "Image", ft_image);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fp = fopen(path, "r");
+	if (fp != NULL) {
+		while (fgets(status, sizeof(status), fp) != NULL)
+			if (sscanf(status, "Uid: %u", &uid) == 1) {
+				have_uid = 1;
+				break;
+			}
+		fclose(fp);
+	}
+	if (have_uid) {
+		snprintf(ft_uid, sizeof(ft_uid), "%u", uid);
+		event_set_str(ev, "UserId", ft_uid);
+		if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL) {
+			snprintf(ft_user, sizeof(ft_user), "%s", pw.pw_name);
+			event_set_str(ev, "User", ft_user);
+		}
+	}
+	return 1;
+}
+
+static int ft_emit(void *arg, const struct event *ev)
+{
+	struct ft *t = arg;
+	struct ft_event *e;
+
+	if (t->shed)
+		return 1;
+	if (t->nev >= FT_MAX_EVENTS)
+		return 1;
+	e = &t->ev[t->nev++];
+	e->category = ev->category;
+	e->service = ev->service;
+	e->n = ev->nfields;
+	for (int i = 0; i < ev->nfields; i++) {
+		e->name[i] = strdup(ev->fields[i].name);
+		e->value[i] = strndup(ev->fields[i].value, ev->fields[i].value_len);
+		if (e->name[i] == NULL || e->value[i] == NULL)
+			abort();
+	}
+	return 0;
+}
+
+void ft_start(struct ft *t, const struct family_ops *ops, const char *const *watch)
+{
+	int rc;
+
+	ft_current = t;
+	t->ops = ops;
+	t->env.proc_fill = ft_proc_fill;
+	t->env.arg = NULL;
+	t->env.self_pid = getpid();
+	t->env.watch_paths = watch;
+	rc = ops->start(&t->env, &t->f);
+	if (rc == YM_E_AUTH || rc == YM_E_UNSUPPORTED) {
+		printf("SKIP: %s=%s refused here: %s (errno %s)\n", ops->family, ops->mode,
+		       ym_strerror(rc), strerror(errno));
+		exit(FT_SKIP);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "FAIL: %s=%s start: %s (errno %s)\n", ops->family, ops->mode,
+			ym_strerror(rc), strerror(errno));
+		exit(1);
+	}
+}
+
+void ft_stop(struct ft *t)
+{
+	t->ops->stop(t->f);
+	t->f = NULL;
+}
+
+void ft_pump(struct ft *t, int ms)
+{
+	uint64_t end = util_mono_ns() + (uint64_t)ms * 1000000ull;
+	static uint64_t next_tick;
+
+	for (;;) {
+		uint64_t now = util_mono_ns();
+		int fd = t->ops->fd(t->f), wait;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		if (now >= next_tick && t->ops->tick != NULL) {
+			FT_CHECK(t->ops->tick(t->f, ft_emit, t) >= 0);
+			next_tick = now + 1000000000ull;
+		}
+		if (now >= end)
+			break;
+		wait = (int)((end - now) / 1000000ull);
+		if (wait > 100)
+			wait = 100;
+		if (fd >= 0) {
+			if (poll(&p, 1, wait) > 0)
+				FT_CHECK(t->ops->poll(t->f, 256, ft_emit, t) >= 0);
+		} else {
+			usleep((useconds_t)wait * 1000);
+		}
+	}
+}
+
+static int ft_match(const struct ft_event *e, va_list ap)
+{
+	const char *n, *v;
+
+	while ((n = va_arg(ap, const char *)) != NULL) {
+		const char *have;
+
+		v = va_arg(ap, const char *);
+		have = ft_get(e, n);
+		if (v == NULL ? have != NULL : (have == NULL || strcmp(have, v) != 0))
+			return 0;
+	}
+	return 1;
+}
+
+const struct ft_event *ft_wait(struct ft *t, int ms, ...)
+{
+	uint64_t end = util_mono_ns() + (uint64_t)ms * 1000000ull;
+	int from = 0;
+
+	for (;;) {
+		for (; from < t->nev; from++) {
+			va_list ap;
+			int ok;
+
+			va_start(ap, ms);
+			ok = ft_match(&t->ev[from], ap);
+			va_end(ap);
+			if (ok)
+				return &t->ev[from];
+		}
+		if (util_mono_ns() >= end)
+			return NULL;
+		ft_pump(t, 50);
+	}
+}
+
+int ft_count(struct ft *t, ...)
+{
+	int n = 0;
+
+	for (int i = 0; i < t->nev; i++) {
+		va_list ap;
+
+		va_start(ap, t);
+		n += ft_match(&t->ev[i], ap);
+		va_end(ap);
+	}
+	return n;
+}
+
+const char *ft_get(const struct ft_event *e, const char *name)
+{
+	for (int i = 0; i < e->n; i++)
+		if (strcmp(e->name[i], name) == 0)
+			return e->value[i];
+	return NULL;
+}
+
+void ft_expect(const struct ft_event *e, const char *name, const char *value)
+{
+	const char *have = ft_get(e, name);
+
+	if (value == NULL ? have == NULL : (have != NULL && strcmp(have, value) == 0))
+		return;
+	fprintf(stderr, "FAIL: field %s = %s, expected %s\n", name, have ? have : "(absent)",
+		value ? value : "(absent)");
+	ft_dump_events(ft_current);
+	exit(1);
+}
+
+void ft_dump_events(const struct ft *t)
+{
+	if (t == NULL)
+		return;
+	fprintf(stderr, "%d events recorded:\n", t->nev);
+	for (int i = 0; i < t->nev && i < 200; i++) {
+		fprintf(stderr, "  [%d] cat %u:", i, t->ev[i].category);
+		for (int j = 0; j < t->ev[i].n; j++)
+			fprintf(stderr, " %s=%s", t->ev[i].name[j], t->ev[i].value[j]);
+		fputc('\n', stderr);
+	}
+}
+
+const char *ft_self_image(void)
+{
+	static char img[4096];
+	ssize_t n = readlink("/proc/self/exe", img, sizeof(img) - 1);
+
+	img[n > 0 ? n : 0] = '\0';
+	return img;
+}
+
+pid_t ft_fork(void)
+{
+	pid_t parent = getpid(), p = fork();
+
+	if (p == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+	}
+	return p;
+}

@@ -1,0 +1,67 @@
+/* famtest: the harness the family tests share: a real family_env whose
+ * proc_fill reads /proc, an event recorder, and a pump that waits on the
+ * module's fd and calls tick() once a second, like the collector. */
+#ifndef YM_FAMTEST_H
+#define YM_FAMTEST_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+
+#include "family.h"
+
+#define FT_MAX_EVENTS 4096
+
+struct ft_event {
+	uint16_t category;
+	const char *service; /* static strings only (the modules' constants) */
+	int n;
+	char *name[EVENT_MAX_FIELDS];
+	char *value[EVENT_MAX_FIELDS];
+};
+
+struct ft {
+	const struct family_ops *ops;
+	struct family *f;
+	struct family_env env;
+	struct ft_event ev[FT_MAX_EVENTS];
+	int nev;
+	int shed; /* when set, emit refuses every event (the module must count drops) */
+};
+
+#define FT_SKIP 77
+
+/* Fails the test with a message. */
+#define FT_CHECK(cond)                                                                             \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
+			ft_dump_events(ft_current);                                                \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
+
+extern struct ft *ft_current;
+
+/* Starts ops with watch paths (may be NULL); exits 77 with the reason when
+ * the kernel or the privileges refuse the mode, 1 on other errors. */
+void ft_start(struct ft *t, const struct family_ops *ops, const char *const *watch);
+void ft_stop(struct ft *t);
+/* Runs the module for ms milliseconds. */
+void ft_pump(struct ft *t, int ms);
+/* Pumps up to ms until an event with every (name, value) pair given (NULL
+ * terminated) is recorded; returns it or NULL. A value NULL means "absent". */
+const struct ft_event *ft_wait(struct ft *t, int ms, ...);
+/* Counts recorded events matching the pairs. */
+int ft_count(struct ft *t, ...);
+const char *ft_get(const struct ft_event *e, const char *name);
+/* Checks name == value (value NULL: absent) and fails the test otherwise. */
+void ft_expect(const struct ft_event *e, const char *name, const char *value);
+void ft_dump_events(const struct ft *t);
+/* fork() whose child dies with the test (PR_SET_PDEATHSIG). */
+pid_t ft_fork(void);
+/* The image of the running program (readlink /proc/self/exe). */
+const char *ft_self_image(void);
+
+#endif

@@ -1,0 +1,77 @@
+/* auditd family, mode audit: a child execs /bin/echo with an argument that
+ * auditd hex-encodes; the EXECVE and SYSCALL records come out as auditd
+ * events with decoded fields, and a process_creation event with the exact
+ * image, command line and pids. The rule and registration are removed at
+ * stop. */
+#include "famtest.h"
+#include "family_auditd_audit.h"
+
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct ft t;
+
+int main(void)
+{
+	char pid[16], ppid[16];
+	const struct ft_event *e;
+	pid_t c;
+	int st, fd[2];
+
+	ft_start(&t, &family_auditd_audit_ops, NULL);
+	FT_CHECK(pipe(fd) == 0);
+	c = ft_fork();
+	if (c == 0) {
+		char go;
+
+		close(fd[1]);
+		if (read(fd[0], &go, 1) != 0) /* the parent closes: exec now */
+			_exit(9);
+		execl("/bin/echo", "/bin/echo", "yamori audit test", "two", (char *)NULL);
+		_exit(8);
+	}
+	close(fd[0]);
+	close(fd[1]);
+	FT_CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	snprintf(pid, sizeof(pid), "%d", (int)c);
+	snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
+
+	e = ft_wait(&t, 5000, "type", "EXECVE", "pid", pid, NULL);
+	FT_CHECK(e != NULL);
+	FT_CHECK(e->category == EVCAT_AUDITD && e->service != NULL);
+	FT_CHECK(strcmp(e->service, "auditd") == 0);
+	ft_expect(e, "argc", "3");
+	ft_expect(e, "a0", "/bin/echo");
+	ft_expect(e, "a1", "yamori audit test");
+	ft_expect(e, "a2", "two");
+	ft_expect(e, "key", FAMILY_AUDITD_KEY);
+	ft_expect(e, "exe", "/usr/bin/echo");
+
+	e = ft_wait(&t, 3000, "type", "SYSCALL", "pid", pid, NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ppid", ppid);
+	ft_expect(e, "exe", "/usr/bin/echo");
+	ft_expect(e, "comm", "echo");
+	ft_expect(e, "key", FAMILY_AUDITD_KEY);
+	ft_expect(e, "success", "yes");
+
+	e = ft_wait(&t, 3000, "type", "CWD", "pid", pid, NULL);
+	FT_CHECK(e != NULL);
+
+	e = ft_wait(&t, 3000, "CommandLine", "/bin/echo yamori audit test two", NULL);
+	FT_CHECK(e != NULL);
+	FT_CHECK(e->category == EVCAT_PROCESS_CREATION);
+	ft_expect(e, "Image", "/usr/bin/echo");
+	ft_expect(e, "ProcessId", pid);
+	ft_expect(e, "ParentProcessId", ppid);
+	ft_expect(e, "UserId", "0");
+	FT_CHECK(ft_count(&t, "CommandLine", "/bin/echo yamori audit test two", NULL) == 1);
+
+	ft_stop(&t);
+	/* a clean stop leaves the kernel so that a restart works */
+	ft_start(&t, &family_auditd_audit_ops, NULL);
+	ft_stop(&t);
+	printf("ok: auditd=audit (%d events)\n", t.nev);
+	return 0;
+}

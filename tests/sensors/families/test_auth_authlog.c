@@ -1,0 +1,147 @@
+/* auth family, mode authlog: lines appended to a real log file (named by
+ * YAMORI_AUTH_LOG) give authentication events with the exact fields; history
+ * is not reported; an injected " from " in a user name does not move the
+ * source; overlong lines are counted drops; rotation is followed. */
+#include "famtest.h"
+#include "family_auth_authlog.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct ft t;
+static char path[256];
+
+static void append(const char *line)
+{
+	FILE *fp = fopen(path, "a");
+
+	FT_CHECK(fp != NULL);
+	fputs(line, fp);
+	fputc('\n', fp);
+	FT_CHECK(fclose(fp) == 0);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/ym-authlog-XXXXXX", line[12000], pid[16], rotated[300];
+	const struct ft_event *e;
+	struct family_stats fs;
+	pid_t daemon;
+
+	FT_CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/auth.log", dir);
+	setenv("YAMORI_AUTH_LOG", path, 1);
+	append("Nov 26 01:00:00 host sshd[1]: Accepted password for history from 192.0.2.1 port 1 "
+	       "ssh2");
+	ft_start(&t, &family_auth_authlog_ops, NULL);
+
+	/* a live "daemon" so the line's pid names a real process */
+	daemon = ft_fork();
+	if (daemon == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(pid, sizeof(pid), "%d", (int)daemon);
+	snprintf(line, sizeof(line),
+		 "Nov 26 02:03:31 host sshd[%d]: Accepted publickey for alice from 192.0.2.10 port "
+		 "50022 ssh2: ED25519 SHA256:abc",
+		 (int)daemon);
+	append(line);
+	e = ft_wait(&t, 3000, "User", "alice", NULL);
+	FT_CHECK(e != NULL);
+	FT_CHECK(e->category == EVCAT_AUTHENTICATION);
+	ft_expect(e, "LogonType", "ssh");
+	ft_expect(e, "Status", "success");
+	ft_expect(e, "AuthMethod", "publickey");
+	ft_expect(e, "SourceIp", "192.0.2.10");
+	ft_expect(e, "SourcePort", "50022");
+	ft_expect(e, "ProcessId", pid);
+	ft_expect(e, "ProcessName", "sshd");
+	ft_expect(e, "Image", ft_self_image());
+
+	append("2026-11-26T02:03:32.123456+00:00 host sshd[77]: Failed password for invalid user "
+	       "evil from 6.6.6.6 port 1 from 192.0.2.11 port 4242 ssh2");
+	e = ft_wait(&t, 3000, "Status", "failure", "LogonType", "ssh", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "User", "evil from 6.6.6.6 port 1");
+	ft_expect(e, "SourceIp", "192.0.2.11");
+	ft_expect(e, "SourcePort", "4242");
+	ft_expect(e, "AuthMethod", "password");
+	ft_expect(e, "ProcessId", "77");
+
+	append("Nov 26 02:03:33 host sudo:      bob : TTY=pts/0 ; PWD=/home/bob ; USER=root ; "
+	       "COMMAND=/usr/bin/id -u ; USER=fake");
+	e = ft_wait(&t, 3000, "LogonType", "sudo", "Status", "success", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "User", "bob");
+	ft_expect(e, "TargetUser", "root");
+	ft_expect(e, "CommandLine", "/usr/bin/id -u ; USER=fake");
+	ft_expect(e, "ProcessId", NULL);
+
+	append("Nov 26 02:03:34 host sudo:      bob : 3 incorrect password attempts ; TTY=pts/0 ; "
+	       "PWD=/home/bob ; USER=root ; COMMAND=/bin/sh");
+	e = ft_wait(&t, 3000, "LogonType", "sudo", "Status", "failure", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "User", "bob");
+	ft_expect(e, "TargetUser", "root");
+
+	append("Nov 26 02:03:35 host su[300]: (to root) carol on pts/1");
+	append("Nov 26 02:03:36 host su[301]: FAILED SU (to root) dave on pts/2");
+	append("Nov 26 02:03:37 host login[302]: FAILED LOGIN (1) on '/dev/tty1' FOR 'erin', "
+	       "Authentication failure");
+	append("Nov 26 02:03:38 host login[303]: pam_unix(login:session): session opened for user "
+	       "frank(uid=1001) by LOGIN(uid=0)");
+	append("Nov 26 02:03:39 host CRON[304]: pam_unix(cron:session): session opened for user "
+	       "root(uid=0) by (uid=0)");
+	e = ft_wait(&t, 3000, "User", "carol", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "LogonType", "su");
+	ft_expect(e, "Status", "success");
+	ft_expect(e, "TargetUser", "root");
+	e = ft_wait(&t, 3000, "User", "dave", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Status", "failure");
+	e = ft_wait(&t, 3000, "User", "erin", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "LogonType", "console");
+	ft_expect(e, "Status", "failure");
+	e = ft_wait(&t, 3000, "User", "frank", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "LogonType", "console");
+	ft_expect(e, "Status", "success");
+
+	/* an overlong line is a counted drop and does not swallow the next one */
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	memcpy(line, "Nov 26 02:03:40 host sshd[1]: Failed password for ", 50);
+	append(line);
+	append("Nov 26 02:03:41 host sshd[1]: Failed none for gina from 192.0.2.12 port 7 ssh2");
+	FT_CHECK(ft_wait(&t, 3000, "User", "gina", NULL) != NULL);
+	t.ops->stats(t.f, &fs);
+	FT_CHECK(fs.drops == 1);
+
+	/* rotation: the old file is renamed, a new one created */
+	snprintf(rotated, sizeof(rotated), "%s.1", path);
+	FT_CHECK(rename(path, rotated) == 0);
+	append("Nov 26 02:03:42 host sshd[1]: Accepted password for henry from 192.0.2.13 port 8 "
+	       "ssh2");
+	FT_CHECK(ft_wait(&t, 4000, "User", "henry", NULL) != NULL);
+
+	ft_pump(&t, 300);
+	FT_CHECK(ft_count(&t, "User", "history", NULL) == 0);
+	FT_CHECK(ft_count(&t, "User", "root", NULL) == 0);
+	FT_CHECK(t.nev == 10);
+	t.ops->stats(t.f, &fs);
+	FT_CHECK(fs.events == 10);
+
+	kill(daemon, SIGKILL);
+	waitpid(daemon, NULL, 0);
+	ft_stop(&t);
+	unlink(path);
+	unlink(rotated);
+	rmdir(dir);
+	printf("ok: auth=authlog (%d events)\n", t.nev);
+	return 0;
+}

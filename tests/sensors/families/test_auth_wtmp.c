@@ -1,0 +1,129 @@
+/* auth family, mode wtmp: records written with updwtmpx to real wtmp/btmp
+ * files (named by YAMORI_WTMP / YAMORI_BTMP) give authentication events;
+ * history and logout records are not reported; a record written in two
+ * pieces is read once whole. */
+#include "famtest.h"
+#include "family_auth_wtmp.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <utmpx.h>
+
+static struct ft t;
+
+static void rec(struct utmpx *u, short type, const char *user, const char *line, const char *host,
+		pid_t pid)
+{
+	struct timeval tv;
+
+	memset(u, 0, sizeof(*u));
+	u->ut_type = type;
+	u->ut_pid = pid;
+	strncpy(u->ut_user, user, sizeof(u->ut_user));
+	strncpy(u->ut_line, line, sizeof(u->ut_line));
+	strncpy(u->ut_host, host, sizeof(u->ut_host));
+	gettimeofday(&tv, NULL);
+	u->ut_tv.tv_sec = (int32_t)tv.tv_sec;
+	u->ut_tv.tv_usec = (int32_t)tv.tv_usec;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/ym-wtmp-XXXXXX", wtmp[256], btmp[256], pid[16];
+	struct utmpx u;
+	const struct ft_event *e;
+	pid_t sess;
+	int fd;
+
+	FT_CHECK(mkdtemp(dir) != NULL);
+	snprintf(wtmp, sizeof(wtmp), "%s/wtmp", dir);
+	snprintf(btmp, sizeof(btmp), "%s/btmp", dir);
+	setenv("YAMORI_WTMP", wtmp, 1);
+	setenv("YAMORI_BTMP", btmp, 1);
+	/* updwtmpx appends only to an existing file, as on a real system */
+	FT_CHECK((fd = open(wtmp, O_CREAT | O_WRONLY, 0664)) >= 0 && close(fd) == 0);
+	FT_CHECK((fd = open(btmp, O_CREAT | O_WRONLY, 0600)) >= 0 && close(fd) == 0);
+	rec(&u, USER_PROCESS, "history", "pts/1", "", 1);
+	updwtmpx(wtmp, &u);
+	ft_start(&t, &family_auth_wtmp_ops, NULL);
+
+	sess = ft_fork();
+	if (sess == 0) {
+		pause();
+		_exit(0);
+	}
+	snprintf(pid, sizeof(pid), "%d", (int)sess);
+	rec(&u, USER_PROCESS, "alice", "pts/7", "192.0.2.20", sess);
+	FT_CHECK(inet_pton(AF_INET, "192.0.2.20", &u.ut_addr_v6[0]) == 1);
+	updwtmpx(wtmp, &u);
+	e = ft_wait(&t, 3000, "User", "alice", NULL);
+	FT_CHECK(e != NULL);
+	FT_CHECK(e->category == EVCAT_AUTHENTICATION);
+	ft_expect(e, "Status", "success");
+	ft_expect(e, "LogonType", "ssh");
+	ft_expect(e, "Terminal", "pts/7");
+	ft_expect(e, "SourceIp", "192.0.2.20");
+	ft_expect(e, "SourceHostname", "192.0.2.20");
+	ft_expect(e, "ProcessId", pid);
+	ft_expect(e, "Image", ft_self_image());
+
+	rec(&u, DEAD_PROCESS, "alice", "pts/7", "", sess);
+	updwtmpx(wtmp, &u);
+	rec(&u, LOGIN_PROCESS, "mallory", "ssh:notty", "2001:db8::5", 4242);
+	FT_CHECK(inet_pton(AF_INET6, "2001:db8::5", &u.ut_addr_v6[0]) == 1);
+	updwtmpx(btmp, &u);
+	e = ft_wait(&t, 3000, "User", "mallory", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Status", "failure");
+	ft_expect(e, "LogonType", "ssh");
+	ft_expect(e, "SourceIp", "2001:db8::5");
+	ft_expect(e, "ProcessId", "4242");
+	ft_expect(e, "Image", NULL);
+
+	/* a console login written in two pieces */
+	rec(&u, USER_PROCESS, "root", "tty1", "", 1);
+	fd = open(wtmp, O_WRONLY | O_APPEND);
+	FT_CHECK(fd >= 0);
+	FT_CHECK(write(fd, &u, 100) == 100);
+	ft_pump(&t, 300);
+	FT_CHECK(ft_count(&t, "User", "root", NULL) == 0);
+	FT_CHECK(write(fd, (char *)&u + 100, sizeof(u) - 100) == (ssize_t)(sizeof(u) - 100));
+	close(fd);
+	e = ft_wait(&t, 3000, "User", "root", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "LogonType", "console");
+	ft_expect(e, "Terminal", "tty1");
+	ft_expect(e, "SourceIp", NULL);
+
+	ft_pump(&t, 300);
+	FT_CHECK(t.nev == 3);
+	/* the collector sheds: a counted drop */
+	{
+		struct family_stats fs;
+
+		t.ops->stats(t.f, &fs);
+		FT_CHECK(fs.drops == 0 && fs.events == 3);
+		t.shed = 1;
+		rec(&u, USER_PROCESS, "shed", "pts/9", "", 1);
+		updwtmpx(wtmp, &u);
+		ft_pump(&t, 300);
+		t.shed = 0;
+		t.ops->stats(t.f, &fs);
+		FT_CHECK(fs.drops == 1 && fs.events == 3);
+	}
+	FT_CHECK(ft_count(&t, "User", "history", NULL) == 0);
+
+	kill(sess, SIGKILL);
+	waitpid(sess, NULL, 0);
+	ft_stop(&t);
+	unlink(wtmp);
+	unlink(btmp);
+	rmdir(dir);
+	printf("ok: auth=wtmp (%d events)\n", t.nev);
+	return 0;
+}

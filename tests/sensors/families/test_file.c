@@ -1,0 +1,251 @@
+/* file family, mode fanotify or bpf (argv[1]): under a temp root with its own etc/, home/u/
+ * and tmp/, a child creates, writes, renames, chmods and unlinks files; each
+ * action in a watched path gives the exact event, nothing outside does, and
+ * only executables are reported in the x: folder. */
+#include "famtest.h"
+#include "family_file_fanotify.h"
+#ifdef YM_FAMILY_BPF
+#include "family_file_bpf.h"
+#endif
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct ft t;
+static char root[] = "/tmp/ym-fan-XXXXXX";
+
+static const char *P(const char *rel)
+{
+	static char b[8][512];
+	static int i;
+
+	i = (i + 1) % 8;
+	snprintf(b[i], sizeof(b[i]), "%s/%s", root, rel);
+	return b[i];
+}
+
+static void put(const char *rel, const char *text, int flags, mode_t mode)
+{
+	int fd = open(P(rel), O_WRONLY | O_CREAT | flags, mode);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) != 0)
+		_exit(10);
+}
+
+static int rep[2] = {-1, -1};
+static pid_t last = -1;
+
+/* The child acts, reports, and stays alive (as a real writer would while the
+ * agent reads /proc) until the next step. */
+static pid_t act(int step)
+{
+	pid_t p = ft_fork();
+	char ok = 0;
+
+	if (p != 0)
+		return p;
+	switch (step) {
+	case 1:
+		put("etc/cron.d/job", "* * * * * root id\n", O_EXCL, 0644);
+		break;
+	case 2:
+		if (rename(P("etc/cron.d/job"), P("etc/cron.d/job2")) != 0)
+			_exit(11);
+		break;
+	case 3:
+		if (chmod(P("etc/cron.d/job2"), 0600) != 0)
+			_exit(12);
+		break;
+	case 4:
+		if (unlink(P("etc/cron.d/job2")) != 0)
+			_exit(13);
+		break;
+	case 5:
+		put("home/u/.bashrc", "curl x|sh\n", O_APPEND, 0644);
+		put("home/u/notes", "not watched\n", 0, 0644);
+		put("other/x", "not watched\n", 0, 0644);
+		put("tmp/data", "plain\n", 0, 0644);
+		break;
+	case 6:
+		put("tmp/implant", "#!/bin/sh\n", 0, 0644);
+		if (chmod(P("tmp/implant"), 0755) != 0)
+			_exit(14);
+		break;
+	case 7:
+		if (mkdir(P("etc/newdir"), 0755) != 0)
+			_exit(15);
+		break;
+	case 8:
+		put("etc/newdir/conf", "x\n", 0, 0644);
+		put("home/u/.ssh/authorized_keys", "ssh-ed25519 AAAA\n", 0, 0600);
+		break;
+	case 9:
+		put("etc/shed", "x\n", 0, 0644);
+		break;
+	}
+	if (write(rep[1], &ok, 1) != 1)
+		_exit(20);
+	pause();
+	_exit(0);
+}
+
+static void reap(void)
+{
+	if (last > 0) {
+		kill(last, SIGKILL);
+		waitpid(last, NULL, 0);
+	}
+	last = -1;
+}
+
+static char *run(int step, char *pid)
+{
+	pid_t p;
+	char ok = 1;
+
+	reap();
+	if (rep[0] < 0)
+		FT_CHECK(pipe(rep) == 0);
+	p = act(step);
+	FT_CHECK(read(rep[0], &ok, 1) == 1 && ok == 0);
+	last = p;
+	snprintf(pid, 16, "%d", (int)p);
+	return pid;
+}
+
+int main(int argc, char **argv)
+{
+	const struct family_ops *ops = &family_file_fanotify_ops;
+	/* what each mode can tell (docs/sensors.md): fanotify sees FAN_ATTRIB
+	 * and a close after writing; bpf sees the chmod and the O_CREAT flag */
+	int bpf = argc > 1 && strcmp(argv[1], "bpf") == 0;
+	const char *chmod_action = bpf ? "chmod" : "attrib";
+	char pid[16];
+	const char *watch[6];
+	char w1[512], w2[512], w3[512], w4[512];
+	const struct ft_event *e;
+	const char *img = ft_self_image();
+
+	FT_CHECK(mkdtemp(root) != NULL);
+	FT_CHECK(mkdir(P("etc"), 0755) == 0 && mkdir(P("etc/cron.d"), 0755) == 0);
+	FT_CHECK(mkdir(P("home"), 0755) == 0 && mkdir(P("home/u"), 0755) == 0);
+	FT_CHECK(mkdir(P("home/u/.ssh"), 0700) == 0 && mkdir(P("tmp"), 01777) == 0);
+	FT_CHECK(mkdir(P("other"), 0755) == 0);
+	{
+		int fd = open(P("home/u/.bashrc"), O_CREAT | O_WRONLY, 0644);
+		FT_CHECK(fd >= 0 && close(fd) == 0);
+	}
+	snprintf(w1, sizeof(w1), "%s/etc/", root);
+	snprintf(w2, sizeof(w2), "%s/home/u/.ssh/", root);
+	snprintf(w3, sizeof(w3), "%s/home/u/.bashrc", root);
+	snprintf(w4, sizeof(w4), "x:%s/tmp/", root);
+	watch[0] = w1;
+	watch[1] = w2;
+	watch[2] = w3;
+	watch[3] = w4;
+	watch[4] = NULL;
+	if (bpf) {
+#ifdef YM_FAMILY_BPF
+		ops = &family_file_bpf_ops;
+#else
+		printf(
+		    "SKIP: built without eBPF (cmake/bpf.cmake found no clang/bpftool/libbpf)\n");
+		return FT_SKIP;
+#endif
+	}
+	ft_start(&t, ops, watch);
+
+	run(1, pid);
+	e = ft_wait(&t, 3000, "Action", "create", "TargetFilename", P("etc/cron.d/job"), NULL);
+	FT_CHECK(e != NULL);
+	FT_CHECK(e->category == EVCAT_FILE_EVENT);
+	ft_expect(e, "ProcessId", pid);
+	ft_expect(e, "Image", img);
+	ft_expect(e, "User", "root");
+	if (!bpf) {
+		e = ft_wait(&t, 3000, "Action", "write", "TargetFilename", P("etc/cron.d/job"),
+			    NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "ProcessId", pid);
+	}
+
+	run(2, pid);
+	e = ft_wait(&t, 3000, "Action", "rename", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "TargetFilename", P("etc/cron.d/job2"));
+	ft_expect(e, "SourceFilename", P("etc/cron.d/job"));
+	ft_expect(e, "ProcessId", pid);
+
+	run(3, pid);
+	e = ft_wait(&t, 3000, "Action", chmod_action, NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "TargetFilename", P("etc/cron.d/job2"));
+	ft_expect(e, "Mode", "0600");
+	ft_expect(e, "ProcessId", pid);
+
+	run(4, pid);
+	e = ft_wait(&t, 3000, "Action", "unlink", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "TargetFilename", P("etc/cron.d/job2"));
+	ft_expect(e, "ProcessId", pid);
+
+	run(5, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("home/u/.bashrc"), NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Action", bpf ? "create" : "write"); /* O_CREAT | O_APPEND */
+	ft_expect(e, "ProcessId", pid);
+
+	run(6, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("tmp/implant"), "Action", chmod_action, NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Mode", "0755");
+	ft_expect(e, "ProcessId", pid);
+
+	run(7, pid);
+	ft_pump(&t, 300); /* the new folder's mark */
+	run(8, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/newdir/conf"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("home/u/.ssh/authorized_keys"), "Action",
+		    "create", NULL);
+	FT_CHECK(e != NULL);
+
+	ft_pump(&t, 300);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("home/u/notes"), NULL) == 0);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("other/x"), NULL) == 0);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("tmp/data"), NULL) == 0);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("etc/newdir"), NULL) == 0);
+	FT_CHECK(ft_count(&t, "Action", "rename", NULL) == 1);
+	FT_CHECK(ft_count(&t, "Action", "unlink", NULL) == 1);
+
+	/* the collector sheds: each refused event is a counted drop */
+	{
+		struct family_stats fs;
+		uint64_t before;
+
+		t.ops->stats(t.f, &fs);
+		before = fs.drops;
+		t.shed = 1;
+		run(9, pid);
+		ft_pump(&t, 500);
+		t.shed = 0;
+		t.ops->stats(t.f, &fs);
+		FT_CHECK(fs.drops >= before + 1);
+		FT_CHECK(ft_count(&t, "TargetFilename", P("etc/shed"), NULL) == 0);
+	}
+	reap();
+	ft_stop(&t);
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+		FT_CHECK(system(cmd) == 0);
+	}
+	printf("ok: file=%s (%d events)\n", ops->mode, t.nev);
+	return 0;
+}

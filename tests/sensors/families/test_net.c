@@ -1,0 +1,252 @@
+/* network family, mode sock_diag or bpf (argv[1]): a child listens,
+ * connects to itself over loopback (v4 and v6), accepts and binds a UDP
+ * socket (and, seen by bpf only, sends a datagram from an unconnected one);
+ * each is reported once with the exact fields, and a shed event is counted
+ * as a drop. */
+#include "famtest.h"
+#include "family_net_sockdiag.h"
+#ifdef YM_FAMILY_BPF
+#include "family_net_bpf.h"
+#endif
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct ft t;
+
+struct ports {
+	int listen4, client4, udp4, listen6, client6, dgram, closed;
+};
+
+static int port_of(int s)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(s, (struct sockaddr *)&ss, &sl) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* listen + connect + accept on af; returns the two ports through *lp, *cp */
+static void pair(int af, int *lp, int *cp)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int l = socket(af, SOCK_STREAM, 0), c = socket(af, SOCK_STREAM, 0), a;
+
+	memset(&ss, 0, sizeof(ss));
+	if (af == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_loopback;
+		sl = sizeof(*s6);
+	}
+	if (bind(l, (struct sockaddr *)&ss, sl) != 0 || listen(l, 4) != 0)
+		_exit(2);
+	*lp = port_of(l);
+	usleep(400 * 1000); /* the listener alone for a poll, as real servers are */
+	if (getsockname(l, (struct sockaddr *)&ss, &sl) != 0 ||
+	    connect(c, (struct sockaddr *)&ss, sl) != 0)
+		_exit(3);
+	a = accept(l, NULL, NULL);
+	if (a < 0)
+		_exit(4);
+	*cp = port_of(c);
+}
+
+int main(int argc, char **argv)
+{
+	const struct family_ops *ops = &family_net_sockdiag_ops;
+	int bpf = argc > 1 && strcmp(argv[1], "bpf") == 0;
+	int up[2], down[2], st, drops_before;
+	struct ports p;
+	pid_t child;
+	char pid[16], lp[16], cp[16], up4[16];
+	const struct ft_event *e;
+	struct family_stats fs;
+	const char *img = ft_self_image();
+
+	if (bpf) {
+#ifdef YM_FAMILY_BPF
+		ops = &family_net_bpf_ops;
+#else
+		printf(
+		    "SKIP: built without eBPF (cmake/bpf.cmake found no clang/bpftool/libbpf)\n");
+		return FT_SKIP;
+#endif
+	}
+	ft_start(&t, ops, NULL);
+	FT_CHECK(pipe(up) == 0 && pipe(down) == 0);
+	child = ft_fork();
+	FT_CHECK(child >= 0);
+	if (child == 0) {
+		struct sockaddr_in u;
+		int us = socket(AF_INET, SOCK_DGRAM, 0);
+		char c;
+
+		memset(&p, 0, sizeof(p));
+		pair(AF_INET, &p.listen4, &p.client4);
+		memset(&u, 0, sizeof(u));
+		u.sin_family = AF_INET;
+		u.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (bind(us, (struct sockaddr *)&u, sizeof(u)) != 0)
+			_exit(5);
+		p.udp4 = port_of(us);
+		pair(AF_INET6, &p.listen6, &p.client6);
+		{
+			/* an unconnected UDP socket sends to the bound one */
+			int ds = socket(AF_INET, SOCK_DGRAM, 0);
+
+			u.sin_port = htons((uint16_t)p.udp4);
+			if (sendto(ds, "x", 1, 0, (struct sockaddr *)&u, sizeof(u)) != 1 ||
+			    sendto(ds, "y", 1, 0, (struct sockaddr *)&u, sizeof(u)) != 1)
+				_exit(8);
+			p.dgram = port_of(ds);
+		}
+		{
+			/* a refused attempt: a port nothing serves */
+			int cs = socket(AF_INET, SOCK_STREAM, 0),
+			    tmp = socket(AF_INET, SOCK_STREAM, 0);
+
+			u.sin_port = 0;
+			if (bind(tmp, (struct sockaddr *)&u, sizeof(u)) != 0)
+				_exit(9);
+			p.closed = port_of(tmp);
+			close(tmp);
+			u.sin_port = htons((uint16_t)p.closed);
+			if (connect(cs, (struct sockaddr *)&u, sizeof(u)) == 0)
+				_exit(10);
+		}
+		if (write(up[1], &p, sizeof(p)) != sizeof(p))
+			_exit(6);
+		if (read(down[0], &c, 1) < 0) /* keep everything open until told */
+			_exit(7);
+		_exit(0);
+	}
+	FT_CHECK(read(up[0], &p, sizeof(p)) == sizeof(p));
+	snprintf(pid, sizeof(pid), "%d", (int)child);
+
+	snprintf(lp, sizeof(lp), "%d", p.listen4);
+	snprintf(cp, sizeof(cp), "%d", p.client4);
+	e = ft_wait(&t, 3000, "Action", "listen", "SourcePort", lp, NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Protocol", "tcp");
+	ft_expect(e, "Initiated", "false");
+	ft_expect(e, "SourceIp", "127.0.0.1");
+	ft_expect(e, "SourceIsIpv6", "false");
+	ft_expect(e, "DestinationIp", NULL);
+	ft_expect(e, "ProcessId", pid);
+	ft_expect(e, "Image", img);
+	ft_expect(e, "User", "root");
+	FT_CHECK(e->category == EVCAT_NETWORK_CONNECTION);
+
+	e = ft_wait(&t, 3000, "Action", "connect", "SourcePort", cp, NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Protocol", "tcp");
+	ft_expect(e, "Initiated", "true");
+	ft_expect(e, "SourceIp", "127.0.0.1");
+	ft_expect(e, "DestinationIp", "127.0.0.1");
+	ft_expect(e, "DestinationPort", lp);
+	ft_expect(e, "DestinationIsIpv6", "false");
+	ft_expect(e, "ProcessId", pid);
+	ft_expect(e, "Image", img);
+
+	e = ft_wait(&t, 3000, "Action", "accept", "DestinationPort", lp, NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Initiated", "false");
+	ft_expect(e, "SourceIp", "127.0.0.1");
+	ft_expect(e, "SourcePort", cp);
+	ft_expect(e, "DestinationIp", "127.0.0.1");
+	ft_expect(e, "ProcessId", pid);
+
+	snprintf(up4, sizeof(up4), "%d", p.udp4);
+	e = ft_wait(&t, 3000, "Action", "bind", "SourcePort", up4, NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Protocol", "udp");
+	ft_expect(e, "SourceIp", "127.0.0.1");
+	ft_expect(e, "ProcessId", pid);
+
+	snprintf(lp, sizeof(lp), "%d", p.listen6);
+	snprintf(cp, sizeof(cp), "%d", p.client6);
+	e = ft_wait(&t, 3000, "Action", "connect", "SourcePort", cp, NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "SourceIp", "::1");
+	ft_expect(e, "DestinationIp", "::1");
+	ft_expect(e, "DestinationPort", lp);
+	ft_expect(e, "SourceIsIpv6", "true");
+	ft_expect(e, "DestinationIsIpv6", "true");
+	ft_expect(e, "ProcessId", pid);
+	FT_CHECK(ft_wait(&t, 3000, "Action", "accept", "SourcePort", cp, "DestinationPort", lp,
+			 NULL) != NULL);
+
+	if (bpf) {
+		char dp[16];
+
+		snprintf(dp, sizeof(dp), "%d", p.dgram);
+		e = ft_wait(&t, 3000, "Action", "connect", "Protocol", "udp", "SourcePort", dp,
+			    NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "DestinationIp", "127.0.0.1");
+		ft_expect(e, "DestinationPort", up4);
+		ft_expect(e, "Initiated", "true");
+		ft_expect(e, "ProcessId", pid);
+		/* one per socket and peer, not per datagram */
+		FT_CHECK(ft_count(&t, "Action", "connect", "SourcePort", dp, NULL) == 1);
+		/* the refused attempt is reported too */
+		snprintf(dp, sizeof(dp), "%d", p.closed);
+		e = ft_wait(&t, 3000, "Action", "connect", "DestinationPort", dp, NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "DestinationIp", "127.0.0.1");
+		ft_expect(e, "Protocol", "tcp");
+		ft_expect(e, "ProcessId", pid);
+	}
+
+	/* once each, however many polls see the socket */
+	ft_pump(&t, 700);
+	snprintf(cp, sizeof(cp), "%d", p.client4);
+	FT_CHECK(ft_count(&t, "Action", "connect", "SourcePort", cp, NULL) == 1);
+	FT_CHECK(ft_count(&t, "Action", "listen", "ProcessId", pid, NULL) == 2);
+
+	/* the collector sheds: the module counts the drop */
+	t.ops->stats(t.f, &fs);
+	drops_before = (int)fs.drops;
+	t.shed = 1;
+	if (ft_fork() == 0) {
+		/* a child: the agent's own sockets are never reported */
+		struct sockaddr_in a;
+		int l2 = socket(AF_INET, SOCK_STREAM, 0);
+
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (bind(l2, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l2, 1) != 0)
+			_exit(1);
+		usleep(800 * 1000);
+		_exit(0);
+	}
+	ft_pump(&t, 600);
+	t.ops->stats(t.f, &fs);
+	FT_CHECK((int)fs.drops >= drops_before + 1);
+	t.shed = 0;
+
+	FT_CHECK(write(down[1], "x", 1) == 1);
+	FT_CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	while (wait(NULL) > 0) {
+	}
+	ft_stop(&t);
+	printf("ok: network=%s (%d events)\n", ops->mode, t.nev);
+	return 0;
+}

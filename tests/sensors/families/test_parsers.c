@@ -1,0 +1,116 @@
+/* The family parsers on hostile input, no privileges needed: DNS names with
+ * compression loops, forward pointers, overlong labels and names, truncated
+ * messages; auth log lines with injected separators. */
+#include "famtest.h"
+#include "err.h"
+#include "family_auth_authlog.h"
+#include "family_dns_parse.h"
+
+#include <string.h>
+
+
+static int dns(const void *p, size_t n, struct family_dns_msg *m)
+{
+	return family_dns_parse(p, n, m);
+}
+
+static void test_dns(void)
+{
+	static struct family_dns_msg m;
+	/* header: id 0x1234, response, rcode 0, 1 question, 2 answers */
+	static const uint8_t ok[] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,
+				     /* 12: www.example.test */
+				     3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't',
+				     'e', 's', 't', 0, 0, 1, 0, 1,
+				     /* CNAME -> web.<16> */
+				     0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 'w', 'e', 'b', 0xc0,
+				     16,
+				     /* A 10.1.2.3 */
+				     0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 1, 2, 3};
+	uint8_t b[600];
+	char tb[12];
+
+	FT_CHECK(dns(ok, sizeof(ok), &m) == 0);
+	FT_CHECK(m.id == 0x1234 && m.qr == 1 && m.rcode == 0 && m.qtype == 1);
+	FT_CHECK(strcmp(m.qname, "www.example.test") == 0);
+	FT_CHECK(strcmp(m.answers, "web.example.test;10.1.2.3") == 0 && m.nanswers == 2);
+	/* every truncation fails cleanly */
+	for (size_t n = 0; n < sizeof(ok); n++)
+		FT_CHECK(dns(ok, n, &m) != 0);
+	/* a name pointing at itself */
+	memcpy(b, ok, 12);
+	b[5] = 1;
+	b[7] = 0;
+	b[12] = 0xc0;
+	b[13] = 12;
+	FT_CHECK(dns(b, 18, &m) == YM_E_PARSE);
+	/* a forward pointer (could chain into a loop) */
+	b[13] = 14;
+	b[14] = 0xc0;
+	b[15] = 12;
+	FT_CHECK(dns(b, 20, &m) == YM_E_PARSE);
+	/* a label of 64 (0x40: reserved type) */
+	b[12] = 64;
+	memset(b + 13, 'a', 64);
+	b[77] = 0;
+	FT_CHECK(dns(b, 82, &m) == YM_E_PARSE);
+	/* 5 labels of 63: 320 wire bytes > 255 */
+	for (int i = 0; i < 5; i++) {
+		b[12 + i * 64] = 63;
+		memset(b + 13 + i * 64, 'a', 63);
+	}
+	b[12 + 5 * 64] = 0;
+	FT_CHECK(dns(b, 12 + 5 * 64 + 5, &m) == YM_E_PARSE);
+	/* odd bytes in a label are escaped, never copied raw */
+	memcpy(b, ok, 12);
+	b[7] = 0;
+	b[12] = 3;
+	b[13] = 'a';
+	b[14] = '.';
+	b[15] = 0x01;
+	b[16] = 0;
+	memcpy(b + 17, "\x00\x01\x00\x01", 4);
+	FT_CHECK(dns(b, 21, &m) == 0);
+	FT_CHECK(strcmp(m.qname, "a\\046\\001") == 0);
+	FT_CHECK(strcmp(family_dns_parse_type(28, tb), "AAAA") == 0);
+	FT_CHECK(strcmp(family_dns_parse_type(999, tb), "TYPE999") == 0);
+}
+
+static void test_authlog(void)
+{
+	static struct family_auth_line l;
+	const char *s;
+
+	s = "Nov  6 02:03:31 host sshd[12]: Accepted password for root from 10.0.0.1 port 22 ssh2";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
+	FT_CHECK(strcmp(l.user, "root") == 0 && strcmp(l.ip, "10.0.0.1") == 0 && l.pid == 12);
+	FT_CHECK(strcmp(l.status, "success") == 0 && strcmp(l.type, "ssh") == 0);
+	/* a user name carrying " from " cannot move the source */
+	s = "Nov 26 02:03:31 h sshd[1]: Failed password for invalid user x from 1.1.1.1 port 1 "
+	    "from 2.2.2.2 port 2 ssh2";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
+	FT_CHECK(strcmp(l.ip, "2.2.2.2") == 0 && strcmp(l.user, "x from 1.1.1.1 port 1") == 0);
+	/* not authentication, and broken headers */
+	s = "Nov 26 02:03:31 h sshd[1]: Connection closed by 1.2.3.4 port 5";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_NOTFOUND);
+	s = "Nov 26 02:03:31 h sshd[x]: Accepted password for a from 1.1.1.1 port 1 ssh2";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
+	s = "Nov 26";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
+	s = "Nov 26 02:03:31 h sshd[1]: Accepted password for ";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
+	/* every prefix of a valid line parses or fails cleanly */
+	s = "2026-11-26T02:03:32+00:00 h sudo: bob : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/id";
+	for (size_t n = 0; n <= strlen(s); n++)
+		(void)family_auth_authlog_parse(s, n, &l);
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
+	FT_CHECK(strcmp(l.cmd, "/bin/id") == 0 && strcmp(l.target, "root") == 0);
+}
+
+int main(void)
+{
+	test_dns();
+	test_authlog();
+	printf("ok: parsers\n");
+	return 0;
+}

@@ -1,0 +1,134 @@
+/* ym-sensor-helper: real actions for the sensor tests (tests/sensors/).
+ *
+ *   ym-sensor-helper setuid UID            setresuid to UID, then exit 0
+ *   ym-sensor-helper memfd-exec MARKER     copy /bin/sleep into a memfd, execveat it
+ *                                          as "MARKER 1" (it sleeps a second)
+ *   ym-sensor-helper deleted-exec MARKER   copy /bin/true to /tmp, run it, unlink it
+ *                                          while it waits, then let it go
+ *   ym-sensor-helper finit-module FILE     finit_module on FILE (not a module: fails)
+ *   ym-sensor-helper bpf-load NAME         load a 2-instruction socket filter named NAME
+ *   ym-sensor-helper ptrace                fork a child, PTRACE_ATTACH it, print its pid
+ *   ym-sensor-helper exit CODE             exit with CODE
+ *
+ * Prints what it did on stdout ("pid N", "ret N"), exits 0 when the action
+ * was carried out (a refused finit_module is carried out). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int copy_file(const char *from, int out)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	off_t off = 0;
+
+	if (in < 0 || fstat(in, &sb) < 0)
+		return -1;
+	while (off < sb.st_size)
+		if (sendfile(out, in, &off, (size_t)(sb.st_size - off)) <= 0)
+			return -1;
+	close(in);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: ym-sensor-helper ACTION ARG\n");
+		return 2;
+	}
+	if (strcmp(argv[1], "setuid") == 0) {
+		uid_t u = (uid_t)strtoul(argv[2], NULL, 10);
+		if (setresuid(u, u, u) != 0)
+			return 1;
+		printf("pid %d\n", (int)getpid());
+		return 0;
+	}
+	if (strcmp(argv[1], "exit") == 0)
+		return (int)strtol(argv[2], NULL, 10);
+	if (strcmp(argv[1], "memfd-exec") == 0) {
+		int fd = (int)syscall(SYS_memfd_create, "ymtest", 0);
+		char *const av[] = {argv[2], "1", NULL};
+		char *const env[] = {NULL};
+		if (fd < 0 || copy_file("/bin/sleep", fd))
+			return 1;
+		syscall(SYS_execveat, fd, "", av, env, AT_EMPTY_PATH);
+		return 1;
+	}
+	if (strcmp(argv[1], "deleted-exec") == 0) {
+		char path[] = "/tmp/ym-deleted-XXXXXX";
+		int fd = mkstemp(path), st;
+		pid_t p;
+		if (fd < 0 || copy_file("/bin/true", fd) || fchmod(fd, 0700) || close(fd))
+			return 1;
+		/* unlink first, then exec through /proc/self/fd of an O_PATH fd */
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		unlink(path);
+		p = fork();
+		if (p == 0) {
+			char *const av[] = {"ymdeleted", argv[2], NULL};
+			char *const env[] = {NULL};
+			syscall(SYS_execveat, fd, "", av, env, AT_EMPTY_PATH);
+			_exit(127);
+		}
+		if (p < 0 || waitpid(p, &st, 0) != p || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			return 1;
+		printf("pid %d\n", (int)p);
+		return 0;
+	}
+	if (strcmp(argv[1], "finit-module") == 0) {
+		int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+		long r;
+		if (fd < 0)
+			return 1;
+		r = syscall(SYS_finit_module, fd, "ymparam=1", 0);
+		printf("ret %ld errno %d\n", r, r < 0 ? errno : 0);
+		return 0;
+	}
+	if (strcmp(argv[1], "bpf-load") == 0) {
+		struct bpf_insn insns[2];
+		union bpf_attr a;
+		long r;
+		memset(insns, 0, sizeof(insns));
+		insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K; /* r0 = 0 */
+		insns[1].code = BPF_JMP | BPF_EXIT;
+		memset(&a, 0, sizeof(a));
+		a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+		a.insn_cnt = 2;
+		a.insns = (uint64_t)(uintptr_t)insns;
+		a.license = (uint64_t)(uintptr_t) "GPL";
+		strncpy(a.prog_name, argv[2], sizeof(a.prog_name) - 1);
+		r = syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+		printf("ret %ld\n", r);
+		return r < 0;
+	}
+	if (strcmp(argv[1], "ptrace") == 0) {
+		pid_t p = fork();
+		int st;
+		if (p == 0) {
+			pause();
+			_exit(0);
+		}
+		if (p < 0 || ptrace(PTRACE_ATTACH, p, NULL, NULL) != 0)
+			return 1;
+		waitpid(p, &st, 0);
+		printf("pid %d\n", (int)p);
+		kill(p, SIGKILL);
+		ptrace(PTRACE_DETACH, p, NULL, NULL);
+		waitpid(p, &st, 0);
+		return 0;
+	}
+	return 2;
+}

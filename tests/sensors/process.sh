@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Process family, one mode (bpf or netlink): a real server and agent
+# (scripts/lab.sh) with --mode process=MODE; real actions; the stored events
+# must carry the exact fields. Usage: process.sh MODE
+set -u
+MODE=${1:?mode}
+TEST_NAME=sensors-process-$MODE
+. "$YM_SRC/tests/e2e/common.sh"
+helper="$LAB_BIN/ym-sensor-helper"
+[ -x "$helper" ] || fail "$helper not built"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+
+# the agent started by common.sh's lab would run the default modes; this
+# test needs its own, so the lab is started here with --mode
+lab_agent_start() {
+	"$LAB_BIN/yamori-agent" run --state "$LAB_DIR/agent" --mode "process=$MODE" \
+		>>"$LAB_DIR/agent.log" 2>&1 &
+	LAB_AGENT_PID=$!
+	for _ in $(seq 1 200); do
+		grep -q "yamori-agent running" "$LAB_DIR/agent.log" && return 0
+		kill -0 "$LAB_AGENT_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+if ! lab_start >/dev/null 2>&1; then
+	if [ "$MODE" = bpf ] && grep -q "cannot start process sensor bpf" "$LAB_DIR/agent.log"; then
+		echo "SKIP: the kernel refuses the eBPF process sensor here:"
+		grep "process sensor" "$LAB_DIR/agent.log" | tail -n 3
+		exit 77
+	fi
+	fail "lab did not start"
+fi
+grep -q "sensor process=$MODE" "$LAB_DIR/agent.log" || fail "agent did not run process=$MODE"
+
+# json field of the first event matching a SQL condition
+q() { db "SELECT json_extract(fields, '\$.$1') FROM events WHERE $2 ORDER BY seq LIMIT 1"; }
+# waits until an event matches
+wait_ev() {
+	for _ in $(seq 1 100); do
+		[ "$(db "SELECT count(*) FROM events WHERE $1")" -ge 1 ] && return 0
+		sleep 0.1
+	done
+	fail "no event where $1"
+}
+eq() { [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"; }
+# the process family's own creation events (the auditd family, where it
+# runs, reports executions too, from audit records: not what is tested here)
+P1="category = 1 AND json_extract(fields, '\$.ProcessStartTime') IS NOT NULL"
+
+mark="ymsens$$"
+wd=$(mktemp -d /tmp/ym-sens-cwd.XXXXXX)
+
+# exec with known argv, from a known cwd, in a subshell whose pid we know
+# (it lives 0.3 s: the netlink mode reads argv from /proc after the fact)
+( cd "$wd" && exec /bin/sh -c "sleep 0.3; :" "$mark" 'two words' ) &
+sh_pid=$!
+wait $sh_pid
+c1="$P1 AND json_extract(fields, '\$.CommandLine') = '/bin/sh -c sleep 0.3; : $mark two words'"
+wait_ev "$c1"
+eq "$(q Image "$c1")" "$(readlink -f /bin/sh)" Image
+eq "$(q ProcessId "$c1")" "$sh_pid" ProcessId
+eq "$(q CurrentDirectory "$c1")" "$wd" CurrentDirectory
+eq "$(q UserId "$c1")" "0" UserId
+eq "$(q User "$c1")" "root" User
+eq "$(q ParentProcessId "$c1")" "$$" ParentProcessId
+eq "$(q ParentImage "$c1")" "$(readlink /proc/$$/exe)" ParentImage
+sha=$(sha256sum "$(readlink -f /bin/sh)" | cut -d' ' -f1)
+eq "$(q Hashes "$c1")" "SHA256=$sha" Hashes
+# ProcessGuid: SHA-256 of boot id, pid and start time (the same in every mode)
+st=$(q ProcessStartTime "$c1")
+boot=$(cat /proc/sys/kernel/random/boot_id)
+h=$(printf '%s:%s:%s' "$boot" "$sh_pid" "$st" | sha256sum | cut -c1-32)
+eq "$(q ProcessGuid "$c1")" "${h:0:8}-${h:8:4}-${h:12:4}-${h:16:4}-${h:20:12}" ProcessGuid
+# the parent's GUID from its /proc start time (field 22)
+pst=$(awk '{ sub(/.*\) /, ""); print $20 }' /proc/$$/stat)
+h=$(printf '%s:%s:%s' "$boot" "$$" "$pst" | sha256sum | cut -c1-32)
+eq "$(q ParentProcessGuid "$c1")" "${h:0:8}-${h:8:4}-${h:12:4}-${h:16:4}-${h:20:12}" ParentProcessGuid
+ok "exec: Image, CommandLine, cwd, user, parent, hash, GUIDs"
+
+# the start time is /proc's field 22 (the kill command compares it)
+sleep 300 & sp=$!
+c2="$P1 AND json_extract(fields, '\$.ProcessId') = '$sp'"
+wait_ev "$c2"
+eq "$(q ProcessStartTime "$c2")" "$(awk '{ sub(/.*\) /, ""); print $20 }' /proc/$sp/stat)" ProcessStartTime
+kill $sp; wait $sp 2>/dev/null
+ok "ProcessStartTime = /proc/PID/stat field 22"
+
+# exit code and killing signal (process_termination)
+"$helper" exit 7 & ep=$!
+wait $ep
+c3="category = 2 AND json_extract(fields, '\$.ProcessId') = '$ep'"
+wait_ev "$c3"
+eq "$(q ExitCode "$c3")" "7" ExitCode
+eq "$(q Image "$c3")" "$helper" "termination Image"
+c3s="category = 2 AND json_extract(fields, '\$.ProcessId') = '$sp'"
+wait_ev "$c3s"
+eq "$(q ExitSignal "$c3s")" "15" ExitSignal
+ok "exit: ExitCode, ExitSignal"
+
+# fork without exec: a subshell is named after its parent's image
+# (the child lives a while: the netlink mode reads its argv from /proc)
+( sleep 0.2; /bin/sh -c "sleep 0.3" "$mark-sub"; : ) & fp=$!
+wait $fp
+c4="$P1 AND json_extract(fields, '\$.CommandLine') = '/bin/sh -c sleep 0.3 $mark-sub'"
+wait_ev "$c4"
+eq "$(q ParentProcessId "$c4")" "$fp" "fork: ParentProcessId"
+eq "$(q ParentImage "$c4")" "$(readlink /proc/$$/exe)" "fork: ParentImage"
+ok "fork: the forked subshell is a named parent"
+
+if [ "$MODE" = bpf ]; then
+	# a user the test can switch to
+	nobody=$(id -u nobody)
+	out=$("$helper" setuid "$nobody") || fail "setuid helper"
+	hp=${out#pid }
+	c5="category = 10 AND json_extract(fields, '\$.EventType') = 'privilege_change' AND json_extract(fields, '\$.ProcessId') = '$hp'"
+	wait_ev "$c5"
+	eq "$(q Syscall "$c5")" "setresuid" Syscall
+	eq "$(q UserId "$c5")" "$nobody" "privilege_change UserId"
+	eq "$(q EffectiveUserId "$c5")" "$nobody" "privilege_change EffectiveUserId"
+	eq "$(q Image "$c5")" "$helper" "privilege_change Image"
+	eq "$(q Result "$c5")" "0" "privilege_change Result"
+	ok "privilege change: setresuid"
+
+	"$helper" memfd-exec "$mark-memfd" & mp=$!
+	wait $mp
+	c6="$P1 AND json_extract(fields, '\$.CommandLine') = '$mark-memfd 1'"
+	wait_ev "$c6"
+	eq "$(q ExecFromMemory "$c6")" "true" ExecFromMemory
+	eq "$(q Image "$c6")" "/memfd:ymtest (deleted)" "memfd Image"
+	# hashed through /proc/PID/exe while it runs (it sleeps 1 s)
+	eq "$(q Hashes "$c6")" "SHA256=$(sha256sum /bin/sleep | cut -d' ' -f1)" "memfd Hashes"
+	ok "exec from memory: memfd"
+
+	out=$("$helper" deleted-exec "$mark-del") || fail "deleted-exec helper"
+	c6d="$P1 AND json_extract(fields, '\$.CommandLine') = 'ymdeleted $mark-del'"
+	wait_ev "$c6d"
+	eq "$(q ImageDeleted "$c6d")" "true" ImageDeleted
+	case "$(q Image "$c6d")" in /tmp/ym-deleted-*" (deleted)") ;; *) fail "deleted Image: $(q Image "$c6d")" ;; esac
+	ok "exec of a deleted file"
+
+	modf=$(mktemp /tmp/ym-notamodule.XXXXXX)
+	echo "not a module" >"$modf"
+	out=$("$helper" finit-module "$modf") || fail "finit-module helper"
+	c7="category = 11 AND json_extract(fields, '\$.EventType') = 'driver_load' AND json_extract(fields, '\$.ImageLoaded') = '$modf'"
+	wait_ev "$c7"
+	eq "$(q Syscall "$c7")" "finit_module" "module Syscall"
+	eq "$(q ModuleParameters "$c7")" "ymparam=1" ModuleParameters
+	r=$(q Result "$c7")
+	[ "$r" -lt 0 ] || fail "module load of a non-module succeeded? Result $r"
+	rm -f "$modf"
+	ok "kernel module load attempt (finit_module, Result $r)"
+
+	out=$("$helper" bpf-load ymtestprog) || fail "bpf-load helper: $out"
+	c8="category = 12 AND json_extract(fields, '\$.EventType') = 'bpf_load' AND json_extract(fields, '\$.BpfProgramName') = 'ymtestprog'"
+	wait_ev "$c8"
+	eq "$(q BpfProgramType "$c8")" "1" BpfProgramType
+	eq "$(q BpfInstructionCount "$c8")" "2" BpfInstructionCount
+	eq "$(q Image "$c8")" "$helper" "bpf Image"
+	ok "bpf program load"
+
+	out=$("$helper" ptrace x) || fail "ptrace helper"
+	tp=${out#pid }
+	c9="category = 9 AND json_extract(fields, '\$.EventType') = 'process_access' AND json_extract(fields, '\$.TargetProcessId') = '$tp'"
+	wait_ev "$c9"
+	eq "$(q GrantedAccess "$c9")" "PTRACE_ATTACH" GrantedAccess
+	eq "$(q SourceImage "$c9")" "$helper" SourceImage
+	eq "$(q TargetImage "$c9")" "$helper" TargetImage
+	ok "ptrace attach"
+fi
+
+# the started status names the mode
+eq "$(db "SELECT json_extract(fields, '\$.ProcessSensor') FROM events WHERE category = 7 AND json_extract(fields, '\$.Status') = 'started'")" "$MODE" ProcessSensor
+ok "agent_status started: ProcessSensor=$MODE"
+rm -rf "$wd"
+echo "PASS: process family, mode $MODE"

@@ -1,0 +1,518 @@
+/* Unit tests for the literal prefilter of lib/detect (prefilter.c): which
+ * rules ruleset_match evaluates for an event (ruleset_candidates), that a
+ * rule which can match is always among them (NOT, keywords, case folding,
+ * wildcards, regular expressions, exact values, several clauses), that the
+ * matches equal those without prefilter, and hot reload: threads matching a
+ * stream while another thread swaps rulesets. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect.h"
+#include "err.h"
+#include "event.h"
+
+#define HDR                                                                                        \
+	"title: t\n"                                                                               \
+	"id: 11111111-2222-4333-8444-555555555555\n"                                               \
+	"logsource:\n"                                                                             \
+	"    product: linux\n"                                                                     \
+	"    category: process_creation\n"                                                         \
+	"detection:\n"
+
+struct pair {
+	struct ruleset *pf, *plain; /* the same rules with and without prefilter */
+};
+
+static struct pair load2(const char *det)
+{
+	struct detect_options no = {.no_prefilter = 1};
+	struct detect_load_stats st;
+	struct pair p = {0};
+	char yaml[4096];
+
+	snprintf(yaml, sizeof(yaml), "%s%s", HDR, det);
+	assert_int_equal(ruleset_load_mem(yaml, strlen(yaml), "t.yml", &p.pf, &st, NULL, NULL), 0);
+	assert_int_equal(st.loaded, 1);
+	assert_int_equal(
+	    ruleset_load_mem_opts(yaml, strlen(yaml), "t.yml", &no, &p.plain, &st, NULL, NULL), 0);
+	assert_int_equal(st.loaded, 1);
+	return p;
+}
+
+static void free2(struct pair *p)
+{
+	ruleset_free(p->pf);
+	ruleset_free(p->plain);
+}
+
+static void fill(struct event *ev, va_list ap)
+{
+	const char *k;
+
+	event_init(ev);
+	ev->category = EVCAT_PROCESS_CREATION;
+	ev->product = "linux";
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		const char *v = va_arg(ap, const char *);
+		assert_int_equal(event_set_str(ev, k, v), 0);
+	}
+}
+
+/* Matches the event (name, value pairs ending in NULL) against both rulesets,
+ * which must agree; returns 2 when the rule matched, 1 when it was a
+ * candidate that did not match, 0 when the prefilter skipped it. */
+static int check(const struct pair *p, ...)
+{
+	unsigned char cand[1];
+	struct event ev;
+	va_list ap;
+	int a, b;
+	long c;
+
+	va_start(ap, p);
+	fill(&ev, ap);
+	va_end(ap);
+	a = ruleset_match(p->pf, &ev, NULL, NULL);
+	b = ruleset_match(p->plain, &ev, NULL, NULL);
+	assert_int_equal(a, b);
+	c = ruleset_candidates(p->pf, &ev, cand, sizeof(cand));
+	assert_true(c == 0 || c == 1);
+	assert_int_equal(cand[0], (unsigned char)c);
+	if (a)
+		assert_int_equal(c, 1); /* a match is always a candidate */
+	/* without prefilter every routed rule is a candidate */
+	assert_int_equal(ruleset_candidates(p->plain, &ev, cand, sizeof(cand)), 1);
+	return a ? 2 : (int)c;
+}
+
+static void test_contains_case_folding(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        CommandLine|contains: MiMiKatz\n"
+			      "    condition: sel\n");
+	(void)state;
+	assert_int_equal(check(&p, "CommandLine", "run MIMIKATZ.exe", NULL), 2);
+	assert_int_equal(check(&p, "CommandLine", "run mimikatz", NULL), 2);
+	assert_int_equal(check(&p, "CommandLine", "run mimi katz", NULL), 0);
+	/* the literal in another field does not make it a candidate */
+	assert_int_equal(check(&p, "Image", "/tmp/mimikatz", "CommandLine", "x", NULL), 0);
+	/* rule field names match event fields whatever their case */
+	assert_int_equal(check(&p, "commandline", "mimikatz", NULL), 2);
+	free2(&p);
+}
+
+static void test_cased_modifier(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        CommandLine|contains|cased: MiMiKatz\n"
+			      "    condition: sel\n");
+	(void)state;
+	assert_int_equal(check(&p, "CommandLine", "MiMiKatz", NULL), 2);
+	/* the prefilter folds case, the rule does not */
+	assert_int_equal(check(&p, "CommandLine", "mimikatz", NULL), 1);
+	free2(&p);
+}
+
+static void test_not_is_always_candidate(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        CommandLine|contains: harmless\n"
+			      "    condition: not sel\n");
+	(void)state;
+	assert_int_equal(check(&p, "CommandLine", "anything else", NULL), 2);
+	assert_int_equal(check(&p, "Image", "/bin/ls", NULL), 2);
+	assert_int_equal(check(&p, "CommandLine", "HARMLESS", NULL), 1);
+	free2(&p);
+}
+
+static void test_and_not_uses_positive_side(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        Image|endswith: /curl\n"
+			      "    filter:\n"
+			      "        CommandLine|contains: localhost\n"
+			      "    condition: sel and not filter\n");
+	(void)state;
+	assert_int_equal(check(&p, "Image", "/usr/bin/curl", "CommandLine", "curl x", NULL), 2);
+	assert_int_equal(check(&p, "Image", "/usr/bin/curl", "CommandLine", "localhost", NULL), 1);
+	assert_int_equal(check(&p, "Image", "/usr/bin/curlx", "CommandLine", "x", NULL), 0);
+	free2(&p);
+}
+
+static void test_keywords(void **state)
+{
+	struct pair p = load2("    keywords:\n"
+			      "        - 'Evil-Thing'\n"
+			      "        - 'other*bad'\n"
+			      "    condition: keywords\n");
+	(void)state;
+	assert_int_equal(check(&p, "User", "root", "CommandLine", "x EVIL-THING y", NULL), 2);
+	assert_int_equal(check(&p, "Image", "/other/very/bad", NULL), 2);
+	assert_int_equal(check(&p, "Image", "/bin/ls", "CommandLine", "ls", NULL), 0);
+	/* values are scanned NUL-separated: a literal split over two fields is
+	 * not found */
+	assert_int_equal(check(&p, "Image", "evil", "CommandLine", "-thing", NULL), 0);
+	free2(&p);
+}
+
+static void test_wildcards_longest_piece(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        CommandLine: 'foo*barbaz?qux*'\n"
+			      "    condition: sel\n");
+	(void)state;
+	assert_int_equal(check(&p, "CommandLine", "FOO and BARBAZ-QUX!", NULL), 2);
+	/* "barbaz" is the piece the prefilter looks for */
+	assert_int_equal(check(&p, "CommandLine", "xbarbaz", NULL), 1);
+	assert_int_equal(check(&p, "CommandLine", "foo qux", NULL), 0);
+	assert_int_equal(check(&p, "CommandLine", "foo barba qux", NULL), 0);
+	free2(&p);
+}
+
+static void test_exact_value_framed(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        Image: /usr/bin/nc\n"
+			      "    condition: sel\n");
+	(void)state;
+	assert_int_equal(check(&p, "Image", "/USR/BIN/NC", NULL), 2);
+	assert_int_equal(check(&p, "Image", "/usr/bin/ncat", NULL), 0);
+	assert_int_equal(check(&p, "Image", "x/usr/bin/nc", NULL), 0);
+	free2(&p);
+}
+
+static void test_startswith_endswith(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        Image|startswith: /tmp/\n"
+			      "        CommandLine|endswith: ' -e'\n"
+			      "    condition: sel\n");
+	(void)state;
+	assert_int_equal(check(&p, "Image", "/tmp/x", "CommandLine", "nc -e", NULL), 2);
+	/* both clauses are needed */
+	assert_int_equal(check(&p, "Image", "/tmp/x", "CommandLine", "nc -e x", NULL), 0);
+	assert_int_equal(check(&p, "Image", "/var/tmp/x", "CommandLine", "nc -e", NULL), 0);
+	free2(&p);
+}
+
+static void test_one_of_union(void **state)
+{
+	struct pair p = load2("    sel_a:\n"
+			      "        CommandLine|contains: alpha\n"
+			      "    sel_ab:\n"
+			      "        Image|endswith: /beta\n"
+			      "    sel_c:\n"
+			      "        User: root\n"
+			      "    condition: 1 of sel_a* or sel_c\n");
+	(void)state;
+	assert_int_equal(check(&p, "CommandLine", "ALPHA", NULL), 2);
+	assert_int_equal(check(&p, "Image", "/x/beta", NULL), 2);
+	assert_int_equal(check(&p, "User", "root", NULL), 2);
+	assert_int_equal(check(&p, "User", "roots", "Image", "/beta/x", NULL), 0);
+	free2(&p);
+}
+
+static void test_all_modifier(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        CommandLine|contains|all:\n"
+			      "            - ' -enc '\n"
+			      "            - 'powershell'\n"
+			      "    condition: sel\n");
+	(void)state;
+	assert_int_equal(check(&p, "CommandLine", "PowerShell -enc AAAA", NULL), 2);
+	assert_int_equal(check(&p, "CommandLine", "powershell -nop", NULL), 1);
+	assert_int_equal(check(&p, "CommandLine", "pwsh", NULL), 0);
+	free2(&p);
+}
+
+static void test_windash_variants(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        CommandLine|windash|contains: ' -decode '\n"
+			      "    condition: sel\n");
+	(void)state;
+	assert_int_equal(check(&p, "CommandLine", "certutil /decode a b", NULL), 2);
+	assert_int_equal(check(&p, "CommandLine", "certutil -decode a b", NULL), 2);
+	assert_int_equal(check(&p, "CommandLine", "certutil decode a b", NULL), 0);
+	free2(&p);
+}
+
+static void test_regex_literal(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        CommandLine|re: 'ab[0-9]+cdef\\.x{2}'\n"
+			      "    condition: sel\n");
+	struct pair alt = load2("    sel:\n"
+				"        CommandLine|re: 'foo|bar'\n"
+				"    condition: sel\n");
+	struct pair q = load2("    sel:\n"
+			      "        CommandLine|re: '-(W|R)\\s?x{2,20}yz'\n"
+			      "    condition: sel\n");
+	(void)state;
+	assert_int_equal(check(&p, "CommandLine", "ab12cdef.xx", NULL), 2);
+	/* regexes compare case-sensitively: a candidate, no match */
+	assert_int_equal(check(&p, "CommandLine", "AB12CDEF.XX", NULL), 1);
+	assert_int_equal(check(&p, "CommandLine", "ab12cde", NULL), 0);
+	/* a top-level alternation gives nothing certain */
+	assert_int_equal(check(&alt, "CommandLine", "bar", NULL), 2);
+	assert_int_equal(check(&alt, "CommandLine", "zzz", NULL), 1);
+	/* a quantifier's digits are no literal */
+	assert_int_equal(check(&q, "CommandLine", "-W xxxyz", NULL), 2);
+	assert_int_equal(check(&q, "CommandLine", "-Rxxyz", NULL), 2);
+	free2(&p);
+	free2(&alt);
+	free2(&q);
+}
+
+static void test_no_literal_items(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        ProcessId|gt: 100\n"
+			      "    condition: sel\n");
+	struct pair n = load2("    sel:\n"
+			      "        Image: null\n"
+			      "    condition: sel\n");
+	(void)state;
+	assert_int_equal(check(&p, "ProcessId", "200", NULL), 2);
+	assert_int_equal(check(&p, "ProcessId", "2", NULL), 1);
+	assert_int_equal(check(&n, "CommandLine", "x", NULL), 2);
+	free2(&p);
+	free2(&n);
+}
+
+static void test_fields_differing_in_case(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        Image: /bin/a\n"
+			      "    condition: sel\n");
+	(void)state;
+	/* the exact name wins, as without prefilter */
+	assert_int_equal(check(&p, "image", "/bin/a", "Image", "/bin/b", NULL), 1);
+	assert_int_equal(check(&p, "image", "/bin/b", "Image", "/bin/a", NULL), 2);
+	free2(&p);
+}
+
+/* ---- hot reload ---- */
+
+#define RL_THREADS 3
+#define RL_EVENTS  4000
+#define RL_SWAPS   60
+
+/* Set A's rules look at CommandLine, set B's at Image: different literals,
+ * different databases. Rule ids start with 'a' or 'b'. */
+static const char *const set_yaml[2] = {
+    "title: a1\nid: aaaaaaaa-0000-4000-8000-000000000001\n"
+    "logsource: {product: linux, category: process_creation}\n"
+    "detection: {sel: {CommandLine|contains: 'run'}, condition: sel}\n"
+    "---\n"
+    "title: a2\nid: aaaaaaaa-0000-4000-8000-000000000002\n"
+    "logsource: {product: linux, category: process_creation}\n"
+    "detection: {sel: {CommandLine|endswith: '-x'}, condition: sel}\n"
+    "---\n"
+    "title: a3\nid: aaaaaaaa-0000-4000-8000-000000000003\n"
+    "logsource: {product: linux, category: process_creation}\n"
+    "detection: {sel: {CommandLine|contains: 'never-there'}, condition: not sel}\n",
+    "title: b1\nid: bbbbbbbb-0000-4000-8000-000000000001\n"
+    "logsource: {product: linux, category: process_creation}\n"
+    "detection: {sel: {Image|endswith: '/tool'}, condition: sel}\n"
+    "---\n"
+    "title: b2\nid: bbbbbbbb-0000-4000-8000-000000000002\n"
+    "logsource: {product: linux, category: process_creation}\n"
+    "detection: {sel: {Image|startswith: '/opt/'}, condition: sel}\n"
+    "---\n"
+    "title: b3\nid: bbbbbbbb-0000-4000-8000-000000000003\n"
+    "logsource: {product: linux, category: process_creation}\n"
+    "detection: {sel: {Image|contains: 'never-there'}, condition: not sel}\n"};
+
+/* Matches of event i by set s (what the rules above say). */
+static int expected(int s, int i)
+{
+	if (s == 0)
+		return 1 + ((i % 3) == 0) + ((i % 5) == 0);
+	return 1 + ((i % 2) == 0) + ((i % 7) == 0);
+}
+
+static void make_event(int i, struct event *ev, char *cmd, char *img)
+{
+	snprintf(cmd, 64, "%s arg%d%s", (i % 3) == 0 ? "run" : "walk", i,
+		 (i % 5) == 0 ? " -x" : "");
+	snprintf(img, 64, "%s/%s", (i % 7) == 0 ? "/opt/x" : "/usr/bin",
+		 (i % 2) == 0 ? "tool" : "other");
+	event_init(ev);
+	ev->category = EVCAT_PROCESS_CREATION;
+	ev->product = "linux";
+	event_set_str(ev, "CommandLine", cmd);
+	event_set_str(ev, "Image", img);
+}
+
+struct reload {
+	pthread_rwlock_t lock;
+	struct ruleset *cur;
+	int done;
+	long bad, events;
+};
+
+struct seen {
+	int n;
+	char first;
+	int mixed;
+};
+
+static int on_seen(const struct rule_info *ri, const struct event *ev, void *ctx)
+{
+	struct seen *s = ctx;
+
+	(void)ev;
+	if (s->n++ == 0)
+		s->first = ri->id[0];
+	else if (ri->id[0] != s->first)
+		s->mixed = 1;
+	return 0;
+}
+
+static void *matcher(void *p)
+{
+	struct reload *R = p;
+	long bad = 0, n = 0;
+
+	for (int i = 0; i < RL_EVENTS; i++) {
+		char cmd[64], img[64];
+		struct seen s = {0};
+		struct event ev;
+		int got;
+		make_event(i, &ev, cmd, img);
+		pthread_rwlock_rdlock(&R->lock);
+		got = ruleset_match(R->cur, &ev, on_seen, &s);
+		pthread_rwlock_unlock(&R->lock);
+		n++;
+		/* every event matches in both sets: none may come out empty, and
+		 * its matches are all of one set and complete for it */
+		if (got == 0 || got != s.n || s.mixed || got != expected(s.first == 'a' ? 0 : 1, i))
+			bad++;
+	}
+	pthread_rwlock_wrlock(&R->lock);
+	R->bad += bad;
+	R->events += n;
+	pthread_rwlock_unlock(&R->lock);
+	return NULL;
+}
+
+static void *swapper(void *p)
+{
+	struct reload *R = p;
+
+	for (int k = 0; k < RL_SWAPS; k++) {
+		const char *y = set_yaml[(k + 1) % 2];
+		struct ruleset *rs = NULL, *old;
+		struct detect_load_stats st;
+		int done;
+		if (ruleset_load_mem(y, strlen(y), "r.yml", &rs, &st, NULL, NULL) != 0)
+			break;
+		pthread_rwlock_wrlock(&R->lock);
+		old = R->cur;
+		R->cur = rs;
+		done = R->done;
+		pthread_rwlock_unlock(&R->lock);
+		ruleset_free(old); /* no reader can hold it any more */
+		if (done)
+			break;
+	}
+	return NULL;
+}
+
+static void test_reload_while_matching(void **state)
+{
+	struct reload R = {.bad = 0};
+	struct detect_load_stats st;
+	pthread_t th[RL_THREADS], sw;
+
+	(void)state;
+	assert_int_equal(pthread_rwlock_init(&R.lock, NULL), 0);
+	assert_int_equal(
+	    ruleset_load_mem(set_yaml[0], strlen(set_yaml[0]), "r.yml", &R.cur, &st, NULL, NULL),
+	    0);
+	assert_int_equal(st.loaded, 3);
+	for (int i = 0; i < RL_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, matcher, &R), 0);
+	assert_int_equal(pthread_create(&sw, NULL, swapper, &R), 0);
+	for (int i = 0; i < RL_THREADS; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	pthread_rwlock_wrlock(&R.lock);
+	R.done = 1;
+	pthread_rwlock_unlock(&R.lock);
+	assert_int_equal(pthread_join(sw, NULL), 0);
+	assert_int_equal(R.events, (long)RL_THREADS * RL_EVENTS);
+	assert_int_equal(R.bad, 0);
+	ruleset_free(R.cur);
+	pthread_rwlock_destroy(&R.lock);
+}
+
+/* A callback that matches again on the same thread (the prefilter's
+ * per-thread state is busy then) still gets exact results. */
+struct nest {
+	const struct ruleset *rs;
+	const struct event *ev;
+	int inner;
+};
+
+static int on_nested(const struct rule_info *ri, const struct event *ev, void *ctx)
+{
+	struct nest *n = ctx;
+
+	(void)ri;
+	(void)ev;
+	n->inner += ruleset_match(n->rs, n->ev, NULL, NULL);
+	return 0;
+}
+
+static void test_nested_match(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        CommandLine|contains: nested\n"
+			      "    condition: sel\n");
+	struct event ev;
+	struct nest n;
+
+	(void)state;
+	event_init(&ev);
+	ev.category = EVCAT_PROCESS_CREATION;
+	ev.product = "linux";
+	assert_int_equal(event_set_str(&ev, "CommandLine", "a nested call"), 0);
+	n = (struct nest){p.pf, &ev, 0};
+	assert_int_equal(ruleset_match(p.pf, &ev, on_nested, &n), 1);
+	assert_int_equal(n.inner, 1);
+	free2(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_contains_case_folding),
+	    cmocka_unit_test(test_cased_modifier),
+	    cmocka_unit_test(test_not_is_always_candidate),
+	    cmocka_unit_test(test_and_not_uses_positive_side),
+	    cmocka_unit_test(test_keywords),
+	    cmocka_unit_test(test_wildcards_longest_piece),
+	    cmocka_unit_test(test_exact_value_framed),
+	    cmocka_unit_test(test_startswith_endswith),
+	    cmocka_unit_test(test_one_of_union),
+	    cmocka_unit_test(test_all_modifier),
+	    cmocka_unit_test(test_windash_variants),
+	    cmocka_unit_test(test_regex_literal),
+	    cmocka_unit_test(test_no_literal_items),
+	    cmocka_unit_test(test_fields_differing_in_case),
+	    cmocka_unit_test(test_reload_while_matching),
+	    cmocka_unit_test(test_nested_match),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
