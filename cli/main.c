@@ -120,23 +120,53 @@ static int parse_since(const char *s, char out[32])
 	return 0;
 }
 
+/* "process=bpf network=sock_diag" from {"process":"bpf",...}; "-" when empty */
+static void kv_line(json_t *o, char *out, size_t outsz, int numbers)
+{
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+
+	out[0] = 0;
+	json_object_foreach(o, k, v)
+	{
+		int w;
+		if (numbers)
+			w = snprintf(out + n, outsz - n, "%s%s=%lld", n ? " " : "", k,
+				     (long long)json_integer_value(v));
+		else
+			w = snprintf(out + n, outsz - n, "%s%s=%s", n ? " " : "", k,
+				     json_string_value(v) ? json_string_value(v) : "?");
+		if (w < 0 || (size_t)w >= outsz - n)
+			break;
+		n += (size_t)w;
+	}
+	if (!n)
+		snprintf(out, outsz, "-");
+}
+
 static int cmd_agents(struct cli *c)
 {
 	json_t *j = call(c, "GET", "/api/v1/agents", NULL), *a;
+	char sensors[256], drops[256];
 	size_t i;
 
 	if (!j)
 		return 1;
 	if (c->json)
 		return print_json(j), json_decref(j), 0;
-	printf("%-36s  %-16s  %-20s  %-20s  %10s  %8s\n", "AGENT", "TENANT", "HOSTNAME",
+	printf("%-36s  %-12s  %-16s  %-24s  %9s  %8s\n", "AGENT", "TENANT", "HOSTNAME",
 	       "LAST SEEN", "LAST SEQ", "EVENTS");
 	json_array_foreach(json_object_get(j, "agents"), i, a)
 	{
-		printf("%-36s  %-16s  %-20s  %-20s  %10lld  %8lld\n", jstr(a, "id"),
+		kv_line(json_object_get(a, "sensors"), sensors, sizeof(sensors), 0);
+		kv_line(json_object_get(a, "drops"), drops, sizeof(drops), 1);
+		printf("%-36s  %-12s  %-16s  %-24s  %9lld  %8lld\n", jstr(a, "id"),
 		       *jstr(a, "tenant") ? jstr(a, "tenant") : jstr(a, "tenant_id"),
 		       jstr(a, "hostname"), jstr(a, "last_seen"), jint(a, "last_seq"),
 		       jint(a, "events"));
+		printf("    sensors: %s\n    dropped: %s\n", sensors,
+		       strcmp(drops, "-") ? drops : "none");
 	}
 	json_decref(j);
 	return 0;

@@ -134,14 +134,26 @@ void api_health(struct http_req *r)
 	http_reply(r, MHD_HTTP_OK, json_pack("{s:s}", "status", "ok"));
 }
 
+/* The store keeps these JSON objects itself; anything else reads as {}. */
+static json_t *obj_json(const char *text)
+{
+	json_t *o = json_loads(text, 0, NULL);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		o = json_object();
+	}
+	return o;
+}
+
 static int agent_row(const struct store_agent *a, void *ctx)
 {
 	view_add(ctx,
-		 json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I}", "id", a->id, "tenant_id",
-			   a->tenant_id, "tenant", str_json(a->tenant_name), "hostname",
-			   str_json(a->hostname), "enrolled_at", time_json(a->enrolled_ns),
-			   "last_seen", time_json(a->last_seen_ns), "last_seq",
-			   (json_int_t)a->last_seq, "events", (json_int_t)a->events));
+		 json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I, s:o, s:o}", "id", a->id,
+			   "tenant_id", a->tenant_id, "tenant", str_json(a->tenant_name),
+			   "hostname", str_json(a->hostname), "enrolled_at",
+			   time_json(a->enrolled_ns), "last_seen", time_json(a->last_seen_ns),
+			   "last_seq", (json_int_t)a->last_seq, "events", (json_int_t)a->events,
+			   "sensors", obj_json(a->sensors), "drops", obj_json(a->drops)));
 	return 0;
 }
 

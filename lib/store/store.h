@@ -108,6 +108,10 @@ struct store_agent {
 	uint64_t last_seq;
 	uint64_t events; /* events stored for this agent */
 	int revoked;
+	/* from its agent_status events (filled by reads): JSON objects, e.g.
+	 * {"process":"bpf","network":"sock_diag"} and {"file":12,"spool":0} */
+	char sensors[512];
+	char drops[512];
 };
 
 /* Inserts a new agent (id, tenant_id, hostname, cert_serial, os, version,

@@ -60,7 +60,11 @@ static const char schema_sql[] =
     " last_seen INTEGER NOT NULL DEFAULT 0,"
     " last_seq INTEGER NOT NULL DEFAULT 0,"
     " events INTEGER NOT NULL DEFAULT 0,"
-    " revoked INTEGER NOT NULL DEFAULT 0);"
+    " revoked INTEGER NOT NULL DEFAULT 0,"
+    /* from the agent's agent_status events: sensor mode per family, and
+     * events lost per family (and "spool") since enrolment */
+    " sensors TEXT NOT NULL DEFAULT '{}',"
+    " drops TEXT NOT NULL DEFAULT '{}');"
     "CREATE INDEX IF NOT EXISTS idx_agents_tenant ON agents(tenant_id);"
     /* no foreign keys on the hot tables: the ingest transaction checks the agent once */
     "CREATE TABLE IF NOT EXISTS events ("
@@ -633,8 +637,8 @@ out:
 
 #define AGENT_COLS                                                                                 \
 	"a.id, a.tenant_id, t.name, a.hostname, a.cert_serial, a.os, a.version, a.enrolled_at,"    \
-	" a.last_seen, a.last_seq, a.events, a.revoked FROM agents a JOIN tenants t ON t.id ="     \
-	" a.tenant_id"
+	" a.last_seen, a.last_seq, a.events, a.revoked, a.sensors, a.drops FROM agents a JOIN"     \
+	" tenants t ON t.id = a.tenant_id"
 
 static void agent_row(sqlite3_stmt *st, struct store_agent *a)
 {
@@ -651,6 +655,8 @@ static void agent_row(sqlite3_stmt *st, struct store_agent *a)
 	a->last_seq = col_u64(st, 9);
 	a->events = col_u64(st, 10);
 	a->revoked = sqlite3_column_int(st, 11);
+	util_strlcpy(a->sensors, col_str(st, 12), sizeof(a->sensors));
+	util_strlcpy(a->drops, col_str(st, 13), sizeof(a->drops));
 }
 
 static int sqlite_agent_get(struct store *s, struct store_scope sc, const char *id,
@@ -719,6 +725,104 @@ out:
 }
 
 /* ---- ingest ---- */
+
+/* A family name from an agent (untrusted) used as a JSON key: [a-z_]{1,32}. */
+static int family_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 32)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!((s[i] >= 'a' && s[i] <= 'z') || s[i] == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Adds n to drops[key] of the agent (JSON object in agents.drops). */
+static int health_add_drops(struct sqlite_store *ss, const char *agent_id, const char *key,
+			    uint64_t n)
+{
+	sqlite3_stmt *st = NULL;
+	char path[48];
+	int r;
+
+	snprintf(path, sizeof(path), "$.%s", key);
+	r = prep(ss,
+		 "UPDATE agents SET drops = json_set(drops, ?1,"
+		 " coalesce(json_extract(drops, ?1), 0) + ?2) WHERE id = ?3",
+		 &st);
+	if (r)
+		goto out;
+	if ((r = bind_text(st, 1, path)) || (r = bind_u64(st, 2, n)) ||
+	    (r = bind_text(st, 3, agent_id)))
+		goto out;
+	if (sqlite3_step(st) != SQLITE_DONE)
+		r = db_fail(ss, "agent drops update");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Keeps agents.sensors and agents.drops current from an agent_status event
+ * (docs/sensors.md): "started" lists the mode of each family in fields named
+ * <Family>Sensor; "drops" reports Drops for a Family, and DroppedEvents at
+ * the spool cap. Counts are deltas; they add up. */
+static int health_update(struct sqlite_store *ss, const char *agent_id, const struct event *ev)
+{
+	const char *status = event_get(ev, "Status", NULL), *v;
+	sqlite3_stmt *st = NULL;
+	uint64_t n;
+	json_t *o = NULL;
+	char *text = NULL;
+	int r = 0;
+
+	if (!status)
+		return 0;
+	if (strcmp(status, "started") == 0) {
+		o = json_object();
+		if (!o)
+			return YM_E_NOMEM;
+		for (uint16_t i = 0; i < ev->nfields; i++) {
+			const char *name = ev->fields[i].name;
+			size_t nl = strlen(name);
+			char fam[40];
+			if (nl <= 6 || nl - 6 >= sizeof(fam) || strcmp(name + nl - 6, "Sensor") != 0)
+				continue;
+			for (size_t k = 0; k < nl - 6; k++)
+				fam[k] = (char)(name[k] >= 'A' && name[k] <= 'Z' ? name[k] + 32 : name[k]);
+			fam[nl - 6] = 0;
+			if (family_name_ok(fam) && ev->fields[i].value_len <= 32)
+				json_object_set_new(o, fam, json_string(ev->fields[i].value));
+		}
+		text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		if (!text) {
+			r = YM_E_NOMEM;
+			goto out;
+		}
+		r = prep(ss, "UPDATE agents SET sensors = ?1 WHERE id = ?2", &st);
+		if (r)
+			goto out;
+		if ((r = bind_text(st, 1, text)) || (r = bind_text(st, 2, agent_id)))
+			goto out;
+		if (sqlite3_step(st) != SQLITE_DONE)
+			r = db_fail(ss, "agent sensors update");
+		goto out;
+	}
+	if (strcmp(status, "drops") != 0)
+		goto out;
+	v = event_get(ev, "Family", NULL);
+	if (v && family_name_ok(v) &&
+	    util_parse_u64(event_get(ev, "Drops", NULL), 1, INT64_MAX, &n) == 0)
+		r = health_add_drops(ss, agent_id, v, n);
+	if (!r && util_parse_u64(event_get(ev, "DroppedEvents", NULL), 1, INT64_MAX, &n) == 0)
+		r = health_add_drops(ss, agent_id, "spool", n);
+out:
+	sqlite3_finalize(st);
+	free(text);
+	json_decref(o);
+	return r;
+}
 
 /* Decodes one UTF-8 sequence at p (n bytes left); returns its length, or 0
  * when the bytes there are not valid UTF-8 (overlong, surrogate, > U+10FFFF). */
@@ -956,6 +1060,9 @@ static int sqlite_ingest(struct store *s, struct store_scope sc, const char *age
 			rr.duplicates++;
 		} else {
 			rr.stored++;
+			if (ev->category == EVCAT_AGENT_STATUS &&
+			    (r = health_update(ss, agent_id, ev)))
+				goto out;
 			if (detect) {
 				sink.ev = ev;
 				sink.event_json = json;

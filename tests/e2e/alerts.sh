@@ -60,6 +60,13 @@ assert a["level"] in ("low", "medium", "high", "critical")
 PY
 ok "alert carries host $LAB_HOST, agent, process and ATT&CK tags"
 
+# the agent's sensor modes and drop totals show in `yamori agents`
+out=$(ym agents)
+echo "$out"
+grep -Eq "sensors: .*process=(bpf|netlink)" <<<"$out" || fail "yamori agents shows no process sensor mode"
+grep -Eq "dropped: " <<<"$out" || fail "yamori agents shows no drop line"
+ok "yamori agents shows the sensor mode of each family and the drops"
+
 # nothing fired on the benign commands
 benign=$(db "SELECT count(*) FROM alerts WHERE event LIKE '%cat /etc/hostname%' OR event LIKE '%uname -r%' OR event LIKE '%echo hello%'")
 [ "$benign" -eq 0 ] || fail "$benign alerts on benign commands"

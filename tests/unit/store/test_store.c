@@ -537,6 +537,46 @@ static void test_process_guid_lookup(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* agent_status events keep the agent's sensor modes and drop totals */
+static void test_agent_health(void **state)
+{
+	struct fx *f = *state;
+	struct store_scope sa = {f->ta.id};
+	struct event evs[4];
+	struct store_ingest_result res;
+	struct store_agent a;
+
+	for (int i = 0; i < 4; i++) {
+		event_init(&evs[i]);
+		evs[i].seq = (uint64_t)i + 1;
+		evs[i].ts_ns = 1;
+		evs[i].category = EVCAT_AGENT_STATUS;
+	}
+	assert_int_equal(event_set_str(&evs[0], "Status", "started"), 0);
+	assert_int_equal(event_set_str(&evs[0], "ProcessSensor", "bpf"), 0);
+	assert_int_equal(event_set_str(&evs[0], "NetworkSensor", "sock_diag"), 0);
+	assert_int_equal(event_set_str(&evs[1], "Status", "drops"), 0);
+	assert_int_equal(event_set_str(&evs[1], "Family", "file"), 0);
+	assert_int_equal(event_set_str(&evs[1], "Drops", "5"), 0);
+	assert_int_equal(event_set_str(&evs[2], "Status", "drops"), 0);
+	assert_int_equal(event_set_str(&evs[2], "Family", "file"), 0);
+	assert_int_equal(event_set_str(&evs[2], "Drops", "7"), 0);
+	assert_int_equal(event_set_str(&evs[2], "DroppedEvents", "3"), 0);
+	/* an agent cannot inject JSON paths through the family name */
+	assert_int_equal(event_set_str(&evs[3], "Status", "drops"), 0);
+	assert_int_equal(event_set_str(&evs[3], "Family", "x\"]'"), 0);
+	assert_int_equal(event_set_str(&evs[3], "Drops", "1"), 0);
+	assert_int_equal(store_ingest(f->s, sa, f->aa.id, "web1", evs, 4, NULL, NULL, &res), 0);
+	assert_int_equal(res.stored, 4);
+	assert_int_equal(store_agent_get(f->s, sa, f->aa.id, &a), 0);
+	assert_string_equal(a.sensors, "{\"network\":\"sock_diag\",\"process\":\"bpf\"}");
+	assert_string_equal(a.drops, "{\"file\":12,\"spool\":3}");
+	/* a duplicate batch adds nothing */
+	assert_int_equal(store_ingest(f->s, sa, f->aa.id, "web1", evs, 4, NULL, NULL, &res), 0);
+	assert_int_equal(store_agent_get(f->s, sa, f->aa.id, &a), 0);
+	assert_string_equal(a.drops, "{\"file\":12,\"spool\":3}");
+}
+
 static void test_reopen_keeps_data(void **state)
 {
 	struct fx *f = *state;
@@ -580,6 +620,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_non_utf8_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_process_guid_lookup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_agent_health, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
