@@ -535,10 +535,21 @@ struct pf_fslot {	/* the event's field(s) of one rule field name */
 	const struct event_field *f; /* the first of them */
 };
 
+#define PF_NCACHE      256 /* per-thread field-name cache entries (direct-mapped) */
+#define PF_NCACHE_NAME 48  /* longest cached name + 1; longer names are hashed each time */
+
+/* A field name seen before on this thread, keyed by its address and
+ * checked by content (the address may since hold another name). */
+struct pf_ncache {
+	const char *key;
+	uint32_t fid;
+	char name[PF_NCACHE_NAME];
+};
+
 /* Per-thread matching state, made on a thread's first match and kept until
  * the thread exits: Hyperscan scratch grown to fit every ruleset the thread
  * has matched with (re-checked when it sees a ruleset of another generation),
- * the candidate bitset and the bucket stamps. */
+ * the candidate bitset, the bucket stamps and the field-name cache. */
 struct pf_thread {
 	uint64_t gen;	/* generation of the ruleset the state was last fitted to */
 	void *scratch;	/* hs_scratch_t */
@@ -555,6 +566,7 @@ struct pf_thread {
 	struct pf_fslot *fslot; /* per field id */
 	size_t nfslot;
 	uint8_t *buf; /* framed values of one event */
+	struct pf_ncache *ncache; /* field name -> field id (PF_NCACHE entries) */
 	int busy;     /* inside a match on this thread (callbacks may match again) */
 };
 

@@ -852,6 +852,7 @@ static void tls_destroy(void *p)
 	free(t->rcnt);
 	free(t->fslot);
 	free(t->buf);
+	free(t->ncache);
 	free(t);
 }
 
@@ -904,8 +905,10 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 		if (!t)
 			return NULL;
 		t->buf = malloc(PF_BUF + 2);
-		if (!t->buf || pthread_setspecific(tls_key, t) != 0) {
+		t->ncache = calloc(PF_NCACHE, sizeof(*t->ncache));
+		if (!t->buf || !t->ncache || pthread_setspecific(tls_key, t) != 0) {
 			free(t->buf);
+			free(t->ncache);
 			free(t);
 			return NULL;
 		}
@@ -933,6 +936,8 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 			if (e != HS_SUCCESS)
 				return NULL;
 		}
+		/* field ids are the ruleset's own: forget the cached names */
+		memset(t->ncache, 0, PF_NCACHE * sizeof(*t->ncache));
 		t->gen = pf->gen;
 	}
 	t->busy = 1;
@@ -993,12 +998,34 @@ const char *prefilter_field(const struct pf_thread *t, const struct item *it,
 	return s->f->value;
 }
 
+/* The prefilter field id of event field name (PF_KW when no rule reads
+ * it), through the thread's name cache: event field names are mostly the
+ * same few strings at the same addresses. */
+static uint32_t name_fid(const struct prefilter *pf, struct pf_thread *t, const char *name)
+{
+	uintptr_t a = (uintptr_t)name;
+	struct pf_ncache *c = &t->ncache[((a >> 3) ^ (a >> 11)) & (PF_NCACHE - 1)];
+	size_t n;
+	uint32_t fid;
+
+	if (c->key == name && strcmp(c->name, name) == 0)
+		return c->fid;
+	n = strlen(name);
+	fid = field_find(pf, name, n);
+	if (n < PF_NCACHE_NAME) {
+		c->key = name;
+		c->fid = fid;
+		memcpy(c->name, name, n + 1);
+	}
+	return fid;
+}
+
 /* Scans one field (value v, n bytes) with its database; appends it to the
  * keyword buffer at *kw when keywords are scanned. Returns 0 or -1. */
 static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hit_ctx *h,
 		      const struct event_field *f, size_t *kw, int failed)
 {
-	uint32_t fid = f->name ? field_find(pf, f->name, strlen(f->name)) : PF_KW;
+	uint32_t fid = f->name ? name_fid(pf, t, f->name) : PF_KW;
 
 	if (fid != PF_KW) {
 		struct pf_fslot *s = &t->fslot[fid];
@@ -1055,7 +1082,8 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 		memset(t->fslot, 0, t->nfslot * sizeof(*t->fslot));
 		t->epoch = 1;
 	}
-	memset(t->cand, 0, nw * sizeof(*t->cand));
+	if (nw) /* a ruleset with no rule has no bitset */
+		memset(t->cand, 0, nw * sizeof(*t->cand));
 	t->buf[0] = 0;
 	/* Every field is visited even after a failed scan: the field slots must
 	 * be complete for evaluation. */

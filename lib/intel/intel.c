@@ -248,6 +248,8 @@ out:
 	return r;
 }
 
+static void classify_init(uint32_t mask[INTEL_FC_MAXLEN + 1]);
+
 int intel_builder_finish(struct intel_builder *b, struct intel_set **out)
 {
 	struct intel_set *s = NULL;
@@ -265,6 +267,7 @@ int intel_builder_finish(struct intel_builder *b, struct intel_set **out)
 		goto out;
 	s->d = b->d;
 	data_init(&b->d); /* the tables moved into the set */
+	classify_init(s->fcmask);
 	s->count = s->d.keys[0].n + s->d.keys[1].n + s->d.keys[2].n + s->d.ips.n4 + s->d.ips.n6 +
 		   s->d.domains.n + s->d.urls.n;
 	*out = s;
@@ -350,12 +353,33 @@ static const struct {
     {"Uri", 3, FC_URL},
 };
 
-static enum fclass classify(const char *name)
+/* Per name length: bit (c & 31) set when a name of fields_tab of that
+ * length starts with letter c (either case), so that most field names are
+ * turned down without a string comparison. Filled by intel_builder_finish. */
+static void classify_init(uint32_t mask[INTEL_FC_MAXLEN + 1])
 {
-	const char *dot = strrchr(name, '.');
-	const char *last = dot ? dot + 1 : name;
-	size_t n = strlen(last);
+	memset(mask, 0, (INTEL_FC_MAXLEN + 1) * sizeof(*mask));
+	for (size_t i = 0; i < sizeof(fields_tab) / sizeof(fields_tab[0]); i++) {
+		if (fields_tab[i].len <= INTEL_FC_MAXLEN)
+			mask[fields_tab[i].len] |= 1u << (fields_tab[i].name[0] & 31);
+	}
+}
 
+static enum fclass classify(const struct intel_set *s, const char *name)
+{
+	const char *last = name;
+	size_t n = 0;
+
+	for (const char *p = name; *p; p++) { /* one pass: the last dotted part */
+		if (*p == '.') {
+			last = p + 1;
+			n = 0;
+		} else {
+			n++;
+		}
+	}
+	if (n == 0 || (n <= INTEL_FC_MAXLEN && !(s->fcmask[n] >> (last[0] & 31) & 1)))
+		return FC_NONE; /* a longer name than any listed: the loop turns it down */
 	for (size_t i = 0; i < sizeof(fields_tab) / sizeof(fields_tab[0]); i++) {
 		if (fields_tab[i].len == n && strcasecmp(fields_tab[i].name, last) == 0)
 			return (enum fclass)fields_tab[i].fc;
@@ -548,7 +572,7 @@ int intel_match(const struct intel_set *s, const struct event *ev, intel_hit_fn 
 		if (!f->name || !v || n == 0)
 			continue;
 		m.f = f;
-		switch (classify(f->name)) {
+		switch (classify(s, f->name)) {
 		case FC_HASHES:
 			match_hashes(&m, v, n);
 			break;

@@ -80,9 +80,12 @@ struct intel_builder {
 	struct intel_data d;
 };
 
+#define INTEL_FC_MAXLEN 31 /* longest field name intel_match looks at (fields_tab) */
+
 struct intel_set {
 	struct intel_data d;
 	size_t count; /* distinct indicators */
+	uint32_t fcmask[INTEL_FC_MAXLEN + 1]; /* per name length: first letters (& 31) */
 };
 
 /* ---- intel_keys.c ---- */

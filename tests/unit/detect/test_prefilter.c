@@ -429,6 +429,36 @@ static void *swapper(void *p)
 	return NULL;
 }
 
+/* The per-thread field-name cache is keyed by the name's address: a name
+ * buffer reused for another name must not keep the old name's field. */
+static void test_name_cache_address_reuse(void **state)
+{
+	struct pair p = load2("    sel:\n"
+			      "        CommandLine|contains: mimikatz\n"
+			      "    condition: sel\n");
+	char name[32];
+	struct event ev;
+
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		event_init(&ev);
+		ev.category = EVCAT_PROCESS_CREATION;
+		ev.product = "linux";
+		snprintf(name, sizeof(name), "%s", "CommandLine");
+		assert_int_equal(event_set_str(&ev, name, "run mimikatz"), 0);
+		assert_int_equal(ruleset_match(p.pf, &ev, NULL, NULL), 1);
+		/* same address, another name: the value is not in CommandLine */
+		snprintf(name, sizeof(name), "%s", "Image");
+		assert_int_equal(ruleset_match(p.pf, &ev, NULL, NULL), 0);
+		assert_int_equal(ruleset_match(p.plain, &ev, NULL, NULL), 0);
+		/* and back, in another case: found case-insensitively */
+		snprintf(name, sizeof(name), "%s", "COMMANDLINE");
+		assert_int_equal(ruleset_match(p.pf, &ev, NULL, NULL), 1);
+		assert_int_equal(ruleset_match(p.plain, &ev, NULL, NULL), 1);
+	}
+	free2(&p);
+}
+
 static void test_reload_while_matching(void **state)
 {
 	struct reload R = {.bad = 0};
@@ -510,6 +540,7 @@ int main(void)
 	    cmocka_unit_test(test_regex_literal),
 	    cmocka_unit_test(test_no_literal_items),
 	    cmocka_unit_test(test_fields_differing_in_case),
+	    cmocka_unit_test(test_name_cache_address_reuse),
 	    cmocka_unit_test(test_reload_while_matching),
 	    cmocka_unit_test(test_nested_match),
 	};

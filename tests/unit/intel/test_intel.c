@@ -388,6 +388,55 @@ static void *check_keys(void *arg)
 	return NULL;
 }
 
+/* Every field name docs/intel.md lists is looked at, in any case and as
+ * the last dotted part; names that only share length and first letter
+ * with one (what the quick first-letter filter lets through) are not. */
+static void test_field_names(void **state)
+{
+	static const char *const ind[] = {SHA_A, "192.0.2.1", "evil.example",
+					  "http://evil.example/x"};
+	static const struct {
+		const char *name, *value;
+		int hits;
+	} c[] = {
+	    {"Hashes", "SHA256=" SHA_A, 1},
+	    {"hash", SHA_A, 1},
+	    {"Event.EventData.FileHash", SHA_A, 1},
+	    {"SHA256", SHA_A, 1},
+	    {"process.sha256", SHA_A, 1},
+	    {"DestinationIp", "192.0.2.1", 1},
+	    {"sourceip", "192.0.2.1", 1},
+	    {"IPADDRESS", "192.0.2.1", 1},
+	    {"ClientIp", "192.0.2.1", 1},
+	    {"net.dst_ip", "192.0.2.1", 1},
+	    {"src_ip", "192.0.2.1", 1},
+	    {"DestinationHostname", "a.evil.example", 1},
+	    {"dns.QueryName", "evil.example", 1},
+	    {"Domain", "evil.example", 1},
+	    {"url", "http://evil.example/x", 2}, /* the URL and its host */
+	    {"Uri", "http://evil.example/y", 1}, /* its host only */
+	    /* same length and first letter as a listed name: not looked at */
+	    {"Hashed", "SHA256=" SHA_A, 0},
+	    {"SourceIq", "192.0.2.1", 0},
+	    {"DestinationIpAddr", "192.0.2.1", 0},
+	    {"Dsx_ip", "192.0.2.1", 0},
+	    {"DestinationHostnamX", "evil.example", 0},
+	    {"Ip", "192.0.2.1", 0},
+	    {"Image", "evil.example", 0},
+	    {"a.", "192.0.2.1", 0},
+	    {"ThisIsAFieldNameLongerThanAnyListedOneByFar", "192.0.2.1", 0},
+	};
+	struct intel_set *s = build(ind, sizeof(ind) / sizeof(ind[0]));
+	struct got g;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		if (match1(s, c[i].name, c[i].value, &g) != c[i].hits)
+			fail_msg("%s: %d hits, want %d", c[i].name, g.n, c[i].hits);
+	}
+	intel_set_free(s);
+}
+
 static void test_million(void **state)
 {
 	struct intel_builder *b;
@@ -435,6 +484,7 @@ int main(void)
 	    cmocka_unit_test(test_domains_urls),     cmocka_unit_test(test_syntax),
 	    cmocka_unit_test(test_load_list),	     cmocka_unit_test(test_load_csv),
 	    cmocka_unit_test(test_load_file_errors), cmocka_unit_test(test_million),
+	    cmocka_unit_test(test_field_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
