@@ -35,7 +35,7 @@ void util_hex(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = 0;
 }
 
-static int hexval(char c)
+int util_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -52,8 +52,8 @@ int util_unhex(const char *s, uint8_t *out, size_t n)
 		int hi, lo;
 		if (!s[2 * i] || !s[2 * i + 1])
 			return YM_E_PARSE;
-		hi = hexval(s[2 * i]);
-		lo = hexval(s[2 * i + 1]);
+		hi = util_hexval((unsigned char)s[2 * i]);
+		lo = util_hexval((unsigned char)s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return YM_E_PARSE;
 		out[i] = (uint8_t)(hi << 4 | lo);

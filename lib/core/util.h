@@ -11,6 +11,8 @@
 int util_strlcpy(char *dst, const char *src, size_t dstsz);
 /* Hex-encodes n bytes into out (must hold 2n+1). */
 void util_hex(const uint8_t *p, size_t n, char *out);
+/* Value of one hex digit (either case), or -1. */
+int util_hexval(int c);
 /* Decodes 2n hex chars from s into out (n bytes). Returns 0 or YM_E_PARSE. */
 int util_unhex(const char *s, uint8_t *out, size_t n);
 /* Fills p with n bytes from getrandom(2). Returns 0 or YM_E_IO. */

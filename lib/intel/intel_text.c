@@ -4,6 +4,7 @@
 #include "intel_int.h"
 
 #include "err.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -20,17 +21,6 @@ uint64_t intel_text_hash(const char *s, size_t len)
 	return h ^ (h >> 29);
 }
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int intel_text_hex(const char *s, size_t len, uint8_t *out, size_t n)
 {
 	struct cursor c;
@@ -43,8 +33,8 @@ int intel_text_hex(const char *s, size_t len, uint8_t *out, size_t n)
 		int hi, lo;
 		if (cursor_get_bytes(&c, 2, &p))
 			return YM_E_PARSE;
-		hi = hexval(p[0]);
-		lo = hexval(p[1]);
+		hi = util_hexval(p[0]);
+		lo = util_hexval(p[1]);
 		if (hi < 0 || lo < 0)
 			return YM_E_PARSE;
 		out[i] = (uint8_t)(hi << 4 | lo);
