@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <openssl/evp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -50,6 +51,16 @@ struct enrich {
 	struct enrich_stats st;
 };
 
+/* SHA-256 fetched once: EVP_sha256() makes every EVP_Digest fetch it again
+ * (a lock and a lookup per call, three calls per process) */
+static EVP_MD *en_sha256;
+static pthread_once_t en_sha256_once = PTHREAD_ONCE_INIT;
+
+static void en_sha256_fetch(void)
+{
+	en_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 int enrich_guid(const char *boot_id, int32_t pid, uint64_t start_time,
 		char out[ENRICH_GUID_LEN + 1])
 {
@@ -58,9 +69,12 @@ int enrich_guid(const char *boot_id, int32_t pid, uint64_t start_time,
 	unsigned int mdlen = 0;
 	int n = snprintf(in, sizeof(in), "%s:%d:%llu", boot_id, (int)pid,
 			 (unsigned long long)start_time);
+	const EVP_MD *alg;
 
+	pthread_once(&en_sha256_once, en_sha256_fetch);
+	alg = en_sha256 ? en_sha256 : EVP_sha256();
 	if (n <= 0 || (size_t)n >= sizeof(in) ||
-	    EVP_Digest(in, (size_t)n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+	    EVP_Digest(in, (size_t)n, md, &mdlen, alg, NULL) != 1 || mdlen != 32)
 		return YM_E_CRYPTO;
 	util_hex(md, 16, h);
 	snprintf(out, ENRICH_GUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16,
@@ -281,10 +295,16 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 		      k->image_len, cmd ? cmd : "", cmd ? cmd_len : 0);
 	if (m->ppid > 0) {
 		en_setu(ev, "ParentProcessId", en->ppid_s, sizeof(en->ppid_s), (uint64_t)m->ppid);
-		/* the kernel named the parent exactly (pid, start time) */
-		if (enrich_guid(en->boot_id, m->ppid, k->parent_start_time, en->pguid) == 0)
-			en_set(ev, "ParentProcessGuid", en->pguid, ENRICH_GUID_LEN);
+		/* the kernel named the parent exactly (pid, start time); the
+		 * table has its GUID when it saw the parent start */
 		pe = proctable_find(en->pt, m->ppid, k->start_time);
+		if (pe && pe->start_time == k->parent_start_time &&
+		    strnlen(pe->guid, sizeof(en->pguid)) == ENRICH_GUID_LEN) {
+			memcpy(en->pguid, pe->guid, ENRICH_GUID_LEN + 1);
+			en_set(ev, "ParentProcessGuid", en->pguid, ENRICH_GUID_LEN);
+		} else if (enrich_guid(en->boot_id, m->ppid, k->parent_start_time, en->pguid) == 0) {
+			en_set(ev, "ParentProcessGuid", en->pguid, ENRICH_GUID_LEN);
+		}
 		if (pe && pe->start_time == k->parent_start_time) {
 			en->st.parent_from_table++;
 			if (pe->image_len)

@@ -10,11 +10,14 @@
 #include "sensor.h"
 #include "buf.h"
 #include "err.h"
+#include "kpath.h"
 #include "log.h"
 #include "util.h"
 
 #include "proc.h"
 #include "proc.skel.h"
+
+_Static_assert(PROC_PATH_DEPTH <= KPATH_DEPTH_MAX, "kpath_join bounds the depth");
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -51,7 +54,7 @@ struct sensor {
 	char cmdline[SB_CMDLINE];
 	char image[SB_PATH], cwd[SB_PATH], modpath[SB_PATH];
 	char cgroup[PROC_CG_MAX + 2];
-	char container[65], tty[PROC_TTY_MAX + 1], comm[17], bpf_name[17];
+	char container[KPATH_ID_LEN + 1], tty[PROC_TTY_MAX + 1], comm[17], bpf_name[17];
 	char modparams[PROC_UARG_MAX + 1];
 };
 
@@ -66,57 +69,6 @@ __attribute__((format(printf, 2, 0))) static int sb_libbpf_print(enum libbpf_pri
 	vsnprintf(line, sizeof(line), fmt, ap);
 	line[strcspn(line, "\n")] = 0;
 	LOG_D("sensor_bpf", "libbpf: %s", line);
-	return 0;
-}
-
-/* Joins NUL-terminated components given leaf first (n bytes at p) into an
- * absolute path in out (outsz). Returns the length; 0 when there were none
- * (out is then "/"). */
-static size_t sb_join_path(const char *p, size_t n, char *out, size_t outsz)
-{
-	size_t ends[PROC_PATH_DEPTH + 1], nc = 0, o = 0, i = 0;
-
-	while (i < n && nc < PROC_PATH_DEPTH + 1) {
-		size_t l = strnlen(p + i, n - i);
-		ends[nc++] = i;
-		i += l + 1;
-	}
-	for (size_t c = nc; c-- > 0;) {
-		const char *s = p + ends[c];
-		size_t l = strnlen(s, n - ends[c]);
-		if (o + 1 + l + 1 > outsz)
-			break;
-		out[o++] = '/';
-		memcpy(out + o, s, l);
-		o += l;
-	}
-	if (o == 0 && outsz > 1)
-		out[o++] = '/';
-	out[o] = 0;
-	return nc ? o : 0;
-}
-
-/* The container id in a cgroup path: the first 64-hex-digit run of a
- * component (docker-<id>.scope, cri-containerd-<id>.scope, libpod-<id>.scope,
- * /docker/<id>). Returns 1 and fills out (65 bytes), else 0. */
-static int sb_container_id(const char *p, size_t n, char out[65])
-{
-	size_t run = 0;
-
-	for (size_t i = 0; i <= n; i++) {
-		char c = i < n ? p[i] : 0;
-		int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-		if (hex) {
-			run++;
-			continue;
-		}
-		if (run == 64) {
-			memcpy(out, p + i - 64, 64);
-			out[64] = 0;
-			return 1;
-		}
-		run = 0;
-	}
 	return 0;
 }
 
@@ -181,7 +133,7 @@ static int sb_exec(struct sensor *s, const struct proc_exec *e, size_t size, str
 	}
 	d += e->args_len;
 	if (e->exe_len) {
-		k->image_len = sb_join_path(d, e->exe_len, s->image, sizeof(s->image) - 12);
+		k->image_len = kpath_join(d, e->exe_len, s->image, sizeof(s->image) - 12);
 		k->image_deleted = e->exe_nlink == 0;
 		k->image_memfd = k->image_deleted && strncmp(s->image, "/memfd:", 7) == 0;
 		/* as readlink(/proc/PID/exe) shows it */
@@ -196,14 +148,15 @@ static int sb_exec(struct sensor *s, const struct proc_exec *e, size_t size, str
 			k->exe_ino = e->exe_ino;
 			k->exe_size = e->exe_size;
 			k->exe_mtime_s = e->exe_mtime_sec;
-			k->exe_mtime_ns = e->exe_mtime_nsec;
+			/* as stat(2) shows them, so the hash cache hits (kpath.h) */
+			k->exe_mtime_ns = kpath_nsec(e->exe_mtime_nsec);
 			k->exe_ctime_s = e->exe_ctime_sec;
-			k->exe_ctime_ns = e->exe_ctime_nsec;
+			k->exe_ctime_ns = kpath_nsec(e->exe_ctime_nsec);
 		}
 	}
 	d += e->exe_len;
 	if (!(e->flags & PROC_F_NO_CWD)) {
-		k->cwd_len = sb_join_path(d, e->cwd_len, s->cwd, sizeof(s->cwd));
+		k->cwd_len = kpath_join(d, e->cwd_len, s->cwd, sizeof(s->cwd));
 		if (e->cwd_len == 0)
 			k->cwd_len = 1; /* "/" itself */
 		k->cwd = s->cwd;
@@ -211,8 +164,8 @@ static int sb_exec(struct sensor *s, const struct proc_exec *e, size_t size, str
 	}
 	d += e->cwd_len;
 	if (e->cg_len) {
-		size_t n = sb_join_path(d, e->cg_len, s->cgroup, sizeof(s->cgroup));
-		if (sb_container_id(s->cgroup, n, s->container))
+		size_t n = kpath_join(d, e->cg_len, s->cgroup, sizeof(s->cgroup));
+		if (kpath_container_id(s->cgroup, n, s->container))
 			k->container_id = s->container;
 		k->have |= SENSOR_K_CGROUP;
 	}
@@ -243,7 +196,7 @@ static int sb_sys(struct sensor *s, const struct proc_sys *r, size_t size, struc
 		if (size < sizeof(*r) || r->path_len > PROC_PATH_MAX || r->uarg_len >= PROC_UARG_MAX)
 			return YM_E_PARSE;
 		if (r->path_len) {
-			sb_join_path(r->path, r->path_len, s->modpath, sizeof(s->modpath));
+			kpath_join(r->path, r->path_len, s->modpath, sizeof(s->modpath));
 			k->module_path = s->modpath;
 		}
 		memcpy(s->modparams, r->uarg, r->uarg_len);

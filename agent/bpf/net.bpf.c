@@ -49,7 +49,7 @@ const volatile __u32 self_tgid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, 512 << 10);
 } events SEC(".maps");
 
 struct {

@@ -27,11 +27,11 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 self_tgid = 0;
 /* wake the consumer only once this much is waiting (it also polls on a
  * timer), so a storm costs one wake-up per this many bytes */
-const volatile __u64 wakeup_bytes = 256 * 1024;
+const volatile __u64 wakeup_bytes = 64 * 1024;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, 512 << 10); /* 4 MiB cost 8 MiB of RSS (mapped twice) */
 } events SEC(".maps");
 
 struct {

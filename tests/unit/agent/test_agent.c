@@ -1,6 +1,7 @@
 /* unit_agent: the agent's spool, sequence numbers, hash cache, nonce store,
- * process table, /proc parsing, batcher, kill executor and command handling,
- * each against the real thing: real files, real child processes, real
+ * process table, /proc parsing, batcher, kill executor, command handling,
+ * kernel path records (kpath), hashes by kernel file identity and per-family
+ * mode selection, each against the real thing: real files, real child processes, real
  * signatures. Needs no root. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,11 +26,13 @@
 #include "batcher.h"
 #include "buf.h"
 #include "cmdloop.h"
+#include "collect.h"
 #include "command.h"
 #include "enrich.h"
 #include "err.h"
 #include "exec_kill.h"
 #include "hashcache.h"
+#include "kpath.h"
 #include "nonce.h"
 #include "procinfo.h"
 #include "proctable.h"
@@ -505,16 +508,25 @@ static pid_t spawn_sleep(const char *cwd)
 		_exit(127);
 	}
 	assert_true(pid > 0);
-	/* wait until the exec has happened */
+	/* wait until the exec has happened and finished: the kernel switches
+	 * /proc/PID/exe before it sets up the new argument area, so the
+	 * command line is checked too */
 	for (int i = 0; i < 500; i++) {
 		char path[64], link[256];
 		ssize_t k;
 		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 		k = readlink(path, link, sizeof(link) - 1);
 		if (k > 0) {
+			char *cl = NULL;
+			size_t cn = 0;
 			link[k] = 0;
-			if (strstr(link, "sleep"))
+			snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+			if (strstr(link, "sleep") && util_read_file(path, 4096, &cl, &cn) == 0 &&
+			    cn > 0) {
+				free(cl);
 				return pid;
+			}
+			free(cl);
 		}
 		usleep(10000);
 	}
@@ -854,6 +866,185 @@ static void test_enrich_child(void **state)
 	enrich_free(en);
 }
 
+/* kpath_join: components come leaf first; the result is absolute */
+static void test_kpath_join(void **state)
+{
+	static const char comps[] = "true\0bin\0usr"; /* leaf first */
+	char out[64], tiny[8];
+	size_t n;
+	(void)state;
+
+	n = kpath_join(comps, sizeof(comps), out, sizeof(out));
+	assert_string_equal(out, "/usr/bin/true");
+	assert_int_equal(n, strlen("/usr/bin/true"));
+	/* no component: "/" and length 0 */
+	assert_int_equal(kpath_join("", 0, out, sizeof(out)), 0);
+	assert_string_equal(out, "/");
+	/* a missing final NUL is no overread: the length bounds it */
+	n = kpath_join("abc", 3, out, sizeof(out));
+	assert_string_equal(out, "/abc");
+	assert_int_equal(n, 4);
+	/* too small: the components that fit, from the root, and a NUL */
+	n = kpath_join(comps, sizeof(comps), tiny, sizeof(tiny));
+	assert_string_equal(tiny, "/usr");
+	assert_int_equal(n, 4);
+	assert_int_equal(kpath_join(comps, sizeof(comps), tiny, 1), 0);
+}
+
+static void test_kpath_container_id(void **state)
+{
+	static const char id[] = "0123456789abcdef0123456789abcdef"
+				 "0123456789abcdef0123456789abcdef";
+	char cg[256], out[KPATH_ID_LEN + 1];
+	(void)state;
+
+	snprintf(cg, sizeof(cg), "/system.slice/docker-%s.scope", id);
+	memset(out, 'x', sizeof(out));
+	assert_int_equal(kpath_container_id(cg, strlen(cg), out), 1);
+	assert_string_equal(out, id);
+	snprintf(cg, sizeof(cg), "/kubepods/burstable/pod1/cri-containerd-%s.scope", id);
+	assert_int_equal(kpath_container_id(cg, strlen(cg), out), 1);
+	assert_string_equal(out, id);
+	/* at the very end of the path (/docker/<id>) */
+	snprintf(cg, sizeof(cg), "/docker/%s", id);
+	assert_int_equal(kpath_container_id(cg, strlen(cg), out), 1);
+	assert_string_equal(out, id);
+	/* 63 or 65 digits, upper case, or a host session: none */
+	memset(out, 0, sizeof(out));
+	snprintf(cg, sizeof(cg), "/docker-%.63s.scope", id);
+	assert_int_equal(kpath_container_id(cg, strlen(cg), out), 0);
+	snprintf(cg, sizeof(cg), "/docker-%sa.scope", id);
+	assert_int_equal(kpath_container_id(cg, strlen(cg), out), 0);
+	snprintf(cg, sizeof(cg), "/docker-%.63sA.scope", id);
+	assert_int_equal(kpath_container_id(cg, strlen(cg), out), 0);
+	snprintf(cg, sizeof(cg), "/user.slice/user-1000.slice/session-2.scope");
+	assert_int_equal(kpath_container_id(cg, strlen(cg), out), 0);
+	assert_int_equal(out[0], 0); /* untouched */
+	/* the length bounds the scan: the id past n is not seen */
+	snprintf(cg, sizeof(cg), "/docker/%s", id);
+	assert_int_equal(kpath_container_id(cg, strlen(cg) - 1, out), 0);
+	/* kernel nanoseconds with the multigrain "queried" flag */
+	assert_int_equal(kpath_nsec(0x80000000u | 123456789u), 123456789u);
+	assert_int_equal(kpath_nsec(999999999u), 999999999u);
+}
+
+/* The eBPF sensor names the executable by (dev, ino, size, times): after
+ * one read under that identity, lookups hit with no file access at all. */
+static void test_hashcache_kernel_id(void **state)
+{
+	char path[400];
+	struct hashcache *hc;
+	struct hashcache_stats st;
+	struct hashcache_id id, other;
+	struct stat sb;
+	uint8_t sha[32], want[32];
+	int hit = -1;
+	(void)state;
+
+	snprintf(path, sizeof(path), "%s/bin-k", tmpdir);
+	assert_int_equal(util_write_file(path, "kernel id", 9, 0755), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	sha256_of("kernel id", 9, want);
+	assert_int_equal(hashcache_new(8, 1 << 20, &hc), 0);
+	/* the kernel's device number may differ from stat's (btrfs) */
+	memset(&id, 0, sizeof(id));
+	id.dev = (uint64_t)sb.st_dev + 7;
+	id.ino = sb.st_ino;
+	id.size = (uint64_t)sb.st_size;
+	id.mtime_s = sb.st_mtim.tv_sec;
+	id.mtime_ns = kpath_nsec((uint32_t)sb.st_mtim.tv_nsec | 0x80000000u);
+	id.ctime_s = sb.st_ctim.tv_sec;
+	id.ctime_ns = kpath_nsec((uint32_t)sb.st_ctim.tv_nsec | 0x80000000u);
+	assert_int_equal(hashcache_lookup(hc, &id, sha), YM_E_NOTFOUND);
+	assert_int_equal(hashcache_path_id(hc, path, &id, sha, &hit), 0);
+	assert_memory_equal(sha, want, 32);
+	/* gone from disk: the identity alone still finds the hash */
+	assert_int_equal(unlink(path), 0);
+	memset(sha, 0, sizeof(sha));
+	assert_int_equal(hashcache_lookup(hc, &id, sha), 0);
+	assert_memory_equal(sha, want, 32);
+	/* the unmasked flag would be another identity: a miss */
+	other = id;
+	other.ctime_ns |= 0x80000000u;
+	assert_int_equal(hashcache_lookup(hc, &other, sha), YM_E_NOTFOUND);
+	/* another inode or another mtime: a miss, never a stale hit */
+	other = id;
+	other.ino++;
+	assert_int_equal(hashcache_lookup(hc, &other, sha), YM_E_NOTFOUND);
+	other = id;
+	other.mtime_s++;
+	assert_int_equal(hashcache_lookup(hc, &other, sha), YM_E_NOTFOUND);
+	/* a path that is not the file id names (size differs): refused */
+	snprintf(path, sizeof(path), "%s/bin-k2", tmpdir);
+	assert_int_equal(util_write_file(path, "other content", 13, 0755), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	other = id;
+	other.ino = sb.st_ino;
+	assert_int_equal(hashcache_path_id(hc, path, &other, sha, &hit), YM_E_STALE);
+	/* same inode and size, times the kernel saw earlier: hashed, but not
+	 * cached under the stale identity */
+	other.size = (uint64_t)sb.st_size;
+	other.mtime_s = sb.st_mtim.tv_sec - 100;
+	assert_int_equal(hashcache_path_id(hc, path, &other, sha, &hit), 0);
+	assert_int_equal(hashcache_lookup(hc, &other, sha), YM_E_NOTFOUND);
+	hashcache_stats(hc, &st);
+	assert_int_equal(st.hits, 1);
+	hashcache_free(hc);
+}
+
+/* Per-family mode selection: a forced mode must exist; "off" starts
+ * nothing; the process family belongs to main. */
+static void test_family_modes(void **state)
+{
+	struct family_env env;
+	struct collect_family fams[COLLECT_MAX_FAMILIES];
+	const char *bad1[] = {"network=nosuch"};
+	const char *bad2[] = {"nosuch=bpf"};
+	const char *bad3[] = {"network"};
+	const char *off[COLLECT_MAX_FAMILIES + 1];
+	size_t n = 99, noff = 0, nfam = 0;
+	int seen_bpf = 0;
+	(void)state;
+
+	memset(&env, 0, sizeof(env));
+	assert_int_equal(collect_families_start(bad1, 1, &env, fams, COLLECT_MAX_FAMILIES, &n),
+			 YM_E_INVAL);
+	assert_int_equal(collect_families_start(bad2, 1, &env, fams, COLLECT_MAX_FAMILIES, &n),
+			 YM_E_INVAL);
+	assert_int_equal(collect_families_start(bad3, 1, &env, fams, COLLECT_MAX_FAMILIES, &n),
+			 YM_E_INVAL);
+	assert_int_equal(n, 99); /* untouched on refusal */
+	/* every family off (and process=M passed through): none starts */
+	off[noff++] = "process=bpf";
+	for (size_t i = 0; family_table[i]; i++) {
+		static char bufs[COLLECT_MAX_FAMILIES][48];
+		int dup = 0;
+		for (size_t j = 0; j < i; j++)
+			dup |= strcmp(family_table[j]->family, family_table[i]->family) == 0;
+		if (dup)
+			continue;
+		assert_true(noff < COLLECT_MAX_FAMILIES);
+		snprintf(bufs[nfam], sizeof(bufs[nfam]), "%s=off", family_table[i]->family);
+		off[noff++] = bufs[nfam++];
+	}
+	assert_int_equal(collect_families_start(off, noff, &env, fams, COLLECT_MAX_FAMILIES, &n),
+			 0);
+	assert_int_equal(n, nfam);
+	for (size_t i = 0; i < n; i++)
+		assert_null(fams[i].ops);
+	collect_families_stop(fams, n);
+	/* fallback order: within a family, the eBPF mode is tried first */
+	for (size_t i = 0; family_table[i]; i++) {
+		if (strcmp(family_table[i]->mode, "bpf") == 0) {
+			for (size_t j = 0; j < i; j++)
+				assert_true(strcmp(family_table[j]->family,
+						   family_table[i]->family) != 0);
+			seen_bpf = 1;
+		}
+	}
+	assert_true(seen_bpf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -870,6 +1061,10 @@ int main(void)
 	    cmocka_unit_test(test_batcher),
 	    cmocka_unit_test(test_cmdloop_handle),
 	    cmocka_unit_test(test_enrich_child),
+	    cmocka_unit_test(test_kpath_join),
+	    cmocka_unit_test(test_kpath_container_id),
+	    cmocka_unit_test(test_hashcache_kernel_id),
+	    cmocka_unit_test(test_family_modes),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
