@@ -25,6 +25,13 @@
 #define COLLECT_RT_PAUSE_NS   10000000000ull /* ... for this long */
 
 #define COLLECT_FAMILY_MAX_POLL 4096 /* events drained from one family per wake-up */
+/* After a family's descriptor woke the collector and was drained, it is left
+ * out of the epoll set this long, so a stream of records (auditd: one
+ * datagram each; eBPF rings: a wake-up per record) costs one wake-up per
+ * interval instead of one per record. The kernel buffers hold the interval:
+ * at 100,000 records/s, 2,000 records (rings of 256 KiB and more, socket
+ * buffers of MiBs). */
+#define COLLECT_FAMILY_POLL_MS 20
 #define COLLECT_EP_SENSOR	0
 #define COLLECT_EP_SIGNAL	1
 #define COLLECT_EP_FAMILY	2 /* + index */
@@ -285,12 +292,13 @@ static void collect_check_drops(struct collect_state *cs)
 	collect_check_families(cs);
 }
 
-static void collect_poll_family(struct collect_state *cs, struct collect_family *cf)
+/* Returns what the family's poll() returned (< 0: failed, now stopped). */
+static int collect_poll_family(struct collect_state *cs, struct collect_family *cf)
 {
 	int n;
 
 	if (!cf->ops || !cf->f || cf->failed)
-		return;
+		return 0;
 	cs->emitting = cf;
 	n = cf->ops->poll(cf->f, COLLECT_FAMILY_MAX_POLL, collect_emit, cs);
 	cs->emitting = NULL;
@@ -299,6 +307,7 @@ static void collect_poll_family(struct collect_state *cs, struct collect_family 
 		      cf->ops->mode, ym_strerror(n));
 		cf->failed = 1;
 	}
+	return n;
 }
 
 static void collect_tick_families(struct collect_state *cs)
@@ -429,19 +438,53 @@ void collect_families_stop(struct collect_family *fams, size_t n)
 	}
 }
 
-static int collect_ep_add(int ep, int fd, uint32_t tag)
+static int collect_ep_ctl(int ep, int op, int fd, uint32_t events, uint32_t tag)
 {
 	struct epoll_event e;
 
 	memset(&e, 0, sizeof(e));
-	e.events = EPOLLIN;
+	e.events = events;
 	e.data.u32 = tag;
-	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
+	return epoll_ctl(ep, op, fd, &e);
+}
+
+static int collect_ep_add(int ep, int fd, uint32_t tag)
+{
+	return collect_ep_ctl(ep, EPOLL_CTL_ADD, fd, EPOLLIN, tag);
+}
+
+/* Re-arms the family descriptors whose rest interval is over (rearm[i] != 0
+ * and <= now); returns the ms until the next one is due (INT64_MAX: none). */
+static int64_t collect_rearm(const struct collect_cfg *cfg, int ep, uint64_t *rearm, uint64_t now)
+{
+	int64_t next = INT64_MAX;
+
+	for (size_t i = 0; i < cfg->nfams; i++) {
+		const struct collect_family *cf = &cfg->fams[i];
+
+		if (rearm[i] == 0)
+			continue;
+		if (rearm[i] > now) {
+			int64_t due = (int64_t)((rearm[i] - now + 999999) / 1000000);
+
+			if (due < next)
+				next = due;
+			continue;
+		}
+		rearm[i] = 0;
+		if (cf->ops && cf->f && !cf->failed &&
+		    collect_ep_ctl(ep, EPOLL_CTL_MOD, cf->ops->fd(cf->f), EPOLLIN,
+				   COLLECT_EP_FAMILY + (uint32_t)i) != 0)
+			LOG_E("collect", "E3602", "epoll re-arm of %s failed: %s", cf->family,
+			      strerror(errno));
+	}
+	return next;
 }
 
 int collect_run(const struct collect_cfg *cfg)
 {
 	struct collect_state cs;
+	uint64_t rearm[COLLECT_MAX_FAMILIES] = {0}; /* 0: in the epoll set */
 	uint64_t last_tick = util_mono_ns(), last_expire = last_tick, last_sensor = last_tick;
 	int r = 0, stop = 0, ep = -1;
 
@@ -499,6 +542,12 @@ int collect_run(const struct collect_cfg *cfg)
 			if (due < timeout)
 				timeout = due;
 		}
+		{
+			int64_t due = collect_rearm(cfg, ep, rearm, now);
+
+			if (due < timeout)
+				timeout = due;
+		}
 		if (timeout < 0)
 			timeout = 0;
 		k = epoll_wait(ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), (int)timeout);
@@ -517,7 +566,16 @@ int collect_run(const struct collect_cfg *cfg)
 			} else if (tag == COLLECT_EP_SENSOR) {
 				sensor_ready = 1;
 			} else if (tag - COLLECT_EP_FAMILY < cfg->nfams) {
-				collect_poll_family(&cs, &cfg->fams[tag - COLLECT_EP_FAMILY]);
+				uint32_t fi = tag - COLLECT_EP_FAMILY;
+				struct collect_family *cf = &cfg->fams[fi];
+				int n = collect_poll_family(&cs, cf);
+
+				/* drained: rest (a full drain comes back at once) */
+				if (n >= 0 && n < COLLECT_FAMILY_MAX_POLL && !cf->failed &&
+				    collect_ep_ctl(ep, EPOLL_CTL_MOD, cf->ops->fd(cf->f), 0,
+						   tag) == 0)
+					rearm[fi] = util_mono_ns() +
+						    COLLECT_FAMILY_POLL_MS * 1000000ull;
 			}
 		}
 		now = util_mono_ns();

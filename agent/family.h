@@ -31,6 +31,12 @@ struct family_env {
 	 * report process_creation events, which would duplicate the sensor's
 	 * (auditd's EXECVE-derived ones are its fallback only) */
 	int process_sensor;
+	/* auditd family: 1 = add the execve audit rule even though a process
+	 * sensor runs (`--audit-exec`, for `service: auditd` rules on EXECVE
+	 * records). 0 (default): the rule is added only when process_sensor is 0
+	 * (the fallback); with a sensor every exec would cost 5 to 7 audit
+	 * records, each an event (docs/sensors.md, "Audit") */
+	int audit_exec;
 	/* file family: paths to watch (NULL-terminated; NULL = the defaults of
 	 * docs/sensors.md) */
 	const char *const *watch_paths;

@@ -26,6 +26,7 @@ struct au_rec {
 
 struct au_group {
 	int used;
+	int skip; /* an event of the agent's own execve rule, not wanted: records ignored */
 	uint64_t serial, ts_ns, mono_ns;
 	int nrec;
 	struct au_rec rec[FAMILY_AUDITD_RECORDS];
@@ -44,6 +45,7 @@ struct family {
 	struct family_env env;
 	int fd;
 	int registered, was_enabled, rules_added;
+	int want_exec; /* events of the agent's execve rule (key FAMILY_AUDITD_KEY) */
 	uint32_t lost_base;
 	struct family_stats st;
 	struct au_group grp[FAMILY_AUDITD_GROUPS];
@@ -452,6 +454,10 @@ static int au_flush(struct family *f, struct au_group *g, family_emit_fn emit, v
 	uint64_t pid = 0;
 	const char *v;
 
+	if (g->skip) {
+		g->used = 0;
+		return 0;
+	}
 	f->ctx.n = 0;
 	for (int i = 0; i < g->nrec; i++) {
 		if (g->rec[i].type == AUDIT_SYSCALL) {
@@ -546,10 +552,22 @@ static int au_record(struct family *f, uint16_t type, const uint8_t *p, size_t n
 			g = oldest;
 		}
 		g->used = 1;
+		g->skip = 0;
 		g->serial = serial;
 		g->ts_ns = ts;
 		g->mono_ns = util_mono_ns();
 		g->nrec = 0;
+	}
+	if (g->skip)
+		return emitted;
+	/* the agent's own execve rule left by an agent killed before it could
+	 * remove it (or one beside this agent): not wanted, so the event is
+	 * ignored from its SYSCALL record on (the first) without parsing */
+	if (!f->want_exec && type == AUDIT_SYSCALL &&
+	    memmem(c.p + c.off, cursor_left(&c), " key=\"" FAMILY_AUDITD_KEY "\"",
+		   sizeof(" key=\"" FAMILY_AUDITD_KEY "\"") - 1) != NULL) {
+		g->skip = 1;
+		return emitted;
 	}
 	if (g->nrec >= FAMILY_AUDITD_RECORDS) {
 		f->st.drops++;
@@ -701,13 +719,19 @@ static int au_start(const struct family_env *env, struct family **out)
 			goto out;
 		}
 	}
-	rc = au_rule(f->fd, AUDIT_ADD_RULE);
-	if (rc == 0)
-		f->rules_added = 1;
-	else if (rc == YM_E_IO)
-		rc = 0; /* the rule exists already (another agent, auditd's rules): read on */
-	if (rc != 0)
-		goto out;
+	/* the execve rule: only as the process family's fallback or when asked;
+	 * beside a process sensor it would turn every exec into 5 to 7 records
+	 * (events) that repeat what the sensor reports */
+	f->want_exec = !env->process_sensor || env->audit_exec;
+	if (f->want_exec) {
+		rc = au_rule(f->fd, AUDIT_ADD_RULE);
+		if (rc == 0)
+			f->rules_added = 1;
+		else if (rc == YM_E_IO)
+			rc = 0; /* the rule exists already (another agent, auditd's rules) */
+		if (rc != 0)
+			goto out;
+	}
 	*out = f;
 	f = NULL;
 out:

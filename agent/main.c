@@ -4,6 +4,7 @@
  *                      [--hostname NAME]
  *   yamori-agent run --state DIR [--spool-max-mb N] [--batch-ms N] [--log-level L]
  *                    [--mode FAMILY=MODE]... [--cpu-max-pct N] [--mem-max-mb N]
+ *                    [--audit-exec]
  */
 #include "batcher.h"
 #include "cmdloop.h"
@@ -49,7 +50,7 @@ static void usage(void)
 			"       yamori-agent run --state DIR [--spool-max-mb N] [--batch-ms N] "
 			"[--log-level error|warn|info|debug]\n"
 			"                        [--mode FAMILY=MODE]... [--cpu-max-pct N] "
-			"[--mem-max-mb N]\n"
+			"[--mem-max-mb N] [--audit-exec]\n"
 			"  modes: process=bpf|netlink");
 	for (size_t i = 0; family_table[i]; i++)
 		fprintf(stderr, " %s=%s", family_table[i]->family, family_table[i]->mode);
@@ -134,6 +135,7 @@ static int cmd_run(int argc, char **argv)
 	    {"mode", required_argument, NULL, 'M'},
 	    {"cpu-max-pct", required_argument, NULL, 'C'},
 	    {"mem-max-mb", required_argument, NULL, 'R'},
+	    {"audit-exec", no_argument, NULL, 'X'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *modes[COLLECT_MAX_FAMILIES + 1], *proc_mode = NULL;
@@ -155,6 +157,7 @@ static int cmd_run(int argc, char **argv)
 	struct agent_threads *th = NULL;
 	pthread_t t_up, t_cmd;
 	int up_started = 0, cmd_started = 0, sigfd = -1, lockfd = -1, c, r, rc = 1;
+	int audit_exec = 0;
 	char path[PATH_MAX];
 	sigset_t mask;
 
@@ -210,6 +213,9 @@ static int cmd_run(int argc, char **argv)
 				usage();
 				return 2;
 			}
+			break;
+		case 'X':
+			audit_exec = 1;
 			break;
 		default:
 			usage();
@@ -325,7 +331,8 @@ static int cmd_run(int argc, char **argv)
 					.arg = en,
 					.self_pid = (int32_t)getpid(),
 					.watch_paths = NULL,
-					.process_sensor = 1};
+					.process_sensor = 1,
+					.audit_exec = audit_exec};
 		r = collect_families_start(modes, nmodes, &fe, fams, COLLECT_MAX_FAMILIES, &nfams);
 		if (r) {
 			LOG_E("agent", "E3014", "cannot start the forced sensor modes: %s",

@@ -584,11 +584,15 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf);
 void prefilter_leave(struct pf_thread *t);
 /* Starts a new event on t (a new epoch), fills t->fslot from ev's fields and
  * sets t->cand to the rules all of whose clauses (necessary literal sets)
- * have a literal in ev (not yet the always-candidates, not yet routed).
+ * have a literal in ev (not yet the always-candidates). bk[0..nb) are the
+ * buckets ev is routed to (logsource_route): a field whose literals serve
+ * none of them is not scanned, so only rules of those buckets are reliable
+ * in t->cand (others may or may not be marked).
  * Returns 0, or -1 when the scan could not run (an event over the buffer, a
  * Hyperscan error): then every routed rule must be evaluated (t->fslot is
  * still valid). No allocation. */
-int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct event *ev);
+int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct event *ev,
+		   const uint32_t *bk, uint32_t nb);
 /* The always-candidates (ascending) of logsource bucket b; *n gets their number. */
 const uint32_t *prefilter_always(const struct prefilter *pf, uint32_t b, uint32_t *n);
 /* The value of item it's field in the event being matched on t, as

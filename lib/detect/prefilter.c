@@ -14,7 +14,10 @@
  * caselessly, which is only ever a superset of what the rule compares.
  *
  * All literals of one field (by lowercased name, as search_field finds a
- * field) form one Hyperscan literal database, and keyword literals another.
+ * field) form one Hyperscan literal database, and keyword literals another;
+ * a field with at most PF_SMALL literals has none, its literals are compared
+ * directly (scan_small). A field whose literals serve none of the event's
+ * logsource buckets is not scanned.
  * For an event each field value that has a database is scanned once, framed
  * as NUL value NUL, and the keyword database scans all values framed and
  * concatenated (as keyword_eval reads them), with HS_FLAG_SINGLEMATCH: a hit
@@ -40,6 +43,8 @@
 #define PF_BUF	       (256u << 10) /* per-thread scan buffer; a longer event falls back */
 #define PF_MAX_FIELDS  65536	    /* distinct field names in rules */
 #define PF_MAX_CLAUSES 4	    /* necessary literal sets kept per rule (an AND of them) */
+#define PF_COMMON_COST 128.0	    /* lit_cost of a literal in nearly every event */
+#define PF_SMALL       8	    /* a field with at most this many literals: no database */
 
 struct lit {
 	uint32_t fid;
@@ -64,6 +69,8 @@ struct pf_field {
 	char *name; /* lowercased */
 	size_t len;
 	hs_database_t *db;
+	uint32_t small[PF_SMALL]; /* without db: its literals (req ids), compared directly */
+	uint32_t nsmall;
 };
 
 struct prefilter {
@@ -75,6 +82,7 @@ struct prefilter {
 	uint32_t *clause_rule; /* per clause: its rule */
 	uint32_t nclauses;
 	uint8_t *rule_nclauses; /* per rule: clauses that must all be satisfied */
+	uint8_t *pool;		/* literal bytes (req off, n), lowercased after the build */
 	struct pf_field *fields;
 	uint32_t nfields;
 	uint32_t *ftab; /* open addressing: fid + 1, 0 = empty */
@@ -84,6 +92,8 @@ struct prefilter {
 	uint32_t *always_first, *always_n;
 	uint32_t nbuckets;
 	size_t nalways;
+	uint64_t *fbk;	 /* per field id, then keywords: bitset of the buckets its literals serve */
+	uint32_t bwords; /* 64-bit words per fbk bitset */
 };
 
 struct pf_build {
@@ -151,8 +161,49 @@ static int pool_put(struct pf_build *b, const uint8_t *s, size_t n, uint32_t *of
 	return 0;
 }
 
-static double lit_cost(size_t n)
+/* Values found in nearly every Windows event (lowercase): a literal that is
+ * part of one of them narrows nothing. A static list, not learned. */
+static const char *const pf_common[] = {
+    "c:\\windows\\system32\\",
+    "c:\\windows\\syswow64\\",
+    "c:\\program files (x86)\\",
+    "microsoft corporation",
+    "microsoft® windows® operating system",
+    "microsoft windows",
+    "nt authority\\system",
+    ".exe",
+    ".dll",
+};
+
+/* Whether bytes (n, NUL frames left out) lie inside one of pf_common. */
+static int lit_common(const uint8_t *bytes, size_t n)
 {
+	if (n && bytes[0] == 0) {
+		bytes++;
+		n--;
+	}
+	if (n && bytes[n - 1] == 0)
+		n--;
+	for (size_t i = 0; n && i < sizeof(pf_common) / sizeof(pf_common[0]); i++) {
+		const char *c = pf_common[i];
+		size_t cn = strlen(c);
+		for (size_t at = 0; at + n <= cn; at++) {
+			size_t k = 0;
+			while (k < n && fold(bytes[k]) == (uint8_t)c[at + k])
+				k++;
+			if (k == n)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Estimated cost of a literal: short ones hit often (and cost Hyperscan
+ * more), common ones (lit_common) as much as a one-byte literal. */
+static double lit_cost(const uint8_t *bytes, size_t n)
+{
+	if (lit_common(bytes, n))
+		return PF_COMMON_COST;
 	return n >= 8 ? 1.0 : (double)(1u << (8 - n));
 }
 
@@ -182,7 +233,7 @@ static int ls_add(struct pf_build *b, struct litset *s, uint32_t fid, const uint
 		s->alloc = na;
 	}
 	s->v[s->n++] = (struct lit){fid, off, (uint32_t)n};
-	s->cost += lit_cost(n);
+	s->cost += lit_cost(bytes, n);
 	return 0;
 }
 
@@ -717,6 +768,8 @@ void prefilter_free(struct prefilter *pf)
 	for (uint32_t q = 0; pf->req && q < pf->nreq; q++)
 		free(pf->req[q].tmp);
 	hs_free_database(pf->kwdb);
+	free(pf->pool);
+	free(pf->fbk);
 	free(pf->fields);
 	free(pf->ftab);
 	free(pf->req);
@@ -757,8 +810,17 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 		if (ru->kind != RK_DETECTION || logsource_bucket_of(ls, (uint32_t)ri) == UINT32_MAX)
 			continue;
 		rc = cond_clauses(&b, ru, ru->cond, cl, &ncl, PF_MAX_CLAUSES * 4);
-		/* the cheapest few are enough: each is necessary on its own */
+		/* the cheapest few are enough: each is necessary on its own; a
+		 * clause holding a common literal (PF_COMMON_COST) is satisfied by
+		 * nearly every event, so it is kept only when it is the only one */
 		qsort(cl, ncl, sizeof(*cl), cmp_cost);
+		for (uint32_t k = 1; k < ncl; k++) {
+			if (cl[k].cost >= PF_COMMON_COST) {
+				for (uint32_t j = k; j < ncl; j++)
+					ls_free(&cl[j]);
+				ncl = k;
+			}
+		}
 		for (uint32_t k = 0; rc == 0 && k < ncl && k < PF_MAX_CLAUSES; k++) {
 			rc = clause_add(&b, (uint32_t)ri);
 			for (uint32_t i = 0; rc == 0 && i < cl[k].n; i++)
@@ -812,7 +874,37 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 	rc = assign_fids(&b, rules, n);
 	if (rc < 0)
 		goto out;
+	/* Which buckets each field's literals serve: a field is not scanned for
+	 * an event routed to none of them. */
+	rc = YM_E_NOMEM;
+	pf->bwords = (pf->nbuckets + 63) / 64;
+	pf->fbk =
+	    calloc(((size_t)pf->nfields + 1) * (pf->bwords ? pf->bwords : 1), sizeof(*pf->fbk));
+	if (!pf->fbk)
+		goto out;
+	for (uint32_t q = 0; q < pf->nreq; q++) {
+		const struct pf_req *rq = &pf->req[q];
+		uint64_t *m =
+		    pf->fbk + (size_t)(rq->fid == PF_KW ? pf->nfields : rq->fid) * pf->bwords;
+		for (uint32_t k = 0; k < rq->nrules; k++) {
+			uint32_t bk =
+			    logsource_bucket_of(ls, pf->clause_rule[pf->ridx[rq->first + k]]);
+			if (bk < pf->nbuckets)
+				m[bk >> 6] |= 1ull << (bk & 63);
+		}
+	}
+	for (uint32_t q = 0; q < pf->nreq; q++) {
+		struct pf_field *fd = pf->req[q].fid == PF_KW ? NULL : &pf->fields[pf->req[q].fid];
+		if (fd && fd->nsmall <= PF_SMALL) {
+			if (fd->nsmall < PF_SMALL)
+				fd->small[fd->nsmall] = q;
+			fd->nsmall++; /* PF_SMALL + 1: too many, a database */
+		}
+	}
 	for (uint32_t f = 0; f < pf->nfields; f++) {
+		if (pf->fields[f].nsmall <= PF_SMALL)
+			continue; /* compared directly (scan_small) */
+		pf->fields[f].nsmall = 0;
 		rc = compile_db(&b, f, &pf->fields[f].db);
 		if (rc < 0)
 			goto out;
@@ -820,6 +912,10 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 	rc = compile_db(&b, PF_KW, &pf->kwdb);
 	if (rc < 0)
 		goto out;
+	for (size_t i = 0; i < b.used; i++)
+		b.pool[i] = fold(b.pool[i]);
+	pf->pool = b.pool;
+	b.pool = NULL;
 	pf->gen = atomic_fetch_add(&pf_generation, 1) + 1;
 	*out = pf;
 	pf = NULL;
@@ -953,6 +1049,8 @@ void prefilter_leave(struct pf_thread *t)
 struct hit_ctx {
 	const struct prefilter *pf;
 	struct pf_thread *t;
+	const uint32_t *bk; /* the event's logsource buckets */
+	uint32_t nb;
 };
 
 /* A literal occurs: each clause it satisfies counts once for its rule, and a
@@ -1020,6 +1118,70 @@ static uint32_t name_fid(const struct prefilter *pf, struct pf_thread *t, const 
 	return fid;
 }
 
+/* Whether the literals of field fid (nfields: keywords) serve one of the
+ * buckets h->bk. */
+static int routed(const struct prefilter *pf, const struct hit_ctx *h, uint32_t fid)
+{
+	const uint64_t *m = pf->fbk + (size_t)fid * pf->bwords;
+
+	for (uint32_t i = 0; i < h->nb; i++) {
+		if (h->bk[i] < pf->nbuckets && (m[h->bk[i] >> 6] >> (h->bk[i] & 63) & 1))
+			return 1;
+	}
+	return 0;
+}
+
+/* Caseless (ASCII, as HS_FLAG_CASELESS) equality of n bytes of s with
+ * lowercased lit. */
+static int eq_fold(const uint8_t *s, const uint8_t *lit, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (fold(s[i]) != lit[i])
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether lowercased literal lit (n bytes) occurs caselessly in v (vn >= 2
+ * bytes: a value framed as NUL value NUL). When the value holds no NUL byte
+ * itself (clean), a literal framed by NUL can only occur at the frame. */
+static int small_hit(const uint8_t *v, size_t vn, int clean, const uint8_t *lit, size_t n)
+{
+	const uint8_t *p, *end;
+
+	if (n == 0 || n > vn)
+		return n == 0;
+	if (clean) {
+		if (lit[0] == 0 && lit[n - 1] == 0 && n > 1)
+			return n == vn && eq_fold(v, lit, n);
+		if (lit[0] == 0)
+			return eq_fold(v, lit, n);
+		if (lit[n - 1] == 0)
+			return eq_fold(v + vn - n, lit, n);
+	}
+	end = v + vn - n;
+	for (p = v; p <= end; p++) {
+		if (fold(*p) == lit[0] && eq_fold(p + 1, lit + 1, n - 1))
+			return 1;
+	}
+	return 0;
+}
+
+/* The literals of a field without database (fd->nsmall of them) against
+ * framed value v (vn bytes): each that occurs is reported once, as
+ * HS_FLAG_SINGLEMATCH would. */
+static void scan_small(const struct prefilter *pf, const struct pf_field *fd, struct hit_ctx *h,
+		       const uint8_t *v, size_t vn)
+{
+	int clean = memchr(v + 1, 0, vn - 2) == NULL;
+
+	for (uint32_t i = 0; i < fd->nsmall; i++) {
+		const struct pf_req *rq = &pf->req[fd->small[i]];
+		if (small_hit(v, vn, clean, pf->pool + rq->off, rq->n))
+			on_hit(fd->small[i], 0, 0, 0, h);
+	}
+}
+
 /* Scans one field (value v, n bytes) with its database; appends it to the
  * keyword buffer at *kw when keywords are scanned. Returns 0 or -1. */
 static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hit_ctx *h,
@@ -1046,11 +1208,15 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 		*kw += f->value_len;
 		t->buf[(*kw)++] = 0;
 	}
-	if (fid == PF_KW || !pf->fields[fid].db)
+	if (fid == PF_KW || (!pf->fields[fid].db && !pf->fields[fid].nsmall) || !routed(pf, h, fid))
 		return 0;
 	if (pf->kwdb) {
 		/* the framed value already sits in the keyword buffer */
 		const uint8_t *v = t->buf + *kw - f->value_len - 2;
+		if (!pf->fields[fid].db) {
+			scan_small(pf, &pf->fields[fid], h, v, f->value_len + 2);
+			return 0;
+		}
 		return hs_scan(pf->fields[fid].db, (const char *)v, f->value_len + 2, 0, t->scratch,
 			       on_hit, h) == HS_SUCCESS
 			   ? 0
@@ -1061,15 +1227,20 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 	t->buf[0] = 0;
 	memcpy(t->buf + 1, f->value, f->value_len);
 	t->buf[f->value_len + 1] = 0;
+	if (!pf->fields[fid].db) {
+		scan_small(pf, &pf->fields[fid], h, t->buf, f->value_len + 2);
+		return 0;
+	}
 	return hs_scan(pf->fields[fid].db, (const char *)t->buf, f->value_len + 2, 0, t->scratch,
 		       on_hit, h) == HS_SUCCESS
 		   ? 0
 		   : -1;
 }
 
-int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct event *ev)
+int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct event *ev,
+		   const uint32_t *bk, uint32_t nb)
 {
-	struct hit_ctx h = {pf, t};
+	struct hit_ctx h = {pf, t, bk, nb};
 	uint32_t n = ev->nfields < EVENT_MAX_FIELDS ? ev->nfields : EVENT_MAX_FIELDS;
 	size_t nw = (pf->nrules + 63) / 64, kw = 1;
 	int rc = 0;
@@ -1095,7 +1266,7 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 		if (scan_field(pf, t, &h, &ev->xfields[i], &kw, rc) < 0)
 			rc = -1;
 	}
-	if (rc == 0 && pf->kwdb &&
+	if (rc == 0 && pf->kwdb && routed(pf, &h, pf->nfields) &&
 	    hs_scan(pf->kwdb, (const char *)t->buf, (unsigned)kw, 0, t->scratch, on_hit, &h) !=
 		HS_SUCCESS)
 		rc = -1;

@@ -665,7 +665,7 @@ static int on_rule(uint32_t ri, void *p)
 static void mark_candidates(const struct ruleset *rs, struct pf_thread *t, const struct event *ev)
 {
 	uint32_t bk[LS_MAX_ROUTE], nb = logsource_route(rs->ls, ev, bk);
-	int full = prefilter_scan(rs->pf, t, ev) < 0; /* starts the epoch */
+	int full = prefilter_scan(rs->pf, t, ev, bk, nb) < 0; /* starts the epoch */
 
 	for (uint32_t i = 0; i < nb; i++) {
 		uint32_t n;

@@ -306,6 +306,10 @@ size_t intel_set_bytes(const struct intel_set *s)
 	n += d->ips.a4 * sizeof(*d->ips.v4) + d->ips.a6 * sizeof(*d->ips.v6);
 	n += d->domains.arena.alloc + (d->domains.tab ? (d->domains.mask + 1) * 8 : 0);
 	n += d->urls.arena.alloc + (d->urls.tab ? (d->urls.mask + 1) * 8 : 0);
+	for (int i = 0; i < 3; i++)
+		n += d->keys[i].bloom.blk ? (d->keys[i].bloom.mask + 1) * 64 : 0;
+	n += d->domains.bloom.blk ? (d->domains.bloom.mask + 1) * 64 : 0;
+	n += d->urls.bloom.blk ? (d->urls.bloom.mask + 1) * 64 : 0;
 	return n;
 }
 

@@ -16,6 +16,24 @@
 #define INTEL_URL_MAX	   2048
 #define INTEL_FIELD_HASHES 1
 
+/* A blocked bloom filter (intel_bloom.c): one 64-byte block per lookup, no
+ * false negatives. Made by intel_bloom_init for n keys (no filter when n is
+ * 0: intel_bloom_maybe then always says yes); keys are 64-bit hashes. */
+struct intel_bloom_blk {
+	uint64_t w[8];
+};
+
+struct intel_bloom {
+	struct intel_bloom_blk *blk; /* 64-byte aligned */
+	size_t mask;		     /* blocks - 1 */
+};
+
+int intel_bloom_init(struct intel_bloom *b, size_t n);
+void intel_bloom_free(struct intel_bloom *b);
+void intel_bloom_add(struct intel_bloom *b, uint64_t h);
+/* 0: h was never added; 1: it may have been. */
+int intel_bloom_maybe(const struct intel_bloom *b, uint64_t h);
+
 /* Fixed-size binary keys (hashes), each followed by its 32-bit metadata id,
  * sorted and de-duplicated by intel_keys_finish; bucket[b] is the first
  * record whose first two key bytes are >= b, so a lookup searches about
@@ -25,6 +43,7 @@ struct intel_keys {
 	size_t n, alloc;
 	unsigned klen, rsz;
 	uint32_t *bucket; /* 65537 entries once finished */
+	struct intel_bloom bloom; /* of intel_keys_hash, once finished */
 };
 
 /* IPv4 and IPv6 CIDR ranges. CIDRs are either nested or disjoint, so after
@@ -60,6 +79,7 @@ struct intel_strset {
 	size_t n, alloc;
 	struct intel_slot *tab;
 	size_t mask;
+	struct intel_bloom bloom; /* of intel_text_hash, once finished */
 };
 
 struct intel_meta {

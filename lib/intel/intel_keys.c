@@ -21,6 +21,7 @@ void intel_keys_free(struct intel_keys *k)
 {
 	free(k->rec);
 	free(k->bucket);
+	intel_bloom_free(&k->bloom);
 	k->rec = NULL;
 	k->bucket = NULL;
 	k->n = k->alloc = 0;
@@ -61,6 +62,17 @@ static int cmp_rec(const void *a, const void *b, void *arg)
 	memcpy(&ma, (const uint8_t *)a + k->klen, 4);
 	memcpy(&mb, (const uint8_t *)b + k->klen, 4);
 	return ma < mb ? -1 : ma > mb;
+}
+
+/* The bloom filter's hash of a key: its first and last 8 bytes (digests:
+ * klen >= 16), spread by the filter. */
+static uint64_t key_hash(const struct intel_keys *k, const uint8_t *key)
+{
+	uint64_t a, b;
+
+	memcpy(&a, key, 8);
+	memcpy(&b, key + k->klen - 8, 8);
+	return a ^ (b * 0x9e3779b97f4a7c15ull);
 }
 
 int intel_keys_finish(struct intel_keys *k)
@@ -104,6 +116,10 @@ int intel_keys_finish(struct intel_keys *k)
 			r++;
 		k->bucket[b] = (uint32_t)r;
 	}
+	if (intel_bloom_init(&k->bloom, k->n) < 0)
+		return YM_E_NOMEM;
+	for (r = 0; r < k->n; r++)
+		intel_bloom_add(&k->bloom, key_hash(k, k->rec + r * k->rsz));
 	return 0;
 }
 
@@ -111,7 +127,7 @@ const uint8_t *intel_keys_find(const struct intel_keys *k, const uint8_t *key)
 {
 	uint32_t b, lo, hi;
 
-	if (!k->n || !k->bucket)
+	if (!k->n || !k->bucket || !intel_bloom_maybe(&k->bloom, key_hash(k, key)))
 		return NULL;
 	b = (uint32_t)(key[0] << 8) | key[1];
 	lo = k->bucket[b];

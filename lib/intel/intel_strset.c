@@ -18,6 +18,7 @@ void intel_strset_free(struct intel_strset *s)
 	buf_free(&s->arena);
 	free(s->offs);
 	free(s->tab);
+	intel_bloom_free(&s->bloom);
 	s->offs = NULL;
 	s->tab = NULL;
 	s->n = s->alloc = 0;
@@ -68,6 +69,8 @@ int intel_strset_finish(struct intel_strset *s)
 	if (!s->tab)
 		return YM_E_NOMEM;
 	s->mask = size - 1;
+	if (intel_bloom_init(&s->bloom, s->n) < 0)
+		return YM_E_NOMEM;
 	for (size_t i = 0; i < s->n; i++) {
 		const char *t = (const char *)s->arena.data + s->offs[i] + 4;
 		size_t len = strlen(t);
@@ -75,6 +78,7 @@ int intel_strset_finish(struct intel_strset *s)
 		uint32_t fp = fp_of(h);
 		size_t j = (size_t)h & s->mask;
 
+		intel_bloom_add(&s->bloom, h);
 		for (;; j = (j + 1) & s->mask) {
 			struct intel_slot *sl = &s->tab[j];
 			if (sl->off1 == 0) {
@@ -112,6 +116,8 @@ const char *intel_strset_find(const struct intel_strset *s, const char *text, si
 	if (!s->tab || s->n == 0)
 		return NULL;
 	h = intel_text_hash(text, len);
+	if (!intel_bloom_maybe(&s->bloom, h))
+		return NULL;
 	fp = fp_of(h);
 	for (j = (size_t)h & s->mask;; j = (j + 1) & s->mask) {
 		const struct intel_slot *sl = &s->tab[j];

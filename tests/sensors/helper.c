@@ -56,8 +56,12 @@ int main(int argc, char **argv)
 		printf("pid %d\n", (int)getpid());
 		return 0;
 	}
-	if (strcmp(argv[1], "exit") == 0)
+	if (strcmp(argv[1], "exit") == 0) {
+		/* live 0.3 s first: the netlink mode reads /proc after the exec
+		 * message, and a process already gone leaves only its fork image */
+		usleep(300000);
 		return (int)strtol(argv[2], NULL, 10);
+	}
 	if (strcmp(argv[1], "memfd-exec") == 0) {
 		int fd = (int)syscall(SYS_memfd_create, "ymtest", 0);
 		char *const av[] = {argv[2], "1", NULL};
