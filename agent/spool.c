@@ -274,46 +274,6 @@ void spool_close(struct spool *sp)
 	free(sp);
 }
 
-static int sp_write(const char *path, const uint8_t *p, size_t n)
-{
-	char tmp[PATH_MAX + 64];
-	int fd = -1, r = YM_E_IO;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto out;
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			goto out;
-		}
-		p += k;
-		n -= (size_t)k;
-	}
-	if (fsync(fd) < 0)
-		goto out;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
-		goto out;
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (r) {
-		int e = errno;
-		unlink(tmp);
-		errno = e;
-	}
-	return r;
-}
-
 int spool_put(struct spool *sp, const uint8_t *p, size_t n, uint64_t first, uint64_t last,
 	      uint32_t count)
 {
@@ -334,7 +294,7 @@ int spool_put(struct spool *sp, const uint8_t *p, size_t n, uint64_t first, uint
 	sp_path(sp, sp->dir, first, path, sizeof(path));
 	/* The write runs under the lock: the uplink only waits on it to pick the
 	 * next batch, and a full disk is handled by dropping the oldest here. */
-	while (sp_write(path, p, n) != 0) {
+	while (util_write_file(path, p, n, 0600) != 0) {
 		int e = errno;
 		if ((e != ENOSPC && e != EDQUOT) || ++tries > 8 || sp_drop_oldest(sp)) {
 			LOG_E("spool", "E3103", "cannot write spool file %s: %s", path,

@@ -171,7 +171,7 @@ int util_write_file(const char *path, const void *p, size_t n, unsigned mode)
 	int fd = -1, r = YM_E_IO;
 	const char *q = p;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return YM_E_TOOBIG;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
@@ -199,8 +199,11 @@ int util_write_file(const char *path, const void *p, size_t n, unsigned mode)
 out:
 	if (fd >= 0)
 		close(fd);
-	if (r)
+	if (r) {
+		int e = errno;
 		unlink(tmp);
+		errno = e;
+	}
 	return r;
 }
 

@@ -26,8 +26,9 @@ uint64_t util_mono_ns(void);
  * buffer handed to the caller. Returns 0, YM_E_IO (errno kept), YM_E_TOOBIG,
  * YM_E_NOMEM. */
 int util_read_file(const char *path, size_t cap, char **out, size_t *len);
-/* Writes p to path atomically (temp file, fsync, rename) with mode. Returns 0
- * or YM_E_IO. */
+/* Writes p to path atomically: path.tmp (mode), write, fsync, rename. The
+ * caller makes sure no two writers use one path at once. On failure the temp
+ * file is removed and errno kept. Returns 0, YM_E_IO or YM_E_TOOBIG. */
 int util_write_file(const char *path, const void *p, size_t n, unsigned mode);
 /* mkdir -p with mode for each created level. Returns 0 or YM_E_IO. */
 int util_mkdirs(const char *path, unsigned mode);
