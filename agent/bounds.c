@@ -42,28 +42,38 @@ static int lim_has(const char *dir, const char *file)
 	return access(path, W_OK) == 0;
 }
 
-/* The v2 hierarchy: /sys/fs/cgroup (pure v2) or /sys/fs/cgroup/unified
- * (hybrid). */
-static const char *lim_cg2_root(void)
+static int lim_is_cgroup2(const char *path)
 {
-	static const char *const roots[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
 	struct statfs sf;
 
-	for (size_t i = 0; i < 2; i++)
-		if (statfs(roots[i], &sf) == 0 && sf.f_type == LIM_CG2_MAGIC)
-			return roots[i];
+	return statfs(path, &sf) == 0 && sf.f_type == LIM_CG2_MAGIC;
+}
+
+const struct bounds_fs bounds_default_fs = {
+    .root = "/sys/fs/cgroup",
+    .self_cgroup = "/proc/self/cgroup",
+    .is_cgroup2 = lim_is_cgroup2,
+};
+
+/* The v2 hierarchy: <root> (pure v2) or <root>/unified (hybrid), into buf. */
+static const char *lim_cg2_root(const struct bounds_fs *fs, char *buf, size_t bufsz)
+{
+	if (fs->is_cgroup2(fs->root) && snprintf(buf, bufsz, "%s", fs->root) < (int)bufsz)
+		return buf;
+	if (snprintf(buf, bufsz, "%s/unified", fs->root) < (int)bufsz && fs->is_cgroup2(buf))
+		return buf;
 	return NULL;
 }
 
 /* Our current cgroup in a hierarchy, from /proc/self/cgroup: the line whose
  * controller list is ctl ("" for v2's "0::"). */
-static int lim_self_cg(const char *ctl, char *out, size_t outsz)
+static int lim_self_cg(const struct bounds_fs *fs, const char *ctl, char *out, size_t outsz)
 {
 	char *text = NULL;
 	size_t len, i = 0;
 	int r = -1;
 
-	if (util_read_file("/proc/self/cgroup", 1 << 16, &text, &len))
+	if (util_read_file(fs->self_cgroup, 1 << 16, &text, &len))
 		return -1;
 	while (i < len) {
 		size_t eol = i, c1, c2;
@@ -126,11 +136,11 @@ static int lim_join(const char *dir)
 
 static void lim_cgroup2(const struct bounds_cfg *cfg, struct bounds *l)
 {
-	const char *root = lim_cg2_root();
-	char v[64], self[200];
+	char v[64], self[200], rootbuf[200];
+	const char *root = lim_cg2_root(l->fs, rootbuf, sizeof(rootbuf));
 	int cpu = 0, mem = 0;
 
-	if (!root || lim_self_cg("", self, sizeof(self)) ||
+	if (!root || lim_self_cg(l->fs, "", self, sizeof(self)) ||
 	    snprintf(l->home2, sizeof(l->home2), "%s%s", root, self) >= (int)sizeof(l->home2))
 		return;
 	if (lim_make(l->home2, l->cg2, sizeof(l->cg2))) {
@@ -160,16 +170,17 @@ static void lim_cgroup2(const struct bounds_cfg *cfg, struct bounds *l)
 	l->cg2[0] = 0;
 }
 
+/* mnt: the hierarchy's folder below the cgroup root ("cpu", "memory") */
 static void lim_cgroup1(const char *ctl, const char *mnt, struct bounds *l, char *dir,
 			size_t dirsz, char *home, size_t homesz, const char *file, const char *val)
 {
-	char self[200];
+	char self[200], path[256];
 	struct stat sb;
 
-	if (stat(mnt, &sb) < 0 || lim_self_cg(ctl, self, sizeof(self)) ||
-	    snprintf(home, homesz, "%s%s", mnt, self) >= (int)homesz)
+	if (snprintf(path, sizeof(path), "%s/%s", l->fs->root, mnt) >= (int)sizeof(path) ||
+	    stat(path, &sb) < 0 || lim_self_cg(l->fs, ctl, self, sizeof(self)) ||
+	    snprintf(home, homesz, "%s%s", path, self) >= (int)homesz)
 		return;
-	(void)l;
 	if (lim_make(home, dir, dirsz))
 		goto fail;
 	if (lim_write(dir, file, val) || lim_join(dir))
@@ -190,14 +201,15 @@ void bounds_apply(const struct bounds_cfg *cfg, struct bounds *l)
 	util_strlcpy(l->cpu_how, "none", sizeof(l->cpu_how));
 	util_strlcpy(l->mem_how, "none", sizeof(l->mem_how));
 	l->cpu_pct = cfg->cpu_pct;
+	l->fs = cfg->fs ? cfg->fs : &bounds_default_fs;
 	lim_cgroup2(cfg, l);
 	if (cfg->cpu_pct && strcmp(l->cpu_how, "none") == 0) {
 		snprintf(v, sizeof(v), "%u", cfg->cpu_pct * (LIM_PERIOD_US / 100));
-		lim_cgroup1("cpu", "/sys/fs/cgroup/cpu", l, l->cg1_cpu,
+		lim_cgroup1("cpu", "cpu", l, l->cg1_cpu,
 				    sizeof(l->cg1_cpu), l->home1_cpu, sizeof(l->home1_cpu),
 				    "cpu.cfs_quota_us", v);
 		if (!l->cg1_cpu[0])
-			lim_cgroup1("cpu", "/sys/fs/cgroup/cpu,cpuacct", l, l->cg1_cpu,
+			lim_cgroup1("cpu", "cpu,cpuacct", l, l->cg1_cpu,
 				    sizeof(l->cg1_cpu), l->home1_cpu, sizeof(l->home1_cpu),
 				    "cpu.cfs_quota_us", v);
 		if (l->cg1_cpu[0])
@@ -205,7 +217,7 @@ void bounds_apply(const struct bounds_cfg *cfg, struct bounds *l)
 	}
 	if (cfg->mem_max && strcmp(l->mem_how, "none") == 0) {
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)cfg->mem_max);
-		lim_cgroup1("memory", "/sys/fs/cgroup/memory", l, l->cg1_mem, sizeof(l->cg1_mem),
+		lim_cgroup1("memory", "memory", l, l->cg1_mem, sizeof(l->cg1_mem),
 			    l->home1_mem, sizeof(l->home1_mem), "memory.limit_in_bytes", v);
 		if (l->cg1_mem[0])
 			util_strlcpy(l->mem_how, "cgroup1", sizeof(l->mem_how));

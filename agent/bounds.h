@@ -11,9 +11,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Where the cgroup file systems are: a seam for the unit tests, which stand
+ * a temporary folder in for them. bounds_default_fs is the real system. */
+struct bounds_fs {
+	const char *root;	 /* the cgroup mounts: "/sys/fs/cgroup" (v1 below it) */
+	const char *self_cgroup; /* our cgroups, as in "/proc/self/cgroup" */
+	/* 1 when path is a cgroup v2 mount (statfs: CGROUP2_SUPER_MAGIC) */
+	int (*is_cgroup2)(const char *path);
+};
+
+extern const struct bounds_fs bounds_default_fs;
+
 struct bounds_cfg {
 	unsigned cpu_pct; /* of one core, 1..100; 0: no CPU bound */
 	uint64_t mem_max; /* bytes; 0: no memory bound */
+	const struct bounds_fs *fs; /* borrowed, must outlive the bounds; NULL: the real system */
 };
 
 struct bounds {
@@ -25,6 +37,7 @@ struct bounds {
 	unsigned cpu_pct;
 	uint64_t last_cpu_ns, last_mono_ns;
 	uint64_t throttled_ns; /* slept by bounds_throttle */
+	const struct bounds_fs *fs; /* cfg's, or &bounds_default_fs */
 };
 
 /* Applies cfg to the calling process (all its threads: call before creating

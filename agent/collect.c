@@ -98,13 +98,10 @@ static int collect_shed_rank(const char *family)
 	return 99;
 }
 
-/* family_emit_fn: one finished event of the family being polled */
-static int collect_emit(void *arg, const struct event *ev)
+int collect_offer(struct batcher *b, struct collect_family *cf, int shed_level,
+		  const struct event *ev)
 {
-	struct collect_state *cs = arg;
-	struct collect_family *cf = cs->emitting;
-
-	if (cf && cs->shed_level >= collect_shed_rank(cf->family)) {
+	if (cf && shed_level >= collect_shed_rank(cf->family)) {
 		cf->shed++;
 		return 1;
 	}
@@ -119,7 +116,15 @@ static int collect_emit(void *arg, const struct event *ev)
 		    ev->fields[i].value_len > EVENT_MAX_VALUE ||
 		    memchr(ev->fields[i].value, 0, ev->fields[i].value_len))
 			return 1;
-	return batcher_add(cs->cfg->b, ev) == 0 ? 0 : 1;
+	return batcher_add(b, ev) == 0 ? 0 : 1;
+}
+
+/* family_emit_fn: one finished event of the family being polled */
+static int collect_emit(void *arg, const struct event *ev)
+{
+	struct collect_state *cs = arg;
+
+	return collect_offer(cs->cfg->b, cs->emitting, cs->shed_level, ev);
 }
 
 static void collect_on_msg(void *arg, const struct sensor_msg *m)

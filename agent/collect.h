@@ -76,6 +76,20 @@ int collect_families_start(const char *const *forced, size_t nforced,
 /* Stops every started family. */
 void collect_families_stop(struct collect_family *fams, size_t n);
 
+/* The collector's emit path for one finished family event, exposed for the
+ * unit tests (collect_run calls it for every family event). cf is the family
+ * being polled (borrowed; NULL: none, never shed); shed_level is the current
+ * overload level: 0 none, 1 sheds file events, 2 also network and dns
+ * (process, auth and other families are never shed). A shed event counts in
+ * cf->shed. An event that would make batch_encode refuse the whole batch
+ * (category out of range or agent_status, more than EVENT_MAX_FIELDS fields,
+ * a NULL or invalid name, a NULL value, a value longer than EVENT_MAX_VALUE
+ * or holding a NUL) is refused alone; the module counts it as its drop. ev is
+ * borrowed (batcher_add copies it). Returns 0 when b took the event, 1 when it
+ * was shed, refused as malformed or refused by batcher_add. */
+int collect_offer(struct batcher *b, struct collect_family *cf, int shed_level,
+		  const struct event *ev);
+
 /* Returns 0 after a clean stop, or YM_E_IO when the process sensor failed
  * for good (the pending batch is flushed either way). */
 int collect_run(const struct collect_cfg *cfg);

@@ -679,15 +679,46 @@ static void au_stop(struct family *f)
 	free(f);
 }
 
-static int au_start(const struct family_env *env, struct family **out)
+/* An instance without a socket yet; NULL when out of memory. */
+static struct family *au_alloc(const struct family_env *env)
 {
 	struct family *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->env = *env;
+	f->fd = -1;
+	/* the execve rule: only as the process family's fallback or when asked;
+	 * beside a process sensor it would turn every exec into 5 to 7 records
+	 * (events) that repeat what the sensor reports */
+	f->want_exec = !env->process_sensor || env->audit_exec;
+	return f;
+}
+
+int family_auditd_audit_new(const struct family_env *env, struct family **out)
+{
+	struct family *f = au_alloc(env);
+
+	if (f == NULL)
+		return YM_E_NOMEM;
+	*out = f;
+	return 0;
+}
+
+int family_auditd_audit_feed(struct family *f, uint16_t type, const char *text, size_t n,
+			     family_emit_fn emit, void *arg)
+{
+	return au_record(f, type, (const uint8_t *)text, n, emit, arg);
+}
+
+static int au_start(const struct family_env *env, struct family **out)
+{
+	struct family *f = au_alloc(env);
 	struct audit_status st;
 	int rc = YM_E_NOMEM, sz = 8 * 1024 * 1024;
 
 	if (f == NULL)
 		goto out;
-	f->env = *env;
 	f->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
 	if (f->fd < 0) {
 		rc = errno == EPERM || errno == EACCES ? YM_E_AUTH : YM_E_UNSUPPORTED;
@@ -719,10 +750,6 @@ static int au_start(const struct family_env *env, struct family **out)
 			goto out;
 		}
 	}
-	/* the execve rule: only as the process family's fallback or when asked;
-	 * beside a process sensor it would turn every exec into 5 to 7 records
-	 * (events) that repeat what the sensor reports */
-	f->want_exec = !env->process_sensor || env->audit_exec;
 	if (f->want_exec) {
 		rc = au_rule(f->fd, AUDIT_ADD_RULE);
 		if (rc == 0)

@@ -25,4 +25,18 @@
 
 extern const struct family_ops family_auditd_audit_ops;
 
+/* Test seams: the record path without the kernel. family_auditd_audit_new
+ * makes an instance that has no socket, added no rule and registered nothing
+ * (fd() is -1; free it with family_auditd_audit_ops.stop), deciding from env
+ * (copied) as start() does whether the agent's execve rule is wanted.
+ * Returns 0 or YM_E_NOMEM. */
+int family_auditd_audit_new(const struct family_env *env, struct family **out);
+/* Handles one record as poll() does for a datagram: type is the netlink
+ * message type (AUDIT_SYSCALL, AUDIT_EOE, ...), text (n bytes, borrowed) the
+ * payload "audit(SEC.MS:SERIAL): key=value ...". Records are grouped by
+ * serial until AUDIT_EOE; events go to emit. Returns the number of events
+ * emitted by this record. */
+int family_auditd_audit_feed(struct family *f, uint16_t type, const char *text, size_t n,
+			     family_emit_fn emit, void *arg);
+
 #endif

@@ -1,0 +1,489 @@
+/* unit_agent_collect: the collector's emit path for family events (shedding
+ * order and counters, refusal of malformed events that would sink their
+ * batch), a collect_run pass with a stand-in sensor and family behind their
+ * ops tables (the refused event is the family's counted drop and reported,
+ * the good events are spooled), and the auditd module's filter of the
+ * agent's own execve rule fed with crafted audit records. Needs no root. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <linux/audit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "batcher.h"
+#include "collect.h"
+#include "err.h"
+#include "family_auditd_audit.h"
+#include "seqgen.h"
+#include "sensor.h"
+#include "spool.h"
+#include "util.h"
+
+static char tmpdir[256];
+
+static int group_setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ym-unit-collect.XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	char cmd[300];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A real batcher over a real spool in tmpdir/name. */
+struct rig {
+	struct seqgen *sg;
+	struct spool *sp;
+	struct batcher *b;
+};
+
+static void rig_open(struct rig *r, const char *name)
+{
+	char dir[300];
+
+	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, name);
+	assert_int_equal(util_mkdirs(dir, 0700), 0);
+	assert_int_equal(seqgen_open(dir, "seq", 100, &r->sg), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &r->sp), 0);
+	assert_int_equal(batcher_new(r->sg, r->sp, 100, 1 << 20, &r->b), 0);
+}
+
+static void rig_close(struct rig *r)
+{
+	batcher_free(r->b);
+	spool_close(r->sp);
+	seqgen_close(r->sg);
+}
+
+/* What the spool holds, flattened: category and three fields of each event. */
+struct seen {
+	int n;
+	int cat[32];
+	char f1[32][64], f2[32][64], f3[32][64];
+};
+
+static void copy_field(const struct event *ev, const char *name, char *out, size_t outsz)
+{
+	const char *v = event_get(ev, name, NULL);
+
+	util_strlcpy(out, v ? v : "", outsz);
+}
+
+/* Flushes, reads and acks every spooled batch; f1..f3: the fields to keep. */
+static void rig_drain(struct rig *r, const char *f1, const char *f2, const char *f3, struct seen *s)
+{
+	struct spool_item it;
+	uint8_t *data;
+	size_t n;
+
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(batcher_flush(r->b), 0);
+	while (spool_next(r->sp, 0, &it, &data, &n) == 0) {
+		struct batch bt;
+
+		assert_int_equal(batch_decode(data, n, &bt, NULL, 0), 0);
+		for (size_t i = 0; i < bt.count; i++) {
+			assert_true(s->n < 32);
+			s->cat[s->n] = bt.events[i].category;
+			copy_field(&bt.events[i], f1, s->f1[s->n], sizeof(s->f1[0]));
+			copy_field(&bt.events[i], f2, s->f2[s->n], sizeof(s->f2[0]));
+			copy_field(&bt.events[i], f3, s->f3[s->n], sizeof(s->f3[0]));
+			s->n++;
+		}
+		batch_free(&bt);
+		free(data);
+		assert_int_equal(spool_ack(r->sp, it.first_seq), 0);
+	}
+}
+
+static void good_event(struct event *ev, const char *v)
+{
+	event_init(ev);
+	ev->category = EVCAT_NETWORK_CONNECTION;
+	ev->ts_ns = 1;
+	assert_int_equal(event_set_str(ev, "DestinationIp", v), 0);
+}
+
+/* Overload sheds file events first (level 1), then network and dns (level
+ * 2); process, auth and other families never; each shed counts for its
+ * family only. */
+static void test_collect_shed_order(void **state)
+{
+	static const char *const names[] = {"file", "network", "dns", "process", "auth", "auditd"};
+	/* expected: shed at level 0, 1, 2 */
+	static const int shed[6][3] = {{0, 1, 1}, {0, 0, 1}, {0, 0, 1},
+				       {0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+	struct collect_family cf[6];
+	struct rig r;
+	struct event ev;
+	struct seen s;
+	int accepted = 0;
+	(void)state;
+
+	rig_open(&r, "shed");
+	memset(cf, 0, sizeof(cf));
+	for (int i = 0; i < 6; i++)
+		cf[i].family = names[i];
+	good_event(&ev, "192.0.2.1");
+	for (int level = 0; level <= 2; level++) {
+		for (int i = 0; i < 6; i++) {
+			assert_int_equal(collect_offer(r.b, &cf[i], level, &ev), shed[i][level]);
+			accepted += !shed[i][level];
+		}
+		/* an event of no family is never shed */
+		assert_int_equal(collect_offer(r.b, NULL, level, &ev), 0);
+		accepted++;
+	}
+	assert_int_equal(cf[0].shed, 2);
+	assert_int_equal(cf[1].shed, 1);
+	assert_int_equal(cf[2].shed, 1);
+	assert_int_equal(cf[3].shed, 0);
+	assert_int_equal(cf[4].shed, 0);
+	assert_int_equal(cf[5].shed, 0);
+	rig_drain(&r, "DestinationIp", "DestinationIp", "DestinationIp", &s);
+	assert_int_equal(s.n, accepted);
+	rig_close(&r);
+}
+
+/* Each malformed event is refused alone; the good events around it make one
+ * batch that encodes and is spooled. */
+static void test_collect_refuses_malformed(void **state)
+{
+	static const char nul_value[] = "a\0b";
+	struct collect_family cf = {.family = "network"};
+	struct event ev;
+	struct rig r;
+	struct seen s;
+	(void)state;
+
+	rig_open(&r, "malformed");
+	good_event(&ev, "192.0.2.1");
+	assert_int_equal(collect_offer(r.b, &cf, 0, &ev), 0);
+	/* a NUL inside the value */
+	good_event(&ev, "x");
+	ev.fields[0].value = nul_value;
+	ev.fields[0].value_len = 3;
+	assert_int_equal(collect_offer(r.b, &cf, 0, &ev), 1);
+	/* more fields than the wire holds (all of them valid) */
+	good_event(&ev, "x");
+	for (uint16_t i = 0; i < EVENT_MAX_FIELDS; i++)
+		ev.fields[i] = ev.fields[0];
+	ev.nfields = EVENT_MAX_FIELDS + 1;
+	assert_int_equal(collect_offer(r.b, &cf, 0, &ev), 1);
+	/* an unknown category, and the agent's own status category */
+	good_event(&ev, "x");
+	ev.category = EVCAT_MAX_;
+	assert_int_equal(collect_offer(r.b, &cf, 0, &ev), 1);
+	ev.category = EVCAT_AGENT_STATUS;
+	assert_int_equal(collect_offer(r.b, &cf, 0, &ev), 1);
+	/* a bad field name, a NULL value */
+	good_event(&ev, "x");
+	ev.fields[0].name = "bad name";
+	assert_int_equal(collect_offer(r.b, &cf, 0, &ev), 1);
+	good_event(&ev, "x");
+	ev.fields[0].value = NULL;
+	assert_int_equal(collect_offer(r.b, &cf, 0, &ev), 1);
+	good_event(&ev, "192.0.2.2");
+	assert_int_equal(collect_offer(r.b, &cf, 0, &ev), 0);
+	assert_int_equal(cf.shed, 0); /* refusals are not sheds */
+	rig_drain(&r, "DestinationIp", "DestinationIp", "DestinationIp", &s);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.f1[0], "192.0.2.1");
+	assert_string_equal(s.f1[1], "192.0.2.2");
+	rig_close(&r);
+}
+
+/* --- collect_run with a stand-in sensor and family (their ops tables) --- */
+
+struct sensor {
+	int fd; /* never readable */
+};
+
+static int fs_fd(const struct sensor *s)
+{
+	return s->fd;
+}
+
+static int fs_poll(struct sensor *s, int max, void (*cb)(void *arg, const struct sensor_msg *m),
+		   void *arg)
+{
+	(void)s;
+	(void)max;
+	(void)cb;
+	(void)arg;
+	return 0;
+}
+
+static void fs_stats(struct sensor *s, struct sensor_stats *out)
+{
+	(void)s;
+	memset(out, 0, sizeof(*out));
+}
+
+static const struct sensor_ops fake_sensor_ops = {
+    .name = "fake",
+    .fd = fs_fd,
+    .poll = fs_poll,
+    .stats = fs_stats,
+};
+
+struct family {
+	int fd;	  /* eventfd: readable once */
+	int stop; /* write end of the collector's stop pipe */
+	struct family_stats st;
+};
+
+static int ff_fd(const struct family *f)
+{
+	return f->fd;
+}
+
+/* Emits good, malformed (NUL in a value), good; counts what emit refused,
+ * as every module does; then asks the collector to stop. */
+static int ff_poll(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	static const char nul_value[] = "a\0b";
+	struct event ev;
+	uint64_t v;
+
+	(void)max;
+	if (read(f->fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		event_init(&ev);
+		ev.category = EVCAT_AUTHENTICATION;
+		ev.ts_ns = 1;
+		event_set_str(&ev, "User", i == 0 ? "alice" : "bob");
+		if (i == 1) {
+			ev.fields[0].value = nul_value;
+			ev.fields[0].value_len = 3;
+		}
+		if (emit(arg, &ev) != 0)
+			f->st.drops++;
+		else
+			f->st.events++;
+	}
+	if (write(f->stop, "x", 1) != 1)
+		return -1;
+	return 3;
+}
+
+static void ff_stats(const struct family *f, struct family_stats *out)
+{
+	*out = f->st;
+}
+
+static const struct family_ops fake_family_ops = {
+    .family = "auth",
+    .mode = "fake",
+    .fd = ff_fd,
+    .poll = ff_poll,
+    .stats = ff_stats,
+};
+
+static void test_collect_run_family_drop(void **state)
+{
+	struct sensor sensor;
+	struct family fam;
+	struct collect_family cf;
+	struct collect_cfg cfg;
+	struct rig r;
+	struct seen s;
+	int pfd[2], good = 0, reports = 0;
+	uint64_t one = 1;
+	(void)state;
+
+	rig_open(&r, "run");
+	assert_int_equal(pipe(pfd), 0);
+	sensor.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fam.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(sensor.fd >= 0 && fam.fd >= 0);
+	fam.stop = pfd[1];
+	memset(&fam.st, 0, sizeof(fam.st));
+	assert_int_equal(write(fam.fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	memset(&cf, 0, sizeof(cf));
+	cf.family = "auth";
+	cf.ops = &fake_family_ops;
+	cf.f = &fam;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ops = &fake_sensor_ops;
+	cfg.sensor = &sensor;
+	cfg.b = r.b;
+	cfg.sp = r.sp;
+	cfg.fams = &cf;
+	cfg.nfams = 1;
+	cfg.sigfd = pfd[0]; /* readable: stop, as on SIGTERM */
+	cfg.batch_ms = 1000;
+	assert_int_equal(collect_run(&cfg), 0);
+	assert_int_equal(fam.st.events, 2);
+	assert_int_equal(fam.st.drops, 1);
+	rig_drain(&r, "User", "Family", "Drops", &s);
+	for (int i = 0; i < s.n; i++) {
+		if (s.cat[i] == EVCAT_AUTHENTICATION) {
+			assert_string_equal(s.f1[i], good == 0 ? "alice" : "bob");
+			good++;
+		}
+		/* the drop report names the family and its count */
+		if (s.cat[i] == EVCAT_AGENT_STATUS && strcmp(s.f2[i], "auth") == 0) {
+			assert_string_equal(s.f3[i], "1");
+			reports++;
+		}
+	}
+	assert_int_equal(good, 2);
+	assert_int_equal(reports, 1);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(sensor.fd);
+	close(fam.fd);
+	rig_close(&r);
+}
+
+/* --- auditd: the agent's own execve rule (key yamori_exec) --- */
+
+struct au_seen {
+	int n, exec;
+	char type[32][16], key[32][32];
+};
+
+static int au_collect(void *arg, const struct event *ev)
+{
+	struct au_seen *a = arg;
+
+	if (ev->category == EVCAT_PROCESS_CREATION) {
+		a->exec++;
+		return 0;
+	}
+	if (a->n < 32) {
+		copy_field(ev, "type", a->type[a->n], sizeof(a->type[0]));
+		copy_field(ev, "key", a->key[a->n], sizeof(a->key[0]));
+		a->n++;
+	}
+	return 0;
+}
+
+static void au_feed(struct family *f, uint16_t type, const char *text, struct au_seen *a)
+{
+	(void)family_auditd_audit_feed(f, type, text, strlen(text), au_collect, a);
+}
+
+/* One execve as the kernel reports it: SYSCALL (with the rule's key),
+ * EXECVE, CWD, npath PATH records, EOE, all with serial. */
+static void au_exec_event(struct family *f, unsigned serial, const char *key, int npath,
+			  struct au_seen *a)
+{
+	char t[512];
+
+	snprintf(t, sizeof(t),
+		 "audit(1700000000.123:%u): arch=c000003e syscall=59 success=yes exit=0 a0=1 "
+		 "a1=2 a2=3 a3=4 items=2 ppid=1 pid=4242 auid=0 uid=0 gid=0 euid=0 tty=(none) "
+		 "ses=1 comm=\"echo\" exe=\"/usr/bin/echo\" key=\"%s\"",
+		 serial, key);
+	au_feed(f, AUDIT_SYSCALL, t, a);
+	snprintf(t, sizeof(t), "audit(1700000000.123:%u): argc=2 a0=\"/bin/echo\" a1=\"hi\"",
+		 serial);
+	au_feed(f, AUDIT_EXECVE, t, a);
+	snprintf(t, sizeof(t), "audit(1700000000.123:%u): cwd=\"/tmp\"", serial);
+	au_feed(f, AUDIT_CWD, t, a);
+	for (int i = 0; i < npath; i++) {
+		snprintf(t, sizeof(t), "audit(1700000000.123:%u): item=%d name=\"/bin/echo\"",
+			 serial, i);
+		au_feed(f, AUDIT_PATH, t, a);
+	}
+	snprintf(t, sizeof(t), "audit(1700000000.123:%u): ", serial);
+	au_feed(f, AUDIT_EOE, t, a);
+}
+
+static int au_has(const struct au_seen *a, const char *type, const char *key)
+{
+	int n = 0;
+
+	for (int i = 0; i < a->n; i++)
+		n += strcmp(a->type[i], type) == 0 && strcmp(a->key[i], key) == 0;
+	return n;
+}
+
+/* Beside a process sensor without --audit-exec, this instance did not ask
+ * for the execve rule: events carrying its key (a stale rule, or another
+ * agent's) are skipped whole; other keys' events are reported. */
+static void test_auditd_stale_rule_skipped(void **state)
+{
+	struct family_env env = {.self_pid = (int32_t)getpid(), .process_sensor = 1};
+	struct family_stats st;
+	struct family *f = NULL;
+	struct au_seen a;
+	(void)state;
+
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(family_auditd_audit_new(&env, &f), 0);
+	assert_int_equal(family_auditd_audit_ops.fd(f), -1);
+	/* more records than a group keeps: a skipped event is not even stored */
+	au_exec_event(f, 100, FAMILY_AUDITD_KEY, FAMILY_AUDITD_RECORDS + 4, &a);
+	assert_int_equal(a.n, 0);
+	assert_int_equal(a.exec, 0);
+	au_exec_event(f, 101, "admin_rule", 0, &a);
+	assert_int_equal(au_has(&a, "SYSCALL", "admin_rule"), 1);
+	assert_int_equal(au_has(&a, "EXECVE", "admin_rule"), 1);
+	assert_int_equal(au_has(&a, "CWD", "admin_rule"), 1);
+	assert_int_equal(a.n, 3);
+	assert_int_equal(a.exec, 0); /* the process sensor reports execs */
+	family_auditd_audit_ops.stats(f, &st);
+	assert_int_equal(st.events, 3);
+	assert_int_equal(st.drops, 0); /* skipped, not lost */
+	family_auditd_audit_ops.stop(f);
+}
+
+/* With --audit-exec (or as the process family's fallback) the rule is this
+ * instance's: its events are reported, with the key; as the fallback also as
+ * process_creation. */
+static void test_auditd_requested_rule_reported(void **state)
+{
+	struct family_env env = {
+	    .self_pid = (int32_t)getpid(), .process_sensor = 1, .audit_exec = 1};
+	struct family *f = NULL;
+	struct au_seen a;
+	(void)state;
+
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(family_auditd_audit_new(&env, &f), 0);
+	au_exec_event(f, 200, FAMILY_AUDITD_KEY, 0, &a);
+	assert_int_equal(au_has(&a, "SYSCALL", FAMILY_AUDITD_KEY), 1);
+	assert_int_equal(au_has(&a, "EXECVE", FAMILY_AUDITD_KEY), 1);
+	assert_int_equal(au_has(&a, "CWD", FAMILY_AUDITD_KEY), 1);
+	assert_int_equal(a.exec, 0);
+	family_auditd_audit_ops.stop(f);
+
+	memset(&a, 0, sizeof(a));
+	env.process_sensor = 0;
+	env.audit_exec = 0;
+	assert_int_equal(family_auditd_audit_new(&env, &f), 0);
+	au_exec_event(f, 201, FAMILY_AUDITD_KEY, 0, &a);
+	assert_int_equal(a.n, 3);
+	assert_int_equal(a.exec, 1);
+	family_auditd_audit_ops.stop(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_collect_shed_order),
+	    cmocka_unit_test(test_collect_refuses_malformed),
+	    cmocka_unit_test(test_collect_run_family_drop),
+	    cmocka_unit_test(test_auditd_stale_rule_skipped),
+	    cmocka_unit_test(test_auditd_requested_rule_reported),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
