@@ -59,3 +59,9 @@ int family_bpf_util_err(int err)
 		err = -err;
 	return err == EPERM || err == EACCES ? YM_E_AUTH : YM_E_UNSUPPORTED;
 }
+
+int family_bpf_util_consume(struct ring_buffer *rb)
+{
+	int rc = ring_buffer__consume(rb);
+	return rc < 0 && rc != -EINTR ? YM_E_IO : 0;
+}

@@ -18,4 +18,10 @@ int family_bpf_util_percpu_sum(int map_fd, uint32_t key, uint64_t *sum);
 /* Maps a libbpf error (negative errno) to YM_E_AUTH or YM_E_UNSUPPORTED. */
 int family_bpf_util_err(int err);
 
+struct ring_buffer;
+/* Drains a module's ring buffer, calling its record callback for each
+ * record (libbpf 1.1 consumes the whole ring: a module's poll() cannot stop
+ * at its max). Returns 0, or YM_E_IO when the ring cannot be read. */
+int family_bpf_util_consume(struct ring_buffer *rb);
+
 #endif

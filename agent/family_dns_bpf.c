@@ -117,14 +117,11 @@ static int db_fd(const struct family *f)
 
 static int db_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 {
-	int rc;
-
-	(void)max; /* libbpf 1.1 drains the whole ring */
+	(void)max; /* the ring is drained whole (family_bpf_util_consume) */
 	f->emit = emit;
 	f->arg = arg;
 	f->handled = 0;
-	rc = ring_buffer__consume(f->rb);
-	if (rc < 0 && rc != -EINTR)
+	if (family_bpf_util_consume(f->rb))
 		return YM_E_IO;
 	return f->handled;
 }

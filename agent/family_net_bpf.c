@@ -164,14 +164,11 @@ static int nb_fd(const struct family *f)
 
 static int nb_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 {
-	int rc;
-
-	(void)max; /* libbpf 1.1 drains the whole ring: at most its 1 MiB */
+	(void)max; /* the ring is drained whole (family_bpf_util_consume) */
 	f->emit = emit;
 	f->arg = arg;
 	f->handled = 0;
-	rc = ring_buffer__consume(f->rb);
-	if (rc < 0 && rc != -EINTR)
+	if (family_bpf_util_consume(f->rb))
 		return YM_E_IO;
 	return f->handled;
 }
