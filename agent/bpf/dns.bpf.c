@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "dns.h"
+#include "ymbpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -28,18 +29,13 @@ struct {
 	__uint(max_entries, 256 << 10);
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+YM_BPF_DROPS_MAP(1);
 
 static __always_inline void dns_copy(struct __sk_buff *skb, __u8 dir)
 {
 	__u8 hdr[40];
 	__u16 ports[3];
-	__u32 l4, zero = 0;
+	__u32 l4;
 	__u16 af;
 	struct dns_rec *r;
 	__u32 plen, n;
@@ -70,10 +66,7 @@ static __always_inline void dns_copy(struct __sk_buff *skb, __u8 dir)
 		return;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
-		__u64 *v = bpf_map_lookup_elem(&drops, &zero);
-
-		if (v)
-			*v += 1;
+		ym_count_drop(0);
 		return;
 	}
 	r->pid = dir == DNS_DIR_EGRESS ? bpf_get_current_pid_tgid() >> 32 : 0;

@@ -17,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "file.h"
+#include "ymbpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -68,12 +69,7 @@ struct {
 	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+YM_BPF_DROPS_MAP(1);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -201,11 +197,7 @@ int file_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		goto out;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
-		__u32 k = 0;
-		__u64 *v = bpf_map_lookup_elem(&drops, &k);
-
-		if (v)
-			*v += 1;
+		ym_count_drop(0);
 		goto out;
 	}
 	nr = c->nr;

@@ -16,6 +16,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "net.h"
+#include "ymbpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -52,12 +53,7 @@ struct {
 	__uint(max_entries, 512 << 10);
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+YM_BPF_DROPS_MAP(1);
 
 /* pid_tgid -> (syscall nr, fd, connect's address) between enter and exit */
 struct call {
@@ -88,21 +84,12 @@ struct {
 	__type(value, __u8);
 } peers SEC(".maps");
 
-static __always_inline void count_drop(void)
-{
-	__u32 k = 0;
-	__u64 *v = bpf_map_lookup_elem(&drops, &k);
-
-	if (v)
-		*v += 1;
-}
-
 static __always_inline struct net_rec *rec_new(__u32 action)
 {
 	struct net_rec *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 
 	if (!r) {
-		count_drop();
+		ym_count_drop(0);
 		return 0;
 	}
 	__builtin_memset(r, 0, sizeof(*r));

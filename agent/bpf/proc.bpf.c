@@ -20,6 +20,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "proc.h"
+#include "ymbpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -34,12 +35,7 @@ struct {
 	__uint(max_entries, 512 << 10); /* 4 MiB cost 8 MiB of RSS (mapped twice) */
 } events SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PROC_REC_MAX_);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
+YM_BPF_DROPS_MAP(PROC_REC_MAX_);
 
 /* scratch space: too big for the 512-byte BPF stack */
 struct {
@@ -61,13 +57,6 @@ struct kernfs_node___old {
 	struct kernfs_node___old *parent;
 } __attribute__((preserve_access_index));
 
-static __always_inline void count_drop(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&drops, &idx);
-
-	if (v)
-		*v += 1;
-}
 
 static __always_inline __u64 rb_flags(void)
 {
@@ -323,7 +312,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 			e->args_len = (__u16)len;
 		} else {
 			e->flags |= PROC_F_ARGS_FAIL;
-			count_drop(PROC_DROP_ARGV_UNREAD);
+			ym_count_drop(PROC_DROP_ARGV_UNREAD);
 		}
 	}
 	off = e->args_len;
@@ -372,7 +361,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	size = (__u32)__builtin_offsetof(struct proc_exec, data) + (off & (PROC_DATA_MAX - 1));
 	e->h.size = size;
 	if (bpf_ringbuf_output(&events, e, size, rb_flags()))
-		count_drop(PROC_REC_EXEC);
+		ym_count_drop(PROC_REC_EXEC);
 	return 0;
 }
 
@@ -388,7 +377,7 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
-		count_drop(PROC_REC_FORK);
+		ym_count_drop(PROC_REC_FORK);
 		return 0;
 	}
 	fill_hdr(&r->h, PROC_REC_FORK, child);
@@ -419,7 +408,7 @@ int BPF_PROG(proc_exit, struct task_struct *p)
 		code = BPF_CORE_READ(sig, group_exit_code);
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
-		count_drop(PROC_REC_EXIT);
+		ym_count_drop(PROC_REC_EXIT);
 		return 0;
 	}
 	fill_hdr(&r->h, PROC_REC_EXIT, p);
@@ -560,6 +549,6 @@ int proc_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	}
 	s->h.size = size;
 	if (bpf_ringbuf_output(&events, s, size, rb_flags()))
-		count_drop(type);
+		ym_count_drop(type);
 	return 0;
 }

@@ -1,0 +1,26 @@
+/* ymbpf.h: what every yamori eBPF program shares (kernel side only; include
+ * after vmlinux.h and bpf_helpers.h). Each program counts the records it
+ * could not reserve in a per-CPU array "drops", which its loader sums and
+ * reports (docs/sensors.md: drops are never silent). */
+#ifndef YM_BPF_YMBPF_H
+#define YM_BPF_YMBPF_H
+
+/* Declares the per-CPU drop counter map with n slots. */
+#define YM_BPF_DROPS_MAP(n)                                                                        \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                            \
+		__uint(max_entries, (n));                                                           \
+		__type(key, __u32);                                                                 \
+		__type(value, __u64);                                                               \
+	} drops SEC(".maps")
+
+/* Adds one drop at slot idx of the program's "drops" map. */
+#define ym_count_drop(idx)                                                                         \
+	do {                                                                                       \
+		__u32 ym_k_ = (idx);                                                               \
+		__u64 *ym_v_ = bpf_map_lookup_elem(&drops, &ym_k_);                                \
+		if (ym_v_)                                                                         \
+			*ym_v_ += 1;                                                               \
+	} while (0)
+
+#endif
