@@ -8,10 +8,10 @@
 /* Declares the per-CPU drop counter map with n slots. */
 #define YM_BPF_DROPS_MAP(n)                                                                        \
 	struct {                                                                                   \
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                            \
-		__uint(max_entries, (n));                                                           \
-		__type(key, __u32);                                                                 \
-		__type(value, __u64);                                                               \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                           \
+		__uint(max_entries, (n));                                                          \
+		__type(key, __u32);                                                                \
+		__type(value, __u64);                                                              \
 	} drops SEC(".maps")
 
 /* Adds one drop at slot idx of the program's "drops" map. */
