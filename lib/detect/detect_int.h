@@ -253,6 +253,10 @@ struct pattern {
 	 * the prefilter), or nreq 0 when none could be derived. */
 	const uint8_t *req;
 	uint32_t nreq;
+	/* The prefilter literal that decides this pattern on its own (req id +
+	 * 1), or 0: set for a caseless one-piece 'contains' glob whose literal
+	 * the field's literal scan holds (see prefilter_field). */
+	uint32_t pfq;
 };
 
 enum pat_wrap { PAT_WRAP_NONE, PAT_WRAP_CONTAINS, PAT_WRAP_STARTSWITH, PAT_WRAP_ENDSWITH };
@@ -519,6 +523,23 @@ void logsource_each(const struct lsidx *ix, const struct event *ev,
 /* Writes the buckets whose rules fit ev into out; returns how many. */
 uint32_t logsource_route(const struct lsidx *ix, const struct event *ev,
 			 uint32_t out[LS_MAX_ROUTE]);
+
+#define LS_CACHE     64 /* per-thread routes remembered (direct-mapped) */
+#define LS_CACHE_KEY 96 /* bytes of product, category name and service, with NULs */
+
+/* One event logsource (product, category, category name, service, as the
+ * event spells them) and its buckets in one lsidx. */
+struct ls_centry {
+	uint64_t hash;
+	uint32_t category, klen; /* klen 0: empty */
+	uint32_t nl;
+	uint32_t bk[LS_MAX_ROUTE];
+	char key[LS_CACHE_KEY];
+};
+/* logsource_route through cache c (LS_CACHE entries, all klen 0 when new,
+ * and emptied by the caller whenever ix changes). */
+uint32_t logsource_route_cached(const struct lsidx *ix, struct ls_centry *c,
+				const struct event *ev, uint32_t out[LS_MAX_ROUTE]);
 /* Number of buckets; the bucket of rule ri (UINT32_MAX when ri is routed
  * nowhere: no detection rule); the ascending rule indices of bucket b (n). */
 uint32_t logsource_nbuckets(const struct lsidx *ix);
@@ -532,6 +553,7 @@ struct prefilter;
 struct pf_fslot {	/* the event's field(s) of one rule field name */
 	uint32_t epoch; /* valid when equal to the thread's epoch, else no such field */
 	uint32_t count; /* event fields of that name (ASCII case-insensitive) */
+	uint32_t scanned; /* == epoch: the literal scan of the field's value completed */
 	const struct event_field *f; /* the first of them */
 };
 
@@ -544,6 +566,23 @@ struct pf_ncache {
 	const char *key;
 	uint32_t fid;
 	char name[PF_NCACHE_NAME];
+};
+
+#define PF_VCACHE      2048 /* per-thread scanned-value cache entries (direct-mapped) */
+#define PF_VCACHE_VAL  256  /* longest value cached */
+#define PF_VCACHE_HITS 15   /* most literal hits a cached value may have */
+
+/* The literal hits of one field value scanned before on this thread with the
+ * same ruleset (the cache is emptied when the thread meets another one):
+ * event streams repeat their command lines, images and paths, and replaying
+ * a value's hits is cheaper than scanning it again. Keyed by a hash and
+ * checked against the value's bytes. */
+struct pf_vcache {
+	uint64_t hash;
+	uint32_t fid, len; /* len UINT32_MAX: empty */
+	uint32_t nhits;
+	uint32_t hits[PF_VCACHE_HITS];
+	uint8_t val[PF_VCACHE_VAL];
 };
 
 /* Per-thread matching state, made on a thread's first match and kept until
@@ -560,6 +599,8 @@ struct pf_thread {
 	size_t nstamp;
 	uint32_t *cstamp; /* per clause: satisfied by this event */
 	size_t ncstamp;
+	uint32_t *qstamp; /* per literal (req): occurred in this event */
+	size_t nqstamp;
 	uint32_t *rstamp; /* per rule: rcnt is this event's */
 	uint8_t *rcnt;	  /* per rule: clauses satisfied */
 	size_t nrstamp;
@@ -567,6 +608,10 @@ struct pf_thread {
 	size_t nfslot;
 	uint8_t *buf; /* framed values of one event */
 	struct pf_ncache *ncache; /* field name -> field id (PF_NCACHE entries) */
+	struct pf_vcache *vcache; /* PF_VCACHE entries */
+	struct ls_centry *lscache; /* LS_CACHE routes of the ruleset of gen */
+	uint32_t hitlog[PF_VCACHE_HITS]; /* hits of the value being scanned */
+	uint32_t nhitlog;		 /* hits so far (more than fit: not cached) */
 	int busy;     /* inside a match on this thread (callbacks may match again) */
 };
 
@@ -596,9 +641,16 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 /* The always-candidates (ascending) of logsource bucket b; *n gets their number. */
 const uint32_t *prefilter_always(const struct prefilter *pf, uint32_t b, uint32_t *n);
 /* The value of item it's field in the event being matched on t, as
- * search_field would find it, or NULL; *len gets its length. */
+ * search_field would find it, or NULL; *len gets its length. *decided is
+ * set when that value (and no other of the name) went through the field's
+ * literal scan: then a pattern with pfq matches exactly when
+ * prefilter_hit(t, pfq). */
 const char *prefilter_field(const struct pf_thread *t, const struct item *it,
-			    const struct event *ev, size_t *len);
+			    const struct event *ev, size_t *len, int *decided);
+static inline int prefilter_hit(const struct pf_thread *t, uint32_t pfq)
+{
+	return t->qstamp[pfq - 1] == t->epoch;
+}
 /* Number of always-candidates over all buckets. */
 size_t prefilter_count_always(const struct prefilter *pf);
 

@@ -228,6 +228,52 @@ uint32_t logsource_route(const struct lsidx *ix, const struct event *ev, uint32_
 	return nl;
 }
 
+/* Appends string s (NULL: empty) and a NUL to key k at *n; 0 when it does
+ * not fit. */
+static int key_put(char *k, uint32_t *n, const char *s)
+{
+	size_t l = s ? strlen(s) : 0;
+
+	if (*n + l + 1 > LS_CACHE_KEY)
+		return 0;
+	memcpy(k + *n, s ? s : "", l);
+	*n += (uint32_t)l;
+	k[(*n)++] = 0;
+	return 1;
+}
+
+uint32_t logsource_route_cached(const struct lsidx *ix, struct ls_centry *c,
+				const struct event *ev, uint32_t out[LS_MAX_ROUTE])
+{
+	char key[LS_CACHE_KEY];
+	uint32_t kn = 0, nl;
+	uint64_t h = 1469598103934665603ull ^ ev->category;
+	struct ls_centry *e;
+
+	if (!c || !key_put(key, &kn, ev->product) ||
+	    !key_put(key, &kn, ev->category == EVCAT_UNKNOWN ? ev->category_name : NULL) ||
+	    !key_put(key, &kn, ev->service))
+		return logsource_route(ix, ev, out);
+	for (uint32_t i = 0; i < kn; i++) {
+		h ^= (uint8_t)key[i];
+		h *= 1099511628211ull;
+	}
+	e = &c[(h ^ (h >> 29)) & (LS_CACHE - 1)];
+	if (e->klen == kn && e->hash == h && e->category == ev->category &&
+	    memcmp(e->key, key, kn) == 0) {
+		memcpy(out, e->bk, e->nl * sizeof(*out));
+		return e->nl;
+	}
+	nl = logsource_route(ix, ev, out);
+	e->hash = h;
+	e->category = ev->category;
+	e->klen = kn;
+	e->nl = nl;
+	memcpy(e->key, key, kn);
+	memcpy(e->bk, out, nl * sizeof(*out));
+	return nl;
+}
+
 void logsource_each(const struct lsidx *ix, const struct event *ev,
 		    int (*fn)(uint32_t ri, void *ctx), void *ctx)
 {

@@ -608,12 +608,37 @@ static int rtab_grow(struct pf_build *b)
 	return 0;
 }
 
-/* Records that literal l satisfies clause ri. */
+/* The distinct (field, literal) equal to s (n bytes, caselessly), or NULL;
+ * *slot gets its hash slot, or the empty slot where it would go. */
+static struct pf_req *req_find(const struct pf_build *b, uint32_t fid, const uint8_t *s, size_t n,
+			       uint32_t *slot)
+{
+	const struct prefilter *pf = b->pf;
+	uint32_t i;
+
+	for (i = (uint32_t)req_hash(fid, s, n) & b->rmask; b->rtab[i]; i = (i + 1) & b->rmask) {
+		struct pf_req *c = &pf->req[b->rtab[i] - 1];
+		/* Caseless databases: literals equal but for ASCII case are one. */
+		if (c->fid == fid && c->n == n) {
+			uint32_t k = 0;
+			while (k < n && fold(b->pool[c->off + k]) == fold(s[k]))
+				k++;
+			if (k == n) {
+				*slot = i;
+				return c;
+			}
+		}
+	}
+	*slot = i;
+	return NULL;
+}
+
+/* Records that literal l satisfies clause ri (UINT32_MAX: none; the literal
+ * is scanned only to decide patterns, see mark_exact). */
 static int req_add(struct pf_build *b, const struct lit *l, uint32_t ri)
 {
 	struct prefilter *pf = b->pf;
-	const uint8_t *s = b->pool + l->off;
-	struct pf_req *rq = NULL;
+	struct pf_req *rq;
 	uint32_t i;
 	int r;
 
@@ -622,20 +647,7 @@ static int req_add(struct pf_build *b, const struct lit *l, uint32_t ri)
 		if (r < 0)
 			return r;
 	}
-	for (i = (uint32_t)req_hash(l->fid, s, l->n) & b->rmask; b->rtab[i];
-	     i = (i + 1) & b->rmask) {
-		struct pf_req *c = &pf->req[b->rtab[i] - 1];
-		/* Caseless databases: literals equal but for ASCII case are one. */
-		if (c->fid == l->fid && c->n == l->n) {
-			uint32_t k = 0;
-			while (k < l->n && fold(b->pool[c->off + k]) == fold(s[k]))
-				k++;
-			if (k == l->n) {
-				rq = c;
-				break;
-			}
-		}
-	}
+	rq = req_find(b, l->fid, b->pool + l->off, l->n, &i);
 	if (!rq) {
 		if (pf->nreq == b->ralloc) {
 			uint32_t na = b->ralloc ? b->ralloc * 2 : 1024;
@@ -652,7 +664,7 @@ static int req_add(struct pf_build *b, const struct lit *l, uint32_t ri)
 		rq->n = l->n;
 		b->rtab[i] = ++pf->nreq;
 	}
-	if (rq->tn && rq->tmp[rq->tn - 1] == ri)
+	if (ri == UINT32_MAX || (rq->tn && rq->tmp[rq->tn - 1] == ri))
 		return 0;
 	if (rq->tn == rq->talloc) {
 		uint32_t na = rq->talloc ? rq->talloc * 2 : 2;
@@ -664,6 +676,79 @@ static int req_add(struct pf_build *b, const struct lit *l, uint32_t ri)
 	}
 	rq->tmp[rq->tn++] = ri;
 	return 0;
+}
+
+/* Whether a hit of p's literal in a framed value (NUL value NUL) is exactly
+ * p's result: a caseless 'contains' of one literal piece, which cannot
+ * reach into the frame (no NUL at either end) and is not cut. */
+static int pat_exact(const struct pattern *p)
+{
+	const struct pchunk *c = p->nchunks == 1 ? &p->chunks[0] : NULL;
+
+	return p->kind == PAT_GLOB && !p->cased && c && !p->anch_start && !p->anch_end &&
+	       !c->any && c->len > 0 && c->len <= PF_MAX_LIT && c->lit[0] != 0 &&
+	       c->lit[c->len - 1] != 0;
+}
+
+/* Gives each exact pattern (pat_exact) of a field item its literal's req id
+ * (p->pfq), so that evaluation reads its result from the field's scan. A
+ * literal no clause holds is added to its field's scan when the field has a
+ * database anyway (a few more literals there cost less than the substring
+ * searches they save); in a field compared directly it is left out. Runs
+ * after the clauses are recorded. */
+static int mark_exact(struct pf_build *b, struct rule *const *rules, size_t n)
+{
+	struct prefilter *pf = b->pf;
+	uint32_t *fcount = calloc(pf->nfields ? pf->nfields : 1, sizeof(*fcount));
+	int r = 0;
+
+	if (!fcount)
+		return YM_E_NOMEM;
+	for (uint32_t q = 0; q < pf->nreq; q++) {
+		if (pf->req[q].fid != PF_KW)
+			fcount[pf->req[q].fid]++;
+	}
+	for (size_t ri = 0; ri < n && r == 0; ri++) {
+		const struct rule *ru = rules[ri];
+		for (uint32_t s = 0; s < ru->nsearches && r == 0; s++) {
+			const struct search *se = &ru->searches[s];
+			for (uint32_t a = 0; a < se->nalts && r == 0; a++) {
+				for (uint32_t i = 0; i < se->alts[a].nitems && r == 0; i++) {
+					struct item *it = &se->alts[a].items[i];
+					uint32_t fid = it->fid ? it->fid - 1 : PF_KW;
+					if (fid == PF_KW || it->kind != ITEM_VALUES || fid >= pf->nfields)
+						continue;
+					for (uint32_t k = 0; k < it->npat && r == 0; k++) {
+						struct pattern *p = &it->pats[k];
+						const struct pchunk *c = &p->chunks[0];
+						struct pf_req *rq;
+						uint32_t slot;
+						struct lit l = {.fid = fid};
+						p->pfq = 0;
+						if (!pat_exact(p))
+							continue;
+						if (pf->nreq * 2 >= b->rmask && (r = rtab_grow(b)) < 0)
+							break;
+						rq = req_find(b, fid, c->lit, c->len, &slot);
+						if (!rq && fcount[fid] <= PF_SMALL)
+							continue;
+						if (!rq) {
+							l.n = c->len;
+							r = pool_put(b, c->lit, c->len, &l.off);
+							if (r == 0)
+								r = req_add(b, &l, UINT32_MAX);
+							if (r < 0)
+								break;
+							rq = &pf->req[pf->nreq - 1];
+						}
+						p->pfq = (uint32_t)(rq - pf->req) + 1;
+					}
+				}
+			}
+		}
+	}
+	free(fcount);
+	return r;
 }
 
 /* Compiles the literals of field fid (PF_KW: keywords) into *db. Returns 0
@@ -872,6 +957,8 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 		pf->always_n[bk] = (uint32_t)(total - pf->always_first[bk]);
 	}
 	rc = assign_fids(&b, rules, n);
+	if (rc == 0)
+		rc = mark_exact(&b, rules, n);
 	if (rc < 0)
 		goto out;
 	/* Which buckets each field's literals serve: a field is not scanned for
@@ -944,11 +1031,14 @@ static void tls_destroy(void *p)
 	free(t->cand);
 	free(t->stamp);
 	free(t->cstamp);
+	free(t->qstamp);
 	free(t->rstamp);
 	free(t->rcnt);
 	free(t->fslot);
 	free(t->buf);
 	free(t->ncache);
+	free(t->vcache);
+	free(t->lscache);
 	free(t);
 }
 
@@ -981,6 +1071,7 @@ static int grow_stamps(struct pf_thread *t, const struct prefilter *pf)
 
 	if (grow(&t->stamp, &t->nstamp, pf->nbuckets, sizeof(*t->stamp)) < 0 ||
 	    grow(&t->cstamp, &t->ncstamp, pf->nclauses, sizeof(*t->cstamp)) < 0 ||
+	    grow(&t->qstamp, &t->nqstamp, pf->nreq, sizeof(*t->qstamp)) < 0 ||
 	    grow(&t->fslot, &t->nfslot, pf->nfields, sizeof(*t->fslot)) < 0 ||
 	    grow(&t->rcnt, &nr, pf->nrules, sizeof(*t->rcnt)) < 0 ||
 	    grow(&t->rstamp, &t->nrstamp, pf->nrules, sizeof(*t->rstamp)) < 0)
@@ -1002,9 +1093,14 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 			return NULL;
 		t->buf = malloc(PF_BUF + 2);
 		t->ncache = calloc(PF_NCACHE, sizeof(*t->ncache));
-		if (!t->buf || !t->ncache || pthread_setspecific(tls_key, t) != 0) {
+		t->vcache = malloc(PF_VCACHE * sizeof(*t->vcache));
+		t->lscache = malloc(LS_CACHE * sizeof(*t->lscache));
+		if (!t->buf || !t->ncache || !t->vcache || !t->lscache ||
+		    pthread_setspecific(tls_key, t) != 0) {
 			free(t->buf);
 			free(t->ncache);
+			free(t->vcache);
+			free(t->lscache);
 			free(t);
 			return NULL;
 		}
@@ -1032,8 +1128,13 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 			if (e != HS_SUCCESS)
 				return NULL;
 		}
-		/* field ids are the ruleset's own: forget the cached names */
+		/* field and literal ids are the ruleset's own: forget the
+		 * cached names and values */
 		memset(t->ncache, 0, PF_NCACHE * sizeof(*t->ncache));
+		for (uint32_t i = 0; i < PF_VCACHE; i++)
+			t->vcache[i].len = UINT32_MAX;
+		for (uint32_t i = 0; i < LS_CACHE; i++)
+			t->lscache[i].klen = 0;
 		t->gen = pf->gen;
 	}
 	t->busy = 1;
@@ -1051,6 +1152,7 @@ struct hit_ctx {
 	struct pf_thread *t;
 	const uint32_t *bk; /* the event's logsource buckets */
 	uint32_t nb;
+	int kw; /* the keyword literals serve one of them: values go to t->buf */
 };
 
 /* A literal occurs: each clause it satisfies counts once for its rule, and a
@@ -1068,6 +1170,10 @@ static int on_hit(unsigned id, unsigned long long from, unsigned long long to, u
 	(void)from;
 	(void)to;
 	(void)flags;
+	t->qstamp[id] = ep;
+	if (t->nhitlog < PF_VCACHE_HITS)
+		t->hitlog[t->nhitlog] = id;
+	t->nhitlog++;
 	for (uint32_t k = 0; k < rq->nrules; k++) {
 		uint32_t c = cl[k], r = pf->clause_rule[c];
 		if (t->cstamp[c] == ep)
@@ -1084,14 +1190,16 @@ static int on_hit(unsigned id, unsigned long long from, unsigned long long to, u
 }
 
 const char *prefilter_field(const struct pf_thread *t, const struct item *it,
-			    const struct event *ev, size_t *len)
+			    const struct event *ev, size_t *len, int *decided)
 {
 	const struct pf_fslot *s = &t->fslot[it->fid - 1];
 
+	*decided = 0;
 	if (s->epoch != t->epoch)
 		return NULL;
 	if (s->count > 1) /* several names equal but for case: exact name first */
 		return search_field(ev, it->field, len);
+	*decided = s->scanned == t->epoch;
 	*len = s->f->value_len;
 	return s->f->value;
 }
@@ -1182,12 +1290,90 @@ static void scan_small(const struct prefilter *pf, const struct pf_field *fd, st
 	}
 }
 
-/* Scans one field (value v, n bytes) with its database; appends it to the
- * keyword buffer at *kw when keywords are scanned. Returns 0 or -1. */
+/* A hash of field fid's value s (n bytes) for the value cache: collisions
+ * only cost a miss, the bytes are compared. */
+static uint64_t vhash(uint32_t fid, const uint8_t *s, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)fid << 32) ^ n, w;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 0x9fb21c651e98df25ull;
+		h ^= h >> 29;
+	}
+	if (i < n) {
+		w = 0;
+		memcpy(&w, s + i, n - i);
+		h = (h ^ w) * 0x9fb21c651e98df25ull;
+		h ^= h >> 29;
+	}
+	return h ^ (h >> 32);
+}
+
+/* Frames value f as NUL value NUL for a scan: in the keyword buffer, where
+ * scan_field has just put it, or else at the start of t->buf. NULL when it
+ * does not fit. */
+static const uint8_t *framed(struct pf_thread *t, const struct hit_ctx *h,
+			     const struct event_field *f, size_t kw)
+{
+	if (h->kw)
+		return t->buf + kw - f->value_len - 2;
+	if (f->value_len + 2 > PF_BUF)
+		return NULL;
+	t->buf[0] = 0;
+	memcpy(t->buf + 1, f->value, f->value_len);
+	t->buf[f->value_len + 1] = 0;
+	return t->buf;
+}
+
+/* Scans field fid's value f with the field's database, or replays the hits
+ * of the same value from this thread's value cache; a scanned value with
+ * few enough hits is cached. Returns 0 or -1. */
+static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_ctx *h,
+		   uint32_t fid, const struct event_field *f, size_t kw)
+{
+	size_t n = f->value_len;
+	struct pf_vcache *e = NULL;
+	const uint8_t *v;
+	uint64_t hv = 0;
+
+	if (n <= PF_VCACHE_VAL) {
+		hv = vhash(fid, (const uint8_t *)f->value, n);
+		e = &t->vcache[hv & (PF_VCACHE - 1)];
+		if (e->len == n && e->hash == hv && e->fid == fid && memcmp(e->val, f->value, n) == 0) {
+			for (uint32_t k = 0; k < e->nhits; k++)
+				on_hit(e->hits[k], 0, 0, 0, h);
+			return 0;
+		}
+	}
+	v = framed(t, h, f, kw);
+	if (!v)
+		return -1;
+	t->nhitlog = 0;
+	if (hs_scan(pf->fields[fid].db, (const char *)v, (unsigned)(n + 2), 0, t->scratch, on_hit,
+		    h) != HS_SUCCESS)
+		return -1;
+	if (e && t->nhitlog <= PF_VCACHE_HITS) {
+		e->hash = hv;
+		e->fid = fid;
+		e->len = (uint32_t)n;
+		e->nhits = t->nhitlog;
+		memcpy(e->hits, t->hitlog, t->nhitlog * sizeof(*t->hitlog));
+		memcpy(e->val, f->value, n);
+	}
+	return 0;
+}
+
+/* Scans one event field f with its field's literals (a database, or a few
+ * compared directly) when they serve the event's buckets, after appending
+ * it to the keyword buffer at *kw when keywords are scanned. Returns 0 or
+ * -1 (then the event evaluates every routed rule). */
 static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hit_ctx *h,
 		      const struct event_field *f, size_t *kw, int failed)
 {
 	uint32_t fid = f->name ? name_fid(pf, t, f->name) : PF_KW;
+	const struct pf_field *fd;
 
 	if (fid != PF_KW) {
 		struct pf_fslot *s = &t->fslot[fid];
@@ -1201,46 +1387,35 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 	}
 	if (!f->value || failed)
 		return failed;
-	if (pf->kwdb) {
+	if (h->kw) {
 		if (*kw + f->value_len + 1 > PF_BUF)
 			return -1;
 		memcpy(t->buf + *kw, f->value, f->value_len);
 		*kw += f->value_len;
 		t->buf[(*kw)++] = 0;
 	}
-	if (fid == PF_KW || (!pf->fields[fid].db && !pf->fields[fid].nsmall) || !routed(pf, h, fid))
+	if (fid == PF_KW)
 		return 0;
-	if (pf->kwdb) {
-		/* the framed value already sits in the keyword buffer */
-		const uint8_t *v = t->buf + *kw - f->value_len - 2;
-		if (!pf->fields[fid].db) {
-			scan_small(pf, &pf->fields[fid], h, v, f->value_len + 2);
-			return 0;
-		}
-		return hs_scan(pf->fields[fid].db, (const char *)v, f->value_len + 2, 0, t->scratch,
-			       on_hit, h) == HS_SUCCESS
-			   ? 0
-			   : -1;
-	}
-	if (f->value_len + 2 > PF_BUF)
-		return -1;
-	t->buf[0] = 0;
-	memcpy(t->buf + 1, f->value, f->value_len);
-	t->buf[f->value_len + 1] = 0;
-	if (!pf->fields[fid].db) {
-		scan_small(pf, &pf->fields[fid], h, t->buf, f->value_len + 2);
+	fd = &pf->fields[fid];
+	if ((!fd->db && !fd->nsmall) || !routed(pf, h, fid))
 		return 0;
+	if (fd->db) {
+		if (scan_db(pf, t, h, fid, f, *kw) < 0)
+			return -1;
+	} else {
+		const uint8_t *v = framed(t, h, f, *kw);
+		if (!v)
+			return -1;
+		scan_small(pf, fd, h, v, f->value_len + 2);
 	}
-	return hs_scan(pf->fields[fid].db, (const char *)t->buf, f->value_len + 2, 0, t->scratch,
-		       on_hit, h) == HS_SUCCESS
-		   ? 0
-		   : -1;
+	t->fslot[fid].scanned = t->epoch; /* its literals' stamps are complete */
+	return 0;
 }
 
 int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct event *ev,
 		   const uint32_t *bk, uint32_t nb)
 {
-	struct hit_ctx h = {pf, t, bk, nb};
+	struct hit_ctx h = {pf, t, bk, nb, 0};
 	uint32_t n = ev->nfields < EVENT_MAX_FIELDS ? ev->nfields : EVENT_MAX_FIELDS;
 	size_t nw = (pf->nrules + 63) / 64, kw = 1;
 	int rc = 0;
@@ -1249,6 +1424,7 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 		/* wrapped: forget every stamp so none can look current */
 		memset(t->stamp, 0, t->nstamp * sizeof(*t->stamp));
 		memset(t->cstamp, 0, t->ncstamp * sizeof(*t->cstamp));
+		memset(t->qstamp, 0, t->nqstamp * sizeof(*t->qstamp));
 		memset(t->rstamp, 0, t->nrstamp * sizeof(*t->rstamp));
 		memset(t->fslot, 0, t->nfslot * sizeof(*t->fslot));
 		t->epoch = 1;
@@ -1256,6 +1432,7 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 	if (nw) /* a ruleset with no rule has no bitset */
 		memset(t->cand, 0, nw * sizeof(*t->cand));
 	t->buf[0] = 0;
+	h.kw = pf->kwdb && routed(pf, &h, pf->nfields);
 	/* Every field is visited even after a failed scan: the field slots must
 	 * be complete for evaluation. */
 	for (uint32_t i = 0; i < n; i++) {
@@ -1266,7 +1443,7 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 		if (scan_field(pf, t, &h, &ev->xfields[i], &kw, rc) < 0)
 			rc = -1;
 	}
-	if (rc == 0 && pf->kwdb && routed(pf, &h, pf->nfields) &&
+	if (rc == 0 && h.kw &&
 	    hs_scan(pf->kwdb, (const char *)t->buf, (unsigned)kw, 0, t->scratch, on_hit, &h) !=
 		HS_SUCCESS)
 		rc = -1;

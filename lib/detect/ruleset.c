@@ -664,7 +664,7 @@ static int on_rule(uint32_t ri, void *p)
  * those buckets may stay marked: the caller checks t->stamp. */
 static void mark_candidates(const struct ruleset *rs, struct pf_thread *t, const struct event *ev)
 {
-	uint32_t bk[LS_MAX_ROUTE], nb = logsource_route(rs->ls, ev, bk);
+	uint32_t bk[LS_MAX_ROUTE], nb = logsource_route_cached(rs->ls, t->lscache, ev, bk);
 	int full = prefilter_scan(rs->pf, t, ev, bk, nb) < 0; /* starts the epoch */
 
 	for (uint32_t i = 0; i < nb; i++) {

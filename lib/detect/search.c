@@ -562,14 +562,24 @@ static int keyword_eval(const struct pattern *p, const struct event *ev, struct 
 	return 0;
 }
 
-static int values_eval(const struct item *it, const char *v, size_t len, const struct event *ev,
-		       struct match_env *env)
+/* One pattern against field value v; decided: the prefilter scanned v, so a
+ * pattern its literal decides (pfq) is read from the scan's hits. */
+static int pat_eval(const struct pattern *p, const char *v, size_t len, int decided,
+		    struct match_env *env)
+{
+	if (decided && p->pfq)
+		return prefilter_hit(env->pt, p->pfq);
+	return pattern_match(p, v, len, env);
+}
+
+static int values_eval(const struct item *it, const char *v, size_t len, int decided,
+		       const struct event *ev, struct match_env *env)
 {
 	int hit = 0;
 
 	if (!it->all) {
 		for (uint32_t i = 0; i < it->npat; i++) {
-			if (it->field ? pattern_match(&it->pats[i], v, len, env)
+			if (it->field ? pat_eval(&it->pats[i], v, len, decided, env)
 				      : keyword_eval(&it->pats[i], ev, env))
 				return 1;
 		}
@@ -578,7 +588,7 @@ static int values_eval(const struct item *it, const char *v, size_t len, const s
 	for (uint32_t i = 0; i < it->npat; i++) {
 		const struct pattern *p = &it->pats[i];
 		if (!hit || !it->all) {
-			hit = it->field ? pattern_match(p, v, len, env) : keyword_eval(p, ev, env);
+			hit = it->field ? pat_eval(p, v, len, decided, env) : keyword_eval(p, ev, env);
 			if (hit && !it->all)
 				return 1;
 		}
@@ -596,10 +606,10 @@ static int item_eval(const struct item *it, const struct event *ev, struct match
 {
 	const char *v = NULL;
 	size_t len = 0;
-	int m;
+	int m, decided = 0;
 
 	if (it->field)
-		v = (env->pt && it->fid) ? prefilter_field(env->pt, it, ev, &len)
+		v = (env->pt && it->fid) ? prefilter_field(env->pt, it, ev, &len, &decided)
 					 : search_field(ev, it->field, &len);
 	switch (it->kind) {
 	case ITEM_EXISTS:
@@ -611,7 +621,7 @@ static int item_eval(const struct item *it, const struct event *ev, struct match
 	}
 	if (it->field && !v)
 		return it->neg; /* neq: a missing field differs from every value */
-	m = values_eval(it, v, len, ev, env);
+	m = values_eval(it, v, len, decided, ev, env);
 	return it->neg ? !m : m;
 }
 
