@@ -257,6 +257,7 @@ struct pattern {
 	 * 1), or 0: set for a caseless one-piece 'contains' glob whose literal
 	 * the field's literal scan holds (see prefilter_field). */
 	uint32_t pfq;
+	uint8_t pfq_framed; /* pfq's literal is framed (anchored): exact on values without NUL */
 };
 
 enum pat_wrap { PAT_WRAP_NONE, PAT_WRAP_CONTAINS, PAT_WRAP_STARTSWITH, PAT_WRAP_ENDSWITH };
@@ -554,6 +555,7 @@ struct pf_fslot {	/* the event's field(s) of one rule field name */
 	uint32_t epoch; /* valid when equal to the thread's epoch, else no such field */
 	uint32_t count; /* event fields of that name (ASCII case-insensitive) */
 	uint32_t scanned; /* == epoch: the literal scan of the field's value completed */
+	uint32_t clean;	  /* == epoch: and the value holds no NUL byte */
 	const struct event_field *f; /* the first of them */
 };
 
@@ -570,7 +572,7 @@ struct pf_ncache {
 
 #define PF_VCACHE      2048 /* per-thread scanned-value cache entries (direct-mapped) */
 #define PF_VCACHE_VAL  256  /* longest value cached */
-#define PF_VCACHE_HITS 15   /* most literal hits a cached value may have */
+#define PF_VCACHE_HITS 62   /* most literal hits a cached value may have */
 
 /* The literal hits of one field value scanned before on this thread with the
  * same ruleset (the cache is emptied when the thread meets another one):
@@ -642,9 +644,9 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 const uint32_t *prefilter_always(const struct prefilter *pf, uint32_t b, uint32_t *n);
 /* The value of item it's field in the event being matched on t, as
  * search_field would find it, or NULL; *len gets its length. *decided is
- * set when that value (and no other of the name) went through the field's
- * literal scan: then a pattern with pfq matches exactly when
- * prefilter_hit(t, pfq). */
+ * 1 when that value (and no other of the name) went through the field's
+ * literal scan, 2 when it also holds no NUL byte: then a pattern with pfq
+ * and decided > pfq_framed matches exactly when prefilter_hit(t, pfq). */
 const char *prefilter_field(const struct pf_thread *t, const struct item *it,
 			    const struct event *ev, size_t *len, int *decided);
 static inline int prefilter_hit(const struct pf_thread *t, uint32_t pfq)

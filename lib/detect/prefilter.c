@@ -14,18 +14,29 @@
  * caselessly, which is only ever a superset of what the rule compares.
  *
  * All literals of one field (by lowercased name, as search_field finds a
- * field) form one Hyperscan literal database, and keyword literals another;
- * a field with at most PF_SMALL literals has none, its literals are compared
- * directly (scan_small). A field whose literals serve none of the event's
- * logsource buckets is not scanned.
+ * field) form one Hyperscan literal database, and the keyword literals of
+ * each logsource bucket another; a field with at most PF_SMALL literals has
+ * none, its literals are compared directly (scan_small). A field whose
+ * literals serve none of the event's logsource buckets is not scanned.
  * For an event each field value that has a database is scanned once, framed
- * as NUL value NUL, and the keyword database scans all values framed and
- * concatenated (as keyword_eval reads them), with HS_FLAG_SINGLEMATCH: a hit
- * marks the rules of that literal in a per-thread bitset. ruleset.c then
- * evaluates, in load order, the marked rules and the always-candidates of
- * the event's logsource buckets, and nothing else. Any failure on the way
- * (scratch, a value too long for the scan buffer, a scan error) makes the
- * event evaluate every routed rule, which is the result without prefilter. */
+ * as NUL value NUL, and the keyword databases of its buckets scan all values
+ * framed and concatenated (as keyword_eval reads them), with
+ * HS_FLAG_SINGLEMATCH: a hit marks the rules of that literal in a
+ * per-thread bitset. ruleset.c then evaluates, in load order, the marked
+ * rules and the always-candidates of the event's logsource buckets, and
+ * nothing else. Any failure on the way (scratch, a value too long for the
+ * scan buffer, a scan error) makes the event evaluate every routed rule,
+ * which is the result without prefilter.
+ *
+ * Two things make the scan pay twice. A value scanned before on the thread
+ * replays its hits from a per-thread cache (struct pf_vcache) instead of
+ * being scanned again: event streams repeat their images, command lines and
+ * paths. And the hits decide patterns: a caseless one-piece contains,
+ * startswith, endswith or equality whose literal the field's scan holds
+ * (mark_exact; such literals are added to fields that have a database
+ * anyway) is answered by its literal's hit stamp, not searched again in the
+ * value, when the value was scanned (and, for the framed ones, holds no NUL
+ * byte, at which a framed literal could hit inside the value). */
 #include "detect_int.h"
 
 #include "err.h"
@@ -87,7 +98,7 @@ struct prefilter {
 	uint32_t nfields;
 	uint32_t *ftab; /* open addressing: fid + 1, 0 = empty */
 	uint32_t fmask;
-	hs_database_t *kwdb;
+	hs_database_t **kwdb; /* per logsource bucket: its rules' keyword literals, or NULL */
 	uint32_t *always; /* per bucket: always-candidates, flattened */
 	uint32_t *always_first, *always_n;
 	uint32_t nbuckets;
@@ -678,16 +689,36 @@ static int req_add(struct pf_build *b, const struct lit *l, uint32_t ri)
 	return 0;
 }
 
-/* Whether a hit of p's literal in a framed value (NUL value NUL) is exactly
- * p's result: a caseless 'contains' of one literal piece, which cannot
- * reach into the frame (no NUL at either end) and is not cut. */
-static int pat_exact(const struct pattern *p)
+/* Whether a hit of p's literal in a framed value (NUL value NUL) decides p:
+ * 0 no; 1 a caseless 'contains' of one literal piece that cannot reach into
+ * the frame (no NUL at either end); 2 a caseless startswith, endswith or
+ * equality of one NUL-free piece, its literal framed where anchored, which
+ * decides p on a value without NUL bytes. The literal goes to buf (its
+ * length returned in *n). */
+static int pat_exact(const struct pattern *p, uint8_t *buf, size_t *n)
 {
 	const struct pchunk *c = p->nchunks == 1 ? &p->chunks[0] : NULL;
+	size_t k = 0;
 
-	return p->kind == PAT_GLOB && !p->cased && c && !p->anch_start && !p->anch_end &&
-	       !c->any && c->len > 0 && c->len <= PF_MAX_LIT && c->lit[0] != 0 &&
-	       c->lit[c->len - 1] != 0;
+	if (p->kind != PAT_GLOB || p->cased || !c || c->any || c->len == 0 || c->len > PF_MAX_LIT)
+		return 0;
+	if (!p->anch_start && !p->anch_end) {
+		if (c->lit[0] == 0 || c->lit[c->len - 1] == 0)
+			return 0;
+		memcpy(buf, c->lit, c->len);
+		*n = c->len;
+		return 1;
+	}
+	if (memchr(c->lit, 0, c->len))
+		return 0;
+	if (p->anch_start)
+		buf[k++] = 0;
+	memcpy(buf + k, c->lit, c->len);
+	k += c->len;
+	if (p->anch_end)
+		buf[k++] = 0;
+	*n = k;
+	return 2;
 }
 
 /* Gives each exact pattern (pat_exact) of a field item its literal's req id
@@ -720,21 +751,24 @@ static int mark_exact(struct pf_build *b, struct rule *const *rules, size_t n)
 						continue;
 					for (uint32_t k = 0; k < it->npat && r == 0; k++) {
 						struct pattern *p = &it->pats[k];
-						const struct pchunk *c = &p->chunks[0];
+						uint8_t lb[PF_MAX_LIT + 2];
+						size_t ln = 0;
 						struct pf_req *rq;
 						uint32_t slot;
 						struct lit l = {.fid = fid};
+						int ex = pat_exact(p, lb, &ln);
 						p->pfq = 0;
-						if (!pat_exact(p))
+						p->pfq_framed = ex == 2;
+						if (!ex)
 							continue;
 						if (pf->nreq * 2 >= b->rmask && (r = rtab_grow(b)) < 0)
 							break;
-						rq = req_find(b, fid, c->lit, c->len, &slot);
+						rq = req_find(b, fid, lb, ln, &slot);
 						if (!rq && fcount[fid] <= PF_SMALL)
 							continue;
 						if (!rq) {
-							l.n = c->len;
-							r = pool_put(b, c->lit, c->len, &l.off);
+							l.n = (uint32_t)ln;
+							r = pool_put(b, lb, ln, &l.off);
 							if (r == 0)
 								r = req_add(b, &l, UINT32_MAX);
 							if (r < 0)
@@ -751,10 +785,29 @@ static int mark_exact(struct pf_build *b, struct rule *const *rules, size_t n)
 	return r;
 }
 
+/* Whether literal q belongs to field fid and, with bk other than
+ * UINT32_MAX, to a clause of a rule of logsource bucket bk. */
+static int req_in(const struct prefilter *pf, uint32_t q, uint32_t fid, const struct lsidx *ls,
+		  uint32_t bk)
+{
+	const struct pf_req *rq = &pf->req[q];
+
+	if (rq->fid != fid)
+		return 0;
+	if (bk == UINT32_MAX)
+		return 1;
+	for (uint32_t k = 0; k < rq->nrules; k++) {
+		if (logsource_bucket_of(ls, pf->clause_rule[pf->ridx[rq->first + k]]) == bk)
+			return 1;
+	}
+	return 0;
+}
+
 /* Compiles the literals of field fid (PF_KW: keywords) into *db. Returns 0
  * (with *db NULL when there are none), YM_E_NOMEM, or YM_E_INTERNAL when
  * Hyperscan refuses (the caller then runs without a prefilter). */
-static int compile_db(const struct pf_build *b, uint32_t fid, hs_database_t **db)
+static int compile_db(const struct pf_build *b, uint32_t fid, const struct lsidx *ls, uint32_t bk,
+		      hs_database_t **db)
 {
 	const struct prefilter *pf = b->pf;
 	const char **ex = NULL;
@@ -765,7 +818,7 @@ static int compile_db(const struct pf_build *b, uint32_t fid, hs_database_t **db
 
 	*db = NULL;
 	for (uint32_t q = 0; q < pf->nreq; q++)
-		k += pf->req[q].fid == fid;
+		k += req_in(pf, q, fid, ls, bk);
 	if (k == 0)
 		return 0;
 	ex = malloc(k * sizeof(*ex));
@@ -776,7 +829,7 @@ static int compile_db(const struct pf_build *b, uint32_t fid, hs_database_t **db
 		goto out;
 	k = 0;
 	for (uint32_t q = 0; q < pf->nreq; q++) {
-		if (pf->req[q].fid != fid)
+		if (!req_in(pf, q, fid, ls, bk))
 			continue;
 		ex[k] = (const char *)b->pool + pf->req[q].off;
 		lens[k] = pf->req[q].n;
@@ -852,7 +905,9 @@ void prefilter_free(struct prefilter *pf)
 	}
 	for (uint32_t q = 0; pf->req && q < pf->nreq; q++)
 		free(pf->req[q].tmp);
-	hs_free_database(pf->kwdb);
+	for (uint32_t bk = 0; pf->kwdb && bk < pf->nbuckets; bk++)
+		hs_free_database(pf->kwdb[bk]);
+	free(pf->kwdb);
 	free(pf->pool);
 	free(pf->fbk);
 	free(pf->fields);
@@ -992,13 +1047,22 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 		if (pf->fields[f].nsmall <= PF_SMALL)
 			continue; /* compared directly (scan_small) */
 		pf->fields[f].nsmall = 0;
-		rc = compile_db(&b, f, &pf->fields[f].db);
+		rc = compile_db(&b, f, ls, UINT32_MAX, &pf->fields[f].db);
 		if (rc < 0)
 			goto out;
 	}
-	rc = compile_db(&b, PF_KW, &pf->kwdb);
-	if (rc < 0)
+	/* Keyword literals: one database per bucket, so that an event scans
+	 * only those of keyword rules it is routed to. */
+	pf->kwdb = calloc(pf->nbuckets ? pf->nbuckets : 1, sizeof(*pf->kwdb));
+	if (!pf->kwdb) {
+		rc = YM_E_NOMEM;
 		goto out;
+	}
+	for (uint32_t bk = 0; bk < pf->nbuckets; bk++) {
+		rc = compile_db(&b, PF_KW, ls, bk, &pf->kwdb[bk]);
+		if (rc < 0)
+			goto out;
+	}
 	for (size_t i = 0; i < b.used; i++)
 		b.pool[i] = fold(b.pool[i]);
 	pf->pool = b.pool;
@@ -1120,8 +1184,9 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 		}
 		if (grow_stamps(t, pf) < 0)
 			return NULL;
-		for (uint32_t f = 0; f <= pf->nfields; f++) {
-			hs_database_t *db = f < pf->nfields ? pf->fields[f].db : pf->kwdb;
+		for (uint32_t f = 0; f < pf->nfields + pf->nbuckets; f++) {
+			hs_database_t *db = f < pf->nfields ? pf->fields[f].db
+							    : pf->kwdb[f - pf->nfields];
 			hs_scratch_t *sc = t->scratch;
 			hs_error_t e = db ? hs_alloc_scratch(db, &sc) : HS_SUCCESS;
 			t->scratch = sc; /* may have moved even when it failed */
@@ -1199,7 +1264,7 @@ const char *prefilter_field(const struct pf_thread *t, const struct item *it,
 		return NULL;
 	if (s->count > 1) /* several names equal but for case: exact name first */
 		return search_field(ev, it->field, len);
-	*decided = s->scanned == t->epoch;
+	*decided = s->scanned != t->epoch ? 0 : s->clean == t->epoch ? 2 : 1;
 	*len = s->f->value_len;
 	return s->f->value;
 }
@@ -1409,6 +1474,8 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 		scan_small(pf, fd, h, v, f->value_len + 2);
 	}
 	t->fslot[fid].scanned = t->epoch; /* its literals' stamps are complete */
+	if (!memchr(f->value, 0, f->value_len))
+		t->fslot[fid].clean = t->epoch;
 	return 0;
 }
 
@@ -1432,7 +1499,8 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 	if (nw) /* a ruleset with no rule has no bitset */
 		memset(t->cand, 0, nw * sizeof(*t->cand));
 	t->buf[0] = 0;
-	h.kw = pf->kwdb && routed(pf, &h, pf->nfields);
+	for (uint32_t i = 0; i < nb && !h.kw; i++)
+		h.kw = bk[i] < pf->nbuckets && pf->kwdb[bk[i]] != NULL;
 	/* Every field is visited even after a failed scan: the field slots must
 	 * be complete for evaluation. */
 	for (uint32_t i = 0; i < n; i++) {
@@ -1443,10 +1511,12 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 		if (scan_field(pf, t, &h, &ev->xfields[i], &kw, rc) < 0)
 			rc = -1;
 	}
-	if (rc == 0 && h.kw &&
-	    hs_scan(pf->kwdb, (const char *)t->buf, (unsigned)kw, 0, t->scratch, on_hit, &h) !=
-		HS_SUCCESS)
-		rc = -1;
+	for (uint32_t i = 0; rc == 0 && h.kw && i < nb; i++) {
+		const hs_database_t *db = bk[i] < pf->nbuckets ? pf->kwdb[bk[i]] : NULL;
+		if (db && hs_scan(db, (const char *)t->buf, (unsigned)kw, 0, t->scratch, on_hit, &h) !=
+			      HS_SUCCESS)
+			rc = -1;
+	}
 	return rc;
 }
 

@@ -567,7 +567,7 @@ static int keyword_eval(const struct pattern *p, const struct event *ev, struct 
 static int pat_eval(const struct pattern *p, const char *v, size_t len, int decided,
 		    struct match_env *env)
 {
-	if (decided && p->pfq)
+	if (p->pfq && decided > p->pfq_framed)
 		return prefilter_hit(env->pt, p->pfq);
 	return pattern_match(p, v, len, env);
 }

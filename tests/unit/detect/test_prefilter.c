@@ -301,6 +301,76 @@ static void test_fields_differing_in_case(void **state)
 	free2(&p);
 }
 
+/* Patterns decided by the field's literal scan (contains, startswith,
+ * endswith and equality of one literal, once the field has a database):
+ * the same answers as without prefilter, for a value seen again (the value
+ * cache), a value with many literal hits, and values holding NUL bytes,
+ * where a framed literal could hit at the inner NUL. */
+#define MANY(p)                                                                                    \
+	"'" p "1', '" p "2', '" p "3', '" p "4', '" p "5', '" p "6', '" p "7', '" p "8', '" p "9'"
+
+static int check_x(const struct pair *p, const char *name, const char *v, size_t n)
+{
+	struct event_field xf = {name, v, (uint32_t)n};
+	struct event ev;
+	int a, b;
+
+	event_init(&ev);
+	ev.category = EVCAT_PROCESS_CREATION;
+	ev.product = "linux";
+	ev.xfields = &xf;
+	ev.nxfields = 1;
+	a = ruleset_match(p->pf, &ev, NULL, NULL);
+	b = ruleset_match(p->plain, &ev, NULL, NULL);
+	assert_int_equal(a, b);
+	return a;
+}
+
+static void test_decided_by_scan(void **state)
+{
+	struct pair p = load2("    sel_e:\n"
+			      "        Image|endswith: ['/tool', " MANY("/e") "]\n"
+			      "    sel_c:\n"
+			      "        CommandLine|contains: ['whoami', " MANY("cx") "]\n"
+			      "    sel_s:\n"
+			      "        ParentImage|startswith: ['/opt/', " MANY("/s") "]\n"
+			      "    sel_q:\n"
+			      "        User: ['root', " MANY("u") "]\n"
+			      "    condition: 1 of sel_*\n");
+	char many[512];
+	size_t k = 0;
+
+	(void)state;
+	for (int round = 0; round < 3; round++) { /* again: replayed from the value cache */
+		assert_int_equal(check(&p, "Image", "/usr/bin/tool", NULL), 2);
+		assert_true(check(&p, "Image", "/usr/bin/tool2", NULL) < 2);
+		assert_int_equal(check(&p, "Image", "/usr/bin/TOOL", NULL), 2);
+		assert_int_equal(check(&p, "CommandLine", "sh -c WhoAmI", NULL), 2);
+		assert_true(check(&p, "CommandLine", "sh -c who am i", NULL) < 2);
+		assert_int_equal(check(&p, "ParentImage", "/opt/x", NULL), 2);
+		assert_true(check(&p, "ParentImage", "/x/opt/", NULL) < 2);
+		assert_int_equal(check(&p, "User", "ROOT", NULL), 2);
+		assert_true(check(&p, "User", "roots", NULL) < 2);
+	}
+	/* more literal hits in one value than the cache keeps */
+	for (int i = 1; i <= 9; i++)
+		k += (size_t)snprintf(many + k, sizeof(many) - k, "cx%d ", i);
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(check(&p, "CommandLine", many, NULL), 2);
+		for (int i = 0; i < 80 && k + 4 < sizeof(many); i++)
+			k += (size_t)snprintf(many + k, sizeof(many) - k, "%c", 'a' + i % 26);
+	}
+	/* NUL bytes inside values: a framed literal hits at an inner NUL, but
+	 * the value neither starts with nor equals it */
+	assert_int_equal(check_x(&p, "ParentImage", "x\0/opt/y", 8), 0);
+	assert_int_equal(check_x(&p, "ParentImage", "/opt/\0y", 7), 1);
+	assert_int_equal(check_x(&p, "User", "x\0root", 6), 0);
+	assert_int_equal(check_x(&p, "Image", "/usr/bin/tool\0x", 15), 0);
+	assert_int_equal(check_x(&p, "Image", "x\0/usr/bin/tool", 15), 1);
+	assert_int_equal(check_x(&p, "CommandLine", "a\0whoami\0b", 10), 1);
+	free2(&p);
+}
+
 /* ---- hot reload ---- */
 
 #define RL_THREADS 3
@@ -540,6 +610,7 @@ int main(void)
 	    cmocka_unit_test(test_regex_literal),
 	    cmocka_unit_test(test_no_literal_items),
 	    cmocka_unit_test(test_fields_differing_in_case),
+	    cmocka_unit_test(test_decided_by_scan),
 	    cmocka_unit_test(test_name_cache_address_reuse),
 	    cmocka_unit_test(test_reload_while_matching),
 	    cmocka_unit_test(test_nested_match),
