@@ -11,8 +11,18 @@
 int util_strlcpy(char *dst, const char *src, size_t dstsz);
 /* Hex-encodes n bytes into out (must hold 2n+1). */
 void util_hex(const uint8_t *p, size_t n, char *out);
-/* Value of one hex digit (either case), or -1. */
-int util_hexval(int c);
+/* Value of one hex digit (either case), or -1. Inline: hash matching
+ * decodes every hash field of every event with it. */
+static inline int util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
 /* Decodes 2n hex chars from s into out (n bytes). Returns 0 or YM_E_PARSE. */
 int util_unhex(const char *s, uint8_t *out, size_t n);
 /* Fills p with n bytes from getrandom(2). Returns 0 or YM_E_IO. */

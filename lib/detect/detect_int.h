@@ -555,7 +555,6 @@ struct pf_fslot {	/* the event's field(s) of one rule field name */
 	uint32_t epoch; /* valid when equal to the thread's epoch, else no such field */
 	uint32_t count; /* event fields of that name (ASCII case-insensitive) */
 	uint32_t scanned; /* == epoch: the literal scan of the field's value completed */
-	uint32_t clean;	  /* == epoch: and the value holds no NUL byte */
 	const struct event_field *f; /* the first of them */
 };
 
@@ -597,6 +596,8 @@ struct pf_thread {
 	uint32_t epoch; /* of the current event: the stamps below equal it when set */
 	uint64_t *cand; /* one bit per rule index */
 	size_t nwords;
+	uint64_t *candw; /* one bit per word of cand that may be non-zero */
+	size_t ncandw;
 	uint32_t *stamp; /* per logsource bucket: routed for this event */
 	size_t nstamp;
 	uint32_t *cstamp; /* per clause: satisfied by this event */
@@ -616,6 +617,13 @@ struct pf_thread {
 	uint32_t nhitlog;		 /* hits so far (more than fit: not cached) */
 	int busy;     /* inside a match on this thread (callbacks may match again) */
 };
+
+/* Marks rule r a candidate on t (and its word of t->cand as touched). */
+static inline void pf_cand_set(struct pf_thread *t, uint32_t r)
+{
+	t->cand[r >> 6] |= 1ull << (r & 63);
+	t->candw[r >> 12] |= 1ull << ((r >> 6) & 63);
+}
 
 /* Builds the prefilter of rules[0..n) (after logsource_build: ls gives the
  * buckets). Returns 0 and sets *out, possibly to NULL (Hyperscan cannot run

@@ -1093,6 +1093,7 @@ static void tls_destroy(void *p)
 
 	hs_free_scratch(t->scratch);
 	free(t->cand);
+	free(t->candw);
 	free(t->stamp);
 	free(t->cstamp);
 	free(t->qstamp);
@@ -1176,11 +1177,20 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 		 * its databases, and the bitsets to its rules and buckets. */
 		nw = (pf->nrules + 63) / 64;
 		if (nw > t->nwords) {
+			size_t nww = (nw + 63) / 64;
 			uint64_t *c = realloc(t->cand, nw * sizeof(*c));
+			uint64_t *cw;
 			if (!c)
 				return NULL;
 			t->cand = c;
+			cw = realloc(t->candw, nww * sizeof(*cw));
+			if (!cw)
+				return NULL; /* t->nwords unchanged: grown again next time */
+			t->candw = cw;
+			memset(t->cand, 0, nw * sizeof(*c));
+			memset(t->candw, 0, nww * sizeof(*cw));
 			t->nwords = nw;
+			t->ncandw = nww;
 		}
 		if (grow_stamps(t, pf) < 0)
 			return NULL;
@@ -1249,7 +1259,7 @@ static int on_hit(unsigned id, unsigned long long from, unsigned long long to, u
 			t->rcnt[r] = 0;
 		}
 		if (++t->rcnt[r] == pf->rule_nclauses[r])
-			t->cand[r >> 6] |= 1ull << (r & 63);
+			pf_cand_set(t, r);
 	}
 	return 0;
 }
@@ -1264,7 +1274,8 @@ const char *prefilter_field(const struct pf_thread *t, const struct item *it,
 		return NULL;
 	if (s->count > 1) /* several names equal but for case: exact name first */
 		return search_field(ev, it->field, len);
-	*decided = s->scanned != t->epoch ? 0 : s->clean == t->epoch ? 2 : 1;
+	if (s->scanned == t->epoch)
+		*decided = memchr(s->f->value, 0, s->f->value_len) ? 1 : 2;
 	*len = s->f->value_len;
 	return s->f->value;
 }
@@ -1474,8 +1485,6 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 		scan_small(pf, fd, h, v, f->value_len + 2);
 	}
 	t->fslot[fid].scanned = t->epoch; /* its literals' stamps are complete */
-	if (!memchr(f->value, 0, f->value_len))
-		t->fslot[fid].clean = t->epoch;
 	return 0;
 }
 
@@ -1484,7 +1493,7 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 {
 	struct hit_ctx h = {pf, t, bk, nb, 0};
 	uint32_t n = ev->nfields < EVENT_MAX_FIELDS ? ev->nfields : EVENT_MAX_FIELDS;
-	size_t nw = (pf->nrules + 63) / 64, kw = 1;
+	size_t kw = 1;
 	int rc = 0;
 
 	if (++t->epoch == 0) {
@@ -1496,8 +1505,15 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 		memset(t->fslot, 0, t->nfslot * sizeof(*t->fslot));
 		t->epoch = 1;
 	}
-	if (nw) /* a ruleset with no rule has no bitset */
-		memset(t->cand, 0, nw * sizeof(*t->cand));
+	/* forget the previous event's candidates: only the touched words */
+	for (size_t i = 0; i < t->ncandw; i++) {
+		uint64_t x = t->candw[i];
+		while (x) {
+			t->cand[i * 64 + (size_t)__builtin_ctzll(x)] = 0;
+			x &= x - 1;
+		}
+		t->candw[i] = 0;
+	}
 	t->buf[0] = 0;
 	for (uint32_t i = 0; i < nb && !h.kw; i++)
 		h.kw = bk[i] < pf->nbuckets && pf->kwdb[bk[i]] != NULL;

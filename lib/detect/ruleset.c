@@ -673,7 +673,7 @@ static void mark_candidates(const struct ruleset *rs, struct pf_thread *t, const
 					 : prefilter_always(rs->pf, bk[i], &n);
 		t->stamp[bk[i]] = t->epoch;
 		for (uint32_t k = 0; k < n; k++)
-			t->cand[r[k] >> 6] |= 1ull << (r[k] & 63);
+			pf_cand_set(t, r[k]);
 	}
 }
 
@@ -691,14 +691,20 @@ static int match_candidates(const struct ruleset *rs, const struct event *ev, st
 	mark_candidates(rs, t, ev);
 	if (env)
 		env->pt = t; /* rules read fields from the event's slots */
-	for (size_t w = 0; w < nw; w++) {
-		uint64_t x = t->cand[w];
-		while (x) {
-			uint32_t ri = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
-			uint32_t b = logsource_bucket_of(rs->ls, ri);
-			x &= x - 1;
-			if (b != UINT32_MAX && t->stamp[b] == t->epoch && fn(ri, ctx))
-				goto out;
+	/* the touched words of t->cand, in ascending order */
+	for (size_t i = 0; i < (nw + 63) / 64; i++) {
+		uint64_t ws = t->candw[i];
+		while (ws) {
+			size_t w = i * 64 + (size_t)__builtin_ctzll(ws);
+			uint64_t x = t->cand[w];
+			ws &= ws - 1;
+			while (x) {
+				uint32_t ri = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(x));
+				uint32_t b = logsource_bucket_of(rs->ls, ri);
+				x &= x - 1;
+				if (b != UINT32_MAX && t->stamp[b] == t->epoch && fn(ri, ctx))
+					goto out;
+			}
 		}
 	}
 out:

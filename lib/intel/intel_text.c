@@ -23,18 +23,14 @@ uint64_t intel_text_hash(const char *s, size_t len)
 
 int intel_text_hex(const char *s, size_t len, uint8_t *out, size_t n)
 {
-	struct cursor c;
-	const uint8_t *p;
+	const uint8_t *p = (const uint8_t *)s;
 
 	if (len != 2 * n)
-		return YM_E_PARSE;
-	cursor_init(&c, s, len);
+		return YM_E_PARSE; /* so p[2i + 1] below stays inside s */
 	for (size_t i = 0; i < n; i++) {
 		int hi, lo;
-		if (cursor_get_bytes(&c, 2, &p))
-			return YM_E_PARSE;
-		hi = util_hexval(p[0]);
-		lo = util_hexval(p[1]);
+		hi = util_hexval(p[2 * i]);
+		lo = util_hexval(p[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return YM_E_PARSE;
 		out[i] = (uint8_t)(hi << 4 | lo);
