@@ -205,11 +205,6 @@ void cursor_init(struct cursor *c, const void *p, size_t len)
 	c->off = 0;
 }
 
-size_t cursor_left(const struct cursor *c)
-{
-	return c->len - c->off;
-}
-
 int cursor_get_bytes(struct cursor *c, size_t n, const uint8_t **p)
 {
 	if (n > cursor_left(c))

@@ -47,7 +47,11 @@ struct cursor {
 };
 
 void cursor_init(struct cursor *c, const void *p, size_t len);
-size_t cursor_left(const struct cursor *c);
+/* Bytes not read yet (inline: parsers call it per byte). */
+static inline size_t cursor_left(const struct cursor *c)
+{
+	return c->len - c->off;
+}
 /* Each returns 0 or YM_E_TRUNCATED; the cursor does not move on error. */
 int cursor_get_u8(struct cursor *c, uint8_t *v);
 int cursor_get_u16(struct cursor *c, uint16_t *v);

@@ -258,6 +258,7 @@ struct pattern {
 	 * the field's literal scan holds (see prefilter_field). */
 	uint32_t pfq;
 	uint8_t pfq_framed; /* pfq's literal is framed (anchored): exact on values without NUL */
+	uint8_t pfq_need;   /* pfq's literal is only necessary (a regex's): no hit, no match */
 };
 
 enum pat_wrap { PAT_WRAP_NONE, PAT_WRAP_CONTAINS, PAT_WRAP_STARTSWITH, PAT_WRAP_ENDSWITH };
@@ -310,6 +311,12 @@ struct match_env {
 	unsigned long re_errors;
 	const struct event *ev;
 	const struct pf_thread *pt; /* per-event field slots (prefilter.c), or NULL */
+	/* the last value parsed as an IP address by a cidr pattern, so a list
+	 * of CIDRs parses it once (ipv NULL: none yet) */
+	const char *ipv;
+	size_t ipn;
+	int ipfam; /* 4, 6, or 0: not an address */
+	uint8_t ipaddr[16];
 };
 
 /* 1 when value v (n bytes) matches p, else 0. No allocation, except that the
@@ -352,6 +359,7 @@ int search_compile(struct rule_build *b, struct search *s, const char *name, int
 		   const struct ynode *node);
 /* 1 when ev satisfies s. No allocation; thread-safe. */
 int search_eval(const struct search *s, const struct event *ev, struct match_env *env);
+
 /* The value of field name in ev (fields, then xfields; exact name first, then
  * ASCII case-insensitive), or NULL; *len gets its length. */
 const char *search_field(const struct event *ev, const char *name, size_t *len);

@@ -610,22 +610,25 @@ static int glob_match(const struct pattern *p, const uint8_t *h, size_t n)
 	return 1;
 }
 
-static int cidr_match(const struct pextra *x, const char *v, size_t n)
+static int cidr_match(const struct pextra *x, const char *v, size_t n, struct match_env *env)
 {
-	uint8_t addr[16];
-	const char *pct = memchr(v, '%', n);
-	const uint8_t *a = addr;
+	const uint8_t *a = env->ipaddr;
 	int fam;
 	unsigned full, rest;
 
-	if (pct)
-		n = (size_t)(pct - v); /* IPv6 zone: fe80::1%eth0 */
-	fam = parse_ip(v, n, addr);
+	if (env->ipv != v || env->ipn != n) {
+		const char *pct = memchr(v, '%', n);
+		/* IPv6 zone: fe80::1%eth0 */
+		env->ipfam = parse_ip(v, pct ? (size_t)(pct - v) : n, env->ipaddr);
+		env->ipv = v;
+		env->ipn = n;
+	}
+	fam = env->ipfam;
 	if (fam == 6 && x->family == 4) {
 		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-		if (memcmp(addr, mapped, 12) != 0)
+		if (memcmp(a, mapped, 12) != 0)
 			return 0;
-		a = addr + 12; /* ::ffff:a.b.c.d is that IPv4 address */
+		a += 12; /* ::ffff:a.b.c.d is that IPv4 address */
 		fam = 4;
 	}
 	if (fam != x->family)
@@ -800,7 +803,7 @@ int pattern_match(const struct pattern *p, const char *v, size_t n, struct match
 		return glob_match(p, (const uint8_t *)v, n);
 	switch (p->kind) {
 	case PAT_CIDR:
-		return cidr_match(p->x, v, n);
+		return cidr_match(p->x, v, n, env);
 	case PAT_NUM:
 		return num_match(p->x, v, n);
 	case PAT_FIELDREF:

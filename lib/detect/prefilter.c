@@ -693,13 +693,20 @@ static int req_add(struct pf_build *b, const struct lit *l, uint32_t ri)
  * 0 no; 1 a caseless 'contains' of one literal piece that cannot reach into
  * the frame (no NUL at either end); 2 a caseless startswith, endswith or
  * equality of one NUL-free piece, its literal framed where anchored, which
- * decides p on a value without NUL bytes. The literal goes to buf (its
- * length returned in *n). */
+ * decides p on a value without NUL bytes; 3 a regex whose necessary literal
+ * (pattern_re_literal) cannot reach into the frame: without a hit it cannot
+ * match. The literal goes to buf (its length returned in *n). */
 static int pat_exact(const struct pattern *p, uint8_t *buf, size_t *n)
 {
 	const struct pchunk *c = p->nchunks == 1 ? &p->chunks[0] : NULL;
 	size_t k = 0;
 
+	if (p->kind == PAT_RE && p->nreq > 0 && p->nreq <= PF_MAX_LIT && p->req[0] != 0 &&
+	    p->req[p->nreq - 1] != 0) {
+		memcpy(buf, p->req, p->nreq); /* necessary, not sufficient */
+		*n = p->nreq;
+		return 3;
+	}
 	if (p->kind != PAT_GLOB || p->cased || !c || c->any || c->len == 0 || c->len > PF_MAX_LIT)
 		return 0;
 	if (!p->anch_start && !p->anch_end) {
@@ -759,12 +766,13 @@ static int mark_exact(struct pf_build *b, struct rule *const *rules, size_t n)
 						int ex = pat_exact(p, lb, &ln);
 						p->pfq = 0;
 						p->pfq_framed = ex == 2;
+						p->pfq_need = ex == 3;
 						if (!ex)
 							continue;
 						if (pf->nreq * 2 >= b->rmask && (r = rtab_grow(b)) < 0)
 							break;
 						rq = req_find(b, fid, lb, ln, &slot);
-						if (!rq && fcount[fid] <= PF_SMALL)
+						if (!rq && (fcount[fid] <= PF_SMALL || ex == 3))
 							continue;
 						if (!rq) {
 							l.n = (uint32_t)ln;

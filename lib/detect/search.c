@@ -563,12 +563,17 @@ static int keyword_eval(const struct pattern *p, const struct event *ev, struct 
 }
 
 /* One pattern against field value v; decided: the prefilter scanned v, so a
- * pattern its literal decides (pfq) is read from the scan's hits. */
-static int pat_eval(const struct pattern *p, const char *v, size_t len, int decided,
-		    struct match_env *env)
+ * pattern its literal decides (pfq) is read from the scan's hits, and a
+ * regex whose necessary literal did not occur is not run. */
+static inline __attribute__((always_inline)) int pat_eval(const struct pattern *p, const char *v,
+							  size_t len, int decided,
+							  struct match_env *env)
 {
-	if (p->pfq && decided > p->pfq_framed)
-		return prefilter_hit(env->pt, p->pfq);
+	if (p->pfq && decided > p->pfq_framed) {
+		int hit = prefilter_hit(env->pt, p->pfq);
+		if (!hit || !p->pfq_need)
+			return hit;
+	}
 	return pattern_match(p, v, len, env);
 }
 

@@ -371,17 +371,11 @@ static void classify_init(uint32_t mask[INTEL_FC_MAXLEN + 1])
 
 static enum fclass classify(const struct intel_set *s, const char *name)
 {
-	const char *last = name;
-	size_t n = 0;
+	size_t len = strlen(name);
+	const char *dot = memrchr(name, '.', len);
+	const char *last = dot ? dot + 1 : name; /* the last dotted part */
+	size_t n = len - (size_t)(last - name);
 
-	for (const char *p = name; *p; p++) { /* one pass: the last dotted part */
-		if (*p == '.') {
-			last = p + 1;
-			n = 0;
-		} else {
-			n++;
-		}
-	}
 	if (n == 0 || (n <= INTEL_FC_MAXLEN && !(s->fcmask[n] >> (last[0] & 31) & 1)))
 		return FC_NONE; /* a longer name than any listed: the loop turns it down */
 	for (size_t i = 0; i < sizeof(fields_tab) / sizeof(fields_tab[0]); i++) {
