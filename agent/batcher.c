@@ -10,24 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct pend_field {
-	uint32_t name_off, value_off, value_len;
-};
-
-struct pend_event {
-	uint64_t seq, ts_ns;
-	uint16_t category, nfields;
-	struct pend_field f[EVENT_MAX_FIELDS];
-};
+/* zstd level of spooled batches: level 1 compresses agent batches about
+ * twice as fast as level 3 for a few percent more bytes */
+#define BATCHER_ZSTD_LEVEL 1
+/* after a flush, buffers up to this size are kept for the next batch (a
+ * normal batch: no page faults refilling them); a burst's are given back */
+#define BATCHER_KEEP_BYTES (1u << 20)
 
 struct batcher {
 	struct seqgen *sg;
 	struct spool *sp;
-	struct pend_event *pend;
-	struct event *evs; /* built at flush time */
 	size_t n, max_events;
-	struct buf arena; /* field names and values, NUL-terminated; cap max_bytes */
-	struct buf enc;
+	uint64_t first, last; /* seqs of the pending events */
+	struct buf body;      /* the pending events, encoded (batch_event_put); cap max_bytes */
+	struct buf enc;	      /* the sealed batch */
+	struct batch_zctx *z;
 	uint64_t oldest_ns;
 	struct batcher_stats st;
 };
@@ -45,15 +42,14 @@ int batcher_new(struct seqgen *sg, struct spool *sp, size_t max_events, size_t m
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		goto out;
-	b->pend = calloc(max_events, sizeof(*b->pend));
-	b->evs = calloc(max_events, sizeof(*b->evs));
-	if (!b->pend || !b->evs)
-		goto out;
 	b->sg = sg;
 	b->sp = sp;
 	b->max_events = max_events;
-	buf_init(&b->arena, max_bytes);
+	buf_init(&b->body, max_bytes);
 	buf_init(&b->enc, BATCH_MAX_WIRE);
+	r = batch_zctx_new(BATCHER_ZSTD_LEVEL, &b->z);
+	if (r)
+		goto out;
 	*out = b;
 	b = NULL;
 	r = 0;
@@ -66,48 +62,22 @@ void batcher_free(struct batcher *b)
 {
 	if (!b)
 		return;
-	buf_free(&b->arena);
+	buf_free(&b->body);
 	buf_free(&b->enc);
-	free(b->pend);
-	free(b->evs);
+	batch_zctx_free(b->z);
 	free(b);
-}
-
-static size_t batcher_need(const struct event *ev)
-{
-	size_t need = 0;
-	for (uint16_t i = 0; i < ev->nfields; i++)
-		need += strlen(ev->fields[i].name) + 1 + ev->fields[i].value_len + 1;
-	return need;
 }
 
 int batcher_flush(struct batcher *b)
 {
-	uint64_t first, last;
+	uint64_t first = b->first, last = b->last;
 	size_t n = b->n;
 	int r;
 
 	if (n == 0)
 		return 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct pend_event *p = &b->pend[i];
-		struct event *ev = &b->evs[i];
-		event_init(ev);
-		ev->product = "linux";
-		ev->seq = p->seq;
-		ev->ts_ns = p->ts_ns;
-		ev->category = p->category;
-		ev->nfields = p->nfields;
-		for (uint16_t k = 0; k < p->nfields; k++) {
-			ev->fields[k].name = (const char *)b->arena.data + p->f[k].name_off;
-			ev->fields[k].value = (const char *)b->arena.data + p->f[k].value_off;
-			ev->fields[k].value_len = p->f[k].value_len;
-		}
-	}
-	first = b->pend[0].seq;
-	last = b->pend[n - 1].seq;
 	buf_reset(&b->enc);
-	r = batch_encode(&b->enc, b->evs, n, 1);
+	r = batch_seal(&b->enc, b->body.data, b->body.len, n, b->z);
 	if (r) {
 		LOG_E("batcher", "E3201", "cannot encode batch seq %llu..%llu: %s",
 		      (unsigned long long)first, (unsigned long long)last, ym_strerror(r));
@@ -120,27 +90,31 @@ int batcher_flush(struct batcher *b)
 	}
 	b->n = 0;
 	b->oldest_ns = 0;
-	buf_reset(&b->arena);
-	/* keep the memory of a normal batch, give back that of a burst */
-	if (b->arena.alloc > (256u << 10))
-		buf_free(&b->arena);
-	if (b->enc.alloc > (256u << 10))
+	buf_reset(&b->body);
+	if (b->body.alloc > BATCHER_KEEP_BYTES)
+		buf_free(&b->body);
+	if (b->enc.alloc > BATCHER_KEEP_BYTES)
 		buf_free(&b->enc);
 	return r;
 }
 
 int batcher_add(struct batcher *b, const struct event *ev)
 {
-	struct pend_event *p;
-	size_t need = batcher_need(ev);
+	size_t need;
 	uint64_t seq;
 	int r;
 
-	if (need > b->arena.cap) {
+	/* checked here, alone: a bad event in a batch would make the server
+	 * refuse the whole batch */
+	if (batch_event_check(ev, &need)) {
+		b->st.malformed++;
+		return YM_E_INVAL;
+	}
+	if (need > b->body.cap) {
 		b->st.dropped_events++;
 		return YM_E_TOOBIG;
 	}
-	if (b->n == b->max_events || b->arena.len + need > b->arena.cap) {
+	if (b->n == b->max_events || b->body.len + need > b->body.cap) {
 		r = batcher_flush(b);
 		if (r)
 			LOG_W("batcher", "W3202", "batch flush failed: %s", ym_strerror(r));
@@ -150,26 +124,17 @@ int batcher_add(struct batcher *b, const struct event *ev)
 		b->st.dropped_events++;
 		return r;
 	}
-	p = &b->pend[b->n];
-	p->seq = seq;
-	p->ts_ns = ev->ts_ns;
-	p->category = ev->category;
-	p->nfields = 0;
-	for (uint16_t i = 0; i < ev->nfields; i++) {
-		const struct event_field *f = &ev->fields[i];
-		struct pend_field *pf = &p->f[p->nfields];
-		pf->name_off = (uint32_t)b->arena.len;
-		/* cannot fail: the room was checked above */
-		if (buf_put(&b->arena, f->name, strlen(f->name) + 1))
-			break;
-		pf->value_off = (uint32_t)b->arena.len;
-		pf->value_len = f->value_len;
-		if (buf_put(&b->arena, f->value, f->value_len) || buf_put_u8(&b->arena, 0))
-			break;
-		p->nfields++;
+	r = batch_event_put(&b->body, ev, seq);
+	if (r) {
+		/* out of memory: the number is skipped (a gap, never a repeat) */
+		b->st.dropped_events++;
+		return r;
 	}
-	if (b->n == 0)
+	if (b->n == 0) {
+		b->first = seq;
 		b->oldest_ns = util_mono_ns();
+	}
+	b->last = seq;
 	b->n++;
 	b->st.events++;
 	if (b->n == b->max_events)

@@ -23,6 +23,9 @@
 #define COLLECT_BACKLOG_MS    1000
 #define COLLECT_RT_SHARE      4		     /* RT off above 1/4 of a core */
 #define COLLECT_RT_PAUSE_NS   10000000000ull /* ... for this long */
+/* Spool group commit: batches wait up to this long after the first of them
+ * for one shared round of fsyncs (agent.md, "Spool") */
+#define COLLECT_SYNC_MS 500
 
 #define COLLECT_FAMILY_MAX_POLL 4096 /* events drained from one family per wake-up */
 /* After a family's descriptor woke the collector and was drained, it is left
@@ -44,6 +47,7 @@ struct collect_state {
 	uint64_t last_overruns, last_lost, last_batch_drops;
 	int rt_want, rt_on;
 	uint64_t rt_cpu_ns, rt_mono_ns, rt_off_until;
+	char helper_pid[16]; /* cfg->helper_pid as text, "" when none */
 };
 
 static uint64_t collect_thread_cpu_ns(void)
@@ -105,17 +109,11 @@ int collect_offer(struct batcher *b, struct collect_family *cf, int shed_level,
 		cf->shed++;
 		return 1;
 	}
-	/* one malformed event would make batch_encode refuse its whole batch
-	 * (every family's events in it): refuse it alone (the module counts it) */
-	if (ev->category >= EVCAT_MAX_ || ev->category == EVCAT_AGENT_STATUS ||
-	    ev->nfields > EVENT_MAX_FIELDS)
+	/* a family never speaks for the agent; anything that would not decode
+	 * (bad name, NUL in a value, a name twice) batcher_add refuses alone,
+	 * and the module counts it */
+	if (ev->category == EVCAT_AGENT_STATUS)
 		return 1;
-	for (uint16_t i = 0; i < ev->nfields; i++)
-		if (!ev->fields[i].name || !ev->fields[i].value ||
-		    !event_name_ok(ev->fields[i].name, strlen(ev->fields[i].name)) ||
-		    ev->fields[i].value_len > EVENT_MAX_VALUE ||
-		    memchr(ev->fields[i].value, 0, ev->fields[i].value_len))
-			return 1;
 	return batcher_add(b, ev) == 0 ? 0 : 1;
 }
 
@@ -124,7 +122,23 @@ static int collect_emit(void *arg, const struct event *ev)
 {
 	struct collect_state *cs = arg;
 
+	if (cs->helper_pid[0]) {
+		/* the agent's own uplink: as the agent itself, never reported */
+		const char *pid = event_get(ev, "ProcessId", NULL);
+		if (pid && strcmp(pid, cs->helper_pid) == 0)
+			return 0;
+	}
 	return collect_offer(cs->cfg->b, cs->emitting, cs->shed_level, ev);
+}
+
+static void collect_helper_pid(struct collect_state *cs)
+{
+	pid_t p = cs->cfg->helper_pid ? cs->cfg->helper_pid(cs->cfg->helper_ctx) : 0;
+
+	if (p > 0)
+		snprintf(cs->helper_pid, sizeof(cs->helper_pid), "%d", (int)p);
+	else
+		cs->helper_pid[0] = 0;
 }
 
 static void collect_on_msg(void *arg, const struct sensor_msg *m)
@@ -495,6 +509,7 @@ int collect_run(const struct collect_cfg *cfg)
 
 	memset(&cs, 0, sizeof(cs));
 	cs.cfg = cfg;
+	collect_helper_pid(&cs);
 	cs.rt_cpu_ns = collect_thread_cpu_ns();
 	cs.rt_mono_ns = last_tick;
 	ep = epoll_create1(EPOLL_CLOEXEC);
@@ -524,6 +539,7 @@ int collect_run(const struct collect_cfg *cfg)
 			      strerror(e));
 		}
 	}
+	spool_set_group_commit(cfg->sp, 1);
 	collect_status(&cs, "started", NULL, 0, 0, 0);
 	while (!stop) {
 		struct epoll_event evs[COLLECT_MAX_FAMILIES + 2];
@@ -538,6 +554,14 @@ int collect_run(const struct collect_cfg *cfg)
 			batch_ms = COLLECT_BACKLOG_MS;
 		if (oldest) {
 			int64_t due = (int64_t)batch_ms - (int64_t)((now - oldest) / 1000000);
+			if (due < timeout)
+				timeout = due;
+		}
+		{
+			uint64_t ps = spool_pending_since(cfg->sp);
+			int64_t due =
+			    ps ? COLLECT_SYNC_MS - (int64_t)((now - ps) / 1000000) : INT64_MAX;
+
 			if (due < timeout)
 				timeout = due;
 		}
@@ -605,8 +629,15 @@ int collect_run(const struct collect_cfg *cfg)
 		oldest = batcher_oldest_ns(cfg->b);
 		if (oldest && (now - oldest) / 1000000 >= batch_ms)
 			batcher_flush(cfg->b);
+		{
+			uint64_t ps = spool_pending_since(cfg->sp);
+
+			if (ps && (now - ps) / 1000000 >= COLLECT_SYNC_MS)
+				spool_sync(cfg->sp);
+		}
 		if ((now - last_tick) / 1000000 >= COLLECT_TICK_MS) {
 			last_tick = now;
+			collect_helper_pid(&cs);
 			collect_tick_families(&cs);
 			collect_check_drops(&cs);
 			collect_rt_tick(&cs, now);
@@ -617,8 +648,10 @@ int collect_run(const struct collect_cfg *cfg)
 			enrich_tick(cfg->en);
 		}
 	}
+	collect_tick_families(&cs); /* pending flow summaries, so their counts are kept */
 	collect_check_drops(&cs);
 	batcher_flush(cfg->b);
+	spool_set_group_commit(cfg->sp, 0); /* commits what waits */
 out:
 	if (ep >= 0)
 		close(ep);

@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "family.h"
 #include "sensor.h"
@@ -63,6 +64,11 @@ struct collect_cfg {
 	int sigfd;	    /* signalfd for SIGTERM and SIGINT */
 	uint64_t batch_ms;  /* flush a batch this long after its first event */
 	int realtime;	    /* run the capture thread SCHED_FIFO (see above) */
+	/* The agent's unprivileged uplink process (privsep.c), whose own
+	 * traffic to the server no family reports; re-read every tick, as the
+	 * process is restarted when it dies. NULL: none. */
+	pid_t (*helper_pid)(void *ctx);
+	void *helper_ctx;
 };
 
 /* Starts one mode for each family of family_table: the mode forced for it in

@@ -40,14 +40,15 @@ struct enrich {
 	unsigned user_next;
 	/* string storage for the event being built */
 	char guid[ENRICH_GUID_LEN + 1], pguid[ENRICH_GUID_LEN + 1];
-	char pid_s[16], ppid_s[16], uid_s[16], start_s[24], hashes[8 + 64 + 1];
-	char euid_s[16], luid_s[16], sess_s[16], cg_s[24], code_s[16], sig_s[16];
-	char a0_s[24], a1_s[24], a2_s[24], ret_s[24], cap_s[24], nr_s[16], tpid_s[16];
+	char pid_s[24], ppid_s[24], uid_s[24], start_s[24], hashes[8 + 64 + 1];
+	char euid_s[24], luid_s[24], sess_s[24], cg_s[24], code_s[24], sig_s[24];
+	char a0_s[24], a1_s[24], a2_s[24], ret_s[24], cap_s[24], nr_s[24], tpid_s[24];
 	char user[64], tuser[64];
 	char cmdline[PROCINFO_CMDLINE_MAX + 1]; /* /proc read of a long argv (bpf) */
 	/* enrich_proc_fill's own storage: its strings live until its next call */
 	struct procinfo fpi;
 	char fguid[ENRICH_GUID_LEN + 1], fuid_s[16], fuser[64];
+	EVP_MD_CTX *md; /* for ProcessGuids: no allocation per digest */
 	struct enrich_stats st;
 };
 
@@ -61,27 +62,96 @@ static void en_sha256_fetch(void)
 	en_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+/* Decimal digits of v into out (at least 21 bytes), NUL-terminated;
+ * returns the length. snprintf costs ~10 times as much per field. */
+static size_t en_u64(char *out, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		out[i++] = tmp[--n];
+	out[i] = 0;
+	return i;
+}
+
+/* "<boot_id>:<pid>:<start_time>" into in (at least 96 bytes); its length,
+ * or 0 when it does not fit. */
+static size_t en_guid_input(const char *boot_id, int32_t pid, uint64_t start_time, char *in)
+{
+	size_t bl = strnlen(boot_id, 64), n;
+
+	if (bl >= 64)
+		return 0;
+	memcpy(in, boot_id, bl);
+	n = bl;
+	in[n++] = ':';
+	if (pid < 0) {
+		in[n++] = '-';
+		n += en_u64(in + n, (uint64_t)(-(int64_t)pid));
+	} else {
+		n += en_u64(in + n, (uint64_t)pid);
+	}
+	in[n++] = ':';
+	n += en_u64(in + n, start_time);
+	return n;
+}
+
+/* 8-4-4-4-12 hex of the first 16 bytes of md */
+static void en_guid_format(const uint8_t md[32], char out[ENRICH_GUID_LEN + 1])
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hx[md[i] >> 4];
+		out[o++] = hx[md[i] & 15];
+	}
+	out[o] = 0;
+}
+
 int enrich_guid(const char *boot_id, int32_t pid, uint64_t start_time,
 		char out[ENRICH_GUID_LEN + 1])
 {
-	char in[96], h[33];
+	char in[96];
 	uint8_t md[32];
 	unsigned int mdlen = 0;
-	int n = snprintf(in, sizeof(in), "%s:%d:%llu", boot_id, (int)pid,
-			 (unsigned long long)start_time);
+	size_t n = en_guid_input(boot_id, pid, start_time, in);
 	const EVP_MD *alg;
 
 	pthread_once(&en_sha256_once, en_sha256_fetch);
 	alg = en_sha256 ? en_sha256 : EVP_sha256();
-	if (n <= 0 || (size_t)n >= sizeof(in) ||
-	    EVP_Digest(in, (size_t)n, md, &mdlen, alg, NULL) != 1 || mdlen != 32)
+	if (n == 0 || EVP_Digest(in, n, md, &mdlen, alg, NULL) != 1 || mdlen != 32)
 		return YM_E_CRYPTO;
-	util_hex(md, 16, h);
-	snprintf(out, ENRICH_GUID_LEN + 1, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16,
-		 h + 20);
+	en_guid_format(md, out);
 	return 0;
 }
 
+/* enrich_guid with the enricher's own digest context */
+static int en_guid(struct enrich *en, int32_t pid, uint64_t start_time,
+		   char out[ENRICH_GUID_LEN + 1])
+{
+	char in[96];
+	uint8_t md[32];
+	unsigned int mdlen = 0;
+	size_t n;
+
+	if (!en->md || !en_sha256)
+		return enrich_guid(en->boot_id, pid, start_time, out);
+	n = en_guid_input(en->boot_id, pid, start_time, in);
+	if (n == 0 || EVP_DigestInit_ex2(en->md, en_sha256, NULL) != 1 ||
+	    EVP_DigestUpdate(en->md, in, n) != 1 || EVP_DigestFinal_ex(en->md, md, &mdlen) != 1 ||
+	    mdlen != 32)
+		return YM_E_CRYPTO;
+	en_guid_format(md, out);
+	return 0;
+}
 
 static void en_scan(struct enrich *en)
 {
@@ -98,7 +168,7 @@ static void en_scan(struct enrich *en)
 		if (procinfo_read((int32_t)pid, &en->pi) || (en->pi.st.flags & PF_KTHREAD_FLAG) ||
 		    !(en->pi.have & PROCINFO_HAVE_IMAGE))
 			continue;
-		if (enrich_guid(en->boot_id, (int32_t)pid, en->pi.st.start_time, guid))
+		if (en_guid(en, (int32_t)pid, en->pi.st.start_time, guid))
 			continue;
 		proctable_put(en->pt, (int32_t)pid, en->pi.st.start_time, en->pi.st.ppid, guid,
 			      en->pi.image, en->pi.image_len, en->pi.cmdline, en->pi.cmdline_len);
@@ -117,6 +187,8 @@ int enrich_new(const struct enrich_cfg *cfg, struct enrich **out)
 	if (!en)
 		goto out;
 	en->cfg = *cfg;
+	pthread_once(&en_sha256_once, en_sha256_fetch);
+	en->md = EVP_MD_CTX_new(); /* NULL: enrich_guid's one-shot digests instead */
 	r = util_read_file("/proc/sys/kernel/random/boot_id", 64, &boot, &len);
 	if (r)
 		goto out;
@@ -148,6 +220,7 @@ void enrich_free(struct enrich *en)
 		return;
 	proctable_free(en->pt);
 	hashcache_free(en->hc);
+	EVP_MD_CTX_free(en->md);
 	free(en);
 }
 
@@ -169,17 +242,27 @@ static const char *en_user(struct enrich *en, uint32_t uid)
 	return u->name;
 }
 
+/* Each name is set at most once per event here, so fields are appended
+ * unchecked (event_add); the batcher checks the whole event before
+ * encoding it. A failure only loses the field. */
 static void en_set(struct event *ev, const char *name, const char *v, size_t len)
 {
-	/* values here come from /proc and are bounded; a failure only loses the field */
+	if (event_add(ev, name, v, len))
+		LOG_D("enrich", "field %s not set", name);
+}
+
+/* enrich_proc_fill adds to a family's event, which may hold the name */
+static void en_set_chk(struct event *ev, const char *name, const char *v, size_t len)
+{
 	if (event_set(ev, name, v, len))
 		LOG_D("enrich", "field %s not set", name);
 }
 
 static void en_setu(struct event *ev, const char *name, char *buf, size_t bufsz, uint64_t v)
 {
-	snprintf(buf, bufsz, "%llu", (unsigned long long)v);
-	en_set(ev, name, buf, strlen(buf));
+	if (bufsz < 21) /* never here: en_u64 needs 21 bytes */
+		return;
+	en_set(ev, name, buf, en_u64(buf, v));
 }
 
 static void en_sets(struct event *ev, const char *name, char *buf, size_t bufsz, int64_t v)
@@ -283,8 +366,17 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 	else if (k->image_deleted)
 		en_set(ev, "ImageDeleted", "true", 4);
 	en_setu(ev, "ProcessStartTime", en->start_s, sizeof(en->start_s), k->start_time);
-	if (enrich_guid(en->boot_id, m->pid, k->start_time, en->guid) == 0)
+	/* the GUID of (pid, start time) is the fork's, when the table saw it */
+	pe = proctable_find(en->pt, m->pid, k->start_time);
+	if (pe && pe->start_time == k->start_time &&
+	    strnlen(pe->guid, sizeof(en->guid)) == ENRICH_GUID_LEN) {
+		memcpy(en->guid, pe->guid, ENRICH_GUID_LEN + 1);
 		en_set(ev, "ProcessGuid", en->guid, ENRICH_GUID_LEN);
+	} else if (en_guid(en, m->pid, k->start_time, en->guid) == 0) {
+		en_set(ev, "ProcessGuid", en->guid, ENRICH_GUID_LEN);
+	} else {
+		en->guid[0] = 0;
+	}
 	if ((k->have & SENSOR_K_EXE_ID) && en_hash_k(en, m->pid, k, sha, &hit) == 0) {
 		memcpy(en->hashes, "SHA256=", 7);
 		util_hex(sha, 32, en->hashes + 7);
@@ -302,7 +394,7 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 		    strnlen(pe->guid, sizeof(en->pguid)) == ENRICH_GUID_LEN) {
 			memcpy(en->pguid, pe->guid, ENRICH_GUID_LEN + 1);
 			en_set(ev, "ParentProcessGuid", en->pguid, ENRICH_GUID_LEN);
-		} else if (enrich_guid(en->boot_id, m->ppid, k->parent_start_time, en->pguid) == 0) {
+		} else if (en_guid(en, m->ppid, k->parent_start_time, en->pguid) == 0) {
 			en_set(ev, "ParentProcessGuid", en->pguid, ENRICH_GUID_LEN);
 		}
 		if (pe && pe->start_time == k->parent_start_time) {
@@ -377,7 +469,7 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 		snprintf(en->start_s, sizeof(en->start_s), "%llu",
 			 (unsigned long long)pi->st.start_time);
 		en_set(ev, "ProcessStartTime", en->start_s, strlen(en->start_s));
-		if (enrich_guid(en->boot_id, m->pid, pi->st.start_time, en->guid) == 0)
+		if (en_guid(en, m->pid, pi->st.start_time, en->guid) == 0)
 			en_set(ev, "ProcessGuid", en->guid, ENRICH_GUID_LEN);
 	}
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", (int)m->pid);
@@ -418,7 +510,7 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 			if ((en->ppi.have & PROCINFO_HAVE_CMDLINE) && en->ppi.cmdline_len)
 				en_set(ev, "ParentCommandLine", en->ppi.cmdline,
 				       en->ppi.cmdline_len);
-			if (enrich_guid(en->boot_id, ppid, en->ppi.st.start_time, en->pguid) == 0)
+			if (en_guid(en, ppid, en->ppi.st.start_time, en->pguid) == 0)
 				en_set(ev, "ParentProcessGuid", en->pguid, ENRICH_GUID_LEN);
 			if (en->ppi.have & PROCINFO_HAVE_IMAGE)
 				proctable_put(en->pt, ppid, en->ppi.st.start_time, en->ppi.st.ppid,
@@ -440,18 +532,15 @@ static int en_exit(struct enrich *en, const struct sensor_msg *m, struct event *
 	ev->product = "linux";
 	ev->category = EVCAT_PROCESS_TERMINATION;
 	ev->ts_ns = m->ts_ns;
-	snprintf(en->pid_s, sizeof(en->pid_s), "%d", (int)m->pid);
-	en_set(ev, "ProcessId", en->pid_s, strlen(en->pid_s));
+	en_setu(ev, "ProcessId", en->pid_s, sizeof(en->pid_s), (uint64_t)m->pid);
 	if (pe->image_len)
 		en_set(ev, "Image", pe->image, pe->image_len);
 	if (pe->guid[0]) {
 		memcpy(en->guid, pe->guid, sizeof(en->guid));
 		en_set(ev, "ProcessGuid", en->guid, strlen(en->guid));
 	}
-	if (pe->ppid > 0) {
-		snprintf(en->ppid_s, sizeof(en->ppid_s), "%d", (int)pe->ppid);
-		en_set(ev, "ParentProcessId", en->ppid_s, strlen(en->ppid_s));
-	}
+	if (pe->ppid > 0)
+		en_setu(ev, "ParentProcessId", en->ppid_s, sizeof(en->ppid_s), (uint64_t)pe->ppid);
 	/* wait(2) status: exit code in bits 8..15, or the killing signal */
 	if (m->exit_code & 0x7f)
 		en_setu(ev, "ExitSignal", en->sig_s, sizeof(en->sig_s), m->exit_code & 0x7f);
@@ -483,7 +572,7 @@ static void en_fork(struct enrich *en, const struct sensor_msg *m)
 	} else if (procinfo_read_stat(m->pid, &st) || st.ppid != m->ppid) {
 		return;
 	}
-	if (enrich_guid(en->boot_id, m->pid, st.start_time, guid))
+	if (en_guid(en, m->pid, st.start_time, guid))
 		return;
 	/* pe's strings are copied before the put can evict anything */
 	proctable_put(en->pt, m->pid, st.start_time, m->ppid, guid, pe->image, pe->image_len,
@@ -532,7 +621,7 @@ static void en_actor(struct enrich *en, const struct sensor_msg *m, struct event
 	const struct proc_entry *pe = proctable_find(en->pt, m->pid, k->start_time);
 
 	en_setu(ev, pfx_pid, en->pid_s, sizeof(en->pid_s), (uint64_t)m->pid);
-	if (enrich_guid(en->boot_id, m->pid, k->start_time, en->guid) == 0)
+	if (en_guid(en, m->pid, k->start_time, en->guid) == 0)
 		en_set(ev, pfx_guid, en->guid, ENRICH_GUID_LEN);
 	if (pe && pe->start_time == k->start_time) {
 		if (pe->image_len)
@@ -659,29 +748,28 @@ int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
 		return 0;
 	if (pe && !pe->exit_ns) {
 		if (pe->image_len)
-			en_set(ev, "Image", pe->image, pe->image_len);
+			en_set_chk(ev, "Image", pe->image, pe->image_len);
 		if (pe->cmdline_len)
-			en_set(ev, "CommandLine", pe->cmdline, pe->cmdline_len);
+			en_set_chk(ev, "CommandLine", pe->cmdline, pe->cmdline_len);
 		if (pe->guid[0]) {
 			memcpy(en->fguid, pe->guid, sizeof(en->fguid));
-			en_set(ev, "ProcessGuid", en->fguid, strlen(en->fguid));
+			en_set_chk(ev, "ProcessGuid", en->fguid, strlen(en->fguid));
 		}
 		return 1;
 	}
-	if (procinfo_read(pid, &en->fpi) || enrich_guid(en->boot_id, pid, en->fpi.st.start_time,
-							 en->fguid))
+	if (procinfo_read(pid, &en->fpi) || en_guid(en, pid, en->fpi.st.start_time, en->fguid))
 		return 0;
 	if (en->fpi.have & PROCINFO_HAVE_IMAGE)
-		en_set(ev, "Image", en->fpi.image, en->fpi.image_len);
+		en_set_chk(ev, "Image", en->fpi.image, en->fpi.image_len);
 	if ((en->fpi.have & PROCINFO_HAVE_CMDLINE) && en->fpi.cmdline_len)
-		en_set(ev, "CommandLine", en->fpi.cmdline, en->fpi.cmdline_len);
-	en_set(ev, "ProcessGuid", en->fguid, ENRICH_GUID_LEN);
+		en_set_chk(ev, "CommandLine", en->fpi.cmdline, en->fpi.cmdline_len);
+	en_set_chk(ev, "ProcessGuid", en->fguid, ENRICH_GUID_LEN);
 	if (en->fpi.have & PROCINFO_HAVE_IDS) {
 		const char *u = en_user_copy(en, en->fpi.uid, en->fuser, sizeof(en->fuser));
 		snprintf(en->fuid_s, sizeof(en->fuid_s), "%u", (unsigned)en->fpi.uid);
-		en_set(ev, "UserId", en->fuid_s, strlen(en->fuid_s));
+		en_set_chk(ev, "UserId", en->fuid_s, strlen(en->fuid_s));
 		if (u)
-			en_set(ev, "User", u, strlen(u));
+			en_set_chk(ev, "User", u, strlen(u));
 	}
 	return 1;
 }

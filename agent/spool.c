@@ -19,6 +19,7 @@
 
 #define SP_META	    0x01u /* last_seq and count are known */
 #define SP_INFLIGHT 0x02u
+#define SP_PENDING  0x04u /* written as *.tmp, not yet fsync'd and renamed: not sendable */
 
 struct sp_ent {
 	uint64_t first, last;
@@ -36,6 +37,11 @@ struct spool {
 	size_t cap, head, n;
 	uint64_t bytes, max_bytes;
 	int woken;
+	int group;			/* spool_put defers the commit to spool_sync */
+	int pend_fd[SPOOL_PENDING_MAX]; /* open *.tmp of the pending batches, oldest first */
+	uint64_t pend_first[SPOOL_PENDING_MAX];
+	size_t npend;
+	uint64_t pend_since_ns; /* monotonic time of the oldest pending batch */
 	struct spool_drops drops;
 	struct spool_stats st;
 };
@@ -50,6 +56,34 @@ static void sp_path(const struct spool *sp, const char *dir, uint64_t first, cha
 {
 	(void)sp;
 	snprintf(out, outsz, "%s/%020llu.ymb", dir, (unsigned long long)first);
+}
+
+static void sp_tmp_path(const struct spool *sp, uint64_t first, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/%020llu.ymb.tmp", sp->dir, (unsigned long long)first);
+}
+
+/* Forgets the pending write of batch first: closes and deletes its temp
+ * file. Caller holds mu. */
+static void sp_pend_forget(struct spool *sp, uint64_t first)
+{
+	char path[PATH_MAX + 32];
+
+	for (size_t i = 0; i < sp->npend; i++) {
+		if (sp->pend_first[i] != first)
+			continue;
+		close(sp->pend_fd[i]);
+		sp_tmp_path(sp, first, path, sizeof(path));
+		unlink(path);
+		memmove(&sp->pend_fd[i], &sp->pend_fd[i + 1],
+			(sp->npend - i - 1) * sizeof(sp->pend_fd[0]));
+		memmove(&sp->pend_first[i], &sp->pend_first[i + 1],
+			(sp->npend - i - 1) * sizeof(sp->pend_first[0]));
+		sp->npend--;
+		if (sp->npend == 0)
+			sp->pend_since_ns = 0;
+		return;
+	}
 }
 
 /* Removes entry i (offset from head) from the ring. Caller holds mu. */
@@ -115,6 +149,8 @@ static int sp_drop_oldest(struct spool *sp)
 		return YM_E_NOTFOUND;
 	e = *sp_at(sp, i);
 	sp_path(sp, sp->dir, e.first, path, sizeof(path));
+	if (e.flags & SP_PENDING)
+		sp_pend_forget(sp, e.first);
 	if (!(e.flags & SP_META)) {
 		uint32_t c = 0;
 		uint64_t last = e.first;
@@ -268,61 +304,192 @@ void spool_close(struct spool *sp)
 {
 	if (!sp)
 		return;
+	spool_sync(sp);
 	pthread_cond_destroy(&sp->cv);
 	pthread_mutex_destroy(&sp->mu);
 	free(sp->ring);
 	free(sp);
 }
 
+/* Writes p to a new temp file for batch first; returns its descriptor
+ * (open, not yet fsync'd) or -1 with errno set. */
+static int sp_write_tmp(struct spool *sp, uint64_t first, const uint8_t *p, size_t n)
+{
+	char tmp[PATH_MAX + 32];
+	int fd, e;
+
+	sp_tmp_path(sp, first, tmp, sizeof(tmp));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	unlink(tmp);
+	errno = e;
+	return -1;
+}
+
+/* fsyncs and renames the pending batch at pend index k (its temp file is
+ * closed either way). Returns 0, or -1 with errno set (the temp file is
+ * deleted). Caller holds mu. */
+static int sp_commit_one(struct spool *sp, size_t k)
+{
+	char tmp[PATH_MAX + 32], path[PATH_MAX + 32];
+	int fd = sp->pend_fd[k], e;
+
+	sp_tmp_path(sp, sp->pend_first[k], tmp, sizeof(tmp));
+	sp_path(sp, sp->dir, sp->pend_first[k], path, sizeof(path));
+	if (fsync(fd) < 0) {
+		e = errno;
+		close(fd);
+		goto fail;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		e = errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	unlink(tmp);
+	errno = e;
+	return -1;
+}
+
+/* Commits every pending batch: each file fsync'd and renamed, then one
+ * directory fsync, then they are sendable. A batch whose fsync or rename
+ * fails is dropped and counted (E3103). Caller holds mu. */
+static void sp_commit(struct spool *sp)
+{
+	size_t npend = sp->npend;
+	int any = 0;
+
+	if (npend == 0)
+		return;
+	for (size_t k = 0; k < npend; k++) {
+		uint64_t first = sp->pend_first[k];
+		size_t i;
+
+		for (i = 0; i < sp->n; i++)
+			if (sp_at(sp, i)->first == first)
+				break;
+		if (sp_commit_one(sp, k) == 0) {
+			if (i < sp->n)
+				sp_at(sp, i)->flags &= (uint8_t)~SP_PENDING;
+			sp->st.put_batches++;
+			any = 1;
+			continue;
+		}
+		LOG_E("spool", "E3103", "cannot write spool file for seq %llu: %s",
+		      (unsigned long long)first, strerror(errno));
+		if (i < sp->n) {
+			struct sp_ent e = *sp_at(sp, i);
+			sp_remove_at(sp, i);
+			sp_tally_drop(sp, e.first, e.last, e.count);
+		}
+	}
+	sp->npend = 0;
+	sp->pend_since_ns = 0;
+	if (any && fsdir_sync(sp->dir))
+		LOG_W("spool", "W3104", "cannot fsync spool directory %s", sp->dir);
+	if (any)
+		pthread_cond_signal(&sp->cv);
+}
+
 int spool_put(struct spool *sp, const uint8_t *p, size_t n, uint64_t first, uint64_t last,
 	      uint32_t count)
 {
-	char path[PATH_MAX + 32];
-	int r = YM_E_INVAL, tries = 0;
+	int r = YM_E_INVAL, tries = 0, fd;
 
 	if (n == 0 || n > UINT32_MAX || count == 0 || count > UINT16_MAX || last < first)
 		return YM_E_INVAL;
 	pthread_mutex_lock(&sp->mu);
 	if (sp->n > 0 && sp_at(sp, sp->n - 1)->first >= first)
 		goto out;
+	/* the pending set is bounded: commit it when full */
+	if (sp->npend == SPOOL_PENDING_MAX)
+		sp_commit(sp);
 	while (sp->n > 0 && (sp->n >= sp->cap || sp->bytes + n > sp->max_bytes))
 		if (sp_drop_oldest(sp))
 			break;
 	r = YM_E_IO;
 	if (sp->n >= sp->cap)
 		goto drop;
-	sp_path(sp, sp->dir, first, path, sizeof(path));
 	/* The write runs under the lock: the uplink only waits on it to pick the
 	 * next batch, and a full disk is handled by dropping the oldest here. */
-	while (util_write_file(path, p, n, 0600) != 0) {
+	while ((fd = sp_write_tmp(sp, first, p, n)) < 0) {
 		int e = errno;
 		if ((e != ENOSPC && e != EDQUOT) || ++tries > 8 || sp_drop_oldest(sp)) {
-			LOG_E("spool", "E3103", "cannot write spool file %s: %s", path,
-			      strerror(e));
+			LOG_E("spool", "E3103", "cannot write spool file for seq %llu: %s",
+			      (unsigned long long)first, strerror(e));
 			goto drop;
 		}
 	}
-	if (fsdir_sync(sp->dir))
-		LOG_W("spool", "W3104", "cannot fsync spool directory %s", sp->dir);
 	{
 		struct sp_ent *e = sp_at(sp, sp->n);
 		e->first = first;
 		e->last = last;
 		e->count = (uint16_t)count;
 		e->bytes = (uint32_t)n;
-		e->flags = SP_META;
+		e->flags = SP_META | SP_PENDING;
 	}
 	sp->n++;
 	sp->bytes += n;
-	sp->st.put_batches++;
-	pthread_cond_signal(&sp->cv);
+	if (sp->npend == 0)
+		sp->pend_since_ns = util_mono_ns();
+	sp->pend_fd[sp->npend] = fd;
+	sp->pend_first[sp->npend] = first;
+	sp->npend++;
 	r = 0;
+	if (!sp->group) {
+		sp_commit(sp);
+		/* a failed commit removed (and counted) the batch */
+		if (sp->n == 0 || sp_at(sp, sp->n - 1)->first != first)
+			r = YM_E_IO;
+	}
 	goto out;
 drop:
 	sp_tally_drop(sp, first, last, count);
 out:
 	pthread_mutex_unlock(&sp->mu);
 	return r;
+}
+
+void spool_set_group_commit(struct spool *sp, int on)
+{
+	pthread_mutex_lock(&sp->mu);
+	sp->group = on != 0;
+	if (!sp->group)
+		sp_commit(sp);
+	pthread_mutex_unlock(&sp->mu);
+}
+
+void spool_sync(struct spool *sp)
+{
+	pthread_mutex_lock(&sp->mu);
+	sp_commit(sp);
+	pthread_mutex_unlock(&sp->mu);
+}
+
+uint64_t spool_pending_since(struct spool *sp)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&sp->mu);
+	t = sp->pend_since_ns;
+	pthread_mutex_unlock(&sp->mu);
+	return t;
 }
 
 static void sp_deadline(struct timespec *ts, uint64_t wait_ms)
@@ -362,7 +529,8 @@ int spool_next(struct spool *sp, uint64_t wait_ms, struct spool_item *it, uint8_
 		struct batch b;
 		int rr;
 
-		while (sp->n == 0 && !sp->woken) {
+		/* pending batches are the newest: none before the head's commit */
+		while ((sp->n == 0 || (sp_at(sp, 0)->flags & SP_PENDING)) && !sp->woken) {
 			if (pthread_cond_timedwait(&sp->cv, &sp->mu, &dl) == ETIMEDOUT)
 				break;
 		}
@@ -370,7 +538,7 @@ int spool_next(struct spool *sp, uint64_t wait_ms, struct spool_item *it, uint8_
 			sp->woken = 0;
 			goto out;
 		}
-		if (sp->n == 0)
+		if (sp->n == 0 || (sp_at(sp, 0)->flags & SP_PENDING))
 			goto out;
 		sp_at(sp, 0)->flags |= SP_INFLIGHT;
 		e = *sp_at(sp, 0);

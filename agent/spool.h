@@ -2,7 +2,13 @@
  *
  * Each batch is one file DIR/<20-digit first seq>.ymb, written to a temp
  * file, fsync'd and renamed (and the directory fsync'd) before it may be
- * sent, so a crash loses nothing that was spooled. Files are handed to the
+ * sent, so a crash loses nothing that was committed, and nothing the server
+ * could have acknowledged. With group commit on (spool_set_group_commit),
+ * spool_put only writes the temp file and the batch waits, unsendable, for
+ * the next spool_sync, which fsyncs every waiting file, renames them and
+ * fsyncs the directory once: fewer, cheaper disk flushes, for a crash window
+ * of up to the interval between syncs (the waiting batches' temp files are
+ * deleted at the next start, like events not yet batched). Files are handed to the
  * uplink oldest first and deleted only when acknowledged. Caps: max_bytes of
  * batch files and max_files files; when a new batch does not fit, the oldest
  * batch not being sent is deleted and its events are counted as dropped
@@ -18,6 +24,7 @@
 #include <stdint.h>
 
 #define SPOOL_MAX_REJECTED 64
+#define SPOOL_PENDING_MAX  32 /* batches waiting for a group commit (open files) */
 
 struct spool;
 
@@ -45,14 +52,27 @@ struct spool_stats {
  * oldest first. When they exceed the caps, the oldest are dropped at once
  * (and counted). dir is copied. Returns 0, YM_E_INVAL, YM_E_IO, YM_E_NOMEM. */
 int spool_open(const char *dir, uint64_t max_bytes, size_t max_files, struct spool **out);
+/* Commits what waits, then frees the spool. */
 void spool_close(struct spool *sp);
 
 /* Writes one encoded batch (p, n bytes; borrowed) holding count events with
- * sequence numbers first..last, after making room. Returns 0, YM_E_INVAL
- * (first not above the newest spooled batch, or empty), or YM_E_IO (could
- * not be written even after freeing space: the batch is counted as dropped). */
+ * sequence numbers first..last, after making room, and commits it (without
+ * group commit) or leaves it for the next spool_sync (with; a put that finds
+ * SPOOL_PENDING_MAX batches waiting commits them first). Returns 0,
+ * YM_E_INVAL (first not above the newest spooled batch, or empty), or
+ * YM_E_IO (could not be written even after freeing space: the batch is
+ * counted as dropped; a batch whose commit fails later is counted too). */
 int spool_put(struct spool *sp, const uint8_t *p, size_t n, uint64_t first, uint64_t last,
 	      uint32_t count);
+
+/* Group commit on or off (off: the default; turning it off commits what
+ * waits). Whoever turns it on calls spool_sync often enough
+ * (spool_pending_since) and before it stops. */
+void spool_set_group_commit(struct spool *sp, int on);
+/* Commits every batch spool_put left waiting. spool_close does too. */
+void spool_sync(struct spool *sp);
+/* Monotonic ns at which the oldest waiting batch was put; 0 when none. */
+uint64_t spool_pending_since(struct spool *sp);
 
 /* Waits up to wait_ms for the oldest batch, marks it in flight and reads it:
  * *data (malloc'd, handed to the caller) and *n. A file that cannot be read

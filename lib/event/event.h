@@ -73,6 +73,13 @@ void event_init(struct event *ev);
  * YM_E_TOOBIG (no room, name or value too long) or YM_E_INVAL (empty or bad
  * name: names are [A-Za-z0-9_.]+; embedded NUL in value). */
 int event_set(struct event *ev, const char *name, const char *value, size_t len);
+/* Appends field name = value (len bytes, value[len] must be NUL) without
+ * the checks of event_set: for producers whose names are literals known
+ * good and set once per event, on a hot path. Whoever encodes the event
+ * checks it (the agent's batcher refuses an event that would not decode).
+ * Both strings are borrowed. Returns 0, or YM_E_TOOBIG (no room, value too
+ * long). */
+int event_add(struct event *ev, const char *name, const char *value, size_t len);
 /* Like event_set with strlen(value). */
 int event_set_str(struct event *ev, const char *name, const char *value);
 /* Returns the value of field name (exact, case-sensitive name match) or NULL

@@ -202,40 +202,249 @@ out:
 	return r;
 }
 
+/* Makes room in b for n more bytes and the NUL that struct buf keeps after
+ * its data (buf.h); the same growth as buf_put's. */
+static int bw_reserve(struct buf *b, size_t n)
+{
+	size_t need, na;
+	uint8_t *nd;
+
+	if (n > b->cap || b->len > b->cap - n)
+		return YM_E_TOOBIG;
+	need = b->len + n + 1;
+	if (need <= b->alloc)
+		return 0;
+	na = b->alloc ? b->alloc : 64;
+	while (na < need)
+		na = na > SIZE_MAX / 2 ? need : na * 2;
+	if (na > b->cap + 1)
+		na = b->cap + 1;
+	nd = realloc(b->data, na);
+	if (!nd)
+		return YM_E_NOMEM;
+	b->data = nd;
+	b->alloc = na;
+	return 0;
+}
+
+static uint8_t *bw_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return p + 2;
+}
+
+static uint8_t *bw_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+	return p + 4;
+}
+
+static uint8_t *bw_be64(uint8_t *p, uint64_t v)
+{
+	p = bw_be32(p, (uint32_t)(v >> 32));
+	return bw_be32(p, (uint32_t)v);
+}
+
+#define BW_EVENT_HDR 20 /* seq(8) ts(8) category(2) nfields(2) */
+#define BW_FIELD_HDR 5	/* name_len(1) value_len(4), then the two NULs */
+
+/* Appends one event whose size (need bytes) and names are known good. */
+static int bw_put_event(struct buf *b, const struct event *ev, uint64_t seq, size_t need)
+{
+	uint8_t *p;
+	int r = bw_reserve(b, need);
+
+	if (r)
+		return r;
+	p = b->data + b->len;
+	p = bw_be64(p, seq);
+	p = bw_be64(p, ev->ts_ns);
+	p = bw_be16(p, ev->category);
+	p = bw_be16(p, ev->nfields);
+	for (uint16_t k = 0; k < ev->nfields; k++) {
+		const struct event_field *f = &ev->fields[k];
+		size_t nl = strlen(f->name);
+
+		*p++ = (uint8_t)(nl + 1);
+		memcpy(p, f->name, nl + 1);
+		p += nl + 1;
+		p = bw_be32(p, f->value_len + 1u);
+		memcpy(p, f->value, f->value_len);
+		p += f->value_len;
+		*p++ = 0;
+	}
+	b->len = (size_t)(p - b->data);
+	b->data[b->len] = 0;
+	return 0;
+}
+
+int batch_event_check(const struct event *ev, size_t *need)
+{
+	uint8_t nl[EVENT_MAX_FIELDS];
+	uint64_t seen = 0;
+	size_t n = BW_EVENT_HDR;
+
+	if (ev->category >= EVCAT_MAX_ || ev->nfields > EVENT_MAX_FIELDS)
+		return YM_E_INVAL;
+	for (uint16_t k = 0; k < ev->nfields; k++) {
+		const struct event_field *f = &ev->fields[k];
+		size_t l;
+		unsigned h;
+
+		if (!f->name || !f->value)
+			return YM_E_INVAL;
+		l = strnlen(f->name, EVENT_MAX_NAME + 1);
+		if (!event_name_ok(f->name, l) || f->value_len > EVENT_MAX_VALUE ||
+		    memchr(f->value, 0, f->value_len))
+			return YM_E_INVAL;
+		nl[k] = (uint8_t)l;
+		/* a name twice makes the decoder refuse the whole batch: names
+		 * are compared only when length and ends collide */
+		h = (unsigned)(l * 7u + (unsigned char)f->name[0] * 3u +
+			       (unsigned char)f->name[l - 1]);
+		h &= 63u;
+		if (seen & (1ull << h)) {
+			for (uint16_t j = 0; j < k; j++)
+				if (nl[j] == l && memcmp(ev->fields[j].name, f->name, l) == 0)
+					return YM_E_INVAL;
+		}
+		seen |= 1ull << h;
+		n += BW_FIELD_HDR + l + 1 + f->value_len + 1;
+	}
+	*need = n;
+	return 0;
+}
+
+int batch_event_put(struct buf *body, const struct event *ev, uint64_t seq)
+{
+	size_t need = BW_EVENT_HDR;
+
+	for (uint16_t k = 0; k < ev->nfields; k++)
+		need += BW_FIELD_HDR + strlen(ev->fields[k].name) + 1 + ev->fields[k].value_len + 1;
+	return bw_put_event(body, ev, seq, need);
+}
+
 static int encode_body(struct buf *body, const struct event *evs, size_t n)
 {
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0; i++) {
 		const struct event *ev = &evs[i];
+		size_t need = BW_EVENT_HDR;
+
 		if (ev->seq == 0 || (i > 0 && ev->seq <= evs[i - 1].seq) ||
 		    ev->category >= EVCAT_MAX_ || ev->nfields > EVENT_MAX_FIELDS)
 			return YM_E_INVAL;
-		if ((r = buf_put_u64(body, ev->seq)) || (r = buf_put_u64(body, ev->ts_ns)) ||
-		    (r = buf_put_u16(body, ev->category)) || (r = buf_put_u16(body, ev->nfields)))
-			return r;
-		for (uint16_t k = 0; k < ev->nfields && r == 0; k++) {
+		for (uint16_t k = 0; k < ev->nfields; k++) {
 			const struct event_field *f = &ev->fields[k];
 			size_t nl = strlen(f->name);
 			if (!event_name_ok(f->name, nl) || f->value_len > EVENT_MAX_VALUE)
 				return YM_E_INVAL;
-			if ((r = buf_put_u8(body, (uint8_t)(nl + 1))) ||
-			    (r = buf_put(body, f->name, nl + 1)) ||
-			    (r = buf_put_u32(body, f->value_len + 1u)) ||
-			    (r = buf_put(body, f->value, f->value_len)) || (r = buf_put_u8(body, 0)))
-				return r;
+			need += BW_FIELD_HDR + nl + 1 + f->value_len + 1;
 		}
+		r = bw_put_event(body, ev, ev->seq, need);
 	}
 	return r;
+}
+
+struct batch_zctx {
+	ZSTD_CCtx *cc;
+	int level;
+};
+
+int batch_zctx_new(int level, struct batch_zctx **out)
+{
+	struct batch_zctx *z = calloc(1, sizeof(*z));
+
+	if (!z)
+		return YM_E_NOMEM;
+	z->cc = ZSTD_createCCtx();
+	if (!z->cc) {
+		free(z);
+		return YM_E_NOMEM;
+	}
+	z->level = level;
+	*out = z;
+	return 0;
+}
+
+void batch_zctx_free(struct batch_zctx *z)
+{
+	if (!z)
+		return;
+	ZSTD_freeCCtx(z->cc);
+	free(z);
+}
+
+/* Appends header and body (compressed with cc at level when smaller). */
+static int bw_seal(struct buf *out, const uint8_t *body, size_t len, size_t n, ZSTD_CCtx *cc,
+		   int level)
+{
+	size_t start = out->len;
+	uint8_t *p;
+	int r;
+
+	if (n == 0 || n > BATCH_MAX_EVENTS || len > BATCH_MAX_RAW)
+		return YM_E_INVAL;
+	r = bw_reserve(out, BATCH_HDR_LEN);
+	if (r)
+		return r;
+	p = out->data + out->len;
+	memcpy(p, BATCH_MAGIC, 4);
+	bw_be16(p + 4, 0);
+	bw_be32(p + 6, (uint32_t)n);
+	out->len += BATCH_HDR_LEN;
+	if (cc && len > 0) {
+		/* straight into out: a frame no smaller than the body is not kept */
+		size_t bound = ZSTD_compressBound(len), zlen;
+
+		if (bound > out->cap - out->len)
+			bound = out->cap - out->len;
+		if (bound > 0 && (r = bw_reserve(out, bound)) == 0) {
+			zlen = ZSTD_compressCCtx(cc, out->data + out->len, bound, body, len, level);
+			if (!ZSTD_isError(zlen) && zlen < len) {
+				bw_be16(out->data + start + 4, BATCH_FLAG_ZSTD);
+				out->len += zlen;
+				out->data[out->len] = 0;
+				goto done;
+			}
+		} else if (r == YM_E_NOMEM) {
+			goto fail;
+		}
+	}
+	r = bw_reserve(out, len);
+	if (r)
+		goto fail;
+	if (len)
+		memcpy(out->data + out->len, body, len);
+	out->len += len;
+	out->data[out->len] = 0;
+done:
+	if (out->len - start > BATCH_MAX_WIRE) {
+		r = YM_E_TOOBIG;
+		goto fail;
+	}
+	return 0;
+fail:
+	out->len = start;
+	if (out->data)
+		out->data[start] = 0;
+	return r;
+}
+
+int batch_seal(struct buf *out, const uint8_t *body, size_t len, size_t n, struct batch_zctx *z)
+{
+	return bw_seal(out, body, len, n, z ? z->cc : NULL, z ? z->level : 0);
 }
 
 int batch_encode(struct buf *out, const struct event *evs, size_t n, int compress)
 {
 	struct buf body;
-	size_t start = out->len;
-	uint16_t flags = 0;
-	void *z = NULL;
-	size_t zlen = 0;
+	ZSTD_CCtx *cc = NULL;
 	int r;
 
 	if (n == 0 || n > BATCH_MAX_EVENTS)
@@ -244,34 +453,15 @@ int batch_encode(struct buf *out, const struct event *evs, size_t n, int compres
 	if ((r = encode_body(&body, evs, n)))
 		goto out;
 	if (compress) {
-		size_t bound = ZSTD_compressBound(body.len);
-		z = malloc(bound);
-		if (!z) {
+		cc = ZSTD_createCCtx();
+		if (!cc) {
 			r = YM_E_NOMEM;
 			goto out;
 		}
-		zlen = ZSTD_compress(z, bound, body.data, body.len, 3);
-		if (ZSTD_isError(zlen) || zlen >= body.len)
-			zlen = 0; /* not worth it: send plain */
-		else
-			flags |= BATCH_FLAG_ZSTD;
 	}
-	if ((r = buf_put(out, BATCH_MAGIC, 4)) || (r = buf_put_u16(out, flags)) ||
-	    (r = buf_put_u32(out, (uint32_t)n)))
-		goto out;
-	if (flags & BATCH_FLAG_ZSTD)
-		r = buf_put(out, z, zlen);
-	else
-		r = buf_put(out, body.data, body.len);
-	if (!r && out->len - start > BATCH_MAX_WIRE)
-		r = YM_E_TOOBIG;
+	r = bw_seal(out, body.data, body.len, n, cc, 3);
 out:
-	if (r) {
-		out->len = start;
-		if (out->data)
-			out->data[start] = 0;
-	}
-	free(z);
+	ZSTD_freeCCtx(cc);
 	buf_free(&body);
 	return r;
 }

@@ -46,4 +46,36 @@ void batch_free(struct batch *b);
  * is as it was. */
 int batch_encode(struct buf *out, const struct event *evs, size_t n, int compress);
 
+/* Incremental encoding, for a producer that adds events one at a time (the
+ * agent's batcher): batch_event_put appends events to a body buffer as they
+ * come, batch_seal adds the header and compresses. The bytes are those of
+ * batch_encode with the same events (compressed or not). */
+
+/* Checks ev as batch_decode would check it (category, field count, names,
+ * value lengths, no NUL inside a value, no field name twice; ev->seq is not
+ * looked at) and sets *need to the bytes its encoding takes. Returns 0 or
+ * YM_E_INVAL. */
+int batch_event_check(const struct event *ev, size_t *need);
+
+/* Appends ev, numbered seq, to body (a batch body: events only). ev must
+ * have passed batch_event_check; seq must be above the previous event's.
+ * Returns 0, YM_E_TOOBIG (over body's cap) or YM_E_NOMEM; body is unchanged
+ * on error. */
+int batch_event_put(struct buf *body, const struct event *ev, uint64_t seq);
+
+/* A reusable zstd compression context: one per thread that seals batches
+ * (allocating one per batch costs more than compressing a small batch). */
+struct batch_zctx;
+/* level: zstd level (1 is fastest of the normal levels). Returns 0 or
+ * YM_E_NOMEM. */
+int batch_zctx_new(int level, struct batch_zctx **out);
+void batch_zctx_free(struct batch_zctx *z);
+
+/* Appends to out the batch of n events whose encoded events are body (len
+ * bytes, borrowed): the header, then the body compressed with z when that
+ * is smaller, else as it is (z NULL: never compressed). Returns 0,
+ * YM_E_INVAL (n or len out of range), YM_E_TOOBIG or YM_E_NOMEM; on error
+ * out is as it was. */
+int batch_seal(struct buf *out, const uint8_t *body, size_t len, size_t n, struct batch_zctx *z);
+
 #endif

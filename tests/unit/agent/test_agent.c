@@ -566,6 +566,13 @@ static void test_proc_child(void **state)
 	assert_true(guid[8] == '-' && guid[13] == '-' && guid[18] == '-' && guid[23] == '-');
 	assert_int_equal(enrich_guid("b0a1", pid, pi->st.start_time + 1, guid2), 0);
 	assert_string_not_equal(guid, guid2);
+	/* the formula is fixed (GUIDs must not change across agent versions):
+	 * SHA-256("<boot_id>:<pid>:<start>"), first 16 bytes, 8-4-4-4-12 */
+	assert_int_equal(enrich_guid("b0a1", 42, 1234, guid2), 0);
+	assert_string_equal(guid2, "19a74326-3b5e-f602-911c-dfa51098ee9d");
+	assert_int_equal(
+	    enrich_guid("0f2e9c1a-aaaa-bbbb-cccc-0123456789ab", 4194304, UINT64_MAX, guid2), 0);
+	assert_string_equal(guid2, "dbe4ba90-98e8-4ee4-d07b-eef8511b84b3");
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 	/* gone: nothing to read */
@@ -663,6 +670,115 @@ static void test_batcher(void **state)
 	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
 	assert_int_equal(it.first_seq, 4);
 	assert_int_equal(it.count, 1);
+	free(data);
+	batcher_free(b);
+	spool_close(sp);
+	seqgen_close(sg);
+}
+
+/* Group commit: a put batch is not sendable (nor named) before spool_sync;
+ * a crash before the sync leaves only a temp file, deleted at the next
+ * open; spool_close commits what waits. */
+static void test_spool_group_commit(void **state)
+{
+	char dir[300], path[400], tmp[400];
+	struct spool *sp, *sp2;
+	struct spool_item it;
+	uint8_t *data;
+	size_t n;
+	(void)state;
+
+	subdir("spool-group", dir, sizeof(dir));
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	spool_set_group_commit(sp, 1);
+	assert_int_equal(spool_pending_since(sp), 0);
+	put_batch(sp, 1, 2);
+	put_batch(sp, 3, 1);
+	assert_true(spool_pending_since(sp) > 0);
+	snprintf(path, sizeof(path), "%s/%020d.ymb", dir, 1);
+	snprintf(tmp, sizeof(tmp), "%s/%020d.ymb.tmp", dir, 1);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(access(tmp, F_OK), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), YM_E_NOTFOUND);
+	/* a crash now: the next run finds temp files only and deletes them */
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp2), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(spool_next(sp2, 0, &it, &data, &n), YM_E_NOTFOUND);
+	spool_close(sp2);
+	/* (the first spool's temp files are gone: its commit drops them) */
+	spool_sync(sp);
+	assert_int_equal(spool_pending_since(sp), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), YM_E_NOTFOUND);
+	{
+		struct spool_drops d;
+		assert_int_equal(spool_take_drops(sp, &d), 1);
+		assert_int_equal(d.events, 3);
+	}
+	/* the normal path: put, sync, sendable in order */
+	put_batch(sp, 4, 2);
+	put_batch(sp, 6, 3);
+	spool_sync(sp);
+	snprintf(path, sizeof(path), "%s/%020d.ymb", dir, 4);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 4);
+	assert_int_equal(it.last_seq, 5);
+	free(data);
+	assert_int_equal(spool_ack(sp, 4), 0);
+	/* more than SPOOL_PENDING_MAX waiting: the oldest are committed */
+	for (int i = 0; i < SPOOL_PENDING_MAX + 1; i++)
+		put_batch(sp, 100 + (uint64_t)i, 1);
+	snprintf(path, sizeof(path), "%s/%020d.ymb", dir, 100);
+	assert_int_equal(access(path, F_OK), 0);
+	/* close commits the rest */
+	spool_close(sp);
+	snprintf(path, sizeof(path), "%s/%020d.ymb", dir, 100 + SPOOL_PENDING_MAX);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 6);
+	free(data);
+	spool_close(sp);
+}
+
+/* The batcher refuses an undecodable event alone, without a number */
+static void test_batcher_malformed(void **state)
+{
+	char dir[300];
+	struct seqgen *sg;
+	struct spool *sp;
+	struct batcher *b;
+	struct batcher_stats st;
+	struct spool_item it;
+	struct batch bt;
+	struct event ev;
+	uint8_t *data;
+	size_t n;
+	(void)state;
+
+	subdir("batcher-bad", dir, sizeof(dir));
+	assert_int_equal(seqgen_open(dir, "seq", 100, &sg), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	assert_int_equal(batcher_new(sg, sp, 10, 4096, &b), 0);
+	event_init(&ev);
+	ev.category = EVCAT_PROCESS_CREATION;
+	assert_int_equal(event_add(&ev, "Image", "/bin/a", 6), 0);
+	assert_int_equal(event_add(&ev, "Image", "/bin/b", 6), 0);
+	assert_int_equal(batcher_add(b, &ev), YM_E_INVAL);
+	event_init(&ev);
+	ev.category = EVCAT_PROCESS_CREATION;
+	assert_int_equal(event_add(&ev, "Image", "/bin/a", 6), 0);
+	assert_int_equal(batcher_add(b, &ev), 0);
+	batcher_stats(b, &st);
+	assert_int_equal(st.malformed, 1);
+	assert_int_equal(st.dropped_events, 0);
+	assert_int_equal(st.events, 1);
+	assert_int_equal(batcher_flush(b), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 1);
+	assert_int_equal(batch_decode(data, n, &bt, NULL, 0), 0);
+	assert_int_equal(bt.count, 1);
+	batch_free(&bt);
 	free(data);
 	batcher_free(b);
 	spool_close(sp);
@@ -821,6 +937,18 @@ static void test_enrich_child(void **state)
 	assert_non_null(v);
 	memcpy(guid, v, sizeof(guid));
 	assert_int_equal(strlen(guid), ENRICH_GUID_LEN);
+	/* the enricher's own digest context gives enrich_guid's GUID */
+	{
+		char *boot = NULL, g2[ENRICH_GUID_LEN + 1];
+		size_t bl = 0;
+		assert_int_equal(util_read_file("/proc/sys/kernel/random/boot_id", 64, &boot, &bl),
+				 0);
+		while (bl > 0 && (boot[bl - 1] == '\n' || boot[bl - 1] == ' '))
+			boot[--bl] = 0;
+		assert_int_equal(enrich_guid(boot, pid, st.start_time, g2), 0);
+		assert_string_equal(guid, g2);
+		free(boot);
+	}
 	assert_non_null(event_get(&ev, "ProcessStartTime", NULL));
 	assert_non_null(event_get(&ev, "UserId", NULL));
 	/* Hashes is the SHA-256 of the image */
@@ -1059,6 +1187,8 @@ int main(void)
 	    cmocka_unit_test(test_proc_child),
 	    cmocka_unit_test(test_kill),
 	    cmocka_unit_test(test_batcher),
+	    cmocka_unit_test(test_spool_group_commit),
+	    cmocka_unit_test(test_batcher_malformed),
 	    cmocka_unit_test(test_cmdloop_handle),
 	    cmocka_unit_test(test_enrich_child),
 	    cmocka_unit_test(test_kpath_join),

@@ -115,6 +115,81 @@ static void test_encode_refuses_bad_seq(void **state)
 	buf_free(&out);
 }
 
+/* batch_event_put + batch_seal give batch_encode's bytes, plain and zstd */
+static void test_incremental_same_bytes(void **state)
+{
+	static struct event evs[100];
+	struct buf whole, body, sealed;
+	struct batch_zctx *z = NULL;
+	(void)state;
+
+	for (int i = 0; i < 100; i++)
+		fill(&evs[i], 7 + (uint64_t)i, i % 3 ? "whoami --all" : "id -u");
+	for (int compress = 0; compress < 2; compress++) {
+		buf_init(&whole, BATCH_MAX_WIRE);
+		buf_init(&body, BATCH_MAX_RAW);
+		buf_init(&sealed, BATCH_MAX_WIRE);
+		assert_int_equal(batch_encode(&whole, evs, 100, compress), 0);
+		for (int i = 0; i < 100; i++) {
+			size_t need = 0, before = body.len;
+			assert_int_equal(batch_event_check(&evs[i], &need), 0);
+			assert_int_equal(batch_event_put(&body, &evs[i], evs[i].seq), 0);
+			assert_int_equal(body.len - before, need);
+		}
+		if (compress)
+			assert_int_equal(batch_zctx_new(3, &z), 0);
+		/* twice with the same context: it is reusable */
+		for (int k = 0; k < 2; k++) {
+			buf_reset(&sealed);
+			assert_int_equal(batch_seal(&sealed, body.data, body.len, 100, z), 0);
+			assert_int_equal(sealed.len, whole.len);
+			assert_memory_equal(sealed.data, whole.data, whole.len);
+		}
+		batch_zctx_free(z);
+		z = NULL;
+		buf_free(&whole);
+		buf_free(&body);
+		buf_free(&sealed);
+	}
+}
+
+/* what the decoder would refuse, batch_event_check refuses alone */
+static void test_event_check(void **state)
+{
+	struct event ev;
+	size_t need = 0;
+	static const char nul_value[] = "a\0b";
+	(void)state;
+
+	fill(&ev, 1, "x");
+	assert_int_equal(batch_event_check(&ev, &need), 0);
+	assert_true(need > 20);
+	/* the same name twice (event_add does not look) */
+	assert_int_equal(event_add(&ev, "Image", "/bin/sh", 7), 0);
+	assert_int_equal(batch_event_check(&ev, &need), YM_E_INVAL);
+	fill(&ev, 1, "x");
+	assert_int_equal(event_add(&ev, "Bad-Name", "v", 1), 0);
+	assert_int_equal(batch_event_check(&ev, &need), YM_E_INVAL);
+	fill(&ev, 1, "x");
+	assert_int_equal(event_add(&ev, "Value", nul_value, 3), 0);
+	assert_int_equal(batch_event_check(&ev, &need), YM_E_INVAL);
+	fill(&ev, 1, "x");
+	ev.category = EVCAT_MAX_;
+	assert_int_equal(batch_event_check(&ev, &need), YM_E_INVAL);
+	/* many names, none twice: no false alarm from the name hash */
+	event_init(&ev);
+	ev.category = EVCAT_PROCESS_CREATION;
+	{
+		static char names[EVENT_MAX_FIELDS][16];
+		for (unsigned i = 0; i < EVENT_MAX_FIELDS; i++) {
+			snprintf(names[i], sizeof(names[i]), "F%u", i % 100u);
+			assert_int_equal(event_add(&ev, names[i], "v", 1), 0);
+		}
+	}
+	assert_int_equal(batch_event_check(&ev, &need), 0);
+	assert_int_equal(event_add(&ev, "One", "v", 1), YM_E_TOOBIG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,6 +197,8 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_zstd),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_encode_refuses_bad_seq),
+		cmocka_unit_test(test_incremental_same_bytes),
+		cmocka_unit_test(test_event_check),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
