@@ -63,5 +63,5 @@ int family_bpf_util_err(int err)
 int family_bpf_util_consume(struct ring_buffer *rb)
 {
 	int rc = ring_buffer__consume(rb);
-	return rc < 0 && rc != -EINTR ? YM_E_IO : 0;
+	return rc < 0 && rc != -EINTR && rc != FAMILY_BPF_UTIL_STOP ? YM_E_IO : 0;
 }

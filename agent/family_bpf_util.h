@@ -18,10 +18,17 @@ int family_bpf_util_percpu_sum(int map_fd, uint32_t key, uint64_t *sum);
 /* Maps a libbpf error (negative errno) to YM_E_AUTH or YM_E_UNSUPPORTED. */
 int family_bpf_util_err(int err);
 
+/* What a module's record callback returns to stop the drain after this
+ * record (consumed), e.g. once its poll()'s max is reached. Without it,
+ * libbpf 1.1 consumes until the ring is empty, which under a flood the
+ * producers refill as fast as it is read: the collector would never get back
+ * to its other sources, its timers and its ticks. */
+#define FAMILY_BPF_UTIL_STOP (-1000)
+
 struct ring_buffer;
 /* Drains a module's ring buffer, calling its record callback for each
- * record (libbpf 1.1 consumes the whole ring: a module's poll() cannot stop
- * at its max). Returns 0, or YM_E_IO when the ring cannot be read. */
+ * record, until it is empty or the callback returned FAMILY_BPF_UTIL_STOP.
+ * Returns 0, or YM_E_IO when the ring cannot be read. */
 int family_bpf_util_consume(struct ring_buffer *rb);
 
 #endif

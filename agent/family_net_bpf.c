@@ -6,6 +6,7 @@
 #include "net.skel.h"
 #include "util.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #define NET_BPF_LINKS 4
+#define NB_TICK_MAX   4096 /* records read by tick(); the rest at the next poll */
 
 struct family {
 	struct family_env env;
@@ -22,7 +24,9 @@ struct family {
 	struct bpf_link *links[NET_BPF_LINKS];
 	struct ring_buffer *rb;
 	int cg_fd;
-	int handled;
+	int handled; /* events this poll (the collector's count) */
+	int seen;    /* records this poll, bounded by max */
+	int max;
 	family_emit_fn emit;
 	void *arg;
 	uint64_t malformed;
@@ -30,31 +34,39 @@ struct family {
 	struct event ev;
 	char sip[FAMILY_UTIL_IP_MAX], dip[FAMILY_UTIL_IP_MAX], proto[FAMILY_UTIL_U64_MAX];
 	char sport[FAMILY_UTIL_U64_MAX], dport[FAMILY_UTIL_U64_MAX], pid[FAMILY_UTIL_U64_MAX];
+	char count[FAMILY_UTIL_U64_MAX];
 };
 
-static int nb_record(void *ctx, void *data, size_t size)
+/* One record: an event, or a drop (counting every connection it stood for). */
+static void nb_rec_one(struct family *f, const void *data, size_t size)
 {
 	static const char *const names[NET_REC_MAX_] = {"", "connect", "accept", "listen", "bind"};
-	struct family *f = ctx;
 	struct net_rec r;
 	struct event *ev = &f->ev;
-	int accept, peer, rc = 0;
+	int accept, peer, agg, rc = 0;
 	const uint8_t *la, *ra;
 	uint16_t lp, rp;
+	uint64_t drop;
 
 	if (size != sizeof(r)) {
 		f->malformed++;
 		f->st.drops++;
-		return 0;
+		return;
 	}
 	memcpy(&r, data, sizeof(r));
-	if (r.action == 0 || r.action >= NET_REC_MAX_ || (r.af != AF_INET && r.af != AF_INET6)) {
+	agg = (r.flags & NET_REC_F_AGG) != 0;
+	if (r.action == 0 || r.action >= NET_REC_MAX_ || (r.af != AF_INET && r.af != AF_INET6) ||
+	    (r.flags & ~NET_REC_F_AGG) != 0 || r.count == 0 || (!agg && r.count != 1) ||
+	    (agg && r.action != NET_REC_CONNECT && r.action != NET_REC_ACCEPT)) {
 		f->malformed++;
 		f->st.drops++;
-		return 0;
+		return;
 	}
 	if ((int32_t)r.pid == f->env.self_pid)
-		return 0;
+		return;
+	/* one event; a summary (NET_REC_F_AGG) stands for r.count connections,
+	 * all counted as drops when it is lost */
+	drop = agg ? r.count : 1;
 	f->handled++;
 	accept = r.action == NET_REC_ACCEPT;
 	peer = r.action == NET_REC_CONNECT || accept;
@@ -67,8 +79,8 @@ static int nb_record(void *ctx, void *data, size_t size)
 	ev->category = EVCAT_NETWORK_CONNECTION;
 	if (family_util_ip(r.af, accept ? ra : la, f->sip) != 0 ||
 	    family_util_ip(r.af, accept ? la : ra, f->dip) != 0) {
-		f->st.drops++;
-		return 0;
+		f->st.drops += drop;
+		return;
 	}
 	rc |= event_set_str(ev, "Action", names[r.action]);
 	rc |= event_set_str(ev, "Protocol",
@@ -77,7 +89,8 @@ static int nb_record(void *ctx, void *data, size_t size)
 						     : family_util_u64(r.proto, f->proto));
 	rc |= event_set_str(ev, "Initiated", r.action == NET_REC_CONNECT ? "true" : "false");
 	rc |= event_set_str(ev, "SourceIp", f->sip);
-	rc |= event_set_str(ev, "SourcePort", family_util_u64(accept ? rp : lp, f->sport));
+	if (!agg) /* a summary's initiators had different ports */
+		rc |= event_set_str(ev, "SourcePort", family_util_u64(accept ? rp : lp, f->sport));
 	rc |= event_set_str(ev, "SourceIsIpv6", r.af == AF_INET6 ? "true" : "false");
 	if (peer) {
 		rc |= event_set_str(ev, "DestinationIp", f->dip);
@@ -85,12 +98,33 @@ static int nb_record(void *ctx, void *data, size_t size)
 				    family_util_u64(accept ? lp : rp, f->dport));
 		rc |= event_set_str(ev, "DestinationIsIpv6", r.af == AF_INET6 ? "true" : "false");
 	}
+	if (agg)
+		rc |= event_set_str(ev, "Count", family_util_u64(r.count, f->count));
 	if (rc != 0 || family_util_proc(&f->env, (int32_t)r.pid, ev, f->pid) < 0 ||
 	    f->emit(f->arg, ev) != 0) {
-		f->st.drops++;
-		return 0;
+		f->st.drops += drop;
+		return;
 	}
 	f->st.events++;
+}
+
+/* ring_buffer callback: one record; stops the drain at the poll's max */
+static int nb_record(void *ctx, void *data, size_t size)
+{
+	struct family *f = ctx;
+
+	nb_rec_one(f, data, size);
+	return ++f->seen >= f->max ? FAMILY_BPF_UTIL_STOP : 0;
+}
+
+/* Runs net_flush in the kernel: every count the flows hold goes to the ring
+ * as a summary record. Returns 0 or YM_E_IO. */
+static int nb_flush(struct family *f)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(f->skel->progs.net_flush), &o) != 0)
+		return YM_E_IO;
 	return 0;
 }
 
@@ -149,6 +183,10 @@ static int nb_start(const struct family_env *env, struct family **out)
 		rc = YM_E_IO;
 		goto out;
 	}
+	/* repeats are counted in the kernel only when the counts can be
+	 * flushed: a kernel that refuses the test run sends every connection */
+	if (nb_flush(f) == 0)
+		f->skel->bss->agg_on = 1;
 	*out = f;
 	f = NULL;
 	rc = 0;
@@ -162,15 +200,29 @@ static int nb_fd(const struct family *f)
 	return ring_buffer__epoll_fd(f->rb);
 }
 
+/* Returns the events handled; max records at most were read (a full
+ * drain returns max or more, so the collector comes back at once). */
 static int nb_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 {
-	(void)max; /* the ring is drained whole (family_bpf_util_consume) */
 	f->emit = emit;
 	f->arg = arg;
 	f->handled = 0;
+	f->seen = 0;
+	f->max = max > 0 ? max : 1;
 	if (family_bpf_util_consume(f->rb))
 		return YM_E_IO;
-	return f->handled;
+	return f->seen >= f->max && f->handled < f->max ? f->max : f->handled;
+}
+
+/* About once a second: the flows' pending counts become summaries, sent at
+ * once (a summary is at most this late). */
+static int nb_tick(struct family *f, family_emit_fn emit, void *arg)
+{
+	if (!f->skel->bss->agg_on)
+		return 0;
+	if (nb_flush(f) != 0)
+		return YM_E_IO; /* counts would stay unsent: stop, reported */
+	return nb_poll(f, NB_TICK_MAX, emit, arg) < 0 ? YM_E_IO : 0;
 }
 
 static void nb_stats(const struct family *f, struct family_stats *out)
@@ -188,7 +240,7 @@ const struct family_ops family_net_bpf_ops = {
     .start = nb_start,
     .fd = nb_fd,
     .poll = nb_poll,
-    .tick = NULL,
+    .tick = nb_tick,
     .stats = nb_stats,
     .stop = nb_stop,
 };

@@ -17,20 +17,35 @@ enum net_rec_action {
 	NET_REC_MAX_ = 5,
 };
 
+/* Repeated connects and accepts of one flow (same process, uid, action,
+ * protocol, addresses and the service's port: everything but the
+ * initiator's ephemeral port) are counted in the kernel instead of being
+ * sent one by one. The first connection of a flow, and the first after
+ * NET_AGG_WINDOW_NS since the last one sent alone, is sent alone (count 1,
+ * exact ports); the others are sent as summary records (NET_REC_F_AGG,
+ * count = how many, the initiator's port 0: they had different ones) when
+ * the next window opens or when the loader runs net_flush, about once a
+ * second. Listen and bind records are never summarised. */
+#define NET_AGG_WINDOW_NS 1000000000ull
+/* a flow idle this long is forgotten (its pending count sent first) */
+#define NET_AGG_IDLE_NS 10000000000ull
+#define NET_AGG_FLOWS	8192
+
+#define NET_REC_F_AGG 1 /* a summary of count connections, initiator's port unknown */
+
 struct net_rec {
 	__u32 action; /* enum net_rec_action */
 	__u32 pid;    /* tgid */
 	__u32 uid;
-	__u32 pad;
-	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-	__u16 af;    /* AF_INET (2) or AF_INET6 (10) */
-	__u8 proto;  /* IPPROTO_TCP (6), IPPROTO_UDP (17), ... */
-	__u8 pad2;
-	__u16 sport, dport;	   /* host order */
+	__u32 count;	    /* 1, or with NET_REC_F_AGG the connections summarised (>= 1) */
+	__u64 ts_ns;	    /* bpf_ktime_get_ns(): CLOCK_MONOTONIC; NET_REC_F_AGG: window start */
+	__u16 af;	    /* AF_INET (2) or AF_INET6 (10) */
+	__u8 proto;	    /* IPPROTO_TCP (6), IPPROTO_UDP (17), ... */
+	__u8 flags;	    /* NET_REC_F_* */
+	__u16 sport, dport; /* host order */
 	__u8 saddr[16], daddr[16]; /* network order; 4 bytes used for AF_INET */
-	char comm[16];
 };
 
-_Static_assert(sizeof(struct net_rec) == 80, "net_rec layout");
+_Static_assert(sizeof(struct net_rec) == 64, "net_rec layout");
 
 #endif

@@ -14,13 +14,16 @@
 		__type(value, __u64);                                                              \
 	} drops SEC(".maps")
 
-/* Adds one drop at slot idx of the program's "drops" map. */
-#define ym_count_drop(idx)                                                                         \
+/* Adds n drops at slot idx of the program's "drops" map. */
+#define ym_count_drops(idx, n)                                                                     \
 	do {                                                                                       \
 		__u32 ym_k_ = (idx);                                                               \
 		__u64 *ym_v_ = bpf_map_lookup_elem(&drops, &ym_k_);                                \
 		if (ym_v_)                                                                         \
-			*ym_v_ += 1;                                                               \
+			*ym_v_ += (n);                                                             \
 	} while (0)
+
+/* Adds one drop at slot idx of the program's "drops" map. */
+#define ym_count_drop(idx) ym_count_drops(idx, 1)
 
 #endif

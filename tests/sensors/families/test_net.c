@@ -2,7 +2,8 @@
  * connects to itself over loopback (v4 and v6), accepts and binds a UDP
  * socket (and, seen by bpf only, sends a datagram from an unconnected one);
  * each is reported once with the exact fields, and a shed event is counted
- * as a drop. */
+ * as a drop. bpf only: repeated connections of one flow are summarised
+ * (Count) and each is accounted for exactly, also when a summary is shed. */
 #include "famtest.h"
 #include "family_net_sockdiag.h"
 #ifdef YM_FAMILY_BPF
@@ -65,6 +66,70 @@ static void pair(int af, int *lp, int *cp)
 	if (a < 0)
 		_exit(4);
 	*cp = port_of(c);
+}
+
+/* A child: listens on loopback, then n times connect, accept, close; writes
+ * the listener's port to fd and waits for a byte on rfd. */
+static void storm(int n, int fd, int rfd)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0), port;
+	char c;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 64) != 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &al) != 0)
+		_exit(20);
+	for (int i = 0; i < n; i++) {
+		int cs = socket(AF_INET, SOCK_STREAM, 0), as;
+
+		if (cs < 0 || connect(cs, (struct sockaddr *)&a, sizeof(a)) != 0)
+			_exit(21);
+		as = accept(l, NULL, NULL);
+		if (as < 0)
+			_exit(22);
+		close(as);
+		close(cs);
+	}
+	port = ntohs(a.sin_port);
+	if (write(fd, &port, sizeof(port)) != sizeof(port))
+		_exit(23);
+	if (read(rfd, &c, 1) < 0)
+		_exit(24);
+	_exit(0);
+}
+
+/* Sum of Count (1 when absent) over the recorded events of action to port;
+ * *summaries: how many carried Count, each checked to have no SourcePort. */
+static int flow_total(const char *action, const char *port, int *summaries)
+{
+	int n = 0;
+
+	*summaries = 0;
+	for (int i = 0; i < t.nev; i++) {
+		const struct ft_event *e = &t.ev[i];
+		const char *a = ft_get(e, "Action"), *dp = ft_get(e, "DestinationPort");
+		const char *cnt = ft_get(e, "Count");
+
+		if (!a || !dp || strcmp(a, action) != 0 || strcmp(dp, port) != 0)
+			continue;
+		if (cnt) {
+			char *end;
+			long c = strtol(cnt, &end, 10);
+
+			(*summaries)++;
+			ft_expect(e, "SourcePort", NULL);
+			FT_CHECK(*end == '\0' && c >= 1 && c <= 1000000);
+			n += (int)c;
+		} else {
+			FT_CHECK(ft_get(e, "SourcePort") != NULL);
+			n++;
+		}
+	}
+	return n;
 }
 
 int main(int argc, char **argv)
@@ -214,6 +279,41 @@ int main(int argc, char **argv)
 		ft_expect(e, "ProcessId", pid);
 	}
 
+	if (bpf) {
+		/* 200 connections of one flow: the first of a window sent alone,
+		 * the others summarised at the next tick; all accounted for */
+		int sp[2], sq[2], port, nsum;
+		pid_t sc;
+		char ps[16];
+
+		FT_CHECK(pipe(sp) == 0 && pipe(sq) == 0);
+		sc = ft_fork();
+		FT_CHECK(sc >= 0);
+		if (sc == 0)
+			storm(200, sp[1], sq[0]);
+		FT_CHECK(read(sp[0], &port, sizeof(port)) == sizeof(port));
+		snprintf(ps, sizeof(ps), "%d", port);
+		snprintf(pid, sizeof(pid), "%d", (int)sc);
+		ft_pump(&t, 2300); /* two ticks: the flush */
+		FT_CHECK(flow_total("connect", ps, &nsum) == 200);
+		FT_CHECK(nsum >= 1);
+		FT_CHECK(flow_total("accept", ps, &nsum) == 200);
+		FT_CHECK(nsum >= 1);
+		e = ft_wait(&t, 100, "Action", "connect", "DestinationPort", ps, "SourcePort", NULL,
+			    NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "ProcessId", pid);
+		ft_expect(e, "Protocol", "tcp");
+		ft_expect(e, "SourceIp", "127.0.0.1");
+		ft_expect(e, "DestinationIp", "127.0.0.1");
+		ft_expect(e, "Initiated", "true");
+		/* far fewer events than connections */
+		FT_CHECK(ft_count(&t, "DestinationPort", ps, NULL) < 40);
+		FT_CHECK(write(sq[1], "x", 1) == 1);
+		FT_CHECK(waitpid(sc, &st, 0) == sc && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		snprintf(pid, sizeof(pid), "%d", (int)child);
+	}
+
 	/* once each, however many polls see the socket */
 	ft_pump(&t, 700);
 	snprintf(cp, sizeof(cp), "%d", p.client4);
@@ -240,6 +340,24 @@ int main(int argc, char **argv)
 	ft_pump(&t, 600);
 	t.ops->stats(t.f, &fs);
 	FT_CHECK((int)fs.drops >= drops_before + 1);
+	if (bpf) {
+		/* a shed summary counts every connection it stood for */
+		int sp[2], sq[2], port;
+		pid_t sc;
+
+		drops_before = (int)fs.drops;
+		FT_CHECK(pipe(sp) == 0 && pipe(sq) == 0);
+		sc = ft_fork();
+		FT_CHECK(sc >= 0);
+		if (sc == 0)
+			storm(100, sp[1], sq[0]);
+		FT_CHECK(read(sp[0], &port, sizeof(port)) == sizeof(port));
+		ft_pump(&t, 2300);
+		t.ops->stats(t.f, &fs);
+		/* listen + 100 connects + 100 accepts */
+		FT_CHECK((int)fs.drops >= drops_before + 201); /* + other processes' */
+		FT_CHECK(write(sq[1], "x", 1) == 1);
+	}
 	t.shed = 0;
 
 	FT_CHECK(write(down[1], "x", 1) == 1);
