@@ -2,9 +2,10 @@
 #include "buf.h"
 #include "err.h"
 #include "exec_kill.h"
-#include "http.h"
 #include "log.h"
 #include "nonce.h"
+#include "privsep.h"
+#include "psframe.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -12,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define CMDLOOP_RESP_MAX (1u << 20)
+#include <unistd.h>
 
 static struct log_ratelimit cl_rl = LOG_RATELIMIT_INIT(10, 60);
 
@@ -74,11 +74,13 @@ static void cl_refuse(struct cmd_result *res, const char *eid, const char *why)
 		LOG_E("command", eid, "refused command %s: %s", id, why);
 }
 
+static void cl_handle_taken(const struct cmdloop_cfg *cfg, const struct command *cp,
+			    struct cmd_result *res);
+
 void cmdloop_handle(const struct cmdloop_cfg *cfg, const char *json, size_t n, uint64_t now_s,
 		    struct cmd_result *res)
 {
 	struct command c;
-	char detail[200];
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -112,6 +114,20 @@ void cmdloop_handle(const struct cmdloop_cfg *cfg, const char *json, size_t n, u
 		return;
 	}
 	r = nonce_use(cfg->ns, c.nonce, c.expires_s, now_s);
+	if (r == YM_E_REPLAY && cfg->recent) {
+		/* the same signed command again: answer with its result */
+		for (size_t i = 0; i < CMDLOOP_MAX_PENDING; i++) {
+			const struct cmd_result *old = &cfg->recent->e[i].res;
+			if (old->have_id && strcmp(old->id, c.id) == 0 &&
+			    strcmp(cfg->recent->e[i].nonce, c.nonce) == 0) {
+				*res = *old;
+				LOG_I("command",
+				      "command %s delivered again: its result is sent again",
+				      res->id);
+				return;
+			}
+		}
+	}
 	if (r == YM_E_REPLAY) {
 		cl_refuse(res, "E3506", "replayed nonce");
 		return;
@@ -124,6 +140,17 @@ void cmdloop_handle(const struct cmdloop_cfg *cfg, const char *json, size_t n, u
 		cl_refuse(res, "E3508", "cannot record nonce on disk");
 		return;
 	}
+	cl_handle_taken(cfg, &c, res);
+}
+
+/* Runs a command whose nonce was just taken, and remembers its result. */
+static void cl_handle_taken(const struct cmdloop_cfg *cfg, const struct command *cp,
+			    struct cmd_result *res)
+{
+	const struct command c = *cp;
+	char detail[200];
+	int r;
+
 	r = exec_kill(c.pid, c.start_time, EXEC_KILL_WAIT_MS, detail, sizeof(detail));
 	snprintf(res->detail, sizeof(res->detail), "%s", detail);
 	if (r == 0) {
@@ -137,116 +164,88 @@ void cmdloop_handle(const struct cmdloop_cfg *cfg, const char *json, size_t n, u
 		res->status = "failed";
 		LOG_W("command", "W3511", "kill %s failed: %s", res->id, detail);
 	}
+	if (cfg->recent) {
+		size_t i = cfg->recent->next++ % CMDLOOP_MAX_PENDING;
+		util_strlcpy(cfg->recent->e[i].nonce, c.nonce, sizeof(cfg->recent->e[i].nonce));
+		cfg->recent->e[i].res = *res;
+	}
 }
 
-/* Posts one result. Returns 0 (taken, or refused for good: do not retry)
- * or YM_E_NET (retry later). */
-static int cl_post(const struct cmdloop_cfg *cfg, const struct cmd_result *res, struct buf *rb)
+char *cmdloop_result_json(const struct cmd_result *res)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s}", "id", res->id, "status", res->status, "detail",
-			      res->detail);
-	char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	long status = 0;
-	int r = YM_E_NET;
+	json_t *o;
+	char *body;
 
-	if (!body) {
-		r = 0; /* out of memory: nothing sensible to retry with */
-		goto out;
-	}
-	buf_reset(rb);
-	if (http_request(cfg->h, "POST", "/agent/v1/results", "application/json", body,
-			 strlen(body), 30, &status, rb))
-		goto out;
-	if (status >= 500)
-		goto out;
-	if (status != 200)
-		LOG_W("command", "W3512", "server answered HTTP %ld to result of %s", status,
-		      res->id);
-	r = 0;
-out:
-	free(body);
+	if (!res->have_id || !res->status)
+		return NULL;
+	o = json_pack("{s:s, s:s, s:s}", "id", res->id, "status", res->status, "detail",
+		      res->detail);
+	body = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	return r;
+	return body;
 }
 
-int cmdloop_run(const struct cmdloop_cfg *cfg)
+/* The uplink process of gen is gone or misbehaved: have it killed; the
+ * next round starts a new one. */
+static void cl_broken(const struct cmdloop_cfg *cfg, int *fd, uint64_t gen, const char *why)
 {
-	struct cmd_result *pending = NULL;
-	size_t npend = 0;
-	struct buf rb;
-	char path[64];
-	uint64_t backoff = 1000;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	privsep_fail(cfg->ps, gen, why);
+}
 
-	buf_init(&rb, CMDLOOP_RESP_MAX);
-	pending = calloc(CMDLOOP_MAX_PENDING, sizeof(*pending));
-	if (!pending) {
-		LOG_E("command", "E3513", "out of memory: command loop not running");
-		return 0;
-	}
-	snprintf(path, sizeof(path), "/agent/v1/commands?wait=%d", cfg->wait_s);
+int cmdloop_run(const struct cmdloop_cfg *cfg_in)
+{
+	struct cmdloop_cfg cfgv = *cfg_in, *cfg = &cfgv;
+	struct psframe_rd rd;
+	int fd = -1;
+	uint64_t gen = 0;
+
+	if (!cfg->recent)
+		cfg->recent = calloc(1, sizeof(*cfg->recent)); /* NULL: replays refused */
+	psframe_rd_init(&rd, PSFRAME_FROM_CHILD);
 	while (!atomic_load(cfg->stop)) {
-		json_t *o = NULL, *arr, *el;
-		long status = 0;
-		size_t i;
+		struct psframe f;
+		struct cmd_result res;
+		char *body;
 		int r;
 
-		/* results first: the server re-sends a command until it has one */
-		while (npend > 0 && cl_post(cfg, &pending[0], &rb) == 0) {
-			memmove(&pending[0], &pending[1], (npend - 1) * sizeof(*pending));
-			npend--;
-		}
-		buf_reset(&rb);
-		r = http_request(cfg->h, "GET", path, NULL, NULL, 0, cfg->wait_s + 15, &status,
-				 &rb);
-		if (r || status != 200) {
-			if (atomic_load(cfg->stop))
-				break;
-			if (log_ratelimit_ok(&cl_rl)) {
-				if (r)
-					LOG_W("command", "W3514", "command poll failed: %s",
-					      http_last_error(cfg->h));
-				else
-					LOG_W("command", "W3514", "command poll answered HTTP %ld",
-					      status);
+		if (fd < 0) {
+			if (privsep_channel(cfg->ps, PRIVSEP_CMD, &fd, &gen)) {
+				cl_sleep(cfg->stop, 100);
+				continue;
 			}
-			cl_sleep(cfg->stop, backoff);
-			backoff = backoff * 2 > 30000 ? 30000 : backoff * 2;
+			psframe_rd_free(&rd);
+		}
+		r = psframe_recv(fd, &rd, -1, cfg->stop, &f);
+		if (atomic_load(cfg->stop))
+			break;
+		if (r) {
+			cl_broken(cfg, &fd, gen,
+				  r == YM_E_TRUNCATED ? "command channel closed"
+						      : "malformed frame on the command channel");
 			continue;
 		}
-		backoff = 1000;
-		o = json_loadb((const char *)rb.data, rb.len, 0, NULL);
-		arr = json_object_get(o, "commands");
-		if (!json_is_array(arr)) {
-			LOG_W("command", "W3515", "malformed command poll answer");
-			json_decref(o);
-			cl_sleep(cfg->stop, 1000);
+		if (f.type != PSF_COMMAND || f.len == 0) {
+			LOG_E("command", "E3703",
+			      "uplink process broke the command channel protocol: killed");
+			cl_broken(cfg, &fd, gen, "protocol violation");
 			continue;
 		}
-		json_array_foreach(arr, i, el)
-		{
-			char *wire = json_dumps(el, JSON_COMPACT);
-			struct cmd_result res;
-
-			if (!wire)
-				continue;
-			cmdloop_handle(cfg, wire, strlen(wire), util_now_ns() / 1000000000ull,
-				       &res);
-			free(wire);
-			if (!res.have_id)
-				continue;
-			if (cl_post(cfg, &res, &rb) == 0)
-				continue;
-			if (npend == CMDLOOP_MAX_PENDING) {
-				LOG_W("command", "W3516", "result queue full: result of %s lost",
-				      pending[0].id);
-				memmove(&pending[0], &pending[1], (npend - 1) * sizeof(*pending));
-				npend--;
-			}
-			pending[npend++] = res;
-		}
-		json_decref(o);
+		cmdloop_handle(cfg, (const char *)f.payload, f.len, util_now_ns() / 1000000000ull,
+			       &res);
+		body = cmdloop_result_json(&res);
+		r = psframe_send(fd, PSF_RESULT, body, body ? strlen(body) : 0, NULL, 0, 10000,
+				 cfg->stop);
+		free(body);
+		if (r && !atomic_load(cfg->stop))
+			cl_broken(cfg, &fd, gen, "did not take a result");
 	}
-	free(pending);
-	buf_free(&rb);
+	if (fd >= 0)
+		close(fd);
+	psframe_rd_free(&rd);
+	if (!cfg_in->recent)
+		free(cfg->recent);
 	return 0;
 }

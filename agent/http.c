@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@ struct http {
 	CURL *c;
 	char base[512];
 	char ca[PATH_MAX], cert[PATH_MAX], key[PATH_MAX];
+	/* PEM blobs (owned), used instead of the files when set */
+	struct curl_blob ca_blob, cert_blob, key_blob;
 	const atomic_int *stop;
 	struct buf *resp;
 	int toobig;
@@ -46,15 +49,41 @@ static int http_progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t 
 	return h->stop && atomic_load(h->stop) ? 1 : 0;
 }
 
+static int http_blob(struct curl_blob *dst, const void *p, size_t n)
+{
+	if (!p || n == 0)
+		return 0;
+	dst->data = malloc(n);
+	if (!dst->data)
+		return YM_E_NOMEM;
+	memcpy(dst->data, p, n);
+	dst->len = n;
+	dst->flags = CURL_BLOB_NOCOPY; /* lives as long as the handle */
+	return 0;
+}
+
+static void http_blob_free(struct curl_blob *b)
+{
+	if (b->data)
+		OPENSSL_cleanse(b->data, b->len);
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
 int http_new(const char *base_url, const struct http_tls *tls, const atomic_int *stop,
 	     struct http **out)
 {
 	struct http *h = NULL;
 	size_t n;
 	int r = YM_E_INVAL;
+	int have_ca, have_cert, have_key;
 
-	if (!base_url || strncmp(base_url, "https://", 8) != 0 || !tls || !tls->ca_file ||
-	    (!tls->cert_file) != (!tls->key_file))
+	if (!base_url || strncmp(base_url, "https://", 8) != 0 || !tls)
+		goto out;
+	have_ca = tls->ca_file || (tls->ca_pem && tls->ca_len);
+	have_cert = tls->cert_file || (tls->cert_pem && tls->cert_len);
+	have_key = tls->key_file || (tls->key_pem && tls->key_len);
+	if (!have_ca || have_cert != have_key)
 		goto out;
 	r = YM_E_NOMEM;
 	h = calloc(1, sizeof(*h));
@@ -62,10 +91,16 @@ int http_new(const char *base_url, const struct http_tls *tls, const atomic_int 
 		goto out;
 	r = YM_E_INVAL;
 	if (util_strlcpy(h->base, base_url, sizeof(h->base)) ||
-	    util_strlcpy(h->ca, tls->ca_file, sizeof(h->ca)) ||
-	    (tls->cert_file && (util_strlcpy(h->cert, tls->cert_file, sizeof(h->cert)) ||
-				util_strlcpy(h->key, tls->key_file, sizeof(h->key)))))
+	    (tls->ca_file && util_strlcpy(h->ca, tls->ca_file, sizeof(h->ca))) ||
+	    (tls->cert_file && util_strlcpy(h->cert, tls->cert_file, sizeof(h->cert))) ||
+	    (tls->key_file && util_strlcpy(h->key, tls->key_file, sizeof(h->key))))
 		goto out;
+	r = YM_E_NOMEM;
+	if (http_blob(&h->ca_blob, tls->ca_pem, tls->ca_len) ||
+	    http_blob(&h->cert_blob, tls->cert_pem, tls->cert_len) ||
+	    http_blob(&h->key_blob, tls->key_pem, tls->key_len))
+		goto out;
+	r = YM_E_INVAL;
 	n = strlen(h->base);
 	while (n > 8 && h->base[n - 1] == '/')
 		h->base[--n] = 0;
@@ -88,6 +123,9 @@ void http_free(struct http *h)
 		return;
 	if (h->c)
 		curl_easy_cleanup(h->c);
+	http_blob_free(&h->ca_blob);
+	http_blob_free(&h->cert_blob);
+	http_blob_free(&h->key_blob);
 	free(h);
 }
 
@@ -124,11 +162,25 @@ int http_request(struct http *h, const char *method, const char *path, const cha
 	curl_easy_setopt(h->c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	curl_easy_setopt(h->c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h->c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h->c, CURLOPT_CAINFO, h->ca);
+	if (h->ca_blob.data) {
+		/* no CA file or folder at all: only the blob is trusted */
+		curl_easy_setopt(h->c, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(h->c, CURLOPT_CAINFO_BLOB, &h->ca_blob);
+	} else {
+		curl_easy_setopt(h->c, CURLOPT_CAINFO, h->ca);
+	}
 	curl_easy_setopt(h->c, CURLOPT_CAPATH, NULL);
-	if (h->cert[0]) {
+	if (h->cert_blob.data) {
+		curl_easy_setopt(h->c, CURLOPT_SSLCERT_BLOB, &h->cert_blob);
+		curl_easy_setopt(h->c, CURLOPT_SSLCERTTYPE, "PEM");
+	} else if (h->cert[0]) {
 		curl_easy_setopt(h->c, CURLOPT_SSLCERT, h->cert);
 		curl_easy_setopt(h->c, CURLOPT_SSLCERTTYPE, "PEM");
+	}
+	if (h->key_blob.data) {
+		curl_easy_setopt(h->c, CURLOPT_SSLKEY_BLOB, &h->key_blob);
+		curl_easy_setopt(h->c, CURLOPT_SSLKEYTYPE, "PEM");
+	} else if (h->key[0]) {
 		curl_easy_setopt(h->c, CURLOPT_SSLKEY, h->key);
 		curl_easy_setopt(h->c, CURLOPT_SSLKEYTYPE, "PEM");
 	}

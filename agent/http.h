@@ -14,18 +14,23 @@
 
 struct http;
 
+/* Either files (read by libcurl at each connection) or PEM blobs in memory
+ * (copied by http_new; the uplink process has no file access to them). A
+ * blob, when given, wins over the file of the same role. */
 struct http_tls {
 	const char *ca_file;   /* PEM CA bundle that must have signed the server */
 	const char *cert_file; /* PEM client certificate, or NULL */
 	const char *key_file;  /* PEM client key, or NULL */
+	const void *ca_pem, *cert_pem, *key_pem;
+	size_t ca_len, cert_len, key_len;
 };
 
 /* Once per process, before any thread starts. Returns 0 or YM_E_NET. */
 int http_global_init(void);
 
 /* base_url: "https://host:port" (copied; a trailing '/' is dropped). tls
- * strings are copied. stop is borrowed (may be NULL). Returns 0, YM_E_INVAL
- * (not https, too long) or YM_E_NOMEM. */
+ * strings and blobs are copied (the key copy is wiped by http_free). stop is borrowed (may be
+ * NULL). Returns 0, YM_E_INVAL (not https, too long) or YM_E_NOMEM. */
 int http_new(const char *base_url, const struct http_tls *tls, const atomic_int *stop,
 	     struct http **out);
 void http_free(struct http *h);

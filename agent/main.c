@@ -4,7 +4,8 @@
  *                      [--hostname NAME]
  *   yamori-agent run --state DIR [--spool-max-mb N] [--batch-ms N] [--log-level L]
  *                    [--mode FAMILY=MODE]... [--cpu-max-pct N] [--mem-max-mb N]
- *                    [--audit-exec]
+ *                    [--audit-exec] [--uplink-user NAME]
+ *   yamori-agent uplink-child ...   (started by `run` only: uplinkd.h)
  */
 #include "batcher.h"
 #include "cmdloop.h"
@@ -15,6 +16,7 @@
 #include "hashcache.h"
 #include "family.h"
 #include "http.h"
+#include "privsep.h"
 #include "bounds.h"
 #include "log.h"
 #include "nonce.h"
@@ -23,9 +25,11 @@
 #include "spool.h"
 #include "state.h"
 #include "uplink.h"
+#include "uplinkd.h"
 #include "util.h"
 
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -51,6 +55,7 @@ static void usage(void)
 			"[--log-level error|warn|info|debug]\n"
 			"                        [--mode FAMILY=MODE]... [--cpu-max-pct N] "
 			"[--mem-max-mb N] [--audit-exec]\n"
+			"                        [--uplink-user NAME (nobody)]\n"
 			"  modes: process=bpf|netlink");
 	for (size_t i = 0; family_table[i]; i++)
 		fprintf(stderr, " %s=%s", family_table[i]->family, family_table[i]->mode);
@@ -125,6 +130,12 @@ static void *cmdloop_main(void *arg)
 	return NULL;
 }
 
+
+/* collect_cfg.helper_pid: the running uplink process of privsep ctx. */
+static pid_t uplink_pid(void *ctx)
+{
+	return ctx ? privsep_pid(ctx) : 0;
+}
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -136,6 +147,7 @@ static int cmd_run(int argc, char **argv)
 	    {"cpu-max-pct", required_argument, NULL, 'C'},
 	    {"mem-max-mb", required_argument, NULL, 'R'},
 	    {"audit-exec", no_argument, NULL, 'X'},
+	    {"uplink-user", required_argument, NULL, 'U'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = NULL, *modes[COLLECT_MAX_FAMILIES + 1], *proc_mode = NULL;
@@ -153,7 +165,12 @@ static int cmd_run(int argc, char **argv)
 	struct enrich *en = NULL;
 	struct sensor *sensor = NULL;
 	const struct sensor_ops *ops = NULL;
-	struct http *h_up = NULL, *h_cmd = NULL;
+	struct privsep *ps = NULL;
+	const char *uplink_user = "nobody", *log_level = "info";
+	char *ca_pem = NULL, *cert_pem = NULL, *key_pem = NULL;
+	size_t ca_len = 0, cert_len = 0, key_len = 0;
+	uid_t up_uid = 0;
+	gid_t up_gid = 0;
 	struct agent_threads *th = NULL;
 	pthread_t t_up, t_cmd;
 	int up_started = 0, cmd_started = 0, sigfd = -1, lockfd = -1, c, r, rc = 1;
@@ -186,6 +203,7 @@ static int cmd_run(int argc, char **argv)
 				return 2;
 			}
 			log_set_level(lvl);
+			log_level = optarg;
 			break;
 		case 'M':
 			if (!strchr(optarg, '=') || nmodes >= COLLECT_MAX_FAMILIES) {
@@ -216,6 +234,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'X':
 			audit_exec = 1;
+			break;
+		case 'U':
+			uplink_user = optarg;
 			break;
 		default:
 			usage();
@@ -257,10 +278,7 @@ static int cmd_run(int argc, char **argv)
 		struct bounds_cfg lc = {.cpu_pct = (unsigned)cpu_pct, .mem_max = mem_mb << 20};
 		bounds_apply(&lc, &lim);
 	}
-	if (http_global_init()) {
-		LOG_E("agent", "E3005", "libcurl initialisation failed");
-		goto out;
-	}
+	/* no libcurl here: only the uplink process talks to the network */
 	snprintf(path, sizeof(path), "%s/spool", st->dir);
 	r = spool_open(path, spool_mb << 20, AGENT_SPOOL_FILES, &sp);
 	if (r) {
@@ -298,12 +316,38 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* Privilege separation: the network code runs in an unprivileged
+	 * uplink process that gets the TLS material as blobs (privsep.h). */
+	r = privsep_user(uplink_user, &up_uid, &up_gid);
+	if (r) {
+		LOG_E("agent", "E3015", "uplink user %s: %s", uplink_user,
+		      r == YM_E_INVAL ? "is root or in group 0" : "no such user");
+		goto out;
+	}
+	if (util_read_file(st->ca_path, 1 << 20, &ca_pem, &ca_len) ||
+	    util_read_file(st->cert_path, 1 << 20, &cert_pem, &cert_len) ||
+	    util_read_file(st->key_path, 1 << 20, &key_pem, &key_len)) {
+		LOG_E("agent", "E3004", "cannot read the TLS files in %s", st->dir);
+		goto out;
+	}
 	{
-		struct http_tls tls = {
-		    .ca_file = st->ca_path, .cert_file = st->cert_path, .key_file = st->key_path};
-		if (http_new(st->server, &tls, &agent_stop, &h_up) ||
-		    http_new(st->server, &tls, &agent_stop, &h_cmd)) {
-			LOG_E("agent", "E3010", "bad server URL in agent.json");
+		struct privsep_cfg pc = {.server = st->server,
+					 .ca = ca_pem,
+					 .ca_len = ca_len,
+					 .cert = cert_pem,
+					 .cert_len = cert_len,
+					 .key = key_pem,
+					 .key_len = key_len,
+					 .uid = up_uid,
+					 .gid = up_gid,
+					 .wait_s = 25,
+					 .log_level = log_level,
+					 .stop = &agent_stop};
+		r = privsep_new(&pc, &ps);
+		OPENSSL_cleanse(key_pem, key_len);
+		if (r) {
+			LOG_E("agent", "E3010", "cannot prepare the uplink process: %s",
+			      ym_strerror(r));
 			goto out;
 		}
 	}
@@ -341,17 +385,12 @@ static int cmd_run(int argc, char **argv)
 		}
 		fams_started = 1;
 	}
-	th->up = (struct uplink_cfg){.sp = sp,
-				     .h = h_up,
-				     .stop = &agent_stop,
-				     .backoff_min_ms = 100,
-				     .backoff_max_ms = 5000};
-	th->cl = (struct cmdloop_cfg){.h = h_cmd,
+	th->up = (struct uplink_cfg){.sp = sp, .ps = ps, .stop = &agent_stop};
+	th->cl = (struct cmdloop_cfg){.ps = ps,
 				      .agent_id = st->agent_id,
 				      .pubkey = st->response_pub,
 				      .ns = ns,
-				      .stop = &agent_stop,
-				      .wait_s = 25};
+				      .stop = &agent_stop};
 	if (pthread_create(&t_up, NULL, uplink_main, th) == 0)
 		up_started = 1;
 	if (pthread_create(&t_cmd, NULL, cmdloop_main, th) == 0)
@@ -382,7 +421,9 @@ static int cmd_run(int argc, char **argv)
 					 .sigfd = sigfd,
 					 .batch_ms = batch_ms,
 					 /* only /proc readers race exiting processes */
-					 .realtime = ops == &sensor_netlink_ops};
+					 .realtime = ops == &sensor_netlink_ops,
+					 .helper_pid = uplink_pid,
+					 .helper_ctx = ps};
 		r = collect_run(&cc);
 	}
 	rc = r ? 1 : 0;
@@ -390,6 +431,7 @@ out:
 	atomic_store(&agent_stop, 1);
 	if (sp)
 		spool_wake(sp);
+	privsep_shutdown(ps);
 	if (up_started)
 		pthread_join(t_up, NULL);
 	if (cmd_started)
@@ -412,8 +454,12 @@ out:
 		      (unsigned long long)th->ups.sent_batches, (unsigned long long)ss.files);
 	}
 	enrich_free(en);
-	http_free(h_up);
-	http_free(h_cmd);
+	privsep_free(ps);
+	if (key_pem)
+		OPENSSL_cleanse(key_pem, key_len);
+	free(key_pem);
+	free(cert_pem);
+	free(ca_pem);
 	nonce_close(ns);
 	seqgen_close(sg);
 	spool_close(sp);
@@ -437,6 +483,8 @@ int main(int argc, char **argv)
 		return cmd_enrol(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "uplink-child") == 0)
+		return uplinkd_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("yamori-agent %s\n", YM_VERSION);
 		return 0;
