@@ -563,6 +563,8 @@ struct pf_fslot {	/* the event's field(s) of one rule field name */
 	uint32_t epoch; /* valid when equal to the thread's epoch, else no such field */
 	uint32_t count; /* event fields of that name (ASCII case-insensitive) */
 	uint32_t scanned; /* == epoch: the literal scan of the field's value completed */
+	uint32_t checked; /* == epoch: clean below is this event's */
+	uint32_t clean;	  /* the value holds no NUL byte */
 	const struct event_field *f; /* the first of them */
 };
 
@@ -589,7 +591,7 @@ struct pf_ncache {
 struct pf_vcache {
 	uint64_t hash;
 	uint32_t fid, len; /* len UINT32_MAX: empty */
-	uint32_t nhits;
+	uint32_t nhits, nclause; /* hits[0, nclause) satisfy clauses, the rest only stamp */
 	uint32_t hits[PF_VCACHE_HITS];
 	uint8_t val[PF_VCACHE_VAL];
 };

@@ -1275,15 +1275,20 @@ static int on_hit(unsigned id, unsigned long long from, unsigned long long to, u
 const char *prefilter_field(const struct pf_thread *t, const struct item *it,
 			    const struct event *ev, size_t *len, int *decided)
 {
-	const struct pf_fslot *s = &t->fslot[it->fid - 1];
+	struct pf_fslot *s = &t->fslot[it->fid - 1]; /* this thread's own: caches clean */
 
 	*decided = 0;
 	if (s->epoch != t->epoch)
 		return NULL;
 	if (s->count > 1) /* several names equal but for case: exact name first */
 		return search_field(ev, it->field, len);
-	if (s->scanned == t->epoch)
-		*decided = memchr(s->f->value, 0, s->f->value_len) ? 1 : 2;
+	if (s->scanned == t->epoch) {
+		if (s->checked != t->epoch) {
+			s->checked = t->epoch;
+			s->clean = memchr(s->f->value, 0, s->f->value_len) == NULL;
+		}
+		*decided = s->clean ? 2 : 1;
+	}
 	*len = s->f->value_len;
 	return s->f->value;
 }
@@ -1426,8 +1431,11 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 		hv = vhash(fid, (const uint8_t *)f->value, n);
 		e = &t->vcache[hv & (PF_VCACHE - 1)];
 		if (e->len == n && e->hash == hv && e->fid == fid && memcmp(e->val, f->value, n) == 0) {
-			for (uint32_t k = 0; k < e->nhits; k++)
+			uint32_t k = 0;
+			for (; k < e->nclause; k++)
 				on_hit(e->hits[k], 0, 0, 0, h);
+			for (; k < e->nhits; k++) /* literals that only decide patterns */
+				t->qstamp[e->hits[k]] = t->epoch;
 			return 0;
 		}
 	}
@@ -1442,8 +1450,17 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 		e->hash = hv;
 		e->fid = fid;
 		e->len = (uint32_t)n;
+		/* literals with clauses first, then those only stamped */
 		e->nhits = t->nhitlog;
-		memcpy(e->hits, t->hitlog, t->nhitlog * sizeof(*t->hitlog));
+		e->nclause = 0;
+		for (uint32_t k = 0; k < t->nhitlog; k++) {
+			if (pf->req[t->hitlog[k]].nrules)
+				e->hits[e->nclause++] = t->hitlog[k];
+		}
+		for (uint32_t k = 0, j = e->nclause; k < t->nhitlog; k++) {
+			if (!pf->req[t->hitlog[k]].nrules)
+				e->hits[j++] = t->hitlog[k];
+		}
 		memcpy(e->val, f->value, n);
 	}
 	return 0;
