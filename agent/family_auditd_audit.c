@@ -2,9 +2,12 @@
 #include "buf.h"
 #include "err.h"
 #include "family_util.h"
+#include "log.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/netlink.h>
 #include <stdio.h>
@@ -711,11 +714,62 @@ int family_auditd_audit_feed(struct family *f, uint16_t type, const char *text, 
 	return au_record(f, type, (const uint8_t *)text, n, emit, arg);
 }
 
+/* Whether another agent may be relying on the execve rule: a process named
+ * yamori-agent other than this one and the children it started (its uplink
+ * process). /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold any
+ * byte, so it ends at the last ')'. When it cannot tell, it says yes. */
+static int au_other_agent(void)
+{
+	static const char name[] = "(yamori-agent) ";
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int32_t self = (int32_t)getpid();
+	int found = 0;
+
+	if (d == NULL)
+		return 1;
+	while (!found && (de = readdir(d)) != NULL) {
+		char path[64], text[256];
+		const char *open_, *close_;
+		uint64_t pid;
+		ssize_t n;
+		long ppid;
+		int fd;
+
+		if (util_parse_u64(de->d_name, 1, INT32_MAX, &pid) != 0 || (int32_t)pid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/stat", (unsigned)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		text[n] = 0;
+		open_ = strchr(text, '(');
+		close_ = strrchr(text, ')');
+		if (!open_ || !close_ || close_ < open_ ||
+		    (size_t)(close_ - open_ + 2) != sizeof(name) - 1 ||
+		    memcmp(open_, name, sizeof(name) - 1) != 0)
+			continue;
+		/* after ") ": the state letter, a space, then ppid */
+		if (close_[1] != ' ' || close_[2] == 0 || close_[3] != ' ')
+			continue;
+		ppid = strtol(close_ + 4, NULL, 10);
+		if (ppid == (long)self)
+			continue; /* this agent's own uplink process */
+		found = 1;
+	}
+	closedir(d);
+	return found;
+}
+
 static int au_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = au_alloc(env);
 	struct audit_status st;
-	int rc = YM_E_NOMEM, sz = 8 * 1024 * 1024;
+	int rc = YM_E_NOMEM, sz = 8 * 1024 * 1024, stale;
 
 	if (f == NULL)
 		goto out;
@@ -735,6 +789,10 @@ static int au_start(const struct family_env *env, struct family **out)
 		rc = YM_E_UNSUPPORTED; /* locked configuration: rules cannot be added */
 		goto out;
 	}
+	/* An execve rule with our key that nobody reads (no audit reader is
+	 * registered and no other agent runs) is a leftover; one this agent
+	 * does not want is removed below. */
+	stale = !f->want_exec && st.pid == 0 && !au_other_agent();
 	if (st.pid == 0) {
 		rc = au_set(f->fd, AUDIT_STATUS_PID | AUDIT_STATUS_ENABLED, 1, (uint32_t)getpid());
 		if (rc != 0)
@@ -749,6 +807,12 @@ static int au_start(const struct family_env *env, struct family **out)
 			rc = errno == EPERM ? YM_E_AUTH : YM_E_UNSUPPORTED;
 			goto out;
 		}
+	}
+	if (stale && au_rule(f->fd, AUDIT_DEL_RULE) == 0) {
+		/* left by an agent that was killed before it could remove it:
+		 * every exec on the host would cost 5 to 7 records for nothing */
+		LOG_W("family", "W3610", "removed a stale execve audit rule (key %s)",
+		      FAMILY_AUDITD_KEY);
 	}
 	if (f->want_exec) {
 		rc = au_rule(f->fd, AUDIT_ADD_RULE);
