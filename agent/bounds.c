@@ -15,6 +15,8 @@
 #define LIM_CG2_MAGIC  0x63677270 /* CGROUP2_SUPER_MAGIC */
 #define LIM_PERIOD_US  100000
 #define LIM_SLEEP_MAX  500000000ull
+#define LIM_BUSY_PCT   90 /* a cgroup-held agent using this much of its share is saturated */
+#define LIM_THROTTLED_PCT 20 /* throttled in this share of CPU periods: held back */
 
 static int lim_write(const char *dir, const char *file, const char *val)
 {
@@ -231,7 +233,10 @@ void bounds_apply(const struct bounds_cfg *cfg, struct bounds *l)
 	      cfg->cpu_pct, l->cpu_how, (unsigned long long)(cfg->mem_max >> 20), l->mem_how);
 }
 
-static int lim_measure(struct bounds *l, uint64_t *over_ns)
+/* CPU used since the last call against the share: *over_ns gets what went
+ * past the share; returns whether more than at_pct percent of the share was
+ * used. */
+static int lim_measure(struct bounds *l, unsigned at_pct, uint64_t *over_ns)
 {
 	struct timespec ts;
 	uint64_t cpu, now = util_mono_ns(), used, wall, allowed;
@@ -244,14 +249,63 @@ static int lim_measure(struct bounds *l, uint64_t *over_ns)
 	l->last_mono_ns = now;
 	allowed = wall / 100 * l->cpu_pct;
 	*over_ns = used > allowed ? used - allowed : 0;
-	return l->cpu_pct && used > allowed;
+	return l->cpu_pct && used > allowed / 100 * at_pct;
+}
+
+/* nr_periods and nr_throttled from our cgroup's cpu.stat. Returns 0 or -1. */
+static int lim_cpu_stat(const struct bounds *l, uint64_t *periods, uint64_t *throttled)
+{
+	const char *dir = l->cg2[0] ? l->cg2 : l->cg1_cpu;
+	char path[300], buf[1024];
+	int fd, got = 0;
+	ssize_t n;
+
+	if (!dir[0] || snprintf(path, sizeof(path), "%s/cpu.stat", dir) >= (int)sizeof(path))
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	for (char *line = buf, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		char *sp = strchr(line, ' ');
+		uint64_t v;
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = 0;
+		if (!sp)
+			continue;
+		*sp = 0;
+		if (util_parse_u64(sp + 1, 0, UINT64_MAX, &v) != 0)
+			continue;
+		if (strcmp(line, "nr_periods") == 0) {
+			*periods = v;
+			got |= 1;
+		} else if (strcmp(line, "nr_throttled") == 0) {
+			*throttled = v;
+			got |= 2;
+		}
+	}
+	return got == 3 ? 0 : -1;
 }
 
 int bounds_overloaded(struct bounds *l)
 {
-	uint64_t over;
+	uint64_t over, p = 0, t = 0;
+	/* the cgroup holds the agent at its share: it is never seen above it,
+	 * only at it, so nearly all of it counts */
+	int busy = lim_measure(l, LIM_BUSY_PCT, &over), held = 0;
 
-	return lim_measure(l, &over);
+	if (lim_cpu_stat(l, &p, &t) == 0) {
+		held = l->last_periods && p > l->last_periods && t >= l->last_throttled &&
+		       (t - l->last_throttled) * 100 >= (p - l->last_periods) * LIM_THROTTLED_PCT;
+		l->last_periods = p;
+		l->last_throttled = t;
+	}
+	return busy || held;
 }
 
 int bounds_throttle(struct bounds *l)
@@ -259,7 +313,7 @@ int bounds_throttle(struct bounds *l)
 	uint64_t over, sleep_ns;
 	struct timespec d;
 
-	if (!lim_measure(l, &over))
+	if (!lim_measure(l, 100, &over))
 		return 0;
 	/* sleeping over * 100 / pct brings the average back to the share */
 	sleep_ns = over / l->cpu_pct * 100;

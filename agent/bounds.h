@@ -37,6 +37,7 @@ struct bounds {
 	unsigned cpu_pct;
 	uint64_t last_cpu_ns, last_mono_ns;
 	uint64_t throttled_ns; /* slept by bounds_throttle */
+	uint64_t last_periods, last_throttled; /* our cgroup's cpu.stat at the last tick */
 	const struct bounds_fs *fs; /* cfg's, or &bounds_default_fs */
 };
 
@@ -52,8 +53,11 @@ void bounds_apply(const struct bounds_cfg *cfg, struct bounds *out);
  * Returns 1 when it slept (the agent is overloaded), else 0. */
 int bounds_throttle(struct bounds *l);
 
-/* 1 when the process used more than its CPU share over the last tick (as
- * measured by the last bounds_throttle or bounds_overloaded call). */
+/* 1 when the agent is held at its CPU share: its cgroup's quota throttled
+ * it in at least LIM_THROTTLED_PCT percent of the CPU periods since the last
+ * call (cpu.stat nr_throttled / nr_periods, v2 or v1), or the process used
+ * nearly all of its share itself (the uplink process shares the cgroup, and
+ * kernels without cpu.stat). Called once a tick by the collector. */
 int bounds_overloaded(struct bounds *l);
 
 /* Moves the process back where it came from and removes its cgroups. */

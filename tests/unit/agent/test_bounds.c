@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bounds.h"
@@ -208,12 +209,55 @@ static void test_bounds_cgroup1(void **state)
 	assert_string_equal(l.cg1_mem, "");
 }
 
+/* Overload under a cgroup quota: the cgroup holds the agent at its share,
+ * so bounds_overloaded reads cpu.stat; throttled in 20 % or more of the CPU
+ * periods since the last call is overloaded, fewer is not. */
+static void write_cpu_stat(const char *dir, unsigned periods, unsigned throttled)
+{
+	char path[260], text[128];
+	int n = snprintf(text, sizeof(text),
+			 "nr_periods %u\nnr_throttled %u\nthrottled_time 12345\n", periods,
+			 throttled);
+
+	snprintf(path, sizeof(path), "%s/cpu.stat", dir);
+	assert_int_equal(util_write_file(path, text, (size_t)n, 0644), 0);
+}
+
+static void test_bounds_overloaded_cpu_stat(void **state)
+{
+	struct bounds l;
+	char dir[200], file[260];
+
+	(void)state;
+	assert_true(strlen(tmpdir) < 150);
+	snprintf(dir, sizeof(dir), "%.150s/stat", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	memset(&l, 0, sizeof(l));
+	l.cpu_pct = 100; /* the process's own use never counts here */
+	snprintf(l.cg1_cpu, sizeof(l.cg1_cpu), "%s", dir);
+	write_cpu_stat(dir, 100, 0);
+	assert_int_equal(bounds_overloaded(&l), 0); /* first reading: a baseline */
+	write_cpu_stat(dir, 110, 1);
+	assert_int_equal(bounds_overloaded(&l), 0); /* 1 of 10 periods */
+	write_cpu_stat(dir, 120, 4);
+	assert_int_equal(bounds_overloaded(&l), 1); /* 3 of 10 */
+	write_cpu_stat(dir, 130, 4);
+	assert_int_equal(bounds_overloaded(&l), 0);
+	write_cpu_stat(dir, 130, 4);
+	assert_int_equal(bounds_overloaded(&l), 0); /* no period passed */
+	/* a malformed file is no reading (and no crash) */
+	snprintf(file, sizeof(file), "%s/cpu.stat", dir);
+	assert_int_equal(util_write_file(file, "nr_periods x\n", 13, 0644), 0);
+	assert_int_equal(bounds_overloaded(&l), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_bounds_cgroup2),
 	    cmocka_unit_test(test_bounds_cgroup2_hybrid),
 	    cmocka_unit_test(test_bounds_cgroup1),
+	    cmocka_unit_test(test_bounds_overloaded_cpu_stat),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
