@@ -19,13 +19,16 @@ struct family {
 	struct family_dns_track *track;
 	int cg_fd;
 	int handled;
+	int seen, max; /* records this poll, bounded by max */
 	uint64_t malformed;
 	family_emit_fn emit;
 	void *arg;
 	struct dns_rec rec;
 };
 
-static int db_record(void *ctx, void *data, size_t size)
+static int db_record(void *ctx, void *data, size_t size);
+
+static int db_record_one(void *ctx, void *data, size_t size)
 {
 	struct family *f = ctx;
 	struct dns_rec *r = &f->rec;
@@ -115,15 +118,28 @@ static int db_fd(const struct family *f)
 	return ring_buffer__epoll_fd(f->rb);
 }
 
+/* ring_buffer callback: one record; stops the drain at the poll's max, so
+ * a flood cannot keep the collector from its other sources and ticks */
+static int db_record(void *ctx, void *data, size_t size)
+{
+	struct family *f = ctx;
+
+	(void)db_record_one(ctx, data, size);
+	return ++f->seen >= f->max ? FAMILY_BPF_UTIL_STOP : 0;
+}
+
+/* Returns the records handled; max at most were read (a drain that hit max
+ * returns max, so the collector comes back at once). */
 static int db_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 {
-	(void)max; /* the ring is drained whole (family_bpf_util_consume) */
 	f->emit = emit;
 	f->arg = arg;
 	f->handled = 0;
+	f->seen = 0;
+	f->max = max > 0 ? max : 1;
 	if (family_bpf_util_consume(f->rb))
 		return YM_E_IO;
-	return f->handled;
+	return f->seen >= f->max && f->handled < f->max ? f->max : f->handled;
 }
 
 static int db_tick(struct family *f, family_emit_fn emit, void *arg)

@@ -29,6 +29,7 @@ struct family {
 	struct ring_buffer *rb;
 	struct family_file_watch watch;
 	int handled;
+	int seen, max; /* records this poll, bounded by max */
 	uint64_t unresolved;
 	family_emit_fn emit;
 	void *arg;
@@ -61,7 +62,9 @@ static int fb_resolve(int32_t pid, int32_t dirfd, int rel, const char *p, char *
 	return w > 0 && (size_t)w < outsz ? 0 : YM_E_TOOBIG;
 }
 
-static int fb_record(void *ctx, void *data, size_t size)
+static int fb_record(void *ctx, void *data, size_t size);
+
+static int fb_record_one(void *ctx, void *data, size_t size)
 {
 	static const char *const names[FILE_REC_MAX_] = {"",	   "create", "write", "rename",
 							 "unlink", "chmod",  "chown"};
@@ -243,15 +246,28 @@ static int fb_fd(const struct family *f)
 	return ring_buffer__epoll_fd(f->rb);
 }
 
+/* ring_buffer callback: one record; stops the drain at the poll's max, so
+ * a flood cannot keep the collector from its other sources and ticks */
+static int fb_record(void *ctx, void *data, size_t size)
+{
+	struct family *f = ctx;
+
+	(void)fb_record_one(ctx, data, size);
+	return ++f->seen >= f->max ? FAMILY_BPF_UTIL_STOP : 0;
+}
+
+/* Returns the records handled; max at most were read (a drain that hit max
+ * returns max, so the collector comes back at once). */
 static int fb_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 {
-	(void)max; /* the ring is drained whole (family_bpf_util_consume) */
 	f->emit = emit;
 	f->arg = arg;
 	f->handled = 0;
+	f->seen = 0;
+	f->max = max > 0 ? max : 1;
 	if (family_bpf_util_consume(f->rb))
 		return YM_E_IO;
-	return f->handled;
+	return f->seen >= f->max && f->handled < f->max ? f->max : f->handled;
 }
 
 static void fb_stats(const struct family *f, struct family_stats *out)
