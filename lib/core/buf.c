@@ -36,8 +36,7 @@ uint8_t *buf_steal(struct buf *b, size_t *len)
 	return d;
 }
 
-/* Makes room for n more bytes plus a NUL. */
-static int buf_reserve(struct buf *b, size_t n)
+int buf_reserve(struct buf *b, size_t n)
 {
 	size_t need, na;
 	uint8_t *nd;

@@ -25,6 +25,10 @@ void buf_reset(struct buf *b);
  * Returns NULL when the buffer never allocated. *len gets the length if not NULL. */
 uint8_t *buf_steal(struct buf *b, size_t *len);
 
+/* Makes room for n more bytes plus the NUL kept after the data, growing
+ * as buf_put does (for writers that fill b->data directly). Returns 0,
+ * YM_E_TOOBIG (over the cap) or YM_E_NOMEM. */
+int buf_reserve(struct buf *b, size_t n);
 /* Appending. Each returns 0, YM_E_TOOBIG (over cap) or YM_E_NOMEM; on error
  * the buffer is unchanged. Integers are written big-endian. */
 int buf_put(struct buf *b, const void *p, size_t n);

@@ -68,13 +68,7 @@ int event_set(struct event *ev, const char *name, const char *value, size_t len)
 			return 0;
 		}
 	}
-	if (ev->nfields >= EVENT_MAX_FIELDS)
-		return YM_E_TOOBIG;
-	ev->fields[ev->nfields].name = name;
-	ev->fields[ev->nfields].value = value;
-	ev->fields[ev->nfields].value_len = (uint32_t)len;
-	ev->nfields++;
-	return 0;
+	return event_add(ev, name, value, len);
 }
 
 int event_add(struct event *ev, const char *name, const char *value, size_t len)

@@ -202,31 +202,6 @@ out:
 	return r;
 }
 
-/* Makes room in b for n more bytes and the NUL that struct buf keeps after
- * its data (buf.h); the same growth as buf_put's. */
-static int bw_reserve(struct buf *b, size_t n)
-{
-	size_t need, na;
-	uint8_t *nd;
-
-	if (n > b->cap || b->len > b->cap - n)
-		return YM_E_TOOBIG;
-	need = b->len + n + 1;
-	if (need <= b->alloc)
-		return 0;
-	na = b->alloc ? b->alloc : 64;
-	while (na < need)
-		na = na > SIZE_MAX / 2 ? need : na * 2;
-	if (na > b->cap + 1)
-		na = b->cap + 1;
-	nd = realloc(b->data, na);
-	if (!nd)
-		return YM_E_NOMEM;
-	b->data = nd;
-	b->alloc = na;
-	return 0;
-}
-
 static uint8_t *bw_be16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -256,7 +231,7 @@ static uint8_t *bw_be64(uint8_t *p, uint64_t v)
 static int bw_put_event(struct buf *b, const struct event *ev, uint64_t seq, size_t need)
 {
 	uint8_t *p;
-	int r = bw_reserve(b, need);
+	int r = buf_reserve(b, need);
 
 	if (r)
 		return r;
@@ -390,7 +365,7 @@ static int bw_seal(struct buf *out, const uint8_t *body, size_t len, size_t n, Z
 
 	if (n == 0 || n > BATCH_MAX_EVENTS || len > BATCH_MAX_RAW)
 		return YM_E_INVAL;
-	r = bw_reserve(out, BATCH_HDR_LEN);
+	r = buf_reserve(out, BATCH_HDR_LEN);
 	if (r)
 		return r;
 	p = out->data + out->len;
@@ -404,7 +379,7 @@ static int bw_seal(struct buf *out, const uint8_t *body, size_t len, size_t n, Z
 
 		if (bound > out->cap - out->len)
 			bound = out->cap - out->len;
-		if (bound > 0 && (r = bw_reserve(out, bound)) == 0) {
+		if (bound > 0 && (r = buf_reserve(out, bound)) == 0) {
 			zlen = ZSTD_compressCCtx(cc, out->data + out->len, bound, body, len, level);
 			if (!ZSTD_isError(zlen) && zlen < len) {
 				bw_be16(out->data + start + 4, BATCH_FLAG_ZSTD);
@@ -416,7 +391,7 @@ static int bw_seal(struct buf *out, const uint8_t *body, size_t len, size_t n, Z
 			goto fail;
 		}
 	}
-	r = bw_reserve(out, len);
+	r = buf_reserve(out, len);
 	if (r)
 		goto fail;
 	if (len)
