@@ -172,7 +172,7 @@ static void ps_reap(struct privsep *ps, const char *why)
 	}
 	ps->pid = 0;
 	ps->died = 1;
-	ps->died_ns = util_now_ns();
+	ps->died_ns = util_mono_ns();
 	if (ps->died_ns - ps->started_ns > PRIVSEP_STABLE_NS)
 		ps->backoff_ms = PRIVSEP_BACKOFF_MIN_MS;
 	else if (ps->backoff_ms < PRIVSEP_BACKOFF_MAX_MS)
@@ -250,7 +250,7 @@ static int ps_spawn(struct privsep *ps)
 	up[0] = cmd[0] = -1;
 	ps->gen++;
 	ps->starts++;
-	ps->started_ns = util_now_ns();
+	ps->started_ns = util_mono_ns();
 	r = psframe_send(ps->fd[PRIVSEP_UPLINK], PSF_INIT, ps->init.data, ps->init.len, NULL, 0,
 			 PRIVSEP_START_MS, ps->cfg.stop);
 	if (r == 0)
@@ -301,7 +301,7 @@ int privsep_channel(struct privsep *ps, int ch, int *fd, uint64_t *gen)
 			goto out;
 		}
 		if (ps->died) {
-			uint64_t since = (util_now_ns() - ps->died_ns) / 1000000u;
+			uint64_t since = (util_mono_ns() - ps->died_ns) / 1000000u;
 			if (since < ps->backoff_ms)
 				ps_sleep(ps->cfg.stop, ps->backoff_ms - since);
 			if (ps->cfg.stop && atomic_load(ps->cfg.stop)) {

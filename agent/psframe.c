@@ -136,7 +136,7 @@ static int psframe_wait(int fd, short events, uint64_t deadline_ns, const atomic
 		if (stop && atomic_load(stop))
 			return YM_E_NOTFOUND;
 		if (deadline_ns) {
-			uint64_t now = util_now_ns(), left;
+			uint64_t now = util_mono_ns(), left;
 			if (now >= deadline_ns)
 				return YM_E_NOTFOUND;
 			left = (deadline_ns - now) / 1000000u + 1;
@@ -154,7 +154,7 @@ static int psframe_wait(int fd, short events, uint64_t deadline_ns, const atomic
 int psframe_recv(int fd, struct psframe_rd *rd, int timeout_ms, const atomic_int *stop,
 		 struct psframe *f)
 {
-	uint64_t deadline = timeout_ms < 0 ? 0 : util_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t deadline = timeout_ms < 0 ? 0 : util_mono_ns() + (uint64_t)timeout_ms * 1000000u;
 	uint8_t tmp[PSFRAME_HDR];
 	int started = 0, r;
 
@@ -229,7 +229,7 @@ static int psframe_write_all(int fd, const uint8_t *p, size_t n, uint64_t deadli
 int psframe_send(int fd, uint16_t type, const void *a, size_t an, const void *b, size_t bn,
 		 int timeout_ms, const atomic_int *stop)
 {
-	uint64_t deadline = timeout_ms < 0 ? 0 : util_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t deadline = timeout_ms < 0 ? 0 : util_mono_ns() + (uint64_t)timeout_ms * 1000000u;
 	uint8_t hdr[PSFRAME_HDR];
 	int r;
 
