@@ -39,6 +39,8 @@
 #define COLLECT_EP_SIGNAL	1
 #define COLLECT_EP_FAMILY	2 /* + index */
 
+#define COLLECT_CALM_TICKS 3 /* calm ticks before the shedding level goes down one */
+
 struct collect_state {
 	const struct collect_cfg *cfg;
 	struct event ev;
@@ -48,6 +50,7 @@ struct collect_state {
 	int rt_want, rt_on;
 	uint64_t rt_cpu_ns, rt_mono_ns, rt_off_until;
 	char helper_pid[16]; /* cfg->helper_pid as text, "" when none */
+	unsigned calm_ticks; /* ticks in a row without overload */
 };
 
 static uint64_t collect_thread_cpu_ns(void)
@@ -355,10 +358,16 @@ static void collect_overload_tick(struct collect_state *cs)
 	if (!l || !l->cpu_pct)
 		return;
 	over = strcmp(l->cpu_how, "self") == 0 ? bounds_throttle(l) : bounds_overloaded(l);
+	/* up at once, down only after COLLECT_CALM_TICKS calm ticks in a row:
+	 * shedding itself relieves the load, which would otherwise lower the
+	 * level the next tick and raise it again the one after */
+	cs->calm_ticks = over ? 0 : cs->calm_ticks + 1;
 	if (over && cs->shed_level < 2)
 		cs->shed_level++;
-	else if (!over && cs->shed_level > 0)
+	else if (cs->calm_ticks >= COLLECT_CALM_TICKS && cs->shed_level > 0) {
 		cs->shed_level--;
+		cs->calm_ticks = 0;
+	}
 	if (cs->shed_level != prev)
 		LOG_W("collect", "W3608", "overload: shedding level %d (1: file, 2: + network, dns)",
 		      cs->shed_level);
