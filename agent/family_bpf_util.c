@@ -65,3 +65,13 @@ int family_bpf_util_consume(struct ring_buffer *rb)
 	int rc = ring_buffer__consume(rb);
 	return rc < 0 && rc != -EINTR && rc != FAMILY_BPF_UTIL_STOP ? YM_E_IO : 0;
 }
+
+int family_bpf_util_poll(struct ring_buffer *rb, struct family_bpf_drain *d, int max,
+			 const int *handled)
+{
+	d->seen = 0;
+	d->max = max > 0 ? max : 1;
+	if (family_bpf_util_consume(rb))
+		return YM_E_IO;
+	return d->seen >= d->max && *handled < d->max ? d->max : *handled;
+}

@@ -31,4 +31,25 @@ struct ring_buffer;
  * Returns 0, or YM_E_IO when the ring cannot be read. */
 int family_bpf_util_consume(struct ring_buffer *rb);
 
+/* One poll()'s bounded drain: a module keeps one in its state, its record
+ * callback returns family_bpf_util_counted(&drain) for each record, and its
+ * poll() returns family_bpf_util_poll(...). */
+struct family_bpf_drain {
+	int seen, max; /* records this poll, and its bound */
+};
+
+/* The record callback's return value: FAMILY_BPF_UTIL_STOP once the poll's
+ * max records were read. */
+static inline int family_bpf_util_counted(struct family_bpf_drain *d)
+{
+	return ++d->seen >= d->max ? FAMILY_BPF_UTIL_STOP : 0;
+}
+
+/* Drains rb reading at most max records (at least 1). *handled is the
+ * module's count of events the callbacks handle (reset by the caller).
+ * Returns *handled, or max when the drain stopped at max with fewer
+ * handled (so the collector comes back at once), or YM_E_IO. */
+int family_bpf_util_poll(struct ring_buffer *rb, struct family_bpf_drain *d, int max,
+			 const int *handled);
+
 #endif

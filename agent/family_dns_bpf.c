@@ -19,7 +19,7 @@ struct family {
 	struct family_dns_track *track;
 	int cg_fd;
 	int handled;
-	int seen, max; /* records this poll, bounded by max */
+	struct family_bpf_drain drain; /* this poll's bound */
 	uint64_t malformed;
 	family_emit_fn emit;
 	void *arg;
@@ -125,7 +125,7 @@ static int db_record(void *ctx, void *data, size_t size)
 	struct family *f = ctx;
 
 	(void)db_record_one(ctx, data, size);
-	return ++f->seen >= f->max ? FAMILY_BPF_UTIL_STOP : 0;
+	return family_bpf_util_counted(&f->drain);
 }
 
 /* Returns the records handled; max at most were read (a drain that hit max
@@ -135,11 +135,7 @@ static int db_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 	f->emit = emit;
 	f->arg = arg;
 	f->handled = 0;
-	f->seen = 0;
-	f->max = max > 0 ? max : 1;
-	if (family_bpf_util_consume(f->rb))
-		return YM_E_IO;
-	return f->seen >= f->max && f->handled < f->max ? f->max : f->handled;
+	return family_bpf_util_poll(f->rb, &f->drain, max, &f->handled);
 }
 
 static int db_tick(struct family *f, family_emit_fn emit, void *arg)

@@ -29,7 +29,7 @@ struct family {
 	struct ring_buffer *rb;
 	struct family_file_watch watch;
 	int handled;
-	int seen, max; /* records this poll, bounded by max */
+	struct family_bpf_drain drain; /* this poll's bound */
 	uint64_t unresolved;
 	family_emit_fn emit;
 	void *arg;
@@ -253,7 +253,7 @@ static int fb_record(void *ctx, void *data, size_t size)
 	struct family *f = ctx;
 
 	(void)fb_record_one(ctx, data, size);
-	return ++f->seen >= f->max ? FAMILY_BPF_UTIL_STOP : 0;
+	return family_bpf_util_counted(&f->drain);
 }
 
 /* Returns the records handled; max at most were read (a drain that hit max
@@ -263,11 +263,7 @@ static int fb_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 	f->emit = emit;
 	f->arg = arg;
 	f->handled = 0;
-	f->seen = 0;
-	f->max = max > 0 ? max : 1;
-	if (family_bpf_util_consume(f->rb))
-		return YM_E_IO;
-	return f->seen >= f->max && f->handled < f->max ? f->max : f->handled;
+	return family_bpf_util_poll(f->rb, &f->drain, max, &f->handled);
 }
 
 static void fb_stats(const struct family *f, struct family_stats *out)

@@ -25,8 +25,7 @@ struct family {
 	struct ring_buffer *rb;
 	int cg_fd;
 	int handled; /* events this poll (the collector's count) */
-	int seen;    /* records this poll, bounded by max */
-	int max;
+	struct family_bpf_drain drain; /* this poll's bound */
 	family_emit_fn emit;
 	void *arg;
 	uint64_t malformed;
@@ -114,7 +113,7 @@ static int nb_record(void *ctx, void *data, size_t size)
 	struct family *f = ctx;
 
 	nb_rec_one(f, data, size);
-	return ++f->seen >= f->max ? FAMILY_BPF_UTIL_STOP : 0;
+	return family_bpf_util_counted(&f->drain);
 }
 
 /* Runs net_flush in the kernel: every count the flows hold goes to the ring
@@ -207,11 +206,7 @@ static int nb_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 	f->emit = emit;
 	f->arg = arg;
 	f->handled = 0;
-	f->seen = 0;
-	f->max = max > 0 ? max : 1;
-	if (family_bpf_util_consume(f->rb))
-		return YM_E_IO;
-	return f->seen >= f->max && f->handled < f->max ? f->max : f->handled;
+	return family_bpf_util_poll(f->rb, &f->drain, max, &f->handled);
 }
 
 /* About once a second: the flows' pending counts become summaries, sent at
