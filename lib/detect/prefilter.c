@@ -728,68 +728,47 @@ static int pat_exact(const struct pattern *p, uint8_t *buf, size_t *n)
 	return 2;
 }
 
-/* Gives each exact pattern (pat_exact) of a field item its literal's req id
- * (p->pfq), so that evaluation reads its result from the field's scan. A
- * literal no clause holds is added to its field's scan when the field has a
- * database anyway (a few more literals there cost less than the substring
- * searches they save); in a field compared directly it is left out. Runs
- * after the clauses are recorded. */
-static int mark_exact(struct pf_build *b, struct rule *const *rules, size_t n)
+/* Gives each exact pattern (pat_exact) of field item it (field fid, which
+ * clauses gave nlits literals) its literal's req id (p->pfq), so that
+ * evaluation reads its result from the field's scan. A literal no clause
+ * holds is added to its field's scan when the field has a database anyway (a
+ * few more literals there cost less than the substring searches they save);
+ * in a field compared directly it is left out. Runs after the clauses are
+ * recorded (assign_items). */
+static int mark_exact(struct pf_build *b, struct item *it, uint32_t fid, uint32_t nlits)
 {
 	struct prefilter *pf = b->pf;
-	uint32_t *fcount = calloc(pf->nfields ? pf->nfields : 1, sizeof(*fcount));
 	int r = 0;
 
-	if (!fcount)
-		return YM_E_NOMEM;
-	for (uint32_t q = 0; q < pf->nreq; q++) {
-		if (pf->req[q].fid != PF_KW)
-			fcount[pf->req[q].fid]++;
-	}
-	for (size_t ri = 0; ri < n && r == 0; ri++) {
-		const struct rule *ru = rules[ri];
-		for (uint32_t s = 0; s < ru->nsearches && r == 0; s++) {
-			const struct search *se = &ru->searches[s];
-			for (uint32_t a = 0; a < se->nalts && r == 0; a++) {
-				for (uint32_t i = 0; i < se->alts[a].nitems && r == 0; i++) {
-					struct item *it = &se->alts[a].items[i];
-					uint32_t fid = it->fid ? it->fid - 1 : PF_KW;
-					if (fid == PF_KW || it->kind != ITEM_VALUES || fid >= pf->nfields)
-						continue;
-					for (uint32_t k = 0; k < it->npat && r == 0; k++) {
-						struct pattern *p = &it->pats[k];
-						uint8_t lb[PF_MAX_LIT + 2];
-						size_t ln = 0;
-						struct pf_req *rq;
-						uint32_t slot;
-						struct lit l = {.fid = fid};
-						int ex = pat_exact(p, lb, &ln);
-						p->pfq = 0;
-						p->pfq_framed = ex == 2;
-						p->pfq_need = ex == 3;
-						if (!ex)
-							continue;
-						if (pf->nreq * 2 >= b->rmask && (r = rtab_grow(b)) < 0)
-							break;
-						rq = req_find(b, fid, lb, ln, &slot);
-						if (!rq && (fcount[fid] <= PF_SMALL || ex == 3))
-							continue;
-						if (!rq) {
-							l.n = (uint32_t)ln;
-							r = pool_put(b, lb, ln, &l.off);
-							if (r == 0)
-								r = req_add(b, &l, UINT32_MAX);
-							if (r < 0)
-								break;
-							rq = &pf->req[pf->nreq - 1];
-						}
-						p->pfq = (uint32_t)(rq - pf->req) + 1;
-					}
-				}
-			}
+	for (uint32_t k = 0; k < it->npat && r == 0; k++) {
+		struct pattern *p = &it->pats[k];
+		uint8_t lb[PF_MAX_LIT + 2];
+		size_t ln = 0;
+		struct pf_req *rq;
+		uint32_t slot;
+		struct lit l = {.fid = fid};
+		int ex = pat_exact(p, lb, &ln);
+		p->pfq = 0;
+		p->pfq_framed = ex == 2;
+		p->pfq_need = ex == 3;
+		if (!ex)
+			continue;
+		if (pf->nreq * 2 >= b->rmask && (r = rtab_grow(b)) < 0)
+			break;
+		rq = req_find(b, fid, lb, ln, &slot);
+		if (!rq && (nlits <= PF_SMALL || ex == 3))
+			continue;
+		if (!rq) {
+			l.n = (uint32_t)ln;
+			r = pool_put(b, lb, ln, &l.off);
+			if (r == 0)
+				r = req_add(b, &l, UINT32_MAX);
+			if (r < 0)
+				break;
+			rq = &pf->req[pf->nreq - 1];
 		}
+		p->pfq = (uint32_t)(rq - pf->req) + 1;
 	}
-	free(fcount);
 	return r;
 }
 
@@ -862,29 +841,43 @@ out:
 }
 
 /* Gives every field item of every rule (filters too) its field id, so that
- * evaluation reads the field from the event's slots (prefilter_field). */
-static int assign_fids(struct pf_build *b, struct rule *const *rules, size_t n)
+ * evaluation reads the field from the event's slots (prefilter_field), and
+ * its patterns their deciding literals (mark_exact). */
+static int assign_items(struct pf_build *b, struct rule *const *rules, size_t n)
 {
-	for (size_t ri = 0; ri < n; ri++) {
+	struct prefilter *pf = b->pf;
+	uint32_t nf = pf->nfields; /* fields named later have no literal */
+	uint32_t *fcount = calloc(nf ? nf : 1, sizeof(*fcount));
+	int r = 0;
+
+	if (!fcount)
+		return YM_E_NOMEM;
+	for (uint32_t q = 0; q < pf->nreq; q++) {
+		if (pf->req[q].fid != PF_KW)
+			fcount[pf->req[q].fid]++;
+	}
+	for (size_t ri = 0; ri < n && r == 0; ri++) {
 		const struct rule *ru = rules[ri];
-		for (uint32_t s = 0; s < ru->nsearches; s++) {
+		for (uint32_t s = 0; s < ru->nsearches && r == 0; s++) {
 			const struct search *se = &ru->searches[s];
-			for (uint32_t a = 0; a < se->nalts; a++) {
-				for (uint32_t i = 0; i < se->alts[a].nitems; i++) {
+			for (uint32_t a = 0; a < se->nalts && r == 0; a++) {
+				for (uint32_t i = 0; i < se->alts[a].nitems && r == 0; i++) {
 					struct item *it = &se->alts[a].items[i];
 					uint32_t fid;
-					int r;
 					if (!it->field)
 						continue;
 					r = field_id(b, it->field, &fid);
 					if (r < 0)
-						return r;
+						break;
 					it->fid = fid + 1;
+					if (it->kind == ITEM_VALUES)
+						r = mark_exact(b, it, fid, fid < nf ? fcount[fid] : 0);
 				}
 			}
 		}
 	}
-	return 0;
+	free(fcount);
+	return r;
 }
 
 static int clause_add(struct pf_build *b, uint32_t ri)
@@ -1019,9 +1012,7 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 		}
 		pf->always_n[bk] = (uint32_t)(total - pf->always_first[bk]);
 	}
-	rc = assign_fids(&b, rules, n);
-	if (rc == 0)
-		rc = mark_exact(&b, rules, n);
+	rc = assign_items(&b, rules, n);
 	if (rc < 0)
 		goto out;
 	/* Which buckets each field's literals serve: a field is not scanned for
