@@ -2,6 +2,7 @@
 #include "batcher.h"
 #include "enrich.h"
 #include "err.h"
+#include "family_util.h"
 #include "bounds.h"
 #include "log.h"
 #include "spool.h"
@@ -49,7 +50,6 @@ struct collect_state {
 	uint64_t last_overruns, last_lost, last_batch_drops;
 	int rt_want, rt_on;
 	uint64_t rt_cpu_ns, rt_mono_ns, rt_off_until;
-	char helper_pid[16]; /* cfg->helper_pid as text, "" when none */
 	unsigned calm_ticks; /* ticks in a row without overload */
 };
 
@@ -125,23 +125,15 @@ static int collect_emit(void *arg, const struct event *ev)
 {
 	struct collect_state *cs = arg;
 
-	if (cs->helper_pid[0]) {
-		/* the agent's own uplink: as the agent itself, never reported */
-		const char *pid = event_get(ev, "ProcessId", NULL);
-		if (pid && strcmp(pid, cs->helper_pid) == 0)
-			return 0;
-	}
 	return collect_offer(cs->cfg->b, cs->emitting, cs->shed_level, ev);
 }
 
-static void collect_helper_pid(struct collect_state *cs)
+/* The uplink process's pid for the families, which do not report it. */
+static void collect_helper_pid(const struct collect_state *cs)
 {
 	pid_t p = cs->cfg->helper_pid ? cs->cfg->helper_pid(cs->cfg->helper_ctx) : 0;
 
-	if (p > 0)
-		snprintf(cs->helper_pid, sizeof(cs->helper_pid), "%d", (int)p);
-	else
-		cs->helper_pid[0] = 0;
+	family_set_helper_pid(p > 0 ? (int32_t)p : 0);
 }
 
 static void collect_on_msg(void *arg, const struct sensor_msg *m)

@@ -471,7 +471,7 @@ static int au_flush(struct family *f, struct au_group *g, family_emit_fn emit, v
 	}
 	v = au_get(&f->ctx, "pid", NULL);
 	if (have_ctx && v != NULL && util_parse_u64(v, 1, INT32_MAX, &pid) == 0 &&
-	    (int32_t)pid == f->env.self_pid) {
+	    family_is_agent(&f->env, (int32_t)pid)) {
 		g->used = 0;
 		return 0;
 	}

@@ -168,14 +168,14 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 			q.qtype = m->qtype;
 			util_strlcpy(q.qname, m->qname, sizeof(q.qname));
 			q.pid = dns_owner(t, af, dst, dport);
-			if (q.pid == t->env.self_pid)
+			if (family_is_agent(&t->env, q.pid))
 				return 0;
 			return dns_emit(t, &q, m, emit, arg);
 		}
 	}
 	if (pid == 0)
 		pid = dns_owner(t, af, src, sport);
-	if (pid != 0 && pid == t->env.self_pid)
+	if (family_is_agent(&t->env, pid))
 		return 0;
 	for (i = 0; i < FAMILY_DNS_TRACK_MAX; i++) {
 		if (!t->pend[i].used) {

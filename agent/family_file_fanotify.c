@@ -311,7 +311,7 @@ static int fa_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 				f->st.overruns++; /* the kernel does not say how many were lost */
 				continue;
 			}
-			if (md.pid == f->env.self_pid)
+			if (family_is_agent(&f->env, md.pid))
 				continue;
 			cursor_init(&ec, p + md.metadata_len, md.event_len - md.metadata_len);
 			f->target[0] = f->source[0] = '\0';

@@ -61,7 +61,7 @@ static void nb_rec_one(struct family *f, const void *data, size_t size)
 		f->st.drops++;
 		return;
 	}
-	if ((int32_t)r.pid == f->env.self_pid)
+	if (family_is_agent(&f->env, (int32_t)r.pid))
 		return;
 	/* one event; a summary (NET_REC_F_AGG) stands for r.count connections,
 	 * all counted as drops when it is lost */

@@ -139,7 +139,7 @@ static int net_emit(struct family *f, const struct family_sock_info *s, enum net
 	ev->category = EVCAT_NETWORK_CONNECTION;
 	if (family_sock_owner(f->owners, s->inode, f->env.self_pid, NET_OWNER_AGE, &pid) != 0)
 		pid = 0;
-	if (pid == f->env.self_pid && pid != 0)
+	if (family_is_agent(&f->env, pid))
 		return 0;
 	if (family_util_ip(s->af, a == NET_ACCEPT ? ra : la, f->sip) != 0)
 		return 0;

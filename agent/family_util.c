@@ -72,3 +72,15 @@ int family_util_proc_daemon(const struct family_env *env, int32_t pid, struct ev
 	}
 	return known;
 }
+
+static int32_t helper_pid; /* read and written by the collector's thread only */
+
+void family_set_helper_pid(int32_t pid)
+{
+	helper_pid = pid;
+}
+
+int family_is_agent(const struct family_env *env, int32_t pid)
+{
+	return pid != 0 && (pid == env->self_pid || pid == helper_pid);
+}

@@ -33,4 +33,13 @@ int family_util_proc(const struct family_env *env, int32_t pid, struct event *ev
 int family_util_proc_daemon(const struct family_env *env, int32_t pid, struct event *ev,
 			    struct event *scratch, char pidbuf[FAMILY_UTIL_U64_MAX]);
 
+/* The agent's unprivileged uplink process (privsep.c), restarted under new
+ * pids: the collector sets it every tick (0: none), from the thread that
+ * polls the families. Its traffic to the server, like the agent's own, is
+ * never reported. */
+void family_set_helper_pid(int32_t pid);
+
+/* Whether pid is the agent (env->self_pid) or its uplink process. */
+int family_is_agent(const struct family_env *env, int32_t pid);
+
 #endif
