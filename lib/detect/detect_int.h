@@ -565,6 +565,7 @@ struct pf_fslot {	/* the event's field(s) of one rule field name */
 	uint32_t scanned; /* == epoch: the literal scan of the field's value completed */
 	uint32_t checked; /* == epoch: clean below is this event's */
 	uint32_t clean;	  /* the value holds no NUL byte */
+	uint32_t vid; /* the value's id (PF_VID_*, or a value cache entry's); 0: not known yet */
 	const struct event_field *f; /* the first of them */
 };
 
@@ -590,10 +591,55 @@ struct pf_ncache {
  * checked against the value's bytes. */
 struct pf_vcache {
 	uint64_t hash;
+	uint32_t vid;		 /* this entry's value id: never given to another (see pf_memo) */
 	uint32_t fid, len; /* len UINT32_MAX: empty */
 	uint32_t nhits, nclause; /* hits[0, nclause) satisfy clauses, the rest only stamp */
 	uint32_t hits[PF_VCACHE_HITS];
 	uint8_t val[PF_VCACHE_VAL];
+};
+
+/* Value ids: a field value that stands in the value cache has the id of its
+ * entry, given when the entry was filled and never given again (a refilled
+ * entry gets a new one), so two equal ids mean two equal values. Ids below
+ * PF_VID_FIRST say something else about the field. */
+#define PF_VID_NONE    1 /* no id: several fields of the name, too long, not cached */
+#define PF_VID_MISSING 2 /* the event has no such field */
+#define PF_VID_NULL    3 /* the field is null */
+#define PF_VID_FIRST   8
+
+#define PF_MEMO	       4096 /* per-thread remembered rule results (direct-mapped) */
+#define PF_MEMO_FIELDS 6    /* a rule reading more fields is not remembered */
+
+/* A rule's result for the values of the fields it reads (their ids, in the
+ * rule's field order): a rule whose searches and filters name their fields
+ * (no keywords) is a function of those values alone. */
+struct pf_memo {
+	uint32_t rule; /* rule index + 1; 0: empty */
+	uint32_t mgen; /* valid while equal to pf_mstate.mgen */
+	uint32_t res;
+	uint32_t v[PF_MEMO_FIELDS];
+};
+
+struct pf_memo_key {
+	uint32_t rule, n, slot;
+	uint32_t v[PF_MEMO_FIELDS];
+};
+
+/* How often values of one field were found in the value cache: a field
+ * whose values are nearly all new (hashes, times, process ids) only rarely
+ * takes an entry, so it does not push out the values that do repeat. */
+struct pf_fstat {
+	uint32_t tries, misses;
+};
+
+/* Per-thread state written while evaluating (through a const pf_thread). */
+struct pf_mstate {
+	uint32_t next_vid;
+	uint32_t mgen;		/* of the remembered results: a new one forgets them all */
+	uint32_t off;		/* == the epoch: no remembering in this event */
+	struct pf_fstat *fstat; /* per field id */
+	size_t nfstat;
+	struct pf_memo memo[PF_MEMO];
 };
 
 /* Per-thread matching state, made on a thread's first match and kept until
@@ -619,6 +665,7 @@ struct pf_thread {
 	size_t nrstamp;
 	struct pf_fslot *fslot; /* per field id */
 	size_t nfslot;
+	struct pf_mstate *ms;		 /* value ids, field statistics, rule results */
 	uint8_t *buf; /* framed values of one event */
 	struct pf_ncache *ncache; /* field name -> field id (PF_NCACHE entries) */
 	struct pf_vcache *vcache; /* PF_VCACHE entries */
@@ -665,6 +712,12 @@ const uint32_t *prefilter_always(const struct prefilter *pf, uint32_t b, uint32_
  * 1 when that value (and no other of the name) went through the field's
  * literal scan, 2 when it also holds no NUL byte: then a pattern with pfq
  * and decided > pfq_framed matches exactly when prefilter_hit(t, pfq). */
+/* Rule ri's remembered result for ev's values of the fields it reads: 0 or
+ * 1; -1: not remembered (k is set: evaluate, then prefilter_memo_put); -2:
+ * the rule or this event cannot be remembered. */
+int prefilter_memo_get(const struct prefilter *pf, const struct pf_thread *t,
+		       const struct event *ev, uint32_t ri, struct pf_memo_key *k);
+void prefilter_memo_put(const struct pf_thread *t, const struct pf_memo_key *k, int res);
 const char *prefilter_field(const struct pf_thread *t, const struct item *it,
 			    const struct event *ev, size_t *len, int *decided);
 static inline int prefilter_hit(const struct pf_thread *t, uint32_t pfq)

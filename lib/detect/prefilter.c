@@ -105,6 +105,12 @@ struct prefilter {
 	size_t nalways;
 	uint64_t *fbk;	 /* per field id, then keywords: bitset of the buckets its literals serve */
 	uint32_t bwords; /* 64-bit words per fbk bitset */
+	/* per rule: the fields whose values decide it (memo_fid[memo_first ..
+	 * + memo_n]); memo_n 0: its result is not remembered */
+	uint32_t *memo_first;
+	uint8_t *memo_n;
+	uint32_t *memo_fid;
+	uint32_t nmemo_fid;
 };
 
 struct pf_build {
@@ -880,6 +886,90 @@ static int assign_items(struct pf_build *b, struct rule *const *rules, size_t n)
 	return r;
 }
 
+/* Adds field id fid to f[0..*nf) unless there; 0, or -1 when full. */
+static int memo_add(uint32_t *f, uint32_t *nf, uint32_t fid)
+{
+	for (uint32_t i = 0; i < *nf; i++) {
+		if (f[i] == fid)
+			return 0;
+	}
+	if (*nf == PF_MEMO_FIELDS)
+		return -1;
+	f[(*nf)++] = fid;
+	return 0;
+}
+
+/* The fields rule ru reads (f, *nf): 1, or 0 when its result cannot be
+ * remembered (a keyword item, too many fields); < 0 on error. */
+static int memo_fields(struct pf_build *b, const struct rule *ru, uint32_t *f, uint32_t *nf)
+{
+	for (uint32_t s = 0; s < ru->nsearches; s++) {
+		const struct search *se = &ru->searches[s];
+		for (uint32_t a = 0; a < se->nalts; a++) {
+			for (uint32_t i = 0; i < se->alts[a].nitems; i++) {
+				const struct item *it = &se->alts[a].items[i];
+				if (!it->field || it->fid == 0 || memo_add(f, nf, it->fid - 1) < 0)
+					return 0;
+				for (uint32_t k = 0; k < it->npat; k++) {
+					const struct pattern *p = &it->pats[k];
+					uint32_t fid;
+					int r;
+					if (p->kind != PAT_FIELDREF)
+						continue;
+					if (!p->x || !p->x->ref)
+						return 0;
+					r = field_id(b, p->x->ref, &fid);
+					if (r < 0)
+						return r;
+					if (memo_add(f, nf, fid) < 0)
+						return 0;
+				}
+			}
+		}
+	}
+	return 1;
+}
+
+/* Which rules' results are remembered per thread (prefilter_memo_get), and
+ * the fields each reads, its filters' included. */
+static int memo_build(struct pf_build *b, struct rule *const *rules, size_t n)
+{
+	struct prefilter *pf = b->pf;
+	size_t alloc = 0;
+
+	pf->memo_first = calloc(n ? n : 1, sizeof(*pf->memo_first));
+	pf->memo_n = calloc(n ? n : 1, sizeof(*pf->memo_n));
+	if (!pf->memo_first || !pf->memo_n)
+		return YM_E_NOMEM;
+	for (size_t ri = 0; ri < n; ri++) {
+		const struct rule *ru = rules[ri];
+		uint32_t f[PF_MEMO_FIELDS], nf = 0;
+		int ok;
+		if (ru->kind != RK_DETECTION)
+			continue;
+		ok = memo_fields(b, ru, f, &nf);
+		for (uint32_t i = 0; ok > 0 && i < ru->nfilters; i++)
+			ok = memo_fields(b, ru->filters[i], f, &nf);
+		if (ok < 0)
+			return ok;
+		if (!ok || nf == 0)
+			continue;
+		if (pf->nmemo_fid + nf > alloc) {
+			size_t na = alloc ? alloc * 2 : 4096;
+			uint32_t *nv = realloc(pf->memo_fid, na * sizeof(*nv));
+			if (!nv)
+				return YM_E_NOMEM;
+			pf->memo_fid = nv;
+			alloc = na;
+		}
+		pf->memo_first[ri] = pf->nmemo_fid;
+		pf->memo_n[ri] = (uint8_t)nf;
+		memcpy(pf->memo_fid + pf->nmemo_fid, f, nf * sizeof(*f));
+		pf->nmemo_fid += nf;
+	}
+	return 0;
+}
+
 static int clause_add(struct pf_build *b, uint32_t ri)
 {
 	struct prefilter *pf = b->pf;
@@ -909,6 +999,9 @@ void prefilter_free(struct prefilter *pf)
 	for (uint32_t bk = 0; pf->kwdb && bk < pf->nbuckets; bk++)
 		hs_free_database(pf->kwdb[bk]);
 	free(pf->kwdb);
+	free(pf->memo_first);
+	free(pf->memo_n);
+	free(pf->memo_fid);
 	free(pf->pool);
 	free(pf->fbk);
 	free(pf->fields);
@@ -1015,6 +1108,9 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 	rc = assign_items(&b, rules, n);
 	if (rc < 0)
 		goto out;
+	rc = memo_build(&b, rules, n); /* may name fields: before fbk */
+	if (rc < 0)
+		goto out;
 	/* Which buckets each field's literals serve: a field is not scanned for
 	 * an event routed to none of them. */
 	rc = YM_E_NOMEM;
@@ -1103,6 +1199,9 @@ static void tls_destroy(void *p)
 	free(t->ncache);
 	free(t->vcache);
 	free(t->lscache);
+	if (t->ms)
+		free(t->ms->fstat);
+	free(t->ms);
 	free(t);
 }
 
@@ -1143,6 +1242,17 @@ static int grow_stamps(struct pf_thread *t, const struct prefilter *pf)
 	return 0;
 }
 
+/* Forgets every remembered result: by a new mgen (a thread that alternates
+ * between rulesets does this per event), all at once when that wraps. */
+static void memo_forget(struct pf_mstate *ms)
+{
+	if (++ms->mgen == 0) {
+		for (uint32_t i = 0; i < PF_MEMO; i++)
+			ms->memo[i].mgen = 0;
+		ms->mgen = 1;
+	}
+}
+
 struct pf_thread *prefilter_enter(const struct prefilter *pf)
 {
 	struct pf_thread *t;
@@ -1159,12 +1269,14 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 		t->ncache = calloc(PF_NCACHE, sizeof(*t->ncache));
 		t->vcache = malloc(PF_VCACHE * sizeof(*t->vcache));
 		t->lscache = malloc(LS_CACHE * sizeof(*t->lscache));
-		if (!t->buf || !t->ncache || !t->vcache || !t->lscache ||
+		t->ms = calloc(1, sizeof(*t->ms));
+		if (!t->buf || !t->ncache || !t->vcache || !t->lscache || !t->ms ||
 		    pthread_setspecific(tls_key, t) != 0) {
 			free(t->buf);
 			free(t->ncache);
 			free(t->vcache);
 			free(t->lscache);
+			free(t->ms);
 			free(t);
 			return NULL;
 		}
@@ -1191,7 +1303,8 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 			t->nwords = nw;
 			t->ncandw = nww;
 		}
-		if (grow_stamps(t, pf) < 0)
+		if (grow_stamps(t, pf) < 0 ||
+		    grow(&t->ms->fstat, &t->ms->nfstat, pf->nfields, sizeof(*t->ms->fstat)) < 0)
 			return NULL;
 		for (uint32_t f = 0; f < pf->nfields + pf->nbuckets; f++) {
 			hs_database_t *db = f < pf->nfields ? pf->fields[f].db
@@ -1207,6 +1320,11 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 		memset(t->ncache, 0, PF_NCACHE * sizeof(*t->ncache));
 		for (uint32_t i = 0; i < PF_VCACHE; i++)
 			t->vcache[i].len = UINT32_MAX;
+		if (t->ms->nfstat) /* NULL while no ruleset had a field */
+			memset(t->ms->fstat, 0, t->ms->nfstat * sizeof(*t->ms->fstat));
+		memo_forget(t->ms);
+		if (t->ms->next_vid < PF_VID_FIRST)
+			t->ms->next_vid = PF_VID_FIRST;
 		for (uint32_t i = 0; i < LS_CACHE; i++)
 			t->lscache[i].klen = 0;
 		t->gen = pf->gen;
@@ -1372,7 +1490,7 @@ static void scan_small(const struct prefilter *pf, const struct pf_field *fd, st
 
 /* A hash of field fid's value s (n bytes) for the value cache: collisions
  * only cost a miss, the bytes are compared. */
-static uint64_t vhash(uint32_t fid, const uint8_t *s, size_t n)
+static inline uint64_t vhash(uint32_t fid, const uint8_t *s, size_t n)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)fid << 32) ^ n, w;
 	size_t i = 0;
@@ -1383,12 +1501,62 @@ static uint64_t vhash(uint32_t fid, const uint8_t *s, size_t n)
 		h ^= h >> 29;
 	}
 	if (i < n) {
-		w = 0;
-		memcpy(&w, s + i, n - i);
+		/* the last 8 bytes (overlapping), or the first and last 4, or
+		 * the first, middle and last byte: n is in the seed */
+		if (n >= 8) {
+			memcpy(&w, s + n - 8, 8);
+		} else if (n >= 4) {
+			uint32_t lo, hi;
+			memcpy(&lo, s, 4);
+			memcpy(&hi, s + n - 4, 4);
+			w = lo | (uint64_t)hi << 32;
+		} else {
+			w = s[0] | (uint64_t)s[n / 2] << 8 | (uint64_t)s[n - 1] << 16;
+		}
 		h = (h ^ w) * 0x9fb21c651e98df25ull;
 		h ^= h >> 29;
 	}
 	return h ^ (h >> 32);
+}
+
+/* A new value id. When the ids wrap, every cached value and remembered
+ * result is forgotten, and nothing more is remembered in this event (its
+ * fields may hold ids given before). */
+static uint32_t new_vid(struct pf_thread *t)
+{
+	struct pf_mstate *ms = t->ms;
+
+	if (ms->next_vid == UINT32_MAX) {
+		for (uint32_t i = 0; i < PF_VCACHE; i++)
+			t->vcache[i].len = UINT32_MAX;
+		memo_forget(ms);
+		ms->next_vid = PF_VID_FIRST;
+		ms->off = t->epoch;
+	}
+	return ms->next_vid++;
+}
+
+/* Counts a lookup of a value of field fid in the value cache (hit or not);
+ * on a miss, says whether the value should take an entry: nearly always,
+ * but only one in 16 for a field whose values were new in over 7/8 of its
+ * recent lookups. */
+static int vc_admit(struct pf_thread *t, uint32_t fid, int hit)
+{
+	struct pf_fstat *st;
+
+	if (fid >= t->ms->nfstat)
+		return !hit;
+	st = &t->ms->fstat[fid];
+	if (++st->tries >= 4096) {
+		st->tries >>= 1;
+		st->misses >>= 1;
+	}
+	if (hit)
+		return 0;
+	st->misses++;
+	if (st->tries >= 256 && (uint64_t)st->misses * 8 > (uint64_t)st->tries * 7)
+		return (st->misses & 15) == 0;
+	return 1;
 }
 
 /* Frames value f as NUL value NUL for a scan: in the keyword buffer, where
@@ -1423,6 +1591,9 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 		e = &t->vcache[hv & (PF_VCACHE - 1)];
 		if (e->len == n && e->hash == hv && e->fid == fid && memcmp(e->val, f->value, n) == 0) {
 			uint32_t k = 0;
+			(void)vc_admit(t, fid, 1);
+			if (t->fslot[fid].f == f)
+				t->fslot[fid].vid = e->vid;
 			for (; k < e->nclause; k++)
 				on_hit(e->hits[k], 0, 0, 0, h);
 			for (; k < e->nhits; k++) /* literals that only decide patterns */
@@ -1437,7 +1608,10 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 	if (hs_scan(pf->fields[fid].db, (const char *)v, (unsigned)(n + 2), 0, t->scratch, on_hit,
 		    h) != HS_SUCCESS)
 		return -1;
-	if (e && t->nhitlog <= PF_VCACHE_HITS) {
+	if (e && t->nhitlog <= PF_VCACHE_HITS && vc_admit(t, fid, 0)) {
+		e->vid = new_vid(t);
+		if (t->fslot[fid].f == f)
+			t->fslot[fid].vid = e->vid;
 		e->hash = hv;
 		e->fid = fid;
 		e->len = (uint32_t)n;
@@ -1472,6 +1646,7 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 		if (s->epoch != t->epoch) {
 			s->epoch = t->epoch;
 			s->count = 1;
+			s->vid = 0;
 			s->f = f;
 		} else {
 			s->count++;
@@ -1519,6 +1694,7 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 		memset(t->qstamp, 0, t->nqstamp * sizeof(*t->qstamp));
 		memset(t->rstamp, 0, t->nrstamp * sizeof(*t->rstamp));
 		memset(t->fslot, 0, t->nfslot * sizeof(*t->fslot));
+		t->ms->off = 0;
 		t->epoch = 1;
 	}
 	/* forget the previous event's candidates: only the touched words */
@@ -1565,4 +1741,92 @@ const uint32_t *prefilter_always(const struct prefilter *pf, uint32_t bucket, ui
 size_t prefilter_count_always(const struct prefilter *pf)
 {
 	return pf ? pf->nalways : 0;
+}
+
+/* The value id of field fid in this event: that of its value cache entry,
+ * the value taking one when its field has no database (a field with one
+ * only caches values it scanned, with their hits). */
+static uint32_t fslot_vid(const struct prefilter *pf, const struct pf_thread *ct, uint32_t fid)
+{
+	struct pf_thread *t = (struct pf_thread *)ct; /* this thread's own state */
+	struct pf_fslot *s = &t->fslot[fid];
+	const struct event_field *f;
+	struct pf_vcache *e;
+	uint64_t hv;
+	size_t n;
+
+	if (s->epoch != t->epoch)
+		return PF_VID_MISSING;
+	if (s->count > 1)
+		return PF_VID_NONE;
+	if (s->vid)
+		return s->vid;
+	f = s->f;
+	n = f->value_len;
+	if (!f->value)
+		return s->vid = PF_VID_NULL;
+	if (n > PF_VCACHE_VAL)
+		return s->vid = PF_VID_NONE;
+	hv = vhash(fid, (const uint8_t *)f->value, n);
+	e = &t->vcache[hv & (PF_VCACHE - 1)];
+	if (e->len == n && e->hash == hv && e->fid == fid && memcmp(e->val, f->value, n) == 0) {
+		(void)vc_admit(t, fid, 1);
+		return s->vid = e->vid;
+	}
+	if ((fid < pf->nfields && pf->fields[fid].db) || !vc_admit(t, fid, 0))
+		return s->vid = PF_VID_NONE;
+	e->vid = new_vid(t);
+	e->hash = hv;
+	e->fid = fid;
+	e->len = (uint32_t)n;
+	e->nhits = 0;
+	e->nclause = 0;
+	memcpy(e->val, f->value, n);
+	return s->vid = e->vid;
+}
+
+int prefilter_memo_get(const struct prefilter *pf, const struct pf_thread *t,
+		       const struct event *ev, uint32_t ri, struct pf_memo_key *k)
+{
+	const uint32_t *fl;
+	uint64_t h;
+	const struct pf_memo *e;
+
+	if (!pf || ri >= pf->nrules || pf->memo_n[ri] == 0 || ev->nfields > EVENT_MAX_FIELDS ||
+	    t->ms->off == t->epoch)
+		return -2;
+	k->n = pf->memo_n[ri];
+	k->rule = ri + 1;
+	fl = pf->memo_fid + pf->memo_first[ri];
+	h = (uint64_t)k->rule * 0x9e3779b97f4a7c15ull;
+	for (uint32_t i = 0; i < k->n; i++) {
+		uint32_t v = fslot_vid(pf, t, fl[i]);
+		if (v == PF_VID_NONE)
+			return -2;
+		k->v[i] = v;
+		h = (h ^ v) * 0x9fb21c651e98df25ull;
+	}
+	if (t->ms->off == t->epoch) /* the ids wrapped meanwhile */
+		return -2;
+	k->slot = (uint32_t)(h >> 40) & (PF_MEMO - 1);
+	e = &t->ms->memo[k->slot];
+	if (e->rule != k->rule || e->mgen != t->ms->mgen)
+		return -1;
+	for (uint32_t i = 0; i < k->n; i++) {
+		if (e->v[i] != k->v[i])
+			return -1;
+	}
+	return (int)e->res;
+}
+
+void prefilter_memo_put(const struct pf_thread *t, const struct pf_memo_key *k, int res)
+{
+	struct pf_memo *e = &t->ms->memo[k->slot];
+
+	if (t->ms->off == t->epoch)
+		return;
+	e->rule = k->rule;
+	e->mgen = t->ms->mgen;
+	e->res = res != 0;
+	memcpy(e->v, k->v, k->n * sizeof(*k->v));
 }

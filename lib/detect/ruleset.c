@@ -641,8 +641,19 @@ static int on_rule(uint32_t ri, void *p)
 {
 	struct match_run *m = p;
 	const struct rule *r = m->rs->rules[ri];
+	struct pf_memo_key k;
+	int res = m->env.pt ? prefilter_memo_get(m->rs->pf, m->env.pt, m->ev, ri, &k) : -2;
 
-	if (!rule_eval(r, m->ev, &m->env))
+	if (res < 0) {
+		unsigned long re_errors = m->env.re_errors;
+		int v = rule_eval(r, m->ev, &m->env);
+		/* a result cut short by a regex error is not remembered: the
+		 * next event with these values counts its own error */
+		if (res == -1 && m->env.re_errors == re_errors)
+			prefilter_memo_put(m->env.pt, &k, v);
+		res = v;
+	}
+	if (!res)
 		return 0;
 	if (m->st) {
 		correl_state_mark(m->st, ri);

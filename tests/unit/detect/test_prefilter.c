@@ -371,6 +371,72 @@ static void test_decided_by_scan(void **state)
 	free2(&p);
 }
 
+/* Remembered results (prefilter_memo_get): a rule's result is reused for
+ * the same values of the fields it reads, the other field of a fieldref and
+ * its filter's fields included; different values, a value pushed out of the
+ * value cache, missing fields and names given twice are never confused. */
+static void test_remembered_results(void **state)
+{
+	struct pair p = load2("    sel_same:\n"
+			      "        Image|fieldref: ParentImage\n"
+			      "    sel_re:\n"
+			      "        CommandLine|re: '\\s[a-f0-9]{8}\\s'\n"
+			      "    filter:\n"
+			      "        OriginalFileName: ['a.exe', 'b.exe']\n"
+			      "    condition: 1 of sel_* and not filter\n");
+	static const char *const img[] = {"/x/a", "/x/b"};
+	static const char *const par[] = {"/x/a", "/x/c"};
+	static const char *const cmd[] = {"run 1234abcd x", "run zz"};
+	static const char *const ofn[] = {"a.exe", "c.exe", NULL};
+	char v[32];
+	int seen[2] = {0, 0};
+
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 2 * 2 * 2 * 3; i++) {
+			const char *o = ofn[i % 3];
+			int r =
+			    o ? check(&p, "Image", img[i / 12], "ParentImage", par[i / 6 % 2],
+				      "CommandLine", cmd[i / 3 % 2], "OriginalFileName", o, NULL)
+			      : check(&p, "Image", img[i / 12], "ParentImage", par[i / 6 % 2],
+				      "CommandLine", cmd[i / 3 % 2], NULL);
+			seen[r == 2]++;
+		}
+		/* push every cached value out: new OriginalFileName values */
+		for (int i = 0; i < 5000; i++) {
+			snprintf(v, sizeof(v), "n%d.exe", i);
+			(void)check(&p, "Image", "/x/a", "ParentImage", "/x/a", "CommandLine",
+				    cmd[1], "OriginalFileName", v, NULL);
+		}
+	}
+	assert_true(seen[0] > 0 && seen[1] > 0);
+	/* the same name twice (differing in case): never remembered as one */
+	for (int round = 0; round < 2; round++) {
+		assert_int_equal(check(&p, "Image", "/x/a", "ParentImage", "/x/a", NULL), 2);
+		assert_int_equal(check(&p, "Image", "/x/a", "ParentImage", "/x/a",
+				       "originalfilename", "a.exe", NULL),
+				 1);
+		assert_int_equal(
+		    check(&p, "Image", "/x/a", "ParentImage", "/x/a", "originalfilename", "x.exe",
+			  "OriginalFileName", "a.exe", NULL),
+		    check(&p, "Image", "/x/a", "ParentImage", "/x/a", "OriginalFileName", "a.exe",
+			  "originalfilename", "x.exe", NULL));
+	}
+	free2(&p);
+	/* A value cache entry taken by another value gets a new id: here
+	 * 'a.exe' alternates with new names, so one of them lands on its entry
+	 * (20,000 names, 2,048 entries) while its result is remembered. */
+	p = load2("    filter:\n"
+		  "        OriginalFileName: 'a.exe'\n"
+		  "    condition: not filter\n");
+	for (int i = 0; i < 20000; i++) {
+		snprintf(v, sizeof(v), "n%d.exe", i);
+		assert_int_equal(check(&p, "OriginalFileName", "a.exe", NULL), 1);
+		assert_int_equal(check(&p, "OriginalFileName", v, NULL), 2);
+	}
+	free2(&p);
+}
+
 /* ---- hot reload ---- */
 
 #define RL_THREADS 3
@@ -611,6 +677,7 @@ int main(void)
 	    cmocka_unit_test(test_no_literal_items),
 	    cmocka_unit_test(test_fields_differing_in_case),
 	    cmocka_unit_test(test_decided_by_scan),
+	    cmocka_unit_test(test_remembered_results),
 	    cmocka_unit_test(test_name_cache_address_reuse),
 	    cmocka_unit_test(test_reload_while_matching),
 	    cmocka_unit_test(test_nested_match),
