@@ -53,7 +53,7 @@
 #define PF_MAX_SET     65536	  /* literals of one rule; more: always a candidate */
 #define PF_BUF	       (256u << 10) /* per-thread scan buffer; a longer event falls back */
 #define PF_MAX_FIELDS  65536	    /* distinct field names in rules */
-#define PF_MAX_CLAUSES 4	    /* necessary literal sets kept per rule (an AND of them) */
+#define PF_MAX_CLAUSES 2	    /* necessary literal sets kept per rule (an AND of them) */
 #define PF_COMMON_COST 128.0	    /* lit_cost of a literal in nearly every event */
 #define PF_SMALL       8	    /* a field with at most this many literals: no database */
 
