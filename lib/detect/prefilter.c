@@ -56,6 +56,10 @@
 #define PF_MAX_CLAUSES 2	    /* necessary literal sets kept per rule (an AND of them) */
 #define PF_COMMON_COST 128.0	    /* lit_cost of a literal in nearly every event */
 #define PF_SMALL       8	    /* a field with at most this many literals: no database */
+#define PF_LONG	       32	    /* a field whose literals are all this long: a hashed index */
+#define PF_LX_W	       16	    /* bytes hashed per window of a hashed index */
+#define PF_LX_STEP     16	    /* windows every this many bytes: <= PF_LONG - PF_LX_W + 1 */
+#define PF_LX_BITS     20	    /* bits of a hashed index's filter (128 KiB) */
 
 struct lit {
 	uint32_t fid;
@@ -76,10 +80,31 @@ struct pf_req { /* one distinct (field, literal) */
 	uint32_t next; /* hash chain */
 };
 
+/* A hashed index of literals of at least PF_LONG bytes (hash values:
+ * SigmaHQ has 5,701 literals of 36 to 71 bytes on Hashes), used instead of
+ * a Hyperscan database. Every literal is entered by each of its PF_LX_STEP
+ * windows of PF_LX_W bytes at offsets 0 .. PF_LX_STEP - 1; a value is
+ * hashed only at the windows starting at multiples of PF_LX_STEP, since an
+ * occurrence of a literal at x (length >= PF_LONG) holds the value's window
+ * at the next multiple, at offset (-x mod PF_LX_STEP) of the literal. A bit
+ * filter turns down nearly every window; the rest are looked up and the
+ * literal compared in place. */
+struct pf_lxent {
+	uint64_t h;
+	uint32_t q; /* req id; UINT32_MAX: empty */
+	uint32_t o; /* offset of the window in the literal */
+};
+struct pf_lx {
+	uint64_t *bits; /* 1 << PF_LX_BITS */
+	struct pf_lxent *tab;
+	uint32_t mask;
+};
+
 struct pf_field {
 	char *name; /* lowercased */
 	size_t len;
 	hs_database_t *db;
+	struct pf_lx *lx; /* instead of db */
 	uint32_t small[PF_SMALL]; /* without db: its literals (req ids), compared directly */
 	uint32_t nsmall;
 };
@@ -799,6 +824,83 @@ static int req_in(const struct prefilter *pf, uint32_t q, uint32_t fid, const st
 /* Compiles the literals of field fid (PF_KW: keywords) into *db. Returns 0
  * (with *db NULL when there are none), YM_E_NOMEM, or YM_E_INTERNAL when
  * Hyperscan refuses (the caller then runs without a prefilter). */
+/* Whether field fid has literals, all at least PF_LONG bytes long. */
+static int all_long(const struct prefilter *pf, uint32_t fid)
+{
+	uint32_t n = 0;
+
+	for (uint32_t q = 0; q < pf->nreq; q++) {
+		if (pf->req[q].fid != fid)
+			continue;
+		if (pf->req[q].n < PF_LONG)
+			return 0;
+		n++;
+	}
+	return n > 0;
+}
+
+/* The 8 bytes of x with ASCII upper case letters lowered (as fold). */
+static inline uint64_t fold8(uint64_t x)
+{
+	uint64_t l = x & 0x7f7f7f7f7f7f7f7full;
+	uint64_t ge_a = l + 0x3f3f3f3f3f3f3f3full; /* top bit: byte >= 'A' */
+	uint64_t gt_z = l + 0x2525252525252525ull; /* top bit: byte > 'Z' */
+
+	return x | ((ge_a & ~gt_z & ~x & 0x8080808080808080ull) >> 2);
+}
+
+/* The hash of the PF_LX_W bytes at p, folded. */
+static inline uint64_t lx_hash(const uint8_t *p)
+{
+	uint64_t a, b, h;
+
+	memcpy(&a, p, 8);
+	memcpy(&b, p + 8, 8);
+	a = fold8(a);
+	b = fold8(b);
+	h = a * 0x9e3779b97f4a7c15ull ^ (b ^ (b >> 29)) * 0xc2b2ae3d27d4eb4full;
+	return h ^ (h >> 32);
+}
+
+/* Builds field fid's hashed index from its literals (pool already folded). */
+static int lx_build(struct prefilter *pf, uint32_t fid)
+{
+	struct pf_lx *lx = calloc(1, sizeof(*lx));
+	uint32_t n = 0, size = 16;
+
+	if (!lx)
+		return YM_E_NOMEM;
+	pf->fields[fid].lx = lx;
+	for (uint32_t q = 0; q < pf->nreq; q++)
+		n += pf->req[q].fid == fid;
+	while (size < 2 * n * PF_LX_STEP)
+		size *= 2;
+	lx->bits = calloc(((size_t)1 << PF_LX_BITS) / 64, sizeof(*lx->bits));
+	lx->tab = malloc(size * sizeof(*lx->tab));
+	if (!lx->bits || !lx->tab)
+		return YM_E_NOMEM;
+	lx->mask = size - 1;
+	for (uint32_t i = 0; i < size; i++)
+		lx->tab[i].q = UINT32_MAX;
+	for (uint32_t q = 0; q < pf->nreq; q++) {
+		if (pf->req[q].fid != fid)
+			continue;
+		for (uint32_t o = 0; o < PF_LX_STEP; o++) {
+			uint64_t h = lx_hash(pf->pool + pf->req[q].off + o);
+			uint64_t bit = h >> (64 - PF_LX_BITS);
+			uint32_t i;
+			lx->bits[bit >> 6] |= 1ull << (bit & 63);
+			for (i = (uint32_t)h & lx->mask; lx->tab[i].q != UINT32_MAX;
+			     i = (i + 1) & lx->mask)
+				;
+			lx->tab[i].h = h;
+			lx->tab[i].q = q;
+			lx->tab[i].o = o;
+		}
+	}
+	return 0;
+}
+
 static int compile_db(const struct pf_build *b, uint32_t fid, const struct lsidx *ls, uint32_t bk,
 		      hs_database_t **db)
 {
@@ -993,6 +1095,11 @@ void prefilter_free(struct prefilter *pf)
 	for (uint32_t f = 0; f < pf->nfields; f++) {
 		free(pf->fields[f].name);
 		hs_free_database(pf->fields[f].db);
+		if (pf->fields[f].lx) {
+			free(pf->fields[f].lx->bits);
+			free(pf->fields[f].lx->tab);
+			free(pf->fields[f].lx);
+		}
 	}
 	for (uint32_t q = 0; pf->req && q < pf->nreq; q++)
 		free(pf->req[q].tmp);
@@ -1142,6 +1249,8 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 		if (pf->fields[f].nsmall <= PF_SMALL)
 			continue; /* compared directly (scan_small) */
 		pf->fields[f].nsmall = 0;
+		if (all_long(pf, f))
+			continue; /* a hashed index, below */
 		rc = compile_db(&b, f, ls, UINT32_MAX, &pf->fields[f].db);
 		if (rc < 0)
 			goto out;
@@ -1162,6 +1271,13 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 		b.pool[i] = fold(b.pool[i]);
 	pf->pool = b.pool;
 	b.pool = NULL;
+	for (uint32_t f = 0; f < pf->nfields; f++) {
+		if (pf->fields[f].nsmall == 0 && !pf->fields[f].db && all_long(pf, f)) {
+			rc = lx_build(pf, f);
+			if (rc < 0)
+				goto out;
+		}
+	}
 	pf->gen = atomic_fetch_add(&pf_generation, 1) + 1;
 	*out = pf;
 	pf = NULL;
@@ -1575,6 +1691,39 @@ static const uint8_t *framed(struct pf_thread *t, const struct hit_ctx *h,
 	return t->buf;
 }
 
+/* Whether literal q was reported for the value being scanned. */
+static int lx_seen(const struct pf_thread *t, uint32_t q)
+{
+	uint32_t n = t->nhitlog < PF_VCACHE_HITS ? t->nhitlog : PF_VCACHE_HITS;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (t->hitlog[i] == q)
+			return 1;
+	}
+	return 0;
+}
+
+/* Scans framed value v (vn bytes) with hashed index lx: each literal that
+ * occurs is reported once (as HS_FLAG_SINGLEMATCH would). */
+static void lx_scan(const struct prefilter *pf, const struct pf_lx *lx, struct hit_ctx *h,
+		    const uint8_t *v, size_t vn)
+{
+	for (size_t p = 0; p + PF_LX_W <= vn; p += PF_LX_STEP) {
+		uint64_t hv = lx_hash(v + p), bit = hv >> (64 - PF_LX_BITS);
+		if (!(lx->bits[bit >> 6] >> (bit & 63) & 1))
+			continue;
+		for (uint32_t i = (uint32_t)hv & lx->mask; lx->tab[i].q != UINT32_MAX;
+		     i = (i + 1) & lx->mask) {
+			uint32_t q = lx->tab[i].q, o = lx->tab[i].o;
+			const struct pf_req *rq = &pf->req[q];
+			size_t x = p - o; /* where the literal would start */
+			if (lx->tab[i].h == hv && o <= p && rq->n <= vn - x &&
+			    eq_fold(v + x, pf->pool + rq->off, rq->n) && !lx_seen(h->t, q))
+				on_hit(q, 0, x + rq->n, 0, h);
+		}
+	}
+}
+
 /* Scans field fid's value f with the field's database, or replays the hits
  * of the same value from this thread's value cache; a scanned value with
  * few enough hits is cached. Returns 0 or -1. */
@@ -1605,8 +1754,10 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 	if (!v)
 		return -1;
 	t->nhitlog = 0;
-	if (hs_scan(pf->fields[fid].db, (const char *)v, (unsigned)(n + 2), 0, t->scratch, on_hit,
-		    h) != HS_SUCCESS)
+	if (pf->fields[fid].lx)
+		lx_scan(pf, pf->fields[fid].lx, h, v, n + 2);
+	else if (hs_scan(pf->fields[fid].db, (const char *)v, (unsigned)(n + 2), 0, t->scratch,
+			 on_hit, h) != HS_SUCCESS)
 		return -1;
 	if (e && t->nhitlog <= PF_VCACHE_HITS && vc_admit(t, fid, 0)) {
 		e->vid = new_vid(t);
@@ -1664,9 +1815,9 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 	if (fid == PF_KW)
 		return 0;
 	fd = &pf->fields[fid];
-	if ((!fd->db && !fd->nsmall) || !routed(pf, h, fid))
+	if ((!fd->db && !fd->lx && !fd->nsmall) || !routed(pf, h, fid))
 		return 0;
-	if (fd->db) {
+	if (fd->db || fd->lx) {
 		if (scan_db(pf, t, h, fid, f, *kw) < 0)
 			return -1;
 	} else {
@@ -1773,7 +1924,8 @@ static uint32_t fslot_vid(const struct prefilter *pf, const struct pf_thread *ct
 		(void)vc_admit(t, fid, 1);
 		return s->vid = e->vid;
 	}
-	if ((fid < pf->nfields && pf->fields[fid].db) || !vc_admit(t, fid, 0))
+	if ((fid < pf->nfields && (pf->fields[fid].db || pf->fields[fid].lx)) ||
+	    !vc_admit(t, fid, 0))
 		return s->vid = PF_VID_NONE;
 	e->vid = new_vid(t);
 	e->hash = hv;

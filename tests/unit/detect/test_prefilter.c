@@ -437,6 +437,49 @@ static void test_remembered_results(void **state)
 	free2(&p);
 }
 
+/* A field whose literals are all long (hashes) has a hashed index instead
+ * of a database: a literal is found at every offset (the index samples the
+ * value every 16 bytes), in any case, at the end of the value, framed
+ * (equality), and not when one byte differs. */
+static void test_hashed_index(void **state)
+{
+	char det[2048], v[256];
+	size_t k = 0;
+	struct pair p;
+
+	(void)state;
+	k += (size_t)snprintf(det + k, sizeof(det) - k, "    sel:\n        Hashes|contains:\n");
+	for (int i = 0; i < 12; i++)
+		k += (size_t)snprintf(det + k, sizeof(det) - k,
+				      "            - 'MD5=%02d3456789ABCDEF0123456789abcdef'\n", i);
+	k += (size_t)snprintf(det + k, sizeof(det) - k,
+			      "    exact:\n        Hashes: 'SHA256=00112233445566778899AABBCCDDEEFF'\n"
+			      "    condition: sel or exact\n");
+	p = load2(det);
+	for (int round = 0; round < 2; round++) {
+		for (int off = 0; off < 40; off++) {
+			snprintf(v, sizeof(v), "%.*sMD5=073456789abcdef0123456789ABCDEF,IMPHASH=00", off,
+				 "SHA1=0123456789abcdef0123456789abcdef01234567,");
+			assert_int_equal(check(&p, "Hashes", v, NULL), 2);
+			snprintf(v, sizeof(v), "%.*sMD5=073456789abcdef0123456789ABCDEX", off,
+				 "SHA1=0123456789abcdef0123456789abcdef01234567,");
+			assert_true(check(&p, "Hashes", v, NULL) < 2);
+			snprintf(v, sizeof(v), "%.*smd5=113456789abcdef0123456789abcdef", off,
+				 "x,SHA1=0123456789abcdef0123456789abcdef01234567");
+			assert_int_equal(check(&p, "Hashes", v, NULL), 2);
+		}
+		assert_int_equal(check(&p, "Hashes", "sha256=00112233445566778899aabbccddeeff", NULL),
+				 2);
+		assert_true(check(&p, "Hashes", "sha256=00112233445566778899aabbccddeeff0", NULL) <
+			    2);
+		assert_true(check(&p, "Hashes", "xsha256=00112233445566778899aabbccddeeff", NULL) <
+			    2);
+		assert_true(check(&p, "Hashes", "MD5=", NULL) < 2);
+		assert_true(check(&p, "Hashes", "", NULL) < 2);
+	}
+	free2(&p);
+}
+
 /* ---- hot reload ---- */
 
 #define RL_THREADS 3
@@ -678,6 +721,7 @@ int main(void)
 	    cmocka_unit_test(test_fields_differing_in_case),
 	    cmocka_unit_test(test_decided_by_scan),
 	    cmocka_unit_test(test_remembered_results),
+	    cmocka_unit_test(test_hashed_index),
 	    cmocka_unit_test(test_name_cache_address_reuse),
 	    cmocka_unit_test(test_reload_while_matching),
 	    cmocka_unit_test(test_nested_match),
