@@ -1461,6 +1461,10 @@ struct hit_ctx {
 	const uint32_t *bk; /* the event's logsource buckets */
 	uint32_t nb;
 	int kw; /* the keyword literals serve one of them: values go to t->buf */
+	/* the buckets as bits of the words of an fbk bitset: rm[i] in word rw[i] */
+	uint32_t nrw;
+	uint32_t rw[LS_MAX_ROUTE];
+	uint64_t rm[LS_MAX_ROUTE];
 };
 
 /* A literal occurs: each clause it satisfies counts once for its rule, and a
@@ -1546,8 +1550,8 @@ static int routed(const struct prefilter *pf, const struct hit_ctx *h, uint32_t 
 {
 	const uint64_t *m = pf->fbk + (size_t)fid * pf->bwords;
 
-	for (uint32_t i = 0; i < h->nb; i++) {
-		if (h->bk[i] < pf->nbuckets && (m[h->bk[i] >> 6] >> (h->bk[i] & 63) & 1))
+	for (uint32_t i = 0; i < h->nrw; i++) {
+		if (m[h->rw[i]] & h->rm[i])
 			return 1;
 	}
 	return 0;
@@ -1724,9 +1728,9 @@ static void lx_scan(const struct prefilter *pf, const struct pf_lx *lx, struct h
 	}
 }
 
-/* Scans field fid's value f with the field's database, or replays the hits
- * of the same value from this thread's value cache; a scanned value with
- * few enough hits is cached. Returns 0 or -1. */
+/* Scans field fid's value f with the field's database, hashed index or few
+ * literals, or replays the hits of the same value from this thread's value
+ * cache; a scanned value with few enough hits is cached. Returns 0 or -1. */
 static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_ctx *h,
 		   uint32_t fid, const struct event_field *f, size_t kw)
 {
@@ -1754,7 +1758,9 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 	if (!v)
 		return -1;
 	t->nhitlog = 0;
-	if (pf->fields[fid].lx)
+	if (pf->fields[fid].nsmall)
+		scan_small(pf, &pf->fields[fid], h, v, n + 2);
+	else if (pf->fields[fid].lx)
 		lx_scan(pf, pf->fields[fid].lx, h, v, n + 2);
 	else if (hs_scan(pf->fields[fid].db, (const char *)v, (unsigned)(n + 2), 0, t->scratch,
 			 on_hit, h) != HS_SUCCESS)
@@ -1817,15 +1823,8 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 	fd = &pf->fields[fid];
 	if ((!fd->db && !fd->lx && !fd->nsmall) || !routed(pf, h, fid))
 		return 0;
-	if (fd->db || fd->lx) {
-		if (scan_db(pf, t, h, fid, f, *kw) < 0)
-			return -1;
-	} else {
-		const uint8_t *v = framed(t, h, f, *kw);
-		if (!v)
-			return -1;
-		scan_small(pf, fd, h, v, f->value_len + 2);
-	}
+	if (scan_db(pf, t, h, fid, f, *kw) < 0)
+		return -1;
 	t->fslot[fid].scanned = t->epoch; /* its literals' stamps are complete */
 	return 0;
 }
@@ -1833,7 +1832,7 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct event *ev,
 		   const uint32_t *bk, uint32_t nb)
 {
-	struct hit_ctx h = {pf, t, bk, nb, 0};
+	struct hit_ctx h; /* not zeroed whole: rw and rm are filled below */
 	uint32_t n = ev->nfields < EVENT_MAX_FIELDS ? ev->nfields : EVENT_MAX_FIELDS;
 	size_t kw = 1;
 	int rc = 0;
@@ -1858,8 +1857,26 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 		t->candw[i] = 0;
 	}
 	t->buf[0] = 0;
+	h.pf = pf;
+	h.t = t;
+	h.bk = bk;
+	h.nb = nb;
+	h.kw = 0;
+	h.nrw = 0;
 	for (uint32_t i = 0; i < nb && !h.kw; i++)
 		h.kw = bk[i] < pf->nbuckets && pf->kwdb[bk[i]] != NULL;
+	for (uint32_t i = 0; i < nb && i < LS_MAX_ROUTE; i++) {
+		uint32_t w = bk[i] >> 6, k = 0;
+		if (bk[i] >= pf->nbuckets)
+			continue;
+		while (k < h.nrw && h.rw[k] != w)
+			k++;
+		if (k == h.nrw) {
+			h.rw[h.nrw++] = w;
+			h.rm[k] = 0;
+		}
+		h.rm[k] |= 1ull << (bk[i] & 63);
+	}
 	/* Every field is visited even after a failed scan: the field slots must
 	 * be complete for evaluation. */
 	for (uint32_t i = 0; i < n; i++) {
@@ -1924,7 +1941,8 @@ static uint32_t fslot_vid(const struct prefilter *pf, const struct pf_thread *ct
 		(void)vc_admit(t, fid, 1);
 		return s->vid = e->vid;
 	}
-	if ((fid < pf->nfields && (pf->fields[fid].db || pf->fields[fid].lx)) ||
+	if ((fid < pf->nfields &&
+	     (pf->fields[fid].db || pf->fields[fid].lx || pf->fields[fid].nsmall)) ||
 	    !vc_admit(t, fid, 0))
 		return s->vid = PF_VID_NONE;
 	e->vid = new_vid(t);
