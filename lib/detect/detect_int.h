@@ -583,6 +583,7 @@ struct pf_ncache {
 #define PF_VCACHE      2048 /* per-thread scanned-value cache entries (direct-mapped) */
 #define PF_VCACHE_VAL  256  /* longest value cached */
 #define PF_VCACHE_HITS 62   /* most literal hits a cached value may have */
+#define PF_VCACHE_KW   6    /* most keyword literal hits a cached value may have */
 
 /* The literal hits of one field value scanned before on this thread with the
  * same ruleset (the cache is emptied when the thread meets another one):
@@ -595,6 +596,10 @@ struct pf_vcache {
 	uint32_t fid, len; /* len UINT32_MAX: empty */
 	uint32_t nhits, nclause; /* hits[0, nclause) satisfy clauses, the rest only stamp */
 	uint32_t hits[PF_VCACHE_HITS];
+	/* the keyword literals the value holds, for events whose keyword
+	 * databases are those of kwsig (0: not known) */
+	uint32_t kwsig, nkw;
+	uint32_t kwhits[PF_VCACHE_KW];
 	uint8_t val[PF_VCACHE_VAL];
 };
 
@@ -672,6 +677,9 @@ struct pf_thread {
 	struct ls_centry *lscache; /* LS_CACHE routes of the ruleset of gen */
 	uint32_t hitlog[PF_VCACHE_HITS]; /* hits of the value being scanned */
 	uint32_t nhitlog;		 /* hits so far (more than fit: not cached) */
+	uint32_t kwlog[PF_VCACHE_KW];	 /* keyword hits of the value being scanned */
+	uint32_t nkwlog;
+	uint8_t *fbuf; /* one framed value */
 	int busy;     /* inside a match on this thread (callbacks may match again) */
 };
 

@@ -1312,6 +1312,7 @@ static void tls_destroy(void *p)
 	free(t->rcnt);
 	free(t->fslot);
 	free(t->buf);
+	free(t->fbuf);
 	free(t->ncache);
 	free(t->vcache);
 	free(t->lscache);
@@ -1382,13 +1383,15 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 		if (!t)
 			return NULL;
 		t->buf = malloc(PF_BUF + 2);
+		t->fbuf = malloc(PF_BUF + 2);
 		t->ncache = calloc(PF_NCACHE, sizeof(*t->ncache));
 		t->vcache = malloc(PF_VCACHE * sizeof(*t->vcache));
 		t->lscache = malloc(LS_CACHE * sizeof(*t->lscache));
 		t->ms = calloc(1, sizeof(*t->ms));
-		if (!t->buf || !t->ncache || !t->vcache || !t->lscache || !t->ms ||
+		if (!t->buf || !t->fbuf || !t->ncache || !t->vcache || !t->lscache || !t->ms ||
 		    pthread_setspecific(tls_key, t) != 0) {
 			free(t->buf);
+			free(t->fbuf);
 			free(t->ncache);
 			free(t->vcache);
 			free(t->lscache);
@@ -1461,6 +1464,11 @@ struct hit_ctx {
 	const uint32_t *bk; /* the event's logsource buckets */
 	uint32_t nb;
 	int kw; /* the keyword literals serve one of them: values go to t->buf */
+	/* the keyword databases of those buckets when at most 2 (kwsig their
+	 * bucket ids + 1), else kwsig 0: a value scanned on its own for them
+	 * keeps its keyword hits in the value cache */
+	uint32_t kwsig, nkwdb;
+	const hs_database_t *kwdb[2];
 	/* the buckets as bits of the words of an fbk bitset: rm[i] in word rw[i] */
 	uint32_t nrw;
 	uint32_t rw[LS_MAX_ROUTE];
@@ -1682,17 +1690,14 @@ static int vc_admit(struct pf_thread *t, uint32_t fid, int hit)
 /* Frames value f as NUL value NUL for a scan: in the keyword buffer, where
  * scan_field has just put it, or else at the start of t->buf. NULL when it
  * does not fit. */
-static const uint8_t *framed(struct pf_thread *t, const struct hit_ctx *h,
-			     const struct event_field *f, size_t kw)
+static const uint8_t *framed(struct pf_thread *t, const struct event_field *f)
 {
-	if (h->kw)
-		return t->buf + kw - f->value_len - 2;
 	if (f->value_len + 2 > PF_BUF)
 		return NULL;
-	t->buf[0] = 0;
-	memcpy(t->buf + 1, f->value, f->value_len);
-	t->buf[f->value_len + 1] = 0;
-	return t->buf;
+	t->fbuf[0] = 0;
+	memcpy(t->fbuf + 1, f->value, f->value_len);
+	t->fbuf[f->value_len + 1] = 0;
+	return t->fbuf;
 }
 
 /* Whether literal q was reported for the value being scanned. */
@@ -1728,16 +1733,33 @@ static void lx_scan(const struct prefilter *pf, const struct pf_lx *lx, struct h
 	}
 }
 
+/* A keyword literal in a value scanned on its own: as on_hit, and logged
+ * for the value's cache entry. */
+static int on_kwhit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+		    void *ctx)
+{
+	const struct hit_ctx *h = ctx;
+	struct pf_thread *t = h->t;
+
+	on_hit(id, from, to, flags, ctx);
+	t->nhitlog--; /* on_hit logged it as a field hit (past the last): it is not one */
+	if (t->nkwlog < PF_VCACHE_KW)
+		t->kwlog[t->nkwlog] = id;
+	t->nkwlog++;
+	return 0;
+}
+
 /* Scans field fid's value f with the field's database, hashed index or few
  * literals, or replays the hits of the same value from this thread's value
  * cache; a scanned value with few enough hits is cached. Returns 0 or -1. */
 static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_ctx *h,
-		   uint32_t fid, const struct event_field *f, size_t kw)
+		   uint32_t fid, const struct event_field *f)
 {
 	size_t n = f->value_len;
 	struct pf_vcache *e = NULL;
 	const uint8_t *v;
 	uint64_t hv = 0;
+	int admit, kwdone = 0;
 
 	if (n <= PF_VCACHE_VAL) {
 		hv = vhash(fid, (const uint8_t *)f->value, n);
@@ -1751,10 +1773,14 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 				on_hit(e->hits[k], 0, 0, 0, h);
 			for (; k < e->nhits; k++) /* literals that only decide patterns */
 				t->qstamp[e->hits[k]] = t->epoch;
-			return 0;
+			if (!h->kw || !h->kwsig || e->kwsig != h->kwsig)
+				return 0;
+			for (k = 0; k < e->nkw; k++)
+				on_hit(e->kwhits[k], 0, 0, 0, h);
+			return 1;
 		}
 	}
-	v = framed(t, h, f, kw);
+	v = framed(t, f);
 	if (!v)
 		return -1;
 	t->nhitlog = 0;
@@ -1765,8 +1791,23 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 	else if (hs_scan(pf->fields[fid].db, (const char *)v, (unsigned)(n + 2), 0, t->scratch,
 			 on_hit, h) != HS_SUCCESS)
 		return -1;
-	if (e && t->nhitlog <= PF_VCACHE_HITS && vc_admit(t, fid, 0)) {
+	admit = e && vc_admit(t, fid, 0);
+	/* a value that takes an entry is scanned for keywords on its own,
+	 * so that it need not be again; others go to the keyword buffer */
+	t->nkwlog = 0;
+	if (admit && h->kw && h->kwsig) {
+		for (uint32_t i = 0; i < h->nkwdb; i++) {
+			if (hs_scan(h->kwdb[i], (const char *)v, (unsigned)(n + 2), 0, t->scratch,
+				    on_kwhit, h) != HS_SUCCESS)
+				return -1;
+		}
+		kwdone = 1;
+	}
+	if (admit && t->nhitlog <= PF_VCACHE_HITS) {
 		e->vid = new_vid(t);
+		e->kwsig = kwdone && t->nkwlog <= PF_VCACHE_KW ? h->kwsig : 0;
+		e->nkw = t->nkwlog < PF_VCACHE_KW ? t->nkwlog : PF_VCACHE_KW;
+		memcpy(e->kwhits, t->kwlog, e->nkw * sizeof(*e->kwhits));
 		if (t->fslot[fid].f == f)
 			t->fslot[fid].vid = e->vid;
 		e->hash = hv;
@@ -1785,7 +1826,7 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 		}
 		memcpy(e->val, f->value, n);
 	}
-	return 0;
+	return kwdone;
 }
 
 /* Scans one event field f with its field's literals (a database, or a few
@@ -1797,6 +1838,7 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 {
 	uint32_t fid = f->name ? name_fid(pf, t, f->name) : PF_KW;
 	const struct pf_field *fd;
+	int kwdone = 0;
 
 	if (fid != PF_KW) {
 		struct pf_fslot *s = &t->fslot[fid];
@@ -1811,21 +1853,22 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 	}
 	if (!f->value || failed)
 		return failed;
-	if (h->kw) {
+	if (fid != PF_KW) {
+		fd = &pf->fields[fid];
+		if ((fd->db || fd->lx || fd->nsmall) && routed(pf, h, fid)) {
+			kwdone = scan_db(pf, t, h, fid, f);
+			if (kwdone < 0)
+				return -1;
+			t->fslot[fid].scanned = t->epoch; /* its literals' stamps are complete */
+		}
+	}
+	if (h->kw && !kwdone) {
 		if (*kw + f->value_len + 1 > PF_BUF)
 			return -1;
 		memcpy(t->buf + *kw, f->value, f->value_len);
 		*kw += f->value_len;
 		t->buf[(*kw)++] = 0;
 	}
-	if (fid == PF_KW)
-		return 0;
-	fd = &pf->fields[fid];
-	if ((!fd->db && !fd->lx && !fd->nsmall) || !routed(pf, h, fid))
-		return 0;
-	if (scan_db(pf, t, h, fid, f, *kw) < 0)
-		return -1;
-	t->fslot[fid].scanned = t->epoch; /* its literals' stamps are complete */
 	return 0;
 }
 
@@ -1863,8 +1906,19 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 	h.nb = nb;
 	h.kw = 0;
 	h.nrw = 0;
-	for (uint32_t i = 0; i < nb && !h.kw; i++)
-		h.kw = bk[i] < pf->nbuckets && pf->kwdb[bk[i]] != NULL;
+	h.kwsig = 0;
+	h.nkwdb = 0;
+	for (uint32_t i = 0; i < nb; i++) {
+		if (bk[i] >= pf->nbuckets || pf->kwdb[bk[i]] == NULL)
+			continue;
+		h.kw = 1;
+		if (h.nkwdb < 2)
+			h.kwdb[h.nkwdb] = pf->kwdb[bk[i]];
+		h.kwsig = h.nkwdb == 0 ? bk[i] + 1 : h.kwsig | (bk[i] + 1) << 16;
+		h.nkwdb++;
+	}
+	if (h.nkwdb > 2 || pf->nbuckets >= 0xffff)
+		h.kwsig = 0;
 	for (uint32_t i = 0; i < nb && i < LS_MAX_ROUTE; i++) {
 		uint32_t w = bk[i] >> 6, k = 0;
 		if (bk[i] >= pf->nbuckets)
@@ -1951,6 +2005,7 @@ static uint32_t fslot_vid(const struct prefilter *pf, const struct pf_thread *ct
 	e->len = (uint32_t)n;
 	e->nhits = 0;
 	e->nclause = 0;
+	e->kwsig = 0;
 	memcpy(e->val, f->value, n);
 	return s->vid = e->vid;
 }

@@ -480,6 +480,82 @@ static void test_hashed_index(void **state)
 	free2(&p);
 }
 
+/* Keyword hits kept with cached values: a value seen before replays its
+ * keyword hits only for events routed to the same keyword databases (here
+ * Linux process creations have two, file events one); others scan it. Each
+ * round has values of its own and starts with another category, so values
+ * are first seen in each. */
+static const char kw_yaml[] =
+    "title: kw_linux\nid: 11111111-0000-4000-8000-000000000001\n"
+    "logsource: {product: linux}\n"
+    "detection: {keywords: ['evilword', 'x-marker'], condition: keywords}\n"
+    "---\n"
+    "title: kw_proc\nid: 11111111-0000-4000-8000-000000000002\n"
+    "logsource: {product: linux, category: process_creation}\n"
+    "detection: {keywords: ['procword'], condition: keywords}\n"
+    "---\n"
+    "title: cmd\nid: 11111111-0000-4000-8000-000000000003\n"
+    "logsource: {product: linux, category: process_creation}\n"
+    "detection:\n"
+    "    sel:\n"
+    "        CommandLine|contains: [zz1, zz2, zz3, zz4, zz5, zz6, zz7, zz8, zz9]\n"
+    "    condition: sel\n"
+    "---\n"
+    "title: file\nid: 11111111-0000-4000-8000-000000000004\n"
+    "logsource: {product: linux, category: file_event}\n"
+    "detection:\n"
+    "    sel:\n"
+    "        CommandLine|contains: [yy1, yy2, yy3, yy4, yy5, yy6, yy7, yy8, yy9]\n"
+    "    condition: sel\n";
+
+static int on_title(const struct rule_info *ri, const struct event *ev, void *ctx)
+{
+	char *s = ctx;
+	size_t n = strlen(s);
+
+	(void)ev;
+	snprintf(s + n, 200 - n, "%s,", ri->title);
+	return 0;
+}
+
+static void test_keyword_cache(void **state)
+{
+	struct detect_options no = {.no_prefilter = 1};
+	struct detect_load_stats st;
+	struct ruleset *pf, *plain;
+	static const char *const cmd[] = {"run evilword now", "procword x", "plain",
+					  "zz3 EvilWord procword", "yy2 x-marker", "zz1 yy1"};
+	static const unsigned cat[] = {EVCAT_PROCESS_CREATION, EVCAT_FILE_EVENT, EVCAT_NETWORK_CONNECTION};
+	int matched = 0;
+
+	(void)state;
+	assert_int_equal(ruleset_load_mem(kw_yaml, strlen(kw_yaml), "kw.yml", &pf, &st, NULL, NULL), 0);
+	assert_int_equal(st.loaded, 4);
+	assert_int_equal(ruleset_load_mem_opts(kw_yaml, strlen(kw_yaml), "kw.yml", &no, &plain, &st,
+					       NULL, NULL),
+			 0);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 6 * 3 * 2 * 2; i++) {
+			struct event ev;
+			char a[200] = "", b[200] = "", c[64];
+			event_init(&ev);
+			ev.product = "linux";
+			ev.category = (uint16_t)cat[(i / 12 + round) % 3];
+			snprintf(c, sizeof(c), "%s r%d", cmd[i % 6], round);
+			assert_int_equal(event_set_str(&ev, "CommandLine", c), 0);
+			if (i / 6 % 2)
+				assert_int_equal(event_set_str(&ev, "User", "x-marker"), 0);
+			assert_int_equal(ruleset_match(pf, &ev, on_title, a),
+					 ruleset_match(plain, &ev, on_title, b));
+			assert_string_equal(a, b);
+			matched += a[0] != 0;
+		}
+	}
+	assert_true(matched > 0);
+	ruleset_free(pf);
+	ruleset_free(plain);
+}
+
 /* ---- hot reload ---- */
 
 #define RL_THREADS 3
@@ -722,6 +798,7 @@ int main(void)
 	    cmocka_unit_test(test_decided_by_scan),
 	    cmocka_unit_test(test_remembered_results),
 	    cmocka_unit_test(test_hashed_index),
+	    cmocka_unit_test(test_keyword_cache),
 	    cmocka_unit_test(test_name_cache_address_reuse),
 	    cmocka_unit_test(test_reload_while_matching),
 	    cmocka_unit_test(test_nested_match),
