@@ -665,9 +665,8 @@ struct pf_thread {
 	size_t ncstamp;
 	uint32_t *qstamp; /* per literal (req): occurred in this event */
 	size_t nqstamp;
-	uint32_t *rstamp; /* per rule: rcnt is this event's */
-	uint8_t *rcnt;	  /* per rule: clauses satisfied */
-	size_t nrstamp;
+	uint64_t *rstate; /* per rule: epoch << 8 | clauses satisfied in that event */
+	size_t nrstate;
 	struct pf_fslot *fslot; /* per field id */
 	size_t nfslot;
 	struct pf_mstate *ms;		 /* value ids, field statistics, rule results */

@@ -254,9 +254,12 @@ uint32_t logsource_route_cached(const struct lsidx *ix, struct ls_centry *c,
 	    !key_put(key, &kn, ev->category == EVCAT_UNKNOWN ? ev->category_name : NULL) ||
 	    !key_put(key, &kn, ev->service))
 		return logsource_route(ix, ev, out);
-	for (uint32_t i = 0; i < kn; i++) {
-		h ^= (uint8_t)key[i];
-		h *= 1099511628211ull;
+	/* 8 bytes at a time (the key's length is in the last word read) */
+	for (uint32_t i = 0; i < kn; i += 8) {
+		uint64_t w = 0;
+		memcpy(&w, key + i, kn - i < 8 ? kn - i : 8);
+		h = (h ^ w ^ kn) * 0x9fb21c651e98df25ull;
+		h ^= h >> 29;
 	}
 	e = &c[(h ^ (h >> 29)) & (LS_CACHE - 1)];
 	if (e->klen == kn && e->hash == h && e->category == ev->category &&

@@ -115,6 +115,8 @@ struct prefilter {
 	struct pf_req *req;
 	uint32_t nreq;
 	uint32_t *ridx;
+	uint32_t *rfast; /* per ridx entry: the clause's rule */
+	uint8_t *rneed;	 /* per ridx entry: that rule's clause count */
 	uint32_t *clause_rule; /* per clause: its rule */
 	uint32_t nclauses;
 	uint8_t *rule_nclauses; /* per rule: clauses that must all be satisfied */
@@ -1115,6 +1117,8 @@ void prefilter_free(struct prefilter *pf)
 	free(pf->ftab);
 	free(pf->req);
 	free(pf->ridx);
+	free(pf->rfast);
+	free(pf->rneed);
 	free(pf->clause_rule);
 	free(pf->rule_nclauses);
 	free(pf->always);
@@ -1178,7 +1182,9 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 	for (uint32_t q = 0; q < pf->nreq; q++)
 		total += pf->req[q].tn;
 	pf->ridx = malloc((total ? total : 1) * sizeof(*pf->ridx));
-	if (!pf->ridx)
+	pf->rfast = malloc((total ? total : 1) * sizeof(*pf->rfast));
+	pf->rneed = malloc(total ? total : 1);
+	if (!pf->ridx || !pf->rfast || !pf->rneed)
 		goto out;
 	total = 0;
 	for (uint32_t q = 0; q < pf->nreq; q++) {
@@ -1186,6 +1192,10 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 		rq->first = (uint32_t)total;
 		rq->nrules = rq->tn;
 		memcpy(pf->ridx + total, rq->tmp, rq->tn * sizeof(*rq->tmp));
+		for (uint32_t k = 0; k < rq->tn; k++) {
+			pf->rfast[total + k] = pf->clause_rule[rq->tmp[k]];
+			pf->rneed[total + k] = pf->rule_nclauses[pf->clause_rule[rq->tmp[k]]];
+		}
 		total += rq->tn;
 		free(rq->tmp);
 		rq->tmp = NULL;
@@ -1308,8 +1318,7 @@ static void tls_destroy(void *p)
 	free(t->stamp);
 	free(t->cstamp);
 	free(t->qstamp);
-	free(t->rstamp);
-	free(t->rcnt);
+	free(t->rstate);
 	free(t->fslot);
 	free(t->buf);
 	free(t->fbuf);
@@ -1347,14 +1356,11 @@ static int grow(void *pp, size_t *have, size_t n, size_t sz)
 
 static int grow_stamps(struct pf_thread *t, const struct prefilter *pf)
 {
-	size_t nr = t->nrstamp;
-
 	if (grow(&t->stamp, &t->nstamp, pf->nbuckets, sizeof(*t->stamp)) < 0 ||
 	    grow(&t->cstamp, &t->ncstamp, pf->nclauses, sizeof(*t->cstamp)) < 0 ||
 	    grow(&t->qstamp, &t->nqstamp, pf->nreq, sizeof(*t->qstamp)) < 0 ||
 	    grow(&t->fslot, &t->nfslot, pf->nfields, sizeof(*t->fslot)) < 0 ||
-	    grow(&t->rcnt, &nr, pf->nrules, sizeof(*t->rcnt)) < 0 ||
-	    grow(&t->rstamp, &t->nrstamp, pf->nrules, sizeof(*t->rstamp)) < 0)
+	    grow(&t->rstate, &t->nrstate, pf->nrules, sizeof(*t->rstate)) < 0)
 		return -1;
 	return 0;
 }
@@ -1484,7 +1490,8 @@ static int on_hit(unsigned id, unsigned long long from, unsigned long long to, u
 	const struct prefilter *pf = h->pf;
 	struct pf_thread *t = h->t;
 	const struct pf_req *rq = &pf->req[id];
-	const uint32_t *cl = pf->ridx + rq->first;
+	const uint32_t *cl = pf->ridx + rq->first, *rf = pf->rfast + rq->first;
+	const uint8_t *need = pf->rneed + rq->first;
 	uint32_t ep = t->epoch;
 
 	(void)from;
@@ -1495,15 +1502,15 @@ static int on_hit(unsigned id, unsigned long long from, unsigned long long to, u
 		t->hitlog[t->nhitlog] = id;
 	t->nhitlog++;
 	for (uint32_t k = 0; k < rq->nrules; k++) {
-		uint32_t c = cl[k], r = pf->clause_rule[c];
+		uint32_t c = cl[k], r = rf[k];
+		uint64_t st;
 		if (t->cstamp[c] == ep)
 			continue;
 		t->cstamp[c] = ep;
-		if (t->rstamp[r] != ep) {
-			t->rstamp[r] = ep;
-			t->rcnt[r] = 0;
-		}
-		if (++t->rcnt[r] == pf->rule_nclauses[r])
+		st = t->rstate[r];
+		st = (st >> 8 == ep ? st : (uint64_t)ep << 8) + 1;
+		t->rstate[r] = st;
+		if ((st & 0xff) == need[k])
 			pf_cand_set(t, r);
 	}
 	return 0;
@@ -1885,7 +1892,7 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 		memset(t->stamp, 0, t->nstamp * sizeof(*t->stamp));
 		memset(t->cstamp, 0, t->ncstamp * sizeof(*t->cstamp));
 		memset(t->qstamp, 0, t->nqstamp * sizeof(*t->qstamp));
-		memset(t->rstamp, 0, t->nrstamp * sizeof(*t->rstamp));
+		memset(t->rstate, 0, t->nrstate * sizeof(*t->rstate));
 		memset(t->fslot, 0, t->nfslot * sizeof(*t->fslot));
 		t->ms->off = 0;
 		t->epoch = 1;
