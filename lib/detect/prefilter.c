@@ -1975,21 +1975,14 @@ size_t prefilter_count_always(const struct prefilter *pf)
 /* The value id of field fid in this event: that of its value cache entry,
  * the value taking one when its field has no database (a field with one
  * only caches values it scanned, with their hits). */
-static uint32_t fslot_vid(const struct prefilter *pf, const struct pf_thread *ct, uint32_t fid)
+static uint32_t fslot_vid_slow(const struct prefilter *pf, struct pf_thread *t, uint32_t fid,
+			       struct pf_fslot *s)
 {
-	struct pf_thread *t = (struct pf_thread *)ct; /* this thread's own state */
-	struct pf_fslot *s = &t->fslot[fid];
 	const struct event_field *f;
 	struct pf_vcache *e;
 	uint64_t hv;
 	size_t n;
 
-	if (s->epoch != t->epoch)
-		return PF_VID_MISSING;
-	if (s->count > 1)
-		return PF_VID_NONE;
-	if (s->vid)
-		return s->vid;
 	f = s->f;
 	n = f->value_len;
 	if (!f->value)
@@ -2015,6 +2008,21 @@ static uint32_t fslot_vid(const struct prefilter *pf, const struct pf_thread *ct
 	e->kwsig = 0;
 	memcpy(e->val, f->value, n);
 	return s->vid = e->vid;
+}
+
+static inline uint32_t fslot_vid(const struct prefilter *pf, const struct pf_thread *ct,
+				 uint32_t fid)
+{
+	struct pf_thread *t = (struct pf_thread *)ct; /* this thread's own state */
+	struct pf_fslot *s = &t->fslot[fid];
+
+	if (s->epoch != t->epoch)
+		return PF_VID_MISSING;
+	if (s->count > 1)
+		return PF_VID_NONE;
+	if (s->vid)
+		return s->vid;
+	return fslot_vid_slow(pf, t, fid, s);
 }
 
 int prefilter_memo_get(const struct prefilter *pf, const struct pf_thread *t,
