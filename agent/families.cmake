@@ -16,12 +16,14 @@ set(ym_fam_file family_file_fanotify_ops)
 
 if(YM_BPF)
 	# bpf/<name>.bpf.c + bpf/<name>.h: skeletons generated into the build folder
-	set(ym_fam_bpf net dns file)
+	# (and sysx: the system call exit dispatcher the process sensor, network
+	# and file modules share, sysx.c)
+	set(ym_fam_bpf net dns file sysx)
 	foreach(n IN LISTS ym_fam_bpf)
 		ym_bpf_skeleton(${n})
 	endforeach()
 	list(APPEND YM_FAMILY_SOURCES family_bpf_util.c family_net_bpf.c family_dns_bpf.c
-		family_file_bpf.c)
+		family_file_bpf.c sysx.c)
 	list(PREPEND ym_fam_net family_net_bpf_ops)
 	list(PREPEND ym_fam_dns family_dns_bpf_ops)
 	list(PREPEND ym_fam_file family_file_bpf_ops)

@@ -6,6 +6,7 @@
 #include "family_file_bpf.h"
 #include "err.h"
 #include "family_bpf_util.h"
+#include "sysx.h"
 #include "family_file_watch.h"
 #include "family_util.h"
 #include "file.h"
@@ -26,6 +27,8 @@
 struct family {
 	struct family_env env;
 	struct file_bpf *skel;
+	struct sysx_reg *sysx;	   /* file_sys_exit run by the shared dispatcher, */
+	struct bpf_link *sys_link; /* or attached alone */
 	struct ring_buffer *rb;
 	struct family_file_watch watch;
 	int handled;
@@ -194,6 +197,8 @@ static void fb_stop(struct family *f)
 	if (f == NULL)
 		return;
 	ring_buffer__free(f->rb);
+	sysx_del(f->sysx);
+	bpf_link__destroy(f->sys_link);
 	file_bpf__destroy(f->skel);
 	free(f);
 }
@@ -223,7 +228,16 @@ static int fb_start(const struct family_env *env, struct family **out)
 	rc = fb_prefixes(f); /* before attaching: nothing passes an empty map */
 	if (rc != 0)
 		goto out;
-	err = file_bpf__attach(f->skel);
+	{
+		static const int all[] = {FILE_NRS};
+		uint32_t nrs[sizeof(all) / sizeof(all[0])];
+		size_t n = 0;
+
+		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+			if (all[i] >= 0)
+				nrs[n++] = (uint32_t)all[i];
+		err = sysx_attach(f->skel->progs.file_sys_exit, nrs, n, &f->sysx, &f->sys_link);
+	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);
 		goto out;

@@ -1,6 +1,7 @@
 #include "family_net_bpf.h"
 #include "err.h"
 #include "family_bpf_util.h"
+#include "sysx.h"
 #include "family_util.h"
 #include "net.h"
 #include "net.skel.h"
@@ -22,6 +23,8 @@ struct family {
 	struct family_env env;
 	struct net_bpf *skel;
 	struct bpf_link *links[NET_BPF_LINKS];
+	struct sysx_reg *sysx;	   /* net_sys_exit run by the shared dispatcher, */
+	struct bpf_link *sys_link; /* or attached alone */
 	struct ring_buffer *rb;
 	int cg_fd;
 	int handled; /* events this poll (the collector's count) */
@@ -134,7 +137,9 @@ static void nb_stop(struct family *f)
 	ring_buffer__free(f->rb);
 	for (int i = 0; i < NET_BPF_LINKS; i++)
 		bpf_link__destroy(f->links[i]);
-	net_bpf__destroy(f->skel); /* the raw_tp links go with the skeleton */
+	sysx_del(f->sysx);
+	bpf_link__destroy(f->sys_link);
+	net_bpf__destroy(f->skel);
 	if (f->cg_fd >= 0)
 		close(f->cg_fd);
 	free(f);
@@ -160,8 +165,14 @@ static int nb_start(const struct family_env *env, struct family **out)
 	}
 	f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
 	err = net_bpf__load(f->skel);
-	if (err == 0)
-		err = net_bpf__attach(f->skel); /* raw_tp; cgroup programs below */
+	/* net_sys_exit through the shared dispatcher (net_flush is only run,
+	 * the cgroup programs are attached below) */
+	if (err == 0) {
+		static const uint32_t nrs[] = {NET_NRS};
+
+		err = sysx_attach(f->skel->progs.net_sys_exit, nrs, sizeof(nrs) / sizeof(nrs[0]),
+				  &f->sysx, &f->sys_link);
+	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);
 		goto out;

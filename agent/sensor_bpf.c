@@ -1,5 +1,5 @@
 /* sensor_bpf: process events from the eBPF programs of bpf/proc.bpf.c
- * (tp_btf sched_process_exec/fork/exit, raw_tp sys_exit), read from their
+ * (tp_btf sched_process_exec/fork/exit and sys_exit), read from their
  * ring buffer. Everything about a process is read in the kernel at exec
  * time, so short-lived processes lose nothing to a /proc race.
  *
@@ -12,6 +12,7 @@
 #include "err.h"
 #include "kpath.h"
 #include "log.h"
+#include "sysx.h"
 #include "util.h"
 
 #include "proc.h"
@@ -39,7 +40,9 @@ struct sensor {
 	struct proc_bpf *skel;
 	struct ring_buffer *rb;
 	int fd;
-	int sys_attached; /* raw_tp/sys_exit attached: syscall records flow */
+	int sys_attached;	   /* tp_btf/sys_exit attached: syscall records flow */
+	struct sysx_reg *sysx;	   /* proc_sys_exit run by the shared dispatcher, */
+	struct bpf_link *sys_link; /* or attached alone */
 	struct sensor_stats st;
 	uint64_t kdrops; /* kernel-side drops, summed over CPUs and types */
 	int ncpus;
@@ -311,13 +314,18 @@ static int sb_start(struct sensor **out)
 		LOG_I("sensor_bpf", "cannot attach the process tracepoints: %s", strerror(errno));
 		goto out;
 	}
-	s->skel->links.proc_sys_exit = bpf_program__attach(s->skel->progs.proc_sys_exit);
-	if (s->skel->links.proc_sys_exit)
-		s->sys_attached = 1;
-	else
-		LOG_W("sensor_bpf", "W3310",
-		      "raw_tp/sys_exit refused (%s): no privilege, ptrace, module or bpf events",
-		      strerror(errno));
+	{
+		static const uint32_t nrs[] = {PROC_NRS};
+		int e2 = sysx_attach(s->skel->progs.proc_sys_exit, nrs,
+				     sizeof(nrs) / sizeof(nrs[0]), &s->sysx, &s->sys_link);
+		if (e2 == 0)
+			s->sys_attached = 1;
+		else
+			LOG_W("sensor_bpf", "W3310",
+			      "tp_btf/sys_exit refused (%s): no privilege, ptrace, module or bpf "
+			      "events",
+			      strerror(e2 < 0 && e2 > -4096 ? -e2 : EINVAL));
+	}
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), sb_record, s, NULL);
 	if (!s->rb)
 		goto out;
@@ -328,6 +336,8 @@ static int sb_start(struct sensor **out)
 out:
 	if (s) {
 		ring_buffer__free(s->rb);
+		sysx_del(s->sysx);
+		bpf_link__destroy(s->sys_link);
 		proc_bpf__destroy(s->skel);
 		free(s);
 	}
@@ -384,6 +394,8 @@ static void sb_stop(struct sensor *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	sysx_del(s->sysx);
+	bpf_link__destroy(s->sys_link);
 	proc_bpf__destroy(s->skel);
 	free(s);
 }

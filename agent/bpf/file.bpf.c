@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* file.bpf.c: the file family's kernel side (docs/sensors.md "Files").
  *
- * raw_tp/sys_enter keeps the arguments of open, creat, openat, openat2,
+ * tp_btf/sys_exit, at the successful exit of open, creat, openat, openat2,
  * rename, renameat, renameat2, unlink, unlinkat, chmod, fchmodat,
- * fchmodat2, chown, lchown and fchownat per task; raw_tp/sys_exit, when the
- * call succeeded, reads the path arguments and sends a record when an
+ * fchmodat2, chown, lchown and fchownat, reads the call's arguments from
+ * its saved registers and the paths from its memory, and sends a record when an
  * absolute path starts with one of the prefixes in the map "prefixes" (at
  * most FILE_PREFIXES, compared in a bounded bpf_loop). Relative paths are
  * sent as they are, for the loader to resolve and filter. Opens count only
@@ -28,45 +28,11 @@ char LICENSE[] SEC("license") = "GPL";
 #define AT_FDCWD     -100
 #define AT_REMOVEDIR 0x200
 
-#if defined(__TARGET_ARCH_x86)
-#define NR_OPEN	     2
-#define NR_CREAT     85
-#define NR_RENAME    82
-#define NR_UNLINK    87
-#define NR_CHMOD     90
-#define NR_CHOWN     92
-#define NR_LCHOWN    94
-#define NR_OPENAT    257
-#define NR_RENAMEAT  264
-#define NR_UNLINKAT  263
-#define NR_FCHMODAT  268
-#define NR_FCHOWNAT  260
-#define NR_RENAMEAT2 316
-#define NR_OPENAT2   437
-#define NR_FCHMODAT2 452
-#else /* the generic table (arm64): no legacy calls */
-#define NR_OPEN	     -1
-#define NR_CREAT     -1
-#define NR_RENAME    -1
-#define NR_UNLINK    -1
-#define NR_CHMOD     -1
-#define NR_CHOWN     -1
-#define NR_LCHOWN    -1
-#define NR_OPENAT    56
-#define NR_RENAMEAT  38
-#define NR_UNLINKAT  35
-#define NR_FCHMODAT  53
-#define NR_FCHOWNAT  54
-#define NR_RENAMEAT2 276
-#define NR_OPENAT2   437
-#define NR_FCHMODAT2 452
-#endif
-
 const volatile __u32 self_tgid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, 512 << 10); /* 576-byte records: ~900 */
 } events SEC(".maps");
 
 YM_BPF_DROPS_MAP(1);
@@ -83,53 +49,45 @@ struct call {
 	__u64 a[5];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u64);
-	__type(value, struct call);
-} calls SEC(".maps");
-
-SEC("raw_tp/sys_enter")
-int file_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int watched(long nr)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long nr = ctx->args[1];
-	__u64 id = bpf_get_current_pid_tgid();
-	struct call c;
+	return nr == FILE_NR_OPENAT || nr == FILE_NR_OPENAT2 || nr == FILE_NR_RENAMEAT2 ||
+	       nr == FILE_NR_RENAMEAT || nr == FILE_NR_UNLINKAT || nr == FILE_NR_FCHMODAT ||
+	       nr == FILE_NR_FCHMODAT2 || nr == FILE_NR_FCHOWNAT || nr == FILE_NR_OPEN ||
+	       nr == FILE_NR_CREAT || nr == FILE_NR_RENAME || nr == FILE_NR_UNLINK ||
+	       nr == FILE_NR_CHMOD || nr == FILE_NR_CHOWN || nr == FILE_NR_LCHOWN;
+}
 
-	if (nr != NR_OPENAT && nr != NR_OPENAT2 && nr != NR_RENAMEAT2 && nr != NR_RENAMEAT &&
-	    nr != NR_UNLINKAT && nr != NR_FCHMODAT && nr != NR_FCHMODAT2 && nr != NR_FCHOWNAT &&
-	    nr != NR_OPEN && nr != NR_CREAT && nr != NR_RENAME && nr != NR_UNLINK &&
-	    nr != NR_CHMOD && nr != NR_CHOWN && nr != NR_LCHOWN)
-		return 0;
-	if ((id >> 32) == self_tgid)
-		return 0;
-	c.nr = nr;
-	c.a[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	c.a[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	c.a[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	c.a[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	c.a[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+/* The arguments of a watched call, read at its exit from the registers the
+ * call was made with (the kernel saves them at entry and a system call
+ * does not change them; arm64's first one is orig_x0). 0 when the call is
+ * not one to report: an open that cannot write, a directory removal. */
+static __always_inline int call_args(struct call *c, long nr, struct pt_regs *regs)
+{
+	c->nr = nr;
+	c->a[0] = PT_REGS_PARM1_SYSCALL(regs);
+	c->a[1] = PT_REGS_PARM2_SYSCALL(regs);
+	c->a[2] = PT_REGS_PARM3_SYSCALL(regs);
+	c->a[3] = PT_REGS_PARM4_SYSCALL(regs);
+	c->a[4] = PT_REGS_PARM5_SYSCALL(regs);
 	/* opens: keep only those that may write */
-	if (nr == NR_OPENAT || nr == NR_OPEN) {
-		__u64 fl = nr == NR_OPEN ? c.a[1] : c.a[2];
+	if (nr == FILE_NR_OPENAT || nr == FILE_NR_OPEN) {
+		__u64 fl = nr == FILE_NR_OPEN ? c->a[1] : c->a[2];
 
 		if (!(fl & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)))
 			return 0;
-	} else if (nr == NR_OPENAT2) {
+	} else if (nr == FILE_NR_OPENAT2) {
 		struct open_how how = {};
 
-		if (bpf_probe_read_user(&how, sizeof(how), (void *)c.a[2]) != 0 ||
+		if (bpf_probe_read_user(&how, sizeof(how), (void *)c->a[2]) != 0 ||
 		    !(how.flags & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)))
 			return 0;
-		c.a[2] = how.flags;
-		c.a[3] = how.mode;
-	} else if (nr == NR_UNLINKAT && (c.a[2] & AT_REMOVEDIR)) {
+		c->a[2] = how.flags;
+		c->a[3] = how.mode;
+	} else if (nr == FILE_NR_UNLINKAT && (c->a[2] & AT_REMOVEDIR)) {
 		return 0;
 	}
-	bpf_map_update_elem(&calls, &id, &c, BPF_ANY);
-	return 0;
+	return 1;
 }
 
 struct match {
@@ -180,25 +138,31 @@ static __always_inline int read_path(char *dst, const char *user, __u32 *flags, 
 	return m.hit;
 }
 
-SEC("raw_tp/sys_exit")
-int file_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+/* tp_btf/sys_exit alone, no sys_enter program: these run at every system
+ * call of the machine, so the number is tested first, straight from the
+ * registers, and the arguments are read only for a watched call
+ * (docs/sensors.md: a program per system call costs ~25 ns even when it
+ * returns at once) */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(file_sys_exit, struct pt_regs *regs, long ret)
 {
-	long ret = ctx->args[1];
-	__u64 id = bpf_get_current_pid_tgid();
-	struct call *c = bpf_map_lookup_elem(&calls, &id);
+	long nr0 = YM_SYSCALL_NR(regs);
+	__u64 id;
+	struct call call, *c = &call;
 	struct file_rec *r;
 	const char *p1 = 0, *p2 = 0;
 	__s64 nr;
 	int keep;
 
-	if (!c)
+	if (!watched(nr0) || ret < 0)
 		return 0;
-	if (ret < 0)
-		goto out;
+	id = bpf_get_current_pid_tgid();
+	if ((id >> 32) == self_tgid || !call_args(c, nr0, regs))
+		return 0;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		ym_count_drop(0);
-		goto out;
+		return 0;
 	}
 	nr = c->nr;
 	r->pid = id >> 32;
@@ -212,14 +176,15 @@ int file_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	r->ts_ns = bpf_ktime_get_ns();
 	r->path2[0] = 0;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
-	if (nr == NR_OPEN || nr == NR_CREAT || nr == NR_OPENAT || nr == NR_OPENAT2) {
+	if (nr == FILE_NR_OPEN || nr == FILE_NR_CREAT || nr == FILE_NR_OPENAT ||
+	    nr == FILE_NR_OPENAT2) {
 		__u64 fl;
 
-		if (nr == NR_OPEN) {
+		if (nr == FILE_NR_OPEN) {
 			p1 = (const char *)c->a[0];
 			fl = c->a[1];
 			r->mode = (__u32)c->a[2];
-		} else if (nr == NR_CREAT) {
+		} else if (nr == FILE_NR_CREAT) {
 			p1 = (const char *)c->a[0];
 			fl = O_CREAT | O_WRONLY | O_TRUNC;
 			r->mode = (__u32)c->a[1];
@@ -230,9 +195,9 @@ int file_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			r->mode = (__u32)c->a[3];
 		}
 		r->action = (fl & O_CREAT) ? FILE_REC_CREATE : FILE_REC_WRITE;
-	} else if (nr == NR_RENAME || nr == NR_RENAMEAT || nr == NR_RENAMEAT2) {
+	} else if (nr == FILE_NR_RENAME || nr == FILE_NR_RENAMEAT || nr == FILE_NR_RENAMEAT2) {
 		r->action = FILE_REC_RENAME;
-		if (nr == NR_RENAME) {
+		if (nr == FILE_NR_RENAME) {
 			p2 = (const char *)c->a[0];
 			p1 = (const char *)c->a[1];
 		} else {
@@ -241,17 +206,17 @@ int file_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 			r->dirfd = (__s32)c->a[2];
 			p1 = (const char *)c->a[3];
 		}
-	} else if (nr == NR_UNLINK || nr == NR_UNLINKAT) {
+	} else if (nr == FILE_NR_UNLINK || nr == FILE_NR_UNLINKAT) {
 		r->action = FILE_REC_UNLINK;
-		if (nr == NR_UNLINK) {
+		if (nr == FILE_NR_UNLINK) {
 			p1 = (const char *)c->a[0];
 		} else {
 			r->dirfd = (__s32)c->a[0];
 			p1 = (const char *)c->a[1];
 		}
-	} else if (nr == NR_CHMOD || nr == NR_FCHMODAT || nr == NR_FCHMODAT2) {
+	} else if (nr == FILE_NR_CHMOD || nr == FILE_NR_FCHMODAT || nr == FILE_NR_FCHMODAT2) {
 		r->action = FILE_REC_CHMOD;
-		if (nr == NR_CHMOD) {
+		if (nr == FILE_NR_CHMOD) {
 			p1 = (const char *)c->a[0];
 			r->mode = (__u32)c->a[1];
 		} else {
@@ -261,7 +226,7 @@ int file_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		}
 	} else {
 		r->action = FILE_REC_CHOWN;
-		if (nr == NR_FCHOWNAT) {
+		if (nr == FILE_NR_FCHOWNAT) {
 			r->dirfd = (__s32)c->a[0];
 			p1 = (const char *)c->a[1];
 			r->owner_uid = (__u32)c->a[2];
@@ -279,7 +244,5 @@ int file_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		bpf_ringbuf_submit(r, 0);
 	else
 		bpf_ringbuf_discard(r, 0);
-out:
-	bpf_map_delete_elem(&calls, &id);
 	return 0;
 }

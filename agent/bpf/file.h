@@ -8,6 +8,48 @@
 #include <linux/types.h>
 #endif
 
+/* the system calls file_sys_exit watches (-1: not in this architecture's
+ * table); the loader registers them with the dispatcher (agent/sysx.h). The
+ * build targets one architecture: __TARGET_ARCH_* in the eBPF program, the
+ * compiler's own in the agent. */
+#if defined(__TARGET_ARCH_x86) || (!defined(__bpf__) && defined(__x86_64__))
+#define FILE_NR_OPEN	  2
+#define FILE_NR_CREAT	  85
+#define FILE_NR_RENAME	  82
+#define FILE_NR_UNLINK	  87
+#define FILE_NR_CHMOD	  90
+#define FILE_NR_CHOWN	  92
+#define FILE_NR_LCHOWN	  94
+#define FILE_NR_OPENAT	  257
+#define FILE_NR_RENAMEAT  264
+#define FILE_NR_UNLINKAT  263
+#define FILE_NR_FCHMODAT  268
+#define FILE_NR_FCHOWNAT  260
+#define FILE_NR_RENAMEAT2 316
+#define FILE_NR_OPENAT2	  437
+#define FILE_NR_FCHMODAT2 452
+#else /* the generic table (arm64): no legacy calls */
+#define FILE_NR_OPEN	  -1
+#define FILE_NR_CREAT	  -1
+#define FILE_NR_RENAME	  -1
+#define FILE_NR_UNLINK	  -1
+#define FILE_NR_CHMOD	  -1
+#define FILE_NR_CHOWN	  -1
+#define FILE_NR_LCHOWN	  -1
+#define FILE_NR_OPENAT	  56
+#define FILE_NR_RENAMEAT  38
+#define FILE_NR_UNLINKAT  35
+#define FILE_NR_FCHMODAT  53
+#define FILE_NR_FCHOWNAT  54
+#define FILE_NR_RENAMEAT2 276
+#define FILE_NR_OPENAT2	  437
+#define FILE_NR_FCHMODAT2 452
+#endif
+#define FILE_NRS                                                                                   \
+	FILE_NR_OPEN, FILE_NR_CREAT, FILE_NR_RENAME, FILE_NR_UNLINK, FILE_NR_CHMOD, FILE_NR_CHOWN, \
+	    FILE_NR_LCHOWN, FILE_NR_OPENAT, FILE_NR_RENAMEAT, FILE_NR_UNLINKAT, FILE_NR_FCHMODAT,  \
+	    FILE_NR_FCHOWNAT, FILE_NR_RENAMEAT2, FILE_NR_OPENAT2, FILE_NR_FCHMODAT2
+
 #define FILE_PATH_MAX	256 /* bytes of a path argument read (with its NUL); longer is cut */
 #define FILE_PREFIXES	16  /* kernel-side prefixes; more collapse to "/" in the loader */
 #define FILE_PREFIX_MAX 64  /* bytes of one prefix */

@@ -8,6 +8,23 @@
 #include <linux/types.h>
 #endif
 
+/* the system calls net_sys_exit watches: x86_64 and arm64 (generic) numbers
+ * (the loader registers them with the dispatcher, agent/sysx.h; the build
+ * targets one architecture: __TARGET_ARCH_* in the eBPF program, the
+ * compiler's own in the agent) */
+#if defined(__TARGET_ARCH_x86) || (!defined(__bpf__) && defined(__x86_64__))
+#define NET_NR_CONNECT 42
+#define NET_NR_ACCEPT  43
+#define NET_NR_LISTEN  50
+#define NET_NR_ACCEPT4 288
+#elif defined(__TARGET_ARCH_arm64) || (!defined(__bpf__) && defined(__aarch64__))
+#define NET_NR_CONNECT 203
+#define NET_NR_ACCEPT  202
+#define NET_NR_LISTEN  201
+#define NET_NR_ACCEPT4 242
+#endif
+#define NET_NRS NET_NR_CONNECT, NET_NR_ACCEPT, NET_NR_LISTEN, NET_NR_ACCEPT4
+
 enum net_rec_action {
 	NET_REC_CONNECT =
 	    1, /* connect(2) returned 0 or EINPROGRESS; or a UDP datagram to a new peer */

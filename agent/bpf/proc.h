@@ -36,6 +36,27 @@ enum proc_rec_type {
 	PROC_REC_MAX_ = 8,
 };
 
+/* x86-64 numbers of the system calls proc_sys_exit reports (the 32-bit
+ * compat table is not watched: see docs/sensors.md); the loader registers
+ * the same list with the dispatcher (agent/sysx.h) */
+#define PROC_NR_PTRACE	     101
+#define PROC_NR_SETUID	     105
+#define PROC_NR_SETGID	     106
+#define PROC_NR_SETREUID     113
+#define PROC_NR_SETREGID     114
+#define PROC_NR_SETRESUID    117
+#define PROC_NR_SETRESGID    119
+#define PROC_NR_SETFSUID     122
+#define PROC_NR_SETFSGID     123
+#define PROC_NR_CAPSET	     126
+#define PROC_NR_INIT_MODULE  175
+#define PROC_NR_FINIT_MODULE 313
+#define PROC_NR_BPF	     321
+#define PROC_NRS                                                                                   \
+	PROC_NR_PTRACE, PROC_NR_SETUID, PROC_NR_SETGID, PROC_NR_SETREUID, PROC_NR_SETREGID,        \
+	    PROC_NR_SETRESUID, PROC_NR_SETRESGID, PROC_NR_SETFSUID, PROC_NR_SETFSGID,              \
+	    PROC_NR_CAPSET, PROC_NR_INIT_MODULE, PROC_NR_FINIT_MODULE, PROC_NR_BPF
+
 /* index into the per-CPU drop counter map "drops": a reserve or output
  * failure of that record type. Slot 0 counts exec records whose argv could
  * not be read (sent without CommandLine, not lost). */

@@ -26,4 +26,14 @@
 /* Adds one drop at slot idx of the program's "drops" map. */
 #define ym_count_drop(idx) ym_count_drops(idx, 1)
 
+/* The system call number at tp_btf/sys_exit, read straight from the saved
+ * registers (a tp_btf argument: no helper call). Programs on sys_enter and
+ * sys_exit run at every system call of the machine, so they test the number
+ * before anything else. */
+#if defined(__TARGET_ARCH_x86)
+#define YM_SYSCALL_NR(regs) ((long)(regs)->orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define YM_SYSCALL_NR(regs) ((long)(regs)->syscallno)
+#endif
+
 #endif

@@ -1,0 +1,116 @@
+/* sysx: the network and file families' eBPF modules share one tp_btf/sys_exit
+ * program (agent/sysx.h). With both running, both are registered with the
+ * dispatcher (not attached alone) and each still gets its events: a connect
+ * and a file creation made by a child. When the network module stops, the
+ * file module's events still come; when both stopped, nothing is
+ * registered. A kernel that refuses the dispatcher (the modules then attach
+ * their own programs) skips with 77. */
+#include "famnet.h"
+#include "famtest.h"
+#ifdef YM_FAMILY_BPF
+#include "family_file_bpf.h"
+#include "family_net_bpf.h"
+#include "sysx.h"
+#endif
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifdef YM_FAMILY_BPF
+static char root[] = "/tmp/ym-sysx-XXXXXX";
+
+/* a child creates name under root/etc/ and connects to 127.0.0.1:port
+ * (nothing listens: an attempt is reported all the same) */
+static void act(const char *name, int port)
+{
+	pid_t p = ft_fork();
+	int st = 0;
+
+	if (p == 0) {
+		char path[600];
+		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+		int fd, s;
+
+		snprintf(path, sizeof(path), "%s/etc/%s", root, name);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0 || close(fd) != 0)
+			_exit(10);
+		if (port) {
+			a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			s = socket(AF_INET, SOCK_STREAM, 0);
+			if (s < 0)
+				_exit(11);
+			(void)connect(s, (struct sockaddr *)&a, sizeof(a));
+			close(s);
+		}
+		_exit(0);
+	}
+	FT_CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static char *fname(const char *name)
+{
+	static char b[600];
+
+	snprintf(b, sizeof(b), "%s/etc/%s", root, name);
+	return b;
+}
+#endif
+
+int main(void)
+{
+#ifndef YM_FAMILY_BPF
+	printf("SKIP: built without eBPF (cmake/bpf.cmake found no clang/bpftool/libbpf)\n");
+	return FT_SKIP;
+#else
+	static struct ft net, file;
+	char w[600];
+	const char *watch[2] = {w, NULL};
+
+	famnet_private();
+	FT_CHECK(mkdtemp(root) != NULL);
+	snprintf(w, sizeof(w), "%s/etc", root);
+	FT_CHECK(mkdir(w, 0755) == 0);
+	snprintf(w, sizeof(w), "%s/etc/", root);
+	ft_start(&net, &family_net_bpf_ops, NULL);
+	ft_start(&file, &family_file_bpf_ops, watch);
+	if (sysx_count() == 0) {
+		printf("SKIP: the kernel refused the shared sys_exit program (or its tail calls): "
+		       "each module attached its own\n");
+		ft_stop(&file);
+		ft_stop(&net);
+		return FT_SKIP;
+	}
+	FT_CHECK(sysx_count() == 2);
+
+	act("one", 9);
+	ft_current = &net;
+	FT_CHECK(ft_wait(&net, 3000, "Action", "connect", "DestinationPort", "9", NULL) != NULL);
+	ft_current = &file;
+	FT_CHECK(ft_wait(&file, 3000, "Action", "create", "TargetFilename", fname("one"), NULL) !=
+		 NULL);
+
+	/* the network module leaves: the file module is still dispatched to */
+	ft_stop(&net);
+	FT_CHECK(sysx_count() == 1);
+	act("two", 0);
+	FT_CHECK(ft_wait(&file, 3000, "Action", "create", "TargetFilename", fname("two"), NULL) !=
+		 NULL);
+
+	ft_stop(&file);
+	FT_CHECK(sysx_count() == 0);
+	unlink(fname("one"));
+	unlink(fname("two"));
+	snprintf(w, sizeof(w), "%s/etc", root);
+	rmdir(w);
+	rmdir(root);
+	printf("ok\n");
+	return 0;
+#endif
+}
