@@ -465,6 +465,35 @@ static void test_proctable(void **state)
 	assert_int_equal(proctable_put(t, 2, 1, 0, NULL, "/y", 2, "01234567", 8), 0);
 	assert_int_equal(proctable_count(t), 1);
 	proctable_free(t);
+
+	/* the same key again (a forked child at its exec): replaced in place,
+	 * strings, ppid and GUID new, alive again, the byte count kept exact */
+	assert_int_equal(proctable_new(2, 40, 1000, &t), 0);
+	assert_int_equal(proctable_put(t, 7, 3, 1, "g-fork", "/bin/sh", 7, "sh -c x", 7), 0);
+	assert_non_null(proctable_exit(t, 7, 10));
+	e = proctable_find(t, 7, UINT64_MAX);
+	assert_int_equal(proctable_put(t, 7, 3, 2, e->guid, "/usr/bin/x", 10, "x --y", 5), 0);
+	assert_int_equal(proctable_count(t), 1);
+	e = proctable_find(t, 7, UINT64_MAX);
+	assert_non_null(e);
+	assert_string_equal(e->image, "/usr/bin/x");
+	assert_string_equal(e->cmdline, "x --y");
+	assert_string_equal(e->guid, "g-fork");
+	assert_int_equal(e->ppid, 2);
+	assert_int_equal(e->exit_ns, 0);
+	/* 17 bytes held of 40: another 17 fit, a third entry evicts the LRU */
+	assert_int_equal(proctable_put(t, 8, 1, 1, NULL, "/a/b/c/d", 8, "abcdefg", 7), 0);
+	assert_int_equal(proctable_count(t), 2);
+	assert_int_equal(proctable_evictions(t), 0);
+	/* growing 7's strings past the byte cap: 8 (least recent) goes */
+	assert_non_null(proctable_find(t, 7, UINT64_MAX));
+	assert_int_equal(proctable_put(t, 7, 3, 2, NULL, "/usr/bin/longer-x", 17, "x --y --z", 9),
+			 0);
+	assert_int_equal(proctable_count(t), 1);
+	assert_int_equal(proctable_evictions(t), 1);
+	assert_null(proctable_find(t, 8, UINT64_MAX));
+	assert_string_equal(proctable_find(t, 7, UINT64_MAX)->image, "/usr/bin/longer-x");
+	proctable_free(t);
 }
 
 static void test_stat_parsing(void **state)
