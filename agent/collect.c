@@ -25,8 +25,9 @@
 #define COLLECT_RT_SHARE      4		     /* RT off above 1/4 of a core */
 #define COLLECT_RT_PAUSE_NS   10000000000ull /* ... for this long */
 /* Spool group commit: batches wait up to this long after the first of them
- * for one shared round of fsyncs (agent.md, "Spool") */
-#define COLLECT_SYNC_MS 500
+ * for one shared round of fsyncs (agent.md, "Spool"); with --batch-ms 400 an
+ * event is sendable at most 600 ms after it was captured */
+#define COLLECT_SYNC_MS 200
 
 #define COLLECT_FAMILY_MAX_POLL 4096 /* events drained from one family per wake-up */
 /* After a family's descriptor woke the collector and was drained, it is left

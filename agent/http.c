@@ -4,8 +4,10 @@
 #include "util.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <openssl/crypto.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +24,66 @@ struct http {
 	char err[CURL_ERROR_SIZE];
 };
 
+/* libcurl is opened at run time, not linked. Only the uplink process and
+ * one-shot enrolment speak HTTPS; linked, libcurl and its ~30 dependencies
+ * (TLS, Kerberos, LDAP, SSH, RTMP...) were mapped and initialised in the
+ * root agent too, 3.9 MB of its RSS (docs/internals/agent.md, "Measured").
+ * The pointers keep the library's own prototypes (__typeof__), so a
+ * mismatch does not compile. */
+#define HTTP_CURL_SONAME "libcurl.so.4"
+
+static struct {
+	__typeof__(&curl_global_init) global_init;
+	__typeof__(&curl_easy_init) easy_init;
+	__typeof__(&curl_easy_cleanup) easy_cleanup;
+	__typeof__(&curl_easy_reset) easy_reset;
+	__typeof__(&curl_easy_setopt) easy_setopt;
+	__typeof__(&curl_easy_perform) easy_perform;
+	__typeof__(&curl_easy_getinfo) easy_getinfo;
+	__typeof__(&curl_easy_strerror) easy_strerror;
+	__typeof__(&curl_slist_append) slist_append;
+	__typeof__(&curl_slist_free_all) slist_free_all;
+	int ok;
+} hc;
+static pthread_once_t hc_once = PTHREAD_ONCE_INIT;
+
+#define HC_SYM(lib, field, name)                                                                   \
+	do {                                                                                       \
+		*(void **)&hc.field = dlsym((lib), (name));                                        \
+		if (!hc.field)                                                                     \
+			goto out;                                                                  \
+	} while (0)
+
+static void http_load(void)
+{
+	void *lib = dlopen(HTTP_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!lib) {
+		LOG_E("http", "E3016", "cannot load %s: %s", HTTP_CURL_SONAME, dlerror());
+		return;
+	}
+	HC_SYM(lib, global_init, "curl_global_init");
+	HC_SYM(lib, easy_init, "curl_easy_init");
+	HC_SYM(lib, easy_cleanup, "curl_easy_cleanup");
+	HC_SYM(lib, easy_reset, "curl_easy_reset");
+	HC_SYM(lib, easy_setopt, "curl_easy_setopt");
+	HC_SYM(lib, easy_perform, "curl_easy_perform");
+	HC_SYM(lib, easy_getinfo, "curl_easy_getinfo");
+	HC_SYM(lib, easy_strerror, "curl_easy_strerror");
+	HC_SYM(lib, slist_append, "curl_slist_append");
+	HC_SYM(lib, slist_free_all, "curl_slist_free_all");
+	if (hc.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
+		hc.ok = 1;
+	return;
+out:
+	LOG_E("http", "E3016", "%s lacks a function: %s", HTTP_CURL_SONAME, dlerror());
+	/* kept open: nothing of it is called (hc.ok is 0) */
+}
+
 int http_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : YM_E_NET;
+	pthread_once(&hc_once, http_load);
+	return hc.ok ? 0 : YM_E_NET;
 }
 
 static size_t http_write_cb(char *p, size_t size, size_t nmemb, void *arg)
@@ -104,8 +163,11 @@ int http_new(const char *base_url, const struct http_tls *tls, const atomic_int 
 	n = strlen(h->base);
 	while (n > 8 && h->base[n - 1] == '/')
 		h->base[--n] = 0;
+	r = YM_E_NET;
+	if (http_global_init())
+		goto out;
 	r = YM_E_NOMEM;
-	h->c = curl_easy_init();
+	h->c = hc.easy_init();
 	if (!h->c)
 		goto out;
 	h->stop = stop;
@@ -122,7 +184,7 @@ void http_free(struct http *h)
 	if (!h)
 		return;
 	if (h->c)
-		curl_easy_cleanup(h->c);
+		hc.easy_cleanup(h->c);
 	http_blob_free(&h->ca_blob);
 	http_blob_free(&h->cert_blob);
 	http_blob_free(&h->key_blob);
@@ -141,80 +203,80 @@ int http_request(struct http *h, const char *method, const char *path, const cha
 	if (snprintf(url, sizeof(url), "%s%s", h->base, path) >= (int)sizeof(url))
 		goto out;
 	r = YM_E_NOMEM;
-	t = curl_slist_append(hdrs, "Expect:");
+	t = hc.slist_append(hdrs, "Expect:");
 	if (!t)
 		goto out;
 	hdrs = t;
 	if (ctype) {
 		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
-		t = curl_slist_append(hdrs, ct);
+		t = hc.slist_append(hdrs, ct);
 		if (!t)
 			goto out;
 		hdrs = t;
 	}
-	curl_easy_reset(h->c);
+	hc.easy_reset(h->c);
 	h->resp = resp;
 	h->toobig = 0;
 	h->err[0] = 0;
-	curl_easy_setopt(h->c, CURLOPT_URL, url);
-	curl_easy_setopt(h->c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h->c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h->c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(h->c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h->c, CURLOPT_SSL_VERIFYHOST, 2L);
+	hc.easy_setopt(h->c, CURLOPT_URL, url);
+	hc.easy_setopt(h->c, CURLOPT_PROTOCOLS_STR, "https");
+	hc.easy_setopt(h->c, CURLOPT_NOSIGNAL, 1L);
+	hc.easy_setopt(h->c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	hc.easy_setopt(h->c, CURLOPT_SSL_VERIFYPEER, 1L);
+	hc.easy_setopt(h->c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (h->ca_blob.data) {
 		/* no CA file or folder at all: only the blob is trusted */
-		curl_easy_setopt(h->c, CURLOPT_CAINFO, NULL);
-		curl_easy_setopt(h->c, CURLOPT_CAINFO_BLOB, &h->ca_blob);
+		hc.easy_setopt(h->c, CURLOPT_CAINFO, NULL);
+		hc.easy_setopt(h->c, CURLOPT_CAINFO_BLOB, &h->ca_blob);
 	} else {
-		curl_easy_setopt(h->c, CURLOPT_CAINFO, h->ca);
+		hc.easy_setopt(h->c, CURLOPT_CAINFO, h->ca);
 	}
-	curl_easy_setopt(h->c, CURLOPT_CAPATH, NULL);
+	hc.easy_setopt(h->c, CURLOPT_CAPATH, NULL);
 	if (h->cert_blob.data) {
-		curl_easy_setopt(h->c, CURLOPT_SSLCERT_BLOB, &h->cert_blob);
-		curl_easy_setopt(h->c, CURLOPT_SSLCERTTYPE, "PEM");
+		hc.easy_setopt(h->c, CURLOPT_SSLCERT_BLOB, &h->cert_blob);
+		hc.easy_setopt(h->c, CURLOPT_SSLCERTTYPE, "PEM");
 	} else if (h->cert[0]) {
-		curl_easy_setopt(h->c, CURLOPT_SSLCERT, h->cert);
-		curl_easy_setopt(h->c, CURLOPT_SSLCERTTYPE, "PEM");
+		hc.easy_setopt(h->c, CURLOPT_SSLCERT, h->cert);
+		hc.easy_setopt(h->c, CURLOPT_SSLCERTTYPE, "PEM");
 	}
 	if (h->key_blob.data) {
-		curl_easy_setopt(h->c, CURLOPT_SSLKEY_BLOB, &h->key_blob);
-		curl_easy_setopt(h->c, CURLOPT_SSLKEYTYPE, "PEM");
+		hc.easy_setopt(h->c, CURLOPT_SSLKEY_BLOB, &h->key_blob);
+		hc.easy_setopt(h->c, CURLOPT_SSLKEYTYPE, "PEM");
 	} else if (h->key[0]) {
-		curl_easy_setopt(h->c, CURLOPT_SSLKEY, h->key);
-		curl_easy_setopt(h->c, CURLOPT_SSLKEYTYPE, "PEM");
+		hc.easy_setopt(h->c, CURLOPT_SSLKEY, h->key);
+		hc.easy_setopt(h->c, CURLOPT_SSLKEYTYPE, "PEM");
 	}
-	curl_easy_setopt(h->c, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h->c, CURLOPT_TIMEOUT, timeout_s);
-	curl_easy_setopt(h->c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h->c, CURLOPT_USERAGENT, "yamori-agent/" YM_VERSION);
-	curl_easy_setopt(h->c, CURLOPT_WRITEFUNCTION, http_write_cb);
-	curl_easy_setopt(h->c, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(h->c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h->c, CURLOPT_XFERINFOFUNCTION, http_progress_cb);
-	curl_easy_setopt(h->c, CURLOPT_XFERINFODATA, h);
-	curl_easy_setopt(h->c, CURLOPT_ERRORBUFFER, h->err);
-	curl_easy_setopt(h->c, CURLOPT_FOLLOWLOCATION, 0L);
+	hc.easy_setopt(h->c, CURLOPT_CONNECTTIMEOUT, 10L);
+	hc.easy_setopt(h->c, CURLOPT_TIMEOUT, timeout_s);
+	hc.easy_setopt(h->c, CURLOPT_HTTPHEADER, hdrs);
+	hc.easy_setopt(h->c, CURLOPT_USERAGENT, "yamori-agent/" YM_VERSION);
+	hc.easy_setopt(h->c, CURLOPT_WRITEFUNCTION, http_write_cb);
+	hc.easy_setopt(h->c, CURLOPT_WRITEDATA, h);
+	hc.easy_setopt(h->c, CURLOPT_NOPROGRESS, 0L);
+	hc.easy_setopt(h->c, CURLOPT_XFERINFOFUNCTION, http_progress_cb);
+	hc.easy_setopt(h->c, CURLOPT_XFERINFODATA, h);
+	hc.easy_setopt(h->c, CURLOPT_ERRORBUFFER, h->err);
+	hc.easy_setopt(h->c, CURLOPT_FOLLOWLOCATION, 0L);
 	if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(h->c, CURLOPT_POST, 1L);
-		curl_easy_setopt(h->c, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(h->c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+		hc.easy_setopt(h->c, CURLOPT_POST, 1L);
+		hc.easy_setopt(h->c, CURLOPT_POSTFIELDS, body ? body : "");
+		hc.easy_setopt(h->c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
 	} else {
-		curl_easy_setopt(h->c, CURLOPT_HTTPGET, 1L);
+		hc.easy_setopt(h->c, CURLOPT_HTTPGET, 1L);
 	}
-	cc = curl_easy_perform(h->c);
+	cc = hc.easy_perform(h->c);
 	if (cc != CURLE_OK) {
 		if (!h->err[0])
-			util_strlcpy(h->err, curl_easy_strerror(cc), sizeof(h->err));
+			util_strlcpy(h->err, hc.easy_strerror(cc), sizeof(h->err));
 		r = h->toobig ? YM_E_TOOBIG : YM_E_NET;
 		LOG_D("http", "%s %s: %s", method, path, h->err);
 		goto out;
 	}
-	curl_easy_getinfo(h->c, CURLINFO_RESPONSE_CODE, &code);
+	hc.easy_getinfo(h->c, CURLINFO_RESPONSE_CODE, &code);
 	*status = code;
 	r = 0;
 out:
-	curl_slist_free_all(hdrs);
+	hc.slist_free_all(hdrs);
 	return r;
 }
 

@@ -25,12 +25,16 @@ struct http_tls {
 	size_t ca_len, cert_len, key_len;
 };
 
-/* Once per process, before any thread starts. Returns 0 or YM_E_NET. */
+/* Loads libcurl (dlopen of libcurl.so.4, not linked: the root agent never
+ * maps it) and initialises it; once per process, before any thread starts or
+ * a seccomp filter is installed (later calls return the first result;
+ * http_new calls it too). Returns 0 or YM_E_NET (E3016 logged). */
 int http_global_init(void);
 
 /* base_url: "https://host:port" (copied; a trailing '/' is dropped). tls
  * strings and blobs are copied (the key copy is wiped by http_free). stop is borrowed (may be
- * NULL). Returns 0, YM_E_INVAL (not https, too long) or YM_E_NOMEM. */
+ * NULL). Returns 0, YM_E_INVAL (not https, too long), YM_E_NET (libcurl
+ * could not be loaded: http_global_init) or YM_E_NOMEM. */
 int http_new(const char *base_url, const struct http_tls *tls, const atomic_int *stop,
 	     struct http **out);
 void http_free(struct http *h);

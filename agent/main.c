@@ -7,6 +7,7 @@
  *                    [--audit-exec] [--uplink-user NAME]
  *   yamori-agent uplink-child ...   (started by `run` only: uplinkd.h)
  */
+#include "batch.h"
 #include "batcher.h"
 #include "cmdloop.h"
 #include "collect.h"
@@ -29,6 +30,7 @@
 #include "util.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,8 +42,15 @@
 #include <unistd.h>
 
 #define AGENT_SPOOL_FILES  65536
-#define AGENT_SEQ_BLOCK	   4096
-#define AGENT_BATCH_EVENTS 1000
+/* sequence numbers reserved on disk per write of the seq file (a crash
+ * leaves a gap of at most this many; 4,096 cost a seq file write, fsync,
+ * rename and directory fsync every 0.4 s at 10,000 events/s) */
+#define AGENT_SEQ_BLOCK 65536
+/* events per batch file: the wire format's maximum (BATCH_MAX_EVENTS); each
+ * file costs a create, write, fsync and rename, so fewer, larger files (with
+ * --batch-ms 400) cost less per event (docs/internals/agent.md, "Spool") */
+#define AGENT_BATCH_EVENTS 4096
+_Static_assert(AGENT_BATCH_EVENTS <= BATCH_MAX_EVENTS, "a batch the server accepts");
 #define AGENT_BATCH_BYTES  (4u << 20)
 #define AGENT_NONCES	   4096
 
@@ -156,7 +165,7 @@ static int cmd_run(int argc, char **argv)
 	struct bounds lim;
 	struct collect_family fams[COLLECT_MAX_FAMILIES];
 	int fams_started = 0;
-	uint64_t spool_mb = 256, batch_ms = 100;
+	uint64_t spool_mb = 256, batch_ms = 400;
 	struct agent_state *st = NULL;
 	struct spool *sp = NULL;
 	struct seqgen *sg = NULL;
@@ -175,6 +184,15 @@ static int cmd_run(int argc, char **argv)
 	pthread_t t_up, t_cmd;
 	int up_started = 0, cmd_started = 0, sigfd = -1, lockfd = -1, c, r, rc = 1;
 	int audit_exec = 0;
+
+	/* A fixed threshold: buffers of 128 KiB and more (a batch being built
+	 * and sealed, 1 to 2 MiB at 4,096 events) are mapped on their own and
+	 * returned whole when freed. glibc's default raises the threshold to
+	 * the largest such block freed, after which those buffers came from
+	 * the heap, between the process table's small strings, which kept the
+	 * heap from shrinking: +4 MB of RSS under exec storms (docs/internals/
+	 * agent.md, "Measured"). */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	char path[PATH_MAX];
 	sigset_t mask;
 

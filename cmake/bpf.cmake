@@ -49,14 +49,20 @@ function(ym_bpf_skeleton name)
 		return()
 	endif()
 	set(src "${CMAKE_CURRENT_SOURCE_DIR}/bpf/${name}.bpf.c")
+	set(full "${YM_BPF_OUT}/${name}.bpf.debug.o")
 	set(obj "${YM_BPF_OUT}/${name}.bpf.o")
 	set(skel "${YM_BPF_OUT}/${name}.skel.h")
 	# every shared header of the bpf folder: a change rebuilds the program
 	file(GLOB hdrs "${CMAKE_CURRENT_SOURCE_DIR}/bpf/*.h")
+	# -g makes the BTF that CO-RE needs, and DWARF beside it; the skeleton
+	# embeds the object, which libbpf reads whole at load, so the DWARF
+	# (~640 KB of a 720-745 KB object) would be resident in the agent for
+	# nothing: "gen object" keeps BTF and drops DWARF
 	add_custom_command(OUTPUT "${obj}"
 		COMMAND ${YM_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${YM_BPF_ARCH}
 			-Wall -Werror -I${YM_BPF_OUT} -I${CMAKE_CURRENT_SOURCE_DIR}/bpf
-			-c ${src} -o ${obj}
+			-c ${src} -o ${full}
+		COMMAND ${YM_BPFTOOL} gen object ${obj} ${full}
 		DEPENDS "${src}" ${hdrs} "${YM_BPF_OUT}/vmlinux.h" ym_bpf_vmlinux
 		COMMENT "BPF ${name}.bpf.c"
 		VERBATIM)
