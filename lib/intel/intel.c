@@ -304,6 +304,7 @@ size_t intel_set_bytes(const struct intel_set *s)
 	for (int i = 0; i < 3; i++)
 		n += d->keys[i].alloc * d->keys[i].rsz + (d->keys[i].bucket ? 65537 * 4 : 0);
 	n += d->ips.a4 * sizeof(*d->ips.v4) + d->ips.a6 * sizeof(*d->ips.v6);
+	n += d->ips.idx4 ? 65537 * sizeof(*d->ips.idx4) : 0;
 	n += d->domains.arena.alloc + (d->domains.tab ? (d->domains.mask + 1) * 8 : 0);
 	n += d->urls.arena.alloc + (d->urls.tab ? (d->urls.mask + 1) * 8 : 0);
 	for (int i = 0; i < 3; i++)
@@ -435,6 +436,28 @@ static void match_hash(struct mstate *m, enum intel_kind kind, const char *v, si
 	emit(m, kind, hex, meta);
 }
 
+/* Bytes of s (n) before the first ',', ';' or ' ': 8 at a time (a zero
+ * byte of x ^ c is a byte equal to c; the lowest flagged byte is exact). */
+static size_t tok_len(const char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, a, b, c, z;
+		memcpy(&x, s + i, 8);
+		a = x ^ (ones * ',');
+		b = x ^ (ones * ';');
+		c = x ^ (ones * ' ');
+		z = (((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c)) & high;
+		if (z)
+			return i + ((size_t)__builtin_ctzll(z) >> 3);
+	}
+	while (i < n && s[i] != ',' && s[i] != ';' && s[i] != ' ')
+		i++;
+	return i;
+}
+
 /* "SHA256=..,SHA1=..,MD5=..,IMPHASH=.." (Sysmon), "SHA256=<hex>" (our
  * agent), or bare hashes separated by commas. */
 static void match_hashes(struct mstate *m, const char *v, size_t n)
@@ -445,11 +468,9 @@ static void match_hashes(struct mstate *m, const char *v, size_t n)
 	cursor_init(&c, v, n);
 	while (!m->stop && cursor_left(&c) > 0) {
 		const char *tok = v + c.off, *eq;
-		size_t tl = 0;
+		size_t tl = tok_len(tok, cursor_left(&c));
 		enum intel_kind kind = 0;
 
-		while (tl < cursor_left(&c) && tok[tl] != ',' && tok[tl] != ';' && tok[tl] != ' ')
-			tl++;
 		(void)cursor_get_bytes(&c, tl, &p);
 		(void)cursor_get_bytes(&c, cursor_left(&c) ? 1 : 0, &p); /* the separator */
 		eq = memchr(tok, '=', tl);

@@ -62,6 +62,11 @@ struct intel_ip6 {
 struct intel_ips {
 	struct intel_ip4 *v4;
 	size_t n4, a4;
+	/* per /16 prefix p: ranges of v4 with lo below p << 16 (65,537 entries,
+	 * NULL when n4 is 0): a lookup binary-searches only its prefix's ranges
+	 * (a million addresses are 16 MB of ranges, whose binary search missed
+	 * the cache at each of its last ten steps) */
+	uint32_t *idx4;
 	struct intel_ip6 *v6;
 	size_t n6, a6;
 };

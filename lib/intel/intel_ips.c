@@ -12,6 +12,7 @@
 void intel_ips_free(struct intel_ips *t)
 {
 	free(t->v4);
+	free(t->idx4);
 	free(t->v6);
 	memset(t, 0, sizeof(*t));
 }
@@ -129,11 +130,32 @@ static void finish6(struct intel_ips *t)
 	t->n6 = w;
 }
 
+/* idx4[p]: the number of ranges whose lo is below p << 16 (p = 0 .. 65536). */
+static int index4(struct intel_ips *t)
+{
+	size_t r = 0;
+
+	free(t->idx4);
+	t->idx4 = NULL;
+	if (t->n4 == 0)
+		return 0;
+	t->idx4 = malloc(65537 * sizeof(*t->idx4));
+	if (!t->idx4)
+		return YM_E_NOMEM;
+	for (uint32_t p = 0; p < 65536; p++) {
+		while (r < t->n4 && t->v4[r].lo < (p << 16))
+			r++;
+		t->idx4[p] = (uint32_t)r;
+	}
+	t->idx4[65536] = (uint32_t)t->n4;
+	return 0;
+}
+
 int intel_ips_finish(struct intel_ips *t)
 {
 	finish4(t);
 	finish6(t);
-	return 0;
+	return index4(t);
 }
 
 const struct intel_ip4 *intel_ips_find4(const struct intel_ips *t, uint32_t a)
@@ -141,7 +163,12 @@ const struct intel_ip4 *intel_ips_find4(const struct intel_ips *t, uint32_t a)
 	size_t lo = 0, hi = t->n4;
 	uint32_t i;
 
-	/* the last range with lo <= a */
+	/* the last range with lo <= a: among those of a's /16 prefix, else
+	 * the one just before them (a wider range holding a, by its parents) */
+	if (t->idx4) {
+		lo = t->idx4[a >> 16];
+		hi = t->idx4[(a >> 16) + 1];
+	}
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (t->v4[mid].lo <= a)

@@ -92,6 +92,12 @@ static void test_hashes(void **state)
 				"IMPHASH=F34D5F2D4577ED6D9CEEC516C1F5A744",
 				&g),
 			 2);
+	/* ';' and ' ' separate too, wherever they fall in a word of 8 bytes */
+	assert_int_equal(match1(s, "Hashes", "x;SHA256=" SHA_A, &g), 1);
+	assert_int_equal(match1(s, "Hashes", "IMPHASH=1234567 SHA256=" SHA_A, &g), 1);
+	assert_int_equal(match1(s, "Hashes", "IMPHASH=12345678;SHA256=" SHA_A ",", &g), 1);
+	assert_int_equal(match1(s, "Hashes", "SHA256=" SHA_A ";MD5=" MD5_A " x", &g), 2);
+	assert_int_equal(match1(s, "Hashes", "SHA256=" SHA_A "x;MD5=" MD5_A, &g), 1);
 	assert_int_equal(match1(s, "Event.EventData.Hashes", "SHA1=" SHA1_A, &g), 1);
 	assert_string_equal(g.kind, "sha1");
 	assert_int_equal(match1(s, "sha256", SHA_B, &g), 1);
