@@ -248,7 +248,7 @@ out:
 	return r;
 }
 
-static void classify_init(uint32_t mask[INTEL_FC_MAXLEN + 1]);
+static void classify_init(uint32_t mask[INTEL_FC_MAXLEN + 1], uint32_t *last);
 
 int intel_builder_finish(struct intel_builder *b, struct intel_set **out)
 {
@@ -267,7 +267,7 @@ int intel_builder_finish(struct intel_builder *b, struct intel_set **out)
 		goto out;
 	s->d = b->d;
 	data_init(&b->d); /* the tables moved into the set */
-	classify_init(s->fcmask);
+	classify_init(s->fcmask, &s->fclast);
 	s->count = s->d.keys[0].n + s->d.keys[1].n + s->d.keys[2].n + s->d.ips.n4 + s->d.ips.n6 +
 		   s->d.domains.n + s->d.urls.n;
 	*out = s;
@@ -361,10 +361,12 @@ static const struct {
 /* Per name length: bit (c & 31) set when a name of fields_tab of that
  * length starts with letter c (either case), so that most field names are
  * turned down without a string comparison. Filled by intel_builder_finish. */
-static void classify_init(uint32_t mask[INTEL_FC_MAXLEN + 1])
+static void classify_init(uint32_t mask[INTEL_FC_MAXLEN + 1], uint32_t *last)
 {
 	memset(mask, 0, (INTEL_FC_MAXLEN + 1) * sizeof(*mask));
+	*last = 0;
 	for (size_t i = 0; i < sizeof(fields_tab) / sizeof(fields_tab[0]); i++) {
+		*last |= 1u << (fields_tab[i].name[fields_tab[i].len - 1] & 31);
 		if (fields_tab[i].len <= INTEL_FC_MAXLEN)
 			mask[fields_tab[i].len] |= 1u << (fields_tab[i].name[0] & 31);
 	}
@@ -373,10 +375,15 @@ static void classify_init(uint32_t mask[INTEL_FC_MAXLEN + 1])
 static enum fclass classify(const struct intel_set *s, const char *name)
 {
 	size_t len = strlen(name);
-	const char *dot = memrchr(name, '.', len);
-	const char *last = dot ? dot + 1 : name; /* the last dotted part */
-	size_t n = len - (size_t)(last - name);
+	const char *dot, *last;
+	size_t n;
 
+	/* most names end in a letter no listed name ends in */
+	if (len == 0 || !(s->fclast >> (name[len - 1] & 31) & 1))
+		return FC_NONE;
+	dot = memrchr(name, '.', len);
+	last = dot ? dot + 1 : name; /* the last dotted part */
+	n = len - (size_t)(last - name);
 	if (n == 0 || (n <= INTEL_FC_MAXLEN && !(s->fcmask[n] >> (last[0] & 31) & 1)))
 		return FC_NONE; /* a longer name than any listed: the loop turns it down */
 	for (size_t i = 0; i < sizeof(fields_tab) / sizeof(fields_tab[0]); i++) {

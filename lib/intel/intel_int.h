@@ -111,6 +111,7 @@ struct intel_set {
 	struct intel_data d;
 	size_t count; /* distinct indicators */
 	uint32_t fcmask[INTEL_FC_MAXLEN + 1]; /* per name length: first letters (& 31) */
+	uint32_t fclast;		      /* last letters (& 31) of the names */
 };
 
 /* ---- intel_keys.c ---- */
