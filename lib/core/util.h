@@ -11,20 +11,11 @@
 int util_strlcpy(char *dst, const char *src, size_t dstsz);
 /* Hex-encodes n bytes into out (must hold 2n+1). */
 void util_hex(const uint8_t *p, size_t n, char *out);
-/* Value of one hex digit (either case), or -1. Inline: hash matching
- * decodes every hash field of every event with it. */
-static inline int util_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-/* Decodes 2n hex chars from s into out (n bytes). Returns 0 or YM_E_PARSE. */
+/* Decodes the 2n hex chars of NUL-terminated s into out (n bytes). Returns
+ * 0 or YM_E_PARSE (another length, a byte that is no hex digit). */
 int util_unhex(const char *s, uint8_t *out, size_t n);
+/* The same for s of len bytes (not terminated). */
+int util_unhex_len(const char *s, size_t len, uint8_t *out, size_t n);
 /* Fills p with n bytes from getrandom(2). Returns 0 or YM_E_IO. */
 int util_random(void *p, size_t n);
 /* A random version-4 UUID as text into out (37 bytes). Returns 0 or YM_E_IO. */

@@ -183,7 +183,7 @@ int intel_builder_add(struct intel_builder *b, enum intel_kind kind, const char 
 	case INTEL_SHA256:
 	case INTEL_SHA1:
 	case INTEL_MD5:
-		if (intel_text_hex(t, n, key, klen_of[kind - 1])) {
+		if (util_unhex_len(t, n, key, klen_of[kind - 1])) {
 			why_set(why, whysz,
 				kind == INTEL_SHA256 ? "not a SHA-256 (64 hex digits)"
 				: kind == INTEL_SHA1 ? "not a SHA-1 (40 hex digits)"
@@ -433,7 +433,7 @@ static void match_hash(struct mstate *m, enum intel_kind kind, const char *v, si
 			return;
 	}
 	k = &m->s->d.keys[kind - 1];
-	if (k->n == 0 || intel_text_hex(v, n, key, k->klen))
+	if (k->n == 0 || util_unhex_len(v, n, key, k->klen))
 		return;
 	rec = intel_keys_find(k, key);
 	if (!rec)

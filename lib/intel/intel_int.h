@@ -145,8 +145,6 @@ const char *intel_strset_find(const struct intel_strset *s, const char *text, si
 
 /* ---- intel_text.c: indicator syntax, shared by loading and matching ---- */
 
-/* Decodes exactly 2n hex digits (either case). Returns 0 or YM_E_PARSE. */
-int intel_text_hex(const char *s, size_t len, uint8_t *out, size_t n);
 /* Parses "a.b.c.d", "a.b.c.d/n", IPv6 and "IPv6/n" (IPv4-mapped IPv6
  * addresses become IPv4). Host bits under the prefix are cleared.
  * *v6 tells the family; lo/hi are the range. Returns 0, YM_E_PARSE. */

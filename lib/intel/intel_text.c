@@ -4,7 +4,6 @@
 #include "intel_int.h"
 
 #include "err.h"
-#include "util.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -21,43 +20,6 @@ uint64_t intel_text_hash(const char *s, size_t len)
 	return h ^ (h >> 29);
 }
 
-/* Per byte: its hex digit value, or 16 (not a hex digit): every event's
- * hashes pass here, one table load per digit. */
-/* clang-format off */
-static const uint8_t hexval[256] = {
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 16, 16, 16, 16, 16,
-    16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
-};
-/* clang-format on */
-
-int intel_text_hex(const char *s, size_t len, uint8_t *out, size_t n)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	unsigned bad = 0;
-
-	if (len != 2 * n)
-		return YM_E_PARSE; /* so p[2i + 1] below stays inside s */
-	for (size_t i = 0; i < n; i++) {
-		unsigned hi = hexval[p[2 * i]], lo = hexval[p[2 * i + 1]];
-		bad |= hi | lo; /* 16 or more: not a digit */
-		out[i] = (uint8_t)(hi << 4 | (lo & 15));
-	}
-	return bad & 16 ? YM_E_PARSE : 0;
-}
 
 static unsigned __int128 mask_bits(unsigned bits, unsigned plen)
 {
