@@ -826,6 +826,13 @@ static int req_in(const struct prefilter *pf, uint32_t q, uint32_t fid, const st
 /* Compiles the literals of field fid (PF_KW: keywords) into *db. Returns 0
  * (with *db NULL when there are none), YM_E_NOMEM, or YM_E_INTERNAL when
  * Hyperscan refuses (the caller then runs without a prefilter). */
+/* Whether a field has literals of its own to scan for (a database, a
+ * hashed index or a few compared directly). */
+static inline int has_lits(const struct pf_field *fd)
+{
+	return fd->db || fd->lx || fd->nsmall;
+}
+
 /* Whether field fid has literals, all at least PF_LONG bytes long. */
 static int all_long(const struct prefilter *pf, uint32_t fid)
 {
@@ -1483,24 +1490,14 @@ struct hit_ctx {
 
 /* A literal occurs: each clause it satisfies counts once for its rule, and a
  * rule with all its clauses satisfied becomes a candidate. */
-static int on_hit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
-		  void *ctx)
+static void hit_clauses(const struct prefilter *pf, struct pf_thread *t, uint32_t id)
 {
-	const struct hit_ctx *h = ctx;
-	const struct prefilter *pf = h->pf;
-	struct pf_thread *t = h->t;
 	const struct pf_req *rq = &pf->req[id];
 	const uint32_t *cl = pf->ridx + rq->first, *rf = pf->rfast + rq->first;
 	const uint8_t *need = pf->rneed + rq->first;
 	uint32_t ep = t->epoch;
 
-	(void)from;
-	(void)to;
-	(void)flags;
 	t->qstamp[id] = ep;
-	if (t->nhitlog < PF_VCACHE_HITS)
-		t->hitlog[t->nhitlog] = id;
-	t->nhitlog++;
 	for (uint32_t k = 0; k < rq->nrules; k++) {
 		uint32_t c = cl[k], r = rf[k];
 		uint64_t st;
@@ -1513,6 +1510,24 @@ static int on_hit(unsigned id, unsigned long long from, unsigned long long to, u
 		if ((st & 0xff) == need[k])
 			pf_cand_set(t, r);
 	}
+}
+
+/* A literal in the value being scanned (Hyperscan's callback, and that of
+ * the direct comparisons): its clauses, and logged for the value's cache
+ * entry. */
+static int on_hit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+		  void *ctx)
+{
+	const struct hit_ctx *h = ctx;
+	struct pf_thread *t = h->t;
+
+	(void)from;
+	(void)to;
+	(void)flags;
+	if (t->nhitlog < PF_VCACHE_HITS)
+		t->hitlog[t->nhitlog] = id;
+	t->nhitlog++;
+	hit_clauses(h->pf, t, id);
 	return 0;
 }
 
@@ -1740,20 +1755,53 @@ static void lx_scan(const struct prefilter *pf, const struct pf_lx *lx, struct h
 	}
 }
 
-/* A keyword literal in a value scanned on its own: as on_hit, and logged
- * for the value's cache entry. */
+/* A keyword literal in a value scanned on its own: its clauses, and logged
+ * apart from the field's literals for the value's cache entry. */
 static int on_kwhit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
 		    void *ctx)
 {
 	const struct hit_ctx *h = ctx;
 	struct pf_thread *t = h->t;
 
-	on_hit(id, from, to, flags, ctx);
-	t->nhitlog--; /* on_hit logged it as a field hit (past the last): it is not one */
+	(void)from;
+	(void)to;
+	(void)flags;
 	if (t->nkwlog < PF_VCACHE_KW)
 		t->kwlog[t->nkwlog] = id;
 	t->nkwlog++;
+	hit_clauses(h->pf, t, id);
 	return 0;
+}
+
+/* Field fid's value f (at most PF_VCACHE_VAL bytes) in the value cache: its
+ * slot in *e and hash in *hv; 1 when the slot holds that value. */
+static inline int vc_lookup(struct pf_thread *t, uint32_t fid, const struct event_field *f,
+			    struct pf_vcache **e, uint64_t *hv)
+{
+	size_t n = f->value_len;
+
+	*hv = vhash(fid, (const uint8_t *)f->value, n);
+	*e = &t->vcache[*hv & (PF_VCACHE - 1)];
+	return (*e)->len == n && (*e)->hash == *hv && (*e)->fid == fid &&
+	       memcmp((*e)->val, f->value, n) == 0;
+}
+
+/* Fills slot e with field fid's value f under a new id, with no hits yet;
+ * the id becomes the field slot's when f is its field. */
+static void vc_take(struct pf_thread *t, struct pf_vcache *e, uint64_t hv, uint32_t fid,
+		    const struct event_field *f)
+{
+	e->vid = new_vid(t);
+	e->hash = hv;
+	e->fid = fid;
+	e->len = f->value_len;
+	e->nhits = 0;
+	e->nclause = 0;
+	e->kwsig = 0;
+	e->nkw = 0;
+	memcpy(e->val, f->value, f->value_len);
+	if (t->fslot[fid].f == f)
+		t->fslot[fid].vid = e->vid;
 }
 
 /* Scans field fid's value f with the field's database, hashed index or few
@@ -1768,24 +1816,20 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 	uint64_t hv = 0;
 	int admit, kwdone = 0;
 
-	if (n <= PF_VCACHE_VAL) {
-		hv = vhash(fid, (const uint8_t *)f->value, n);
-		e = &t->vcache[hv & (PF_VCACHE - 1)];
-		if (e->len == n && e->hash == hv && e->fid == fid && memcmp(e->val, f->value, n) == 0) {
-			uint32_t k = 0;
-			(void)vc_admit(t, fid, 1);
-			if (t->fslot[fid].f == f)
-				t->fslot[fid].vid = e->vid;
-			for (; k < e->nclause; k++)
-				on_hit(e->hits[k], 0, 0, 0, h);
-			for (; k < e->nhits; k++) /* literals that only decide patterns */
-				t->qstamp[e->hits[k]] = t->epoch;
-			if (!h->kw || !h->kwsig || e->kwsig != h->kwsig)
-				return 0;
-			for (k = 0; k < e->nkw; k++)
-				on_hit(e->kwhits[k], 0, 0, 0, h);
-			return 1;
-		}
+	if (n <= PF_VCACHE_VAL && vc_lookup(t, fid, f, &e, &hv)) {
+		uint32_t k = 0;
+		(void)vc_admit(t, fid, 1);
+		if (t->fslot[fid].f == f)
+			t->fslot[fid].vid = e->vid;
+		for (; k < e->nclause; k++)
+			hit_clauses(pf, t, e->hits[k]);
+		for (; k < e->nhits; k++) /* literals that only decide patterns */
+			t->qstamp[e->hits[k]] = t->epoch;
+		if (!h->kw || !h->kwsig || e->kwsig != h->kwsig)
+			return 0;
+		for (k = 0; k < e->nkw; k++)
+			hit_clauses(pf, t, e->kwhits[k]);
+		return 1;
 	}
 	v = framed(t, f);
 	if (!v)
@@ -1811,18 +1855,12 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 		kwdone = 1;
 	}
 	if (admit && t->nhitlog <= PF_VCACHE_HITS) {
-		e->vid = new_vid(t);
+		vc_take(t, e, hv, fid, f);
 		e->kwsig = kwdone && t->nkwlog <= PF_VCACHE_KW ? h->kwsig : 0;
 		e->nkw = t->nkwlog < PF_VCACHE_KW ? t->nkwlog : PF_VCACHE_KW;
 		memcpy(e->kwhits, t->kwlog, e->nkw * sizeof(*e->kwhits));
-		if (t->fslot[fid].f == f)
-			t->fslot[fid].vid = e->vid;
-		e->hash = hv;
-		e->fid = fid;
-		e->len = (uint32_t)n;
 		/* literals with clauses first, then those only stamped */
 		e->nhits = t->nhitlog;
-		e->nclause = 0;
 		for (uint32_t k = 0; k < t->nhitlog; k++) {
 			if (pf->req[t->hitlog[k]].nrules)
 				e->hits[e->nclause++] = t->hitlog[k];
@@ -1831,7 +1869,6 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 			if (!pf->req[t->hitlog[k]].nrules)
 				e->hits[j++] = t->hitlog[k];
 		}
-		memcpy(e->val, f->value, n);
 	}
 	return kwdone;
 }
@@ -1862,7 +1899,7 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 		return failed;
 	if (fid != PF_KW) {
 		fd = &pf->fields[fid];
-		if ((fd->db || fd->lx || fd->nsmall) && routed(pf, h, fid)) {
+		if (has_lits(fd) && routed(pf, h, fid)) {
 			kwdone = scan_db(pf, t, h, fid, f);
 			if (kwdone < 0)
 				return -1;
@@ -1989,25 +2026,14 @@ static uint32_t fslot_vid_slow(const struct prefilter *pf, struct pf_thread *t, 
 		return s->vid = PF_VID_NULL;
 	if (n > PF_VCACHE_VAL)
 		return s->vid = PF_VID_NONE;
-	hv = vhash(fid, (const uint8_t *)f->value, n);
-	e = &t->vcache[hv & (PF_VCACHE - 1)];
-	if (e->len == n && e->hash == hv && e->fid == fid && memcmp(e->val, f->value, n) == 0) {
+	if (vc_lookup(t, fid, f, &e, &hv)) {
 		(void)vc_admit(t, fid, 1);
 		return s->vid = e->vid;
 	}
-	if ((fid < pf->nfields &&
-	     (pf->fields[fid].db || pf->fields[fid].lx || pf->fields[fid].nsmall)) ||
-	    !vc_admit(t, fid, 0))
+	if ((fid < pf->nfields && has_lits(&pf->fields[fid])) || !vc_admit(t, fid, 0))
 		return s->vid = PF_VID_NONE;
-	e->vid = new_vid(t);
-	e->hash = hv;
-	e->fid = fid;
-	e->len = (uint32_t)n;
-	e->nhits = 0;
-	e->nclause = 0;
-	e->kwsig = 0;
-	memcpy(e->val, f->value, n);
-	return s->vid = e->vid;
+	vc_take(t, e, hv, fid, f);
+	return s->vid;
 }
 
 static inline uint32_t fslot_vid(const struct prefilter *pf, const struct pf_thread *ct,
