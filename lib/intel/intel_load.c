@@ -342,43 +342,38 @@ static const char *base_name(const char *path)
 	return s && s[1] ? s + 1 : path;
 }
 
+/* Loads the lines of lr (opened by the caller, closed here) into L's
+ * builder and adds L's counts to *added and *rejected. */
+static int load_opened(struct loadctx *L, struct logread_lines *lr, size_t *added,
+		       size_t *rejected)
+{
+	struct cell *cells = malloc(CSV_MAX_COLS * sizeof(*cells));
+	int r = cells ? load_lines(L, lr, cells) : YM_E_NOMEM;
+
+	free(cells);
+	logread_lines_close(lr);
+	*added += L->added;
+	*rejected += L->rejected;
+	return r;
+}
+
 int intel_builder_load_mem(struct intel_builder *b, const void *p, size_t len, const char *name,
 			   const char *source, size_t *added, size_t *rejected, intel_diag_fn diag,
 			   void *ctx)
 {
 	struct logread_lines lr;
-	struct cell *cells;
 	struct loadctx L = {b, name, source ? source : name, 0, 0, diag, ctx};
-	int r;
+	int r = logread_lines_mem(&lr, p, len, LINE_MAX_BYTES);
 
-	r = logread_lines_mem(&lr, p, len, LINE_MAX_BYTES);
-	if (r)
-		return r;
-	cells = malloc(CSV_MAX_COLS * sizeof(*cells));
-	r = cells ? load_lines(&L, &lr, cells) : YM_E_NOMEM;
-	free(cells);
-	logread_lines_close(&lr);
-	*added += L.added;
-	*rejected += L.rejected;
-	return r;
+	return r ? r : load_opened(&L, &lr, added, rejected);
 }
 
 int intel_builder_load_file(struct intel_builder *b, const char *path, const char *source,
 			    size_t *added, size_t *rejected, intel_diag_fn diag, void *ctx)
 {
 	struct logread_lines lr;
-	struct cell *cells;
 	struct loadctx L = {b, path, source ? source : base_name(path), 0, 0, diag, ctx};
-	int r;
+	int r = logread_lines_open(&lr, path, LINE_MAX_BYTES);
 
-	r = logread_lines_open(&lr, path, LINE_MAX_BYTES);
-	if (r)
-		return r;
-	cells = malloc(CSV_MAX_COLS * sizeof(*cells));
-	r = cells ? load_lines(&L, &lr, cells) : YM_E_NOMEM;
-	free(cells);
-	logread_lines_close(&lr);
-	*added += L.added;
-	*rejected += L.rejected;
-	return r;
+	return r ? r : load_opened(&L, &lr, added, rejected);
 }
