@@ -539,14 +539,15 @@ uint32_t logsource_route(const struct lsidx *ix, const struct event *ev,
 /* One event logsource (product, category, category name, service, as the
  * event spells them) and its buckets in one lsidx. */
 struct ls_centry {
+	uint64_t ikey; /* interned strings' key (id_key), 0: a string key or empty */
 	uint64_t hash;
-	uint32_t category, klen; /* klen 0: empty */
+	uint32_t category, klen; /* klen 0: no string key */
 	uint32_t nl;
 	uint32_t bk[LS_MAX_ROUTE];
 	char key[LS_CACHE_KEY];
 };
-/* logsource_route through cache c (LS_CACHE entries, all klen 0 when new,
- * and emptied by the caller whenever ix changes). */
+/* logsource_route through cache c (LS_CACHE entries, all klen and ikey 0
+ * when new, and emptied so by the caller whenever ix changes). */
 uint32_t logsource_route_cached(const struct lsidx *ix, struct ls_centry *c,
 				const struct event *ev, uint32_t out[LS_MAX_ROUTE]);
 /* Number of buckets; the bucket of rule ri (UINT32_MAX when ri is routed

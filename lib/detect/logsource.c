@@ -242,14 +242,51 @@ static int key_put(char *k, uint32_t *n, const char *s)
 	return 1;
 }
 
+/* The key of ev's logsource strings when each is NULL or interned
+ * (event.h): their ids (13 bits each) and the category; else 0. */
+static uint64_t id_key(const struct event *ev)
+{
+	const char *cn = ev->category == EVCAT_UNKNOWN ? ev->category_name : NULL;
+	uint64_t p = ev->product ? event_name_id(ev->product) : 0, n = cn ? event_name_id(cn) : 0,
+		 s = ev->service ? event_name_id(ev->service) : 0;
+
+	_Static_assert(EVENT_NAMES_MAX < (1 << 13), "an id fits 13 bits");
+	if ((ev->product && !p) || (cn && !n) || (ev->service && !s))
+		return 0;
+	return 1ull << 63 | (uint64_t)ev->category << 39 | p << 26 | n << 13 | s;
+}
+
 uint32_t logsource_route_cached(const struct lsidx *ix, struct ls_centry *c,
 				const struct event *ev, uint32_t out[LS_MAX_ROUTE])
 {
 	char key[LS_CACHE_KEY];
 	uint32_t kn = 0, nl;
-	uint64_t h = 1469598103934665603ull ^ ev->category;
+	uint64_t h = 1469598103934665603ull ^ ev->category, ik = c ? id_key(ev) : 0;
 	struct ls_centry *e;
 
+	/* interned strings: their ids are the key, nothing is copied; two
+	 * entries per key (a dozen logsources in 64 direct-mapped entries
+	 * collide more often than not) */
+	if (ik) {
+		uint64_t i = ik * 0x9fb21c651e98df25ull;
+		i = ((i ^ (i >> 29)) * 0xbf58476d1ce4e5b9ull) >> 58; /* the best mixed 6 bits */
+		_Static_assert(LS_CACHE == 64, "6 bits index the cache");
+		for (int w = 0; w < 2; w++) {
+			e = &c[i ^ (uint64_t)w];
+			if (e->ikey == ik) {
+				memcpy(out, e->bk, e->nl * sizeof(*out));
+				return e->nl;
+			}
+		}
+		/* the first entry when free, else the second */
+		e = c[i].ikey == 0 && c[i].klen == 0 ? &c[i] : &c[i ^ 1];
+		nl = logsource_route(ix, ev, out);
+		e->ikey = ik;
+		e->klen = 0; /* no string key: a string key has three NULs at least */
+		e->nl = nl;
+		memcpy(e->bk, out, nl * sizeof(*out));
+		return nl;
+	}
 	if (!c || !key_put(key, &kn, ev->product) ||
 	    !key_put(key, &kn, ev->category == EVCAT_UNKNOWN ? ev->category_name : NULL) ||
 	    !key_put(key, &kn, ev->service))
@@ -268,6 +305,7 @@ uint32_t logsource_route_cached(const struct lsidx *ix, struct ls_centry *c,
 		return e->nl;
 	}
 	nl = logsource_route(ix, ev, out);
+	e->ikey = 0;
 	e->hash = h;
 	e->category = ev->category;
 	e->klen = kn;

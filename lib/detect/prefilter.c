@@ -1457,8 +1457,10 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 		memo_forget(t->ms);
 		if (t->ms->next_vid < PF_VID_FIRST)
 			t->ms->next_vid = PF_VID_FIRST;
-		for (uint32_t i = 0; i < LS_CACHE; i++)
+		for (uint32_t i = 0; i < LS_CACHE; i++) {
 			t->lscache[i].klen = 0;
+			t->lscache[i].ikey = 0;
+		}
 		t->gen = pf->gen;
 	}
 	t->busy = 1;
@@ -1554,7 +1556,9 @@ const char *prefilter_field(const struct pf_thread *t, const struct item *it,
 
 /* The prefilter field id of event field name (PF_KW when no rule reads
  * it), through the thread's name cache: event field names are mostly the
- * same few strings at the same addresses. */
+ * same few strings at the same addresses. An interned name (event.h) is
+ * its address; another address may hold another name by now, so its
+ * bytes are compared. */
 static uint32_t name_fid(const struct prefilter *pf, struct pf_thread *t, const char *name)
 {
 	uintptr_t a = (uintptr_t)name;
@@ -1562,7 +1566,7 @@ static uint32_t name_fid(const struct prefilter *pf, struct pf_thread *t, const 
 	size_t n;
 	uint32_t fid;
 
-	if (c->key == name && strcmp(c->name, name) == 0)
+	if (c->key == name && (event_name_id(name) || strcmp(c->name, name) == 0))
 		return c->fid;
 	n = strlen(name);
 	fid = field_find(pf, name, n);

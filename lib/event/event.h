@@ -88,6 +88,34 @@ const char *event_get(const struct event *ev, const char *name, size_t *len);
 /* Case-insensitive name lookup, for rule field names written in another case. */
 const char *event_get_ci(const struct event *ev, const char *name, size_t *len);
 
+/* Interned names. A producer that decodes events from outside (the wire
+ * decoder, the NDJSON and log readers) may set a field's name to the
+ * pointer event_name_intern gives: one process-wide copy of each distinct
+ * name, kept until the process ends, so that consumers (lib/detect,
+ * lib/intel) can trust pointer equality and keep per-name results by id
+ * instead of comparing strings. Any other name pointer stays valid and is
+ * compared as a string. At most EVENT_NAMES_MAX names are interned; then
+ * event_name_intern returns NULL and the producer keeps its own copy.
+ * Thread-safe; lookups of names already interned take no lock. */
+#define EVENT_NAMES_MAX 4096
+#define EVENT_NAME_SLOT 64 /* bytes per interned name, its NUL included */
+extern char event_names_[EVENT_NAMES_MAX * EVENT_NAME_SLOT]; /* only names.c writes */
+/* The interned copy of name[0..len) (len <= EVENT_MAX_NAME, no NUL), or
+ * NULL (table full, bad length). */
+const char *event_name_intern(const char *name, size_t len);
+/* The id (1..EVENT_NAMES_MAX) of a pointer event_name_intern returned, 0
+ * for any other pointer. */
+static inline uint32_t event_name_id(const char *p)
+{
+	uintptr_t off = (uintptr_t)p - (uintptr_t)event_names_;
+
+	if (off >= sizeof(event_names_) || off % EVENT_NAME_SLOT != 0)
+		return 0;
+	return (uint32_t)(off / EVENT_NAME_SLOT) + 1;
+}
+/* strlen of the interned name of id (0 for an id not given). */
+size_t event_name_len(uint32_t id);
+
 /* "process_creation" etc.; "unknown" for out-of-range values. */
 const char *event_category_name(unsigned cat);
 /* The Sigma logsource service implied by a wire category ("auditd" for

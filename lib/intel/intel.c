@@ -5,6 +5,7 @@
 #include "event.h"
 #include "util.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,9 +373,8 @@ static void classify_init(uint32_t mask[INTEL_FC_MAXLEN + 1], uint32_t *last)
 	}
 }
 
-static enum fclass classify(const struct intel_set *s, const char *name)
+static enum fclass classify_name(const struct intel_set *s, const char *name, size_t len)
 {
-	size_t len = strlen(name);
 	const char *dot, *last;
 	size_t n;
 
@@ -391,6 +391,26 @@ static enum fclass classify(const struct intel_set *s, const char *name)
 			return (enum fclass)fields_tab[i].fc;
 	}
 	return FC_NONE;
+}
+
+/* The class of each interned name (event.h) by id, plus one; 0: not yet
+ * known. A name's class depends on the name alone (fields_tab), so one
+ * table serves every set and thread: racing writers store the same value. */
+static _Atomic uint8_t fc_by_id[EVENT_NAMES_MAX + 1];
+
+static enum fclass classify(const struct intel_set *s, const char *name)
+{
+	uint32_t id = event_name_id(name);
+	enum fclass fc;
+
+	if (!id)
+		return classify_name(s, name, strlen(name));
+	fc = atomic_load_explicit(&fc_by_id[id], memory_order_relaxed);
+	if (fc)
+		return fc - 1;
+	fc = classify_name(s, name, event_name_len(id));
+	atomic_store_explicit(&fc_by_id[id], (uint8_t)(fc + 1), memory_order_relaxed);
+	return fc;
 }
 
 struct mstate {

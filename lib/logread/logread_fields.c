@@ -34,8 +34,9 @@ static int plain(struct logread_fields *fl, struct logread_arena *a, struct even
 
 	event_init(ev);
 	for (unsigned i = 0; i < fl->n; i++) {
-		char *nm = (char *)fl->f[i].name; /* ours, in the arena */
-		size_t nl = strlen(nm);
+		char *own = (char *)fl->f[i].name; /* ours, in the arena */
+		const char *nm = own, *in;
+		size_t nl = strlen(own);
 		int dup = 0;
 
 		if (nl > EVENT_MAX_NAME) {
@@ -43,11 +44,14 @@ static int plain(struct logread_fields *fl, struct logread_arena *a, struct even
 			continue;
 		}
 		for (size_t k = 0; k < nl; k++) {
-			char c = nm[k];
+			char c = own[k];
 			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 			      (c >= '0' && c <= '9') || c == '_' || c == '.'))
-				nm[k] = '_';
+				own[k] = '_';
 		}
+		/* the process-wide copy when there is room (event.h) */
+		if ((in = event_name_intern(nm, nl)) != NULL)
+			nm = in;
 		if (ev->nfields < EVENT_MAX_FIELDS || event_get(ev, nm, NULL)) {
 			if (event_set(ev, nm, fl->f[i].value, fl->f[i].len))
 				fl->dropped++;

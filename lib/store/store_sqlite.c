@@ -976,9 +976,13 @@ static int sqlite_ingest(struct store *s, struct store_scope sc, const char *age
 	struct sqlite_sink sink;
 	struct store_ingest_result rr = {0, 0, 0};
 	uint64_t now_ns = util_now_ns(), max_seq = 0;
+	/* interned, as the decoder leaves field names: the engine routes by id */
+	const char *linux_name = event_name_intern("linux", 5);
 	char *json = NULL;
 	int r;
 
+	if (!linux_name)
+		linux_name = "linux";
 	memset(&sink, 0, sizeof(sink));
 	sink.base.emit = sink_emit;
 	sink.ss = ss;
@@ -1027,7 +1031,7 @@ static int sqlite_ingest(struct store *s, struct store_scope sc, const char *age
 		ev->tenant_id = sc.tenant_id;
 		ev->agent_id = agent_id;
 		ev->host = host;
-		ev->product = "linux";
+		ev->product = linux_name;
 		if (ev->seq < 1 || ev->seq > INT64_MAX || ev->ts_ns > INT64_MAX) {
 			r = YM_E_INVAL;
 			goto out;

@@ -73,7 +73,7 @@ static int decode_event(struct cursor *c, struct event *ev, char *why, size_t wh
 	for (uint16_t i = 0; i < nf; i++) {
 		uint8_t nl;
 		uint32_t vl;
-		const char *name, *value;
+		const char *name, *value, *iname;
 
 		if ((r = cursor_get_u8(c, &nl))) {
 			why_set(why, whysz, "event %zu field %u: truncated", idx, i);
@@ -102,6 +102,11 @@ static int decode_event(struct cursor *c, struct event *ev, char *why, size_t wh
 			why_set(why, whysz, "event %zu: duplicate field %s", idx, name);
 			return YM_E_PARSE;
 		}
+		/* the process-wide copy when there is room: the engine's name
+		 * caches then hold across batches (event.h, "Interned names") */
+		iname = event_name_intern(name, nl - 1u);
+		if (iname)
+			name = iname;
 		if ((r = event_set(ev, name, value, vl - 1u))) {
 			why_set(why, whysz, "event %zu field %s: rejected", idx, name);
 			return r;

@@ -33,7 +33,8 @@ struct cev {
 
 struct corpus {
 	struct chunk *chunks;
-	char *strs[CORPUS_MAX_NAMES]; /* field names and envelope values, interned */
+	const char *strs[CORPUS_MAX_NAMES]; /* field names and envelope values, interned
+					     * (event_name_intern's where it takes them) */
 	size_t nstrs;
 	struct event_field *fields;
 	size_t nfields, capfields;
@@ -76,7 +77,11 @@ static int intern(struct corpus *c, const char *s, int name)
 	}
 	if (c->nstrs >= CORPUS_MAX_NAMES)
 		return -1;
-	c->strs[c->nstrs] = stash(c, s, strlen(s));
+	/* interned process-wide where they fit, as the wire decoder and the
+	 * store leave field names and the product (event.h) */
+	c->strs[c->nstrs] = event_name_intern(s, strlen(s));
+	if (!c->strs[c->nstrs])
+		c->strs[c->nstrs] = stash(c, s, strlen(s));
 	if (!c->strs[c->nstrs])
 		return -1;
 	c->isname[c->nstrs] = (unsigned char)name;

@@ -714,6 +714,116 @@ static void test_name_cache_address_reuse(void **state)
 	free2(&p);
 }
 
+/* Logsources for the route cache test: (product, category name,
+ * service), each with one rule in set 0; set 1 holds the same rules in the
+ * reverse order, so that its buckets are numbered otherwise. The last
+ * three have no rule. */
+#define RC_LS 15
+static const char *const rc_ls[RC_LS][3] = {
+    {"linux", NULL, NULL},	       {"linux", "process_creation", NULL},
+    {"linux", "file_event", NULL},     {"linux", NULL, "auditd"},
+    {"linux", NULL, "sshd"},	       {"windows", "process_creation", NULL},
+    {"windows", NULL, "security"},     {"windows", "registry_set", NULL},
+    {"windows", "ps_script", NULL},    {"windows", NULL, "sysmon"},
+    {"macos", "process_creation", NULL}, {"aws", NULL, "cloudtrail"},
+    {"bsd", NULL, NULL},	       {"linux", "dns_query", "none"},
+    {"windows", "driver_load", "x"},
+};
+
+static char *rc_rules(int reverse)
+{
+	size_t cap = 16384, n = 0;
+	char *y = malloc(cap);
+
+	assert_non_null(y);
+	y[0] = 0;
+	for (int k = 0; k < RC_LS - 3; k++) {
+		int i = reverse ? RC_LS - 4 - k : k;
+		n += (size_t)snprintf(y + n, cap - n,
+				      "%stitle: r%d\nid: cccccccc-0000-4000-8000-%012d\n"
+				      "logsource: {product: %s%s%s%s%s}\n"
+				      "detection: {sel: {CommandLine|contains: 'hit'}, condition: sel}\n",
+				      k ? "---\n" : "", i, i, rc_ls[i][0],
+				      rc_ls[i][1] ? ", category: " : "", rc_ls[i][1] ? rc_ls[i][1] : "",
+				      rc_ls[i][2] ? ", service: " : "", rc_ls[i][2] ? rc_ls[i][2] : "");
+		assert_true(n < cap);
+	}
+	return y;
+}
+
+/* The rules an event of logsource l must match: its own, and product
+ * linux's for the other linux events. */
+static void rc_want(int l, char *out, size_t sz)
+{
+	int n = l < RC_LS - 3 ? snprintf(out, sz, "r%d,", l) : 0;
+
+	out[n] = 0;
+	if (l != 0 && strcmp(rc_ls[l][0], "linux") == 0)
+		snprintf(out + n, sz - (size_t)n, "r0,");
+}
+
+/* The thread's route cache: events whose logsource strings are interned
+ * (event.h) take the cache by id, others by string; both must give what
+ * logsource_route gives, across many logsources (some sharing a cache
+ * entry) and after a ruleset with other bucket numbers replaces the first. */
+static void test_route_cache_interned(void **state)
+{
+	struct detect_load_stats st;
+	struct ruleset *rs[2];
+	char *y;
+
+	(void)state;
+	for (int k = 0; k < 2; k++) {
+		y = rc_rules(k);
+		assert_int_equal(ruleset_load_mem(y, strlen(y), "rc.yml", &rs[k], &st, NULL, NULL), 0);
+		assert_int_equal(st.loaded, RC_LS - 3);
+		free(y);
+	}
+	for (int round = 0; round < 6; round++) {
+		const struct ruleset *cur = rs[round & 1];
+		for (int i = 0; i < 3000; i++) {
+			int l = (i * 7 + round) % RC_LS, interned = (i / RC_LS + round) % 3 != 0;
+			char prod[16], cat[32], svc[16], got[200] = "", want[64], g2[256], w2[80];
+			struct event ev;
+			event_init(&ev);
+			/* strings at addresses of their own, or the interned copies */
+			snprintf(prod, sizeof(prod), "%s", rc_ls[l][0]);
+			ev.product = interned ? event_name_intern(prod, strlen(prod)) : prod;
+			if (rc_ls[l][1]) {
+				snprintf(cat, sizeof(cat), "%s", rc_ls[l][1]);
+				ev.category_name = interned ? event_name_intern(cat, strlen(cat)) : cat;
+			}
+			if (rc_ls[l][2]) {
+				snprintf(svc, sizeof(svc), "%s", rc_ls[l][2]);
+				ev.service = interned ? event_name_intern(svc, strlen(svc)) : svc;
+			}
+			assert_int_equal(event_set_str(&ev, "CommandLine", "a hit here"), 0);
+			ruleset_match(cur, &ev, on_title, got);
+			rc_want(l, want, sizeof(want));
+			/* the same titles in any order: as many, each of want in got */
+			{
+				int ng = 0, nw = 0, ok = 1;
+				snprintf(g2, sizeof(g2), ",%s", got);
+				for (const char *q = got; *q; q++)
+					ng += *q == ',';
+				for (const char *q = want, *e; *q; q = e + 1) {
+					e = strchr(q, ',');
+					snprintf(w2, sizeof(w2), ",%.*s,", (int)(e - q), q);
+					ok &= strstr(g2, w2) != NULL;
+					nw++;
+				}
+				if (!ok || ng != nw)
+					fail_msg("set %d, %s/%s/%s (%s): got %s want %s", round & 1,
+						 rc_ls[l][0], rc_ls[l][1] ? rc_ls[l][1] : "-",
+						 rc_ls[l][2] ? rc_ls[l][2] : "-",
+						 interned ? "interned" : "own", got, want);
+			}
+		}
+	}
+	ruleset_free(rs[0]);
+	ruleset_free(rs[1]);
+}
+
 static void test_reload_while_matching(void **state)
 {
 	struct reload R = {.bad = 0};
@@ -800,6 +910,7 @@ int main(void)
 	    cmocka_unit_test(test_hashed_index),
 	    cmocka_unit_test(test_keyword_cache),
 	    cmocka_unit_test(test_name_cache_address_reuse),
+	    cmocka_unit_test(test_route_cache_interned),
 	    cmocka_unit_test(test_reload_while_matching),
 	    cmocka_unit_test(test_nested_match),
 	};

@@ -441,6 +441,19 @@ static void test_field_names(void **state)
 		if (match1(s, c[i].name, c[i].value, &g) != c[i].hits)
 			fail_msg("%s: %d hits, want %d", c[i].name, g.n, c[i].hits);
 	}
+	/* interned names (event.h), whose classes are kept by id: the same
+	 * answers the first time and from the kept class, in any order */
+	for (int round = 0; round < 2; round++) {
+		for (size_t j = 0; j < sizeof(c) / sizeof(c[0]); j++) {
+			size_t i = round ? sizeof(c) / sizeof(c[0]) - 1 - j : j;
+			const char *in = event_name_intern(c[i].name, strlen(c[i].name));
+			assert_non_null(in);
+			assert_int_not_equal(event_name_id(in), 0);
+			if (match1(s, in, c[i].value, &g) != c[i].hits)
+				fail_msg("interned %s (round %d): %d hits, want %d", in, round, g.n,
+					 c[i].hits);
+		}
+	}
 	intel_set_free(s);
 }
 
