@@ -585,6 +585,7 @@ struct pf_ncache {
 #define PF_VCACHE_VAL  256  /* longest value cached */
 #define PF_VCACHE_HITS 62   /* most literal hits a cached value may have */
 #define PF_VCACHE_KW   6    /* most keyword literal hits a cached value may have */
+#define PF_KWPEND      64   /* cached values per event whose keyword hits are recorded */
 
 /* The literal hits of one field value scanned before on this thread with the
  * same ruleset (the cache is emptied when the thread meets another one):
@@ -677,8 +678,15 @@ struct pf_thread {
 	struct ls_centry *lscache; /* LS_CACHE routes of the ruleset of gen */
 	uint32_t hitlog[PF_VCACHE_HITS]; /* hits of the value being scanned */
 	uint32_t nhitlog;		 /* hits so far (more than fit: not cached) */
-	uint32_t kwlog[PF_VCACHE_KW];	 /* keyword hits of the value being scanned */
-	uint32_t nkwlog;
+	/* cached values in this event's keyword buffer whose keyword hits are
+	 * being recorded: entry e while it still has id vid, framed at
+	 * t->buf[from, to) */
+	struct pf_kwpend {
+		struct pf_vcache *e;
+		uint32_t vid, from, to, nkw;
+		uint32_t kw[PF_VCACHE_KW];
+	} kwpend[PF_KWPEND];
+	uint32_t nkwpend;
 	uint8_t *fbuf; /* one framed value */
 	int busy;     /* inside a match on this thread (callbacks may match again) */
 };

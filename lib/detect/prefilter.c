@@ -937,7 +937,9 @@ static int compile_db(const struct pf_build *b, uint32_t fid, const struct lsidx
 			continue;
 		ex[k] = (const char *)b->pool + pf->req[q].off;
 		lens[k] = pf->req[q].n;
-		flags[k] = HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH;
+		/* keyword hits are told to the values they fall in (on_bufhit):
+		 * each occurrence, not the first only */
+		flags[k] = HS_FLAG_CASELESS | (fid == PF_KW ? 0 : HS_FLAG_SINGLEMATCH);
 		ids[k] = q;
 		k++;
 	}
@@ -1759,24 +1761,6 @@ static void lx_scan(const struct prefilter *pf, const struct pf_lx *lx, struct h
 	}
 }
 
-/* A keyword literal in a value scanned on its own: its clauses, and logged
- * apart from the field's literals for the value's cache entry. */
-static int on_kwhit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
-		    void *ctx)
-{
-	const struct hit_ctx *h = ctx;
-	struct pf_thread *t = h->t;
-
-	(void)from;
-	(void)to;
-	(void)flags;
-	if (t->nkwlog < PF_VCACHE_KW)
-		t->kwlog[t->nkwlog] = id;
-	t->nkwlog++;
-	hit_clauses(h->pf, t, id);
-	return 0;
-}
-
 /* Field fid's value f (at most PF_VCACHE_VAL bytes) in the value cache: its
  * slot in *e and hash in *hv; 1 when the slot holds that value. */
 static inline int vc_lookup(struct pf_thread *t, uint32_t fid, const struct event_field *f,
@@ -1810,16 +1794,19 @@ static void vc_take(struct pf_thread *t, struct pf_vcache *e, uint64_t hv, uint3
 
 /* Scans field fid's value f with the field's database, hashed index or few
  * literals, or replays the hits of the same value from this thread's value
- * cache; a scanned value with few enough hits is cached. Returns 0 or -1. */
+ * cache; a scanned value with few enough hits is cached. Returns 1 when the
+ * value's keyword hits were replayed too (it stays out of the keyword
+ * buffer), 0, or -1. *rec: the value's cache entry when its keyword hits
+ * are to be recorded from the keyword buffer (on_bufhit), else NULL. */
 static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_ctx *h,
-		   uint32_t fid, const struct event_field *f)
+		   uint32_t fid, const struct event_field *f, struct pf_vcache **rec)
 {
 	size_t n = f->value_len;
 	struct pf_vcache *e = NULL;
 	const uint8_t *v;
 	uint64_t hv = 0;
-	int admit, kwdone = 0;
 
+	*rec = NULL;
 	if (n <= PF_VCACHE_VAL && vc_lookup(t, fid, f, &e, &hv)) {
 		uint32_t k = 0;
 		(void)vc_admit(t, fid, 1);
@@ -1829,8 +1816,12 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 			hit_clauses(pf, t, e->hits[k]);
 		for (; k < e->nhits; k++) /* literals that only decide patterns */
 			t->qstamp[e->hits[k]] = t->epoch;
-		if (!h->kw || !h->kwsig || e->kwsig != h->kwsig)
+		if (!h->kw || !h->kwsig)
 			return 0;
+		if (e->kwsig != h->kwsig) {
+			*rec = e; /* known for other keyword databases, or not yet */
+			return 0;
+		}
 		for (k = 0; k < e->nkw; k++)
 			hit_clauses(pf, t, e->kwhits[k]);
 		return 1;
@@ -1846,23 +1837,10 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 	else if (hs_scan(pf->fields[fid].db, (const char *)v, (unsigned)(n + 2), 0, t->scratch,
 			 on_hit, h) != HS_SUCCESS)
 		return -1;
-	admit = e && vc_admit(t, fid, 0);
-	/* a value that takes an entry is scanned for keywords on its own,
-	 * so that it need not be again; others go to the keyword buffer */
-	t->nkwlog = 0;
-	if (admit && h->kw && h->kwsig) {
-		for (uint32_t i = 0; i < h->nkwdb; i++) {
-			if (hs_scan(h->kwdb[i], (const char *)v, (unsigned)(n + 2), 0, t->scratch,
-				    on_kwhit, h) != HS_SUCCESS)
-				return -1;
-		}
-		kwdone = 1;
-	}
-	if (admit && t->nhitlog <= PF_VCACHE_HITS) {
+	if (e && vc_admit(t, fid, 0) && t->nhitlog <= PF_VCACHE_HITS) {
 		vc_take(t, e, hv, fid, f);
-		e->kwsig = kwdone && t->nkwlog <= PF_VCACHE_KW ? h->kwsig : 0;
-		e->nkw = t->nkwlog < PF_VCACHE_KW ? t->nkwlog : PF_VCACHE_KW;
-		memcpy(e->kwhits, t->kwlog, e->nkw * sizeof(*e->kwhits));
+		if (h->kw && h->kwsig)
+			*rec = e;
 		/* literals with clauses first, then those only stamped */
 		e->nhits = t->nhitlog;
 		for (uint32_t k = 0; k < t->nhitlog; k++) {
@@ -1874,7 +1852,37 @@ static int scan_db(const struct prefilter *pf, struct pf_thread *t, struct hit_c
 				e->hits[j++] = t->hitlog[k];
 		}
 	}
-	return kwdone;
+	return 0;
+}
+
+/* A literal in the keyword buffer: its clauses, and, when it lies in a value
+ * whose keyword hits are being recorded, noted for that value (once). */
+static int on_bufhit(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+		     void *ctx)
+{
+	const struct hit_ctx *h = ctx;
+	struct pf_thread *t = h->t;
+	unsigned long long start = to - h->pf->req[id].n;
+
+	(void)from;
+	(void)flags;
+	hit_clauses(h->pf, t, id);
+	for (uint32_t i = 0; i < t->nkwpend; i++) {
+		struct pf_kwpend *p = &t->kwpend[i];
+		uint32_t k = 0, n;
+		if (start < p->from || to > p->to)
+			continue;
+		n = p->nkw < PF_VCACHE_KW ? p->nkw : PF_VCACHE_KW;
+		while (k < n && p->kw[k] != id)
+			k++;
+		if (k == n) {
+			if (n < PF_VCACHE_KW)
+				p->kw[n] = id;
+			p->nkw++;
+		}
+		break;
+	}
+	return 0;
 }
 
 /* Scans one event field f with its field's literals (a database, or a few
@@ -1886,6 +1894,7 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 {
 	uint32_t fid = f->name ? name_fid(pf, t, f->name) : PF_KW;
 	const struct pf_field *fd;
+	struct pf_vcache *rec = NULL;
 	int kwdone = 0;
 
 	if (fid != PF_KW) {
@@ -1904,7 +1913,7 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 	if (fid != PF_KW) {
 		fd = &pf->fields[fid];
 		if (has_lits(fd) && routed(pf, h, fid)) {
-			kwdone = scan_db(pf, t, h, fid, f);
+			kwdone = scan_db(pf, t, h, fid, f, &rec);
 			if (kwdone < 0)
 				return -1;
 			t->fslot[fid].scanned = t->epoch; /* its literals' stamps are complete */
@@ -1913,6 +1922,16 @@ static int scan_field(const struct prefilter *pf, struct pf_thread *t, struct hi
 	if (h->kw && !kwdone) {
 		if (*kw + f->value_len + 1 > PF_BUF)
 			return -1;
+		/* a cached value's keyword hits are recorded from this scan
+		 * (on_bufhit), framed by the NULs before and after it */
+		if (rec && t->nkwpend < PF_KWPEND) {
+			struct pf_kwpend *p = &t->kwpend[t->nkwpend++];
+			p->e = rec;
+			p->vid = rec->vid;
+			p->from = (uint32_t)*kw - 1;
+			p->to = (uint32_t)(*kw + f->value_len + 1);
+			p->nkw = 0;
+		}
 		memcpy(t->buf + *kw, f->value, f->value_len);
 		*kw += f->value_len;
 		t->buf[(*kw)++] = 0;
@@ -1948,6 +1967,7 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 		t->candw[i] = 0;
 	}
 	t->buf[0] = 0;
+	t->nkwpend = 0;
 	h.pf = pf;
 	h.t = t;
 	h.bk = bk;
@@ -1991,9 +2011,20 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 	}
 	for (uint32_t i = 0; rc == 0 && h.kw && i < nb; i++) {
 		const hs_database_t *db = bk[i] < pf->nbuckets ? pf->kwdb[bk[i]] : NULL;
-		if (db && hs_scan(db, (const char *)t->buf, (unsigned)kw, 0, t->scratch, on_hit, &h) !=
-			      HS_SUCCESS)
+		if (db && hs_scan(db, (const char *)t->buf, (unsigned)kw, 0, t->scratch, on_bufhit,
+				  &h) != HS_SUCCESS)
 			rc = -1;
+	}
+	/* every keyword database of the event scanned the buffer: the values
+	 * recorded know their keyword hits for those databases (an entry
+	 * refilled meanwhile has another id) */
+	for (uint32_t i = 0; rc == 0 && i < t->nkwpend; i++) {
+		struct pf_kwpend *p = &t->kwpend[i];
+		if (p->e->vid != p->vid || p->nkw > PF_VCACHE_KW)
+			continue;
+		p->e->kwsig = h.kwsig;
+		p->e->nkw = p->nkw;
+		memcpy(p->e->kwhits, p->kw, p->nkw * sizeof(*p->kw));
 	}
 	return rc;
 }

@@ -556,6 +556,74 @@ static void test_keyword_cache(void **state)
 	ruleset_free(plain);
 }
 
+static const char kwa_yaml[] =
+    "title: kw\nid: 22222222-0000-4000-8000-000000000001\n"
+    "logsource: {product: linux}\n"
+    "detection: {keywords: ['evilword', 'otherword', '|tail'], condition: keywords}\n"
+    "---\n"
+    "title: cmd\nid: 22222222-0000-4000-8000-000000000002\n"
+    "logsource: {product: linux, category: process_creation}\n"
+    "detection:\n"
+    "    sel:\n"
+    "        CommandLine|contains: [zz1, zz2, zz3, zz4, zz5, zz6, zz7, zz8, zz9]\n"
+    "    condition: sel\n"
+    "---\n"
+    "title: parent\nid: 22222222-0000-4000-8000-000000000003\n"
+    "logsource: {product: linux, category: process_creation}\n"
+    "detection:\n"
+    "    sel:\n"
+    "        ParentCommandLine|contains: [yy1, yy2, yy3, yy4, yy5, yy6, yy7, yy8, yy9]\n"
+    "    condition: sel\n";
+
+/* Cached values learn their keyword hits from the event's keyword buffer:
+ * a literal in two values of one event belongs to both (each occurrence is
+ * reported, not the first only), and one at a value's edge to that value.
+ * Each value then comes back alone, from the cache. */
+static void test_keyword_attribution(void **state)
+{
+	struct detect_options no = {.no_prefilter = 1};
+	struct detect_load_stats st;
+	struct ruleset *pf, *plain;
+	/* CommandLine, ParentCommandLine: each pair, then each value alone
+	 * beside a value without keywords */
+	static const char *const pair[][2] = {
+	    {"run evilword a", "evilword b"}, {"evilword", "x evilword"},
+	    {"c otherword", "d evilword"},    {"x|tail", "y|tail"},
+	    {"e evilwor", "d evilword"},      {"zz1 evilword", "yy1 evilword"},
+	};
+	int matched = 0;
+
+	(void)state;
+	assert_int_equal(ruleset_load_mem(kwa_yaml, strlen(kwa_yaml), "kwa.yml", &pf, &st, NULL, NULL),
+			 0);
+	assert_int_equal(st.loaded, 3);
+	assert_int_equal(ruleset_load_mem_opts(kwa_yaml, strlen(kwa_yaml), "kwa.yml", &no, &plain,
+					       &st, NULL, NULL),
+			 0);
+	for (size_t i = 0; i < sizeof(pair) / sizeof(pair[0]); i++) {
+		for (int step = 0; step < 3; step++) {
+			struct event ev;
+			char a[200] = "", b[200] = "";
+			event_init(&ev);
+			ev.product = "linux";
+			ev.category = EVCAT_PROCESS_CREATION;
+			assert_int_equal(
+			    event_set_str(&ev, "CommandLine", step == 2 ? "plain one" : pair[i][0]), 0);
+			assert_int_equal(
+			    event_set_str(&ev, "ParentCommandLine", step == 1 ? "plain two" : pair[i][1]),
+			    0);
+			assert_int_equal(ruleset_match(pf, &ev, on_title, a),
+					 ruleset_match(plain, &ev, on_title, b));
+			if (strcmp(a, b) != 0)
+				fail_msg("pair %zu step %d: prefilter %s, without %s", i, step, a, b);
+			matched += strstr(a, "kw,") != NULL;
+		}
+	}
+	assert_int_equal(matched, 17);
+	ruleset_free(pf);
+	ruleset_free(plain);
+}
+
 /* ---- hot reload ---- */
 
 #define RL_THREADS 3
@@ -911,6 +979,7 @@ int main(void)
 	    cmocka_unit_test(test_keyword_cache),
 	    cmocka_unit_test(test_name_cache_address_reuse),
 	    cmocka_unit_test(test_route_cache_interned),
+	    cmocka_unit_test(test_keyword_attribution),
 	    cmocka_unit_test(test_reload_while_matching),
 	    cmocka_unit_test(test_nested_match),
 	};
