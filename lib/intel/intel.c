@@ -593,6 +593,47 @@ static void match_url(struct mstate *m, const char *v, size_t n)
 		match_domain(m, url + host, hostlen);
 }
 
+/* Fields fs[0, n) of m's event: each whose name has a class is looked up. */
+static void match_fields(struct mstate *m, const struct event_field *fs, size_t n)
+{
+	for (size_t i = 0; i < n && !m->stop; i++) {
+		const struct event_field *f = &fs[i];
+		enum fclass fc;
+
+		if (!f->name || !f->value || f->value_len == 0)
+			continue;
+		fc = classify(m->s, f->name);
+		if (fc == FC_NONE)
+			continue;
+		m->f = f;
+		switch (fc) {
+		case FC_HASHES:
+			match_hashes(m, f->value, f->value_len);
+			break;
+		case FC_SHA256:
+			match_hash(m, INTEL_SHA256, f->value, f->value_len);
+			break;
+		case FC_SHA1:
+			match_hash(m, INTEL_SHA1, f->value, f->value_len);
+			break;
+		case FC_MD5:
+			match_hash(m, INTEL_MD5, f->value, f->value_len);
+			break;
+		case FC_IP:
+			match_ip(m, f->value, f->value_len);
+			break;
+		case FC_DOMAIN:
+			match_domain(m, f->value, f->value_len);
+			break;
+		case FC_URL:
+			match_url(m, f->value, f->value_len);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 int intel_match(const struct intel_set *s, const struct event *ev, intel_hit_fn fn, void *ctx)
 {
 	struct mstate m = {s, ev, NULL, fn, ctx, 0, 0};
@@ -600,49 +641,8 @@ int intel_match(const struct intel_set *s, const struct event *ev, intel_hit_fn 
 	if (!s || !ev || s->count == 0)
 		return 0;
 	/* fields[], then the fields past them (xfields: Windows records) */
-	for (size_t i = 0; i < (size_t)ev->nfields + ev->nxfields && !m.stop; i++) {
-		const struct event_field *f;
-
-		if (i < ev->nfields) {
-			if (i >= EVENT_MAX_FIELDS)
-				continue;
-			f = &ev->fields[i];
-		} else {
-			if (!ev->xfields)
-				break;
-			f = &ev->xfields[i - ev->nfields];
-		}
-		const char *v = f->value;
-		size_t n = f->value_len;
-
-		if (!f->name || !v || n == 0)
-			continue;
-		m.f = f;
-		switch (classify(s, f->name)) {
-		case FC_HASHES:
-			match_hashes(&m, v, n);
-			break;
-		case FC_SHA256:
-			match_hash(&m, INTEL_SHA256, v, n);
-			break;
-		case FC_SHA1:
-			match_hash(&m, INTEL_SHA1, v, n);
-			break;
-		case FC_MD5:
-			match_hash(&m, INTEL_MD5, v, n);
-			break;
-		case FC_IP:
-			match_ip(&m, v, n);
-			break;
-		case FC_DOMAIN:
-			match_domain(&m, v, n);
-			break;
-		case FC_URL:
-			match_url(&m, v, n);
-			break;
-		default:
-			break;
-		}
-	}
+	match_fields(&m, ev->fields, ev->nfields < EVENT_MAX_FIELDS ? ev->nfields : EVENT_MAX_FIELDS);
+	if (ev->xfields)
+		match_fields(&m, ev->xfields, ev->nxfields);
 	return m.hits;
 }

@@ -1,6 +1,8 @@
 /* intel_text: the syntax of indicators, shared by loading (the indicator
  * text) and matching (the event's value), so both sides normalise alike.
- * Every parser reads its input through struct cursor. */
+ * Every parser reads its input through struct cursor, but for the dotted
+ * quad one, which runs on every address field of every event and indexes
+ * s[0, n) only. */
 #include "intel_int.h"
 
 #include "err.h"
@@ -32,6 +34,41 @@ static unsigned __int128 mask_bits(unsigned bits, unsigned plen)
 	return ((unsigned __int128)1 << host) - 1;
 }
 
+/* An IPv4 address in dotted-quad form, s[0, n), exactly as inet_pton
+ * takes it (four decimal parts of at most 255, no leading zero, nothing
+ * else). Returns 0 and sets *out, or -1. */
+static int ip4_parse(const char *s, size_t n, uint32_t *out)
+{
+	uint32_t v = 0;
+	unsigned parts = 0;
+	size_t i = 0;
+
+	while (parts < 4) {
+		unsigned part = 0, digits = 0;
+		while (i < n && s[i] >= '0' && s[i] <= '9') {
+			if (digits == 1 && part == 0)
+				return -1; /* a leading zero */
+			part = part * 10 + (unsigned)(s[i] - '0');
+			if (part > 255)
+				return -1;
+			digits++;
+			i++;
+		}
+		if (digits == 0)
+			return -1;
+		v = v << 8 | part;
+		if (++parts < 4) {
+			if (i >= n || s[i] != '.')
+				return -1;
+			i++;
+		}
+	}
+	if (i != n)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 int intel_text_ip(const char *s, size_t len, int allow_prefix, int *v6, unsigned __int128 *lo,
 		  unsigned __int128 *hi)
 {
@@ -41,22 +78,24 @@ int intel_text_ip(const char *s, size_t len, int allow_prefix, int *v6, unsigned
 	unsigned plen, bits;
 	unsigned char bin[16];
 	unsigned __int128 v = 0, m;
+	uint32_t v4;
 	int is6;
 
 	if (alen == 0 || alen >= sizeof(a) || (slash && !allow_prefix))
 		return YM_E_PARSE;
-	memcpy(a, s, alen);
-	a[alen] = 0;
-	if (inet_pton(AF_INET, a, bin) == 1) {
+	if (ip4_parse(s, alen, &v4) == 0) {
 		is6 = 0;
-		for (int i = 0; i < 4; i++)
-			v = v << 8 | bin[i];
-	} else if (inet_pton(AF_INET6, a, bin) == 1) {
+		v = v4;
+	} else {
+		if (!memchr(s, ':', alen))
+			return YM_E_PARSE; /* every IPv6 text has a ':' */
+		memcpy(a, s, alen);
+		a[alen] = 0;
+		if (inet_pton(AF_INET6, a, bin) != 1)
+			return YM_E_PARSE;
 		is6 = 1;
 		for (int i = 0; i < 16; i++)
 			v = v << 8 | bin[i];
-	} else {
-		return YM_E_PARSE;
 	}
 	bits = is6 ? 128 : 32;
 	plen = bits;

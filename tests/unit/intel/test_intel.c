@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,74 @@ static void test_domains_urls(void **state)
 	assert_int_equal(match1(s, "Url", "https://cdn.evil.com/x.sh", &g), 1);
 	assert_string_equal(g.kind, "domain");
 	intel_set_free(s);
+}
+
+/* The address parser against inet_pton, on near-addresses: dotted parts of
+ * 0-4 digits (leading zeros, 256 and up), too few or many parts, stray
+ * bytes, IPv6 forms. */
+static uint64_t ip_rng(uint64_t *x)
+{
+	*x = *x * 6364136223846793005ull + 1442695040888963407ull;
+	return *x >> 33;
+}
+
+static void test_ip_parse_vs_inet_pton(void **state)
+{
+	static const char alpha[] = "0123456789..::abf x%";
+	static const char *const six[] = {"::1", "fe80::1", "::ffff:1.2.3.4", "2001:db8::", "::",
+					  "1::2::3", ":::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9",
+					  "::ffff:256.1.1.1", "ABCD:ef01::", "1:2:3:4:5:6:1.2.3.4"};
+	uint64_t seed = 0x2545f4914f6cdd1dull;
+	int ok4 = 0, ok6 = 0;
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		char txt[64];
+		size_t n = 0;
+		unsigned char bin[16];
+		unsigned __int128 lo, hi, want = 0;
+		int v6 = -1, r, e4, e6, mode = (int)(ip_rng(&seed) % 3);
+		if (mode == 0) { /* dotted parts */
+			unsigned parts = 3 + (unsigned)(ip_rng(&seed) % 3);
+			for (unsigned k = 0; k < parts; k++) {
+				unsigned digits = (unsigned)(ip_rng(&seed) % 5);
+				if (k)
+					txt[n++] = '.';
+				for (unsigned d = 0; d < digits; d++)
+					txt[n++] = (char)('0' + ip_rng(&seed) % (d == 0 ? 3 : 10));
+			}
+		} else if (mode == 1) { /* any bytes of the alphabet */
+			n = (size_t)(ip_rng(&seed) % 24);
+			for (size_t k = 0; k < n; k++)
+				txt[k] = alpha[ip_rng(&seed) % (sizeof(alpha) - 1)];
+		} else {
+			n = (size_t)snprintf(txt, sizeof(txt), "%s", six[ip_rng(&seed) % 12]);
+		}
+		txt[n] = 0;
+		if (n == 0)
+			continue;
+		e4 = inet_pton(AF_INET, txt, bin) == 1;
+		if (e4)
+			want = (unsigned __int128)((uint32_t)bin[0] << 24 | (uint32_t)bin[1] << 16 |
+						   (uint32_t)bin[2] << 8 | bin[3]);
+		e6 = !e4 && inet_pton(AF_INET6, txt, bin) == 1;
+		if (e6) {
+			for (int k = 0; k < 16; k++)
+				want = want << 8 | bin[k];
+			if ((want >> 32) == 0xffff) { /* ::ffff:a.b.c.d is a.b.c.d */
+				want &= 0xffffffffu;
+				e6 = 0;
+				e4 = 1;
+			}
+		}
+		r = intel_text_ip(txt, n, 0, &v6, &lo, &hi);
+		if ((r == 0) != (e4 || e6) || (r == 0 && (lo != want || hi != want || v6 != e6)))
+			fail_msg("'%s': intel_text_ip %d (v6 %d), inet_pton says %s", txt, r, v6,
+				 e4 ? "IPv4" : e6 ? "IPv6" : "no address");
+		ok4 += e4;
+		ok6 += e6;
+	}
+	assert_true(ok4 > 1000);
+	assert_true(ok6 > 1000);
 }
 
 static void test_syntax(void **state)
@@ -535,6 +604,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hashes),	     cmocka_unit_test(test_ips),
+	    cmocka_unit_test(test_ip_parse_vs_inet_pton),
 	    cmocka_unit_test(test_domains_urls),     cmocka_unit_test(test_syntax),
 	    cmocka_unit_test(test_load_list),	     cmocka_unit_test(test_load_csv),
 	    cmocka_unit_test(test_load_file_errors), cmocka_unit_test(test_million),
