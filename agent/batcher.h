@@ -1,7 +1,8 @@
 /* batcher: groups events into batches, gives each its sequence number, and
  * writes each batch to the spool before anything may send it. Each event is
- * checked and encoded into the pending batch body as it is added
- * (batch_event_check, batch_event_put: a bad event is refused alone); a
+ * checked and encoded into the pending batch body as it is added, in one
+ * pass (batch_event_append: a bad event is refused alone), and numbered
+ * once it is in (batch_event_set_seq); a
  * flush adds the header and compresses (batch_seal, one zstd context kept).
  * A batch is flushed when it holds max_events events, when its encoded
  * events would pass max_bytes, or when the caller says so (its time is up,

@@ -62,21 +62,59 @@ static void en_sha256_fetch(void)
 	en_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+/* "00" "01" ... "99" */
+static const char en_digits2[201] = "00010203040506070809101112131415161718192021222324252627282930"
+				    "31323334353637383940414243444546474849505152535455565758596061"
+				    "62636465666768697071727374757677787980818283848586878889909192"
+				    "93949596979899";
+
 /* Decimal digits of v into out (at least 21 bytes), NUL-terminated;
- * returns the length. snprintf costs ~10 times as much per field. */
+ * returns the length. The length first, then two digits a step straight
+ * into place from the end: half the divisions of one digit a step, and no
+ * copy of a scratch buffer just written (its reload stalled on the byte
+ * stores). en_setu was 2 % of the agent's CPU under exec storms; snprintf
+ * costs ~10 times as much per field. */
 static size_t en_u64(char *out, uint64_t v)
 {
-	char tmp[20];
-	size_t n = 0, i = 0;
+	static const uint64_t p10[19] = {
+	    10ull,
+	    100ull,
+	    1000ull,
+	    10000ull,
+	    100000ull,
+	    1000000ull,
+	    10000000ull,
+	    100000000ull,
+	    1000000000ull,
+	    10000000000ull,
+	    100000000000ull,
+	    1000000000000ull,
+	    10000000000000ull,
+	    100000000000000ull,
+	    1000000000000000ull,
+	    10000000000000000ull,
+	    100000000000000000ull,
+	    1000000000000000000ull,
+	    10000000000000000000ull,
+	};
+	size_t len = 1, n;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		out[i++] = tmp[--n];
-	out[i] = 0;
-	return i;
+	while (len < 20 && v >= p10[len - 1])
+		len++;
+	n = len;
+	out[n] = 0;
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		n -= 2;
+		memcpy(out + n, en_digits2 + d, 2);
+	}
+	if (v >= 10)
+		memcpy(out + n - 2, en_digits2 + v * 2, 2);
+	else
+		out[n - 1] = (char)('0' + v);
+	return len;
 }
 
 /* "<boot_id>:<pid>:<start_time>" into in (at least 96 bytes); its length,

@@ -232,8 +232,10 @@ static uint8_t *bw_be64(uint8_t *p, uint64_t v)
 #define BW_EVENT_HDR 20 /* seq(8) ts(8) category(2) nfields(2) */
 #define BW_FIELD_HDR 5	/* name_len(1) value_len(4), then the two NULs */
 
-/* Appends one event whose size (need bytes) and names are known good. */
-static int bw_put_event(struct buf *b, const struct event *ev, uint64_t seq, size_t need)
+/* Appends one event whose size (need bytes) and names are known good; nl:
+ * the names' lengths, or NULL to measure them here. */
+static int bw_put_event(struct buf *b, const struct event *ev, uint64_t seq, size_t need,
+			const uint8_t *nl)
 {
 	uint8_t *p;
 	int r = buf_reserve(b, need);
@@ -247,11 +249,12 @@ static int bw_put_event(struct buf *b, const struct event *ev, uint64_t seq, siz
 	p = bw_be16(p, ev->nfields);
 	for (uint16_t k = 0; k < ev->nfields; k++) {
 		const struct event_field *f = &ev->fields[k];
-		size_t nl = strlen(f->name);
+		size_t l = nl ? nl[k] : strlen(f->name);
 
-		*p++ = (uint8_t)(nl + 1);
-		memcpy(p, f->name, nl + 1);
-		p += nl + 1;
+		*p++ = (uint8_t)(l + 1);
+		memcpy(p, f->name, l);
+		p[l] = 0;
+		p += l + 1;
 		p = bw_be32(p, f->value_len + 1u);
 		memcpy(p, f->value, f->value_len);
 		p += f->value_len;
@@ -262,9 +265,31 @@ static int bw_put_event(struct buf *b, const struct event *ev, uint64_t seq, siz
 	return 0;
 }
 
-int batch_event_check(const struct event *ev, size_t *need)
+/* A name twice makes the decoder refuse the whole batch: names are compared
+ * only when their length and ends collide in a 64-bit set. Returns 1 when
+ * field k's name (l bytes) is one of fields 0..k-1's (lengths in nl). */
+static int bw_name_twice(const struct event *ev, uint16_t k, const uint8_t *nl, size_t l,
+			 uint64_t *seen)
 {
-	uint8_t nl[EVENT_MAX_FIELDS];
+	const char *name = ev->fields[k].name;
+	unsigned h =
+	    (unsigned)(l * 7u + (unsigned char)name[0] * 3u + (unsigned char)name[l - 1]) & 63u;
+
+	if (*seen & (1ull << h)) {
+		for (uint16_t j = 0; j < k; j++)
+			if (nl[j] == l && memcmp(ev->fields[j].name, name, l) == 0)
+				return 1;
+	}
+	*seen |= 1ull << h;
+	return 0;
+}
+
+/* Checks ev as the decoder would (batch_event_check); nl gets each name's
+ * length and *need the encoding's size. known (may be NULL): names the
+ * caller vouches for, by length (0: not known, checked here). */
+static int bw_check(const struct event *ev, const uint8_t *known, uint8_t nl[EVENT_MAX_FIELDS],
+		    size_t *need)
+{
 	uint64_t seen = 0;
 	size_t n = BW_EVENT_HDR;
 
@@ -273,30 +298,33 @@ int batch_event_check(const struct event *ev, size_t *need)
 	for (uint16_t k = 0; k < ev->nfields; k++) {
 		const struct event_field *f = &ev->fields[k];
 		size_t l;
-		unsigned h;
 
 		if (!f->name || !f->value)
 			return YM_E_INVAL;
-		l = strnlen(f->name, EVENT_MAX_NAME + 1);
-		if (!event_name_ok(f->name, l) || f->value_len > EVENT_MAX_VALUE ||
-		    memchr(f->value, 0, f->value_len))
+		l = known ? known[k] : 0;
+		if (l == 0) {
+			l = strnlen(f->name, EVENT_MAX_NAME + 1);
+			if (!event_name_ok(f->name, l))
+				return YM_E_INVAL;
+		} else if (l > EVENT_MAX_NAME || f->name[l] != 0) {
+			return YM_E_INVAL;
+		}
+		if (f->value_len > EVENT_MAX_VALUE || memchr(f->value, 0, f->value_len))
 			return YM_E_INVAL;
 		nl[k] = (uint8_t)l;
-		/* a name twice makes the decoder refuse the whole batch: names
-		 * are compared only when length and ends collide */
-		h = (unsigned)(l * 7u + (unsigned char)f->name[0] * 3u +
-			       (unsigned char)f->name[l - 1]);
-		h &= 63u;
-		if (seen & (1ull << h)) {
-			for (uint16_t j = 0; j < k; j++)
-				if (nl[j] == l && memcmp(ev->fields[j].name, f->name, l) == 0)
-					return YM_E_INVAL;
-		}
-		seen |= 1ull << h;
+		if (bw_name_twice(ev, k, nl, l, &seen))
+			return YM_E_INVAL;
 		n += BW_FIELD_HDR + l + 1 + f->value_len + 1;
 	}
 	*need = n;
 	return 0;
+}
+
+int batch_event_check(const struct event *ev, size_t *need)
+{
+	uint8_t nl[EVENT_MAX_FIELDS];
+
+	return bw_check(ev, NULL, nl, need);
 }
 
 int batch_event_put(struct buf *body, const struct event *ev, uint64_t seq)
@@ -305,7 +333,29 @@ int batch_event_put(struct buf *body, const struct event *ev, uint64_t seq)
 
 	for (uint16_t k = 0; k < ev->nfields; k++)
 		need += BW_FIELD_HDR + strlen(ev->fields[k].name) + 1 + ev->fields[k].value_len + 1;
-	return bw_put_event(body, ev, seq, need);
+	return bw_put_event(body, ev, seq, need, NULL);
+}
+
+int batch_event_append(struct buf *body, const struct event *ev, const uint8_t *known, size_t *off)
+{
+	uint8_t nl[EVENT_MAX_FIELDS];
+	size_t need = 0, start = body->len;
+	int r = bw_check(ev, known, nl, &need);
+
+	if (r)
+		return r;
+	/* with the names' lengths measured once, here and not again */
+	r = bw_put_event(body, ev, 0, need, nl);
+	if (r)
+		return r;
+	*off = start;
+	return 0;
+}
+
+void batch_event_set_seq(struct buf *body, size_t off, uint64_t seq)
+{
+	if (off <= body->len && body->len - off >= BW_EVENT_HDR)
+		bw_be64(body->data + off, seq);
 }
 
 static int encode_body(struct buf *body, const struct event *evs, size_t n)
@@ -326,14 +376,13 @@ static int encode_body(struct buf *body, const struct event *evs, size_t n)
 				return YM_E_INVAL;
 			need += BW_FIELD_HDR + nl + 1 + f->value_len + 1;
 		}
-		r = bw_put_event(body, ev, ev->seq, need);
+		r = bw_put_event(body, ev, ev->seq, need, NULL);
 	}
 	return r;
 }
 
 struct batch_zctx {
-	ZSTD_CCtx *cc;
-	int level;
+	ZSTD_CCtx *cc; /* its parameters set once: level, and the hash log when tuned */
 };
 
 int batch_zctx_new(int level, struct batch_zctx **out)
@@ -343,12 +392,19 @@ int batch_zctx_new(int level, struct batch_zctx **out)
 	if (!z)
 		return YM_E_NOMEM;
 	z->cc = ZSTD_createCCtx();
-	if (!z->cc) {
+	if (!z->cc || ZSTD_isError(ZSTD_CCtx_setParameter(z->cc, ZSTD_c_compressionLevel, level))) {
+		ZSTD_freeCCtx(z->cc);
 		free(z);
 		return YM_E_NOMEM;
 	}
-	z->level = level;
 	*out = z;
+	return 0;
+}
+
+int batch_zctx_hash_log(struct batch_zctx *z, int hash_log)
+{
+	if (hash_log < 0 || ZSTD_isError(ZSTD_CCtx_setParameter(z->cc, ZSTD_c_hashLog, hash_log)))
+		return YM_E_INVAL;
 	return 0;
 }
 
@@ -360,7 +416,8 @@ void batch_zctx_free(struct batch_zctx *z)
 	free(z);
 }
 
-/* Appends header and body (compressed with cc at level when smaller). */
+/* Appends header and body (compressed with cc when smaller: at level, or
+ * with cc's own parameters when level is 0). */
 static int bw_seal(struct buf *out, const uint8_t *body, size_t len, size_t n, ZSTD_CCtx *cc,
 		   int level)
 {
@@ -385,7 +442,9 @@ static int bw_seal(struct buf *out, const uint8_t *body, size_t len, size_t n, Z
 		if (bound > out->cap - out->len)
 			bound = out->cap - out->len;
 		if (bound > 0 && (r = buf_reserve(out, bound)) == 0) {
-			zlen = ZSTD_compressCCtx(cc, out->data + out->len, bound, body, len, level);
+			zlen = level ? ZSTD_compressCCtx(cc, out->data + out->len, bound, body, len,
+							 level)
+				     : ZSTD_compress2(cc, out->data + out->len, bound, body, len);
 			if (!ZSTD_isError(zlen) && zlen < len) {
 				bw_be16(out->data + start + 4, BATCH_FLAG_ZSTD);
 				out->len += zlen;
@@ -418,7 +477,7 @@ fail:
 
 int batch_seal(struct buf *out, const uint8_t *body, size_t len, size_t n, struct batch_zctx *z)
 {
-	return bw_seal(out, body, len, n, z ? z->cc : NULL, z ? z->level : 0);
+	return bw_seal(out, body, len, n, z ? z->cc : NULL, 0);
 }
 
 int batch_encode(struct buf *out, const struct event *evs, size_t n, int compress)

@@ -63,6 +63,22 @@ int batch_event_check(const struct event *ev, size_t *need);
  * on error. */
 int batch_event_put(struct buf *body, const struct event *ev, uint64_t seq);
 
+/* The fused form of batch_event_check + batch_event_put for a producer that
+ * numbers an event only once it is in (the agent's batcher): checks ev as
+ * batch_event_check does and appends its encoding to body with sequence
+ * number 0; *off gets the offset where it starts, for batch_event_set_seq.
+ * Each name is measured once (batch_event_put measures it again). known
+ * (may be NULL; EVENT_MAX_FIELDS entries, borrowed): per field, 0, or the
+ * length of a name the caller has checked already (event_name_ok) and
+ * knows cannot have changed since: it is not scanned again, only its NUL
+ * at that length is looked at. Returns 0, YM_E_INVAL (ev would not
+ * decode), YM_E_TOOBIG (over body's cap) or YM_E_NOMEM; body is unchanged
+ * (length and contents up to it) on error. */
+int batch_event_append(struct buf *body, const struct event *ev, const uint8_t *known, size_t *off);
+
+/* Sets the sequence number of the event batch_event_append put at off. */
+void batch_event_set_seq(struct buf *body, size_t off, uint64_t seq);
+
 /* A reusable zstd compression context: one per thread that seals batches
  * (allocating one per batch costs more than compressing a small batch). */
 struct batch_zctx;
@@ -70,6 +86,12 @@ struct batch_zctx;
  * YM_E_NOMEM. */
 int batch_zctx_new(int level, struct batch_zctx **out);
 void batch_zctx_free(struct batch_zctx *z);
+/* Sets z's match-finder hash table to 2^hash_log entries (0: the level's
+ * own size). A small table stays in the CPU's first-level cache: on the
+ * agent's batches of process events, 2^12 compresses ~20 % faster than
+ * level 1's own 2^13, to the same size or smaller (docs/benchmarks.md,
+ * bench/agent round 7). Returns 0 or YM_E_INVAL (outside zstd's bounds). */
+int batch_zctx_hash_log(struct batch_zctx *z, int hash_log);
 
 /* Appends to out the batch of n events whose encoded events are body (len
  * bytes, borrowed): the header, then the body compressed with z when that

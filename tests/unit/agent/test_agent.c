@@ -33,6 +33,7 @@
 #include "exec_kill.h"
 #include "hashcache.h"
 #include "kpath.h"
+#include "namecache.h"
 #include "nonce.h"
 #include "procinfo.h"
 #include "proctable.h"
@@ -1023,6 +1024,194 @@ static void test_enrich_child(void **state)
 	enrich_free(en);
 }
 
+/* The byte cap: an event that does not fit beside the pending ones makes
+ * them a batch first and is added after them, numbered next */
+static void test_batcher_byte_cap(void **state)
+{
+	char dir[300], v[3][120];
+	struct seqgen *sg;
+	struct spool *sp;
+	struct batcher *b;
+	struct batcher_stats st;
+	struct spool_item it;
+	struct batch bt;
+	struct event ev;
+	uint8_t *data;
+	size_t n;
+	(void)state;
+
+	subdir("batcher-cap", dir, sizeof(dir));
+	assert_int_equal(seqgen_open(dir, "seq", 100, &sg), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	/* ~150 bytes an event: two fit in 400, the third does not */
+	assert_int_equal(batcher_new(sg, sp, 100, 400, &b), 0);
+	for (int i = 0; i < 3; i++) {
+		memset(v[i], 'a' + i, sizeof(v[i]) - 1);
+		v[i][sizeof(v[i]) - 1] = 0;
+		event_init(&ev);
+		ev.category = EVCAT_PROCESS_CREATION;
+		assert_int_equal(event_add(&ev, "CommandLine", v[i], sizeof(v[i]) - 1), 0);
+		assert_int_equal(batcher_add(b, &ev), 0);
+	}
+	assert_int_equal(batcher_pending(b), 1);
+	batcher_stats(b, &st);
+	assert_int_equal(st.events, 3);
+	assert_int_equal(st.dropped_events, 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 1);
+	assert_int_equal(it.last_seq, 2);
+	free(data);
+	assert_int_equal(spool_ack(sp, 1), 0);
+	assert_int_equal(batcher_flush(b), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 3);
+	assert_int_equal(batch_decode(data, n, &bt, NULL, 0), 0);
+	assert_int_equal(bt.count, 1);
+	assert_int_equal(bt.events[0].seq, 3);
+	assert_string_equal(event_get(&bt.events[0], "CommandLine", NULL), v[2]);
+	batch_free(&bt);
+	free(data);
+	batcher_free(b);
+	spool_close(sp);
+	seqgen_close(sg);
+}
+
+/* A name outside read-only memory is checked at every event: one that was
+ * valid and is changed in place is refused the next time */
+static void test_batcher_mutable_name(void **state)
+{
+	char dir[300], name[16];
+	struct seqgen *sg;
+	struct spool *sp;
+	struct batcher *b;
+	struct batcher_stats st;
+	struct event ev;
+	(void)state;
+
+	subdir("batcher-names", dir, sizeof(dir));
+	assert_int_equal(seqgen_open(dir, "seq", 100, &sg), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	assert_int_equal(batcher_new(sg, sp, 100, 4096, &b), 0);
+	memcpy(name, "Image", 6);
+	for (int i = 0; i < 2; i++) {
+		event_init(&ev);
+		ev.category = EVCAT_PROCESS_CREATION;
+		assert_int_equal(event_add(&ev, name, "/bin/a", 6), 0);
+		assert_int_equal(event_add(&ev, "CommandLine", "a", 1), 0);
+		assert_int_equal(batcher_add(b, &ev), 0);
+	}
+	name[2] = '-'; /* "Im-ge" */
+	event_init(&ev);
+	ev.category = EVCAT_PROCESS_CREATION;
+	assert_int_equal(event_add(&ev, name, "/bin/a", 6), 0);
+	assert_int_equal(batcher_add(b, &ev), YM_E_INVAL);
+	batcher_stats(b, &st);
+	assert_int_equal(st.events, 2);
+	assert_int_equal(st.malformed, 1);
+	batcher_free(b);
+	spool_close(sp);
+	seqgen_close(sg);
+}
+
+/* namecache: literals (read-only) are checked once and remembered; the
+ * same text elsewhere, invalid literals and NULL are left to the caller */
+static void test_namecache(void **state)
+{
+	struct namecache *nc;
+	struct namecache_stats st;
+	char stack[16];
+	char *heap = strdup("ProcessId");
+	static char data_seg[] = "ProcessId";
+	(void)state;
+
+	assert_non_null(heap);
+	memcpy(stack, "ProcessId", 10);
+	assert_int_equal(namecache_new(&nc), 0);
+	assert_true(namecache_readonly(nc, "ProcessId", 10));
+	assert_false(namecache_readonly(nc, stack, 1));
+	assert_false(namecache_readonly(nc, heap, 1));
+	assert_false(namecache_readonly(nc, data_seg, 1));
+	assert_int_equal(namecache_len(nc, "ProcessId"), 9);
+	assert_int_equal(namecache_len(nc, "ProcessId"), 9);
+	assert_int_equal(namecache_len(nc, stack), 0);
+	assert_int_equal(namecache_len(nc, heap), 0);
+	assert_int_equal(namecache_len(nc, data_seg), 0);
+	assert_int_equal(namecache_len(nc, "Bad-Name"), 0);
+	assert_int_equal(namecache_len(nc, "Bad-Name"), 0);
+	assert_int_equal(namecache_len(nc, ""), 0);
+	assert_int_equal(
+	    namecache_len(nc, "N123456789012345678901234567890123456789012345678901234567890123"),
+	    0);
+	assert_int_equal(namecache_len(nc, NULL), 0);
+	namecache_stats(nc, &st);
+	assert_true(st.hits >= 1);
+	assert_int_equal(st.mutable_, 3);
+	namecache_free(nc);
+	free(heap);
+}
+
+/* numbers of the kernel's records as decimal fields, at every digit count */
+static void test_enrich_numbers(void **state)
+{
+	static const uint64_t vals[] = {0,
+					1,
+					9,
+					10,
+					99,
+					100,
+					101,
+					999,
+					1000,
+					65535,
+					4294967294u,
+					4294967295u,
+					1234567890123ull,
+					9999999999999999999ull,
+					10000000000000000000ull,
+					UINT64_MAX};
+	struct enrich_cfg cfg = {
+	    .proc_max_entries = 64,
+	    .proc_max_bytes = 1 << 16,
+	    .proc_retain_ns = 1000000000ull,
+	    .hash_max_entries = 4,
+	    .hash_max_file = HASHCACHE_MAX_FILE,
+	    .termination = 1,
+	    .self_pid = -1,
+	};
+	struct enrich *en;
+	struct event ev;
+	struct sensor_msg m;
+	struct sensor_kinfo k;
+	char want[32];
+	(void)state;
+
+	assert_int_equal(enrich_new(&cfg, &en), 0);
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		memset(&m, 0, sizeof(m));
+		memset(&k, 0, sizeof(k));
+		k.have = SENSOR_K_CREDS | SENSOR_K_START;
+		k.uid = (uint32_t)vals[i];
+		k.loginuid = UINT32_MAX;
+		k.sessionid = (uint32_t)vals[i] == UINT32_MAX ? 7 : (uint32_t)vals[i];
+		k.cgroup_id = vals[i];
+		k.start_time = vals[i];
+		k.parent_start_time = 1;
+		m.type = SENSOR_MSG_EXEC;
+		m.pid = (int32_t)(vals[i] % 4194304 + 1);
+		m.k = &k;
+		assert_int_equal(enrich_msg(en, &m, &ev), 1);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)vals[i]);
+		assert_string_equal(event_get(&ev, "ProcessStartTime", NULL), want);
+		if (vals[i])
+			assert_string_equal(event_get(&ev, "CgroupId", NULL), want);
+		snprintf(want, sizeof(want), "%u", (unsigned)(uint32_t)vals[i]);
+		assert_string_equal(event_get(&ev, "UserId", NULL), want);
+		snprintf(want, sizeof(want), "%d", (int)m.pid);
+		assert_string_equal(event_get(&ev, "ProcessId", NULL), want);
+	}
+	enrich_free(en);
+}
+
 /* kpath_join: components come leaf first; the result is absolute */
 static void test_kpath_join(void **state)
 {
@@ -1218,6 +1407,10 @@ int main(void)
 	    cmocka_unit_test(test_batcher),
 	    cmocka_unit_test(test_spool_group_commit),
 	    cmocka_unit_test(test_batcher_malformed),
+	    cmocka_unit_test(test_batcher_byte_cap),
+	    cmocka_unit_test(test_batcher_mutable_name),
+	    cmocka_unit_test(test_namecache),
+	    cmocka_unit_test(test_enrich_numbers),
 	    cmocka_unit_test(test_cmdloop_handle),
 	    cmocka_unit_test(test_enrich_child),
 	    cmocka_unit_test(test_kpath_join),

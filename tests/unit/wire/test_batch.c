@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "batch.h"
@@ -190,15 +191,148 @@ static void test_event_check(void **state)
 	assert_int_equal(event_add(&ev, "One", "v", 1), YM_E_TOOBIG);
 }
 
+/* batch_event_append + batch_event_set_seq give batch_event_put's bytes,
+ * with and without lengths the caller vouches for */
+static void test_append_same_bytes(void **state)
+{
+	static struct event evs[50];
+	struct buf put, app;
+	(void)state;
+
+	for (int i = 0; i < 50; i++)
+		fill(&evs[i], 1 + (uint64_t)i, i % 2 ? "id -u" : "whoami --all");
+	for (int vouch = 0; vouch < 2; vouch++) {
+		buf_init(&put, BATCH_MAX_RAW);
+		buf_init(&app, BATCH_MAX_RAW);
+		for (int i = 0; i < 50; i++) {
+			uint8_t known[EVENT_MAX_FIELDS] = {0};
+			size_t off = 99, before = app.len;
+
+			for (uint16_t k = 0; vouch && k < evs[i].nfields; k++)
+				known[k] = (uint8_t)strlen(evs[i].fields[k].name);
+			assert_int_equal(batch_event_put(&put, &evs[i], evs[i].seq), 0);
+			assert_int_equal(
+			    batch_event_append(&app, &evs[i], vouch ? known : NULL, &off), 0);
+			assert_int_equal(off, before);
+			batch_event_set_seq(&app, off, evs[i].seq);
+		}
+		assert_int_equal(app.len, put.len);
+		assert_memory_equal(app.data, put.data, put.len);
+		buf_free(&put);
+		buf_free(&app);
+	}
+}
+
+/* what batch_event_check refuses, batch_event_append refuses, leaving the
+ * body as it was; a vouched length that does not end the name is refused */
+static void test_append_refuses(void **state)
+{
+	struct event ev;
+	struct buf body;
+	uint8_t known[EVENT_MAX_FIELDS] = {0};
+	size_t off = 0, len;
+	static const char nul_value[] = "a\0b";
+	uint8_t *copy;
+	(void)state;
+
+	buf_init(&body, BATCH_MAX_RAW);
+	fill(&ev, 1, "x");
+	assert_int_equal(batch_event_append(&body, &ev, NULL, &off), 0);
+	len = body.len;
+	copy = malloc(len);
+	assert_non_null(copy);
+	memcpy(copy, body.data, len);
+	/* a name twice, a bad name, a NUL in a value, a bad category */
+	assert_int_equal(event_add(&ev, "Image", "/bin/sh", 7), 0);
+	assert_int_equal(batch_event_append(&body, &ev, NULL, &off), YM_E_INVAL);
+	fill(&ev, 1, "x");
+	assert_int_equal(event_add(&ev, "Bad-Name", "v", 1), 0);
+	assert_int_equal(batch_event_append(&body, &ev, NULL, &off), YM_E_INVAL);
+	fill(&ev, 1, "x");
+	assert_int_equal(event_add(&ev, "Value", nul_value, 3), 0);
+	assert_int_equal(batch_event_append(&body, &ev, NULL, &off), YM_E_INVAL);
+	fill(&ev, 1, "x");
+	ev.category = EVCAT_MAX_;
+	assert_int_equal(batch_event_append(&body, &ev, NULL, &off), YM_E_INVAL);
+	/* vouched lengths: "Image" said to be 4 bytes long, or longer than a
+	 * name can be (a length past the name's own end breaks the contract:
+	 * it is not read) */
+	fill(&ev, 1, "x");
+	known[0] = 4;
+	assert_int_equal(batch_event_append(&body, &ev, known, &off), YM_E_INVAL);
+	known[0] = EVENT_MAX_NAME + 1;
+	assert_int_equal(batch_event_append(&body, &ev, known, &off), YM_E_INVAL);
+	assert_int_equal(body.len, len);
+	assert_memory_equal(body.data, copy, len);
+	assert_int_equal(body.data[len], 0);
+	/* over the cap: refused, body unchanged */
+	body.cap = body.len + 10;
+	assert_int_equal(batch_event_append(&body, &ev, NULL, &off), YM_E_TOOBIG);
+	assert_int_equal(body.len, len);
+	assert_memory_equal(body.data, copy, len);
+	free(copy);
+	buf_free(&body);
+}
+
+/* the hash log reaches the compressor: a tiny match table compresses the
+ * same body to other bytes (here fewer: these events repeat at short
+ * distances), which decode alike; 0 gives the level's own bytes again; out
+ * of zstd's bounds is refused */
+static void test_zctx_hash_log(void **state)
+{
+	static struct event evs[300];
+	struct buf body, a, b;
+	struct batch dec;
+	struct batch_zctx *z = NULL;
+	(void)state;
+
+	buf_init(&body, BATCH_MAX_RAW);
+	buf_init(&a, BATCH_MAX_WIRE);
+	buf_init(&b, BATCH_MAX_WIRE);
+	for (int i = 0; i < 300; i++) {
+		char cmd[64];
+		static char cmds[300][64];
+
+		snprintf(cmd, sizeof(cmd), "worker --id %d --queue q%d", i * 7919, i % 37);
+		memcpy(cmds[i], cmd, sizeof(cmd));
+		fill(&evs[i], 1 + (uint64_t)i, cmds[i]);
+		assert_int_equal(batch_event_put(&body, &evs[i], evs[i].seq), 0);
+	}
+	assert_int_equal(batch_zctx_new(1, &z), 0);
+	assert_int_equal(batch_seal(&a, body.data, body.len, 300, z), 0);
+	assert_int_equal(batch_zctx_hash_log(z, 6), 0);
+	assert_int_equal(batch_seal(&b, body.data, body.len, 300, z), 0);
+	assert_true(b.len != a.len);
+	assert_int_equal(batch_decode(b.data, b.len, &dec, NULL, 0), 0);
+	assert_int_equal(dec.count, 300);
+	assert_string_equal(event_get(&dec.events[299], "CommandLine", NULL),
+			    evs[299].fields[1].value);
+	batch_free(&dec);
+	/* back to the level's own table: the first size again */
+	assert_int_equal(batch_zctx_hash_log(z, 0), 0);
+	buf_reset(&b);
+	assert_int_equal(batch_seal(&b, body.data, body.len, 300, z), 0);
+	assert_int_equal(b.len, a.len);
+	assert_int_equal(batch_zctx_hash_log(z, 99), YM_E_INVAL);
+	assert_int_equal(batch_zctx_hash_log(z, -1), YM_E_INVAL);
+	batch_zctx_free(z);
+	buf_free(&body);
+	buf_free(&a);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_plain),
-		cmocka_unit_test(test_roundtrip_zstd),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_encode_refuses_bad_seq),
-		cmocka_unit_test(test_incremental_same_bytes),
-		cmocka_unit_test(test_event_check),
+	    cmocka_unit_test(test_roundtrip_plain),
+	    cmocka_unit_test(test_roundtrip_zstd),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_encode_refuses_bad_seq),
+	    cmocka_unit_test(test_incremental_same_bytes),
+	    cmocka_unit_test(test_event_check),
+	    cmocka_unit_test(test_append_same_bytes),
+	    cmocka_unit_test(test_append_refuses),
+	    cmocka_unit_test(test_zctx_hash_log),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
