@@ -27,7 +27,7 @@
 struct family {
 	struct family_env env;
 	struct file_bpf *skel;
-	struct sysx_reg *sysx;	   /* file_sys_exit run by the shared dispatcher, */
+	struct sysx_reg *sysx;	   /* the syscall program on tracepoints or the dispatcher, */
 	struct bpf_link *sys_link; /* or attached alone */
 	struct ring_buffer *rb;
 	struct family_file_watch watch;
@@ -214,13 +214,25 @@ static int fb_start(const struct family_env *env, struct family **out)
 	rc = family_file_watch_build(env->watch_paths, &f->watch);
 	if (rc != 0)
 		goto out;
-	f->skel = file_bpf__open();
-	if (f->skel == NULL) {
-		rc = family_bpf_util_err(-errno);
-		goto out;
+	/* the syscall program as a tracepoint program where sysx can attach
+	 * one; if this kernel refuses it, again with the tp_btf one */
+	for (int tries = 0; tries < 2; tries++) {
+		int tp;
+
+		f->skel = file_bpf__open();
+		if (f->skel == NULL) {
+			rc = family_bpf_util_err(-errno);
+			goto out;
+		}
+		f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
+		tp = sysx_prepare(f->skel->progs.file_sys_exit_tp, f->skel->progs.file_sys_exit);
+		err = file_bpf__load(f->skel);
+		if (err == 0 || !tp)
+			break;
+		file_bpf__destroy(f->skel);
+		f->skel = NULL;
+		sysx_prepare_failed();
 	}
-	f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
-	err = file_bpf__load(f->skel);
 	if (err != 0) {
 		rc = family_bpf_util_err(err);
 		goto out;
@@ -229,14 +241,11 @@ static int fb_start(const struct family_env *env, struct family **out)
 	if (rc != 0)
 		goto out;
 	{
-		static const int all[] = {FILE_NRS};
-		uint32_t nrs[sizeof(all) / sizeof(all[0])];
-		size_t n = 0;
+		/* numbers of -1 (not on this architecture) are skipped */
+		static const struct sysx_call calls[] = {FILE_CALLS};
 
-		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-			if (all[i] >= 0)
-				nrs[n++] = (uint32_t)all[i];
-		err = sysx_attach(f->skel->progs.file_sys_exit, nrs, n, &f->sysx, &f->sys_link);
+		err = sysx_attach(f->skel->progs.file_sys_exit_tp, f->skel->progs.file_sys_exit,
+				  calls, sizeof(calls) / sizeof(calls[0]), &f->sysx, &f->sys_link);
 	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);

@@ -23,7 +23,7 @@ struct family {
 	struct family_env env;
 	struct net_bpf *skel;
 	struct bpf_link *links[NET_BPF_LINKS];
-	struct sysx_reg *sysx;	   /* net_sys_exit run by the shared dispatcher, */
+	struct sysx_reg *sysx;	   /* the syscall program on tracepoints or the dispatcher, */
 	struct bpf_link *sys_link; /* or attached alone */
 	struct ring_buffer *rb;
 	int cg_fd;
@@ -158,20 +158,33 @@ static int nb_start(const struct family_env *env, struct family **out)
 	rc = family_bpf_util_cgroup_root(&f->cg_fd);
 	if (rc != 0)
 		goto out;
-	f->skel = net_bpf__open();
-	if (f->skel == NULL) {
-		rc = family_bpf_util_err(-errno);
-		goto out;
-	}
-	f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
-	err = net_bpf__load(f->skel);
-	/* net_sys_exit through the shared dispatcher (net_flush is only run,
-	 * the cgroup programs are attached below) */
-	if (err == 0) {
-		static const uint32_t nrs[] = {NET_NRS};
+	/* the syscall program as a tracepoint program where sysx can attach
+	 * one; if this kernel refuses it, again with the tp_btf one */
+	for (int tries = 0; tries < 2; tries++) {
+		int tp;
 
-		err = sysx_attach(f->skel->progs.net_sys_exit, nrs, sizeof(nrs) / sizeof(nrs[0]),
-				  &f->sysx, &f->sys_link);
+		f->skel = net_bpf__open();
+		if (f->skel == NULL) {
+			rc = family_bpf_util_err(-errno);
+			goto out;
+		}
+		f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
+		tp = sysx_prepare(f->skel->progs.net_sys_exit_tp, f->skel->progs.net_sys_exit);
+		err = net_bpf__load(f->skel);
+		if (err == 0 || !tp)
+			break;
+		net_bpf__destroy(f->skel);
+		f->skel = NULL;
+		sysx_prepare_failed();
+	}
+	/* the syscall program on its tracepoints or through the shared
+	 * dispatcher (net_flush is only run, the cgroup programs are attached
+	 * below) */
+	if (err == 0) {
+		static const struct sysx_call calls[] = {NET_CALLS};
+
+		err = sysx_attach(f->skel->progs.net_sys_exit_tp, f->skel->progs.net_sys_exit,
+				  calls, sizeof(calls) / sizeof(calls[0]), &f->sysx, &f->sys_link);
 	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);

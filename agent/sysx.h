@@ -1,19 +1,30 @@
-/* sysx: the one tp_btf/sys_exit program the agent attaches (bpf/sysx.bpf.c),
- * shared by every module that watches system calls at their exit: the
- * process sensor (privilege changes, ptrace, module and bpf loads), the
+/* sysx: how the modules that watch system calls at their exit get there:
+ * the process sensor (privilege changes, ptrace, module and bpf loads), the
  * network family (connect, accept, listen) and the file family (opens,
- * renames, unlinks, chmod, chown). A module loads its own tp_btf/sys_exit
- * program without attaching it and registers it here with the system call
- * numbers it watches; the dispatcher tail-calls it for those numbers only.
- * Each program on sys_exit costs every system call of the machine ~25 ns
- * even when it returns at once, so one program instead of three saves ~50 ns
- * per system call (docs/sensors.md, "System calls").
+ * renames, unlinks, chmod, chown). Each module has its program twice, and
+ * one of them is loaded:
  *
- * The dispatcher is loaded and attached by the first registration and goes
- * with the last. Thread-safe (one lock). When sysx cannot take a program
- * (the kernel refuses the dispatcher or the tail call, a number is watched
- * already, no slot left), the module attaches its program itself: the same
- * events, at the old cost. */
+ * - tracepoint (preferred): a BPF_PROG_TYPE_TRACEPOINT program attached to
+ *   the kernel's syscalls/sys_exit_NAME tracepoint of each call it watches.
+ *   The kernel tests the number (a bit in a bitmap) before any program
+ *   runs, so an unwatched system call costs ~3 ns more than with no agent;
+ *   a watched one ~30 ns (the perf record the kernel fills first). The
+ *   tracepoints' ids come from tracefs (docs/sensors.md, "System calls"),
+ *   mounted in a private mount namespace of a short-lived thread when the
+ *   host has it nowhere, so the host's mounts do not change.
+ * - dispatcher (fallback: no tracefs, a kernel without syscall tracepoints
+ *   or bpf_task_pt_regs, a tracepoint program refused): the module's
+ *   tp_btf/sys_exit program is loaded unattached and registered with the one
+ *   shared tp_btf/sys_exit program (bpf/sysx.bpf.c), which tail-calls it for
+ *   the numbers it watches. That program runs at every system call of the
+ *   machine (~18-25 ns even when it returns at once); one instead of three
+ *   saved ~50 ns per system call in round 6. When the dispatcher cannot take
+ *   a program, the module attaches its own: the same events, at that cost.
+ *
+ * The choice is made before the module's skeleton is loaded (sysx_prepare)
+ * and is the same for every module of the process; the dispatcher is loaded
+ * and attached by the first registration and goes with the last.
+ * Thread-safe (one lock). */
 #ifndef YM_AGENT_SYSX_H
 #define YM_AGENT_SYSX_H
 
@@ -23,6 +34,32 @@
 struct sysx_reg;
 struct bpf_program;
 
+/* One watched system call: its number on this architecture (< 0: the call
+ * does not exist here and is skipped) and its name, as in the kernel's
+ * syscalls/sys_exit_<name> tracepoint. */
+struct sysx_call {
+	int32_t nr;
+	const char *name;
+};
+
+/* Before a module's skeleton is loaded: sets the autoload of its two
+ * programs for the same calls (tp: SEC("tracepoint/..."), btf:
+ * SEC("tp_btf/sys_exit"); both borrowed) so that only the one sysx will use
+ * is loaded: tp when syscall tracepoints can be used here (their ids are
+ * read once per process, on the first call), else btf. Returns 1 when tp
+ * was chosen, 0 for btf. */
+int sysx_prepare(struct bpf_program *tp, struct bpf_program *btf);
+
+/* After a module's load failed with tp chosen: from now on sysx_prepare
+ * chooses btf for every module (the kernel refused a tracepoint program:
+ * e.g. no bpf_task_pt_regs before 5.15). The module opens its skeleton again
+ * and retries. */
+void sysx_prepare_failed(void);
+
+/* Tests: 0 makes sysx_prepare choose btf from now on, 1 lets it choose tp
+ * again where the tracepoints can be used. */
+void sysx_allow_tracepoints(int allow);
+
 /* Registers prog (a loaded, unattached tp_btf/sys_exit program; borrowed: the
  * caller keeps it loaded until sysx_del) for the n system call numbers nrs
  * (copied; each below SYSX_NR_MAX, at most 64). Returns 0 and sets *out, or
@@ -31,19 +68,28 @@ struct bpf_program;
  * kernel) or YM_E_NOMEM. On failure nothing is registered. */
 int sysx_add(struct bpf_program *prog, const uint32_t *nrs, size_t n, struct sysx_reg **out);
 
-/* Unregisters r (NULL: nothing): its numbers are no longer dispatched once
- * this returns; the last registration detaches and unloads the dispatcher. */
+/* Unregisters r (NULL: nothing), from sysx_add or sysx_attach: its
+ * numbers are no longer dispatched (its tracepoints detached) once this
+ * returns; the last dispatcher registration detaches and unloads the
+ * dispatcher. */
 void sysx_del(struct sysx_reg *r);
 
 struct bpf_link;
-/* What a module calls: sysx_add, else (any failure but YM_E_INVAL) attaches
- * prog itself. Sets exactly one of *reg and *link. Returns 0, YM_E_INVAL, or
- * the negative errno of a refused attach (the module's start fails as it did
+/* What a module calls once its skeleton is loaded (after sysx_prepare):
+ * with tp loaded, attaches it to the tracepoint of each of the n calls (a
+ * call whose tracepoint this kernel lacks is skipped: it has no such call);
+ * else sysx_add(btf) with the calls' numbers, and when that fails (any
+ * failure but YM_E_INVAL) attaches btf itself. Sets *reg (tracepoints or
+ * dispatcher) or *link (btf attached alone), never both. Returns 0,
+ * YM_E_INVAL, YM_E_UNSUPPORTED (no tracepoint could be attached), or the
+ * negative errno of a refused attach (the module's start fails as it did
  * when it attached its program itself). */
-int sysx_attach(struct bpf_program *prog, const uint32_t *nrs, size_t n, struct sysx_reg **reg,
-		struct bpf_link **link);
+int sysx_attach(struct bpf_program *tp, struct bpf_program *btf, const struct sysx_call *calls,
+		size_t n, struct sysx_reg **reg, struct bpf_link **link);
 
-/* Registrations now (tests). */
+/* Registrations now, of either kind (tests). */
 int sysx_count(void);
+/* Registrations now attached to syscall tracepoints (tests). */
+int sysx_count_tracepoints(void);
 
 #endif

@@ -138,15 +138,13 @@ static __always_inline int read_path(char *dst, const char *user, __u32 *flags, 
 	return m.hit;
 }
 
-/* tp_btf/sys_exit alone, no sys_enter program: these run at every system
- * call of the machine, so the number is tested first, straight from the
- * registers, and the arguments are read only for a watched call
- * (docs/sensors.md: a program per system call costs ~25 ns even when it
- * returns at once) */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(file_sys_exit, struct pt_regs *regs, long ret)
+/* A system call's exit, no sys_enter program: through the dispatcher this
+ * runs at every system call of the machine, so the number is tested first
+ * and the arguments are read only for a watched call (docs/sensors.md: a
+ * program per system call costs ~25 ns even when it returns at once). Both
+ * entry programs below run it (agent/sysx.h). */
+static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 {
-	long nr0 = YM_SYSCALL_NR(regs);
 	__u64 id;
 	struct call call, *c = &call;
 	struct file_rec *r;
@@ -245,4 +243,18 @@ int BPF_PROG(file_sys_exit, struct pt_regs *regs, long ret)
 	else
 		bpf_ringbuf_discard(r, 0);
 	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(file_sys_exit, struct pt_regs *regs, long ret)
+{
+	return file_sys(YM_SYSCALL_NR(regs), ret, regs);
+}
+
+/* On the syscalls/sys_exit_NAME tracepoint of each watched call (the kernel
+ * tests the number; agent/sysx.h) */
+SEC("tracepoint/syscalls/sys_exit")
+int file_sys_exit_tp(struct trace_event_raw_sys_exit *ctx)
+{
+	return file_sys(ctx->id, ctx->ret, YM_SYSCALL_REGS());
 }

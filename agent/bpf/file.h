@@ -45,10 +45,17 @@
 #define FILE_NR_OPENAT2	  437
 #define FILE_NR_FCHMODAT2 452
 #endif
-#define FILE_NRS                                                                                   \
-	FILE_NR_OPEN, FILE_NR_CREAT, FILE_NR_RENAME, FILE_NR_UNLINK, FILE_NR_CHMOD, FILE_NR_CHOWN, \
-	    FILE_NR_LCHOWN, FILE_NR_OPENAT, FILE_NR_RENAMEAT, FILE_NR_UNLINKAT, FILE_NR_FCHMODAT,  \
-	    FILE_NR_FCHOWNAT, FILE_NR_RENAMEAT2, FILE_NR_OPENAT2, FILE_NR_FCHMODAT2
+/* the watched calls with their names (struct sysx_call, agent/sysx.h: the
+ * loader's tracepoints or the dispatcher's numbers); -1: not on this
+ * architecture */
+#define FILE_CALLS                                                                                 \
+	{FILE_NR_OPEN, "open"}, {FILE_NR_CREAT, "creat"}, {FILE_NR_RENAME, "rename"},              \
+	    {FILE_NR_UNLINK, "unlink"}, {FILE_NR_CHMOD, "chmod"}, {FILE_NR_CHOWN, "chown"},        \
+	    {FILE_NR_LCHOWN, "lchown"}, {FILE_NR_OPENAT, "openat"},                                \
+	    {FILE_NR_RENAMEAT, "renameat"}, {FILE_NR_UNLINKAT, "unlinkat"},                        \
+	    {FILE_NR_FCHMODAT, "fchmodat"}, {FILE_NR_FCHOWNAT, "fchownat"},                        \
+	    {FILE_NR_RENAMEAT2, "renameat2"}, {FILE_NR_OPENAT2, "openat2"},                        \
+	    {FILE_NR_FCHMODAT2, "fchmodat2"},
 
 #define FILE_PATH_MAX	256 /* bytes of a path argument read (with its NUL); longer is cut */
 #define FILE_PREFIXES	16  /* kernel-side prefixes; more collapse to "/" in the loader */

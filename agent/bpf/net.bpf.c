@@ -253,15 +253,28 @@ int net_flush(void *ctx)
 	return 0;
 }
 
-/* the socket behind fd of the current task, or 0 */
+/* the socket behind fd of the current task, or 0. The task, its files and
+ * their table are BTF pointers, read with plain loads (six
+ * bpf_probe_read_kernel calls before: ~70 ns a call, two calls a
+ * connection); the table's slot and what it points to are read through
+ * the helper. */
 static __always_inline struct sock *fd_sock(__s32 fd)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
-	unsigned int max = BPF_CORE_READ(t, files, fdt, max_fds);
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct files_struct *files = t->files;
+	struct fdtable *fdt;
+	struct file **fds;
+	unsigned int max;
 	struct file *f = 0;
 	struct socket *so;
 
+	if (!files)
+		return 0;
+	fdt = files->fdt;
+	if (!fdt)
+		return 0;
+	fds = fdt->fd;
+	max = fdt->max_fds;
 	if (fd < 0 || (unsigned int)fd >= max)
 		return 0;
 	if (bpf_core_read(&f, sizeof(f), &fds[fd]) || !f)
@@ -272,14 +285,18 @@ static __always_inline struct sock *fd_sock(__s32 fd)
 	return so ? BPF_CORE_READ(so, sk) : 0;
 }
 
-static __always_inline int sock_fill(struct net_rec *r, struct sock *sk)
+/* bytes of struct sock_common read at once by sock_fill: its addresses,
+ * ports and family lie in them (x86-64 6.x: the IPv6 addresses end at 88) */
+#define NET_SK_HEAD 96
+
+/* The fields of sk (a plain pointer: every read goes through the helper) */
+static __always_inline int sock_fill_slow(struct net_rec *r, struct sock *sk)
 {
 	__u16 af = BPF_CORE_READ(sk, __sk_common.skc_family);
 
 	if (af != AF_INET && af != AF_INET6)
 		return -1;
 	r->af = af;
-	r->proto = (__u8)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
 	r->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	r->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (af == AF_INET) {
@@ -291,6 +308,47 @@ static __always_inline int sock_fill(struct net_rec *r, struct sock *sk)
 	} else {
 		bpf_core_read(r->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
 		bpf_core_read(r->daddr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+	return 0;
+}
+
+/* The same from one read of sock_common's head, where this kernel's layout
+ * puts every field in it (the offsets are CO-RE constants, so the test
+ * below is decided at load time): one bpf_probe_read_kernel instead of six
+ * (~12 ns each, two calls a connection) */
+static __always_inline int sock_fill(struct net_rec *r, struct sock *sk)
+{
+	__u8 h[NET_SK_HEAD];
+	__u32 o_fam = bpf_core_field_offset(struct sock_common, skc_family);
+	__u32 o_num = bpf_core_field_offset(struct sock_common, skc_num);
+	__u32 o_dport = bpf_core_field_offset(struct sock_common, skc_dport);
+	__u32 o_s4 = bpf_core_field_offset(struct sock_common, skc_rcv_saddr);
+	__u32 o_d4 = bpf_core_field_offset(struct sock_common, skc_daddr);
+	__u32 o_s6 = bpf_core_field_offset(struct sock_common, skc_v6_rcv_saddr);
+	__u32 o_d6 = bpf_core_field_offset(struct sock_common, skc_v6_daddr);
+	__u16 af, port;
+
+	r->proto = (__u8)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+	if (o_fam > NET_SK_HEAD - 2 || o_num > NET_SK_HEAD - 2 || o_dport > NET_SK_HEAD - 2 ||
+	    o_s4 > NET_SK_HEAD - 4 || o_d4 > NET_SK_HEAD - 4 || o_s6 > NET_SK_HEAD - 16 ||
+	    o_d6 > NET_SK_HEAD - 16)
+		return sock_fill_slow(r, sk);
+	if (bpf_probe_read_kernel(h, sizeof(h), &sk->__sk_common))
+		return -1;
+	__builtin_memcpy(&af, h + o_fam, 2);
+	if (af != AF_INET && af != AF_INET6)
+		return -1;
+	r->af = af;
+	__builtin_memcpy(&port, h + o_num, 2);
+	r->sport = port;
+	__builtin_memcpy(&port, h + o_dport, 2);
+	r->dport = bpf_ntohs(port);
+	if (af == AF_INET) {
+		__builtin_memcpy(r->saddr, h + o_s4, 4);
+		__builtin_memcpy(r->daddr, h + o_d4, 4);
+	} else {
+		__builtin_memcpy(r->saddr, h + o_s6, 16);
+		__builtin_memcpy(r->daddr, h + o_d6, 16);
 	}
 	return 0;
 }
@@ -326,17 +384,16 @@ static __always_inline int peer_fill(struct net_rec *r, __u64 uaddr)
 	return 0;
 }
 
-/* tp_btf/sys_exit alone, no sys_enter program: this runs at every system
- * call of the machine, so the number is tested first, straight from the
- * registers (a program per system call costs ~25 ns even when it returns
- * at once; as raw_tp with a sys_enter program and a map lookup per call it
- * was 30 + 43 ns more; docs/sensors.md). The descriptor and connect's
- * address are read at the exit from the registers the call was made with
- * (saved at entry, not changed by the call; arm64's first one is orig_x0). */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(net_sys_exit, struct pt_regs *regs, long ret)
+/* A system call's exit, no sys_enter program: through the dispatcher this
+ * runs at every system call of the machine, so the number is tested first
+ * (a program per system call costs ~25 ns even when it returns at once; as
+ * raw_tp with a sys_enter program and a map lookup per call it was 30 + 43
+ * ns more; docs/sensors.md). The descriptor and connect's address are read
+ * at the exit from the registers the call was made with (saved at entry,
+ * not changed by the call; arm64's first one is orig_x0). Both entry
+ * programs below run it (agent/sysx.h). */
+static __always_inline int net_sys(long nr, long ret, struct pt_regs *regs)
 {
-	long nr = YM_SYSCALL_NR(regs);
 	struct net_rec r;
 	struct sock *sk;
 	__u64 addr;
@@ -378,6 +435,20 @@ int BPF_PROG(net_sys_exit, struct pt_regs *regs, long ret)
 	else
 		rec_flow(&r);
 	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(net_sys_exit, struct pt_regs *regs, long ret)
+{
+	return net_sys(YM_SYSCALL_NR(regs), ret, regs);
+}
+
+/* On the syscalls/sys_exit_NAME tracepoint of each watched call (the kernel
+ * tests the number; agent/sysx.h) */
+SEC("tracepoint/syscalls/sys_exit")
+int net_sys_exit_tp(struct trace_event_raw_sys_exit *ctx)
+{
+	return net_sys(ctx->id, ctx->ret, YM_SYSCALL_REGS());
 }
 
 static __always_inline void sendmsg_rec(struct bpf_sock_addr *ctx, int v6)

@@ -23,7 +23,11 @@
 #define NET_NR_LISTEN  201
 #define NET_NR_ACCEPT4 242
 #endif
-#define NET_NRS NET_NR_CONNECT, NET_NR_ACCEPT, NET_NR_LISTEN, NET_NR_ACCEPT4
+/* the watched calls with their names (struct sysx_call, agent/sysx.h: the
+ * loader's tracepoints or the dispatcher's numbers) */
+#define NET_CALLS                                                                                  \
+	{NET_NR_CONNECT, "connect"}, {NET_NR_ACCEPT, "accept"}, {NET_NR_LISTEN, "listen"},         \
+	    {NET_NR_ACCEPT4, "accept4"},
 
 enum net_rec_action {
 	NET_REC_CONNECT =

@@ -443,16 +443,14 @@ static __always_inline struct file *fd_file(struct task_struct *t, __u64 fd)
 	return f;
 }
 
-/* tp_btf, not raw_tp: this runs at every system call of the machine, so the
- * number is read straight from the registers (raw_tp needed a
- * bpf_probe_read_kernel: 36 ns per system call, docs/sensors.md) */
-SEC("tp_btf/sys_exit")
-int BPF_PROG(proc_sys_exit, struct pt_regs *regs, long ret)
+/* A watched call's exit: nr, its return value and the registers it was
+ * made with (saved at entry, not changed by the call). Both entry programs
+ * below run it (agent/sysx.h). */
+static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 {
 	__u32 zero = 0, type, size;
 	struct proc_sys *s;
 	struct task_struct *t;
-	long nr = YM_SYSCALL_NR(regs);
 
 	switch (nr) {
 	case PROC_NR_SETUID:
@@ -544,4 +542,22 @@ int BPF_PROG(proc_sys_exit, struct pt_regs *regs, long ret)
 	if (bpf_ringbuf_output(&events, s, size, rb_flags()))
 		ym_count_drop(type);
 	return 0;
+}
+
+/* Through the shared dispatcher (or attached alone): tp_btf, not raw_tp,
+ * since it runs at every system call of the machine and the number is read
+ * straight from the registers (raw_tp needed a bpf_probe_read_kernel: 36 ns
+ * per system call, docs/sensors.md) */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proc_sys_exit, struct pt_regs *regs, long ret)
+{
+	return proc_sys(YM_SYSCALL_NR(regs), ret, regs);
+}
+
+/* On the syscalls/sys_exit_NAME tracepoint of each watched call (the kernel
+ * tests the number) */
+SEC("tracepoint/syscalls/sys_exit")
+int proc_sys_exit_tp(struct trace_event_raw_sys_exit *ctx)
+{
+	return proc_sys(ctx->id, ctx->ret, YM_SYSCALL_REGS());
 }

@@ -37,8 +37,8 @@ enum proc_rec_type {
 };
 
 /* x86-64 numbers of the system calls proc_sys_exit reports (the 32-bit
- * compat table is not watched: see docs/sensors.md); the loader registers
- * the same list with the dispatcher (agent/sysx.h) */
+ * compat table is not watched: see docs/sensors.md); the loader watches
+ * the same list (agent/sysx.h) */
 #define PROC_NR_PTRACE	     101
 #define PROC_NR_SETUID	     105
 #define PROC_NR_SETGID	     106
@@ -52,10 +52,15 @@ enum proc_rec_type {
 #define PROC_NR_INIT_MODULE  175
 #define PROC_NR_FINIT_MODULE 313
 #define PROC_NR_BPF	     321
-#define PROC_NRS                                                                                   \
-	PROC_NR_PTRACE, PROC_NR_SETUID, PROC_NR_SETGID, PROC_NR_SETREUID, PROC_NR_SETREGID,        \
-	    PROC_NR_SETRESUID, PROC_NR_SETRESGID, PROC_NR_SETFSUID, PROC_NR_SETFSGID,              \
-	    PROC_NR_CAPSET, PROC_NR_INIT_MODULE, PROC_NR_FINIT_MODULE, PROC_NR_BPF
+/* the same with their names (struct sysx_call: the loader's tracepoints or
+ * the dispatcher's numbers) */
+#define PROC_CALLS                                                                                 \
+	{PROC_NR_PTRACE, "ptrace"}, {PROC_NR_SETUID, "setuid"}, {PROC_NR_SETGID, "setgid"},        \
+	    {PROC_NR_SETREUID, "setreuid"}, {PROC_NR_SETREGID, "setregid"},                        \
+	    {PROC_NR_SETRESUID, "setresuid"}, {PROC_NR_SETRESGID, "setresgid"},                    \
+	    {PROC_NR_SETFSUID, "setfsuid"}, {PROC_NR_SETFSGID, "setfsgid"},                        \
+	    {PROC_NR_CAPSET, "capset"}, {PROC_NR_INIT_MODULE, "init_module"},                      \
+	    {PROC_NR_FINIT_MODULE, "finit_module"}, {PROC_NR_BPF, "bpf"},
 
 /* index into the per-CPU drop counter map "drops": a reserve or output
  * failure of that record type. Slot 0 counts exec records whose argv could

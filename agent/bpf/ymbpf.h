@@ -36,4 +36,9 @@
 #define YM_SYSCALL_NR(regs) ((long)(regs)->syscallno)
 #endif
 
+/* The registers of the current task's system call, in a program on a
+ * syscalls/sys_exit_* tracepoint (its context holds the number and the
+ * return value only): a BTF pointer, read with plain loads (5.15+) */
+#define YM_SYSCALL_REGS() ((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()))
+
 #endif
