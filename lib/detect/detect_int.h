@@ -663,11 +663,9 @@ struct pf_thread {
 	size_t ncandw;
 	uint32_t *stamp; /* per logsource bucket: routed for this event */
 	size_t nstamp;
-	uint32_t *cstamp; /* per clause: satisfied by this event */
-	size_t ncstamp;
 	uint32_t *qstamp; /* per literal (req): occurred in this event */
 	size_t nqstamp;
-	uint64_t *rstate; /* per rule: epoch << 8 | clauses satisfied in that event */
+	uint64_t *rstate; /* per rule: epoch << 8 | bits of its clauses satisfied in that event */
 	size_t nrstate;
 	struct pf_fslot *fslot; /* per field id */
 	size_t nfslot;

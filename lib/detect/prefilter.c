@@ -54,6 +54,7 @@
 #define PF_BUF	       (256u << 10) /* per-thread scan buffer; a longer event falls back */
 #define PF_MAX_FIELDS  65536	    /* distinct field names in rules */
 #define PF_MAX_CLAUSES 2	    /* necessary literal sets kept per rule (an AND of them) */
+_Static_assert(PF_MAX_CLAUSES <= 4, "a rule's clauses are bits of a nibble (rbits)");
 #define PF_COMMON_COST 128.0	    /* lit_cost of a literal in nearly every event */
 #define PF_SMALL       8	    /* a field with at most this many literals: no database */
 #define PF_LONG	       32	    /* a field whose literals are all this long: a hashed index */
@@ -116,7 +117,9 @@ struct prefilter {
 	uint32_t nreq;
 	uint32_t *ridx;
 	uint32_t *rfast; /* per ridx entry: the clause's rule */
-	uint8_t *rneed;	 /* per ridx entry: that rule's clause count */
+	/* per ridx entry: the clause's bit among its rule's (low nibble) and
+	 * the bits of all that rule's clauses (high nibble) */
+	uint8_t *rbits;
 	uint32_t *clause_rule; /* per clause: its rule */
 	uint32_t nclauses;
 	uint8_t *rule_nclauses; /* per rule: clauses that must all be satisfied */
@@ -1127,7 +1130,7 @@ void prefilter_free(struct prefilter *pf)
 	free(pf->req);
 	free(pf->ridx);
 	free(pf->rfast);
-	free(pf->rneed);
+	free(pf->rbits);
 	free(pf->clause_rule);
 	free(pf->rule_nclauses);
 	free(pf->always);
@@ -1192,8 +1195,8 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 		total += pf->req[q].tn;
 	pf->ridx = malloc((total ? total : 1) * sizeof(*pf->ridx));
 	pf->rfast = malloc((total ? total : 1) * sizeof(*pf->rfast));
-	pf->rneed = malloc(total ? total : 1);
-	if (!pf->ridx || !pf->rfast || !pf->rneed)
+	pf->rbits = malloc(total ? total : 1);
+	if (!pf->ridx || !pf->rfast || !pf->rbits)
 		goto out;
 	total = 0;
 	for (uint32_t q = 0; q < pf->nreq; q++) {
@@ -1202,8 +1205,13 @@ int prefilter_build(struct rule *const *rules, size_t n, const struct lsidx *ls,
 		rq->nrules = rq->tn;
 		memcpy(pf->ridx + total, rq->tmp, rq->tn * sizeof(*rq->tmp));
 		for (uint32_t k = 0; k < rq->tn; k++) {
-			pf->rfast[total + k] = pf->clause_rule[rq->tmp[k]];
-			pf->rneed[total + k] = pf->rule_nclauses[pf->clause_rule[rq->tmp[k]]];
+			uint32_t c = rq->tmp[k], r = pf->clause_rule[c];
+			/* a rule's clauses are numbered in a row from its first */
+			uint32_t first = c, nc = pf->rule_nclauses[r];
+			while (first > 0 && pf->clause_rule[first - 1] == r)
+				first--;
+			pf->rfast[total + k] = r;
+			pf->rbits[total + k] = (uint8_t)(1u << (c - first) | ((1u << nc) - 1) << 4);
 		}
 		total += rq->tn;
 		free(rq->tmp);
@@ -1325,7 +1333,6 @@ static void tls_destroy(void *p)
 	free(t->cand);
 	free(t->candw);
 	free(t->stamp);
-	free(t->cstamp);
 	free(t->qstamp);
 	free(t->rstate);
 	free(t->fslot);
@@ -1366,7 +1373,6 @@ static int grow(void *pp, size_t *have, size_t n, size_t sz)
 static int grow_stamps(struct pf_thread *t, const struct prefilter *pf)
 {
 	if (grow(&t->stamp, &t->nstamp, pf->nbuckets, sizeof(*t->stamp)) < 0 ||
-	    grow(&t->cstamp, &t->ncstamp, pf->nclauses, sizeof(*t->cstamp)) < 0 ||
 	    grow(&t->qstamp, &t->nqstamp, pf->nreq, sizeof(*t->qstamp)) < 0 ||
 	    grow(&t->fslot, &t->nfslot, pf->nfields, sizeof(*t->fslot)) < 0 ||
 	    grow(&t->rstate, &t->nrstate, pf->nrules, sizeof(*t->rstate)) < 0)
@@ -1497,21 +1503,21 @@ struct hit_ctx {
 static void hit_clauses(const struct prefilter *pf, struct pf_thread *t, uint32_t id)
 {
 	const struct pf_req *rq = &pf->req[id];
-	const uint32_t *cl = pf->ridx + rq->first, *rf = pf->rfast + rq->first;
-	const uint8_t *need = pf->rneed + rq->first;
+	const uint32_t *rf = pf->rfast + rq->first;
+	const uint8_t *rb = pf->rbits + rq->first;
 	uint32_t ep = t->epoch;
 
 	t->qstamp[id] = ep;
 	for (uint32_t k = 0; k < rq->nrules; k++) {
-		uint32_t c = cl[k], r = rf[k];
-		uint64_t st;
-		if (t->cstamp[c] == ep)
-			continue;
-		t->cstamp[c] = ep;
-		st = t->rstate[r];
-		st = (st >> 8 == ep ? st : (uint64_t)ep << 8) + 1;
+		uint32_t r = rf[k], bit = rb[k] & 15u;
+		uint64_t st = t->rstate[r];
+		if (st >> 8 != ep)
+			st = (uint64_t)ep << 8;
+		else if (st & bit)
+			continue; /* that clause is satisfied already */
+		st |= bit;
 		t->rstate[r] = st;
-		if ((st & 0xff) == need[k])
+		if ((st & 15u) == (uint32_t)rb[k] >> 4)
 			pf_cand_set(t, r);
 	}
 }
@@ -1950,7 +1956,6 @@ int prefilter_scan(const struct prefilter *pf, struct pf_thread *t, const struct
 	if (++t->epoch == 0) {
 		/* wrapped: forget every stamp so none can look current */
 		memset(t->stamp, 0, t->nstamp * sizeof(*t->stamp));
-		memset(t->cstamp, 0, t->ncstamp * sizeof(*t->cstamp));
 		memset(t->qstamp, 0, t->nqstamp * sizeof(*t->qstamp));
 		memset(t->rstate, 0, t->nrstate * sizeof(*t->rstate));
 		memset(t->fslot, 0, t->nfslot * sizeof(*t->fslot));
