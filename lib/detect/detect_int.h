@@ -672,6 +672,7 @@ struct pf_thread {
 	struct pf_mstate *ms;		 /* value ids, field statistics, rule results */
 	uint8_t *buf; /* framed values of one event */
 	struct pf_ncache *ncache; /* field name -> field id (PF_NCACHE entries) */
+	uint32_t *idfid; /* interned name id -> field id + 2 (1: PF_KW, 0: not yet) */
 	struct pf_vcache *vcache; /* PF_VCACHE entries */
 	struct ls_centry *lscache; /* LS_CACHE routes of the ruleset of gen */
 	uint32_t hitlog[PF_VCACHE_HITS]; /* hits of the value being scanned */

@@ -1339,6 +1339,7 @@ static void tls_destroy(void *p)
 	free(t->buf);
 	free(t->fbuf);
 	free(t->ncache);
+	free(t->idfid);
 	free(t->vcache);
 	free(t->lscache);
 	if (t->ms)
@@ -1406,14 +1407,16 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 		t->buf = malloc(PF_BUF + 2);
 		t->fbuf = malloc(PF_BUF + 2);
 		t->ncache = calloc(PF_NCACHE, sizeof(*t->ncache));
+		t->idfid = calloc(EVENT_NAMES_MAX + 1, sizeof(*t->idfid));
 		t->vcache = malloc(PF_VCACHE * sizeof(*t->vcache));
 		t->lscache = malloc(LS_CACHE * sizeof(*t->lscache));
 		t->ms = calloc(1, sizeof(*t->ms));
-		if (!t->buf || !t->fbuf || !t->ncache || !t->vcache || !t->lscache || !t->ms ||
-		    pthread_setspecific(tls_key, t) != 0) {
+		if (!t->buf || !t->fbuf || !t->ncache || !t->idfid || !t->vcache || !t->lscache ||
+		    !t->ms || pthread_setspecific(tls_key, t) != 0) {
 			free(t->buf);
 			free(t->fbuf);
 			free(t->ncache);
+			free(t->idfid);
 			free(t->vcache);
 			free(t->lscache);
 			free(t->ms);
@@ -1458,6 +1461,7 @@ struct pf_thread *prefilter_enter(const struct prefilter *pf)
 		/* field and literal ids are the ruleset's own: forget the
 		 * cached names and values */
 		memset(t->ncache, 0, PF_NCACHE * sizeof(*t->ncache));
+		memset(t->idfid, 0, (EVENT_NAMES_MAX + 1) * sizeof(*t->idfid));
 		for (uint32_t i = 0; i < PF_VCACHE; i++)
 			t->vcache[i].len = UINT32_MAX;
 		if (t->ms->nfstat) /* NULL while no ruleset had a field */
@@ -1570,11 +1574,21 @@ const char *prefilter_field(const struct pf_thread *t, const struct item *it,
 static uint32_t name_fid(const struct prefilter *pf, struct pf_thread *t, const char *name)
 {
 	uintptr_t a = (uintptr_t)name;
-	struct pf_ncache *c = &t->ncache[((a >> 3) ^ (a >> 11)) & (PF_NCACHE - 1)];
+	uint32_t id = event_name_id(name), fid, v;
+	struct pf_ncache *c;
 	size_t n;
-	uint32_t fid;
 
-	if (c->key == name && (event_name_id(name) || strcmp(c->name, name) == 0))
+	/* an interned name: its id indexes 4 bytes (PF_KW as 1, fid as fid + 2) */
+	if (id) {
+		v = t->idfid[id];
+		if (v)
+			return v == 1 ? PF_KW : v - 2;
+		fid = field_find(pf, name, event_name_len(id));
+		t->idfid[id] = fid == PF_KW ? 1 : fid + 2;
+		return fid;
+	}
+	c = &t->ncache[((a >> 3) ^ (a >> 11)) & (PF_NCACHE - 1)];
+	if (c->key == name && strcmp(c->name, name) == 0)
 		return c->fid;
 	n = strlen(name);
 	fid = field_find(pf, name, n);

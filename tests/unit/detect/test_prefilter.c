@@ -892,6 +892,68 @@ static void test_route_cache_interned(void **state)
 	ruleset_free(rs[1]);
 }
 
+/* Interned field names map to field ids by their id (name_fid): the ids
+ * are the ruleset's, so two rulesets numbering the same names otherwise,
+ * used in turn on one thread, must each see their own. */
+static void test_interned_field_ids(void **state)
+{
+	static const char *const y[2] = {
+	    "title: a\nid: dddddddd-0000-4000-8000-000000000001\n"
+	    "logsource: {product: linux, category: process_creation}\n"
+	    "detection: {sel: {Image|endswith: '/tool'}, condition: sel}\n"
+	    "---\n"
+	    "title: b\nid: dddddddd-0000-4000-8000-000000000002\n"
+	    "logsource: {product: linux, category: process_creation}\n"
+	    "detection: {sel: {CommandLine|contains: 'run'}, condition: sel}\n",
+	    "title: c\nid: dddddddd-0000-4000-8000-000000000003\n"
+	    "logsource: {product: linux, category: process_creation}\n"
+	    "detection: {sel: {CommandLine|contains: 'tool'}, condition: sel}\n"
+	    "---\n"
+	    "title: d\nid: dddddddd-0000-4000-8000-000000000004\n"
+	    "logsource: {product: linux, category: process_creation}\n"
+	    "detection: {sel: {ParentImage|contains: 'run'}, condition: sel}\n"};
+	struct detect_options no = {.no_prefilter = 1};
+	struct detect_load_stats st;
+	struct ruleset *pf[2], *plain[2];
+	const char *img = event_name_intern("Image", 5), *cmd = event_name_intern("CommandLine", 11),
+		   *par = event_name_intern("ParentImage", 11);
+	int matched = 0;
+
+	(void)state;
+	assert_non_null(img);
+	assert_non_null(cmd);
+	assert_non_null(par);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(ruleset_load_mem(y[k], strlen(y[k]), "i.yml", &pf[k], &st, NULL, NULL),
+				 0);
+		assert_int_equal(ruleset_load_mem_opts(y[k], strlen(y[k]), "i.yml", &no, &plain[k], &st,
+						       NULL, NULL),
+				 0);
+	}
+	for (int i = 0; i < 400; i++) {
+		static const char *const v[] = {"/opt/tool", "run it", "x", "tool run"};
+		struct event ev;
+		char a[200] = "", b[200] = "";
+		int k = (i / 3) % 2;
+		event_init(&ev);
+		ev.product = "linux";
+		ev.category = EVCAT_PROCESS_CREATION;
+		assert_int_equal(event_set_str(&ev, img, v[i % 4]), 0);
+		assert_int_equal(event_set_str(&ev, cmd, v[(i / 4) % 4]), 0);
+		assert_int_equal(event_set_str(&ev, par, v[(i / 16) % 4]), 0);
+		assert_int_equal(ruleset_match(pf[k], &ev, on_title, a),
+				 ruleset_match(plain[k], &ev, on_title, b));
+		if (strcmp(a, b) != 0)
+			fail_msg("event %d, set %d: prefilter %s, without %s", i, k, a, b);
+		matched += a[0] != 0;
+	}
+	assert_true(matched > 100);
+	for (int k = 0; k < 2; k++) {
+		ruleset_free(pf[k]);
+		ruleset_free(plain[k]);
+	}
+}
+
 static void test_reload_while_matching(void **state)
 {
 	struct reload R = {.bad = 0};
@@ -979,6 +1041,7 @@ int main(void)
 	    cmocka_unit_test(test_keyword_cache),
 	    cmocka_unit_test(test_name_cache_address_reuse),
 	    cmocka_unit_test(test_route_cache_interned),
+	    cmocka_unit_test(test_interned_field_ids),
 	    cmocka_unit_test(test_keyword_attribution),
 	    cmocka_unit_test(test_reload_while_matching),
 	    cmocka_unit_test(test_nested_match),
