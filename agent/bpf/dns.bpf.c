@@ -39,14 +39,26 @@ static __always_inline void dns_copy(struct __sk_buff *skb, __u8 dir)
 	__u16 af;
 	struct dns_rec *r;
 	__u32 plen, n;
+	/* Every packet of the machine passes here, 12 times per loopback TCP
+	 * connection: the protocol byte is read in place (skb->data is the
+	 * network header) where the header lies in the linear data, so the
+	 * packets of other protocols leave without a helper call (half of
+	 * these programs' time in a connect storm, by perf); UDP, and headers
+	 * outside the linear data, take bpf_skb_load_bytes below. */
+	const __u8 *data = (const __u8 *)(long)skb->data;
+	const __u8 *end = (const __u8 *)(long)skb->data_end;
 
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		if (data + 20 <= end && data[9] != IPPROTO_UDP)
+			return;
 		if (bpf_skb_load_bytes(skb, 0, hdr, 20) != 0 || hdr[9] != IPPROTO_UDP ||
 		    (((hdr[6] << 8) | hdr[7]) & 0x3fff) != 0) /* MF or offset: a fragment */
 			return;
 		l4 = (hdr[0] & 0xf) * 4;
 		af = AF_INET;
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		if (data + 40 <= end && data[6] != IPPROTO_UDP)
+			return;
 		if (bpf_skb_load_bytes(skb, 0, hdr, 40) != 0 || hdr[6] != IPPROTO_UDP)
 			return;
 		l4 = 40;

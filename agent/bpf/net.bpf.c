@@ -31,6 +31,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define EAFNOSUPPORT 97
 #define EISCONN	     106
 #define EALREADY     114
+#define EINPROGRESS  115
 #define S_IFMT	     00170000
 #define S_IFSOCK     0140000
 #define SOCK_STREAM  1
@@ -428,7 +429,15 @@ static __always_inline int net_sys(long nr, long ret, struct pt_regs *regs)
 	if (!sk)
 		return 0;
 	rec_init(&r, action);
-	if (sock_fill(&r, sk) != 0 || (action == NET_REC_CONNECT && peer_fill(&r, addr) != 0))
+	if (sock_fill(&r, sk) != 0)
+		return 0;
+	/* A connect that succeeded or is under way left its peer in the
+	 * socket, read with the rest above; only a failed one (whose socket
+	 * was reset, port 0) needs the sockaddr from user memory (~40 ns a
+	 * connect: a fault-tolerant user copy, twice when the first one
+	 * failed) */
+	if (action == NET_REC_CONNECT && ((ret != 0 && ret != -EINPROGRESS) || r.dport == 0) &&
+	    peer_fill(&r, addr) != 0)
 		return 0;
 	if (action == NET_REC_LISTEN)
 		rec_send(&r);
