@@ -107,7 +107,9 @@ static int decode_event(struct cursor *c, struct event *ev, char *why, size_t wh
 		iname = event_name_intern(name, nl - 1u);
 		if (iname)
 			name = iname;
-		if ((r = event_set(ev, name, value, vl - 1u))) {
+		/* name, value and uniqueness are checked above: event_set
+		 * would check them all again */
+		if ((r = event_add(ev, name, value, vl - 1u))) {
 			why_set(why, whysz, "event %zu field %s: rejected", idx, name);
 			return r;
 		}
