@@ -4,6 +4,7 @@
 #include "err.h"
 #include "family_bpf_util.h"
 #include "family_dns_track.h"
+#include "log.h"
 
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -12,9 +13,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define DNS_BPF_LINKS 2
+
+/* 0 in tests: start with the cgroup skb programs (the fallback) */
+static int dns_bpf_socket_hooks = 1;
+
 struct family {
 	struct dns_bpf *skel;
-	struct bpf_link *egress, *ingress;
+	struct bpf_link *links[DNS_BPF_LINKS];
+	int sockets; /* 1: the socket hooks are attached, 0: the cgroup skb programs */
 	struct ring_buffer *rb;
 	struct family_dns_track *track;
 	int cg_fd;
@@ -47,7 +54,8 @@ static int db_record_one(void *ctx, void *data, size_t size)
 	query = (r->data[2] & 0x80) == 0;
 	/* each datagram of a local exchange passes egress and ingress: a query
 	 * counts where it leaves its sender, a response where it reaches the
-	 * asker */
+	 * asker (the socket hooks take only these two; pid is then the sender
+	 * of a query, the reader of a response) */
 	if (query != (r->dir == DNS_DIR_EGRESS))
 		return 0;
 	(void)family_dns_track_packet(f->track, r->af, r->saddr, r->sport, r->daddr, r->dport,
@@ -60,8 +68,8 @@ static void db_stop(struct family *f)
 	if (f == NULL)
 		return;
 	ring_buffer__free(f->rb);
-	bpf_link__destroy(f->egress);
-	bpf_link__destroy(f->ingress);
+	for (int i = 0; i < DNS_BPF_LINKS; i++)
+		bpf_link__destroy(f->links[i]);
 	dns_bpf__destroy(f->skel);
 	family_dns_track_free(f->track);
 	if (f->cg_fd >= 0)
@@ -69,10 +77,55 @@ static void db_stop(struct family *f)
 	free(f);
 }
 
+/* Loads and attaches one set of programs into f (sockets: the socket
+ * hooks, else the cgroup skb pair); on failure leaves nothing loaded or
+ * attached. Returns 0 or a negative errno. */
+static int db_load(struct family *f, const struct family_env *env, int sockets)
+{
+	struct bpf_program *sock[DNS_BPF_LINKS], *cg[2];
+	int err, n;
+
+	f->skel = dns_bpf__open();
+	if (f->skel == NULL)
+		return errno != 0 ? -errno : -ENOMEM;
+	sock[0] = f->skel->progs.dns_sock_send;
+	sock[1] = f->skel->progs.dns_sock_recv;
+	cg[0] = f->skel->progs.dns_egress;
+	cg[1] = f->skel->progs.dns_ingress;
+	for (int i = 0; i < DNS_BPF_LINKS; i++)
+		bpf_program__set_autoload(sock[i], sockets);
+	for (int i = 0; i < 2; i++)
+		bpf_program__set_autoload(cg[i], !sockets);
+	/* the socket hooks' storage needs 5.11+: not asked of a kernel that
+	 * runs the fallback */
+	bpf_map__set_autocreate(f->skel->maps.asked, sockets);
+	bpf_map__set_autocreate(f->skel->maps.mmsg, sockets);
+	f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
+	err = dns_bpf__load(f->skel);
+	n = sockets ? DNS_BPF_LINKS : 2;
+	for (int i = 0; err == 0 && i < n; i++) {
+		f->links[i] = sockets ? bpf_program__attach(sock[i])
+				      : bpf_program__attach_cgroup(cg[i], f->cg_fd);
+		if (f->links[i] == NULL)
+			err = -errno;
+	}
+	if (err != 0) {
+		for (int i = 0; i < DNS_BPF_LINKS; i++) {
+			bpf_link__destroy(f->links[i]);
+			f->links[i] = NULL;
+		}
+		dns_bpf__destroy(f->skel);
+		f->skel = NULL;
+		return err;
+	}
+	f->sockets = sockets;
+	return 0;
+}
+
 static int db_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = calloc(1, sizeof(*f));
-	int rc = YM_E_NOMEM, err;
+	int rc = YM_E_NOMEM, err = -EOPNOTSUPP;
 
 	if (f == NULL)
 		goto out;
@@ -80,24 +133,23 @@ static int db_start(const struct family_env *env, struct family **out)
 	rc = family_dns_track_new(env, &f->track);
 	if (rc != 0)
 		goto out;
-	rc = family_bpf_util_cgroup_root(&f->cg_fd);
-	if (rc != 0)
-		goto out;
-	f->skel = dns_bpf__open();
-	if (f->skel == NULL) {
-		rc = family_bpf_util_err(-errno);
-		goto out;
+	/* the socket hooks where this kernel has their tracepoints (6.3+)
+	 * and takes the programs; else the cgroup skb programs, which every
+	 * packet of the machine passes */
+	if (dns_bpf_socket_hooks) {
+		err = db_load(f, env, 1);
+		if (err != 0)
+			LOG_I("family_dns", "socket hooks refused (%s): the cgroup skb programs",
+			      strerror(-err));
 	}
-	f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
-	err = dns_bpf__load(f->skel);
+	if (err != 0) {
+		rc = family_bpf_util_cgroup_root(&f->cg_fd);
+		if (rc != 0)
+			goto out;
+		err = db_load(f, env, 0);
+	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);
-		goto out;
-	}
-	f->egress = bpf_program__attach_cgroup(f->skel->progs.dns_egress, f->cg_fd);
-	f->ingress = bpf_program__attach_cgroup(f->skel->progs.dns_ingress, f->cg_fd);
-	if (f->egress == NULL || f->ingress == NULL) {
-		rc = family_bpf_util_err(-errno);
 		goto out;
 	}
 	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.events), db_record, f, NULL);
@@ -105,12 +157,23 @@ static int db_start(const struct family_env *env, struct family **out)
 		rc = YM_E_IO;
 		goto out;
 	}
+	LOG_I("family_dns", "dns hooks: %s", family_dns_bpf_hooks(f));
 	*out = f;
 	f = NULL;
 	rc = 0;
 out:
 	db_stop(f);
 	return rc;
+}
+
+const char *family_dns_bpf_hooks(const struct family *f)
+{
+	return f->sockets ? "tp_btf sock_send_length/sock_recv_length" : "cgroup_skb egress/ingress";
+}
+
+void family_dns_bpf_socket_hooks(int allow)
+{
+	dns_bpf_socket_hooks = allow;
 }
 
 static int db_fd(const struct family *f)
@@ -145,12 +208,14 @@ static int db_tick(struct family *f, family_emit_fn emit, void *arg)
 
 static void db_stats(const struct family *f, struct family_stats *out)
 {
-	uint64_t malformed, kdrops = 0;
+	uint64_t malformed, kdrops;
 
 	family_dns_track_stats(f->track, out, &malformed);
 	out->drops += f->malformed;
-	if (family_bpf_util_percpu_sum(bpf_map__fd(f->skel->maps.drops), 0, &kdrops) == 0)
-		out->drops += kdrops;
+	/* ring buffer full; a port 53 datagram whose payload was not read */
+	for (uint32_t k = 0; k < DNS_DROPS; k++)
+		if (family_bpf_util_percpu_sum(bpf_map__fd(f->skel->maps.drops), k, &kdrops) == 0)
+			out->drops += kdrops;
 }
 
 const struct family_ops family_dns_bpf_ops = {

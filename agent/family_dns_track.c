@@ -167,7 +167,8 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 			q.seen_ns = util_now_ns();
 			q.qtype = m->qtype;
 			util_strlcpy(q.qname, m->qname, sizeof(q.qname));
-			q.pid = dns_owner(t, af, dst, dport);
+			/* the reader, where the kernel knew it */
+			q.pid = pid != 0 ? pid : dns_owner(t, af, dst, dport);
 			if (family_is_agent(&t->env, q.pid))
 				return 0;
 			return dns_emit(t, &q, m, emit, arg);

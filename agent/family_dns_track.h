@@ -23,8 +23,10 @@ int family_dns_track_new(const struct family_env *env, struct family_dns_track *
 void family_dns_track_free(struct family_dns_track *t);
 
 /* One UDP datagram (addresses in network order: 4 bytes for AF_INET, 16 for
- * AF_INET6; ports in host order; payload borrowed). pid: the sender known
- * from the kernel, or 0 to look it up. Emits what completes. Returns the
+ * AF_INET6; ports in host order; payload borrowed). pid: the sender of a
+ * query or the reader of a response known from the kernel, or 0 to look it
+ * up (a response that completes a query takes the query's process). Emits
+ * what completes. Returns the
  * number of events emitted (0 or 1). A payload that does not parse is
  * counted as malformed and as a drop. */
 int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *src, uint16_t sport,

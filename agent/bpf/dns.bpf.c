@@ -1,15 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
-/* dns.bpf.c: the dns family's kernel side (docs/sensors.md "DNS").
+/* dns.bpf.c: the dns family's kernel side (docs/sensors.md "DNS"). Two sets
+ * of programs; the loader (agent/family_dns_bpf.c) loads one:
  *
- * cgroup_skb/egress and cgroup_skb/ingress on the root cgroup v2: UDP
- * datagrams to or from port 53 (IPv4 without fragments, IPv6 without
- * extension headers) are copied, at most DNS_REC_DATA bytes of payload, to
- * the ring buffer with the sending task at egress. Both programs always
- * return 1: they observe, never drop. A failed reserve increments "drops". */
+ * - socket hooks (preferred; 6.3+): tp_btf/sock_send_length runs after
+ *   every socket send of the machine and tp_btf/sock_recv_length after
+ *   every socket receive, in the sending or reading task, with the socket:
+ *   both leave at once, by plain loads, unless the socket is UDP over IPv4
+ *   or IPv6. A send to port 53 (a query) and a read from port 53 (a
+ *   response) are copied from the user buffer the system call named
+ *   (its saved registers). TCP packets never run them.
+ * - cgroup skb (fallback: kernels without those tracepoints, or refusing
+ *   the programs): cgroup_skb/egress and cgroup_skb/ingress on the root
+ *   cgroup v2: UDP datagrams to or from port 53 (IPv4 without fragments,
+ *   IPv6 without extension headers) are copied from the packet, with the
+ *   sending task at egress. Every packet of the machine passes them. Both
+ *   always return 1: they observe, never drop.
+ *
+ * At most DNS_REC_DATA bytes of payload are copied to the ring buffer. A
+ * failed reserve counts in "drops" slot DNS_DROP_RING; a datagram to or
+ * from port 53 whose payload could not be read in slot DNS_DROP_UNREAD. */
 #include "vmlinux.h"
 
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 #include "dns.h"
 #include "ymbpf.h"
@@ -22,6 +37,39 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET	    2
 #define AF_INET6    10
 
+#define MSG_PEEK     2
+#define MSG_ERRQUEUE 0x2000
+
+/* the system calls whose buffers the socket hooks read (x86-64 and arm64
+ * generic numbers; glibc's send and recv are sendto and recvfrom), and the
+ * test for a native 64-bit call (a compat task's numbers are others: its
+ * calls are not read, counted) */
+#if defined(__TARGET_ARCH_x86)
+#define DNS_NR_READ	 0
+#define DNS_NR_WRITE	 1
+#define DNS_NR_READV	 19
+#define DNS_NR_WRITEV	 20
+#define DNS_NR_SENDTO	 44
+#define DNS_NR_RECVFROM	 45
+#define DNS_NR_SENDMSG	 46
+#define DNS_NR_RECVMSG	 47
+#define DNS_NR_SENDMMSG	 307
+#define DNS_NATIVE(regs) ((regs)->cs == 0x33) /* __USER_CS, not the ia32 entry's */
+#define DNS_PARM6(regs)	 ((regs)->r9) /* libbpf 1.1 has no PT_REGS_PARM6_SYSCALL */
+#elif defined(__TARGET_ARCH_arm64)
+#define DNS_NR_READ	 63
+#define DNS_NR_WRITE	 64
+#define DNS_NR_READV	 65
+#define DNS_NR_WRITEV	 66
+#define DNS_NR_SENDTO	 206
+#define DNS_NR_RECVFROM	 207
+#define DNS_NR_SENDMSG	 211
+#define DNS_NR_RECVMSG	 212
+#define DNS_NR_SENDMMSG	 269
+#define DNS_NATIVE(regs) (((regs)->pstate & 0x10) == 0) /* PSR_MODE32_BIT: AArch32 */
+#define DNS_PARM6(regs)	 ((regs)->regs[5])
+#endif
+
 const volatile __u32 self_tgid = 0;
 
 struct {
@@ -29,7 +77,7 @@ struct {
 	__uint(max_entries, 256 << 10);
 } events SEC(".maps");
 
-YM_BPF_DROPS_MAP(1);
+YM_BPF_DROPS_MAP(DNS_DROPS);
 
 static __always_inline void dns_copy(struct __sk_buff *skb, __u8 dir)
 {
@@ -78,7 +126,7 @@ static __always_inline void dns_copy(struct __sk_buff *skb, __u8 dir)
 		return;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
-		ym_count_drop(0);
+		ym_count_drop(DNS_DROP_RING);
 		return;
 	}
 	r->pid = dir == DNS_DIR_EGRESS ? bpf_get_current_pid_tgid() >> 32 : 0;
@@ -119,4 +167,397 @@ int dns_ingress(struct __sk_buff *skb)
 {
 	dns_copy(skb, DNS_DIR_INGRESS);
 	return 1;
+}
+
+/*
+ * The socket hooks. A record's local end is the socket's own address and
+ * port (the query's source, the response's destination: the same for the
+ * two, bound address 0 included, so the loader pairs them), the remote end
+ * the peer's where known.
+ */
+
+/* a sockaddr_in or sockaddr_in6 */
+struct dns_sa {
+	__u16 family;
+	__be16 port;
+	__u32 v4_or_flow;
+	__u8 v6[16];
+};
+
+/* struct user_msghdr's head (64-bit): name, its length, the vector */
+struct dns_umsg {
+	__u64 name;
+	__u32 namelen;
+	__u32 pad;
+	__u64 iov;
+	__u64 iovlen;
+};
+
+struct dns_iovec {
+	__u64 base;
+	__u64 len;
+};
+
+#define DNS_MMSG_SIZE 64 /* struct mmsghdr: user_msghdr (56) and msg_len */
+#define DNS_ASKED     4
+
+/* an unconnected socket that sent queries: their last DNS_ASKED ids and
+ * families, so that a datagram it reads, whose source the receive hook
+ * cannot see, is taken only as the response to one of them */
+struct dns_asked {
+	__u16 id[DNS_ASKED];
+	__u16 af[DNS_ASKED];
+	__u32 next;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct dns_asked);
+} asked SEC(".maps");
+
+/* where a thread is in its sendmmsg: the kernel sends the vector's
+ * messages in order and the hook runs once per message (also for the one
+ * that fails and ends the call), but is not told which */
+struct dns_mmsg {
+	__u64 vec, sk;
+	__u32 vlen, next;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct dns_mmsg);
+} mmsg SEC(".maps");
+
+static __always_inline int v4mapped(const __u8 *a)
+{
+	__u64 lo;
+	__u32 mid;
+
+	__builtin_memcpy(&lo, a, 8);
+	__builtin_memcpy(&mid, a + 8, 4);
+	return lo == 0 && mid == bpf_htonl(0xffff);
+}
+
+/* sk's own address for a datagram of family af into a (16 bytes, zeroed):
+ * for AF_INET also a dual-stack socket's v4 address (plain loads: sk is a
+ * BTF pointer) */
+static __always_inline void sk_local(const struct sock *sk, __u16 af, __u8 *a)
+{
+	if (af == AF_INET) {
+		__u32 v = sk->__sk_common.skc_rcv_saddr;
+
+		__builtin_memcpy(a, &v, 4);
+	} else {
+		const __u32 *s = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32;
+		__u32 v[4] = {s[0], s[1], s[2], s[3]};
+
+		__builtin_memcpy(a, v, 16);
+	}
+}
+
+/* The connected peer of sk (family fam): the datagram's family into *af,
+ * the address into a (16 bytes, zeroed). */
+static __always_inline void sk_peer(const struct sock *sk, __u16 fam, __u16 *af, __u8 *a)
+{
+	if (fam == AF_INET6) {
+		const __u32 *d = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32;
+		__u32 v[4] = {d[0], d[1], d[2], d[3]};
+
+		__builtin_memcpy(a, v, 16);
+		if (!v4mapped(a)) {
+			*af = AF_INET6;
+			return;
+		}
+		__builtin_memset(a, 0, 16);
+	}
+	{
+		__u32 d = sk->__sk_common.skc_daddr;
+
+		*af = AF_INET;
+		__builtin_memcpy(a, &d, 4);
+	}
+}
+
+/* The message of a sendmmsg that this run of the send hook is for (sk,
+ * regs, ret: the hook's): its struct user_msghdr in *hdr. Keeps the
+ * thread's place in the vector; ends it when the call ends (the last
+ * message, or a failed one). Returns 0, or -1 when not known. */
+static __always_inline int mmsg_at(struct sock *sk, struct pt_regs *regs, int ret, __u64 *hdr)
+{
+	struct dns_mmsg *m;
+	__u64 vec = PT_REGS_PARM2_SYSCALL(regs);
+	__u32 vlen = (__u32)PT_REGS_PARM3_SYSCALL(regs), i = 0;
+
+	m = bpf_task_storage_get(&mmsg, bpf_get_current_task_btf(), 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!m)
+		return -1;
+	if (m->vec == vec && m->sk == (__u64)sk && m->vlen == vlen && m->next < vlen)
+		i = m->next;
+	if (ret < 0 || i + 1 >= vlen) {
+		m->vec = 0;
+	} else {
+		m->vec = vec;
+		m->sk = (__u64)sk;
+		m->vlen = vlen;
+		m->next = i + 1;
+	}
+	*hdr = vec + (__u64)i * DNS_MMSG_SIZE;
+	return 0;
+}
+
+/* After a send of ret bytes on sk (UDP, family fam), in the sender. */
+static __always_inline void dns_send(struct sock *sk, int ret, __u16 fam)
+{
+	struct pt_regs *regs = YM_SYSCALL_REGS();
+	__u64 buf, blen, name = 0, hdr = 0;
+	__u32 namelen = 0, n;
+	struct dns_umsg um;
+	struct dns_iovec iv;
+	struct dns_asked *a;
+	__u8 daddr[16] = {};
+	struct dns_sa sa;
+	struct dns_rec *r;
+	__u16 af, port;
+	long nr;
+
+	if (!DNS_NATIVE(regs))
+		goto unknown;
+	nr = YM_SYSCALL_NR(regs);
+	if (nr == DNS_NR_SENDMMSG) {
+		/* every message, failed ones too: they move the place */
+		if (mmsg_at(sk, regs, ret, &hdr) != 0)
+			goto unknown;
+	}
+	if (ret < 12) /* a DNS message has its 12-byte header */
+		return;
+	if (nr == DNS_NR_WRITE || nr == DNS_NR_SENDTO) {
+		iv.base = PT_REGS_PARM2_SYSCALL(regs);
+		iv.len = PT_REGS_PARM3_SYSCALL(regs);
+		if (nr == DNS_NR_SENDTO) {
+			name = PT_REGS_PARM5_SYSCALL(regs);
+			namelen = (__u32)DNS_PARM6(regs);
+		}
+	} else if (nr == DNS_NR_WRITEV || nr == DNS_NR_SENDMSG || nr == DNS_NR_SENDMMSG) {
+		__u64 iov = PT_REGS_PARM2_SYSCALL(regs);
+
+		if (nr != DNS_NR_WRITEV) {
+			if (nr == DNS_NR_SENDMSG)
+				hdr = iov;
+			if (bpf_probe_read_user(&um, sizeof(um), (const void *)hdr) != 0)
+				goto unknown;
+			name = um.name;
+			namelen = um.namelen;
+			iov = um.iov;
+		}
+		/* the first element: a DNS client's message has one */
+		if (bpf_probe_read_user(&iv, sizeof(iv), (const void *)iov) != 0)
+			goto unknown;
+	} else {
+		goto unknown; /* io_uring, sendfile, splice, a kernel socket */
+	}
+	buf = iv.base;
+	blen = iv.len;
+	/* the destination: an address given with the call wins over a
+	 * connected peer */
+	if (name && namelen >= 8) {
+		if (bpf_probe_read_user(&sa, namelen >= sizeof(sa) ? sizeof(sa) : 8,
+					(const void *)name) != 0 ||
+		    sa.port != bpf_htons(53))
+			return;
+		if (sa.family == AF_INET6 && !v4mapped(sa.v6)) {
+			af = AF_INET6;
+			__builtin_memcpy(daddr, sa.v6, 16);
+		} else {
+			af = AF_INET;
+			__builtin_memcpy(daddr, sa.family == AF_INET6 ? sa.v6 + 12 : (__u8 *)&sa.v4_or_flow,
+					 4);
+		}
+	} else {
+		port = sk->__sk_common.skc_dport;
+		if (port != bpf_htons(53))
+			return;
+		sk_peer(sk, fam, &af, daddr);
+	}
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		ym_count_drop(DNS_DROP_RING);
+		return;
+	}
+	n = ret > DNS_REC_DATA ? DNS_REC_DATA : ret;
+	if (n > blen)
+		n = blen;
+	n &= 2 * DNS_REC_DATA - 1;
+	if (n < 12 || n > DNS_REC_DATA || bpf_probe_read_user(r->data, n, (const void *)buf) != 0) {
+		bpf_ringbuf_discard(r, 0);
+		goto unread;
+	}
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->len = n;
+	r->wire_len = ret;
+	r->dir = DNS_DIR_EGRESS;
+	r->pad = 0;
+	r->pad2 = 0;
+	r->af = af;
+	r->sport = sk->__sk_common.skc_num;
+	r->dport = 53;
+	__builtin_memset(r->saddr, 0, 16);
+	sk_local(sk, af, r->saddr);
+	__builtin_memcpy(r->daddr, daddr, 16);
+	/* an unconnected socket: the receive hook will not see where its
+	 * datagrams come from, so it takes only responses to these ids */
+	if (sk->__sk_common.skc_dport == 0) {
+		a = bpf_sk_storage_get(&asked, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (a) {
+			__u32 k = a->next % DNS_ASKED;
+
+			__builtin_memcpy(&a->id[k], r->data, 2);
+			a->af[k] = af;
+			a->next = k + 1;
+		}
+	}
+	bpf_ringbuf_submit(r, 0);
+	return;
+unknown:
+	/* a send this hook cannot read: counted when it went to port 53 */
+	if (ret < 12 || sk->__sk_common.skc_dport != bpf_htons(53))
+		return;
+unread:
+	ym_count_drop(DNS_DROP_UNREAD);
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(dns_sock_send, struct sock *sk, int ret, int flags)
+{
+	__u16 fam;
+
+	/* every socket send of the machine: plain loads, no helper call,
+	 * until the socket is known to be UDP over IP */
+	if (sk->sk_protocol != IPPROTO_UDP)
+		return 0;
+	fam = sk->__sk_common.skc_family;
+	if (fam != AF_INET && fam != AF_INET6)
+		return 0;
+	dns_send(sk, ret, fam);
+	return 0;
+}
+
+/* After a read of ret bytes (or the datagram's length with MSG_TRUNC) on sk
+ * (UDP, family fam), in the reader. */
+static __always_inline void dns_recv(struct sock *sk, int ret, __u16 fam)
+{
+	struct pt_regs *regs;
+	__u64 buf, blen, iov;
+	struct dns_asked *a = 0;
+	struct dns_iovec iv;
+	__u8 saddr[16] = {};
+	struct dns_rec *r;
+	__u16 af = 0, h[2];
+	__u32 n;
+	long nr;
+
+	if (sk->__sk_common.skc_dport != 0) {
+		/* connected: it reads from its peer only */
+		if (sk->__sk_common.skc_dport != bpf_htons(53))
+			return;
+		sk_peer(sk, fam, &af, saddr);
+	} else {
+		a = bpf_sk_storage_get(&asked, sk, 0, 0);
+		if (!a)
+			return;
+	}
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return;
+	regs = YM_SYSCALL_REGS();
+	if (!DNS_NATIVE(regs))
+		goto unknown;
+	nr = YM_SYSCALL_NR(regs);
+	/* (iv holds the buffer either way: one load site for both, as the
+	 * verifier wants) */
+	if (nr == DNS_NR_READ || nr == DNS_NR_RECVFROM) {
+		iv.base = PT_REGS_PARM2_SYSCALL(regs);
+		iv.len = PT_REGS_PARM3_SYSCALL(regs);
+	} else if (nr == DNS_NR_READV || nr == DNS_NR_RECVMSG) {
+		iov = PT_REGS_PARM2_SYSCALL(regs);
+		/* struct user_msghdr's msg_iov */
+		if (nr == DNS_NR_RECVMSG &&
+		    bpf_probe_read_user(&iov, sizeof(iov), (const void *)(iov + 16)) != 0)
+			goto unread;
+		if (bpf_probe_read_user(&iv, sizeof(iv), (const void *)iov) != 0)
+			goto unread;
+	} else {
+		goto unknown; /* recvmmsg (which message?), io_uring */
+	}
+	buf = iv.base;
+	blen = iv.len;
+	if (a) {
+		/* a response (QR) to one of the socket's queries */
+		if (blen < 4 || bpf_probe_read_user(h, sizeof(h), (const void *)buf) != 0 ||
+		    !(h[1] & bpf_htons(0x8000)))
+			return;
+		for (int i = 0; i < DNS_ASKED; i++)
+			if (a->id[i] == h[0] && a->af[i] != 0)
+				af = a->af[i];
+		if (af == 0)
+			return;
+	}
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		ym_count_drop(DNS_DROP_RING);
+		return;
+	}
+	/* the bytes the reader got: at most ret and its buffer */
+	n = ret > DNS_REC_DATA ? DNS_REC_DATA : ret;
+	if (n > blen)
+		n = blen;
+	n &= 2 * DNS_REC_DATA - 1;
+	if (n < 12 || n > DNS_REC_DATA || bpf_probe_read_user(r->data, n, (const void *)buf) != 0) {
+		bpf_ringbuf_discard(r, 0);
+		goto unread;
+	}
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->len = n;
+	r->wire_len = ret;
+	r->dir = DNS_DIR_INGRESS;
+	r->pad = 0;
+	r->pad2 = 0;
+	r->af = af;
+	r->sport = 53;
+	r->dport = sk->__sk_common.skc_num;
+	__builtin_memcpy(r->saddr, saddr, 16);
+	__builtin_memset(r->daddr, 0, 16);
+	sk_local(sk, af, r->daddr);
+	bpf_ringbuf_submit(r, 0);
+	return;
+unknown:
+	/* a read this hook cannot follow: counted when it was a response
+	 * (a connected peer on port 53); what a watched unconnected socket
+	 * read is not known, and most of it is no DNS */
+	if (a)
+		return;
+unread:
+	ym_count_drop(DNS_DROP_UNREAD);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(dns_sock_recv, struct sock *sk, int ret, int flags)
+{
+	__u16 fam;
+
+	/* every socket receive of the machine: plain loads first. A peek
+	 * (systemd's 0-byte MSG_PEEK|MSG_TRUNC size probe among them) leaves
+	 * the datagram queued: the read that takes it is reported, once */
+	if (sk->sk_protocol != IPPROTO_UDP || ret < 12 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
+		return 0;
+	fam = sk->__sk_common.skc_family;
+	if (fam != AF_INET && fam != AF_INET6)
+		return 0;
+	dns_recv(sk, ret, fam);
+	return 0;
 }

@@ -11,10 +11,20 @@
 #define DNS_REC_DATA 1024 /* bytes of UDP payload copied; longer messages are cut */
 
 #define DNS_DIR_EGRESS	0 /* sent by a local socket: pid is the sender */
-#define DNS_DIR_INGRESS 1 /* received by a local socket: pid is meaningless */
+#define DNS_DIR_INGRESS 1 /* received by a local socket: pid is the reader, or 0 (cgroup skb) */
 
+/* slots of the programs' per-CPU "drops" map, summed by the loader */
+#define DNS_DROP_RING	0 /* the ring buffer was full */
+#define DNS_DROP_UNREAD 1 /* a datagram to or from port 53 whose payload could not be read */
+#define DNS_DROPS	2
+
+/* Addresses and ports are the datagram's (af: its IP version). With the
+ * socket hooks the local end is the socket's own (its bound address, 0 for
+ * a socket bound to the wildcard, as it is for the query and its
+ * response alike), the remote end the peer's; with the cgroup skb programs
+ * both come from the packet. */
 struct dns_rec {
-	__u32 pid;	/* tgid of the current task at egress, else 0 */
+	__u32 pid;	/* tgid of the sender (egress) or reader (ingress), 0 if unknown */
 	__u32 len;	/* bytes in data */
 	__u32 wire_len; /* the UDP payload's real length */
 	__u8 dir;
