@@ -495,6 +495,24 @@ static void test_proctable(void **state)
 	assert_null(proctable_find(t, 8, UINT64_MAX));
 	assert_string_equal(proctable_find(t, 7, UINT64_MAX)->image, "/usr/bin/longer-x");
 	proctable_free(t);
+
+	/* the clock: a parent looked up at each of its children's forks stays
+	 * through a storm that evicts every one of them many times over */
+	assert_int_equal(proctable_new(64, 1 << 20, 1000, &t), 0);
+	assert_int_equal(proctable_put(t, 1000, 5, 1, "g-parent", "/bin/sh", 7, "sh storm", 8), 0);
+	for (int32_t c = 0; c < 2000; c++) {
+		assert_non_null(proctable_find(t, 1000, UINT64_MAX));
+		assert_int_equal(proctable_put(t, 2000 + c, 9, 1000, NULL, "/x", 2, "x", 1), 0);
+	}
+	assert_int_equal(proctable_count(t), 64);
+	assert_int_equal(proctable_evictions(t), 2000 + 1 - 64);
+	e = proctable_find(t, 1000, UINT64_MAX);
+	assert_non_null(e);
+	assert_string_equal(e->guid, "g-parent");
+	/* the newest children are there, the first ones gone */
+	assert_non_null(proctable_find(t, 2000 + 1999, UINT64_MAX));
+	assert_null(proctable_find(t, 2000, UINT64_MAX));
+	proctable_free(t);
 }
 
 static void test_stat_parsing(void **state)
