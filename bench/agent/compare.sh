@@ -51,7 +51,7 @@ trap 'lab_stop; sysctl -qw kernel.bpf_stats_enabled="$stats_was"; rm -rf "$LAB_D
 sysctl -qw kernel.bpf_stats_enabled=1
 
 # nanoseconds on CPU, every thread of process $1
-task_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d", s}'; }
+task_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
 # run_time_ns of every eBPF program process $1 holds (its descriptors' prog_id),
 # as "name ns cnt" lines
 bpf_ns() {

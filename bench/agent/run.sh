@@ -42,11 +42,11 @@ db() { sqlite3 -batch -noheader "$LAB_DIR/server/yamori.db" "$@"; }
 # nanoseconds on CPU of the agent: every thread of its process and of its
 # child processes (privilege-separated helper, uplink), from schedstat
 # (utime + stime in 10 ms ticks put 5,000/s storms on a 0.3-point grid)
-cpu_ns() {
+cpu_ns() { # "%.0f": mawk's %d stops at 2^31 (2.1 s)
 	local p
 	for p in "$1" $(pgrep -P "$1"); do
 		cat /proc/"$p"/task/*/schedstat 2>/dev/null
-	done | awk '{s += $1} END {printf "%d", s}'
+	done | awk '{s += $1} END {printf "%.0f", s}'
 }
 rss_kb() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
 # jl metric value unit rate target mode workload [baseline ratio]
