@@ -18,6 +18,8 @@
 #include "family_dns_packet.h"
 #ifdef YM_FAMILY_BPF
 #include "family_dns_bpf.h"
+
+#include <bpf/btf.h>
 #endif
 
 #include <arpa/inet.h>
@@ -562,9 +564,19 @@ int main(int argc, char **argv)
 		const char *hooks = family_dns_bpf_hooks(runs[0].f);
 
 		printf("dns=bpf hooks: %s\n", hooks);
-		if (strncmp(hooks, "tp_btf", 6) != 0)
-			printf("SKIP (socket hooks): this kernel refused them; the fallback "
-			       "runs\n");
+		if (strncmp(hooks, "tp_btf", 6) != 0) {
+			/* a kernel whose BTF has the tracepoint must take them:
+			 * a program the verifier refuses here would otherwise
+			 * hide behind the fallback */
+			struct btf *vb = btf__load_vmlinux_btf();
+
+			FT_CHECK(vb == NULL ||
+				 btf__find_by_name_kind(vb, "btf_trace_sock_send_length",
+							BTF_KIND_TYPEDEF) < 0);
+			btf__free(vb);
+			printf("SKIP (socket hooks): this kernel has no sock_send_length; "
+			       "the fallback runs\n");
+		}
 	}
 #endif
 	run(&runs[0], ops);
