@@ -985,7 +985,7 @@ static void test_enrich_child(void **state)
 	assert_non_null(v);
 	memcpy(guid, v, sizeof(guid));
 	assert_int_equal(strlen(guid), ENRICH_GUID_LEN);
-	/* the enricher's own digest context gives enrich_guid's GUID */
+	/* the enricher's GUID is enrich_guid's */
 	{
 		char *boot = NULL, g2[ENRICH_GUID_LEN + 1];
 		size_t bl = 0;
