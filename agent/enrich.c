@@ -591,9 +591,8 @@ static void en_fork(struct enrich *en, const struct sensor_msg *m)
 	}
 	if (en_guid(en, m->pid, st.start_time, guid))
 		return;
-	/* pe's strings are copied before the put can evict anything */
-	proctable_put(en->pt, m->pid, st.start_time, m->ppid, guid, pe->image, pe->image_len,
-		      pe->cmdline, pe->cmdline_len);
+	/* the child runs its parent's program: their strings are shared */
+	proctable_put_fork(en->pt, m->pid, st.start_time, m->ppid, guid, pe);
 }
 
 static const char *en_sys_name(uint32_t nr)

@@ -6,10 +6,18 @@
 
 #define PT_NIL UINT32_MAX
 
+/* image NUL cmdline NUL, shared by a forked child's entry and its parent's
+ * (the child runs the parent's program until it execs): freed with the
+ * last entry that holds it */
+struct pt_str {
+	uint32_t refs;
+	char s[];
+};
+
 struct pt_node {
-	struct proc_entry e;
-	char *strings; /* image NUL cmdline NUL; owned */
-	size_t bytes;
+	struct proc_entry e; /* first: proctable_put_fork finds the node from it */
+	struct pt_str *strings; /* one reference */
+	size_t bytes; /* counted per entry, shared or not */
 	uint32_t hnext;		     /* bucket chain */
 	uint32_t lru_prev, lru_next; /* most recent at head */
 	int used;
@@ -33,6 +41,12 @@ struct proctable {
 static uint32_t pt_hash(const struct proctable *t, int32_t pid)
 {
 	return ((uint32_t)pid * 2654435761u) & (t->nbuckets - 1);
+}
+
+static void pt_str_drop(struct pt_str *p)
+{
+	if (p && --p->refs == 0)
+		free(p);
 }
 
 int proctable_new(size_t max_entries, size_t max_bytes, uint64_t retain_ns, struct proctable **out)
@@ -75,7 +89,7 @@ void proctable_free(struct proctable *t)
 		return;
 	if (t->nodes)
 		for (uint32_t i = 0; i < t->fresh; i++)
-			free(t->nodes[i].strings);
+			pt_str_drop(t->nodes[i].strings);
 	free(t->nodes);
 	free(t->buckets);
 	free(t);
@@ -115,7 +129,7 @@ static void pt_remove(struct proctable *t, uint32_t i)
 		pp = &t->nodes[*pp].hnext;
 	*pp = n->hnext;
 	pt_lru_unlink(t, i);
-	free(n->strings);
+	pt_str_drop(n->strings);
 	t->bytes -= n->bytes;
 	t->count--;
 	memset(n, 0, sizeof(*n));
@@ -123,9 +137,10 @@ static void pt_remove(struct proctable *t, uint32_t i)
 	t->free_head = i;
 }
 
-/* Sets node n's entry (alive) with strings s (handed over, need bytes: image
- * NUL cmdline NUL); leaves its hash and LRU links to the caller. */
-static void pt_fill(struct pt_node *n, char *s, size_t need, int32_t pid, int32_t ppid,
+/* Sets node n's entry (alive) with strings s (a reference handed over, need
+ * bytes: image NUL cmdline NUL); leaves its hash and LRU links to the
+ * caller. */
+static void pt_fill(struct pt_node *n, struct pt_str *s, size_t need, int32_t pid, int32_t ppid,
 		    uint64_t start_time, size_t image_len, size_t cmdline_len, const char *guid)
 {
 	char g[PROCTABLE_GUID_LEN + 1] = {0};
@@ -140,31 +155,26 @@ static void pt_fill(struct pt_node *n, char *s, size_t need, int32_t pid, int32_
 	n->e.ppid = ppid;
 	n->e.start_time = start_time;
 	n->e.exit_ns = 0;
-	n->e.image = s;
+	n->e.image = s->s;
 	n->e.image_len = image_len;
-	n->e.cmdline = s + image_len + 1;
+	n->e.cmdline = s->s + image_len + 1;
 	n->e.cmdline_len = cmdline_len;
 	memcpy(n->e.guid, g, sizeof(n->e.guid));
 }
 
-int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
-		  const char *guid, const char *image, size_t image_len, const char *cmdline,
-		  size_t cmdline_len)
+/* Inserts or replaces (pid, start_time) with strings s (a reference handed
+ * over: dropped on error). */
+static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
+		  const char *guid, struct pt_str *s, size_t image_len, size_t cmdline_len)
 {
 	size_t need = image_len + cmdline_len + 2;
-	char *s;
 	uint32_t i;
 	struct pt_node *n;
 
-	if (need > t->max_bytes)
+	if (need > t->max_bytes) {
+		pt_str_drop(s);
 		return YM_E_TOOBIG;
-	s = malloc(need);
-	if (!s)
-		return YM_E_NOMEM;
-	memcpy(s, image, image_len);
-	s[image_len] = 0;
-	memcpy(s + image_len + 1, cmdline, cmdline_len);
-	s[need - 1] = 0;
+	}
 	/* same key: replace in place */
 	for (i = t->buckets[pt_hash(t, pid)]; i != PT_NIL; i = t->nodes[i].hnext)
 		if (t->nodes[i].e.pid == pid && t->nodes[i].e.start_time == start_time)
@@ -175,7 +185,7 @@ int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 		 * (removing and inserting it again cost ~4 % of the agent's CPU
 		 * under exec storms) */
 		n = &t->nodes[i];
-		free(n->strings);
+		pt_str_drop(n->strings);
 		t->bytes = t->bytes - n->bytes + need;
 		pt_lru_unlink(t, i);
 		pt_fill(n, s, need, pid, ppid, start_time, image_len, cmdline_len, guid);
@@ -202,6 +212,43 @@ int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 	t->count++;
 	t->bytes += need;
 	return 0;
+}
+
+int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
+		  const char *guid, const char *image, size_t image_len, const char *cmdline,
+		  size_t cmdline_len)
+{
+	size_t need = image_len + cmdline_len + 2;
+	struct pt_str *s;
+
+	if (need > t->max_bytes)
+		return YM_E_TOOBIG;
+	s = malloc(sizeof(*s) + need);
+	if (!s)
+		return YM_E_NOMEM;
+	s->refs = 1;
+	memcpy(s->s, image, image_len);
+	s->s[image_len] = 0;
+	memcpy(s->s + image_len + 1, cmdline, cmdline_len);
+	s->s[need - 1] = 0;
+	return pt_put(t, pid, start_time, ppid, guid, s, image_len, cmdline_len);
+}
+
+int proctable_put_fork(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
+		       const char *guid, const struct proc_entry *parent)
+{
+	const struct pt_node *pn = (const struct pt_node *)parent;
+	struct pt_str *s;
+
+	/* an entry of this table (proctable_find's), not a copy */
+	if (pn < t->nodes || pn >= t->nodes + t->fresh ||
+	    ((const char *)pn - (const char *)t->nodes) % sizeof(*pn) != 0 || !pn->used ||
+	    !pn->strings)
+		return YM_E_INVAL;
+	/* a reference of the child's own before the put can evict the parent */
+	s = pn->strings;
+	s->refs++;
+	return pt_put(t, pid, start_time, ppid, guid, s, parent->image_len, parent->cmdline_len);
 }
 
 const struct proc_entry *proctable_find(struct proctable *t, int32_t pid, uint64_t max_start)

@@ -41,6 +41,13 @@ int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 		  const char *guid, const char *image, size_t image_len, const char *cmdline,
 		  size_t cmdline_len);
 
+/* proctable_put of a forked child (pid, start_time) whose image and command
+ * line are its parent's: parent, an entry proctable_find returned for this
+ * table, shares its strings (no copy). Returns as proctable_put, or
+ * YM_E_INVAL when parent is no entry of t. */
+int proctable_put_fork(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
+		       const char *guid, const struct proc_entry *parent);
+
 /* Finds the entry for pid with the greatest start time <= max_start (pass
  * UINT64_MAX for the newest) and marks it recently used. NULL if none. */
 const struct proc_entry *proctable_find(struct proctable *t, int32_t pid, uint64_t max_start);

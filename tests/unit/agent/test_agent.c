@@ -496,7 +496,43 @@ static void test_proctable(void **state)
 	assert_string_equal(proctable_find(t, 7, UINT64_MAX)->image, "/usr/bin/longer-x");
 	proctable_free(t);
 
-	/* the clock: a parent looked up at each of its children's forks stays
+	/* a forked child shares its parent's strings: they outlive the
+	 * parent's eviction and its exec, and the child's exec leaves the
+	 * parent's alone (ASan sees any use after free) */
+	assert_int_equal(proctable_new(2, 1 << 20, 1000, &t), 0);
+	assert_int_equal(proctable_put(t, 10, 1, 1, "g-p", "/bin/bash", 9, "bash -l", 7), 0);
+	e = proctable_find(t, 10, UINT64_MAX);
+	assert_int_equal(proctable_put_fork(t, 11, 2, 10, "g-c", e), 0);
+	e = proctable_find(t, 11, UINT64_MAX);
+	assert_string_equal(e->image, "/bin/bash");
+	assert_string_equal(e->cmdline, "bash -l");
+	assert_string_equal(e->guid, "g-c");
+	assert_int_equal(e->ppid, 10);
+	/* the parent execs (its strings replaced), then is evicted */
+	assert_int_equal(proctable_put(t, 10, 1, 1, "g-p", "/usr/bin/vim", 12, "vim x", 5), 0);
+	assert_string_equal(proctable_find(t, 11, UINT64_MAX)->image, "/bin/bash");
+	assert_int_equal(proctable_put(t, 12, 3, 1, NULL, "/x", 2, "x", 1), 0);
+	assert_null(proctable_find(t, 10, UINT64_MAX));
+	e = proctable_find(t, 11, UINT64_MAX);
+	assert_string_equal(e->cmdline, "bash -l");
+	/* a grandchild shares it too; the child's exec leaves it its own */
+	assert_int_equal(proctable_put_fork(t, 13, 4, 11, NULL, e), 0);
+	assert_int_equal(proctable_put(t, 11, 2, 10, "g-c", "/bin/ls", 7, "ls", 2), 0);
+	assert_string_equal(proctable_find(t, 13, UINT64_MAX)->image, "/bin/bash");
+	assert_string_equal(proctable_find(t, 11, UINT64_MAX)->image, "/bin/ls");
+	assert_int_equal(proctable_count(t), 2); /* the cap held */
+	/* a pointer that is no entry of the table is refused */
+	{
+		struct proc_entry fake = {0};
+
+		assert_int_equal(proctable_put_fork(t, 14, 5, 1, NULL, &fake), YM_E_INVAL);
+		assert_int_equal(proctable_put_fork(t, 14, 5, 1, NULL,
+						    (const struct proc_entry *)((const char *)e + 8)),
+				 YM_E_INVAL);
+	}
+	proctable_free(t);
+
+	/* a parent looked up at each of its children's forks stays
 	 * through a storm that evicts every one of them many times over */
 	assert_int_equal(proctable_new(64, 1 << 20, 1000, &t), 0);
 	assert_int_equal(proctable_put(t, 1000, 5, 1, "g-parent", "/bin/sh", 7, "sh storm", 8), 0);
