@@ -285,6 +285,31 @@ static __always_inline void sk_peer(const struct sock *sk, __u16 fam, __u16 *af,
 	}
 }
 
+/* Fills r, reserved by the caller, for a message of ret bytes in the
+ * current task's user buffer buf (blen bytes): at most DNS_REC_DATA of
+ * them, at most what the call moved and the buffer holds. Ports and
+ * addresses are the caller's. Returns 0, or -1 when the bytes could not be
+ * read (the caller discards r). */
+static __always_inline int rec_user(struct dns_rec *r, int ret, __u64 buf, __u64 blen, __u8 dir,
+				    __u16 af)
+{
+	__u32 n = ret > DNS_REC_DATA ? DNS_REC_DATA : ret;
+
+	if (n > blen)
+		n = blen;
+	n &= 2 * DNS_REC_DATA - 1;
+	if (n < 12 || n > DNS_REC_DATA || bpf_probe_read_user(r->data, n, (const void *)buf) != 0)
+		return -1;
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->len = n;
+	r->wire_len = ret;
+	r->dir = dir;
+	r->pad = 0;
+	r->pad2 = 0;
+	r->af = af;
+	return 0;
+}
+
 /* The message of a sendmmsg that this run of the send hook is for (sk,
  * regs, ret: the hook's): its struct user_msghdr in *hdr. Keeps the
  * thread's place in the vector; ends it when the call ends (the last
@@ -318,7 +343,7 @@ static __always_inline void dns_send(struct sock *sk, int ret, __u16 fam)
 {
 	struct pt_regs *regs = YM_SYSCALL_REGS();
 	__u64 buf, blen, name = 0, hdr = 0;
-	__u32 namelen = 0, n;
+	__u32 namelen = 0;
 	struct dns_umsg um;
 	struct dns_iovec iv;
 	struct dns_asked *a;
@@ -393,21 +418,10 @@ static __always_inline void dns_send(struct sock *sk, int ret, __u16 fam)
 		ym_count_drop(DNS_DROP_RING);
 		return;
 	}
-	n = ret > DNS_REC_DATA ? DNS_REC_DATA : ret;
-	if (n > blen)
-		n = blen;
-	n &= 2 * DNS_REC_DATA - 1;
-	if (n < 12 || n > DNS_REC_DATA || bpf_probe_read_user(r->data, n, (const void *)buf) != 0) {
+	if (rec_user(r, ret, buf, blen, DNS_DIR_EGRESS, af) != 0) {
 		bpf_ringbuf_discard(r, 0);
 		goto unread;
 	}
-	r->pid = bpf_get_current_pid_tgid() >> 32;
-	r->len = n;
-	r->wire_len = ret;
-	r->dir = DNS_DIR_EGRESS;
-	r->pad = 0;
-	r->pad2 = 0;
-	r->af = af;
 	r->sport = sk->__sk_common.skc_num;
 	r->dport = 53;
 	__builtin_memset(r->saddr, 0, 16);
@@ -462,7 +476,6 @@ static __always_inline void dns_recv(struct sock *sk, int ret, __u16 fam)
 	__u8 saddr[16] = {};
 	struct dns_rec *r;
 	__u16 af = 0, h[2];
-	__u32 n;
 	long nr;
 
 	if (sk->__sk_common.skc_dport != 0) {
@@ -515,22 +528,10 @@ static __always_inline void dns_recv(struct sock *sk, int ret, __u16 fam)
 		ym_count_drop(DNS_DROP_RING);
 		return;
 	}
-	/* the bytes the reader got: at most ret and its buffer */
-	n = ret > DNS_REC_DATA ? DNS_REC_DATA : ret;
-	if (n > blen)
-		n = blen;
-	n &= 2 * DNS_REC_DATA - 1;
-	if (n < 12 || n > DNS_REC_DATA || bpf_probe_read_user(r->data, n, (const void *)buf) != 0) {
+	if (rec_user(r, ret, buf, blen, DNS_DIR_INGRESS, af) != 0) {
 		bpf_ringbuf_discard(r, 0);
 		goto unread;
 	}
-	r->pid = bpf_get_current_pid_tgid() >> 32;
-	r->len = n;
-	r->wire_len = ret;
-	r->dir = DNS_DIR_INGRESS;
-	r->pad = 0;
-	r->pad2 = 0;
-	r->af = af;
 	r->sport = 53;
 	r->dport = sk->__sk_common.skc_num;
 	__builtin_memcpy(r->saddr, saddr, 16);
