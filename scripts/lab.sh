@@ -92,6 +92,23 @@ lab_stop() {
 	lab_server_stop
 }
 
+# Prints "name run_time_ns run_cnt" of every eBPF program process $1 holds
+# (its descriptors' prog_id), one line each, sorted by name; the run times
+# count only while kernel.bpf_stats_enabled is 1 (the agent benchmarks).
+lab_bpf_ns() {
+	local id
+	for id in $(awk '$1 == "prog_id:" {print $2}' /proc/"$1"/fdinfo/* 2>/dev/null | sort -un); do
+		bpftool prog show id "$id" -j 2>/dev/null
+		echo
+	done | python3 -c '
+import json, sys
+for line in sys.stdin:
+    if line.strip():
+        p = json.loads(line)
+        print(p.get("name", "?"), p.get("run_time_ns", 0), p.get("run_cnt", 0))
+' | sort
+}
+
 # Prints the rule id of a rule file.
 lab_rule_id() { awk '$1 == "id:" {print $2; exit}' "$1"; }
 # Prints the path of the rule pack's rule with file stem $1.

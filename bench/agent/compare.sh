@@ -52,21 +52,6 @@ sysctl -qw kernel.bpf_stats_enabled=1
 
 # nanoseconds on CPU, every thread of process $1
 task_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
-# run_time_ns of every eBPF program process $1 holds (its descriptors' prog_id),
-# as "name ns cnt" lines
-bpf_ns() {
-	local id
-	for id in $(awk '$1 == "prog_id:" {print $2}' /proc/"$1"/fdinfo/* 2>/dev/null | sort -un); do
-		bpftool prog show id "$id" -j 2>/dev/null
-		echo
-	done | python3 -c '
-import json, sys
-for line in sys.stdin:
-    if line.strip():
-        p = json.loads(line)
-        print(p.get("name", "?"), p.get("run_time_ns", 0), p.get("run_cnt", 0))
-' | sort
-}
 storm() { "$binB/execstorm" "$1" "$2" "$3"; } # prints STARTED REAPED FAILED SECONDS
 # the same, then the CPU seconds (user + system) the storm and its children used
 storm_cpu() {
@@ -93,11 +78,11 @@ for run in $(seq 1 "$runs"); do
 		jl "$b" "$run" syscall_ns "$("$binB/syscost")" ns ""
 		sysctl -qw kernel.bpf_stats_enabled=1
 		t0=$(task_ns "$pid")
-		bpf_ns "$pid" >"$LAB_DIR/bpf0"
+		lab_bpf_ns "$pid" >"$LAB_DIR/bpf0"
 		read -r n _ _ s < <(storm "$rate" "$secs" "ymcmp$b$run")
 		sleep 0.3 # the agent's last poll
 		t1=$(task_ns "$pid")
-		bpf_ns "$pid" >"$LAB_DIR/bpf1"
+		lab_bpf_ns "$pid" >"$LAB_DIR/bpf1"
 		rss=$(awk '$1 == "VmRSS:" {print $2}' "/proc/$pid/status")
 		jl "$b" "$run" us_per_process "$(awk -v d=$((t1 - t0)) -v n="$n" 'BEGIN{printf "%.2f", n ? d/n/1000 : 0}')" us \
 			",\"rate\":$(awk -v n="$n" -v s="$s" 'BEGIN{printf "%d", (s > 0 ? n/s : 0)}')"

@@ -44,20 +44,6 @@ stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 trap 'lab_stop; sysctl -qw kernel.bpf_stats_enabled="$stats_was"; rm -rf "$LAB_DIR"' EXIT
 sysctl -qw kernel.bpf_stats_enabled=0
 
-# "name ns cnt" of every eBPF program process $1 holds
-bpf_ns() {
-	local id
-	for id in $(awk '$1 == "prog_id:" {print $2}' /proc/"$1"/fdinfo/* 2>/dev/null | sort -un); do
-		bpftool prog show id "$id" -j 2>/dev/null
-		echo
-	done | python3 -c '
-import json, sys
-for line in sys.stdin:
-    if line.strip():
-        p = json.loads(line)
-        print(p.get("name", "?"), p.get("run_time_ns", 0), p.get("run_cnt", 0))
-' | sort
-}
 jl() { printf '{"bench":"agent_connpair","build":"%s","run":%d,"metric":"%s","value":%s,"unit":"%s"%s}\n' "$@"; }
 # conngen at its maximum for $1 s; prints "CONNECTIONS SECONDS CPU_SECONDS"
 storm() {
@@ -92,11 +78,11 @@ for run in $(seq 1 "$rounds"); do
 		eval "wall_$b=$w"
 		if [ "$b" != none ]; then
 			pid=$LAB_AGENT_PID
-			bpf_ns "$pid" >"$LAB_DIR/bpf0"
+			lab_bpf_ns "$pid" >"$LAB_DIR/bpf0"
 			sysctl -qw kernel.bpf_stats_enabled=1
 			read -r n _ _ < <(storm 1)
 			sysctl -qw kernel.bpf_stats_enabled=0
-			bpf_ns "$pid" >"$LAB_DIR/bpf1"
+			lab_bpf_ns "$pid" >"$LAB_DIR/bpf1"
 			join "$LAB_DIR/bpf0" "$LAB_DIR/bpf1" 2>/dev/null | awk -v n="$n" -v b="$b" -v run="$run" '
 				{ d = $4 - $2; c = $5 - $3; tot += d
 				  if (c) printf "{\"bench\":\"agent_connpair\",\"build\":\"%s\",\"run\":%d,\"metric\":\"bpf_ns_per_conn\",\"program\":\"%s\",\"value\":%.1f,\"unit\":\"ns\",\"ns_per_run\":%.0f,\"runs_per_conn\":%.2f}\n", b, run, $1, n ? d/n : 0, d/c, n ? c/n : 0 }

@@ -38,20 +38,6 @@ stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 trap 'lab_stop; sysctl -qw kernel.bpf_stats_enabled="$stats_was"; rm -rf "$LAB_DIR"' EXIT
 sysctl -qw kernel.bpf_stats_enabled=0
 
-# "name ns cnt" of every eBPF program process $1 holds
-bpf_ns() {
-	local id
-	for id in $(awk '$1 == "prog_id:" {print $2}' /proc/"$1"/fdinfo/* 2>/dev/null | sort -un); do
-		bpftool prog show id "$id" -j 2>/dev/null
-		echo
-	done | python3 -c '
-import json, sys
-for line in sys.stdin:
-    if line.strip():
-        p = json.loads(line)
-        print(p.get("name", "?"), p.get("run_time_ns", 0), p.get("run_cnt", 0))
-' | sort
-}
 # sockio with $1 pairs of calls, 3 rounds: "kind wall cpu" lines
 sockio() {
 	"$sockio_bin" "$1" 3 "$size" | python3 -c '
@@ -87,11 +73,11 @@ for run in $(seq 1 "$rounds"); do
 		done <"$LAB_DIR/out_$b"
 		if [ "$b" != none ]; then
 			pid=$LAB_AGENT_PID
-			bpf_ns "$pid" >"$LAB_DIR/bpf0"
+			lab_bpf_ns "$pid" >"$LAB_DIR/bpf0"
 			sysctl -qw kernel.bpf_stats_enabled=1
 			"$sockio_bin" 20000 1 "$size" >/dev/null
 			sysctl -qw kernel.bpf_stats_enabled=0
-			bpf_ns "$pid" >"$LAB_DIR/bpf1"
+			lab_bpf_ns "$pid" >"$LAB_DIR/bpf1"
 			# one stats run covers the three kinds: 3 x 20000 pairs
 			join "$LAB_DIR/bpf0" "$LAB_DIR/bpf1" 2>/dev/null | awk -v n=60000 -v b="$b" -v run="$run" '
 				$1 ~ /^dns_/ { d = $4 - $2; c = $5 - $3
