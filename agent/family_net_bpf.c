@@ -239,6 +239,9 @@ static int nb_tick(struct family *f, family_emit_fn emit, void *arg)
 {
 	if (!f->skel->bss->agg_on)
 		return 0;
+	/* no flow, nothing pending or to forget: no walk of the empty map */
+	if (__atomic_load_n(&f->skel->bss->flows_live, __ATOMIC_RELAXED) == 0)
+		return 0;
 	if (nb_flush(f) != 0)
 		return YM_E_IO; /* counts would stay unsent: stop, reported */
 	return nb_poll(f, NB_TICK_MAX, emit, arg) < 0 ? YM_E_IO : 0;
