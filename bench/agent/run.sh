@@ -13,10 +13,23 @@
 # started again, the spool drains, and what was captured is counted there.
 # JSON lines: captured_ratio, drops, cpu_pct_one_core, rss_mb,
 # workload_slowdown_pct (wall time per operation against the same storm
-# without the agent, run first in this invocation). Needs root.
+# without the agent in this invocation). Below the machine's maximum the
+# generators are paced, so that is near 0 and one storm without an agent,
+# run first, is its baseline. At the highest rate (the maximum) the figure
+# is what the agent costs the workload, and a host whose speed drifts by a
+# few percent within minutes moves one storm against one run minutes
+# before by as much: there it comes from PAIRS (default 4) pairs of storms
+# run back to back, one without the agent (stopped) and one with it, the
+# order alternating pair by pair; the value is the pairs' geometric mean
+# ratio, in which an even number of pairs cancels whatever the order adds
+# (each storm runs among what the one before left: TIME_WAIT sockets, page
+# cache, slab), and "pairs", "min", "max" give the pairs' spread (+-8
+# points per pair on this 2-core VM). Needs root.
 # Usage: bench/agent/run.sh BUILD_DIR [SECONDS] [--quick]
-#   SECONDS per storm (default 3; about 2.5 minutes in all);
-#   --quick: 1 s storms at 1,000 and 100,000/s only (about 40 s).
+#   SECONDS per storm (default 3; about 5 minutes in all);
+#   --quick: 1 s storms at 1,000 and 100,000/s only (about 1.5 minutes).
+#   PAIRS (environment, 1-9; even cancels the order): pairs at the
+#   highest rate.
 set -u
 build=${1:-build/release}
 secs=${2:-3}
@@ -29,6 +42,9 @@ for a in "$@"; do
 	fi
 done
 case $secs in '' | *[!0-9]*) secs=1 ;; esac
+pairs=${PAIRS:-4}
+case $pairs in [1-9]) ;; *) pairs=4 ;; esac
+maxr=${rates##* } # the highest rate: its slowdown from pairs
 YM_SRC=$(cd "$(dirname "$0")/../.." && pwd)
 LAB_BIN=$(cd "$build/bin" && pwd)
 . "$YM_SRC/scripts/lab.sh"
@@ -49,10 +65,10 @@ cpu_ns() { # "%.0f": mawk's %d stops at 2^31 (2.1 s)
 	done | awk '{s += $1} END {printf "%.0f", s}'
 }
 rss_kb() { awk '$1 == "VmRSS:" {print $2}' "/proc/$1/status"; }
-# jl metric value unit rate target mode workload [baseline ratio]
+# jl metric value unit rate target mode workload [baseline ratio [extra]]
 jl() {
 	local bl=""
-	[ -n "${8:-}" ] && bl=",\"baseline\":\"$8\",\"ratio\":$9"
+	[ -n "${8:-}" ] && bl=",\"baseline\":\"$8\",\"ratio\":$9${10:-}"
 	printf '{"bench":"agent","metric":"%s","value":%s,"unit":"%s"%s,"rate":%s,"target":%s,"mode":"%s","workload":"%s"}\n' \
 		"$1" "$2" "$3" "$bl" "$4" "$5" "$6" "$7"
 }
@@ -68,10 +84,19 @@ storm() {
 	echo "${n:-0} ${s:-1} ${port:-0}"
 }
 
-# baselines: each storm without an agent (seconds per operation)
+# seconds per operation of storm W at rate R (ratio of the two below)
+spo() {
+	local n s
+	read -r n s _ < <(storm "$1" "$2" "$3")
+	awk -v n="$n" -v s="$s" 'BEGIN{printf "%.9f", n ? s/n : 0}'
+}
+
+# baselines of the paced rates: each storm without an agent (seconds per
+# operation); the highest rate's come in pairs, below
 declare -A base
 for w in exec conn; do
 	for r in $rates; do
+		[ "$r" = "$maxr" ] && continue
 		read -r n s _ < <(storm "$w" "$r" ymbase)
 		base[$w$r]=$(awk -v n="$n" -v s="$s" 'BEGIN{printf "%.9f", n ? s/n : 0}')
 	done
@@ -102,6 +127,35 @@ for mode in $modes; do
 			res[$w$r]="$n $s $t0 $t1 $(rss_kb "$LAB_AGENT_PID") $marker $port"
 		done
 	done
+	# the highest rate's slowdown: pairs of storms without and with the
+	# agent, back to back, the order alternating; each pair's ratio of
+	# seconds per operation (agent / none), then their geometric mean
+	declare -A pr=()
+	restart() {
+		lab_agent_start "${args[@]}" >/dev/null && sleep 2 && return 0
+		echo "{\"bench\":\"agent\",\"error\":\"agent mode $mode did not start again\"}"
+		return 1
+	}
+	for w in exec conn; do
+		[ -n "${LAB_AGENT_PID:-}" ] || break
+		ratios=""
+		for i in $(seq 1 "$pairs"); do
+			if [ $((i % 2)) -eq 1 ]; then
+				lab_agent_stop
+				b=$(spo "$w" "$maxr" ymbase)
+				restart || break
+				a=$(spo "$w" "$maxr" "ymb${mode}${w}p$i")
+			else
+				a=$(spo "$w" "$maxr" "ymb${mode}${w}p$i")
+				lab_agent_stop
+				b=$(spo "$w" "$maxr" ymbase)
+				restart || break
+			fi
+			ratios="$ratios $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.4f", (a > 0 && b > 0) ? a/b : 0}')"
+		done
+		# "geometric-mean min max count" (a ratio of 0: a storm that did not run)
+		[ -n "$ratios" ] && pr[$w]=$(printf '%s\n' $ratios | sort -n | awk '$1 > 0 {l += log($1); v[++n] = $1} END {if (n) printf "%.3f %.3f %.3f %d", exp(l/n), v[1], v[n], n}')
+	done
 	# drain: the server again; every spooled batch goes in
 	lab_server_start >/dev/null
 	for _ in $(seq 1 600); do
@@ -121,8 +175,16 @@ for mode in $modes; do
 			jl captured_ratio "$(awk -v a="$cap" -v b="$n" 'BEGIN{printf "%.4f", b ? a/b : 0}')" ratio "$got" "$r" "$mode" "$w"
 			jl cpu_pct_one_core "$(awk -v d=$((t1 - t0)) -v s="$s" 'BEGIN{printf "%.2f", 100*d/1e9/(s+0.3)}')" "%" "$got" "$r" "$mode" "$w"
 			jl rss_mb "$(awk -v k="$rss" 'BEGIN{printf "%.1f", k/1024}')" MB "$got" "$r" "$mode" "$w"
-			ratio=$(awk -v s="$s" -v n="$n" -v b="${base[$w$r]}" 'BEGIN{x = 0; if (n && b > 0) x = (s/n)/b; printf "%.3f", x}')
-			jl workload_slowdown_pct "$(awk -v x="$ratio" 'BEGIN{printf "%.1f", 100*(x-1)}')" "%" "$got" "$r" "$mode" "$w" no-agent "$ratio"
+			if [ "$r" = "$maxr" ]; then
+				read -r ratio lo hi np <<<"${pr[$w]:-0 0 0 0}"
+				extra=",\"pairs\":$np,\"min\":$(awk -v x="$lo" 'BEGIN{printf "%.1f", 100*(x-1)}'),\"max\":$(awk -v x="$hi" 'BEGIN{printf "%.1f", 100*(x-1)}')"
+			else
+				ratio=$(awk -v s="$s" -v n="$n" -v b="${base[$w$r]}" 'BEGIN{x = 0; if (n && b > 0) x = (s/n)/b; printf "%.3f", x}')
+				extra=""
+			fi
+			# no pair ran (the agent did not start again): no figure
+			[ "$ratio" != 0 ] &&
+				jl workload_slowdown_pct "$(awk -v x="$ratio" 'BEGIN{printf "%.1f", 100*(x-1)}')" "%" "$got" "$r" "$mode" "$w" no-agent "$ratio" "$extra"
 			[ "$got" -lt $((r * 95 / 100)) ] &&
 				echo "bench/agent: $mode $w: the generator reached $got/s of the requested $r/s" >&2
 		done
