@@ -29,6 +29,12 @@
  * event is sendable at most 600 ms after it was captured */
 #define COLLECT_SYNC_MS 200
 
+/* A sensor with timer polls (poll_interval_ms) and nothing in this long
+ * stops them (ops->idle): its next message wakes the collector instead.
+ * An idle host then costs no wake-up for it (ten a second before); the
+ * 1 s tick polls it still, in case a wake-up never comes. */
+#define COLLECT_SENSOR_IDLE_MS 500
+
 #define COLLECT_FAMILY_MAX_POLL 4096 /* events drained from one family per wake-up */
 /* After a family's descriptor woke the collector and was drained, it is left
  * out of the epoll set this long, so a stream of records (auditd: one
@@ -507,7 +513,8 @@ int collect_run(const struct collect_cfg *cfg)
 	struct collect_state cs;
 	uint64_t rearm[COLLECT_MAX_FAMILIES] = {0}; /* 0: in the epoll set */
 	uint64_t last_tick = util_mono_ns(), last_expire = last_tick, last_sensor = last_tick;
-	int r = 0, stop = 0, ep = -1;
+	uint64_t last_msg = last_tick; /* the sensor's last poll that found something */
+	int r = 0, stop = 0, ep = -1, sensor_idle = 0;
 
 	memset(&cs, 0, sizeof(cs));
 	cs.cfg = cfg;
@@ -567,7 +574,7 @@ int collect_run(const struct collect_cfg *cfg)
 			if (due < timeout)
 				timeout = due;
 		}
-		if (cfg->ops->poll_interval_ms) {
+		if (cfg->ops->poll_interval_ms && !sensor_idle) {
 			int64_t due = (int64_t)cfg->ops->poll_interval_ms -
 				      (int64_t)((now - last_sensor) / 1000000);
 			if (due < timeout)
@@ -611,7 +618,8 @@ int collect_run(const struct collect_cfg *cfg)
 		}
 		now = util_mono_ns();
 		if (cfg->ops->poll_interval_ms &&
-		    (now - last_sensor) / 1000000 >= cfg->ops->poll_interval_ms)
+		    (now - last_sensor) / 1000000 >=
+			(sensor_idle ? COLLECT_TICK_MS : cfg->ops->poll_interval_ms))
 			sensor_ready = 1;
 		if (sensor_ready) {
 			/* bounded drain so timers still run under a flood */
@@ -622,6 +630,31 @@ int collect_run(const struct collect_cfg *cfg)
 				      ym_strerror(n));
 				r = YM_E_IO;
 				break;
+			}
+			if (n > 0) {
+				last_msg = now;
+				if (sensor_idle) {
+					sensor_idle = 0;
+					cfg->ops->idle(cfg->sensor, 0);
+				}
+			} else if (!sensor_idle && cfg->ops->idle &&
+				   (now - last_msg) / 1000000 >= COLLECT_SENSOR_IDLE_MS) {
+				/* quiet: the next message wakes us; one more poll for
+				 * those that came before the sensor knew */
+				cfg->ops->idle(cfg->sensor, 1);
+				n = cfg->ops->poll(cfg->sensor, 4096, collect_on_msg, &cs);
+				if (n < 0) {
+					LOG_E("collect", "E3603", "sensor %s failed: %s",
+					      cfg->ops->name, ym_strerror(n));
+					r = YM_E_IO;
+					break;
+				}
+				if (n > 0) {
+					cfg->ops->idle(cfg->sensor, 0);
+					last_msg = now;
+				} else {
+					sensor_idle = 1;
+				}
 			}
 			/* more waiting: come back at once */
 			if (n >= 4096)

@@ -92,6 +92,12 @@ struct sensor_ops {
 	 * messages at most). Returns the number handled or a negative error. */
 	int (*poll)(struct sensor *s, int max, void (*cb)(void *arg, const struct sensor_msg *m),
 		    void *arg);
+	/* NULL, or for a sensor with poll_interval_ms: on = 1 when the caller
+	 * stops its timer polls (nothing came for a while): the next message
+	 * then makes fd() readable. The caller polls once more right after
+	 * (a message that came before is not announced). on = 0: the timer
+	 * polls go on (a message came). */
+	void (*idle)(struct sensor *s, int on);
 	void (*stats)(struct sensor *s, struct sensor_stats *out);
 	void (*stop)(struct sensor *s);
 };

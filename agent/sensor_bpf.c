@@ -238,6 +238,14 @@ static int sb_record(void *ctx, void *data, size_t size)
 	struct sensor_msg m;
 	int r = YM_E_PARSE;
 
+	if (size == sizeof(struct proc_wake)) {
+		struct proc_wake w;
+
+		memcpy(&w, data, sizeof(w));
+		if (w.type != PROC_REC_WAKE || w.size != sizeof(w))
+			goto bad;
+		return 0; /* it woke us (sb_idle): no event */
+	}
 	if (size < sizeof(h))
 		goto bad;
 	memcpy(&h, data, sizeof(h));
@@ -384,6 +392,16 @@ static int sb_poll(struct sensor *s, int max, void (*cb)(void *arg, const struct
 	return s->done;
 }
 
+/* The consumer stops (on) or resumes its timer polls: while it sleeps, the
+ * programs wake it with the next record (consumer_idle in proc.bpf.c). The
+ * full barrier orders the store before the caller's next poll, which the
+ * caller makes at once after on = 1. */
+static void sb_idle(struct sensor *s, int on)
+{
+	__atomic_store_n(&s->skel->bss->consumer_idle, on ? 1u : 0u, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 static void sb_stats(struct sensor *s, struct sensor_stats *out)
 {
 	uint64_t vals[SB_MAX_CPUS], sum = 0;
@@ -425,6 +443,7 @@ const struct sensor_ops sensor_bpf_ops = {
     .start = sb_start,
     .fd = sb_fd,
     .poll = sb_poll,
+    .idle = sb_idle,
     .stats = sb_stats,
     .stop = sb_stop,
 };

@@ -24,6 +24,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define PF_KTHREAD_ 0x00200000 /* task_struct.flags: a kernel thread */
+
 /* set by the loader before load */
 const volatile __u32 self_tgid = 0;
 /* wake the consumer only once this much is waiting (it also polls on a
@@ -67,10 +69,34 @@ struct kernfs_node___old {
 } __attribute__((preserve_access_index));
 
 
+/* 1 while the consumer sleeps without its 100 ms polls: no record came
+ * for a while, so it set this (through the mmapped .bss), then polled once
+ * more (agent/sensor_bpf.c, sb_wake). The first record committed after
+ * that wakes it, and clears the flag. Read only after the record is
+ * committed: the commit is a full barrier (an xchg in the kernel), and the
+ * consumer's store is followed by one before its last poll, so either that
+ * poll sees the record or the record sees the flag. An idle host then
+ * costs the agent no wake-up at all instead of ten a second. */
+__u32 consumer_idle = 0;
+
 static __always_inline __u64 rb_flags(void)
 {
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
 									       : BPF_RB_NO_WAKEUP;
+}
+
+/* After a record was committed with flags: wakes an idle consumer with a
+ * record of its own (a wake-up alone cannot be sent once the record is
+ * in). A wake record the full ring refuses is not needed: a full ring has
+ * woken the consumer already. */
+static __always_inline void rb_wake_idle(__u64 flags)
+{
+	struct proc_wake w = {.type = PROC_REC_WAKE, .size = sizeof(w)};
+
+	if ((flags & BPF_RB_FORCE_WAKEUP) || !consumer_idle)
+		return;
+	consumer_idle = 0;
+	bpf_ringbuf_output(&events, &w, sizeof(w), BPF_RB_FORCE_WAKEUP);
 }
 
 /* t is a BTF pointer (a tp_btf argument or bpf_get_current_task_btf()):
@@ -299,7 +325,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	struct inode *ino;
 	struct tty_struct *tty;
 	unsigned long as, ae;
-	__u64 len;
+	__u64 len, flags;
 
 	if (!e)
 		return 0;
@@ -373,8 +399,11 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	 * cap); the mask says so to the verifier */
 	size = (__u32)__builtin_offsetof(struct proc_exec, data) + (off & (PROC_DATA_MAX - 1));
 	e->h.size = size;
-	if (bpf_ringbuf_output(&events, e, size, rb_flags()))
+	flags = rb_flags();
+	if (bpf_ringbuf_output(&events, e, size, flags))
 		ym_count_drop(PROC_REC_EXEC);
+	else
+		rb_wake_idle(flags);
 	return 0;
 }
 
@@ -382,9 +411,13 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct proc_fork *r;
+	__u64 flags;
 
-	/* threads are not processes */
-	if (child->pid != child->tgid)
+	/* threads are not processes; kernel threads are not in the process
+	 * table (enrich.c) and never exec: their records were read for
+	 * nothing (one a second: the kernel answers each AUDIT_GET of the
+	 * auditd family from a new kernel thread) */
+	if (child->pid != child->tgid || (child->flags & PF_KTHREAD_))
 		return 0;
 	if (parent->tgid == self_tgid)
 		return 0;
@@ -399,7 +432,9 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 	r->h.ppid = parent->tgid;
 	r->h.parent_start_ns = parent->group_leader->start_boottime;
 	r->h.size = sizeof(*r);
-	bpf_ringbuf_submit(r, rb_flags());
+	flags = rb_flags();
+	bpf_ringbuf_submit(r, flags);
+	rb_wake_idle(flags);
 	return 0;
 }
 
@@ -409,10 +444,11 @@ int BPF_PROG(proc_exit, struct task_struct *p)
 	struct proc_exit *r;
 	struct signal_struct *sig = p->signal;
 	__u32 code;
+	__u64 flags;
 
 	/* the process ends with its last thread (signal->live was decremented
 	 * before this tracepoint on every kernel version) */
-	if (sig->live.counter != 0)
+	if (sig->live.counter != 0 || (p->flags & PF_KTHREAD_))
 		return 0;
 	if (p->tgid == self_tgid)
 		return 0;
@@ -428,7 +464,9 @@ int BPF_PROG(proc_exit, struct task_struct *p)
 	r->exit_code = code;
 	r->pad = 0;
 	r->h.size = sizeof(*r);
-	bpf_ringbuf_submit(r, rb_flags());
+	flags = rb_flags();
+	bpf_ringbuf_submit(r, flags);
+	rb_wake_idle(flags);
 	return 0;
 }
 
@@ -457,6 +495,7 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 	__u32 zero = 0, type, size;
 	struct proc_sys *s;
 	struct task_struct *t;
+	__u64 flags;
 
 	switch (nr) {
 	case PROC_NR_SETUID:
@@ -545,8 +584,11 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 		size = sizeof(*s);
 	}
 	s->h.size = size;
-	if (bpf_ringbuf_output(&events, s, size, rb_flags()))
+	flags = rb_flags();
+	if (bpf_ringbuf_output(&events, s, size, flags))
 		ym_count_drop(type);
+	else
+		rb_wake_idle(flags);
 	return 0;
 }
 

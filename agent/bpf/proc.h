@@ -33,7 +33,8 @@ enum proc_rec_type {
 	PROC_REC_PTRACE = 5, /* ptrace attach or seize (any result) */
 	PROC_REC_MODULE = 6, /* init_module, finit_module (any result) */
 	PROC_REC_BPF = 7,    /* bpf(BPF_PROG_LOAD) (any result) */
-	PROC_REC_MAX_ = 8,
+	PROC_REC_WAKE = 8,   /* no event: wakes a consumer that stopped polling */
+	PROC_REC_MAX_ = 9,
 };
 
 /* x86-64 numbers of the system calls proc_sys_exit reports (the 32-bit
@@ -142,6 +143,14 @@ struct proc_sys {
 };
 
 _Static_assert(sizeof(struct proc_hdr) == 96, "proc_hdr layout");
+
+/* The record of PROC_REC_WAKE: type and size only (see consumer_idle in
+ * proc.bpf.c). */
+struct proc_wake {
+	__u32 type; /* PROC_REC_WAKE */
+	__u32 size; /* sizeof(struct proc_wake) */
+};
+_Static_assert(sizeof(struct proc_wake) == 8, "proc_wake layout");
 _Static_assert(sizeof(struct proc_exec) == 96 + 64 + PROC_TTY_MAX + PROC_DATA_MAX + PROC_NAME_MAX,
 	       "proc_exec layout");
 _Static_assert(sizeof(struct proc_fork) == 96, "proc_fork layout");

@@ -3,7 +3,9 @@
  * batch), a collect_run pass with a stand-in sensor and family behind their
  * ops tables (the refused event is the family's counted drop and reported,
  * the good events are spooled), and the auditd module's filter of the
- * agent's own execve rule fed with crafted audit records. Needs no root. */
+ * agent's own execve rule fed with crafted audit records; a sensor with
+ * timer polls told it is idle after a quiet spell, then woken by its
+ * descriptor. Needs no root. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <cmocka.h>
 
 #include <linux/audit.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,7 +213,10 @@ static void test_collect_refuses_malformed(void **state)
 /* --- collect_run with a stand-in sensor and family (their ops tables) --- */
 
 struct sensor {
-	int fd; /* never readable */
+	int fd; /* test_collect_run_family_drop: never readable */
+	/* test_collect_run_sensor_idle: what the collector did, read by the
+	 * driving thread */
+	int polls, idle_on, idle_off, pending;
 };
 
 static int fs_fd(const struct sensor *s)
@@ -238,6 +244,36 @@ static const struct sensor_ops fake_sensor_ops = {
     .name = "fake",
     .fd = fs_fd,
     .poll = fs_poll,
+    .stats = fs_stats,
+};
+
+/* A sensor with timer polls, as the eBPF one: fd (an eventfd) is readable
+ * only when the driver says a message came; each poll hands over what is
+ * pending. */
+static int fsi_poll(struct sensor *s, int max, void (*cb)(void *arg, const struct sensor_msg *m),
+		    void *arg)
+{
+	uint64_t v;
+
+	(void)max;
+	(void)cb;
+	(void)arg;
+	__atomic_add_fetch(&s->polls, 1, __ATOMIC_SEQ_CST);
+	(void)!read(s->fd, &v, sizeof(v));
+	return __atomic_exchange_n(&s->pending, 0, __ATOMIC_SEQ_CST);
+}
+
+static void fsi_idle(struct sensor *s, int on)
+{
+	__atomic_add_fetch(on ? &s->idle_on : &s->idle_off, 1, __ATOMIC_SEQ_CST);
+}
+
+static const struct sensor_ops idle_sensor_ops = {
+    .name = "fake-timer",
+    .poll_interval_ms = 20,
+    .fd = fs_fd,
+    .poll = fsi_poll,
+    .idle = fsi_idle,
     .stats = fs_stats,
 };
 
@@ -349,6 +385,96 @@ static void test_collect_run_family_drop(void **state)
 	close(pfd[1]);
 	close(sensor.fd);
 	close(fam.fd);
+	rig_close(&r);
+}
+
+/* Drives test_collect_run_sensor_idle from its own thread while
+ * collect_run runs. */
+struct idle_drive {
+	struct sensor *s;
+	int stop; /* write end of the collector's stop pipe */
+	int ok_idle, quiet_polls, ok_woken, resumed_polls;
+};
+
+static int get(int *p)
+{
+	return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+
+/* Waits up to ms for *p >= want. */
+static int wait_for(int *p, int want, int ms)
+{
+	for (int i = 0; i < ms / 10 && get(p) < want; i++)
+		usleep(10000);
+	return get(p) >= want;
+}
+
+static void *idle_driver(void *arg)
+{
+	struct idle_drive *d = arg;
+	struct sensor *s = d->s;
+	uint64_t one = 1;
+	int p0;
+
+	/* nothing comes: after COLLECT_SENSOR_IDLE_MS (500) the timer polls stop */
+	d->ok_idle = wait_for(&s->idle_on, 1, 3000);
+	usleep(50000);
+	p0 = get(&s->polls);
+	usleep(400000); /* the 1 s tick's safety poll is at least 950 ms away */
+	d->quiet_polls = get(&s->polls) - p0;
+	/* a message: the sensor makes its descriptor readable */
+	__atomic_store_n(&s->pending, 1, __ATOMIC_SEQ_CST);
+	if (write(s->fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		return NULL;
+	d->ok_woken = wait_for(&s->idle_off, 1, 2000);
+	p0 = get(&s->polls);
+	usleep(300000);
+	d->resumed_polls = get(&s->polls) - p0;
+	(void)!write(d->stop, "x", 1);
+	return NULL;
+}
+
+/* A sensor with timer polls and nothing to give is told it is idle, then
+ * not polled on the timer (its next message wakes the collector); a
+ * message resumes the timer polls. */
+static void test_collect_run_sensor_idle(void **state)
+{
+	struct sensor sensor;
+	struct collect_cfg cfg;
+	struct idle_drive d;
+	struct rig r;
+	pthread_t th;
+	int pfd[2];
+	(void)state;
+
+	rig_open(&r, "idle");
+	assert_int_equal(pipe(pfd), 0);
+	memset(&sensor, 0, sizeof(sensor));
+	sensor.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(sensor.fd >= 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ops = &idle_sensor_ops;
+	cfg.sensor = &sensor;
+	cfg.b = r.b;
+	cfg.sp = r.sp;
+	cfg.sigfd = pfd[0];
+	cfg.batch_ms = 1000;
+	memset(&d, 0, sizeof(d));
+	d.s = &sensor;
+	d.stop = pfd[1];
+	assert_int_equal(pthread_create(&th, NULL, idle_driver, &d), 0);
+	assert_int_equal(collect_run(&cfg), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(d.ok_idle);
+	assert_int_equal(get(&sensor.idle_on), 1);
+	/* 400 ms idle: no timer poll (20 would have run) */
+	assert_int_equal(d.quiet_polls, 0);
+	assert_true(d.ok_woken);
+	/* 300 ms after: polled on the 20 ms timer again */
+	assert_true(d.resumed_polls >= 3);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(sensor.fd);
 	rig_close(&r);
 }
 
@@ -482,6 +608,7 @@ int main(void)
 	    cmocka_unit_test(test_collect_shed_order),
 	    cmocka_unit_test(test_collect_refuses_malformed),
 	    cmocka_unit_test(test_collect_run_family_drop),
+	    cmocka_unit_test(test_collect_run_sensor_idle),
 	    cmocka_unit_test(test_auditd_stale_rule_skipped),
 	    cmocka_unit_test(test_auditd_requested_rule_reported),
 	};
