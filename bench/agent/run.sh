@@ -11,7 +11,8 @@
 # The server is stopped while the storms run, so the agent only captures,
 # enriches and spools (what the figures measure); afterwards the server is
 # started again, the spool drains, and what was captured is counted there.
-# JSON lines: captured_ratio, drops, cpu_pct_one_core, rss_mb,
+# JSON lines: captured_ratio, drops, cpu_pct_one_core (per storm, and
+# "workload":"idle": 10 s of an idle host before the storms), rss_mb,
 # workload_slowdown_pct (wall time per operation against the same storm
 # without the agent in this invocation). Below the machine's maximum the
 # generators are paced, so that is near 0 and one storm without an agent,
@@ -26,7 +27,7 @@
 # cache, slab), and "pairs", "min", "max" give the pairs' spread (+-8
 # points per pair on this 2-core VM). Needs root.
 # Usage: bench/agent/run.sh BUILD_DIR [SECONDS] [--quick]
-#   SECONDS per storm (default 3; about 5 minutes in all);
+#   SECONDS per storm (default 3; about 5.5 minutes in all);
 #   --quick: 1 s storms at 1,000 and 100,000/s only (about 1.5 minutes).
 #   PAIRS (environment, 1-9; even cancels the order): pairs at the
 #   highest rate.
@@ -35,9 +36,11 @@ build=${1:-build/release}
 secs=${2:-3}
 rates="1000 5000 10000 100000"
 modes="bpf netlink all"
+idle=10 # seconds of the idle measurement
 for a in "$@"; do
 	if [ "$a" = --quick ]; then
 		secs=1
+		idle=3
 		rates="1000 100000"
 	fi
 done
@@ -115,7 +118,12 @@ for mode in $modes; do
 	lab_server_stop
 	lab_agent_start "${args[@]}" >/dev/null ||
 		{ echo "{\"bench\":\"agent\",\"error\":\"agent mode $mode did not start\"}"; continue; }
-	sleep 1
+	sleep 2
+	# the agent on an idle host (no storm): what every endpoint pays
+	t0=$(cpu_ns "$LAB_AGENT_PID")
+	sleep "$idle"
+	t1=$(cpu_ns "$LAB_AGENT_PID")
+	jl cpu_pct_one_core "$(awk -v d=$((t1 - t0)) -v s="$idle" 'BEGIN{printf "%.3f", 100*d/1e9/s}')" "%" 0 0 "$mode" idle
 	declare -A res=()
 	for w in exec conn; do
 		for r in $rates; do
