@@ -12,7 +12,7 @@
 # enriches and spools (what the figures measure); afterwards the server is
 # started again, the spool drains, and what was captured is counted there.
 # JSON lines: captured_ratio, drops, cpu_pct_one_core (per storm, and
-# "workload":"idle": 10 s of an idle host before the storms), rss_mb,
+# "workload":"idle": 10 s of an idle host, before any storm), rss_mb,
 # workload_slowdown_pct (wall time per operation against the same storm
 # without the agent in this invocation). Below the machine's maximum the
 # generators are paced, so that is near 0 and one storm without an agent,
@@ -94,6 +94,34 @@ spo() {
 	awk -v n="$n" -v s="$s" 'BEGIN{printf "%.9f", n ? s/n : 0}'
 }
 
+# the agent's arguments for mode $1, in args
+mode_args() {
+	case $1 in
+	bpf) args=(--mode process=bpf --mode network=bpf --mode dns=off --mode auth=off
+		--mode file=off --mode auditd=off) ;;
+	netlink) args=(--mode process=netlink --mode network=sock_diag --mode dns=off
+		--mode auth=off --mode file=off --mode auditd=off) ;;
+	*) args=(--mode process=bpf) ;;
+	esac
+}
+
+lab_start >/dev/null || { echo '{"bench":"agent","error":"lab did not start"}'; exit 1; }
+lab_agent_stop
+lab_server_stop
+# the agent on an idle host, per mode, before any storm (a connect storm
+# leaves up to net.ipv4.tcp_max_tw_buckets sockets in TIME_WAIT for a
+# minute, which every sock_diag dump then walks): what every endpoint pays
+for mode in $modes; do
+	mode_args "$mode"
+	lab_agent_start "${args[@]}" >/dev/null || continue
+	sleep 2
+	t0=$(cpu_ns "$LAB_AGENT_PID")
+	sleep "$idle"
+	t1=$(cpu_ns "$LAB_AGENT_PID")
+	jl cpu_pct_one_core "$(awk -v d=$((t1 - t0)) -v s="$idle" 'BEGIN{printf "%.3f", 100*d/1e9/s}')" "%" 0 0 "$mode" idle
+	lab_agent_stop
+done
+
 # baselines of the paced rates: each storm without an agent (seconds per
 # operation); the highest rate's come in pairs, below
 declare -A base
@@ -105,25 +133,12 @@ for w in exec conn; do
 	done
 done
 
-lab_start >/dev/null || { echo '{"bench":"agent","error":"lab did not start"}'; exit 1; }
-lab_agent_stop
 for mode in $modes; do
-	case $mode in
-	bpf) args=(--mode process=bpf --mode network=bpf --mode dns=off --mode auth=off
-		--mode file=off --mode auditd=off) ;;
-	netlink) args=(--mode process=netlink --mode network=sock_diag --mode dns=off
-		--mode auth=off --mode file=off --mode auditd=off) ;;
-	*) args=(--mode process=bpf) ;;
-	esac
+	mode_args "$mode"
 	lab_server_stop
 	lab_agent_start "${args[@]}" >/dev/null ||
 		{ echo "{\"bench\":\"agent\",\"error\":\"agent mode $mode did not start\"}"; continue; }
-	sleep 2
-	# the agent on an idle host (no storm): what every endpoint pays
-	t0=$(cpu_ns "$LAB_AGENT_PID")
-	sleep "$idle"
-	t1=$(cpu_ns "$LAB_AGENT_PID")
-	jl cpu_pct_one_core "$(awk -v d=$((t1 - t0)) -v s="$idle" 'BEGIN{printf "%.3f", 100*d/1e9/s}')" "%" 0 0 "$mode" idle
+	sleep 1
 	declare -A res=()
 	for w in exec conn; do
 		for r in $rates; do
