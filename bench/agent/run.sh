@@ -213,9 +213,12 @@ for mode in $modes; do
 		done
 	done
 	# drops the agent reported for this run (kernel ring buffers, netlink
-	# overruns, sheds), every family
+	# overruns, sheds, file events whose path could not be resolved),
+	# every family; "families": which ("file=5 process=0")
 	drops=$(db "SELECT coalesce(sum(CAST(json_extract(fields, '\$.Drops') AS INTEGER)), 0) FROM events WHERE category = 7 AND json_extract(fields, '\$.Family') IS NOT NULL")
-	jl drops "$drops" events 0 0 "$mode" all
+	byfam=$(db "SELECT group_concat(f || '=' || n, ' ') FROM (SELECT json_extract(fields, '\$.Family') AS f, sum(CAST(json_extract(fields, '\$.Drops') AS INTEGER)) AS n FROM events WHERE category = 7 AND json_extract(fields, '\$.Family') IS NOT NULL GROUP BY f HAVING n > 0 ORDER BY f)")
+	printf '{"bench":"agent","metric":"drops","value":%s,"unit":"events","rate":0,"target":0,"mode":"%s","workload":"all","families":"%s"}\n' \
+		"$drops" "$mode" "$byfam"
 	lab_agent_stop
 	db "DELETE FROM events WHERE category = 7" 2>/dev/null
 done
