@@ -4,7 +4,7 @@
 # lists the ops symbols for the registration table (families.c), grouped by
 # family in preference order: the eBPF mode first where the build has eBPF.
 set(YM_FAMILY_SOURCES
-	family_util.c family_sock.c
+	family_util.c family_sock.c kpath.c
 	family_net_sockdiag.c
 	family_dns_parse.c family_dns_track.c family_dns_packet.c
 	family_file_watch.c family_file_fanotify.c

@@ -1,8 +1,10 @@
-/* Relative paths are resolved here through /proc/PID/cwd or /proc/PID/fd/N
- * when the record is read: a process that changed directory, closed the
- * descriptor or exited meanwhile is resolved wrongly or not at all (such
- * records are counted in drops). Paths are taken as the caller wrote them:
- * no symlink or ".." resolution. */
+/* A relative path's folder comes resolved from the kernel, at the call
+ * (FILE_F_KDIR1/2: its components follow the name in the record); where the
+ * kernel could not (a folder deeper than the record holds), through
+ * /proc/PID/cwd or /proc/PID/fd/N when the record is read: a process that
+ * changed directory, closed the descriptor or exited meanwhile is then
+ * resolved wrongly or not at all (such records are counted in drops).
+ * Paths are taken as the caller wrote them: no symlink or ".." resolution. */
 #include "family_file_bpf.h"
 #include "err.h"
 #include "family_bpf_util.h"
@@ -10,6 +12,7 @@
 #include "family_file_watch.h"
 #include "family_util.h"
 #include "file.h"
+#include "kpath.h"
 #include "file.skel.h"
 #include "util.h"
 
@@ -65,6 +68,37 @@ static int fb_resolve(int32_t pid, int32_t dirfd, int rel, const char *p, char *
 	return w > 0 && (size_t)w < outsz ? 0 : YM_E_TOOBIG;
 }
 
+/* A relative path whose folder the kernel resolved (FILE_F_KDIR1/2): p is
+ * the name, its NUL, then dir_len bytes of the folder's components, leaf
+ * first (agent/bpf/file.h). */
+static int fb_kdir(const char *p, uint16_t dir_len, char *out, size_t outsz)
+{
+	char base[FB_PATH];
+	size_t nl = strnlen(p, FILE_PATH_MAX);
+	int w;
+
+	if (nl == 0 || nl + 1 + dir_len > FILE_PATH_MAX)
+		return YM_E_PARSE;
+	kpath_join(p + nl + 1, dir_len, base, sizeof(base));
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	w = snprintf(out, outsz, "%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", p);
+	return w > 0 && (size_t)w < outsz ? 0 : YM_E_TOOBIG;
+}
+
+/* The record's path (target: 1, source: 2) made absolute. */
+static int fb_path(const struct file_rec *r, int which, char *out, size_t outsz)
+{
+	const char *p = which == 1 ? r->path : r->path2;
+	int32_t dirfd = which == 1 ? r->dirfd : r->dirfd2;
+	uint32_t rel = which == 1 ? FILE_F_REL1 : FILE_F_REL2;
+	uint32_t kdir = which == 1 ? FILE_F_KDIR1 : FILE_F_KDIR2;
+
+	if ((r->flags & rel) && (r->flags & kdir))
+		return fb_kdir(p, which == 1 ? r->dir_len : r->dir2_len, out, outsz);
+	return fb_resolve((int32_t)r->pid, dirfd, r->flags & rel, p, out, outsz);
+}
+
 static int fb_record(void *ctx, void *data, size_t size);
 
 static int fb_record_one(void *ctx, void *data, size_t size)
@@ -88,11 +122,8 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 	}
 	f->handled++;
 	f->source[0] = '\0';
-	if (fb_resolve((int32_t)r->pid, r->dirfd, r->flags & FILE_F_REL1, r->path, f->target,
-		       sizeof(f->target)) != 0 ||
-	    (r->action == FILE_REC_RENAME &&
-	     fb_resolve((int32_t)r->pid, r->dirfd2, r->flags & FILE_F_REL2, r->path2, f->source,
-			sizeof(f->source)) != 0)) {
+	if (fb_path(r, 1, f->target, sizeof(f->target)) != 0 ||
+	    (r->action == FILE_REC_RENAME && fb_path(r, 2, f->source, sizeof(f->source)) != 0)) {
 		f->unresolved++;
 		f->st.drops++;
 		return 0;

@@ -17,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "file.h"
+#include "pathwalk.h"
 #include "ymbpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -43,6 +44,30 @@ struct {
 	__type(key, __u32);
 	__type(value, struct file_prefix);
 } prefixes SEC(".maps");
+
+/* scratch for the folder walk: a relative path's name, then its folder's
+ * components (pathwalk.h) */
+#define FILE_WALK_MASK 1023
+struct walk_scratch {
+	char d[FILE_WALK_MASK + 1 + YM_WALK_NAME_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_scratch);
+} walk_buf_map SEC(".maps");
+
+static __always_inline char *walk_buf(__u32 buf, __u32 *mask)
+{
+	__u32 zero = 0;
+	struct walk_scratch *w = bpf_map_lookup_elem(&walk_buf_map, &zero);
+
+	(void)buf;
+	*mask = FILE_WALK_MASK;
+	return w ? w->d : NULL;
+}
 
 struct call {
 	__s64 nr;
@@ -118,13 +143,62 @@ static long prefix_step(__u32 i, void *arg)
 	return 1;
 }
 
+/* A relative path's folder (dirfd's, or the cwd for AT_FDCWD), resolved
+ * now, while the caller lives: a short-lived process (rm -r unlinks through
+ * a directory descriptor and exits within a millisecond) is gone before
+ * the loader could read /proc. dst holds the name (n bytes with its NUL);
+ * the folder's components follow it, leaf first (FILE_F_KDIR1 in file.h).
+ * Returns the components' bytes + 1 (1: the root), or 0 when the folder
+ * is unknown or does not fit in FILE_PATH_MAX (the loader then reads
+ * /proc, as before). */
+static __always_inline __u32 put_dir(char *dst, __u32 n, __s32 dirfd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	const struct path *p;
+	char *s;
+	__u32 mask = 0, w, cut = 0;
+
+	if (n == 0 || n >= FILE_PATH_MAX)
+		return 0;
+	if (dirfd == AT_FDCWD) {
+		struct fs_struct *fs = BPF_CORE_READ(t, fs);
+
+		if (!fs)
+			return 0;
+		p = &fs->pwd;
+	} else {
+		struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+		struct file **fds;
+		struct file *f = NULL;
+
+		if (!fdt || dirfd < 0 || (__u32)dirfd >= BPF_CORE_READ(fdt, max_fds))
+			return 0;
+		fds = BPF_CORE_READ(fdt, fd);
+		if (bpf_probe_read_kernel(&f, sizeof(f), &fds[dirfd]) != 0 || !f)
+			return 0;
+		p = &f->f_path;
+	}
+	s = walk_buf(0, &mask);
+	if (!s || bpf_probe_read_kernel(s, FILE_PATH_MAX, dst) != 0)
+		return 0;
+	w = put_path(0, n, 2 * FILE_PATH_MAX, p, 40, &cut, 1);
+	if (cut || n + w > FILE_PATH_MAX)
+		return 0;
+	if (bpf_probe_read_kernel(dst, FILE_PATH_MAX, s) != 0)
+		return 0;
+	return w + 1;
+}
+
 /* reads a user path into dst; sets the relative/cut flags; 1 when it falls
- * under a prefix or is relative (the loader decides), else 0 */
+ * under a prefix or is relative (the loader decides), else 0. A relative
+ * path's folder is resolved here (put_dir): kdir set in *flags and its
+ * length in *dir_len. */
 static __always_inline int read_path(char *dst, const char *user, __u32 *flags, __u32 rel,
-				     __u32 trunc)
+				     __u32 trunc, __s32 dirfd, __u32 kdir, __u16 *dir_len)
 {
 	struct match m = {.path = dst};
 	long n = bpf_probe_read_user_str(dst, FILE_PATH_MAX, user);
+	__u32 d;
 
 	if (n <= 0)
 		return 0;
@@ -132,6 +206,11 @@ static __always_inline int read_path(char *dst, const char *user, __u32 *flags, 
 		*flags |= trunc;
 	if (dst[0] != '/') {
 		*flags |= rel;
+		d = put_dir(dst, (__u32)n, dirfd);
+		if (d) {
+			*flags |= kdir;
+			*dir_len = (__u16)(d - 1);
+		}
 		return 1;
 	}
 	bpf_loop(FILE_PREFIXES, prefix_step, &m, 0);
@@ -170,7 +249,7 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 	r->dirfd2 = AT_FDCWD;
 	r->mode = 0;
 	r->owner_uid = r->owner_gid = (__u32)-1;
-	r->pad = 0;
+	r->dir_len = r->dir2_len = 0;
 	r->ts_ns = bpf_ktime_get_ns();
 	r->path2[0] = 0;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
@@ -235,9 +314,11 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 			r->owner_gid = (__u32)c->a[2];
 		}
 	}
-	keep = read_path(r->path, p1, &r->flags, FILE_F_REL1, FILE_F_TRUNC1);
+	keep = read_path(r->path, p1, &r->flags, FILE_F_REL1, FILE_F_TRUNC1, r->dirfd, FILE_F_KDIR1,
+			 &r->dir_len);
 	if (p2)
-		keep |= read_path(r->path2, p2, &r->flags, FILE_F_REL2, FILE_F_TRUNC2);
+		keep |= read_path(r->path2, p2, &r->flags, FILE_F_REL2, FILE_F_TRUNC2, r->dirfd2,
+				  FILE_F_KDIR2, &r->dir2_len);
 	if (keep)
 		bpf_ringbuf_submit(r, 0);
 	else

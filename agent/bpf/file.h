@@ -75,6 +75,11 @@ enum file_rec_action {
 #define FILE_F_TRUNC2 0x2u
 #define FILE_F_REL1   0x4u /* path relative to dirfd (AT_FDCWD: the cwd) */
 #define FILE_F_REL2   0x8u
+/* a relative path's folder, resolved in the kernel at the call: path holds
+ * the name as written, its NUL, then the folder's components leaf first,
+ * each NUL-terminated, dir_len bytes (0: the root) */
+#define FILE_F_KDIR1 0x10u
+#define FILE_F_KDIR2 0x20u
 
 struct file_rec {
 	__u32 action; /* enum file_rec_action */
@@ -84,7 +89,7 @@ struct file_rec {
 	__s32 dirfd, dirfd2;	    /* as passed (-100: AT_FDCWD) */
 	__u32 mode;		    /* chmod mode, open's create mode */
 	__u32 owner_uid, owner_gid; /* chown: as passed ((u32)-1: unchanged) */
-	__u32 pad;
+	__u16 dir_len, dir2_len;    /* FILE_F_KDIR1, FILE_F_KDIR2: bytes of components */
 	__u64 ts_ns;
 	char comm[16];
 	char path[FILE_PATH_MAX];  /* target (rename: the new name) */

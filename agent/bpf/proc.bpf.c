@@ -132,21 +132,6 @@ static __always_inline void fill_hdr(struct proc_hdr *h, __u32 type, struct task
 	BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
 }
 
-/* Path walks run under bpf_loop (kernel 5.17+): the verifier checks the
- * callback once instead of every iteration. The callback finds its buffer
- * again through the map: a pointer kept in the context would not do. */
-struct walk {
-	__u32 buf;  /* 0: exec_buf (data), 1: sys_buf (path) */
-	__u32 off;  /* next write, relative to the buffer's start */
-	__u32 start;
-	__u32 lim;
-	__u32 trunc; /* 1 when the path did not fit */
-	__u32 pad;
-	struct dentry *d;
-	struct mount *mnt;
-	struct kernfs_node *kn;
-};
-
 static __always_inline char *walk_buf(__u32 buf, __u32 *mask)
 {
 	__u32 zero = 0;
@@ -162,79 +147,7 @@ static __always_inline char *walk_buf(__u32 buf, __u32 *mask)
 	}
 }
 
-/* One step of a dentry walk: writes the current component (leaf first,
- * NUL-terminated) or crosses a mount point. Returns 1 to stop. */
-static long path_step(__u32 i, void *arg)
-{
-	struct walk *w = arg;
-	struct dentry *d = w->d, *parent, *mroot;
-	struct mount *mnt = w->mnt;
-	const unsigned char *name;
-	__u32 mask = 0;
-	char *data = walk_buf(w->buf, &mask);
-	long n;
-
-	if (!data || !d)
-		return 1;
-	parent = BPF_CORE_READ(d, d_parent);
-	mroot = BPF_CORE_READ(mnt, mnt.mnt_root);
-	if (d == mroot || d == parent) {
-		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
-		if (mp != mnt && d == mroot) {
-			w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
-			w->mnt = mp;
-			return 0;
-		}
-		/* the root, or a mount attached nowhere (memfd): the name of an
-		 * unattached root is all there is, as /proc shows it */
-		if (w->off == w->start) {
-			name = BPF_CORE_READ(d, d_name.name);
-			n = bpf_probe_read_kernel_str(&data[w->off & mask], PROC_NAME_MAX, name);
-			if (n > 1 && data[w->off & mask] != '/')
-				w->off += (__u32)n;
-		}
-		w->d = NULL;
-		return 1;
-	}
-	if (w->off - w->start + PROC_NAME_MAX > w->lim) {
-		w->trunc = 1;
-		return 1;
-	}
-	name = BPF_CORE_READ(d, d_name.name);
-	n = bpf_probe_read_kernel_str(&data[w->off & mask], PROC_NAME_MAX, name);
-	if (n <= 0) {
-		w->trunc = 1;
-		return 1;
-	}
-	w->off += (__u32)n;
-	w->d = parent;
-	return 0;
-}
-
-/* Writes the components of path p into buffer buf from off, leaf first,
- * crossing mount points, at most PROC_PATH_DEPTH components and lim bytes.
- * Returns the bytes written; sets trunc_flag in *flags when it did not fit. */
-static __always_inline __u32 put_path(__u32 buf, __u32 off, __u32 lim, const struct path *p,
-				      __u32 *flags, __u32 trunc_flag)
-{
-	struct vfsmount *vm = BPF_CORE_READ(p, mnt);
-	struct walk w = {
-	    .buf = buf,
-	    .off = off,
-	    .start = off,
-	    .lim = lim,
-	    .d = BPF_CORE_READ(p, dentry),
-	    .mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt),
-	};
-
-	if (!w.d || !vm)
-		return 0;
-	bpf_loop(PROC_PATH_DEPTH, path_step, &w, 0);
-	/* still walking after the last step: deeper than the bound */
-	if (w.trunc || w.d)
-		*flags |= trunc_flag;
-	return w.off - w.start;
-}
+#include "pathwalk.h"
 
 static long cg_step(__u32 i, void *arg)
 {
@@ -371,7 +284,8 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 		e->exe_dev = ino->i_sb->s_dev;
 		e->exe_size = ino->i_size;
 		exe_times(e, ino);
-		n = put_path(0, off, PROC_PATH_MAX, &f->f_path, &e->flags, PROC_F_EXE_TRUNC);
+		n = put_path(0, off, PROC_PATH_MAX, &f->f_path, PROC_PATH_DEPTH, &e->flags,
+			     PROC_F_EXE_TRUNC);
 		e->exe_len = (__u16)n;
 		off += n;
 	} else {
@@ -381,7 +295,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 		struct fs_struct *fs = t->fs;
 		e->cwd_len = 0;
 		if (fs) {
-			n = put_path(0, off, PROC_PATH_MAX, &fs->pwd, &e->flags,
+			n = put_path(0, off, PROC_PATH_MAX, &fs->pwd, PROC_PATH_DEPTH, &e->flags,
 				     PROC_F_CWD_TRUNC);
 			e->cwd_len = (__u16)n;
 			off += n;
@@ -573,7 +487,7 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 		if (nr == PROC_NR_FINIT_MODULE) {
 			struct file *f = fd_file(t, s->args[0]);
 			if (f)
-				n = put_path(1, 0, PROC_PATH_MAX, &f->f_path, &flags, 1);
+				n = put_path(1, 0, PROC_PATH_MAX, &f->f_path, PROC_PATH_DEPTH, &flags, 1);
 			uarg = (const char *)s->args[1];
 		} else {
 			uarg = (const char *)s->args[2];

@@ -1,7 +1,9 @@
 /* file family, mode fanotify or bpf (argv[1]): under a temp root with its own etc/, home/u/
  * and tmp/, a child creates, writes, renames, chmods and unlinks files; each
  * action in a watched path gives the exact event, nothing outside does, and
- * only executables are reported in the x: folder. */
+ * only executables are reported in the x: folder; a child that works with
+ * relative paths and exits before the module reads is reported with whole
+ * paths. */
 #include "famtest.h"
 #include "family_file_fanotify.h"
 #ifdef YM_FAMILY_BPF
@@ -91,6 +93,31 @@ static pid_t act(int step)
 		_exit(20);
 	pause();
 	_exit(0);
+}
+
+/* A short-lived child, as rm -r is: calls relative to a directory
+ * descriptor and to its cwd, then exits; the caller reaps it before the
+ * module reads anything, so /proc can no longer tell the folders. */
+static void relative_then_exit(void)
+{
+	pid_t p = ft_fork();
+	int st, dfd, fd;
+
+	if (p == 0) {
+		dfd = open(P("etc/cron.d"), O_RDONLY | O_DIRECTORY);
+		if (dfd < 0)
+			_exit(30);
+		fd = openat(dfd, "rel1", O_CREAT | O_WRONLY, 0644);
+		if (fd < 0 || close(fd) != 0 || unlinkat(dfd, "rel1", 0) != 0)
+			_exit(31);
+		if (chdir(P("home/u/.ssh")) != 0)
+			_exit(32);
+		fd = creat("rel2", 0600);
+		if (fd < 0 || close(fd) != 0 || rename("rel2", "./rel3") != 0)
+			_exit(33);
+		_exit(0);
+	}
+	FT_CHECK(p > 0 && waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static void reap(void)
@@ -238,6 +265,20 @@ int main(int argc, char **argv)
 		FT_CHECK(fs.drops >= before + 1);
 		FT_CHECK(ft_count(&t, "TargetFilename", P("etc/shed"), NULL) == 0);
 	}
+	/* the relative calls of a process gone before the module read them:
+	 * every path whole (bpf: the folders resolved in the kernel at the
+	 * call; fanotify: by the folder's handle) */
+	relative_then_exit();
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/rel1"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/rel1"), "Action", "unlink", NULL);
+	FT_CHECK(e != NULL);
+	e = ft_wait(&t, 3000, "TargetFilename", P("home/u/.ssh/rel2"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	e = ft_wait(&t, 3000, "TargetFilename", P("home/u/.ssh/rel3"), "Action", "rename", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "SourceFilename", P("home/u/.ssh/rel2"));
+
 	reap();
 	ft_stop(&t);
 	{
