@@ -508,6 +508,18 @@ static int64_t collect_rearm(const struct collect_cfg *cfg, int ep, uint64_t *re
 	return next;
 }
 
+/* Drains the process sensor (at most 4,096 messages); logs a failure.
+ * Returns what its poll() returned. */
+static int collect_poll_sensor(struct collect_state *cs)
+{
+	const struct collect_cfg *cfg = cs->cfg;
+	int n = cfg->ops->poll(cfg->sensor, 4096, collect_on_msg, cs);
+
+	if (n < 0)
+		LOG_E("collect", "E3603", "sensor %s failed: %s", cfg->ops->name, ym_strerror(n));
+	return n;
+}
+
 int collect_run(const struct collect_cfg *cfg)
 {
 	struct collect_state cs;
@@ -623,11 +635,9 @@ int collect_run(const struct collect_cfg *cfg)
 			sensor_ready = 1;
 		if (sensor_ready) {
 			/* bounded drain so timers still run under a flood */
-			int n = cfg->ops->poll(cfg->sensor, 4096, collect_on_msg, &cs);
+			int n = collect_poll_sensor(&cs);
 			last_sensor = now;
 			if (n < 0) {
-				LOG_E("collect", "E3603", "sensor %s failed: %s", cfg->ops->name,
-				      ym_strerror(n));
 				r = YM_E_IO;
 				break;
 			}
@@ -642,10 +652,8 @@ int collect_run(const struct collect_cfg *cfg)
 				/* quiet: the next message wakes us; one more poll for
 				 * those that came before the sensor knew */
 				cfg->ops->idle(cfg->sensor, 1);
-				n = cfg->ops->poll(cfg->sensor, 4096, collect_on_msg, &cs);
+				n = collect_poll_sensor(&cs);
 				if (n < 0) {
-					LOG_E("collect", "E3603", "sensor %s failed: %s",
-					      cfg->ops->name, ym_strerror(n));
 					r = YM_E_IO;
 					break;
 				}

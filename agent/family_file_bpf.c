@@ -45,12 +45,22 @@ struct family {
 	char target[FB_PATH], source[FB_PATH], mode[8], owner[32], pidbuf[FAMILY_UTIL_U64_MAX];
 };
 
+/* out = folder base (absolute) + "/" + relative path p (leading "./" dropped) */
+static int fb_join(const char *base, const char *p, char *out, size_t outsz)
+{
+	int w;
+
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	w = snprintf(out, outsz, "%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", p);
+	return w > 0 && (size_t)w < outsz ? 0 : YM_E_TOOBIG;
+}
+
 /* The absolute form of p (n bytes, NUL-terminated) as pid saw it. */
 static int fb_resolve(int32_t pid, int32_t dirfd, int rel, const char *p, char *out, size_t outsz)
 {
 	char link[64], base[FB_PATH];
 	ssize_t n;
-	int w;
 
 	if (!rel)
 		return util_strlcpy(out, p, outsz);
@@ -62,10 +72,7 @@ static int fb_resolve(int32_t pid, int32_t dirfd, int rel, const char *p, char *
 	if (n <= 0)
 		return YM_E_NOTFOUND;
 	base[n] = '\0';
-	while (p[0] == '.' && p[1] == '/')
-		p += 2;
-	w = snprintf(out, outsz, "%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", p);
-	return w > 0 && (size_t)w < outsz ? 0 : YM_E_TOOBIG;
+	return fb_join(base, p, out, outsz);
 }
 
 /* A relative path whose folder the kernel resolved (FILE_F_KDIR1/2): p is
@@ -75,15 +82,11 @@ static int fb_kdir(const char *p, uint16_t dir_len, char *out, size_t outsz)
 {
 	char base[FB_PATH];
 	size_t nl = strnlen(p, FILE_PATH_MAX);
-	int w;
 
 	if (nl == 0 || nl + 1 + dir_len > FILE_PATH_MAX)
 		return YM_E_PARSE;
 	kpath_join(p + nl + 1, dir_len, base, sizeof(base));
-	while (p[0] == '.' && p[1] == '/')
-		p += 2;
-	w = snprintf(out, outsz, "%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", p);
-	return w > 0 && (size_t)w < outsz ? 0 : YM_E_TOOBIG;
+	return fb_join(base, p, out, outsz);
 }
 
 /* The record's path (target: 1, source: 2) made absolute. */

@@ -105,6 +105,13 @@ mode_args() {
 	esac
 }
 
+# the agent of mode $mode (args) started again, settled
+restart() {
+	lab_agent_start "${args[@]}" >/dev/null && sleep 2 && return 0
+	echo "{\"bench\":\"agent\",\"error\":\"agent mode $mode did not start again\"}"
+	return 1
+}
+
 lab_start >/dev/null || { echo '{"bench":"agent","error":"lab did not start"}'; exit 1; }
 lab_agent_stop
 lab_server_stop
@@ -154,11 +161,6 @@ for mode in $modes; do
 	# agent, back to back, the order alternating; each pair's ratio of
 	# seconds per operation (agent / none), then their geometric mean
 	declare -A pr=()
-	restart() {
-		lab_agent_start "${args[@]}" >/dev/null && sleep 2 && return 0
-		echo "{\"bench\":\"agent\",\"error\":\"agent mode $mode did not start again\"}"
-		return 1
-	}
 	for w in exec conn; do
 		[ -n "${LAB_AGENT_PID:-}" ] || break
 		ratios=""
