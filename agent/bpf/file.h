@@ -78,6 +78,7 @@ enum file_rec_action {
 /* a relative path's folder, resolved in the kernel at the call: path holds
  * the name as written, its NUL, then the folder's components leaf first,
  * each NUL-terminated, dir_len bytes (0: the root) */
+#define FILE_DIR_DEPTH 40 /* folder components walked at most */
 #define FILE_F_KDIR1 0x10u
 #define FILE_F_KDIR2 0x20u
 
