@@ -1,8 +1,9 @@
 #include "family_net_bpf.h"
 #include "err.h"
 #include "family_bpf_util.h"
-#include "sysx.h"
 #include "family_util.h"
+#include "log.h"
+#include "sysx.h"
 #include "net.h"
 #include "net.skel.h"
 #include "util.h"
@@ -19,15 +20,19 @@
 #define NET_BPF_LINKS 4
 #define NB_TICK_MAX   4096 /* records read by tick(); the rest at the next poll */
 
+static int net_bpf_direct_loads = 1;
+
 struct family {
 	struct family_env env;
 	struct net_bpf *skel;
+	struct bpf_program *sys_tp, *sys_btf; /* the syscall program pair loaded */
+	int direct;			      /* ... the _dl pair (net.bpf.c) */
 	struct bpf_link *links[NET_BPF_LINKS];
 	struct sysx_reg *sysx;	   /* the syscall program on tracepoints or the dispatcher, */
 	struct bpf_link *sys_link; /* or attached alone */
 	struct ring_buffer *rb;
 	int cg_fd;
-	int handled; /* events this poll (the collector's count) */
+	int handled;		       /* events this poll (the collector's count) */
 	struct family_bpf_drain drain; /* this poll's bound */
 	family_emit_fn emit;
 	void *arg;
@@ -158,9 +163,13 @@ static int nb_start(const struct family_env *env, struct family **out)
 	rc = family_bpf_util_cgroup_root(&f->cg_fd);
 	if (rc != 0)
 		goto out;
-	/* the syscall program as a tracepoint program where sysx can attach
-	 * one; if this kernel refuses it, again with the tp_btf one */
-	for (int tries = 0; tries < 2; tries++) {
+	/* the syscall program with direct loads where this kernel takes them
+	 * (else, again, with helper reads), as a tracepoint program where sysx
+	 * can attach one (if this kernel refuses it, again with the tp_btf
+	 * one); the pair not chosen is not loaded */
+	f->direct = net_bpf_direct_loads;
+	for (int tries = 0; tries < 3; tries++) {
+		struct bpf_program *off[2];
 		int tp;
 
 		f->skel = net_bpf__open();
@@ -169,13 +178,28 @@ static int nb_start(const struct family_env *env, struct family **out)
 			goto out;
 		}
 		f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
-		tp = sysx_prepare(f->skel->progs.net_sys_exit_tp, f->skel->progs.net_sys_exit);
+		f->sys_tp =
+		    f->direct ? f->skel->progs.net_sys_dl_tp : f->skel->progs.net_sys_exit_tp;
+		f->sys_btf = f->direct ? f->skel->progs.net_sys_dl : f->skel->progs.net_sys_exit;
+		off[0] = f->direct ? f->skel->progs.net_sys_exit_tp : f->skel->progs.net_sys_dl_tp;
+		off[1] = f->direct ? f->skel->progs.net_sys_exit : f->skel->progs.net_sys_dl;
+		for (int i = 0; i < 2; i++) {
+			bpf_program__set_autoload(off[i], false);
+			bpf_program__set_autoattach(off[i], false);
+		}
+		tp = sysx_prepare(f->sys_tp, f->sys_btf);
 		err = net_bpf__load(f->skel);
-		if (err == 0 || !tp)
+		if (err == 0 || (!f->direct && !tp))
 			break;
 		net_bpf__destroy(f->skel);
 		f->skel = NULL;
-		sysx_prepare_failed();
+		if (f->direct) {
+			LOG_I("family_net", "direct loads refused (%s): helper reads",
+			      strerror(-err));
+			f->direct = 0;
+		} else {
+			sysx_prepare_failed();
+		}
 	}
 	/* the syscall program on its tracepoints or through the shared
 	 * dispatcher (net_flush is only run, the cgroup programs are attached
@@ -183,8 +207,8 @@ static int nb_start(const struct family_env *env, struct family **out)
 	if (err == 0) {
 		static const struct sysx_call calls[] = {NET_CALLS};
 
-		err = sysx_attach(f->skel->progs.net_sys_exit_tp, f->skel->progs.net_sys_exit,
-				  calls, sizeof(calls) / sizeof(calls[0]), &f->sysx, &f->sys_link);
+		err = sysx_attach(f->sys_tp, f->sys_btf, calls, sizeof(calls) / sizeof(calls[0]),
+				  &f->sysx, &f->sys_link);
 	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);
@@ -210,6 +234,7 @@ static int nb_start(const struct family_env *env, struct family **out)
 	 * flushed: a kernel that refuses the test run sends every connection */
 	if (nb_flush(f) == 0)
 		f->skel->bss->agg_on = 1;
+	LOG_I("family_net", "sockets by %s", family_net_bpf_reads(f));
 	*out = f;
 	f = NULL;
 	rc = 0;
@@ -254,6 +279,16 @@ static void nb_stats(const struct family *f, struct family_stats *out)
 	*out = f->st;
 	if (family_bpf_util_percpu_sum(bpf_map__fd(f->skel->maps.drops), 0, &kdrops) == 0)
 		out->drops += kdrops; /* ring buffer full in the kernel */
+}
+
+const char *family_net_bpf_reads(const struct family *f)
+{
+	return f->direct ? "direct loads" : "helper reads";
+}
+
+void family_net_bpf_direct_loads(int allow)
+{
+	net_bpf_direct_loads = allow != 0;
 }
 
 const struct family_ops family_net_bpf_ops = {

@@ -26,6 +26,14 @@
 /* Adds one drop at slot idx of the program's "drops" map. */
 #define ym_count_drop(idx) ym_count_drops(idx, 1)
 
+/* bpf_rdonly_cast (kernel 6.2+): a kernel pointer the program holds only as a
+ * number (read with a helper, or from a void * field) becomes a read-only
+ * BTF pointer of the given type, whose fields are then plain loads (the JIT
+ * makes a faulting one read 0, as bpf_probe_read_kernel would fail) instead
+ * of a helper call each. Weak: on a kernel without it only the programs that
+ * call it are refused, and their loaders take the ones that do not. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
 /* The system call number at tp_btf/sys_exit, read straight from the saved
  * registers (a tp_btf argument: no helper call). Programs on sys_enter and
  * sys_exit run at every system call of the machine, so they test the number

@@ -1,4 +1,7 @@
-/* network family, mode sock_diag or bpf (argv[1]): a child listens,
+/* network family, mode sock_diag, bpf or bpf_reads (argv[1]; bpf_reads:
+ * the bpf module with the socket read through bpf_probe_read_kernel, the
+ * fallback of kernels without bpf_rdonly_cast; bpf must read it with direct
+ * loads where the kernel has that kfunc): a child listens,
  * connects to itself over loopback (v4 and v6), accepts and binds a UDP
  * socket (and, seen by bpf only, sends a datagram from an unconnected one
  * and connects a UDP socket to 127.0.0.2, whose peer comes from the socket);
@@ -9,6 +12,8 @@
 #include "family_net_sockdiag.h"
 #ifdef YM_FAMILY_BPF
 #include "family_net_bpf.h"
+
+#include <bpf/btf.h>
 #endif
 
 #include <arpa/inet.h>
@@ -22,7 +27,7 @@
 static struct ft t;
 
 struct ports {
-	int listen4, client4, udp4, listen6, client6, dgram, closed, udpc;
+	int listen4, client4, udp4, listen6, client6, dgram, closed, udpc, udpc6;
 };
 
 static int port_of(int s)
@@ -136,7 +141,8 @@ static int flow_total(const char *action, const char *port, int *summaries)
 int main(int argc, char **argv)
 {
 	const struct family_ops *ops = &family_net_sockdiag_ops;
-	int bpf = argc > 1 && strcmp(argv[1], "bpf") == 0;
+	int reads = argc > 1 && strcmp(argv[1], "bpf_reads") == 0;
+	int bpf = reads || (argc > 1 && strcmp(argv[1], "bpf") == 0);
 	int up[2], down[2], st, drops_before;
 	struct ports p;
 	pid_t child;
@@ -154,7 +160,31 @@ int main(int argc, char **argv)
 		return FT_SKIP;
 #endif
 	}
+#ifdef YM_FAMILY_BPF
+	family_net_bpf_direct_loads(!reads);
+#endif
 	ft_start(&t, ops, NULL);
+#ifdef YM_FAMILY_BPF
+	if (bpf) {
+		const char *how = family_net_bpf_reads(t.f);
+
+		printf("network=bpf sockets by %s\n", how);
+		if (reads) {
+			FT_CHECK(strcmp(how, "helper reads") == 0);
+		} else if (strcmp(how, "direct loads") != 0) {
+			/* a kernel that has the kfunc must take them: a program
+			 * the verifier refuses would otherwise hide behind the
+			 * fallback */
+			struct btf *vb = btf__load_vmlinux_btf();
+
+			FT_CHECK(vb == NULL ||
+				 btf__find_by_name_kind(vb, "bpf_rdonly_cast", BTF_KIND_FUNC) < 0);
+			btf__free(vb);
+			printf("SKIP (direct loads): this kernel has no bpf_rdonly_cast; "
+			       "helper reads run\n");
+		}
+	}
+#endif
 	FT_CHECK(pipe(up) == 0 && pipe(down) == 0);
 	child = ft_fork();
 	FT_CHECK(child >= 0);
@@ -207,6 +237,18 @@ int main(int argc, char **argv)
 			if (connect(cu, (struct sockaddr *)&u, sizeof(u)) != 0)
 				_exit(11);
 			p.udpc = port_of(cu);
+		}
+		{
+			/* the same from an IPv6 socket to the v4-mapped
+			 * ::ffff:127.0.0.2: the socket's IPv6 fields hold two
+			 * different addresses (IPv6 loopback has one) */
+			struct sockaddr_in6 u6 = {.sin6_family = AF_INET6, .sin6_port = htons(9)};
+			int cu6 = socket(AF_INET6, SOCK_DGRAM, 0);
+
+			if (inet_pton(AF_INET6, "::ffff:127.0.0.2", &u6.sin6_addr) != 1 ||
+			    connect(cu6, (struct sockaddr *)&u6, sizeof(u6)) != 0)
+				_exit(12);
+			p.udpc6 = port_of(cu6);
 		}
 		if (write(up[1], &p, sizeof(p)) != sizeof(p))
 			_exit(6);
@@ -290,6 +332,16 @@ int main(int argc, char **argv)
 		FT_CHECK(e != NULL);
 		ft_expect(e, "SourceIp", "127.0.0.1");
 		ft_expect(e, "DestinationIp", "127.0.0.2");
+		ft_expect(e, "DestinationPort", "9");
+		ft_expect(e, "ProcessId", pid);
+		snprintf(dp, sizeof(dp), "%d", p.udpc6);
+		e = ft_wait(&t, 3000, "Action", "connect", "Protocol", "udp", "SourcePort", dp,
+			    NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "SourceIp", "127.0.0.1"); /* v4-mapped, shown as IPv4 */
+		ft_expect(e, "DestinationIp", "127.0.0.2");
+		ft_expect(e, "SourceIsIpv6", "true");
+		ft_expect(e, "DestinationIsIpv6", "true");
 		ft_expect(e, "DestinationPort", "9");
 		ft_expect(e, "ProcessId", pid);
 		/* the refused attempt is reported too */
@@ -389,6 +441,6 @@ int main(int argc, char **argv)
 	while (wait(NULL) > 0) {
 	}
 	ft_stop(&t);
-	printf("ok: network=%s (%d events)\n", ops->mode, t.nev);
+	printf("ok: network=%s (%d events)\n", reads ? "bpf_reads" : ops->mode, t.nev);
 	return 0;
 }
