@@ -104,6 +104,14 @@ struct sensor_ops {
 
 extern const struct sensor_ops sensor_netlink_ops;
 extern const struct sensor_ops sensor_bpf_ops; /* builds with eBPF (YM_HAVE_BPF) only */
+/* sensor_bpf_ops only: how a started sensor's exec program reads the
+ * paths' dentries and mounts, for logs and tests: "direct loads"
+ * (bpf_rdonly_cast, kernel 6.2+) or "helper reads" (a static string). */
+const char *sensor_bpf_reads(const struct sensor *s);
+/* Tests: 0 makes the next starts of sensor_bpf_ops use helper reads (the
+ * fallback) at once, 1 (the default) lets them try direct loads first.
+ * Not thread-safe: set it before starting. */
+void sensor_bpf_direct_loads(int allow);
 /* NULL-terminated, best first: bpf (when built with eBPF), netlink. */
 extern const struct sensor_ops *const sensor_table[];
 /* The sensor named name, or NULL. */

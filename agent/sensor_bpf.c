@@ -36,8 +36,12 @@ _Static_assert(PROC_PATH_DEPTH <= KPATH_DEPTH_MAX, "kpath_join bounds the depth"
 #define SB_MAX_CPUS   1024
 #define SB_STOP_EARLY (-1000) /* callback's "max reached": record consumed, stop */
 
+static int sb_direct_loads = 1;
+
 struct sensor {
 	struct proc_bpf *skel;
+	struct bpf_program *exec_prog; /* proc_exec_dl (direct) or proc_exec */
+	int direct;
 	struct ring_buffer *rb;
 	int fd;
 	int sys_attached;	   /* the syscall program attached: syscall records flow */
@@ -310,22 +314,36 @@ static int sb_start(struct sensor **out)
 	r = YM_E_UNSUPPORTED;
 	if (s->ncpus <= 0 || s->ncpus > SB_MAX_CPUS)
 		goto out;
-	/* the syscall program as a tracepoint program where sysx can attach
-	 * one; if this kernel refuses it, again with the tp_btf one */
-	for (int tries = 0; tries < 2; tries++) {
+	/* the exec program with direct loads where this kernel takes them
+	 * (else, again, the one with helper reads); the syscall program as a
+	 * tracepoint program where sysx can attach one (if this kernel refuses
+	 * it, again with the tp_btf one) */
+	s->direct = sb_direct_loads;
+	for (int tries = 0; tries < 3; tries++) {
+		struct bpf_program *off;
 		int tp;
 
 		s->skel = proc_bpf__open();
 		if (!s->skel)
 			goto out;
 		s->skel->rodata->self_tgid = (uint32_t)getpid();
+		s->exec_prog = s->direct ? s->skel->progs.proc_exec_dl : s->skel->progs.proc_exec;
+		off = s->direct ? s->skel->progs.proc_exec : s->skel->progs.proc_exec_dl;
+		bpf_program__set_autoload(off, false);
+		bpf_program__set_autoattach(off, false);
 		tp = sysx_prepare(s->skel->progs.proc_sys_exit_tp, s->skel->progs.proc_sys_exit);
 		e = proc_bpf__load(s->skel);
-		if (e == 0 || !tp)
+		if (e == 0 || (!s->direct && !tp))
 			break;
 		proc_bpf__destroy(s->skel);
 		s->skel = NULL;
-		sysx_prepare_failed();
+		if (s->direct) {
+			LOG_I("sensor_bpf", "direct loads refused (%s): helper reads",
+			      strerror(-e));
+			s->direct = 0;
+		} else {
+			sysx_prepare_failed();
+		}
 	}
 	if (e) {
 		r = (e == -EPERM || e == -EACCES) ? YM_E_AUTH : YM_E_UNSUPPORTED;
@@ -333,13 +351,20 @@ static int sb_start(struct sensor **out)
 		goto out;
 	}
 	/* exec, fork and exit are the family; the syscall watch is a bonus */
-	s->skel->links.proc_exec = bpf_program__attach(s->skel->progs.proc_exec);
-	s->skel->links.proc_fork = bpf_program__attach(s->skel->progs.proc_fork);
-	s->skel->links.proc_exit = bpf_program__attach(s->skel->progs.proc_exit);
-	if (!s->skel->links.proc_exec || !s->skel->links.proc_fork || !s->skel->links.proc_exit) {
-		LOG_I("sensor_bpf", "cannot attach the process tracepoints: %s", strerror(errno));
-		goto out;
+	{
+		struct bpf_link **el =
+		    s->direct ? &s->skel->links.proc_exec_dl : &s->skel->links.proc_exec;
+
+		*el = bpf_program__attach(s->exec_prog);
+		s->skel->links.proc_fork = bpf_program__attach(s->skel->progs.proc_fork);
+		s->skel->links.proc_exit = bpf_program__attach(s->skel->progs.proc_exit);
+		if (!*el || !s->skel->links.proc_fork || !s->skel->links.proc_exit) {
+			LOG_I("sensor_bpf", "cannot attach the process tracepoints: %s",
+			      strerror(errno));
+			goto out;
+		}
 	}
+	LOG_I("sensor_bpf", "exec paths by %s", sensor_bpf_reads(s));
 	{
 		static const struct sysx_call calls[] = {PROC_CALLS};
 		int e2 =
@@ -435,6 +460,16 @@ static void sb_stop(struct sensor *s)
 	bpf_link__destroy(s->sys_link);
 	proc_bpf__destroy(s->skel);
 	free(s);
+}
+
+const char *sensor_bpf_reads(const struct sensor *s)
+{
+	return s->direct ? "direct loads" : "helper reads";
+}
+
+void sensor_bpf_direct_loads(int allow)
+{
+	sb_direct_loads = allow != 0;
 }
 
 const struct sensor_ops sensor_bpf_ops = {

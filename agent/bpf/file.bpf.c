@@ -184,7 +184,7 @@ static __always_inline __u32 put_dir(char *dst, __u32 n, __s32 dirfd)
 	/* a component is written only with YM_WALK_NAME_MAX bytes of room:
 	 * this limit stops the walk once the folder cannot fit beside the
 	 * name (FILE_PATH_MAX - n bytes), instead of walking on to discard it */
-	w = put_path(0, n, FILE_PATH_MAX - n + YM_WALK_NAME_MAX - 1, p, FILE_DIR_DEPTH, &cut, 1);
+	w = put_path(0, n, FILE_PATH_MAX - n + YM_WALK_NAME_MAX - 1, p, FILE_DIR_DEPTH, &cut, 1, 0);
 	if (cut || n + w > FILE_PATH_MAX)
 		return 0;
 	if (bpf_probe_read_kernel(dst, FILE_PATH_MAX, s) != 0)

@@ -7,6 +7,8 @@
 #ifndef YM_AGENT_BPF_PATHWALK_H
 #define YM_AGENT_BPF_PATHWALK_H
 
+#include "ymbpf.h" /* bpf_rdonly_cast */
+
 #define YM_WALK_NAME_MAX 256 /* bytes of one component, with its NUL */
 
 /* Path walks run under bpf_loop (kernel 5.17+): the verifier checks the
@@ -28,12 +30,14 @@ struct walk {
 static __always_inline char *walk_buf(__u32 buf, __u32 *mask);
 
 /* One step of a dentry walk: writes the current component (leaf first,
- * NUL-terminated) or crosses a mount point. Returns 1 to stop. */
-static long path_step(__u32 i, void *arg)
+ * NUL-terminated) or crosses a mount point. Returns 1 to stop. direct (a
+ * constant): the dentry and the mount are read with plain loads through
+ * bpf_rdonly_cast (ymbpf.h; kernel 6.2+), else a bpf_probe_read_kernel
+ * call per field. */
+static __always_inline long path_step_do(struct walk *w, int direct)
 {
-	struct walk *w = arg;
 	struct dentry *d = w->d, *parent, *mroot;
-	struct mount *mnt = w->mnt;
+	struct mount *mnt = w->mnt, *dm = mnt;
 	const unsigned char *name;
 	__u32 mask = 0;
 	char *data = walk_buf(w->buf, &mask);
@@ -41,19 +45,26 @@ static long path_step(__u32 i, void *arg)
 
 	if (!data || !d)
 		return 1;
-	parent = BPF_CORE_READ(d, d_parent);
-	mroot = BPF_CORE_READ(mnt, mnt.mnt_root);
+	if (direct) {
+		d = bpf_rdonly_cast(d, bpf_core_type_id_kernel(struct dentry));
+		dm = bpf_rdonly_cast(mnt, bpf_core_type_id_kernel(struct mount));
+		parent = d->d_parent;
+		mroot = dm->mnt.mnt_root;
+	} else {
+		parent = BPF_CORE_READ(d, d_parent);
+		mroot = BPF_CORE_READ(mnt, mnt.mnt_root);
+	}
 	if (d == mroot || d == parent) {
-		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
+		struct mount *mp = direct ? dm->mnt_parent : BPF_CORE_READ(mnt, mnt_parent);
 		if (mp != mnt && d == mroot) {
-			w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			w->d = direct ? dm->mnt_mountpoint : BPF_CORE_READ(mnt, mnt_mountpoint);
 			w->mnt = mp;
 			return 0;
 		}
 		/* the root, or a mount attached nowhere (memfd): the name of an
 		 * unattached root is all there is, as /proc shows it */
 		if (w->off == w->start) {
-			name = BPF_CORE_READ(d, d_name.name);
+			name = direct ? d->d_name.name : BPF_CORE_READ(d, d_name.name);
 			n = bpf_probe_read_kernel_str(&data[w->off & mask], YM_WALK_NAME_MAX, name);
 			if (n > 1 && data[w->off & mask] != '/')
 				w->off += (__u32)n;
@@ -65,7 +76,7 @@ static long path_step(__u32 i, void *arg)
 		w->trunc = 1;
 		return 1;
 	}
-	name = BPF_CORE_READ(d, d_name.name);
+	name = direct ? d->d_name.name : BPF_CORE_READ(d, d_name.name);
 	n = bpf_probe_read_kernel_str(&data[w->off & mask], YM_WALK_NAME_MAX, name);
 	if (n <= 0) {
 		w->trunc = 1;
@@ -76,26 +87,39 @@ static long path_step(__u32 i, void *arg)
 	return 0;
 }
 
+static long path_step(__u32 i, void *arg)
+{
+	return path_step_do(arg, 0);
+}
+
+static long path_step_dl(__u32 i, void *arg)
+{
+	return path_step_do(arg, 1);
+}
+
 /* Writes the components of path p into buffer buf from off, leaf first,
  * crossing mount points, at most depth components and lim bytes (a
  * component is written only with YM_WALK_NAME_MAX bytes of room left).
- * Returns the bytes written; sets trunc_flag in *flags when it did not fit. */
+ * Returns the bytes written; sets trunc_flag in *flags when it did not fit.
+ * direct (a constant): plain loads, as path_step_do. */
 static __always_inline __u32 put_path(__u32 buf, __u32 off, __u32 lim, const struct path *p,
-				      __u32 depth, __u32 *flags, __u32 trunc_flag)
+				      __u32 depth, __u32 *flags, __u32 trunc_flag, int direct)
 {
-	struct vfsmount *vm = BPF_CORE_READ(p, mnt);
+	const struct path *dp =
+	    direct ? bpf_rdonly_cast(p, bpf_core_type_id_kernel(struct path)) : p;
+	struct vfsmount *vm = direct ? dp->mnt : BPF_CORE_READ(p, mnt);
 	struct walk w = {
 	    .buf = buf,
 	    .off = off,
 	    .start = off,
 	    .lim = lim,
-	    .d = BPF_CORE_READ(p, dentry),
+	    .d = direct ? dp->dentry : BPF_CORE_READ(p, dentry),
 	    .mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt),
 	};
 
 	if (!w.d || !vm)
 		return 0;
-	bpf_loop(depth, path_step, &w, 0);
+	bpf_loop(depth, direct ? path_step_dl : path_step, &w, 0);
 	/* still walking after the last step: deeper than the bound */
 	if (w.trunc || w.d)
 		*flags |= trunc_flag;

@@ -129,7 +129,9 @@ static __always_inline void fill_hdr(struct proc_hdr *h, __u32 type, struct task
 	h->cgroup_id = 0;
 	if (bpf_core_field_exists(t->cgroups))
 		h->cgroup_id = t->cgroups->dfl_cgrp->kn->id;
-	BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
+	/* 16 bytes, NUL-terminated by the kernel: two plain loads, not a
+	 * string-copy helper call (what follows the NUL is not read back) */
+	__builtin_memcpy(h->comm, t->comm, sizeof(h->comm));
 }
 
 static __always_inline char *walk_buf(__u32 buf, __u32 *mask)
@@ -187,7 +189,7 @@ static __always_inline __u32 put_cgroup(__u32 off, struct task_struct *t)
 	    .off = off,
 	    .start = off,
 	    .lim = PROC_CG_MAX,
-	    .kn = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn),
+	    .kn = t->cgroups->dfl_cgrp->kn, /* a BTF pointer: plain loads */
 	};
 
 	bpf_loop(PROC_CG_DEPTH, cg_step, &w, 0);
@@ -206,30 +208,32 @@ struct inode___old {
 	struct timespec64 i_ctime;
 } __attribute__((preserve_access_index));
 
+/* ino is a BTF pointer (the exec's file): plain loads, no helper call */
 static __always_inline void exe_times(struct proc_exec *e, struct inode *ino)
 {
 	if (bpf_core_field_exists(ino->i_mtime_sec)) {
-		e->exe_mtime_sec = BPF_CORE_READ(ino, i_mtime_sec);
-		e->exe_mtime_nsec = BPF_CORE_READ(ino, i_mtime_nsec);
-		e->exe_ctime_sec = BPF_CORE_READ(ino, i_ctime_sec);
-		e->exe_ctime_nsec = BPF_CORE_READ(ino, i_ctime_nsec);
+		e->exe_mtime_sec = ino->i_mtime_sec;
+		e->exe_mtime_nsec = ino->i_mtime_nsec;
+		e->exe_ctime_sec = ino->i_ctime_sec;
+		e->exe_ctime_nsec = ino->i_ctime_nsec;
 	} else if (bpf_core_field_exists(((struct inode___v66 *)ino)->__i_mtime)) {
 		struct inode___v66 *o = (void *)ino;
-		e->exe_mtime_sec = BPF_CORE_READ(o, __i_mtime.tv_sec);
-		e->exe_mtime_nsec = (__u32)BPF_CORE_READ(o, __i_mtime.tv_nsec);
-		e->exe_ctime_sec = BPF_CORE_READ(o, __i_ctime.tv_sec);
-		e->exe_ctime_nsec = (__u32)BPF_CORE_READ(o, __i_ctime.tv_nsec);
+		e->exe_mtime_sec = o->__i_mtime.tv_sec;
+		e->exe_mtime_nsec = (__u32)o->__i_mtime.tv_nsec;
+		e->exe_ctime_sec = o->__i_ctime.tv_sec;
+		e->exe_ctime_nsec = (__u32)o->__i_ctime.tv_nsec;
 	} else {
 		struct inode___old *o = (void *)ino;
-		e->exe_mtime_sec = BPF_CORE_READ(o, i_mtime.tv_sec);
-		e->exe_mtime_nsec = (__u32)BPF_CORE_READ(o, i_mtime.tv_nsec);
-		e->exe_ctime_sec = BPF_CORE_READ(o, i_ctime.tv_sec);
-		e->exe_ctime_nsec = (__u32)BPF_CORE_READ(o, i_ctime.tv_nsec);
+		e->exe_mtime_sec = o->i_mtime.tv_sec;
+		e->exe_mtime_nsec = (__u32)o->i_mtime.tv_nsec;
+		e->exe_ctime_sec = o->i_ctime.tv_sec;
+		e->exe_ctime_nsec = (__u32)o->i_ctime.tv_nsec;
 	}
 }
 
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+/* The exec record of the current task; direct (a constant): the path
+ * walks read dentries and mounts with plain loads (pathwalk.h) */
+static __always_inline int exec_rec(struct linux_binprm *bprm, int direct)
 {
 	__u32 zero = 0, off, n, size;
 	struct proc_exec *e = bpf_map_lookup_elem(&exec_buf, &zero);
@@ -285,7 +289,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 		e->exe_size = ino->i_size;
 		exe_times(e, ino);
 		n = put_path(0, off, PROC_PATH_MAX, &f->f_path, PROC_PATH_DEPTH, &e->flags,
-			     PROC_F_EXE_TRUNC);
+			     PROC_F_EXE_TRUNC, direct);
 		e->exe_len = (__u16)n;
 		off += n;
 	} else {
@@ -296,7 +300,7 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 		e->cwd_len = 0;
 		if (fs) {
 			n = put_path(0, off, PROC_PATH_MAX, &fs->pwd, PROC_PATH_DEPTH, &e->flags,
-				     PROC_F_CWD_TRUNC);
+				     PROC_F_CWD_TRUNC, direct);
 			e->cwd_len = (__u16)n;
 			off += n;
 		} else {
@@ -319,6 +323,21 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	else
 		rb_wake_idle(flags);
 	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return exec_rec(bprm, 0);
+}
+
+/* The same with the path walks' plain loads (bpf_rdonly_cast, kernel
+ * 6.2+): the loader takes it where the kernel accepts it, else the one
+ * above (docs/sensors.md) */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(proc_exec_dl, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return exec_rec(bprm, 1);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -487,7 +506,8 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 		if (nr == PROC_NR_FINIT_MODULE) {
 			struct file *f = fd_file(t, s->args[0]);
 			if (f)
-				n = put_path(1, 0, PROC_PATH_MAX, &f->f_path, PROC_PATH_DEPTH, &flags, 1);
+				n = put_path(1, 0, PROC_PATH_MAX, &f->f_path, PROC_PATH_DEPTH, &flags, 1,
+					     0);
 			uarg = (const char *)s->args[1];
 		} else {
 			uarg = (const char *)s->args[2];
