@@ -189,17 +189,10 @@ static int nb_start(const struct family_env *env, struct family **out)
 		}
 		tp = sysx_prepare(f->sys_tp, f->sys_btf);
 		err = net_bpf__load(f->skel);
-		if (err == 0 || (!f->direct && !tp))
+		if (err == 0 || !sysx_load_failed("family_net", &f->direct, tp, err))
 			break;
 		net_bpf__destroy(f->skel);
 		f->skel = NULL;
-		if (f->direct) {
-			LOG_I("family_net", "direct loads refused (%s): helper reads",
-			      strerror(-err));
-			f->direct = 0;
-		} else {
-			sysx_prepare_failed();
-		}
 	}
 	/* the syscall program on its tracepoints or through the shared
 	 * dispatcher (net_flush is only run, the cgroup programs are attached

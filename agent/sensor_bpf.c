@@ -333,17 +333,10 @@ static int sb_start(struct sensor **out)
 		bpf_program__set_autoattach(off, false);
 		tp = sysx_prepare(s->skel->progs.proc_sys_exit_tp, s->skel->progs.proc_sys_exit);
 		e = proc_bpf__load(s->skel);
-		if (e == 0 || (!s->direct && !tp))
+		if (e == 0 || !sysx_load_failed("sensor_bpf", &s->direct, tp, e))
 			break;
 		proc_bpf__destroy(s->skel);
 		s->skel = NULL;
-		if (s->direct) {
-			LOG_I("sensor_bpf", "direct loads refused (%s): helper reads",
-			      strerror(-e));
-			s->direct = 0;
-		} else {
-			sysx_prepare_failed();
-		}
 	}
 	if (e) {
 		r = (e == -EPERM || e == -EACCES) ? YM_E_AUTH : YM_E_UNSUPPORTED;

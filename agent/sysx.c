@@ -192,6 +192,19 @@ void sysx_prepare_failed(void)
 	pthread_mutex_unlock(&sx_lock);
 }
 
+int sysx_load_failed(const char *who, int *direct, int tp, int err)
+{
+	if (*direct) {
+		LOG_I(who, "direct loads refused (%s): helper reads", strerror(-err));
+		*direct = 0;
+		return 1;
+	}
+	if (!tp)
+		return 0;
+	sysx_prepare_failed();
+	return 1;
+}
+
 void sysx_allow_tracepoints(int allow)
 {
 	pthread_mutex_lock(&sx_lock);

@@ -56,6 +56,13 @@ int sysx_prepare(struct bpf_program *tp, struct bpf_program *btf);
  * and retries. */
 void sysx_prepare_failed(void);
 
+/* A module's load loop after its load failed (err, a negative errno) with
+ * *direct (its direct-load programs, bpf_rdonly_cast) and tp (sysx_prepare's
+ * choice): what to try next. With *direct: again without (logged as who's,
+ * *direct set to 0); else with tp: again with the tp_btf program
+ * (sysx_prepare_failed). Returns 1 to retry, 0 when nothing is left. */
+int sysx_load_failed(const char *who, int *direct, int tp, int err);
+
 /* Tests: 0 makes sysx_prepare choose btf from now on, 1 lets it choose tp
  * again where the tracepoints can be used. */
 void sysx_allow_tracepoints(int allow);

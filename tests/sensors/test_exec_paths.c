@@ -21,29 +21,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "sensor.h"
+#include "stest.h"
 
 extern char **environ;
 
-#ifndef YM_HAVE_BPF
-int main(void)
-{
-	printf("SKIP: built without eBPF\n");
-	return 77;
-}
-#else
-
-static int fails;
-
-#define CHECK(c, ...)                                                                              \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "FAIL: " __VA_ARGS__);                                     \
-			fprintf(stderr, "\n");                                                     \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
+#ifdef YM_HAVE_BPF
 
 struct want {
 	pid_t pid;
@@ -184,20 +166,11 @@ int main(void)
 {
 	char base[] = "/dev/shm/ym-paths-XXXXXX", dir[PATH_MAX];
 	struct sensor *s = NULL;
-	int r;
+	int r = stest_start(&s);
 
-	if (geteuid() != 0) {
-		printf("SKIP: needs root (eBPF)\n");
-		return 77;
-	}
-	r = sensor_bpf_ops.start(&s);
-	if (r == YM_E_UNSUPPORTED || r == YM_E_AUTH) {
-		printf("SKIP: the kernel refuses the eBPF process sensor here (%s)\n",
-		       ym_strerror(r));
-		return 77;
-	}
-	if (r == 0)
-		sensor_bpf_ops.stop(s);
+	if (r != 0)
+		return r;
+	sensor_bpf_ops.stop(s);
 	if (!mkdtemp(base)) {
 		/* no /dev/shm: the same under /tmp, without mount crossings */
 		memcpy(base, "/tmp/ym-paths-XXXXXX", sizeof("/tmp/ym-paths-XXXXXX"));
@@ -220,7 +193,7 @@ int main(void)
 	unlink(exe);
 	*strrchr(exe, '/') = 0;
 	rmdir(exe);
-	if (fails)
+	if (stest_fails)
 		return 1;
 	printf("sensors_process_bpf_paths: ok\n");
 	return 0;

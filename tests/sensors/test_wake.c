@@ -14,18 +14,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "sensor.h"
+#include "stest.h"
 
 extern char **environ;
 
-#ifndef YM_HAVE_BPF
-int main(void)
-{
-	printf("SKIP: built without eBPF\n");
-	return 77;
-}
-#else
+#ifdef YM_HAVE_BPF
 
 struct seen {
 	pid_t pid;
@@ -75,36 +68,15 @@ static int readable(struct sensor *s, int ms)
 	return r > 0 && (p.revents & POLLIN);
 }
 
-#define CHECK(c, ...)                                                                              \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "FAIL: " __VA_ARGS__);                                     \
-			fprintf(stderr, "\n");                                                     \
-			fails++;                                                                   \
-		}                                                                                  \
-	} while (0)
-
 int main(void)
 {
 	struct sensor *s = NULL;
 	struct sensor_stats st0, st1;
 	struct seen seen = {0};
-	int fails = 0, r;
+	int r = stest_start(&s);
 
-	if (geteuid() != 0) {
-		printf("SKIP: needs root (eBPF)\n");
-		return 77;
-	}
-	r = sensor_bpf_ops.start(&s);
-	if (r == YM_E_UNSUPPORTED || r == YM_E_AUTH) {
-		printf("SKIP: the kernel refuses the eBPF process sensor here (%s)\n",
-		       ym_strerror(r));
-		return 77;
-	}
-	if (r != 0) {
-		fprintf(stderr, "FAIL: sensor start: %s\n", ym_strerror(r));
-		return 1;
-	}
+	if (r != 0)
+		return r;
 	CHECK(drain(s, &seen) >= 0, "drain");
 	sensor_bpf_ops.stats(s, &st0);
 
@@ -137,7 +109,7 @@ int main(void)
 	CHECK(st1.malformed == st0.malformed, "wake records counted as malformed (%llu)",
 	      (unsigned long long)(st1.malformed - st0.malformed));
 	sensor_bpf_ops.stop(s);
-	if (fails)
+	if (stest_fails)
 		return 1;
 	printf("sensors_process_bpf_wake: ok\n");
 	return 0;

@@ -1,0 +1,57 @@
+/* stest.h: what the eBPF process sensor's C tests (test_*.c here) share:
+ * a main that skips in builds without eBPF, a failure counter with its
+ * CHECK, and the start of the sensor that skips (77) where it cannot run.
+ * Each test defines its own main under YM_HAVE_BPF. */
+#ifndef YM_TESTS_SENSORS_STEST_H
+#define YM_TESTS_SENSORS_STEST_H
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "sensor.h"
+
+#ifndef YM_HAVE_BPF
+int main(void)
+{
+	printf("SKIP: built without eBPF\n");
+	return 77;
+}
+#else
+
+static int stest_fails;
+
+#define CHECK(c, ...)                                                                              \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "FAIL: " __VA_ARGS__);                                     \
+			fprintf(stderr, "\n");                                                     \
+			stest_fails++;                                                             \
+		}                                                                                  \
+	} while (0)
+
+/* Starts the eBPF process sensor into *s. Returns 0, 77 (not root, or the
+ * kernel refuses the sensor: said on stdout) or 1 (another failure). */
+static inline int stest_start(struct sensor **s)
+{
+	int r;
+
+	if (geteuid() != 0) {
+		printf("SKIP: needs root (eBPF)\n");
+		return 77;
+	}
+	r = sensor_bpf_ops.start(s);
+	if (r == YM_E_UNSUPPORTED || r == YM_E_AUTH) {
+		printf("SKIP: the kernel refuses the eBPF process sensor here (%s)\n",
+		       ym_strerror(r));
+		return 77;
+	}
+	if (r != 0) {
+		fprintf(stderr, "FAIL: sensor start: %s\n", ym_strerror(r));
+		return 1;
+	}
+	return 0;
+}
+
+#endif
+#endif
