@@ -25,8 +25,7 @@ static int net_bpf_direct_loads = 1;
 struct family {
 	struct family_env env;
 	struct net_bpf *skel;
-	struct bpf_program *sys_tp, *sys_btf; /* the syscall program pair loaded */
-	int direct;			      /* ... the _dl pair (net.bpf.c) */
+	int direct; /* the syscall program's _dl pair (net.bpf.c) loaded */
 	struct bpf_link *links[NET_BPF_LINKS];
 	struct sysx_reg *sysx;	   /* the syscall program on tracepoints or the dispatcher, */
 	struct bpf_link *sys_link; /* or attached alone */
@@ -153,7 +152,7 @@ static void nb_stop(struct family *f)
 static int nb_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = calloc(1, sizeof(*f));
-	struct bpf_program *cg[NET_BPF_LINKS];
+	struct bpf_program *cg[NET_BPF_LINKS], *sys_tp = NULL, *sys_btf = NULL;
 	int rc = YM_E_NOMEM, err;
 
 	if (f == NULL)
@@ -169,7 +168,6 @@ static int nb_start(const struct family_env *env, struct family **out)
 	 * one); the pair not chosen is not loaded */
 	f->direct = net_bpf_direct_loads;
 	for (int tries = 0; tries < 3; tries++) {
-		struct bpf_program *off[2];
 		int tp;
 
 		f->skel = net_bpf__open();
@@ -178,16 +176,11 @@ static int nb_start(const struct family_env *env, struct family **out)
 			goto out;
 		}
 		f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
-		f->sys_tp =
-		    f->direct ? f->skel->progs.net_sys_dl_tp : f->skel->progs.net_sys_exit_tp;
-		f->sys_btf = f->direct ? f->skel->progs.net_sys_dl : f->skel->progs.net_sys_exit;
-		off[0] = f->direct ? f->skel->progs.net_sys_exit_tp : f->skel->progs.net_sys_dl_tp;
-		off[1] = f->direct ? f->skel->progs.net_sys_exit : f->skel->progs.net_sys_dl;
-		for (int i = 0; i < 2; i++) {
-			bpf_program__set_autoload(off[i], false);
-			bpf_program__set_autoattach(off[i], false);
-		}
-		tp = sysx_prepare(f->sys_tp, f->sys_btf);
+		sys_tp = sysx_choose_direct(f->direct, f->skel->progs.net_sys_dl_tp,
+					    f->skel->progs.net_sys_exit_tp);
+		sys_btf = sysx_choose_direct(f->direct, f->skel->progs.net_sys_dl,
+					     f->skel->progs.net_sys_exit);
+		tp = sysx_prepare(sys_tp, sys_btf);
 		err = net_bpf__load(f->skel);
 		if (err == 0 || !sysx_load_failed("family_net", &f->direct, tp, err))
 			break;
@@ -200,7 +193,7 @@ static int nb_start(const struct family_env *env, struct family **out)
 	if (err == 0) {
 		static const struct sysx_call calls[] = {NET_CALLS};
 
-		err = sysx_attach(f->sys_tp, f->sys_btf, calls, sizeof(calls) / sizeof(calls[0]),
+		err = sysx_attach(sys_tp, sys_btf, calls, sizeof(calls) / sizeof(calls[0]),
 				  &f->sysx, &f->sys_link);
 	}
 	if (err != 0) {

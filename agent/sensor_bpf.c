@@ -40,8 +40,7 @@ static int sb_direct_loads = 1;
 
 struct sensor {
 	struct proc_bpf *skel;
-	struct bpf_program *exec_prog; /* proc_exec_dl (direct) or proc_exec */
-	int direct;
+	int direct; /* proc_exec_dl loaded, not proc_exec */
 	struct ring_buffer *rb;
 	int fd;
 	int sys_attached;	   /* the syscall program attached: syscall records flow */
@@ -301,6 +300,7 @@ bad:
 static int sb_start(struct sensor **out)
 {
 	struct sensor *s = NULL;
+	struct bpf_program *exec_prog = NULL;
 	long tck = sysconf(_SC_CLK_TCK);
 	int r = YM_E_NOMEM, e;
 
@@ -320,17 +320,14 @@ static int sb_start(struct sensor **out)
 	 * it, again with the tp_btf one) */
 	s->direct = sb_direct_loads;
 	for (int tries = 0; tries < 3; tries++) {
-		struct bpf_program *off;
 		int tp;
 
 		s->skel = proc_bpf__open();
 		if (!s->skel)
 			goto out;
 		s->skel->rodata->self_tgid = (uint32_t)getpid();
-		s->exec_prog = s->direct ? s->skel->progs.proc_exec_dl : s->skel->progs.proc_exec;
-		off = s->direct ? s->skel->progs.proc_exec : s->skel->progs.proc_exec_dl;
-		bpf_program__set_autoload(off, false);
-		bpf_program__set_autoattach(off, false);
+		exec_prog = sysx_choose_direct(s->direct, s->skel->progs.proc_exec_dl,
+					       s->skel->progs.proc_exec);
 		tp = sysx_prepare(s->skel->progs.proc_sys_exit_tp, s->skel->progs.proc_sys_exit);
 		e = proc_bpf__load(s->skel);
 		if (e == 0 || !sysx_load_failed("sensor_bpf", &s->direct, tp, e))
@@ -348,7 +345,7 @@ static int sb_start(struct sensor **out)
 		struct bpf_link **el =
 		    s->direct ? &s->skel->links.proc_exec_dl : &s->skel->links.proc_exec;
 
-		*el = bpf_program__attach(s->exec_prog);
+		*el = bpf_program__attach(exec_prog);
 		s->skel->links.proc_fork = bpf_program__attach(s->skel->progs.proc_fork);
 		s->skel->links.proc_exit = bpf_program__attach(s->skel->progs.proc_exit);
 		if (!*el || !s->skel->links.proc_fork || !s->skel->links.proc_exit) {

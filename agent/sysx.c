@@ -205,6 +205,15 @@ int sysx_load_failed(const char *who, int *direct, int tp, int err)
 	return 1;
 }
 
+struct bpf_program *sysx_choose_direct(int direct, struct bpf_program *dl, struct bpf_program *hr)
+{
+	struct bpf_program *off = direct ? hr : dl;
+
+	bpf_program__set_autoload(off, false);
+	bpf_program__set_autoattach(off, false);
+	return direct ? dl : hr;
+}
+
 void sysx_allow_tracepoints(int allow)
 {
 	pthread_mutex_lock(&sx_lock);

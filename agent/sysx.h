@@ -63,6 +63,11 @@ void sysx_prepare_failed(void);
  * (sysx_prepare_failed). Returns 1 to retry, 0 when nothing is left. */
 int sysx_load_failed(const char *who, int *direct, int tp, int err);
 
+/* Of a program's two builds, dl (direct loads through bpf_rdonly_cast) and
+ * hr (helper reads), the one a module loads: dl when direct, else hr; the
+ * other is neither loaded nor attached. */
+struct bpf_program *sysx_choose_direct(int direct, struct bpf_program *dl, struct bpf_program *hr);
+
 /* Tests: 0 makes sysx_prepare choose btf from now on, 1 lets it choose tp
  * again where the tracepoints can be used. */
 void sysx_allow_tracepoints(int allow);
