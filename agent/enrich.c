@@ -539,34 +539,6 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 	return 1;
 }
 
-static int en_exit(struct enrich *en, const struct sensor_msg *m, struct event *ev)
-{
-	const struct proc_entry *pe = proctable_exit(en->pt, m->pid, util_mono_ns());
-
-	if (!pe || !en->cfg.termination)
-		return 0;
-	event_init(ev);
-	ev->product = "linux";
-	ev->category = EVCAT_PROCESS_TERMINATION;
-	ev->ts_ns = m->ts_ns;
-	en_setu(ev, "ProcessId", en->pid_s, sizeof(en->pid_s), (uint64_t)m->pid);
-	if (pe->image_len)
-		en_set(ev, "Image", pe->image, pe->image_len);
-	if (pe->guid[0]) {
-		memcpy(en->guid, pe->guid, sizeof(en->guid));
-		en_set(ev, "ProcessGuid", en->guid, strlen(en->guid));
-	}
-	if (pe->ppid > 0)
-		en_setu(ev, "ParentProcessId", en->ppid_s, sizeof(en->ppid_s), (uint64_t)pe->ppid);
-	/* wait(2) status: exit code in bits 8..15, or the killing signal */
-	if (m->exit_code & 0x7f)
-		en_setu(ev, "ExitSignal", en->sig_s, sizeof(en->sig_s), m->exit_code & 0x7f);
-	else
-		en_setu(ev, "ExitCode", en->code_s, sizeof(en->code_s), (m->exit_code >> 8) & 0xff);
-	en->st.exit_events++;
-	return 1;
-}
-
 /* A forked child runs its parent's image until it execs (subshells never
  * do): it enters the table with the parent's image and command line, so its
  * own children can name it. Parents the table does not know are not read. */
@@ -593,6 +565,45 @@ static void en_fork(struct enrich *en, const struct sensor_msg *m)
 		return;
 	/* the child runs its parent's program: their strings are shared */
 	proctable_put_fork(en->pt, m->pid, st.start_time, m->ppid, guid, pe);
+}
+
+static int en_exit(struct enrich *en, const struct sensor_msg *m, struct event *ev)
+{
+	const struct proc_entry *pe = proctable_exit(en->pt, m->pid, util_mono_ns());
+
+	/* a child that shared its parent's memory has no fork record
+	 * (proc.bpf.c); one that never exec'd enters the table now, as its
+	 * fork would have made it (the same entry: the parent's image) */
+	if (!pe && m->k && m->k->never_execd) {
+		const struct proc_entry *x = proctable_find(en->pt, m->pid, m->k->start_time);
+
+		if (x && x->start_time == m->k->start_time)
+			return 0; /* its exit came before */
+		en_fork(en, m);
+		pe = proctable_exit(en->pt, m->pid, util_mono_ns());
+	}
+	if (!pe || !en->cfg.termination)
+		return 0;
+	event_init(ev);
+	ev->product = "linux";
+	ev->category = EVCAT_PROCESS_TERMINATION;
+	ev->ts_ns = m->ts_ns;
+	en_setu(ev, "ProcessId", en->pid_s, sizeof(en->pid_s), (uint64_t)m->pid);
+	if (pe->image_len)
+		en_set(ev, "Image", pe->image, pe->image_len);
+	if (pe->guid[0]) {
+		memcpy(en->guid, pe->guid, sizeof(en->guid));
+		en_set(ev, "ProcessGuid", en->guid, strlen(en->guid));
+	}
+	if (pe->ppid > 0)
+		en_setu(ev, "ParentProcessId", en->ppid_s, sizeof(en->ppid_s), (uint64_t)pe->ppid);
+	/* wait(2) status: exit code in bits 8..15, or the killing signal */
+	if (m->exit_code & 0x7f)
+		en_setu(ev, "ExitSignal", en->sig_s, sizeof(en->sig_s), m->exit_code & 0x7f);
+	else
+		en_setu(ev, "ExitCode", en->code_s, sizeof(en->code_s), (m->exit_code >> 8) & 0xff);
+	en->st.exit_events++;
+	return 1;
 }
 
 static const char *en_sys_name(uint32_t nr)

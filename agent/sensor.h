@@ -14,7 +14,10 @@
 #include <stdint.h>
 
 enum sensor_msg_type {
-	SENSOR_MSG_FORK = 1, /* a new process (not a thread) */
+	/* a new process (not a thread); the eBPF sensor leaves out children
+	 * sharing their parent's memory (vfork, posix_spawn): their EXEC, or
+	 * their EXIT with never_execd, comes instead */
+	SENSOR_MSG_FORK = 1,
 	SENSOR_MSG_EXEC = 2,
 	SENSOR_MSG_EXIT = 3, /* a process (thread group leader) exited */
 	/* eBPF sensor only: one syscall, seen at its exit */
@@ -47,6 +50,7 @@ struct sensor_kinfo {
 	int cmdline_truncated; /* argv longer than the kernel-side bound */
 	int image_deleted;     /* the executable had no link left (deleted or memfd) */
 	int image_memfd;       /* executed from a memfd (memory, no file) */
+	int never_execd;       /* EXIT: not exec'd since its fork (runs its parent's image) */
 	uint64_t exe_dev, exe_ino, exe_size; /* exe_dev as st_dev */
 	int64_t exe_mtime_s, exe_mtime_ns, exe_ctime_s, exe_ctime_ns;
 	/* syscall messages */

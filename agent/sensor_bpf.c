@@ -273,6 +273,7 @@ static int sb_record(void *ctx, void *data, size_t size)
 		sb_hdr(s, &h, &m);
 		m.type = SENSOR_MSG_EXIT;
 		m.exit_code = x.exit_code;
+		s->k.never_execd = (x.flags & PROC_X_NOEXEC) != 0;
 		r = 0;
 		break;
 	}

@@ -113,14 +113,20 @@ struct proc_exec {
 	char data[PROC_DATA_MAX + PROC_NAME_MAX];
 };
 
+/* Not sent for a child that shares its parent's memory (CLONE_VM without
+ * CLONE_THREAD: vfork, posix_spawn): it runs nothing of its own before it
+ * execs or exits, and those records name it and its parent. */
 struct proc_fork {
 	struct proc_hdr h; /* the child; ppid: the parent */
 };
 
+/* exit flags */
+#define PROC_X_NOEXEC 0x01u /* never exec'd since its fork (PF_FORKNOEXEC) */
+
 struct proc_exit {
 	struct proc_hdr h;
 	__u32 exit_code; /* as wait(2): status << 8 | signal */
-	__u32 pad;
+	__u32 flags;	 /* PROC_X_* */
 };
 
 /* PRIV, PTRACE, MODULE, BPF: one syscall, seen at its exit. The header's

@@ -9,6 +9,12 @@
  *   ym-sensor-helper bpf-load NAME         load a 2-instruction socket filter named NAME
  *   ym-sensor-helper ptrace                fork a child, PTRACE_ATTACH it, print its pid
  *   ym-sensor-helper exit CODE             exit with CODE
+ *   ym-sensor-helper spawn MARKER          posix_spawn "/bin/sh -c 'sleep 0.3; exit 3'
+ *                                          MARKER" (CLONE_VM: no fork record in the
+ *                                          eBPF mode), wait for it, print its pid
+ *   ym-sensor-helper spawn-fail MARKER     posix_spawn a program that does not exist:
+ *                                          the child exits 127 without an exec (glibc
+ *                                          reaps it); print "ppid" and its own pid
  *
  * Prints what it did on stdout ("pid N", "ret N"), exits 0 when the action
  * was carried out (a refused finit_module is carried out). */
@@ -16,6 +22,7 @@
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +34,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static int copy_file(const char *from, int out)
 {
@@ -61,6 +70,27 @@ int main(int argc, char **argv)
 		 * message, and a process already gone leaves only its fork image */
 		usleep(300000);
 		return (int)strtol(argv[2], NULL, 10);
+	}
+	if (strcmp(argv[1], "spawn") == 0 || strcmp(argv[1], "spawn-fail") == 0) {
+		int fail = strcmp(argv[1], "spawn-fail") == 0, st = 0;
+		char prog[64];
+		char *const av[] = {"/bin/sh", "-c", "sleep 0.3; exit 3", argv[2], NULL};
+		pid_t p;
+
+		/* glibc's posix_spawn starts the child with CLONE_VM | CLONE_VFORK;
+		 * one that cannot exec reports the error and exits 127 */
+		snprintf(prog, sizeof(prog), "/nonexistent/ym-%s", argv[2]);
+		if (fail) {
+			if (posix_spawn(&p, prog, NULL, NULL, av, environ) != ENOENT)
+				return 1;
+			printf("ppid %d\n", (int)getpid());
+			return 0;
+		}
+		if (posix_spawn(&p, av[0], NULL, NULL, av, environ) != 0 || waitpid(p, &st, 0) != p ||
+		    !WIFEXITED(st) || WEXITSTATUS(st) != 3)
+			return 1;
+		printf("pid %d\n", (int)p);
+		return 0;
 	}
 	if (strcmp(argv[1], "memfd-exec") == 0) {
 		int fd = (int)syscall(SYS_memfd_create, "ymtest", 0);

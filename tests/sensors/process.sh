@@ -108,6 +108,27 @@ eq "$(q ParentProcessId "$c4")" "$fp" "fork: ParentProcessId"
 eq "$(q ParentImage "$c4")" "$(readlink /proc/$$/exe)" "fork: ParentImage"
 ok "fork: the forked subshell is a named parent"
 
+# posix_spawn (CLONE_VM | CLONE_VFORK: the eBPF mode sends no fork record
+# for such a child, its exec names it): creation and termination, GUIDs
+out=$("$helper" spawn "$mark-spawn") || fail "spawn helper"
+xp=${out#pid }
+c10="$P1 AND json_extract(fields, '\$.ProcessId') = '$xp'"
+wait_ev "$c10"
+eq "$(q CommandLine "$c10")" "/bin/sh -c sleep 0.3; exit 3 $mark-spawn" "spawn: CommandLine"
+eq "$(q Image "$c10")" "$(readlink -f /bin/sh)" "spawn: Image"
+eq "$(q ParentImage "$c10")" "$helper" "spawn: ParentImage"
+eq "$(q ParentCommandLine "$c10")" "$helper spawn $mark-spawn" "spawn: ParentCommandLine"
+hp=$(q ParentProcessId "$c10")
+h=$(printf '%s:%s:%s' "$boot" "$xp" "$(q ProcessStartTime "$c10")" | sha256sum | cut -c1-32)
+g="${h:0:8}-${h:8:4}-${h:12:4}-${h:16:4}-${h:20:12}"
+eq "$(q ProcessGuid "$c10")" "$g" "spawn: ProcessGuid"
+c10x="category = 2 AND json_extract(fields, '\$.ProcessId') = '$xp'"
+wait_ev "$c10x"
+eq "$(q ExitCode "$c10x")" "3" "spawn: ExitCode"
+eq "$(q ProcessGuid "$c10x")" "$g" "spawn: termination ProcessGuid"
+eq "$(q ParentProcessId "$c10x")" "$hp" "spawn: termination ParentProcessId"
+ok "posix_spawn: creation and termination of a CLONE_VM child"
+
 if [ "$MODE" = bpf ]; then
 	# a user the test can switch to
 	nobody=$(id -u nobody)
@@ -138,6 +159,17 @@ if [ "$MODE" = bpf ]; then
 	eq "$(q ImageDeleted "$c6d")" "true" ImageDeleted
 	case "$(q Image "$c6d")" in /tmp/ym-deleted-*" (deleted)") ;; *) fail "deleted Image: $(q Image "$c6d")" ;; esac
 	ok "exec of a deleted file"
+
+	# a posix_spawn child that cannot exec: no fork record, and its exit
+	# record says it never exec'd; it is named after its parent
+	out=$("$helper" spawn-fail "$mark-nx") || fail "spawn-fail helper"
+	fp2=${out#ppid }
+	c11="category = 2 AND json_extract(fields, '\$.ParentProcessId') = '$fp2'"
+	wait_ev "$c11"
+	eq "$(q ExitCode "$c11")" "127" "spawn-fail: ExitCode"
+	eq "$(q Image "$c11")" "$helper" "spawn-fail: Image"
+	[ -n "$(q ProcessGuid "$c11")" ] || fail "spawn-fail: no ProcessGuid"
+	ok "posix_spawn child that never exec'd: termination named after its parent"
 
 	# a kernel built without module support has no finit_module (ENOSYS)
 	# and so no syscalls/sys_exit_finit_module tracepoint: the agent, on

@@ -1266,6 +1266,71 @@ static void test_enrich_numbers(void **state)
 	enrich_free(en);
 }
 
+/* A child the eBPF sensor sent no fork record for (it shared its parent's
+ * memory) exits without an exec: named after its parent, as its fork would
+ * have made it; without never_execd an unknown process has no event */
+static void test_enrich_exit_noexec(void **state)
+{
+	struct enrich_cfg cfg = {
+	    .proc_max_entries = 64,
+	    .proc_max_bytes = 1 << 16,
+	    .proc_retain_ns = 1000000000ull,
+	    .hash_max_entries = 4,
+	    .hash_max_file = HASHCACHE_MAX_FILE,
+	    .termination = 1,
+	    .self_pid = -1,
+	};
+	struct enrich *en;
+	struct event ev;
+	struct sensor_msg m;
+	struct sensor_kinfo k;
+	struct procstat st;
+	char self_exe[512], want[32], guid[ENRICH_GUID_LEN + 1], *boot = NULL;
+	ssize_t n;
+	size_t bl = 0;
+	(void)state;
+
+	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	assert_true(n > 0);
+	self_exe[n] = 0;
+	assert_int_equal(procinfo_read_stat(getpid(), &st), 0);
+	assert_int_equal(util_read_file("/proc/sys/kernel/random/boot_id", 64, &boot, &bl), 0);
+	while (bl > 0 && (boot[bl - 1] == '\n' || boot[bl - 1] == ' '))
+		boot[--bl] = 0;
+	/* this program is in the table from the start-up scan */
+	assert_int_equal(enrich_new(&cfg, &en), 0);
+	memset(&m, 0, sizeof(m));
+	memset(&k, 0, sizeof(k));
+	k.have = SENSOR_K_CREDS | SENSOR_K_START;
+	k.loginuid = k.sessionid = UINT32_MAX;
+	k.start_time = st.start_time + 5;
+	k.parent_start_time = st.start_time;
+	m.type = SENSOR_MSG_EXIT;
+	m.pid = 4194000; /* above the default pid_max: no such process */
+	m.ppid = getpid();
+	m.exit_code = 127 << 8;
+	m.k = &k;
+	assert_int_equal(enrich_msg(en, &m, &ev), 0);
+	k.never_execd = 1;
+	/* a parent of another start time is not this one */
+	k.parent_start_time = st.start_time + 1;
+	assert_int_equal(enrich_msg(en, &m, &ev), 0);
+	k.parent_start_time = st.start_time;
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	assert_int_equal(ev.category, EVCAT_PROCESS_TERMINATION);
+	assert_string_equal(event_get(&ev, "Image", NULL), self_exe);
+	assert_string_equal(event_get(&ev, "ProcessId", NULL), "4194000");
+	snprintf(want, sizeof(want), "%d", (int)getpid());
+	assert_string_equal(event_get(&ev, "ParentProcessId", NULL), want);
+	assert_string_equal(event_get(&ev, "ExitCode", NULL), "127");
+	assert_int_equal(enrich_guid(boot, m.pid, k.start_time, guid), 0);
+	assert_string_equal(event_get(&ev, "ProcessGuid", NULL), guid);
+	/* it exited: a second exit is not reported again */
+	assert_int_equal(enrich_msg(en, &m, &ev), 0);
+	free(boot);
+	enrich_free(en);
+}
+
 /* kpath_join: components come leaf first; the result is absolute */
 static void test_kpath_join(void **state)
 {
@@ -1465,6 +1530,7 @@ int main(void)
 	    cmocka_unit_test(test_batcher_mutable_name),
 	    cmocka_unit_test(test_namecache),
 	    cmocka_unit_test(test_enrich_numbers),
+	    cmocka_unit_test(test_enrich_exit_noexec),
 	    cmocka_unit_test(test_cmdloop_handle),
 	    cmocka_unit_test(test_enrich_child),
 	    cmocka_unit_test(test_kpath_join),
