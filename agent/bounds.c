@@ -2,8 +2,10 @@
 #include "log.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #define LIM_SLEEP_MAX  500000000ull
 #define LIM_BUSY_PCT   90 /* a cgroup-held agent using this much of its share is saturated */
 #define LIM_THROTTLED_PCT 20 /* throttled in this share of CPU periods: held back */
+#define LIM_RT_PERIOD_US  1000000 /* cpu.rt_period_us when it cannot be read: the kernel's default */
 
 static int lim_write(const char *dir, const char *file, const char *val)
 {
@@ -116,11 +119,39 @@ static int lim_self_cg(const struct bounds_fs *fs, const char *ctl, char *out, s
 	return r;
 }
 
+/* Deletes the yamori-agent.<pid> folders that agents gone without leaving
+ * (SIGKILL, a crash, a power cut under a persistent hierarchy) left in home:
+ * those of a pid no process has. rmdir refuses a cgroup that holds a task or
+ * a child, so nothing in use goes; a pid reused since is left alone. Each
+ * would keep its share of the parent's real-time runtime (lim_rt_budget). */
+static void lim_sweep(const char *home)
+{
+	DIR *d = opendir(home);
+	struct dirent *de;
+	char path[512];
+	uint64_t pid;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "yamori-agent.", 13) != 0 ||
+		    util_parse_u64(de->d_name + 13, 1, INT32_MAX, &pid) || (pid_t)pid == getpid())
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", home, de->d_name) < (int)sizeof(path) &&
+		    rmdir(path) == 0)
+			LOG_I("bounds", "removed %s (its agent is gone)", path);
+	}
+	closedir(d);
+}
+
 /* Creates yamori-agent.<pid> below the cgroup the agent was started in
  * (home), so it stays inside whatever its service manager (or container)
  * accounts it to. */
 static int lim_make(const char *home, char *dir, size_t dirsz)
 {
+	lim_sweep(home);
 	if (snprintf(dir, dirsz, "%s/yamori-agent.%d", home, (int)getpid()) >= (int)dirsz)
 		return -1;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
@@ -172,9 +203,40 @@ static void lim_cgroup2(const struct bounds_cfg *cfg, struct bounds *l)
 	l->cg2[0] = 0;
 }
 
-/* mnt: the hierarchy's folder below the cgroup root ("cpu", "memory") */
+/* With real-time group scheduling (CONFIG_RT_GROUP_SCHED: dir has
+ * cpu.rt_runtime_us) a new v1 cpu cgroup gets no real-time runtime, and the
+ * kernel refuses SCHED_FIFO to its tasks (EPERM): the netlink sensor's
+ * capture thread (collect.c) lost its priority to the CPU bound, and with
+ * it most command lines of short-lived processes. The group gets the
+ * agent's share of its period, as for the quota. A parent without that
+ * much left refuses it: the thread then runs at normal priority (W3606). */
+static void lim_rt_budget(const char *dir, unsigned pct)
+{
+	char path[512], v[32], *text = NULL;
+	uint64_t period = LIM_RT_PERIOD_US;
+	size_t len;
+
+	if (!pct || !lim_has(dir, "cpu.rt_runtime_us"))
+		return;
+	if (snprintf(path, sizeof(path), "%s/cpu.rt_period_us", dir) < (int)sizeof(path) &&
+	    util_read_file(path, 64, &text, &len) == 0) {
+		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+			text[--len] = 0;
+		if (util_parse_u64(text, 1, 1000000000ull, &period))
+			period = LIM_RT_PERIOD_US;
+		free(text);
+	}
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)(period / 100 * pct));
+	if (lim_write(dir, "cpu.rt_runtime_us", v))
+		LOG_I("bounds", "no real-time runtime for %s (%s): the capture thread may "
+				"not get real-time priority", dir, strerror(errno));
+}
+
+/* mnt: the hierarchy's folder below the cgroup root ("cpu", "memory");
+ * rt_pct: real-time runtime for the group (cpu only; 0: none) */
 static void lim_cgroup1(const char *ctl, const char *mnt, struct bounds *l, char *dir,
-			size_t dirsz, char *home, size_t homesz, const char *file, const char *val)
+			size_t dirsz, char *home, size_t homesz, const char *file, const char *val,
+			unsigned rt_pct)
 {
 	char self[200], path[256];
 	struct stat sb;
@@ -185,6 +247,9 @@ static void lim_cgroup1(const char *ctl, const char *mnt, struct bounds *l, char
 		return;
 	if (lim_make(home, dir, dirsz))
 		goto fail;
+	/* before the join: a task with real-time priority cannot enter a
+	 * group without runtime */
+	lim_rt_budget(dir, rt_pct);
 	if (lim_write(dir, file, val) || lim_join(dir))
 		goto fail;
 	return;
@@ -209,18 +274,18 @@ void bounds_apply(const struct bounds_cfg *cfg, struct bounds *l)
 		snprintf(v, sizeof(v), "%u", cfg->cpu_pct * (LIM_PERIOD_US / 100));
 		lim_cgroup1("cpu", "cpu", l, l->cg1_cpu,
 				    sizeof(l->cg1_cpu), l->home1_cpu, sizeof(l->home1_cpu),
-				    "cpu.cfs_quota_us", v);
+				    "cpu.cfs_quota_us", v, cfg->cpu_pct);
 		if (!l->cg1_cpu[0])
 			lim_cgroup1("cpu", "cpu,cpuacct", l, l->cg1_cpu,
 				    sizeof(l->cg1_cpu), l->home1_cpu, sizeof(l->home1_cpu),
-				    "cpu.cfs_quota_us", v);
+				    "cpu.cfs_quota_us", v, cfg->cpu_pct);
 		if (l->cg1_cpu[0])
 			util_strlcpy(l->cpu_how, "cgroup1", sizeof(l->cpu_how));
 	}
 	if (cfg->mem_max && strcmp(l->mem_how, "none") == 0) {
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)cfg->mem_max);
 		lim_cgroup1("memory", "memory", l, l->cg1_mem, sizeof(l->cg1_mem),
-			    l->home1_mem, sizeof(l->home1_mem), "memory.limit_in_bytes", v);
+			    l->home1_mem, sizeof(l->home1_mem), "memory.limit_in_bytes", v, 0);
 		if (l->cg1_mem[0])
 			util_strlcpy(l->mem_how, "cgroup1", sizeof(l->mem_how));
 	}

@@ -208,6 +208,16 @@ if [ "$MODE" = bpf ]; then
 	ok "ptrace attach"
 fi
 
+# the netlink mode's capture thread runs at real-time priority; where the
+# kernel schedules real-time tasks per v1 cpu cgroup, the agent's own group
+# must have been given runtime (agent/bounds.c), or SCHED_FIFO is refused
+if [ "$MODE" = netlink ] && [ -e /sys/fs/cgroup/cpu/cpu.rt_runtime_us ]; then
+	if grep -q W3606 "$LAB_DIR/agent.log"; then
+		fail "no real-time priority for the capture thread: $(grep W3606 "$LAB_DIR/agent.log" | tail -n 1)"
+	fi
+	ok "capture thread at real-time priority (real-time group scheduling)"
+fi
+
 # the started status names the mode
 eq "$(db "SELECT json_extract(fields, '\$.ProcessSensor') FROM events WHERE category = 7 AND json_extract(fields, '\$.Status') = 'started'")" "$MODE" ProcessSensor
 ok "agent_status started: ProcessSensor=$MODE"

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bounds.h"
@@ -209,6 +210,56 @@ static void test_bounds_cgroup1(void **state)
 	assert_string_equal(l.cg1_mem, "");
 }
 
+/* v1 with real-time group scheduling (cpu.rt_runtime_us in the group): the
+ * group gets the agent's share of its real-time period before the agent
+ * joins it (else SCHED_FIFO is refused to its capture thread); the period
+ * is the group's own when readable, else the kernel's default. Left-over
+ * folders of agents that are gone are removed; a live process's is not. */
+static void test_bounds_cgroup1_rt(void **state)
+{
+	static const char *const cpu_files[] = {"cpu.cfs_quota_us", "cpu.rt_runtime_us",
+						"cgroup.procs", NULL};
+	char root[300], self[400], home[400], cpudir[500], stale[600], live[600], path[700];
+	struct bounds_fs fs;
+	struct bounds_cfg cfg = {.cpu_pct = 30, .fs = &fs};
+	struct bounds l;
+	struct stat sb;
+	pid_t gone;
+	(void)state;
+
+	fake_root("v1rt", "4:cpu,cpuacct:/s\n0::/u\n", &fs, root, sizeof(root), self,
+		  sizeof(self));
+	snprintf(home, sizeof(home), "%s/cpu/s", root);
+	fake_cgroup(home, cpu_files, cpudir, sizeof(cpudir));
+	/* a process that has exited (and was reaped): its pid is free */
+	gone = fork();
+	assert_true(gone >= 0);
+	if (gone == 0)
+		_exit(0);
+	assert_int_equal(waitpid(gone, NULL, 0), gone);
+	snprintf(stale, sizeof(stale), "%s/yamori-agent.%d", home, (int)gone);
+	assert_int_equal(util_mkdirs(stale, 0700), 0);
+	snprintf(live, sizeof(live), "%s/yamori-agent.%d", home, (int)getppid());
+	assert_int_equal(util_mkdirs(live, 0700), 0);
+	cg2_path[0] = 0;
+	bounds_apply(&cfg, &l);
+	assert_string_equal(l.cpu_how, "cgroup1");
+	expect_file(cpudir, "cpu.rt_runtime_us", "300000");
+	expect_file(cpudir, "cpu.cfs_quota_us", "30000");
+	assert_int_equal(stat(stale, &sb), -1);
+	assert_int_equal(stat(live, &sb), 0);
+	bounds_release(&l);
+
+	/* the group's own period */
+	fake_cgroup(home, cpu_files, cpudir, sizeof(cpudir));
+	snprintf(path, sizeof(path), "%s/cpu.rt_period_us", cpudir);
+	assert_int_equal(util_write_file(path, "500000\n", 7, 0644), 0);
+	bounds_apply(&cfg, &l);
+	expect_file(cpudir, "cpu.rt_runtime_us", "150000");
+	bounds_release(&l);
+	rmdir(live);
+}
+
 /* Overload under a cgroup quota: the cgroup holds the agent at its share,
  * so bounds_overloaded reads cpu.stat; throttled in 20 % or more of the CPU
  * periods since the last call is overloaded, fewer is not. */
@@ -257,6 +308,7 @@ int main(void)
 	    cmocka_unit_test(test_bounds_cgroup2),
 	    cmocka_unit_test(test_bounds_cgroup2_hybrid),
 	    cmocka_unit_test(test_bounds_cgroup1),
+	    cmocka_unit_test(test_bounds_cgroup1_rt),
 	    cmocka_unit_test(test_bounds_overloaded_cpu_stat),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
