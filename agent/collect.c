@@ -695,6 +695,11 @@ int collect_run(const struct collect_cfg *cfg)
 	collect_check_drops(&cs);
 	batcher_flush(cfg->b);
 	spool_set_group_commit(cfg->sp, 0); /* commits what waits */
+	/* normal priority again: leaving the bounds' cgroup (bounds_release)
+	 * moves the process to one that may have no real-time runtime, which
+	 * the kernel refuses to a real-time task */
+	if (cs.rt_on && collect_rt_set(0) == 0)
+		cs.rt_on = 0;
 out:
 	if (ep >= 0)
 		close(ep);
