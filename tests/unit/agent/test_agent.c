@@ -968,6 +968,28 @@ static void test_cmdloop_handle(void **state)
 	EVP_PKEY_free(pk);
 }
 
+/* This program's executable path, into out. */
+static void self_exe_path(char *out, size_t outsz)
+{
+	ssize_t k = readlink("/proc/self/exe", out, outsz - 1);
+
+	assert_true(k > 0);
+	out[k] = 0;
+}
+
+/* The GUID enrich_guid gives (pid, start time) on this boot. */
+static void boot_guid(int32_t pid, uint64_t start_time, char out[ENRICH_GUID_LEN + 1])
+{
+	char *boot = NULL;
+	size_t bl = 0;
+
+	assert_int_equal(util_read_file("/proc/sys/kernel/random/boot_id", 64, &boot, &bl), 0);
+	while (bl > 0 && (boot[bl - 1] == '\n' || boot[bl - 1] == ' '))
+		boot[--bl] = 0;
+	assert_int_equal(enrich_guid(boot, pid, start_time, out), 0);
+	free(boot);
+}
+
 /* Enrichment of a real child from synthetic sensor messages (the netlink
  * socket itself needs root; everything after it does not). */
 static void test_enrich_child(void **state)
@@ -989,14 +1011,11 @@ static void test_enrich_child(void **state)
 	uint8_t sha[32];
 	struct hashcache *hc;
 	const char *v;
-	ssize_t k;
 	pid_t pid;
 	int status;
 	(void)state;
 
-	k = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
-	assert_true(k > 0);
-	self_exe[k] = 0;
+	self_exe_path(self_exe, sizeof(self_exe));
 	assert_int_equal(enrich_new(&cfg, &en), 0);
 	pid = spawn_sleep(tmpdir);
 	assert_int_equal(procinfo_read_stat(pid, &st), 0);
@@ -1023,15 +1042,9 @@ static void test_enrich_child(void **state)
 	assert_int_equal(strlen(guid), ENRICH_GUID_LEN);
 	/* the enricher's GUID is enrich_guid's */
 	{
-		char *boot = NULL, g2[ENRICH_GUID_LEN + 1];
-		size_t bl = 0;
-		assert_int_equal(util_read_file("/proc/sys/kernel/random/boot_id", 64, &boot, &bl),
-				 0);
-		while (bl > 0 && (boot[bl - 1] == '\n' || boot[bl - 1] == ' '))
-			boot[--bl] = 0;
-		assert_int_equal(enrich_guid(boot, pid, st.start_time, g2), 0);
+		char g2[ENRICH_GUID_LEN + 1];
+		boot_guid(pid, st.start_time, g2);
 		assert_string_equal(guid, g2);
-		free(boot);
 	}
 	assert_non_null(event_get(&ev, "ProcessStartTime", NULL));
 	assert_non_null(event_get(&ev, "UserId", NULL));
@@ -1204,6 +1217,17 @@ static void test_namecache(void **state)
 	free(heap);
 }
 
+/* a small enricher: tables of a few entries, terminations on */
+static const struct enrich_cfg small_cfg = {
+    .proc_max_entries = 64,
+    .proc_max_bytes = 1 << 16,
+    .proc_retain_ns = 1000000000ull,
+    .hash_max_entries = 4,
+    .hash_max_file = HASHCACHE_MAX_FILE,
+    .termination = 1,
+    .self_pid = -1,
+};
+
 /* numbers of the kernel's records as decimal fields, at every digit count */
 static void test_enrich_numbers(void **state)
 {
@@ -1223,15 +1247,6 @@ static void test_enrich_numbers(void **state)
 					9999999999999999999ull,
 					10000000000000000000ull,
 					UINT64_MAX};
-	struct enrich_cfg cfg = {
-	    .proc_max_entries = 64,
-	    .proc_max_bytes = 1 << 16,
-	    .proc_retain_ns = 1000000000ull,
-	    .hash_max_entries = 4,
-	    .hash_max_file = HASHCACHE_MAX_FILE,
-	    .termination = 1,
-	    .self_pid = -1,
-	};
 	struct enrich *en;
 	struct event ev;
 	struct sensor_msg m;
@@ -1239,7 +1254,7 @@ static void test_enrich_numbers(void **state)
 	char want[32];
 	(void)state;
 
-	assert_int_equal(enrich_new(&cfg, &en), 0);
+	assert_int_equal(enrich_new(&small_cfg, &en), 0);
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		memset(&m, 0, sizeof(m));
 		memset(&k, 0, sizeof(k));
@@ -1271,34 +1286,18 @@ static void test_enrich_numbers(void **state)
  * have made it; without never_execd an unknown process has no event */
 static void test_enrich_exit_noexec(void **state)
 {
-	struct enrich_cfg cfg = {
-	    .proc_max_entries = 64,
-	    .proc_max_bytes = 1 << 16,
-	    .proc_retain_ns = 1000000000ull,
-	    .hash_max_entries = 4,
-	    .hash_max_file = HASHCACHE_MAX_FILE,
-	    .termination = 1,
-	    .self_pid = -1,
-	};
 	struct enrich *en;
 	struct event ev;
 	struct sensor_msg m;
 	struct sensor_kinfo k;
 	struct procstat st;
-	char self_exe[512], want[32], guid[ENRICH_GUID_LEN + 1], *boot = NULL;
-	ssize_t n;
-	size_t bl = 0;
+	char self_exe[512], want[32], guid[ENRICH_GUID_LEN + 1];
 	(void)state;
 
-	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
-	assert_true(n > 0);
-	self_exe[n] = 0;
+	self_exe_path(self_exe, sizeof(self_exe));
 	assert_int_equal(procinfo_read_stat(getpid(), &st), 0);
-	assert_int_equal(util_read_file("/proc/sys/kernel/random/boot_id", 64, &boot, &bl), 0);
-	while (bl > 0 && (boot[bl - 1] == '\n' || boot[bl - 1] == ' '))
-		boot[--bl] = 0;
 	/* this program is in the table from the start-up scan */
-	assert_int_equal(enrich_new(&cfg, &en), 0);
+	assert_int_equal(enrich_new(&small_cfg, &en), 0);
 	memset(&m, 0, sizeof(m));
 	memset(&k, 0, sizeof(k));
 	k.have = SENSOR_K_CREDS | SENSOR_K_START;
@@ -1323,11 +1322,10 @@ static void test_enrich_exit_noexec(void **state)
 	snprintf(want, sizeof(want), "%d", (int)getpid());
 	assert_string_equal(event_get(&ev, "ParentProcessId", NULL), want);
 	assert_string_equal(event_get(&ev, "ExitCode", NULL), "127");
-	assert_int_equal(enrich_guid(boot, m.pid, k.start_time, guid), 0);
+	boot_guid(m.pid, k.start_time, guid);
 	assert_string_equal(event_get(&ev, "ProcessGuid", NULL), guid);
 	/* it exited: a second exit is not reported again */
 	assert_int_equal(enrich_msg(en, &m, &ev), 0);
-	free(boot);
 	enrich_free(en);
 }
 
