@@ -697,6 +697,7 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 		break;
 	case SENSOR_MSG_PTRACE: {
 		const struct proc_entry *te;
+		int32_t tpid;
 		ev->category = EVCAT_PROCESS_ACCESS;
 		en_set(ev, "EventType", "process_access", 14);
 		en_actor(en, m, ev, "SourceImage", "SourceProcessId", "SourceProcessGuid");
@@ -706,12 +707,22 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 			k->sys_args[1] & 0xffffffffu);
 		en_set(ev, "GrantedAccess", k->sys_args[0] == 16 ? "PTRACE_ATTACH" : "PTRACE_SEIZE",
 		       13 - (k->sys_args[0] == 16 ? 0 : 1));
-		te = proctable_find(en->pt, (int32_t)(k->sys_args[1] & 0x7fffffff), UINT64_MAX);
+		tpid = (int32_t)(k->sys_args[1] & 0x7fffffff);
+		te = proctable_find(en->pt, tpid, UINT64_MAX);
 		if (te && !te->exit_ns) {
 			if (te->image_len)
 				en_set(ev, "TargetImage", te->image, te->image_len);
 			if (te->guid[0])
 				en_set(ev, "TargetProcessGuid", te->guid, strlen(te->guid));
+		} else if (tpid > 0 && procinfo_read(tpid, &en->ppi) == 0) {
+			/* not in the table (started before the agent and gone
+			 * from it, or a child sharing its parent's memory, whose
+			 * fork the sensor does not send): a traced process is
+			 * stopped, so /proc still shows it */
+			if (en->ppi.have & PROCINFO_HAVE_IMAGE)
+				en_set(ev, "TargetImage", en->ppi.image, en->ppi.image_len);
+			if (en_guid(en, tpid, en->ppi.st.start_time, en->pguid) == 0)
+				en_set(ev, "TargetProcessGuid", en->pguid, ENRICH_GUID_LEN);
 		}
 		break;
 	}

@@ -8,6 +8,8 @@
  *   ym-sensor-helper finit-module FILE     finit_module on FILE (not a module: fails)
  *   ym-sensor-helper bpf-load NAME         load a 2-instruction socket filter named NAME
  *   ym-sensor-helper ptrace                fork a child, PTRACE_ATTACH it, print its pid
+ *   ym-sensor-helper ptrace-vm             the same with a child sharing this process's
+ *                                          memory (clone CLONE_VM: no fork record)
  *   ym-sensor-helper exit CODE             exit with CODE
  *   ym-sensor-helper spawn MARKER          posix_spawn "/bin/sh -c 'sleep 0.3; exit 3'
  *                                          MARKER" (CLONE_VM: no fork record in the
@@ -20,6 +22,7 @@
  * was carried out (a refused finit_module is carried out). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/bpf.h>
 #include <signal.h>
 #include <spawn.h>
@@ -36,6 +39,16 @@
 #include <unistd.h>
 
 extern char **environ;
+
+/* a child sharing the helper's memory (and its thread pointer: it only
+ * waits) */
+static int vm_child(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return 0;
+}
 
 static int copy_file(const char *from, int out)
 {
@@ -148,17 +161,28 @@ int main(int argc, char **argv)
 		printf("ret %ld\n", r);
 		return r < 0;
 	}
-	if (strcmp(argv[1], "ptrace") == 0) {
-		pid_t p = fork();
+	if (strcmp(argv[1], "ptrace") == 0 || strcmp(argv[1], "ptrace-vm") == 0) {
+		static char stack[64 * 1024] __attribute__((aligned(16)));
+		pid_t p;
 		int st;
-		if (p == 0) {
-			pause();
-			_exit(0);
+		if (strcmp(argv[1], "ptrace-vm") == 0) {
+			p = clone(vm_child, stack + sizeof(stack), CLONE_VM | SIGCHLD, NULL);
+		} else {
+			p = fork();
+			if (p == 0) {
+				pause();
+				_exit(0);
+			}
 		}
 		if (p < 0 || ptrace(PTRACE_ATTACH, p, NULL, NULL) != 0)
 			return 1;
 		waitpid(p, &st, 0);
 		printf("pid %d\n", (int)p);
+		fflush(stdout);
+		/* the CLONE_VM child is in no process table: the agent reads
+		 * /proc, so it stays traced a while, as under a debugger */
+		if (strcmp(argv[1], "ptrace-vm") == 0)
+			sleep(1);
 		kill(p, SIGKILL);
 		ptrace(PTRACE_DETACH, p, NULL, NULL);
 		waitpid(p, &st, 0);

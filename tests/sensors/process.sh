@@ -206,6 +206,16 @@ if [ "$MODE" = bpf ]; then
 	eq "$(q SourceImage "$c9")" "$helper" SourceImage
 	eq "$(q TargetImage "$c9")" "$helper" TargetImage
 	ok "ptrace attach"
+
+	# the same on a child sharing the tracer's memory (clone CLONE_VM: no
+	# fork record, so the target is named from /proc)
+	out=$("$helper" ptrace-vm x) || fail "ptrace-vm helper"
+	tv=${out#pid }
+	c9v="category = 9 AND json_extract(fields, '\$.EventType') = 'process_access' AND json_extract(fields, '\$.TargetProcessId') = '$tv'"
+	wait_ev "$c9v"
+	eq "$(q TargetImage "$c9v")" "$helper" "ptrace CLONE_VM child: TargetImage"
+	[ -n "$(q TargetProcessGuid "$c9v")" ] || fail "ptrace CLONE_VM child: no TargetProcessGuid"
+	ok "ptrace attach of a CLONE_VM child"
 fi
 
 # the netlink mode's capture thread runs at real-time priority; where the
