@@ -19,7 +19,7 @@
 #define LIM_SLEEP_MAX  500000000ull
 #define LIM_BUSY_PCT   90 /* a cgroup-held agent using this much of its share is saturated */
 #define LIM_THROTTLED_PCT 20 /* throttled in this share of CPU periods: held back */
-#define LIM_RT_PERIOD_US  1000000 /* cpu.rt_period_us when it cannot be read: the kernel's default */
+#define LIM_RT_PERIOD_US  1000000 /* cpu.rt_period_us when it can be neither set nor read: the kernel's default */
 
 static int lim_write(const char *dir, const char *file, const char *val)
 {
@@ -208,8 +208,11 @@ static void lim_cgroup2(const struct bounds_cfg *cfg, struct bounds *l)
  * kernel refuses SCHED_FIFO to its tasks (EPERM): the netlink sensor's
  * capture thread (collect.c) lost its priority to the CPU bound, and with
  * it most command lines of short-lived processes. The group gets the
- * agent's share of its period, as for the quota. A parent without that
- * much left refuses it: the thread then runs at normal priority (W3606). */
+ * agent's share of the quota's period (100 ms, not the default 1 s: a
+ * thread that used its runtime waits for the next period, and must not
+ * wait most of a second while the kernel's message queue fills). A parent
+ * without that much left refuses it: the thread then runs at normal
+ * priority (W3606). */
 static void lim_rt_budget(const char *dir, unsigned pct)
 {
 	char path[512], v[32], *text = NULL;
@@ -218,8 +221,11 @@ static void lim_rt_budget(const char *dir, unsigned pct)
 
 	if (!pct || !lim_has(dir, "cpu.rt_runtime_us"))
 		return;
-	if (snprintf(path, sizeof(path), "%s/cpu.rt_period_us", dir) < (int)sizeof(path) &&
-	    util_read_file(path, 64, &text, &len) == 0) {
+	snprintf(v, sizeof(v), "%u", LIM_PERIOD_US);
+	if (lim_write(dir, "cpu.rt_period_us", v) == 0) {
+		period = LIM_PERIOD_US;
+	} else if (snprintf(path, sizeof(path), "%s/cpu.rt_period_us", dir) < (int)sizeof(path) &&
+		   util_read_file(path, 64, &text, &len) == 0) {
 		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
 			text[--len] = 0;
 		if (util_parse_u64(text, 1, 1000000000ull, &period))

@@ -212,8 +212,9 @@ static void test_bounds_cgroup1(void **state)
 
 /* v1 with real-time group scheduling (cpu.rt_runtime_us in the group): the
  * group gets the agent's share of its real-time period before the agent
- * joins it (else SCHED_FIFO is refused to its capture thread); the period
- * is the group's own when readable, else the kernel's default. Left-over
+ * joins it (else SCHED_FIFO is refused to its capture thread), of a 100 ms
+ * period where the group has the file to set it, else of the kernel's
+ * default (1 s). Left-over
  * folders of agents that are gone are removed; a live process's is not. */
 static void test_bounds_cgroup1_rt(void **state)
 {
@@ -250,12 +251,16 @@ static void test_bounds_cgroup1_rt(void **state)
 	assert_int_equal(stat(live, &sb), 0);
 	bounds_release(&l);
 
-	/* the group's own period */
+	/* with a period file (cgroupfs replaces a value written to it; here
+	 * the fake file starts empty): the quota's period, 100 ms */
 	fake_cgroup(home, cpu_files, cpudir, sizeof(cpudir));
+	snprintf(path, sizeof(path), "%s/cpu.rt_runtime_us", cpudir);
+	assert_int_equal(util_write_file(path, "", 0, 0644), 0);
 	snprintf(path, sizeof(path), "%s/cpu.rt_period_us", cpudir);
-	assert_int_equal(util_write_file(path, "500000\n", 7, 0644), 0);
+	assert_int_equal(util_write_file(path, "", 0, 0644), 0);
 	bounds_apply(&cfg, &l);
-	expect_file(cpudir, "cpu.rt_runtime_us", "150000");
+	expect_file(cpudir, "cpu.rt_period_us", "100000");
+	expect_file(cpudir, "cpu.rt_runtime_us", "30000");
 	bounds_release(&l);
 	rmdir(live);
 }
