@@ -269,7 +269,7 @@ static void nb_stats(const struct family *f, struct family_stats *out)
 
 const char *family_net_bpf_reads(const struct family *f)
 {
-	return f->direct ? "direct loads" : "helper reads";
+	return sysx_reads(f->direct);
 }
 
 void family_net_bpf_direct_loads(int allow)

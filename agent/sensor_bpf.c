@@ -455,7 +455,7 @@ static void sb_stop(struct sensor *s)
 
 const char *sensor_bpf_reads(const struct sensor *s)
 {
-	return s->direct ? "direct loads" : "helper reads";
+	return sysx_reads(s->direct);
 }
 
 void sensor_bpf_direct_loads(int allow)

@@ -214,6 +214,11 @@ struct bpf_program *sysx_choose_direct(int direct, struct bpf_program *dl, struc
 	return direct ? dl : hr;
 }
 
+const char *sysx_reads(int direct)
+{
+	return direct ? "direct loads" : "helper reads";
+}
+
 void sysx_allow_tracepoints(int allow)
 {
 	pthread_mutex_lock(&sx_lock);

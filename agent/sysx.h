@@ -68,6 +68,10 @@ int sysx_load_failed(const char *who, int *direct, int tp, int err);
  * other is neither loaded nor attached. */
 struct bpf_program *sysx_choose_direct(int direct, struct bpf_program *dl, struct bpf_program *hr);
 
+/* The build a module loaded, for its logs and tests: "direct loads" or
+ * "helper reads" (a static string). */
+const char *sysx_reads(int direct);
+
 /* Tests: 0 makes sysx_prepare choose btf from now on, 1 lets it choose tp
  * again where the tracepoints can be used. */
 void sysx_allow_tracepoints(int allow);
