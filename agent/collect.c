@@ -36,6 +36,7 @@
 #define COLLECT_SENSOR_IDLE_MS 500
 
 #define COLLECT_FAMILY_MAX_POLL 4096 /* events drained from one family per wake-up */
+#define COLLECT_SENSOR_MAX_POLL 4096 /* messages from the process sensor per poll */
 /* After a family's descriptor woke the collector and was drained, it is left
  * out of the epoll set this long, so a stream of records (auditd: one
  * datagram each; eBPF rings: a wake-up per record) costs one wake-up per
@@ -43,6 +44,11 @@
  * at 100,000 records/s, 2,000 records (rings of 256 KiB and more, socket
  * buffers of MiBs). */
 #define COLLECT_FAMILY_POLL_MS 20
+/* At the stop, what the kernel buffers hold is read for at most this long
+ * (collect_drain): a storm that goes on keeps them filling. A full 1 MiB
+ * process ring is ~6,000 records, ~10 ms of CPU; the audit socket's 8 MiB
+ * a few hundred; a CPU bound of 5 % of a core stretches both 20 times. */
+#define COLLECT_STOP_DRAIN_MS 2000
 #define COLLECT_EP_SENSOR	0
 #define COLLECT_EP_SIGNAL	1
 #define COLLECT_EP_FAMILY	2 /* + index */
@@ -513,11 +519,41 @@ static int64_t collect_rearm(const struct collect_cfg *cfg, int ep, uint64_t *re
 static int collect_poll_sensor(struct collect_state *cs)
 {
 	const struct collect_cfg *cfg = cs->cfg;
-	int n = cfg->ops->poll(cfg->sensor, 4096, collect_on_msg, cs);
+	int n = cfg->ops->poll(cfg->sensor, COLLECT_SENSOR_MAX_POLL, collect_on_msg, cs);
 
 	if (n < 0)
 		LOG_E("collect", "E3603", "sensor %s failed: %s", cfg->ops->name, ym_strerror(n));
 	return n;
+}
+
+/* At the stop: reads what the sensor and each family hold, until a poll
+ * finds less than it may take (drained) or COLLECT_STOP_DRAIN_MS pass.
+ * Records left in a kernel buffer are freed with it, lost and counted
+ * nowhere; an agent held back by its CPU bound, or stopped during a storm,
+ * has thousands there. */
+static void collect_drain(struct collect_state *cs)
+{
+	const struct collect_cfg *cfg = cs->cfg;
+	uint64_t t0 = util_mono_ns(), end = t0 + COLLECT_STOP_DRAIN_MS * 1000000ull;
+	uint64_t got = 0;
+	int n;
+
+	do {
+		n = collect_poll_sensor(cs);
+		got += n > 0 ? (uint64_t)n : 0;
+	} while (n >= COLLECT_SENSOR_MAX_POLL && util_mono_ns() < end);
+	for (size_t i = 0; i < cfg->nfams; i++) {
+		struct collect_family *cf = &cfg->fams[i];
+
+		do {
+			n = collect_poll_family(cs, cf);
+			got += n > 0 ? (uint64_t)n : 0;
+		} while (n >= COLLECT_FAMILY_MAX_POLL && util_mono_ns() < end);
+	}
+	if (got)
+		LOG_I("collect", "stop: %llu records still in the sensors' buffers read in %llu ms",
+		      (unsigned long long)got,
+		      (unsigned long long)((util_mono_ns() - t0) / 1000000));
 }
 
 int collect_run(const struct collect_cfg *cfg)
@@ -665,7 +701,7 @@ int collect_run(const struct collect_cfg *cfg)
 				}
 			}
 			/* more waiting: come back at once */
-			if (n >= 4096)
+			if (n >= COLLECT_SENSOR_MAX_POLL)
 				last_sensor = now - (uint64_t)cfg->ops->poll_interval_ms * 1000000;
 		}
 		now = util_mono_ns();
@@ -691,6 +727,8 @@ int collect_run(const struct collect_cfg *cfg)
 			enrich_tick(cfg->en);
 		}
 	}
+	if (r == 0)
+		collect_drain(&cs);
 	collect_tick_families(&cs); /* pending flow summaries, so their counts are kept */
 	collect_check_drops(&cs);
 	batcher_flush(cfg->b);

@@ -217,6 +217,7 @@ struct sensor {
 	/* test_collect_run_sensor_idle: what the collector did, read by the
 	 * driving thread */
 	int polls, idle_on, idle_off, pending;
+	long backlog; /* test_collect_run_stop_drain: messages held (-1: endless) */
 };
 
 static int fs_fd(const struct sensor *s)
@@ -281,6 +282,7 @@ struct family {
 	int fd;	  /* eventfd: readable once */
 	int stop; /* write end of the collector's stop pipe */
 	struct family_stats st;
+	long backlog; /* test_collect_run_stop_drain: records held */
 };
 
 static int ff_fd(const struct family *f)
@@ -602,6 +604,106 @@ static void test_auditd_requested_rule_reported(void **state)
 	family_auditd_audit_ops.stop(f);
 }
 
+/* A sensor (or family) holding records its descriptor never announces, as a
+ * ring buffer below its wake-up mark: each poll hands over what it may take
+ * (none reach the batcher: the collector's reads are what is counted). */
+static int fsb_poll(struct sensor *s, int max, void (*cb)(void *arg, const struct sensor_msg *m),
+		    void *arg)
+{
+	long k = s->backlog < 0 || s->backlog > max ? max : s->backlog;
+
+	(void)cb;
+	(void)arg;
+	s->polls++;
+	if (s->backlog > 0)
+		s->backlog -= k;
+	return (int)k;
+}
+
+static const struct sensor_ops backlog_sensor_ops = {
+    .name = "fake-backlog",
+    .poll_interval_ms = 100,
+    .fd = fs_fd,
+    .poll = fsb_poll,
+    .stats = fs_stats,
+};
+
+static int fb_poll(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	long k = f->backlog > max ? max : f->backlog;
+
+	(void)emit;
+	(void)arg;
+	f->backlog -= k;
+	return (int)k;
+}
+
+static const struct family_ops backlog_family_ops = {
+    .family = "network",
+    .mode = "fake-backlog",
+    .fd = ff_fd,
+    .poll = fb_poll,
+    .stats = ff_stats,
+};
+
+/* Stopped with records in the kernel buffers (the signal came first): the
+ * collector reads them all before it returns, the sensor's and a family's,
+ * past a poll's limit; a sensor that never runs dry is read for a bounded
+ * time only. */
+static void test_collect_run_stop_drain(void **state)
+{
+	struct sensor sensor;
+	struct family fam;
+	struct collect_family cf;
+	struct collect_cfg cfg;
+	struct rig r;
+	int pfd[2];
+	uint64_t t0;
+	(void)state;
+
+	rig_open(&r, "drain");
+	assert_int_equal(pipe(pfd), 0);
+	assert_int_equal(write(pfd[1], "x", 1), 1); /* the stop, before anything */
+	memset(&sensor, 0, sizeof(sensor));
+	memset(&fam, 0, sizeof(fam));
+	sensor.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fam.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(sensor.fd >= 0 && fam.fd >= 0);
+	sensor.backlog = 10000; /* more than two polls take */
+	fam.backlog = 9000;
+	memset(&cf, 0, sizeof(cf));
+	cf.family = "network";
+	cf.ops = &backlog_family_ops;
+	cf.f = &fam;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ops = &backlog_sensor_ops;
+	cfg.sensor = &sensor;
+	cfg.b = r.b;
+	cfg.sp = r.sp;
+	cfg.fams = &cf;
+	cfg.nfams = 1;
+	cfg.sigfd = pfd[0];
+	cfg.batch_ms = 1000;
+	assert_int_equal(collect_run(&cfg), 0);
+	assert_int_equal(sensor.backlog, 0);
+	assert_int_equal(fam.backlog, 0);
+	assert_true(sensor.polls >= 3);
+
+	/* endless: given up after the bound (2 s), not held forever */
+	sensor.backlog = -1;
+	fam.backlog = 0;
+	assert_int_equal(write(pfd[1], "x", 1), 1);
+	t0 = util_mono_ns();
+	assert_int_equal(collect_run(&cfg), 0);
+	assert_true(util_mono_ns() - t0 >= 1900000000ull);
+	assert_true(util_mono_ns() - t0 < 10000000000ull);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(sensor.fd);
+	close(fam.fd);
+	rig_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -609,6 +711,7 @@ int main(void)
 	    cmocka_unit_test(test_collect_refuses_malformed),
 	    cmocka_unit_test(test_collect_run_family_drop),
 	    cmocka_unit_test(test_collect_run_sensor_idle),
+	    cmocka_unit_test(test_collect_run_stop_drain),
 	    cmocka_unit_test(test_auditd_stale_rule_skipped),
 	    cmocka_unit_test(test_auditd_requested_rule_reported),
 	};
