@@ -333,6 +333,30 @@ static const struct family_ops fake_family_ops = {
     .stats = ff_stats,
 };
 
+/* cfg for a collect_run pass over rig r: the sensor stand-in, one family
+ * (cf; NULL: none), stopped when sigfd becomes readable */
+static void run_cfg(struct collect_cfg *cfg, const struct sensor_ops *ops, struct sensor *sensor,
+		    const struct rig *r, struct collect_family *cf, int sigfd)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ops = ops;
+	cfg->sensor = sensor;
+	cfg->b = r->b;
+	cfg->sp = r->sp;
+	cfg->fams = cf;
+	cfg->nfams = cf ? 1 : 0;
+	cfg->sigfd = sigfd;
+	cfg->batch_ms = 1000;
+}
+
+static void run_family(struct collect_family *cf, const struct family_ops *ops, struct family *f)
+{
+	memset(cf, 0, sizeof(*cf));
+	cf->family = ops->family;
+	cf->ops = ops;
+	cf->f = f;
+}
+
 static void test_collect_run_family_drop(void **state)
 {
 	struct sensor sensor;
@@ -353,19 +377,9 @@ static void test_collect_run_family_drop(void **state)
 	fam.stop = pfd[1];
 	memset(&fam.st, 0, sizeof(fam.st));
 	assert_int_equal(write(fam.fd, &one, sizeof(one)), (ssize_t)sizeof(one));
-	memset(&cf, 0, sizeof(cf));
-	cf.family = "auth";
-	cf.ops = &fake_family_ops;
-	cf.f = &fam;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.ops = &fake_sensor_ops;
-	cfg.sensor = &sensor;
-	cfg.b = r.b;
-	cfg.sp = r.sp;
-	cfg.fams = &cf;
-	cfg.nfams = 1;
-	cfg.sigfd = pfd[0]; /* readable: stop, as on SIGTERM */
-	cfg.batch_ms = 1000;
+	run_family(&cf, &fake_family_ops, &fam);
+	run_cfg(&cfg, &fake_sensor_ops, &sensor, &r, &cf,
+		pfd[0]); /* readable: stop, as on SIGTERM */
 	assert_int_equal(collect_run(&cfg), 0);
 	assert_int_equal(fam.st.events, 2);
 	assert_int_equal(fam.st.drops, 1);
@@ -454,13 +468,7 @@ static void test_collect_run_sensor_idle(void **state)
 	memset(&sensor, 0, sizeof(sensor));
 	sensor.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	assert_true(sensor.fd >= 0);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.ops = &idle_sensor_ops;
-	cfg.sensor = &sensor;
-	cfg.b = r.b;
-	cfg.sp = r.sp;
-	cfg.sigfd = pfd[0];
-	cfg.batch_ms = 1000;
+	run_cfg(&cfg, &idle_sensor_ops, &sensor, &r, NULL, pfd[0]);
 	memset(&d, 0, sizeof(d));
 	d.s = &sensor;
 	d.stop = pfd[1];
@@ -671,19 +679,8 @@ static void test_collect_run_stop_drain(void **state)
 	assert_true(sensor.fd >= 0 && fam.fd >= 0);
 	sensor.backlog = 10000; /* more than two polls take */
 	fam.backlog = 9000;
-	memset(&cf, 0, sizeof(cf));
-	cf.family = "network";
-	cf.ops = &backlog_family_ops;
-	cf.f = &fam;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.ops = &backlog_sensor_ops;
-	cfg.sensor = &sensor;
-	cfg.b = r.b;
-	cfg.sp = r.sp;
-	cfg.fams = &cf;
-	cfg.nfams = 1;
-	cfg.sigfd = pfd[0];
-	cfg.batch_ms = 1000;
+	run_family(&cf, &backlog_family_ops, &fam);
+	run_cfg(&cfg, &backlog_sensor_ops, &sensor, &r, &cf, pfd[0]);
 	assert_int_equal(collect_run(&cfg), 0);
 	assert_int_equal(sensor.backlog, 0);
 	assert_int_equal(fam.backlog, 0);
