@@ -527,7 +527,8 @@ static int collect_poll_sensor(struct collect_state *cs)
 }
 
 /* At the stop: reads what the sensor and each family hold, until a poll
- * finds less than it may take (drained) or COLLECT_STOP_DRAIN_MS pass.
+ * finds less than it may take (drained) or COLLECT_STOP_DRAIN_MS pass, then
+ * has each family emit what waits for more input (ops->flush).
  * Records left in a kernel buffer are freed with it, lost and counted
  * nowhere; an agent held back by its CPU bound, or stopped during a storm,
  * has thousands there. */
@@ -550,8 +551,20 @@ static void collect_drain(struct collect_state *cs)
 			got += n > 0 ? (uint64_t)n : 0;
 		} while (n >= COLLECT_FAMILY_MAX_POLL && util_mono_ns() < end);
 	}
+	/* then what waits for more input (an answer, an event's last record) */
+	for (size_t i = 0; i < cfg->nfams; i++) {
+		struct collect_family *cf = &cfg->fams[i];
+
+		if (!cf->ops || !cf->f || cf->failed || !cf->ops->flush)
+			continue;
+		cs->emitting = cf;
+		n = cf->ops->flush(cf->f, collect_emit, cs);
+		cs->emitting = NULL;
+		got += n > 0 ? (uint64_t)n : 0;
+	}
 	if (got)
-		LOG_I("collect", "stop: %llu records still in the sensors' buffers read in %llu ms",
+		LOG_I("collect",
+		      "stop: %llu records and waiting events taken from the sensors in %llu ms",
 		      (unsigned long long)got,
 		      (unsigned long long)((util_mono_ns() - t0) / 1000000));
 }

@@ -70,6 +70,10 @@ struct family_ops {
 	int (*poll)(struct family *f, int max, family_emit_fn emit, void *arg);
 	/* Called about once a second (log files are followed here). May be NULL. */
 	int (*tick)(struct family *f, family_emit_fn emit, void *arg);
+	/* At the stop, after the last poll: emits what still waits for more
+	 * input (a query's answer, the rest of an audit event) as it is, as its
+	 * timeout would. Returns the number emitted. May be NULL. */
+	int (*flush)(struct family *f, family_emit_fn emit, void *arg);
 	void (*stats)(const struct family *f, struct family_stats *out);
 	void (*stop)(struct family *f);
 };

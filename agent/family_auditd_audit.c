@@ -642,6 +642,18 @@ static int au_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 	return handled;
 }
 
+/* At the stop: every group still waiting for its end record, as it is
+ * (as after AU_WAIT_NS) */
+static int au_final(struct family *f, family_emit_fn emit, void *arg)
+{
+	int n = 0;
+
+	for (int i = 0; i < FAMILY_AUDITD_GROUPS; i++)
+		if (f->grp[i].used)
+			n += au_flush(f, &f->grp[i], emit, arg);
+	return n;
+}
+
 static int au_tick(struct family *f, family_emit_fn emit, void *arg)
 {
 	uint64_t now = util_mono_ns();
@@ -847,6 +859,7 @@ const struct family_ops family_auditd_audit_ops = {
     .fd = au_fd,
     .poll = au_poll,
     .tick = au_tick,
+    .flush = au_final,
     .stats = au_stats,
     .stop = au_stop,
 };

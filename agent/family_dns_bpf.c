@@ -206,6 +206,11 @@ static int db_tick(struct family *f, family_emit_fn emit, void *arg)
 	return family_dns_track_tick(f->track, emit, arg) < 0 ? YM_E_IO : 0;
 }
 
+static int db_flush(struct family *f, family_emit_fn emit, void *arg)
+{
+	return family_dns_track_flush(f->track, emit, arg);
+}
+
 static void db_stats(const struct family *f, struct family_stats *out)
 {
 	uint64_t malformed, kdrops;
@@ -225,6 +230,7 @@ const struct family_ops family_dns_bpf_ops = {
     .fd = db_fd,
     .poll = db_poll,
     .tick = db_tick,
+    .flush = db_flush,
     .stats = db_stats,
     .stop = db_stop,
 };

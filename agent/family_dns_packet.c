@@ -203,6 +203,11 @@ static int dnsp_tick(struct family *f, family_emit_fn emit, void *arg)
 	return family_dns_track_tick(f->track, emit, arg);
 }
 
+static int dnsp_flush(struct family *f, family_emit_fn emit, void *arg)
+{
+	return family_dns_track_flush(f->track, emit, arg);
+}
+
 static void dnsp_stats(const struct family *f, struct family_stats *out)
 {
 	uint64_t malformed;
@@ -219,6 +224,7 @@ const struct family_ops family_dns_packet_ops = {
     .fd = dnsp_fd,
     .poll = dnsp_poll,
     .tick = dnsp_tick,
+    .flush = dnsp_flush,
     .stats = dnsp_stats,
     .stop = dnsp_stop,
 };

@@ -210,7 +210,8 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 	return emitted;
 }
 
-int family_dns_track_tick(struct family_dns_track *t, family_emit_fn emit, void *arg)
+/* Emits the queries that have waited longer than wait_ns, unanswered. */
+static int dns_expire(struct family_dns_track *t, uint64_t wait_ns, family_emit_fn emit, void *arg)
 {
 	uint64_t now = util_mono_ns();
 	int n = 0;
@@ -218,12 +219,22 @@ int family_dns_track_tick(struct family_dns_track *t, family_emit_fn emit, void 
 	for (size_t i = 0; i < FAMILY_DNS_TRACK_MAX; i++) {
 		struct dns_pending *q = &t->pend[i];
 
-		if (q->used && now - q->mono_ns > FAMILY_DNS_TRACK_WAIT_S * 1000000000ull) {
+		if (q->used && now - q->mono_ns >= wait_ns) {
 			n += dns_emit(t, q, NULL, emit, arg);
 			q->used = 0;
 		}
 	}
 	return n;
+}
+
+int family_dns_track_tick(struct family_dns_track *t, family_emit_fn emit, void *arg)
+{
+	return dns_expire(t, FAMILY_DNS_TRACK_WAIT_S * 1000000000ull + 1, emit, arg);
+}
+
+int family_dns_track_flush(struct family_dns_track *t, family_emit_fn emit, void *arg)
+{
+	return dns_expire(t, 0, emit, arg);
 }
 
 void family_dns_track_stats(const struct family_dns_track *t, struct family_stats *out,

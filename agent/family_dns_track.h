@@ -36,6 +36,10 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 /* Emits queries that waited too long. Returns the number emitted. */
 int family_dns_track_tick(struct family_dns_track *t, family_emit_fn emit, void *arg);
 
+/* Emits every query still waiting (unanswered, as at its timeout): at the
+ * stop. Returns the number emitted. */
+int family_dns_track_flush(struct family_dns_track *t, family_emit_fn emit, void *arg);
+
 /* events, drops; malformed payloads in *malformed */
 void family_dns_track_stats(const struct family_dns_track *t, struct family_stats *out,
 			    uint64_t *malformed);

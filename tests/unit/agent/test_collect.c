@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -25,6 +26,7 @@
 #include "collect.h"
 #include "err.h"
 #include "family_auditd_audit.h"
+#include "family_dns_track.h"
 #include "seqgen.h"
 #include "sensor.h"
 #include "spool.h"
@@ -283,6 +285,7 @@ struct family {
 	int stop; /* write end of the collector's stop pipe */
 	struct family_stats st;
 	long backlog; /* test_collect_run_stop_drain: records held */
+	int flushed;  /* ... and whether ops->flush ran after them */
 };
 
 static int ff_fd(const struct family *f)
@@ -582,6 +585,33 @@ static void test_auditd_stale_rule_skipped(void **state)
 	family_auditd_audit_ops.stop(f);
 }
 
+/* An event whose end record had not come when the agent stopped: emitted
+ * by the family's flush with what it has, not freed with the family. */
+static void test_auditd_flush_at_stop(void **state)
+{
+	struct family_env env = {.self_pid = (int32_t)getpid(), .process_sensor = 1};
+	struct family *f = NULL;
+	struct au_seen a;
+	char t[512];
+	(void)state;
+
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(family_auditd_audit_new(&env, &f), 0);
+	snprintf(t, sizeof(t),
+		 "audit(1700000000.123:200): arch=c000003e syscall=59 success=yes exit=0 a0=1 "
+		 "a1=2 a2=3 a3=4 items=1 ppid=1 pid=4242 auid=0 uid=0 gid=0 euid=0 tty=(none) "
+		 "ses=1 comm=\"echo\" exe=\"/usr/bin/echo\" key=\"admin_rule\"");
+	au_feed(f, AUDIT_SYSCALL, t, &a);
+	au_feed(f, AUDIT_CWD, "audit(1700000000.123:200): cwd=\"/tmp\"", &a);
+	assert_int_equal(a.n, 0); /* waiting for its EOE */
+	assert_int_equal(family_auditd_audit_ops.flush(f, au_collect, &a), 2);
+	assert_int_equal(au_has(&a, "SYSCALL", "admin_rule"), 1);
+	assert_int_equal(au_has(&a, "CWD", "admin_rule"), 1);
+	assert_int_equal(a.n, 2);
+	assert_int_equal(family_auditd_audit_ops.flush(f, au_collect, &a), 0);
+	family_auditd_audit_ops.stop(f);
+}
+
 /* With --audit-exec (or as the process family's fallback) the rule is this
  * instance's: its events are reported, with the key; as the fallback also as
  * process_creation. */
@@ -646,11 +676,21 @@ static int fb_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 	return (int)k;
 }
 
+/* flushed after the last poll took everything: 1; too early: -1 */
+static int fb_flush(struct family *f, family_emit_fn emit, void *arg)
+{
+	(void)emit;
+	(void)arg;
+	f->flushed = f->backlog == 0 ? 1 : -1;
+	return 0;
+}
+
 static const struct family_ops backlog_family_ops = {
     .family = "network",
     .mode = "fake-backlog",
     .fd = ff_fd,
     .poll = fb_poll,
+    .flush = fb_flush,
     .stats = ff_stats,
 };
 
@@ -684,6 +724,7 @@ static void test_collect_run_stop_drain(void **state)
 	assert_int_equal(collect_run(&cfg), 0);
 	assert_int_equal(sensor.backlog, 0);
 	assert_int_equal(fam.backlog, 0);
+	assert_int_equal(fam.flushed, 1);
 	assert_true(sensor.polls >= 3);
 
 	/* endless: given up after the bound (2 s), not held forever */
@@ -701,6 +742,40 @@ static void test_collect_run_stop_drain(void **state)
 	rig_close(&r);
 }
 
+static int dns_seen(void *arg, const struct event *ev)
+{
+	char *name = arg;
+
+	copy_field(ev, "QueryName", name, 64);
+	return 0;
+}
+
+/* A query still unanswered when the agent stops: flushed (as at its
+ * timeout, without results), not freed with the table. */
+static void test_dns_track_flush_at_stop(void **state)
+{
+	struct family_env env = {.self_pid = (int32_t)getpid()};
+	struct family_dns_track *t = NULL;
+	/* id 0x1234, query, 1 question: www.example.test A */
+	static const uint8_t q[] = {0x12, 0x34, 0x01, 0x00, 0,	 1,   0,   0,	0,   0,	  0,   0,
+				    3,	  'w',	'w',  'w',  7,	 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+				    4,	  't',	'e',  's',  't', 0,   0,   1,	0,   1};
+	static const uint8_t lo[4] = {127, 0, 0, 1}, ns[4] = {127, 0, 0, 53};
+	char name[64] = "";
+	(void)state;
+
+	assert_int_equal(family_dns_track_new(&env, &t), 0);
+	assert_int_equal(family_dns_track_packet(t, AF_INET, lo, 40000, ns, 53, q, sizeof(q), 4242,
+						 dns_seen, name),
+			 0);
+	assert_int_equal(family_dns_track_tick(t, dns_seen, name), 0); /* not yet timed out */
+	assert_string_equal(name, "");
+	assert_int_equal(family_dns_track_flush(t, dns_seen, name), 1);
+	assert_string_equal(name, "www.example.test");
+	assert_int_equal(family_dns_track_flush(t, dns_seen, name), 0);
+	family_dns_track_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -711,6 +786,8 @@ int main(void)
 	    cmocka_unit_test(test_collect_run_stop_drain),
 	    cmocka_unit_test(test_auditd_stale_rule_skipped),
 	    cmocka_unit_test(test_auditd_requested_rule_reported),
+	    cmocka_unit_test(test_auditd_flush_at_stop),
+	    cmocka_unit_test(test_dns_track_flush_at_stop),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
