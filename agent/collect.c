@@ -47,7 +47,7 @@
 /* At the stop, what the kernel buffers hold is read for at most this long
  * (collect_drain): a storm that goes on keeps them filling. A full 1 MiB
  * process ring is ~6,000 records, ~10 ms of CPU; the audit socket's 8 MiB
- * a few hundred; a CPU bound of 5 % of a core stretches both 20 times. */
+ * a few hundred ms; a CPU bound of 5 % of a core stretches both 20 times. */
 #define COLLECT_STOP_DRAIN_MS 2000
 #define COLLECT_EP_SENSOR	0
 #define COLLECT_EP_SIGNAL	1
