@@ -990,19 +990,22 @@ static void boot_guid(int32_t pid, uint64_t start_time, char out[ENRICH_GUID_LEN
 	free(boot);
 }
 
+/* a small enricher: tables of a few entries, terminations on */
+static const struct enrich_cfg small_cfg = {
+    .proc_max_entries = 64,
+    .proc_max_bytes = 1 << 16,
+    .proc_retain_ns = 1000000000ull,
+    .hash_max_entries = 4,
+    .hash_max_file = HASHCACHE_MAX_FILE,
+    .termination = 1,
+    .self_pid = -1,
+};
+
 /* Enrichment of a real child from synthetic sensor messages (the netlink
  * socket itself needs root; everything after it does not). */
 static void test_enrich_child(void **state)
 {
-	struct enrich_cfg cfg = {
-	    .proc_max_entries = 1024,
-	    .proc_max_bytes = 1 << 20,
-	    .proc_retain_ns = 1000000000ull,
-	    .hash_max_entries = 16,
-	    .hash_max_file = HASHCACHE_MAX_FILE,
-	    .termination = 1,
-	    .self_pid = -1,
-	};
+	struct enrich_cfg cfg = small_cfg;
 	struct enrich *en;
 	struct event ev;
 	struct sensor_msg m;
@@ -1015,6 +1018,10 @@ static void test_enrich_child(void **state)
 	int status;
 	(void)state;
 
+	/* larger tables than the small enricher's */
+	cfg.proc_max_entries = 1024;
+	cfg.proc_max_bytes = 1 << 20;
+	cfg.hash_max_entries = 16;
 	self_exe_path(self_exe, sizeof(self_exe));
 	assert_int_equal(enrich_new(&cfg, &en), 0);
 	pid = spawn_sleep(tmpdir);
@@ -1216,17 +1223,6 @@ static void test_namecache(void **state)
 	namecache_free(nc);
 	free(heap);
 }
-
-/* a small enricher: tables of a few entries, terminations on */
-static const struct enrich_cfg small_cfg = {
-    .proc_max_entries = 64,
-    .proc_max_bytes = 1 << 16,
-    .proc_retain_ns = 1000000000ull,
-    .hash_max_entries = 4,
-    .hash_max_file = HASHCACHE_MAX_FILE,
-    .termination = 1,
-    .self_pid = -1,
-};
 
 /* numbers of the kernel's records as decimal fields, at every digit count */
 static void test_enrich_numbers(void **state)
