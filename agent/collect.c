@@ -550,11 +550,7 @@ static void collect_drain(struct collect_state *cs)
 			n = collect_poll_family(cs, cf);
 			got += n > 0 ? (uint64_t)n : 0;
 		} while (n >= COLLECT_FAMILY_MAX_POLL && util_mono_ns() < end);
-	}
-	/* then what waits for more input (an answer, an event's last record) */
-	for (size_t i = 0; i < cfg->nfams; i++) {
-		struct collect_family *cf = &cfg->fams[i];
-
+		/* then what waits for more input (an answer, an event's last record) */
 		if (!cf->ops || !cf->f || cf->failed || !cf->ops->flush)
 			continue;
 		cs->emitting = cf;
