@@ -556,6 +556,9 @@ static void collect_drain(struct collect_state *cs)
 		cs->emitting = cf;
 		n = cf->ops->flush(cf->f, collect_emit, cs);
 		cs->emitting = NULL;
+		if (n < 0)
+			LOG_E("collect", "E3605", "%s sensor %s: what it held at the stop is lost: %s",
+			      cf->family, cf->ops->mode, ym_strerror(n));
 		got += n > 0 ? (uint64_t)n : 0;
 	}
 	if (got)

@@ -72,7 +72,9 @@ struct family_ops {
 	int (*tick)(struct family *f, family_emit_fn emit, void *arg);
 	/* At the stop, after the last poll: emits what still waits for more
 	 * input (a query's answer, the rest of an audit event) as it is, as its
-	 * timeout would. Returns the number emitted. May be NULL. */
+	 * timeout would, and what the kernel still counts (repeated flows'
+	 * pending counts), as the next tick would. Returns the number emitted
+	 * or a negative error (what was held is lost: logged). May be NULL. */
 	int (*flush)(struct family *f, family_emit_fn emit, void *arg);
 	void (*stats)(const struct family *f, struct family_stats *out);
 	void (*stop)(struct family *f);

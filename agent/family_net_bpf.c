@@ -258,6 +258,26 @@ static int nb_tick(struct family *f, family_emit_fn emit, void *arg)
 	return nb_poll(f, NB_TICK_MAX, emit, arg) < 0 ? YM_E_IO : 0;
 }
 
+/* At the stop: what the flows counted since the last tick would go with
+ * the map; sent now as summaries, as the next tick would, and read from the
+ * ring (every pending count is one record: the ring's records are finite).
+ * Returns the events emitted, or YM_E_IO. */
+static int nb_final(struct family *f, family_emit_fn emit, void *arg)
+{
+	int n, got = 0;
+
+	if (!f->skel->bss->agg_on ||
+	    __atomic_load_n(&f->skel->bss->flows_live, __ATOMIC_RELAXED) == 0)
+		return 0;
+	if (nb_flush(f) != 0)
+		return YM_E_IO;
+	do {
+		n = nb_poll(f, NB_TICK_MAX, emit, arg);
+		got += n > 0 ? n : 0;
+	} while (n >= NB_TICK_MAX);
+	return n < 0 ? YM_E_IO : got;
+}
+
 static void nb_stats(const struct family *f, struct family_stats *out)
 {
 	uint64_t kdrops = 0;
@@ -284,6 +304,7 @@ const struct family_ops family_net_bpf_ops = {
     .fd = nb_fd,
     .poll = nb_poll,
     .tick = nb_tick,
+    .flush = nb_final,
     .stats = nb_stats,
     .stop = nb_stop,
 };

@@ -105,6 +105,19 @@ void ft_stop(struct ft *t)
 	t->f = NULL;
 }
 
+void ft_final(struct ft *t)
+{
+	int n;
+
+	/* no tick: what the module holds must come out of the flush alone */
+	do {
+		n = t->ops->poll(t->f, 256, ft_emit, t);
+		FT_CHECK(n >= 0);
+	} while (n >= 256);
+	if (t->ops->flush != NULL)
+		FT_CHECK(t->ops->flush(t->f, ft_emit, t) >= 0);
+}
+
 void ft_pump(struct ft *t, int ms)
 {
 	uint64_t end = util_mono_ns() + (uint64_t)ms * 1000000ull;
