@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #define COLLECT_TICK_MS	      1000
@@ -49,6 +50,10 @@
  * process ring is ~6,000 records, ~10 ms of CPU; the audit socket's 8 MiB
  * a few hundred ms; a CPU bound of 5 % of a core stretches both 20 times. */
 #define COLLECT_STOP_DRAIN_MS 2000
+/* ... after the modules that can stop their programs did (ops->quiesce),
+ * and this much later: a program running at its detach commits within
+ * microseconds */
+#define COLLECT_QUIESCE_NS (10 * 1000000l)
 #define COLLECT_EP_SENSOR	0
 #define COLLECT_EP_SIGNAL	1
 #define COLLECT_EP_FAMILY	2 /* + index */
@@ -526,18 +531,41 @@ static int collect_poll_sensor(struct collect_state *cs)
 	return n;
 }
 
-/* At the stop: reads what the sensor and each family hold, until a poll
- * finds less than it may take (drained) or COLLECT_STOP_DRAIN_MS pass, then
- * has each family emit what waits for more input (ops->flush).
- * Records left in a kernel buffer are freed with it, lost and counted
- * nowhere; an agent held back by its CPU bound, or stopped during a storm,
- * has thousands there. */
+/* At the stop: the sensor and the families that can stop their kernel
+ * side (ops->quiesce: eBPF programs detached) do so first, so that what
+ * their buffers hold is finite; then reads what the sensor and each family
+ * hold, until a poll finds less than it may take (drained) or
+ * COLLECT_STOP_DRAIN_MS pass (a buffer that keeps filling), then has each
+ * family emit what waits for more input (ops->flush). Records left in a
+ * kernel buffer are freed with it, lost and counted nowhere; an agent held
+ * back by its CPU bound, or stopped during a storm, has thousands there. */
 static void collect_drain(struct collect_state *cs)
 {
 	const struct collect_cfg *cfg = cs->cfg;
 	uint64_t t0 = util_mono_ns(), end = t0 + COLLECT_STOP_DRAIN_MS * 1000000ull;
 	uint64_t got = 0;
-	int n;
+	int n, quiesced = 0;
+
+	if (cfg->ops->quiesce) {
+		cfg->ops->quiesce(cfg->sensor);
+		quiesced = 1;
+	}
+	for (size_t i = 0; i < cfg->nfams; i++) {
+		struct collect_family *cf = &cfg->fams[i];
+
+		if (cf->ops && cf->f && !cf->failed && cf->ops->quiesce) {
+			cf->ops->quiesce(cf->f);
+			quiesced = 1;
+		}
+	}
+	/* a program that was running on another CPU at its detach may still
+	 * commit its record: a moment for it, before the polls that must see
+	 * it */
+	if (quiesced) {
+		struct timespec ts = {0, COLLECT_QUIESCE_NS};
+
+		nanosleep(&ts, NULL);
+	}
 
 	do {
 		n = collect_poll_sensor(cs);
@@ -557,8 +585,9 @@ static void collect_drain(struct collect_state *cs)
 		n = cf->ops->flush(cf->f, collect_emit, cs);
 		cs->emitting = NULL;
 		if (n < 0)
-			LOG_E("collect", "E3605", "%s sensor %s: what it held at the stop is lost: %s",
-			      cf->family, cf->ops->mode, ym_strerror(n));
+			LOG_E("collect", "E3605",
+			      "%s sensor %s: what it held at the stop is lost: %s", cf->family,
+			      cf->ops->mode, ym_strerror(n));
 		got += n > 0 ? (uint64_t)n : 0;
 	}
 	if (got)

@@ -76,6 +76,12 @@ struct family_ops {
 	 * pending counts), as the next tick would. Returns the number emitted
 	 * or a negative error (what was held is lost: logged). May be NULL. */
 	int (*flush)(struct family *f, family_emit_fn emit, void *arg);
+	/* At the stop, before the last polls: the kernel stops producing (the
+	 * module's programs are detached) while what its buffer holds stays
+	 * readable, so the last polls end with the buffer empty. May be NULL
+	 * (the last polls are then bounded in time: the buffer may keep
+	 * filling). */
+	void (*quiesce)(struct family *f);
 	void (*stats)(const struct family *f, struct family_stats *out);
 	void (*stop)(struct family *f);
 };

@@ -211,6 +211,15 @@ static int db_flush(struct family *f, family_emit_fn emit, void *arg)
 	return family_dns_track_flush(f->track, emit, arg);
 }
 
+/* Detaches the packet programs; the ring stays for the last polls. */
+static void db_quiesce(struct family *f)
+{
+	for (int i = 0; i < DNS_BPF_LINKS; i++) {
+		bpf_link__destroy(f->links[i]);
+		f->links[i] = NULL;
+	}
+}
+
 static void db_stats(const struct family *f, struct family_stats *out)
 {
 	uint64_t malformed, kdrops;
@@ -231,6 +240,7 @@ const struct family_ops family_dns_bpf_ops = {
     .poll = db_poll,
     .tick = db_tick,
     .flush = db_flush,
+    .quiesce = db_quiesce,
     .stats = db_stats,
     .stop = db_stop,
 };

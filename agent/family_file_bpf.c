@@ -323,6 +323,16 @@ static int fb_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 	return family_bpf_util_poll(f->rb, &f->drain, max, &f->handled);
 }
 
+/* Detaches the syscall watch (the module's only program); the ring stays
+ * for the last polls. */
+static void fb_quiesce(struct family *f)
+{
+	sysx_del(f->sysx);
+	f->sysx = NULL;
+	bpf_link__destroy(f->sys_link);
+	f->sys_link = NULL;
+}
+
 static void fb_stats(const struct family *f, struct family_stats *out)
 {
 	uint64_t kdrops = 0;
@@ -339,6 +349,7 @@ const struct family_ops family_file_bpf_ops = {
     .fd = fb_fd,
     .poll = fb_poll,
     .tick = NULL,
+    .quiesce = fb_quiesce,
     .stats = fb_stats,
     .stop = fb_stop,
 };

@@ -278,6 +278,20 @@ static int nb_final(struct family *f, family_emit_fn emit, void *arg)
 	return n < 0 ? YM_E_IO : got;
 }
 
+/* Detaches the socket programs and the syscall watch; the ring, the flow
+ * map and net_flush stay for the last polls and nb_final. */
+static void nb_quiesce(struct family *f)
+{
+	for (int i = 0; i < NET_BPF_LINKS; i++) {
+		bpf_link__destroy(f->links[i]);
+		f->links[i] = NULL;
+	}
+	sysx_del(f->sysx);
+	f->sysx = NULL;
+	bpf_link__destroy(f->sys_link);
+	f->sys_link = NULL;
+}
+
 static void nb_stats(const struct family *f, struct family_stats *out)
 {
 	uint64_t kdrops = 0;
@@ -305,6 +319,7 @@ const struct family_ops family_net_bpf_ops = {
     .poll = nb_poll,
     .tick = nb_tick,
     .flush = nb_final,
+    .quiesce = nb_quiesce,
     .stats = nb_stats,
     .stop = nb_stop,
 };

@@ -102,6 +102,10 @@ struct sensor_ops {
 	 * (a message that came before is not announced). on = 0: the timer
 	 * polls go on (a message came). */
 	void (*idle)(struct sensor *s, int on);
+	/* NULL, or at the stop, before the last polls: the kernel stops
+	 * producing (the programs are detached) while what its buffer holds
+	 * stays readable, so the last polls end with the buffer empty. */
+	void (*quiesce)(struct sensor *s);
 	void (*stats)(struct sensor *s, struct sensor_stats *out);
 	void (*stop)(struct sensor *s);
 };

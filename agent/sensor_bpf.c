@@ -418,6 +418,25 @@ static void sb_idle(struct sensor *s, int on)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/* Detaches every program that writes to the ring (exec, fork, exit, the
+ * syscall watch); the ring and its records stay. A program already
+ * running may still commit its record: the caller's polls come after. */
+static void sb_quiesce(struct sensor *s)
+{
+	struct bpf_link **links[] = {&s->skel->links.proc_exec, &s->skel->links.proc_exec_dl,
+				     &s->skel->links.proc_fork, &s->skel->links.proc_exit};
+
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		bpf_link__destroy(*links[i]);
+		*links[i] = NULL;
+	}
+	sysx_del(s->sysx);
+	s->sysx = NULL;
+	bpf_link__destroy(s->sys_link);
+	s->sys_link = NULL;
+	s->sys_attached = 0;
+}
+
 static void sb_stats(struct sensor *s, struct sensor_stats *out)
 {
 	uint64_t vals[SB_MAX_CPUS], sum = 0;
@@ -470,6 +489,7 @@ const struct sensor_ops sensor_bpf_ops = {
     .fd = sb_fd,
     .poll = sb_poll,
     .idle = sb_idle,
+    .quiesce = sb_quiesce,
     .stats = sb_stats,
     .stop = sb_stop,
 };

@@ -5,7 +5,9 @@
 #ifndef YM_TESTS_SENSORS_STEST_H
 #define YM_TESTS_SENSORS_STEST_H
 
+#include <spawn.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -51,6 +53,33 @@ static inline int stest_start(struct sensor **s)
 		return 1;
 	}
 	return 0;
+}
+
+/* Polls the sensor until it is empty, cb(arg, msg) for each message.
+ * Returns the messages read or a negative error. */
+static inline int stest_drain(struct sensor *s, void (*cb)(void *arg, const struct sensor_msg *m),
+			      void *arg)
+{
+	int n, total = 0;
+
+	while ((n = sensor_bpf_ops.poll(s, 4096, cb, arg)) > 0)
+		total += n;
+	return n < 0 ? n : total;
+}
+
+/* Runs /bin/true to its end; returns its pid or -1. */
+static inline pid_t stest_run_true(void)
+{
+	extern char **environ;
+	char *argv[] = {"true", NULL};
+	pid_t pid;
+	int st;
+
+	if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) != 0)
+		return -1;
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return pid;
 }
 
 #endif

@@ -8,15 +8,11 @@
  * where the kernel refuses the sensor. */
 #include <errno.h>
 #include <poll.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "stest.h"
-
-extern char **environ;
 
 #ifdef YM_HAVE_BPF
 
@@ -31,29 +27,6 @@ static void on_msg(void *arg, const struct sensor_msg *m)
 
 	if (m->type == SENSOR_MSG_EXEC && m->pid == s->pid)
 		s->exec++;
-}
-
-static int drain(struct sensor *s, struct seen *seen)
-{
-	int n, total = 0;
-
-	while ((n = sensor_bpf_ops.poll(s, 4096, on_msg, seen)) > 0)
-		total += n;
-	return n < 0 ? n : total;
-}
-
-/* Runs /bin/true to its end; returns its pid or -1. */
-static pid_t run_true(void)
-{
-	char *argv[] = {"true", NULL};
-	pid_t pid;
-	int st;
-
-	if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) != 0)
-		return -1;
-	if (waitpid(pid, &st, 0) != pid)
-		return -1;
-	return pid;
 }
 
 /* 1 when the sensor's descriptor becomes readable within ms. */
@@ -77,33 +50,33 @@ int main(void)
 
 	if (r != 0)
 		return r;
-	CHECK(drain(s, &seen) >= 0, "drain");
+	CHECK(stest_drain(s, on_msg, &seen) >= 0, "drain");
 	sensor_bpf_ops.stats(s, &st0);
 
 	/* polling consumer: an exec is not announced (the control: a wake-up
 	 * below is the idle flag's, not every record's) */
 	sensor_bpf_ops.idle(s, 0);
-	seen.pid = run_true();
+	seen.pid = stest_run_true();
 	CHECK(seen.pid > 0, "spawn /bin/true");
 	CHECK(!readable(s, 300), "readable after one exec with the consumer polling");
 	seen.exec = 0;
-	CHECK(drain(s, &seen) > 0 && seen.exec == 1, "exec of %d not delivered by a poll (%d)",
-	      (int)seen.pid, seen.exec);
+	CHECK(stest_drain(s, on_msg, &seen) > 0 && seen.exec == 1,
+	      "exec of %d not delivered by a poll (%d)", (int)seen.pid, seen.exec);
 
 	for (int round = 0; round < 3; round++) {
 		/* idle: set the flag, then the one more poll the caller makes */
 		sensor_bpf_ops.idle(s, 1);
-		CHECK(drain(s, &seen) >= 0, "drain");
+		CHECK(stest_drain(s, on_msg, &seen) >= 0, "drain");
 		seen.exec = 0;
-		seen.pid = run_true();
+		seen.pid = stest_run_true();
 		CHECK(seen.pid > 0, "spawn /bin/true");
 		CHECK(readable(s, 2000), "round %d: not woken within 2 s by exec of %d", round,
 		      (int)seen.pid);
-		CHECK(drain(s, &seen) > 0 && seen.exec == 1,
+		CHECK(stest_drain(s, on_msg, &seen) > 0 && seen.exec == 1,
 		      "round %d: exec of %d not delivered after the wake-up (%d)", round,
 		      (int)seen.pid, seen.exec);
 		sensor_bpf_ops.idle(s, 0);
-		CHECK(drain(s, &seen) >= 0, "drain");
+		CHECK(stest_drain(s, on_msg, &seen) >= 0, "drain");
 	}
 	sensor_bpf_ops.stats(s, &st1);
 	CHECK(st1.malformed == st0.malformed, "wake records counted as malformed (%llu)",

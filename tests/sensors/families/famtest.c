@@ -101,6 +101,11 @@ void ft_start(struct ft *t, const struct family_ops *ops, const char *const *wat
 
 void ft_stop(struct ft *t)
 {
+	/* as the collector stops every module: programs detached, buffer read */
+	if (t->ops->quiesce != NULL) {
+		t->ops->quiesce(t->f);
+		FT_CHECK(t->ops->poll(t->f, 256, ft_emit, t) >= 0);
+	}
 	t->ops->stop(t->f);
 	t->f = NULL;
 }
@@ -109,6 +114,10 @@ void ft_final(struct ft *t)
 {
 	int n;
 
+	if (t->ops->quiesce != NULL) {
+		t->ops->quiesce(t->f);
+		usleep(10 * 1000);
+	}
 	/* no tick: what the module holds must come out of the flush alone */
 	do {
 		n = t->ops->poll(t->f, 256, ft_emit, t);

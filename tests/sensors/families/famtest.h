@@ -50,8 +50,9 @@ void ft_start(struct ft *t, const struct family_ops *ops, const char *const *wat
 void ft_stop(struct ft *t);
 /* Runs the module for ms milliseconds. */
 void ft_pump(struct ft *t, int ms);
-/* What the collector does at the stop (collect_drain): polls until a poll
- * finds less than it may take, then flush, with no tick before. */
+/* What the collector does at the stop (collect_drain): quiesce, then
+ * polls until a poll finds less than it may take, then flush, with no tick
+ * before. */
 void ft_final(struct ft *t);
 /* Pumps up to ms until an event with every (name, value) pair given (NULL
  * terminated) is recorded; returns it or NULL. A value NULL means "absent". */

@@ -220,6 +220,7 @@ struct sensor {
 	 * driving thread */
 	int polls, idle_on, idle_off, pending;
 	long backlog; /* test_collect_run_stop_drain: messages held (-1: endless) */
+	int quiesced; /* ... and ops->quiesce ran */
 };
 
 static int fs_fd(const struct sensor *s)
@@ -284,8 +285,9 @@ struct family {
 	int fd;	  /* eventfd: readable once */
 	int stop; /* write end of the collector's stop pipe */
 	struct family_stats st;
-	long backlog; /* test_collect_run_stop_drain: records held */
+	long backlog; /* test_collect_run_stop_drain: records held (-1: endless) */
 	int flushed;  /* ... and whether ops->flush ran after them */
+	int quiesced; /* ... and ops->quiesce ran */
 };
 
 static int ff_fd(const struct family *f)
@@ -666,13 +668,31 @@ static const struct sensor_ops backlog_sensor_ops = {
     .stats = fs_stats,
 };
 
+/* the kernel side stopped: what the buffer holds is all there will be */
+static void fsb_quiesce(struct sensor *s)
+{
+	s->quiesced = 1;
+	if (s->backlog < 0)
+		s->backlog = 5000;
+}
+
+static const struct sensor_ops quiesce_sensor_ops = {
+    .name = "fake-quiesce",
+    .poll_interval_ms = 100,
+    .fd = fs_fd,
+    .poll = fsb_poll,
+    .quiesce = fsb_quiesce,
+    .stats = fs_stats,
+};
+
 static int fb_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 {
-	long k = f->backlog > max ? max : f->backlog;
+	long k = f->backlog < 0 || f->backlog > max ? max : f->backlog;
 
 	(void)emit;
 	(void)arg;
-	f->backlog -= k;
+	if (f->backlog > 0)
+		f->backlog -= k;
 	return (int)k;
 }
 
@@ -691,6 +711,23 @@ static const struct family_ops backlog_family_ops = {
     .fd = ff_fd,
     .poll = fb_poll,
     .flush = fb_flush,
+    .stats = ff_stats,
+};
+
+static void fb_quiesce(struct family *f)
+{
+	f->quiesced = 1;
+	if (f->backlog < 0)
+		f->backlog = 7000;
+}
+
+static const struct family_ops quiesce_family_ops = {
+    .family = "network",
+    .mode = "fake-quiesce",
+    .fd = ff_fd,
+    .poll = fb_poll,
+    .flush = fb_flush,
+    .quiesce = fb_quiesce,
     .stats = ff_stats,
 };
 
@@ -735,6 +772,24 @@ static void test_collect_run_stop_drain(void **state)
 	assert_int_equal(collect_run(&cfg), 0);
 	assert_true(util_mono_ns() - t0 >= 1900000000ull);
 	assert_true(util_mono_ns() - t0 < 10000000000ull);
+
+	/* endless until the programs are detached (ops->quiesce), the
+	 * sensor's and a family's: then what the buffers hold is read to the
+	 * last record, at once, not for the whole bound */
+	sensor.backlog = -1;
+	fam.backlog = -1;
+	fam.flushed = 0;
+	run_family(&cf, &quiesce_family_ops, &fam);
+	run_cfg(&cfg, &quiesce_sensor_ops, &sensor, &r, &cf, pfd[0]);
+	assert_int_equal(write(pfd[1], "x", 1), 1);
+	t0 = util_mono_ns();
+	assert_int_equal(collect_run(&cfg), 0);
+	assert_true(util_mono_ns() - t0 < 1000000000ull);
+	assert_int_equal(sensor.quiesced, 1);
+	assert_int_equal(fam.quiesced, 1);
+	assert_int_equal(sensor.backlog, 0);
+	assert_int_equal(fam.backlog, 0);
+	assert_int_equal(fam.flushed, 1);
 	close(pfd[0]);
 	close(pfd[1]);
 	close(sensor.fd);
