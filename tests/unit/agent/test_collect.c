@@ -495,6 +495,13 @@ static void test_collect_run_sensor_idle(void **state)
 
 /* --- auditd: the agent's own execve rule (key yamori_exec) --- */
 
+/* A process that is not the test's own (family_env.self_pid): records of
+ * the agent itself are skipped, and the test may run as pid 4242 */
+static int other_pid(void)
+{
+	return getpid() == 4242 ? 4243 : 4242;
+}
+
 struct au_seen {
 	int n, exec;
 	char type[32][16], key[32][32];
@@ -530,9 +537,9 @@ static void au_exec_event(struct family *f, unsigned serial, const char *key, in
 
 	snprintf(t, sizeof(t),
 		 "audit(1700000000.123:%u): arch=c000003e syscall=59 success=yes exit=0 a0=1 "
-		 "a1=2 a2=3 a3=4 items=2 ppid=1 pid=4242 auid=0 uid=0 gid=0 euid=0 tty=(none) "
+		 "a1=2 a2=3 a3=4 items=2 ppid=1 pid=%d auid=0 uid=0 gid=0 euid=0 tty=(none) "
 		 "ses=1 comm=\"echo\" exe=\"/usr/bin/echo\" key=\"%s\"",
-		 serial, key);
+		 serial, other_pid(), key);
 	au_feed(f, AUDIT_SYSCALL, t, a);
 	snprintf(t, sizeof(t), "audit(1700000000.123:%u): argc=2 a0=\"/bin/echo\" a1=\"hi\"",
 		 serial);
@@ -601,8 +608,9 @@ static void test_auditd_flush_at_stop(void **state)
 	assert_int_equal(family_auditd_audit_new(&env, &f), 0);
 	snprintf(t, sizeof(t),
 		 "audit(1700000000.123:200): arch=c000003e syscall=59 success=yes exit=0 a0=1 "
-		 "a1=2 a2=3 a3=4 items=1 ppid=1 pid=4242 auid=0 uid=0 gid=0 euid=0 tty=(none) "
-		 "ses=1 comm=\"echo\" exe=\"/usr/bin/echo\" key=\"admin_rule\"");
+		 "a1=2 a2=3 a3=4 items=1 ppid=1 pid=%d auid=0 uid=0 gid=0 euid=0 tty=(none) "
+		 "ses=1 comm=\"echo\" exe=\"/usr/bin/echo\" key=\"admin_rule\"",
+		 other_pid());
 	au_feed(f, AUDIT_SYSCALL, t, &a);
 	au_feed(f, AUDIT_CWD, "audit(1700000000.123:200): cwd=\"/tmp\"", &a);
 	assert_int_equal(a.n, 0); /* waiting for its EOE */
@@ -820,8 +828,8 @@ static void test_dns_track_flush_at_stop(void **state)
 	(void)state;
 
 	assert_int_equal(family_dns_track_new(&env, &t), 0);
-	assert_int_equal(family_dns_track_packet(t, AF_INET, lo, 40000, ns, 53, q, sizeof(q), 4242,
-						 dns_seen, name),
+	assert_int_equal(family_dns_track_packet(t, AF_INET, lo, 40000, ns, 53, q, sizeof(q),
+						 other_pid(), dns_seen, name),
 			 0);
 	assert_int_equal(family_dns_track_tick(t, dns_seen, name), 0); /* not yet timed out */
 	assert_string_equal(name, "");
