@@ -24,6 +24,7 @@ struct sensor {
 	int fd;
 	uint64_t ino;	/* socket inode: its line in /proc/net/netlink */
 	int lost_stale; /* an overrun happened since lost was last read */
+	int ignored;	/* PROC_CN_MCAST_IGNORE sent (sn_quiesce): not again */
 	struct sensor_stats st;
 	uint8_t rx[8192];
 };
@@ -282,11 +283,28 @@ static void sn_stats(struct sensor *s, struct sensor_stats *out)
 	*out = s->st;
 }
 
+/* At the stop, before the last polls: the listener count this socket
+ * added goes back (once: the count is the kernel's, shared with every other
+ * listener) and the socket leaves the group, so nothing more is queued to it;
+ * what is queued stays readable. */
+static void sn_quiesce(struct sensor *s)
+{
+	int grp = CN_IDX_PROC;
+
+	if (s->ignored)
+		return;
+	(void)sn_send_op(s->fd, PROC_CN_MCAST_IGNORE);
+	s->ignored = 1;
+	if (setsockopt(s->fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &grp, sizeof(grp)) != 0)
+		LOG_D("sensor", "cannot leave the proc connector group: %s", strerror(errno));
+}
+
 static void sn_stop(struct sensor *s)
 {
 	if (!s)
 		return;
-	sn_send_op(s->fd, PROC_CN_MCAST_IGNORE);
+	if (!s->ignored)
+		sn_send_op(s->fd, PROC_CN_MCAST_IGNORE);
 	close(s->fd);
 	free(s);
 }
@@ -296,6 +314,7 @@ const struct sensor_ops sensor_netlink_ops = {
     .start = sn_start,
     .fd = sn_fd,
     .poll = sn_poll,
+    .quiesce = sn_quiesce,
     .stats = sn_stats,
     .stop = sn_stop,
 };

@@ -55,14 +55,14 @@ static inline int stest_start(struct sensor **s)
 	return 0;
 }
 
-/* Polls the sensor until it is empty, cb(arg, msg) for each message.
- * Returns the messages read or a negative error. */
-static inline int stest_drain(struct sensor *s, void (*cb)(void *arg, const struct sensor_msg *m),
-			      void *arg)
+/* Polls the sensor (of ops) until it is empty, cb(arg, msg) for each
+ * message. Returns the messages read or a negative error. */
+static inline int stest_drain(const struct sensor_ops *ops, struct sensor *s,
+			      void (*cb)(void *arg, const struct sensor_msg *m), void *arg)
 {
 	int n, total = 0;
 
-	while ((n = sensor_bpf_ops.poll(s, 4096, cb, arg)) > 0)
+	while ((n = ops->poll(s, 4096, cb, arg)) > 0)
 		total += n;
 	return n < 0 ? n : total;
 }

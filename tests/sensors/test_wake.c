@@ -50,7 +50,7 @@ int main(void)
 
 	if (r != 0)
 		return r;
-	CHECK(stest_drain(s, on_msg, &seen) >= 0, "drain");
+	CHECK(stest_drain(&sensor_bpf_ops, s, on_msg, &seen) >= 0, "drain");
 	sensor_bpf_ops.stats(s, &st0);
 
 	/* polling consumer: an exec is not announced (the control: a wake-up
@@ -60,23 +60,23 @@ int main(void)
 	CHECK(seen.pid > 0, "spawn /bin/true");
 	CHECK(!readable(s, 300), "readable after one exec with the consumer polling");
 	seen.exec = 0;
-	CHECK(stest_drain(s, on_msg, &seen) > 0 && seen.exec == 1,
+	CHECK(stest_drain(&sensor_bpf_ops, s, on_msg, &seen) > 0 && seen.exec == 1,
 	      "exec of %d not delivered by a poll (%d)", (int)seen.pid, seen.exec);
 
 	for (int round = 0; round < 3; round++) {
 		/* idle: set the flag, then the one more poll the caller makes */
 		sensor_bpf_ops.idle(s, 1);
-		CHECK(stest_drain(s, on_msg, &seen) >= 0, "drain");
+		CHECK(stest_drain(&sensor_bpf_ops, s, on_msg, &seen) >= 0, "drain");
 		seen.exec = 0;
 		seen.pid = stest_run_true();
 		CHECK(seen.pid > 0, "spawn /bin/true");
 		CHECK(readable(s, 2000), "round %d: not woken within 2 s by exec of %d", round,
 		      (int)seen.pid);
-		CHECK(stest_drain(s, on_msg, &seen) > 0 && seen.exec == 1,
+		CHECK(stest_drain(&sensor_bpf_ops, s, on_msg, &seen) > 0 && seen.exec == 1,
 		      "round %d: exec of %d not delivered after the wake-up (%d)", round,
 		      (int)seen.pid, seen.exec);
 		sensor_bpf_ops.idle(s, 0);
-		CHECK(stest_drain(s, on_msg, &seen) >= 0, "drain");
+		CHECK(stest_drain(&sensor_bpf_ops, s, on_msg, &seen) >= 0, "drain");
 	}
 	sensor_bpf_ops.stats(s, &st1);
 	CHECK(st1.malformed == st0.malformed, "wake records counted as malformed (%llu)",
