@@ -7,6 +7,7 @@
 #include "err.h"
 #include "family_file_watch.h"
 #include "family_util.h"
+#include "log.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -41,6 +42,7 @@ struct family {
 	struct fa_dir *dirs;
 	size_t ndirs;
 	int mount_fd; /* any marked folder: for open_by_handle_at */
+	int quiesced; /* fa_quiesce: marks removed, no new ones */
 	struct family_stats st;
 	uint64_t unmarked;
 	struct event ev;
@@ -56,6 +58,9 @@ static int fa_mark(struct family *f, const char *path)
 	} h;
 	struct fa_dir *d;
 	int mnt;
+
+	if (f->quiesced)
+		return YM_E_UNSUPPORTED; /* stopping: a new folder is not marked */
 	struct stat st;
 
 	for (size_t i = 0; i < f->ndirs; i++)
@@ -415,6 +420,17 @@ static int fa_fd(const struct family *f)
 	return f->fd;
 }
 
+/* At the stop, before the last polls: every folder mark goes (inode marks:
+ * FAN_MARK_FLUSH without a mount or filesystem flag), so nothing more is
+ * queued; the queued events stay readable and the folders' handles stay
+ * known for naming them. */
+static void fa_quiesce(struct family *f)
+{
+	f->quiesced = 1;
+	if (fanotify_mark(f->fd, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL) != 0)
+		LOG_D("family_file", "cannot remove the fanotify marks: %s", strerror(errno));
+}
+
 static void fa_stats(const struct family *f, struct family_stats *out)
 {
 	*out = f->st;
@@ -427,6 +443,7 @@ const struct family_ops family_file_fanotify_ops = {
     .fd = fa_fd,
     .poll = fa_poll,
     .tick = NULL,
+    .quiesce = fa_quiesce,
     .stats = fa_stats,
     .stop = fa_stop,
 };

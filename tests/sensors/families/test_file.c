@@ -88,6 +88,12 @@ static pid_t act(int step)
 	case 9:
 		put("etc/shed", "x\n", 0, 0644);
 		break;
+	case 10:
+		put("etc/cron.d/before", "x\n", 0, 0644);
+		break;
+	case 11:
+		put("etc/cron.d/after", "x\n", 0, 0644);
+		break;
 	}
 	if (write(rep[1], &ok, 1) != 1)
 		_exit(20);
@@ -278,6 +284,15 @@ int main(int argc, char **argv)
 	e = ft_wait(&t, 3000, "TargetFilename", P("home/u/.ssh/rel3"), "Action", "rename", NULL);
 	FT_CHECK(e != NULL);
 	ft_expect(e, "SourceFilename", P("home/u/.ssh/rel2"));
+
+	/* the stop (ops->quiesce, then the last polls): a write before it is
+	 * read, one after it is not queued at all */
+	run(10, pid);
+	ft_final(&t);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("etc/cron.d/before"), NULL) >= 1);
+	run(11, pid);
+	ft_final(&t);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("etc/cron.d/after"), NULL) == 0);
 
 	reap();
 	ft_stop(&t);
