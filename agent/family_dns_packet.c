@@ -5,6 +5,7 @@
 #include "buf.h"
 #include "err.h"
 #include "family_dns_track.h"
+#include "log.h"
 
 #include <errno.h>
 #include <linux/filter.h>
@@ -208,6 +209,18 @@ static int dnsp_flush(struct family *f, family_emit_fn emit, void *arg)
 	return family_dns_track_flush(f->track, emit, arg);
 }
 
+/* At the stop, before the last polls: a filter that takes nothing replaces
+ * the DNS filter, so no packet is queued any more; the queued ones stay
+ * readable. */
+static void dnsp_quiesce(struct family *f)
+{
+	static const struct sock_filter none[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+	struct sock_fprog prog = {.len = 1, .filter = (struct sock_filter *)none};
+
+	if (setsockopt(f->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0)
+		LOG_D("family_dns", "cannot stop the packet socket: %s", strerror(errno));
+}
+
 static void dnsp_stats(const struct family *f, struct family_stats *out)
 {
 	uint64_t malformed;
@@ -225,6 +238,7 @@ const struct family_ops family_dns_packet_ops = {
     .poll = dnsp_poll,
     .tick = dnsp_tick,
     .flush = dnsp_flush,
+    .quiesce = dnsp_quiesce,
     .stats = dnsp_stats,
     .stop = dnsp_stop,
 };

@@ -531,6 +531,15 @@ static void run(struct ft *t, const struct family_ops *ops)
 		fprintf(stderr, "%s: %llu events, %d recorded\n", ops->mode,
 			(unsigned long long)fs.events, t->nev);
 	FT_CHECK(fs.events == 27 && (int)fs.events == t->nev);
+
+	/* the stop (ops->quiesce, then the last polls and the flush): a query
+	 * before it is reported, one after it is not captured at all */
+	reap(query(AF_INET, "www.example.test", 1, 0x5151));
+	ft_final(t);
+	FT_CHECK(ft_count(t, "QueryName", "www.example.test", NULL) == 2);
+	reap(query(AF_INET, "www.example.test", 1, 0x5152));
+	ft_final(t);
+	FT_CHECK(ft_count(t, "QueryName", "www.example.test", NULL) == 2);
 }
 
 int main(int argc, char **argv)
