@@ -46,7 +46,9 @@
  * buffers of MiBs). */
 #define COLLECT_FAMILY_POLL_MS 20
 /* At the stop, what the kernel buffers hold is read for at most this long
- * (collect_drain): a storm that goes on keeps them filling. A full 1 MiB
+ * (collect_drain): a module that cannot stop its source (ops->quiesce
+ * NULL: audit) may see a storm keep its buffer filling; the others' buffers
+ * are finite by then and read to the end well within it. A full 1 MiB
  * process ring is ~6,000 records, ~10 ms of CPU; the audit socket's 8 MiB
  * a few hundred ms; a CPU bound of 5 % of a core stretches both 20 times. */
 #define COLLECT_STOP_DRAIN_MS 2000
