@@ -58,10 +58,10 @@ static int fa_mark(struct family *f, const char *path)
 	} h;
 	struct fa_dir *d;
 	int mnt;
+	struct stat st;
 
 	if (f->quiesced)
 		return YM_E_UNSUPPORTED; /* stopping: a new folder is not marked */
-	struct stat st;
 
 	for (size_t i = 0; i < f->ndirs; i++)
 		if (strcmp(f->dirs[i].path, path) == 0)
