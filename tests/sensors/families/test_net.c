@@ -108,6 +108,26 @@ static void storm(int n, int fd, int rfd)
 	_exit(0);
 }
 
+/* A child running storm(n): returns its pid, its listener's port in *port
+ * and in *release the descriptor whose write lets it exit. */
+static pid_t storm_start(int n, int *port, int *release)
+{
+	int sp[2], sq[2];
+	pid_t sc;
+
+	FT_CHECK(pipe(sp) == 0 && pipe(sq) == 0);
+	sc = ft_fork();
+	FT_CHECK(sc >= 0);
+	if (sc == 0)
+		storm(n, sp[1], sq[0]);
+	FT_CHECK(read(sp[0], port, sizeof(*port)) == sizeof(*port));
+	close(sp[0]);
+	close(sp[1]);
+	close(sq[0]);
+	*release = sq[1];
+	return sc;
+}
+
 /* Sum of Count (1 when absent) over the recorded events of action to port;
  * *summaries: how many carried Count, each checked to have no SourcePort. */
 static int flow_total(const char *action, const char *port, int *summaries)
@@ -356,16 +376,10 @@ int main(int argc, char **argv)
 	if (bpf) {
 		/* 200 connections of one flow: the first of a window sent alone,
 		 * the others summarised at the next tick; all accounted for */
-		int sp[2], sq[2], port, nsum;
-		pid_t sc;
+		int port, nsum, rel;
+		pid_t sc = storm_start(200, &port, &rel);
 		char ps[16];
 
-		FT_CHECK(pipe(sp) == 0 && pipe(sq) == 0);
-		sc = ft_fork();
-		FT_CHECK(sc >= 0);
-		if (sc == 0)
-			storm(200, sp[1], sq[0]);
-		FT_CHECK(read(sp[0], &port, sizeof(port)) == sizeof(port));
 		snprintf(ps, sizeof(ps), "%d", port);
 		snprintf(pid, sizeof(pid), "%d", (int)sc);
 		ft_pump(&t, 2300); /* two ticks: the flush */
@@ -383,7 +397,8 @@ int main(int argc, char **argv)
 		ft_expect(e, "Initiated", "true");
 		/* far fewer events than connections */
 		FT_CHECK(ft_count(&t, "DestinationPort", ps, NULL) < 40);
-		FT_CHECK(write(sq[1], "x", 1) == 1);
+		FT_CHECK(write(rel, "x", 1) == 1);
+		close(rel);
 		FT_CHECK(waitpid(sc, &st, 0) == sc && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 		snprintf(pid, sizeof(pid), "%d", (int)child);
 	}
@@ -418,21 +433,16 @@ int main(int argc, char **argv)
 	FT_CHECK((int)fs.drops >= drops_before + 1);
 	if (bpf) {
 		/* a shed summary counts every connection it stood for */
-		int sp[2], sq[2], port;
-		pid_t sc;
+		int port, rel;
 
 		drops_before = (int)fs.drops;
-		FT_CHECK(pipe(sp) == 0 && pipe(sq) == 0);
-		sc = ft_fork();
-		FT_CHECK(sc >= 0);
-		if (sc == 0)
-			storm(100, sp[1], sq[0]);
-		FT_CHECK(read(sp[0], &port, sizeof(port)) == sizeof(port));
+		(void)storm_start(100, &port, &rel);
 		ft_pump(&t, 2300);
 		t.ops->stats(t.f, &fs);
 		/* listen + 100 connects + 100 accepts */
 		FT_CHECK((int)fs.drops >= drops_before + 201); /* + other processes' */
-		FT_CHECK(write(sq[1], "x", 1) == 1);
+		FT_CHECK(write(rel, "x", 1) == 1);
+		close(rel);
 	}
 	t.shed = 0;
 
@@ -444,26 +454,17 @@ int main(int argc, char **argv)
 	 * counts the kernel holds come out of the flush, none lost (round 0);
 	 * after that stop the programs are gone: nothing more comes (round 1) */
 	for (int round = 0; bpf && round < 2; round++) {
-		int sp[2], sq[2], port, nsum, n = round == 0 ? 50 : 5;
-		pid_t sc;
+		int port, nsum, rel, n = round == 0 ? 50 : 5;
+		pid_t sc = storm_start(n, &port, &rel);
 		char ps[16];
 
-		FT_CHECK(pipe(sp) == 0 && pipe(sq) == 0);
-		sc = ft_fork();
-		FT_CHECK(sc >= 0);
-		if (sc == 0)
-			storm(n, sp[1], sq[0]);
-		FT_CHECK(read(sp[0], &port, sizeof(port)) == sizeof(port));
 		snprintf(ps, sizeof(ps), "%d", port);
 		ft_final(&t);
 		FT_CHECK(flow_total("connect", ps, &nsum) == (round == 0 ? n : 0));
 		FT_CHECK(flow_total("accept", ps, &nsum) == (round == 0 ? n : 0));
-		FT_CHECK(write(sq[1], "x", 1) == 1);
+		FT_CHECK(write(rel, "x", 1) == 1);
+		close(rel);
 		FT_CHECK(waitpid(sc, &st, 0) == sc && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-		close(sp[0]);
-		close(sp[1]);
-		close(sq[0]);
-		close(sq[1]);
 	}
 	ft_stop(&t);
 	printf("ok: network=%s (%d events)\n", reads ? "bpf_reads" : ops->mode, t.nev);
