@@ -46,11 +46,13 @@
  * buffers of MiBs). */
 #define COLLECT_FAMILY_POLL_MS 20
 /* At the stop, what the kernel buffers hold is read for at most this long
- * (collect_drain): a module that cannot stop its source (ops->quiesce
- * NULL: audit) may see a storm keep its buffer filling; the others' buffers
- * are finite by then and read to the end well within it. A full 1 MiB
- * process ring is ~6,000 records, ~10 ms of CPU; the audit socket's 8 MiB
- * a few hundred ms; a CPU bound of 5 % of a core stretches both 20 times. */
+ * (collect_drain): every module that reads a stream the kernel fills stops
+ * it first (ops->quiesce), and its buffer is finite by then and read to the
+ * end well within this; the bound is for one whose source goes on (an
+ * audit module whose quiesce failed, W3611; an auth log a storm keeps
+ * appending to). A full 1 MiB process ring is ~6,000 records,
+ * ~10 ms of CPU; the audit socket's 8 MiB a few hundred ms; a CPU bound of
+ * 5 % of a core stretches both 20 times. */
 #define COLLECT_STOP_DRAIN_MS 2000
 /* ... after the modules that can stop their programs did (ops->quiesce),
  * and this much later: a program running at its detach commits within
@@ -544,7 +546,7 @@ static int collect_poll_sensor(struct collect_state *cs)
 static void collect_drain(struct collect_state *cs)
 {
 	const struct collect_cfg *cfg = cs->cfg;
-	uint64_t t0 = util_mono_ns(), end = t0 + COLLECT_STOP_DRAIN_MS * 1000000ull;
+	uint64_t t0 = util_mono_ns(), tq, end;
 	uint64_t got = 0;
 	int n, quiesced = 0;
 
@@ -568,6 +570,12 @@ static void collect_drain(struct collect_state *cs)
 
 		nanosleep(&ts, NULL);
 	}
+	/* the bound runs from here: detaching takes its time (closing a link
+	 * waits for the kernel's grace periods, 50-80 ms each in this VM, ~2 s
+	 * for every module's in bpf mode), and the buffers it left finite are
+	 * to be read to the end, not one poll each */
+	tq = util_mono_ns();
+	end = tq + COLLECT_STOP_DRAIN_MS * 1000000ull;
 
 	do {
 		n = collect_poll_sensor(cs);
@@ -594,9 +602,11 @@ static void collect_drain(struct collect_state *cs)
 	}
 	if (got)
 		LOG_I("collect",
-		      "stop: %llu records and waiting events taken from the sensors in %llu ms",
+		      "stop: %llu records and waiting events taken from the sensors in %llu ms "
+		      "(their sources stopped in %llu ms)",
 		      (unsigned long long)got,
-		      (unsigned long long)((util_mono_ns() - t0) / 1000000));
+		      (unsigned long long)((util_mono_ns() - tq) / 1000000),
+		      (unsigned long long)((tq - t0) / 1000000));
 }
 
 int collect_run(const struct collect_cfg *cfg)

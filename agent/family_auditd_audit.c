@@ -20,6 +20,10 @@
 #define AU_RECV	   (64 * 1024)
 #define AU_FIELDS  48			  /* key=value pairs parsed per record */
 #define AU_WAIT_NS (2ull * 1000000000ull) /* a group without EOE is emitted after this */
+/* At the stop (au_quiesce), what kauditd still queues was produced before
+ * it: waited for this long at most (its thread sends within microseconds;
+ * a full socket makes it wait until the last polls read) */
+#define AU_QUIESCE_WAIT_NS (100ull * 1000000ull)
 
 struct au_rec {
 	uint16_t type;
@@ -48,6 +52,7 @@ struct family {
 	struct family_env env;
 	int fd;
 	int registered, was_enabled, rules_added;
+	int quiesced;  /* au_quiesce ran: no records come, lost counted */
 	int want_exec; /* events of the agent's execve rule (key FAMILY_AUDITD_KEY) */
 	uint32_t lost_base;
 	struct family_stats st;
@@ -654,28 +659,86 @@ static int au_final(struct family *f, family_emit_fn emit, void *arg)
 	return n;
 }
 
+/* The kernel's lost counter, asked on a second socket so no record of the
+ * first is read, added to the drops. */
+static void au_count_lost(struct family *f, int fd)
+{
+	struct audit_status st;
+
+	if (au_status(fd, &st) == 0 && st.lost != f->lost_base) {
+		f->st.drops += (uint32_t)(st.lost - f->lost_base);
+		f->st.overruns++;
+		f->lost_base = st.lost;
+	}
+}
+
 static int au_tick(struct family *f, family_emit_fn emit, void *arg)
 {
 	uint64_t now = util_mono_ns();
-
-	struct audit_status st;
 	int fd;
 
 	for (int i = 0; i < FAMILY_AUDITD_GROUPS; i++)
 		if (f->grp[i].used && now - f->grp[i].mono_ns > AU_WAIT_NS)
 			(void)au_flush(f, &f->grp[i], emit, arg);
-	/* records the kernel lost (backlog full, rate limit): its own exact counter,
-	 * asked on a second socket so no record of the first is read here */
+	/* records the kernel lost (backlog full, rate limit): its own exact
+	 * counter, until the stop's au_quiesce */
+	if (f->quiesced)
+		return 0;
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
 	if (fd >= 0) {
-		if (au_status(fd, &st) == 0 && st.lost != f->lost_base) {
-			f->st.drops += (uint32_t)(st.lost - f->lost_base);
-			f->st.overruns++;
-			f->lost_base = st.lost;
-		}
+		au_count_lost(f, fd);
 		close(fd);
 	}
 	return 0;
+}
+
+/* At the stop, before the last polls: the agent's execve rule goes, then
+ * the kernel stops sending records to this socket (the agent unregisters as
+ * the audit reader, restoring the enabled flag it found, or leaves the
+ * read-only group), while what the socket holds stays readable. What
+ * kauditd still queues was produced before the stop: the socket gets it
+ * first (backlog 0, at most AU_QUIESCE_WAIT_NS). Without a reader the
+ * kernel keeps later records (the administrator's rules) in its hold queue
+ * for the next one, the agent started again or auditd. The lost counter
+ * is read once more here and not after: records the hold queue cannot take
+ * after the stop are not the agent's. */
+static void au_quiesce(struct family *f)
+{
+	struct audit_status st;
+	uint64_t end = util_mono_ns() + AU_QUIESCE_WAIT_NS;
+	int fd;
+
+	if (f->quiesced)
+		return;
+	f->quiesced = 1;
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+	if (fd < 0) {
+		/* au_stop removes the rule and registration as before; the last
+		 * polls are bounded in time */
+		LOG_W("family", "W3611",
+		      "audit: no socket to stop the records at the stop (%s): its last reads "
+		      "are bounded in time",
+		      strerror(errno));
+		f->quiesced = 0;
+		return;
+	}
+	if (f->rules_added && au_rule(fd, AUDIT_DEL_RULE) == 0)
+		f->rules_added = 0;
+	while (au_status(fd, &st) == 0 && st.backlog > 0 && util_mono_ns() < end)
+		usleep(1000);
+	au_count_lost(f, fd);
+	if (f->registered) {
+		if (au_set(fd, AUDIT_STATUS_PID | (f->was_enabled ? 0 : AUDIT_STATUS_ENABLED),
+			   (uint32_t)f->was_enabled, 0) == 0)
+			f->registered = 0;
+	} else {
+		int grp = AUDIT_NLGRP_READLOG;
+
+		if (setsockopt(f->fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &grp, sizeof(grp)) != 0)
+			LOG_D("family", "audit: cannot leave the read-only group: %s",
+			      strerror(errno));
+	}
+	close(fd);
 }
 
 static void au_stop(struct family *f)
@@ -860,6 +923,7 @@ const struct family_ops family_auditd_audit_ops = {
     .poll = au_poll,
     .tick = au_tick,
     .flush = au_final,
+    .quiesce = au_quiesce,
     .stats = au_stats,
     .stop = au_stop,
 };

@@ -1,8 +1,9 @@
 /* auditd family, mode audit: a child execs /bin/echo with an argument that
  * auditd hex-encodes; the EXECVE and SYSCALL records come out as auditd
  * events with decoded fields, and a process_creation event with the exact
- * image, command line and pids. The rule and registration are removed at
- * stop. */
+ * image, command line and pids. At the stop (quiesce, the last polls, the
+ * flush) an exec just before it is reported and one after it is not. The
+ * rule and registration are removed at stop. */
 #include "famtest.h"
 #include "family_auditd_audit.h"
 
@@ -12,14 +13,13 @@
 
 static struct ft t;
 
-int main(void)
+/* Runs /bin/echo a1 a2 in a child (the exec once the parent is ready) and
+ * reaps it; returns its pid. */
+static pid_t echo(const char *a1, const char *a2)
 {
-	char pid[16], ppid[16];
-	const struct ft_event *e;
 	pid_t c;
 	int st, fd[2];
 
-	ft_start(&t, &family_auditd_audit_ops, NULL);
 	FT_CHECK(pipe(fd) == 0);
 	c = ft_fork();
 	if (c == 0) {
@@ -28,12 +28,23 @@ int main(void)
 		close(fd[1]);
 		if (read(fd[0], &go, 1) != 0) /* the parent closes: exec now */
 			_exit(9);
-		execl("/bin/echo", "/bin/echo", "yamori audit test", "two", (char *)NULL);
+		execl("/bin/echo", "/bin/echo", a1, a2, (char *)NULL);
 		_exit(8);
 	}
 	close(fd[0]);
 	close(fd[1]);
 	FT_CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return c;
+}
+
+int main(void)
+{
+	char pid[16], ppid[16];
+	const struct ft_event *e;
+	pid_t c;
+
+	ft_start(&t, &family_auditd_audit_ops, NULL);
+	c = echo("yamori audit test", "two");
 	snprintf(pid, sizeof(pid), "%d", (int)c);
 	snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
 
@@ -67,6 +78,16 @@ int main(void)
 	ft_expect(e, "ParentProcessId", ppid);
 	ft_expect(e, "UserId", "0");
 	FT_CHECK(ft_count(&t, "CommandLine", "/bin/echo yamori audit test two", NULL) == 1);
+
+	/* the stop: an exec right before the quiesce is read to its end
+	 * (records kauditd still queued included), one after it never comes */
+	echo("yamori audit", "before");
+	ft_final(&t);
+	FT_CHECK(ft_count(&t, "CommandLine", "/bin/echo yamori audit before", NULL) == 1);
+	echo("yamori audit", "after");
+	ft_pump(&t, 500);
+	ft_final(&t);
+	FT_CHECK(ft_count(&t, "CommandLine", "/bin/echo yamori audit after", NULL) == 0);
 
 	ft_stop(&t);
 	/* a clean stop leaves the kernel so that a restart works */

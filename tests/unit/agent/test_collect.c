@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "batch.h"
@@ -285,9 +286,10 @@ struct family {
 	int fd;	  /* eventfd: readable once */
 	int stop; /* write end of the collector's stop pipe */
 	struct family_stats st;
-	long backlog; /* test_collect_run_stop_drain: records held (-1: endless) */
-	int flushed;  /* ... and whether ops->flush ran after them */
-	int quiesced; /* ... and ops->quiesce ran */
+	long backlog;	/* test_collect_run_stop_drain: records held (-1: endless) */
+	int quiesce_ms; /* ... and how long ops->quiesce takes */
+	int flushed;	/* ... and whether ops->flush ran after them */
+	int quiesced;	/* ... and ops->quiesce ran */
 };
 
 static int ff_fd(const struct family *f)
@@ -724,6 +726,9 @@ static const struct family_ops backlog_family_ops = {
 
 static void fb_quiesce(struct family *f)
 {
+	struct timespec ts = {f->quiesce_ms / 1000, (long)(f->quiesce_ms % 1000) * 1000000l};
+
+	nanosleep(&ts, NULL);
 	f->quiesced = 1;
 	if (f->backlog < 0)
 		f->backlog = 7000;
@@ -742,7 +747,7 @@ static const struct family_ops quiesce_family_ops = {
 /* Stopped with records in the kernel buffers (the signal came first): the
  * collector reads them all before it returns, the sensor's and a family's,
  * past a poll's limit; a sensor that never runs dry is read for a bounded
- * time only. */
+ * time only, counted from when the modules that can stop their source did. */
 static void test_collect_run_stop_drain(void **state)
 {
 	struct sensor sensor;
@@ -795,6 +800,19 @@ static void test_collect_run_stop_drain(void **state)
 	assert_true(util_mono_ns() - t0 < 1000000000ull);
 	assert_int_equal(sensor.quiesced, 1);
 	assert_int_equal(fam.quiesced, 1);
+	assert_int_equal(sensor.backlog, 0);
+	assert_int_equal(fam.backlog, 0);
+	assert_int_equal(fam.flushed, 1);
+
+	/* detaching took longer than the bound (closing tracepoint links
+	 * waits for RCU grace periods): what the buffers then hold, more than
+	 * a poll takes, is still read to the last record */
+	sensor.backlog = -1;
+	fam.backlog = -1;
+	fam.flushed = 0;
+	fam.quiesce_ms = 2100;
+	assert_int_equal(write(pfd[1], "x", 1), 1);
+	assert_int_equal(collect_run(&cfg), 0);
 	assert_int_equal(sensor.backlog, 0);
 	assert_int_equal(fam.backlog, 0);
 	assert_int_equal(fam.flushed, 1);
