@@ -158,6 +158,14 @@ static int au_set(int fd, uint32_t mask, uint32_t enabled, uint32_t pid)
 	return rc != 0 ? rc : au_wait(fd, AUDIT_SET, NULL);
 }
 
+/* What the agent found before it registered, set back: no reader, and the
+ * enabled flag. */
+static int au_unregister(const struct family *f, int fd)
+{
+	return au_set(fd, AUDIT_STATUS_PID | (f->was_enabled ? 0 : AUDIT_STATUS_ENABLED),
+		      (uint32_t)f->was_enabled, 0);
+}
+
 static int au_rule(int fd, uint16_t op)
 {
 	/* struct audit_rule_data ends in a flexible array: the key follows it */
@@ -622,6 +630,14 @@ static int au_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 			size_t take;
 
 			memcpy(&nh, c.p + c.off, sizeof(nh));
+			if (nh.nlmsg_type == AUDIT_REPLACE) {
+				/* the kernel asking its reader whether it lives (a
+				 * process set the audit pid: au_quiesce, auditctl),
+				 * one per datagram: no record, no loss */
+				(void)cursor_get_bytes(&c, cursor_left(&c), &p);
+				handled++;
+				break;
+			}
 			if (nh.nlmsg_type >= AUDIT_FIRST_USER_MSG) {
 				/* a record: the kernel sets nlmsg_len to the payload length
 				 * (without the header, kernel/audit.c), one per datagram */
@@ -728,8 +744,7 @@ static void au_quiesce(struct family *f)
 		usleep(1000);
 	au_count_lost(f, fd);
 	if (f->registered) {
-		if (au_set(fd, AUDIT_STATUS_PID | (f->was_enabled ? 0 : AUDIT_STATUS_ENABLED),
-			   (uint32_t)f->was_enabled, 0) == 0)
+		if (au_unregister(f, fd) == 0)
 			f->registered = 0;
 	} else {
 		int grp = AUDIT_NLGRP_READLOG;
@@ -749,9 +764,7 @@ static void au_stop(struct family *f)
 		if (f->rules_added)
 			(void)au_rule(f->fd, AUDIT_DEL_RULE);
 		if (f->registered)
-			(void)au_set(f->fd,
-				     AUDIT_STATUS_PID | (f->was_enabled ? 0 : AUDIT_STATUS_ENABLED),
-				     (uint32_t)f->was_enabled, 0);
+			(void)au_unregister(f, f->fd);
 		close(f->fd);
 	}
 	free(f);
