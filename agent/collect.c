@@ -49,10 +49,10 @@
  * (collect_drain): every module that reads a stream the kernel fills stops
  * it first (ops->quiesce), and its buffer is finite by then and read to the
  * end well within this; the bound is for one whose source goes on (an
- * audit module whose quiesce failed, W3611; an auth log a storm keeps
- * appending to). A full 1 MiB process ring is ~6,000 records,
- * ~10 ms of CPU; the audit socket's 8 MiB a few hundred ms; a CPU bound of
- * 5 % of a core stretches both 20 times. */
+ * audit module that could not stop its records, W3611; an auth log a
+ * storm keeps appending to). A full 1 MiB process ring is ~6,000 records,
+ * ~10 ms of CPU; the audit socket's 8 MiB a few hundred ms; a CPU bound
+ * of 5 % of a core stretches both 20 times. */
 #define COLLECT_STOP_DRAIN_MS 2000
 /* ... after the modules that can stop their programs did (ops->quiesce),
  * and this much later: a program running at its detach commits within

@@ -744,8 +744,18 @@ static void au_quiesce(struct family *f)
 		usleep(1000);
 	au_count_lost(f, fd);
 	if (f->registered) {
-		if (au_unregister(f, fd) == 0)
+		int rc = au_unregister(f, fd);
+
+		if (rc == 0) {
 			f->registered = 0;
+		} else {
+			/* records keep coming: still counted, au_stop tries again */
+			LOG_W("family", "W3611",
+			      "audit: cannot unregister to stop the records at the stop (%s): its "
+			      "last reads are bounded in time",
+			      ym_strerror(rc));
+			f->quiesced = 0;
+		}
 	} else {
 		int grp = AUDIT_NLGRP_READLOG;
 
