@@ -714,10 +714,10 @@ static int au_tick(struct family *f, family_emit_fn emit, void *arg)
  * read-only group), while what the socket holds stays readable. What
  * kauditd still queues was produced before the stop: the socket gets it
  * first (backlog 0, at most AU_QUIESCE_WAIT_NS). Without a reader the
- * kernel keeps later records (the administrator's rules) in its hold queue
- * for the next one, the agent started again or auditd. The lost counter
- * is read once more here and not after: records the hold queue cannot take
- * after the stop are not the agent's. */
+ * kernel prints later records (the administrator's rules) to its log, and
+ * booted with audit=1 keeps them in its hold queue for the next reader
+ * (the agent started again, auditd). The lost counter is read once more
+ * here and not after: records lost after the stop are not the agent's. */
 static void au_quiesce(struct family *f)
 {
 	struct audit_status st;
