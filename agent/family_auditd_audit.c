@@ -208,6 +208,8 @@ static const char *au_type_name(uint16_t t, char buf[16])
 		const char *n;
 	} names[] = {
 	    /* user-space message numbers are libaudit's (not in linux/audit.h) */
+	    {AUDIT_USER, "USER"},
+	    {AUDIT_LOGIN, "LOGIN"},
 	    {AUDIT_SYSCALL, "SYSCALL"},
 	    {AUDIT_PATH, "PATH"},
 	    {AUDIT_CWD, "CWD"},
@@ -603,6 +605,15 @@ static int au_record(struct family *f, uint16_t type, const uint8_t *p, size_t n
 	return emitted;
 }
 
+/* Message types that carry a record: the user-message and kernel ranges
+ * (1100 on), and the two of the command range (1000-1099) the kernel logs
+ * as records, LOGIN (a login uid set) and USER (a user-space message of
+ * the old type); the rest of that range are answers to requests. */
+static int au_is_record(uint16_t type)
+{
+	return type >= AUDIT_FIRST_USER_MSG || type == AUDIT_LOGIN || type == AUDIT_USER;
+}
+
 static int au_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 {
 	int handled = 0;
@@ -638,7 +649,7 @@ static int au_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 				handled++;
 				break;
 			}
-			if (nh.nlmsg_type >= AUDIT_FIRST_USER_MSG) {
+			if (au_is_record(nh.nlmsg_type)) {
 				/* a record: the kernel sets nlmsg_len to the payload length
 				 * (without the header, kernel/audit.c), one per datagram */
 				(void)cursor_get_bytes(&c, NLMSG_HDRLEN, &p);

@@ -8,6 +8,7 @@
 #include "famtest.h"
 #include "family_auditd_audit.h"
 
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/netlink.h>
 #include <string.h>
@@ -79,6 +80,49 @@ static pid_t echo(const char *a1, const char *a2)
 	return c;
 }
 
+/* A child sets its login uid (as pam_loginuid does at a login): the
+ * kernel's LOGIN record (type 1006). Returns the child's pid. */
+static pid_t set_loginuid(const char *auid)
+{
+	pid_t c;
+	int st;
+
+	c = ft_fork();
+	if (c == 0) {
+		int fd = open("/proc/self/loginuid", O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, auid, strlen(auid)) != (ssize_t)strlen(auid))
+			_exit(7);
+		_exit(0);
+	}
+	FT_CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return c;
+}
+
+/* A user-space message of the old AUDIT_USER type (1005), as a program
+ * without libaudit's numbers sends it: the kernel's USER record. */
+static void user_message(const char *text)
+{
+	struct {
+		struct nlmsghdr nh;
+		char body[256];
+	} m;
+	struct sockaddr_nl sa;
+	size_t n = strlen(text);
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+
+	FT_CHECK(fd >= 0 && n < sizeof(m.body));
+	memset(&m, 0, sizeof(m));
+	m.nh.nlmsg_len = NLMSG_LENGTH(n + 1);
+	m.nh.nlmsg_type = AUDIT_USER;
+	m.nh.nlmsg_flags = NLM_F_REQUEST;
+	memcpy(m.body, text, n + 1);
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	FT_CHECK(sendto(fd, &m, m.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) > 0);
+	close(fd);
+}
+
 int main(void)
 {
 	char pid[16], ppid[16];
@@ -125,6 +169,19 @@ int main(void)
 	ft_expect(e, "ParentProcessId", ppid);
 	ft_expect(e, "UserId", "0");
 	FT_CHECK(ft_count(&t, "CommandLine", "/bin/echo yamori audit test two", NULL) == 1);
+
+	/* records whose types lie below the user-message range: the kernel's
+	 * LOGIN and a user-space USER message */
+	c = set_loginuid("4242");
+	snprintf(pid, sizeof(pid), "%d", (int)c);
+	e = ft_wait(&t, 3000, "type", "LOGIN", "pid", pid, NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "auid", "4242");
+	user_message("yamori_user_test=1");
+	e = ft_wait(&t, 3000, "type", "USER", "yamori_user_test", "1", NULL);
+	FT_CHECK(e != NULL);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	ft_expect(e, "pid", pid);
 
 	/* the stop: an exec right before the quiesce is read to its end
 	 * (records kauditd still queued included), one after it never comes */
