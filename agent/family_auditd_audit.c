@@ -878,7 +878,7 @@ static int au_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = au_alloc(env);
 	struct audit_status st;
-	int rc = YM_E_NOMEM, sz = 8 * 1024 * 1024, stale;
+	int rc = YM_E_NOMEM, sz = 8 * 1024 * 1024, stale, ctl = -1;
 
 	if (f == NULL)
 		goto out;
@@ -917,14 +917,21 @@ static int au_start(const struct family_env *env, struct family **out)
 			goto out;
 		}
 	}
-	if (stale && au_rule(f->fd, AUDIT_DEL_RULE) == 0) {
+	/* the rules through a second socket: records come to this one from
+	 * now on, and waiting here for an answer would read them away */
+	ctl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+	if (ctl < 0) {
+		rc = YM_E_IO;
+		goto out;
+	}
+	if (stale && au_rule(ctl, AUDIT_DEL_RULE) == 0) {
 		/* left by an agent that was killed before it could remove it:
 		 * every exec on the host would cost 5 to 7 records for nothing */
 		LOG_W("family", "W3610", "removed a stale execve audit rule (key %s)",
 		      FAMILY_AUDITD_KEY);
 	}
 	if (f->want_exec) {
-		rc = au_rule(f->fd, AUDIT_ADD_RULE);
+		rc = au_rule(ctl, AUDIT_ADD_RULE);
 		if (rc == 0)
 			f->rules_added = 1;
 		else if (rc == YM_E_IO)
@@ -935,6 +942,8 @@ static int au_start(const struct family_env *env, struct family **out)
 	*out = f;
 	f = NULL;
 out:
+	if (ctl >= 0)
+		close(ctl);
 	au_stop(f);
 	return rc;
 }

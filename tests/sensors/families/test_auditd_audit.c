@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/netlink.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -123,6 +124,67 @@ static void user_message(const char *text)
 	close(fd);
 }
 
+#define SEQ_N 2000
+
+/* Starts the module while a child sends SEQ_N user messages
+ * yamori_seq=0.. one after the other, asking the kernel before each
+ * whether a reader is registered (the start begins once it sent 200:
+ * those find no reader and go); then checks that every message sent
+ * after the child saw the module registered was received: the start
+ * reads nothing away. */
+static void start_under_messages(void)
+{
+	static unsigned char got[SEQ_N];
+	int p[2], q[2], st, reg = -1, n = 0;
+	char go;
+	pid_t c;
+
+	FT_CHECK(pipe(p) == 0 && pipe(q) == 0);
+	c = ft_fork();
+	if (c == 0) {
+		int seen = -1;
+
+		close(p[0]);
+		close(q[0]);
+		for (int i = 0; i < SEQ_N; i++) {
+			char m[32];
+
+			if (seen < 0 && status().pid != 0)
+				seen = i;
+			snprintf(m, sizeof(m), "yamori_seq=%d", i);
+			user_message(m);
+			if (i == 200 && write(p[1], "x", 1) != 1)
+				_exit(7);
+			usleep(20);
+		}
+		_exit(write(q[1], &seen, sizeof(seen)) == (ssize_t)sizeof(seen) ? 0 : 7);
+	}
+	close(p[1]);
+	close(q[1]);
+	FT_CHECK(read(p[0], &go, 1) == 1);
+	close(p[0]);
+	ft_start(&t, &family_auditd_audit_ops, NULL);
+	FT_CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	FT_CHECK(read(q[0], &reg, sizeof(reg)) == (ssize_t)sizeof(reg));
+	close(q[0]);
+	ft_pump(&t, 1000);
+	memset(got, 0, sizeof(got));
+	for (int i = 0; i < t.nev; i++) {
+		const char *v = ft_get(&t.ev[i], "yamori_seq");
+		char *end;
+		long k = v != NULL ? strtol(v, &end, 10) : -1;
+
+		if (k >= 0 && k < SEQ_N && *end == 0)
+			got[k] = 1;
+	}
+	for (int i = reg < 0 ? SEQ_N : reg; i < SEQ_N; i++)
+		n += got[i];
+	fprintf(stderr,
+		"start under messages: registered seen before %d, %d of the %d after received\n",
+		reg, n, SEQ_N - reg);
+	FT_CHECK(reg >= 0 && reg < SEQ_N - 100 && n == SEQ_N - reg);
+}
+
 int main(void)
 {
 	char pid[16], ppid[16];
@@ -203,8 +265,10 @@ int main(void)
 	ft_stop(&t);
 	st = status();
 	FT_CHECK(st.pid == st0.pid && st.enabled == st0.enabled);
-	/* a clean stop leaves the kernel so that a restart works */
-	ft_start(&t, &family_auditd_audit_ops, NULL);
+	/* a clean stop leaves the kernel so that a restart works, and the
+	 * start reads nothing away: messages sent all through it come
+	 * without a gap from the first that found the module registered on */
+	start_under_messages();
 	ft_stop(&t);
 	st = status();
 	FT_CHECK(st.pid == st0.pid && st.enabled == st0.enabled);
