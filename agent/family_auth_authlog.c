@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #define AUTHLOG_READ (64 * 1024)
+/* events of one "message repeated N times" line; the rest are counted */
+#define FAMILY_AUTH_REPEAT_MAX 1000
 
 struct family {
 	struct family_env env;
@@ -120,6 +122,30 @@ static int al_header(struct cursor *c, struct family_auth_line *o)
 	al_copy(o->prog, sizeof(o->prog), w, n);
 	if (cursor_left(c) > 0 && c->p[c->off] == ' ')
 		(void)cursor_get_bytes(c, 1, &w);
+	return 0;
+}
+
+/* rsyslog's repeated-message reduction turns repeats of a line into
+ * "message repeated N times: [ <message>]": the cursor is narrowed to the
+ * message and *repeat set to N. A line without it is left as it is. */
+static int al_repeated(struct cursor *c, unsigned *repeat)
+{
+	const uint8_t *w;
+	size_t n;
+	char num[12];
+	uint64_t v;
+
+	if (!al_lit(c, "message repeated "))
+		return 0;
+	if (al_word(c, &w, &n) != 0 || n >= sizeof(num))
+		return YM_E_PARSE;
+	memcpy(num, w, n);
+	num[n] = '\0';
+	if (util_parse_u64(num, 1, UINT32_MAX, &v) != 0 || !al_lit(c, " times: [ ") ||
+	    cursor_left(c) == 0 || c->p[c->off + cursor_left(c) - 1] != ']')
+		return YM_E_PARSE;
+	c->len--; /* the closing bracket */
+	*repeat = (unsigned)v;
 	return 0;
 }
 
@@ -251,7 +277,9 @@ static int al_login(struct cursor *c, struct family_auth_line *o)
 	return YM_E_NOTFOUND;
 }
 
-int family_auth_authlog_parse(const char *line, size_t n, struct family_auth_line *out)
+/* family_auth_authlog_parse; *named (may be NULL) is set when the line
+ * is one of a program's authentication lines but malformed. */
+static int al_parse(const char *line, size_t n, struct family_auth_line *out, int *named)
 {
 	struct family_auth_line o;
 	struct cursor c;
@@ -261,7 +289,12 @@ int family_auth_authlog_parse(const char *line, size_t n, struct family_auth_lin
 	cursor_init(&c, line, n);
 	if ((rc = al_header(&c, &o)) != 0)
 		return rc == YM_E_TRUNCATED ? YM_E_PARSE : rc;
-	if (strcmp(o.prog, "sshd") == 0)
+	o.repeat = 1;
+	if ((rc = al_repeated(&c, &o.repeat)) != 0)
+		return rc;
+	/* OpenSSH 9.8 on logs from sshd-session, 10.0 from sshd-auth too */
+	if (strcmp(o.prog, "sshd") == 0 || strcmp(o.prog, "sshd-session") == 0 ||
+	    strcmp(o.prog, "sshd-auth") == 0)
 		rc = al_sshd(&c, &o);
 	else if (strcmp(o.prog, "sudo") == 0)
 		rc = al_sudo(&c, &o);
@@ -271,24 +304,29 @@ int family_auth_authlog_parse(const char *line, size_t n, struct family_auth_lin
 		rc = al_login(&c, &o);
 	else
 		rc = YM_E_NOTFOUND;
-	if (rc != 0)
+	if (rc == 0 && o.user[0] == '\0')
+		rc = YM_E_PARSE;
+	if (rc != 0) {
+		if (named != NULL)
+			*named = rc == YM_E_PARSE;
 		return rc;
-	if (o.user[0] == '\0')
-		return YM_E_PARSE;
+	}
 	*out = o;
 	return 0;
 }
 
-static void al_line(struct family *f, const uint8_t *p, size_t n, family_emit_fn emit, void *arg)
+int family_auth_authlog_parse(const char *line, size_t n, struct family_auth_line *out)
 {
-	struct family_auth_line *o = &f->ln;
+	return al_parse(line, n, out, NULL);
+}
+
+/* One event of the parsed line o; 0, or -1 when it is lost (counted). */
+static int al_emit(struct family *f, const struct family_auth_line *o, family_emit_fn emit,
+		   void *arg)
+{
 	struct event *ev = &f->ev;
 	int rc = 0;
 
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	if (memchr(p, '\0', n) != NULL || family_auth_authlog_parse((const char *)p, n, o) != 0)
-		return;
 	event_init(ev);
 	ev->ts_ns = util_now_ns();
 	ev->category = EVCAT_AUTHENTICATION;
@@ -309,9 +347,37 @@ static void al_line(struct family *f, const uint8_t *p, size_t n, family_emit_fn
 	if (rc != 0 || family_util_proc_daemon(&f->env, o->pid, ev, &f->scratch, f->pidbuf) < 0 ||
 	    emit(arg, ev) != 0) {
 		f->st.drops++;
-		return;
+		return -1;
 	}
 	f->st.events++;
+	return 0;
+}
+
+/* A line that names an authentication but cannot be read (cut, or a
+ * format this parser does not know) is a lost event, counted; any other
+ * line is none. A line rsyslog stands for N repeats is N events, at most
+ * FAMILY_AUTH_REPEAT_MAX (the rest counted as lost). */
+static void al_line(struct family *f, const uint8_t *p, size_t n, family_emit_fn emit, void *arg)
+{
+	struct family_auth_line *o = &f->ln;
+	int named = 0;
+
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	if (memchr(p, '\0', n) != NULL)
+		return; /* not text (a file's zeroed tail after a crash) */
+	if (al_parse((const char *)p, n, o, &named) != 0) {
+		if (named)
+			f->st.drops++;
+		return;
+	}
+	for (unsigned i = 0; i < o->repeat; i++) {
+		if (i == FAMILY_AUTH_REPEAT_MAX || al_emit(f, o, emit, arg) != 0) {
+			/* past the bound, or refused (shed, counted): the rest */
+			f->st.drops += o->repeat - i - (i < FAMILY_AUTH_REPEAT_MAX);
+			break;
+		}
+	}
 }
 
 static int al_read(struct family *f, family_emit_fn emit, void *arg)

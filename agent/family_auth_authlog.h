@@ -18,6 +18,8 @@ extern const struct family_ops family_auth_authlog_ops;
 struct family_auth_line {
 	char user[256], target[256], ip[64], port[16], method[64], prog[64], cmd[4096];
 	int pid;
+	/* rsyslog's "message repeated N times: [ ...]": N (1 for a plain line) */
+	unsigned repeat;
 	const char *type;   /* "ssh", "sudo", "su", "console" */
 	const char *status; /* "success", "failure" */
 };

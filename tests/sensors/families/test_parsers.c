@@ -8,7 +8,6 @@
 
 #include <string.h>
 
-
 static int dns(const void *p, size_t n, struct family_dns_msg *m)
 {
 	return family_dns_parse(p, n, m);
@@ -23,8 +22,8 @@ static void test_dns(void)
 				     3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't',
 				     'e', 's', 't', 0, 0, 1, 0, 1,
 				     /* CNAME -> web.<16> */
-				     0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 'w', 'e', 'b', 0xc0,
-				     16,
+				     0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 6, 3, 'w', 'e', 'b',
+				     0xc0, 16,
 				     /* A 10.1.2.3 */
 				     0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 1, 2, 3};
 	uint8_t b[600];
@@ -99,10 +98,36 @@ static void test_authlog(void)
 	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
 	s = "Nov 26 02:03:31 h sshd[1]: Accepted password for ";
 	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
+	/* OpenSSH 9.8 on, and rsyslog's repeated lines */
+	s = "Nov 26 02:03:31 h sshd-session[7]: Accepted publickey for al from 10.0.0.2 port 2 "
+	    "ssh2";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
+	FT_CHECK(strcmp(l.user, "al") == 0 && strcmp(l.prog, "sshd-session") == 0 && l.repeat == 1);
+	s = "Nov 26 02:03:31 h sshd[1]: message repeated 12 times: [ Failed password for root from "
+	    "10.0.0.3 port 3 ssh2]";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
+	FT_CHECK(l.repeat == 12 && strcmp(l.ip, "10.0.0.3") == 0 && strcmp(l.port, "3") == 0);
+	FT_CHECK(strcmp(l.status, "failure") == 0 && strcmp(l.user, "root") == 0);
+	s = "Nov 26 02:03:31 h sshd[1]: message repeated 0 times: [ Failed password for root from "
+	    "10.0.0.3 port 3 ssh2]";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
+	s = "Nov 26 02:03:31 h sshd[1]: message repeated 2 times: [ Failed password for root from "
+	    "10.0.0.3 port 3 ssh2";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
+	s = "Nov 26 02:03:31 h sshd[1]: message repeated 2 times: [ Connection closed]";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_NOTFOUND);
 	/* every prefix of a valid line parses or fails cleanly */
-	s = "2026-11-26T02:03:32+00:00 h sudo: bob : TTY=pts/0 ; PWD=/ ; USER=root ; COMMAND=/bin/id";
+	s = "2026-11-26T02:03:32+00:00 h sudo: bob : TTY=pts/0 ; PWD=/ ; USER=root ; "
+	    "COMMAND=/bin/id";
 	for (size_t n = 0; n <= strlen(s); n++)
 		(void)family_auth_authlog_parse(s, n, &l);
+	{
+		const char *r = "Nov 26 02:03:31 h sshd[1]: message repeated 2 times: [ Failed "
+				"password for x from 1.1.1.1 port 1 ssh2]";
+
+		for (size_t n = 0; n <= strlen(r); n++)
+			(void)family_auth_authlog_parse(r, n, &l);
+	}
 	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
 	FT_CHECK(strcmp(l.cmd, "/bin/id") == 0 && strcmp(l.target, "root") == 0);
 }
