@@ -107,31 +107,6 @@ static int fa_mark(struct family *f, const char *path)
 	return 0;
 }
 
-/* Marks path and the folders below it (depth and count bounded). */
-static void fa_mark_tree(struct family *f, const char *path, int depth)
-{
-	DIR *d;
-	struct dirent *de;
-
-	if (fa_mark(f, path) != 0 || depth >= FA_DEPTH)
-		return;
-	d = opendir(path);
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		char sub[FA_PATH];
-		int n;
-
-		if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		n = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
-		if (n > 0 && (size_t)n < sizeof(sub))
-			fa_mark_tree(f, sub, depth + 1);
-	}
-	closedir(d);
-}
-
 /* The folder of a DFID record: from the marks, else open_by_handle_at. */
 static int fa_dir_path(struct family *f, uint64_t fsid, int32_t htype, const uint8_t *h,
 		       uint32_t hlen, char *out, size_t outsz)
@@ -239,6 +214,60 @@ static void fa_emit_one(struct family *f, const char *action, int32_t pid, int w
 	f->st.events++;
 }
 
+/* Marks path, a watched tree's folder, a folder inside one or on the way
+ * to one, and the folders below it that are too (depth and count bounded);
+ * folders that lead nowhere watched are neither marked nor read. With emit
+ * (a folder made or moved in after the start: ~/.ssh of an account that
+ * had none, ~/.config on the way to ~/.config/systemd/), the watched files
+ * already in them are reported as created: a mkdir -p and a write right
+ * after it come before the mark (their process is not known then). */
+static void fa_mark_tree(struct family *f, const char *path, int depth, family_emit_fn emit,
+			 void *arg)
+{
+	size_t n = strlen(path);
+	DIR *d;
+	struct dirent *de;
+
+	if (family_file_watch_match(&f->watch, path, n) == 0 &&
+	    !family_file_watch_leads_to(&f->watch, path, n))
+		return;
+	if (fa_mark(f, path) != 0 || depth >= FA_DEPTH)
+		return;
+	d = opendir(path);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char sub[FA_PATH];
+		struct stat st;
+		int k, dir = de->d_type == DT_DIR;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (emit == NULL && de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+			continue;
+		k = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		if (k <= 0 || (size_t)k >= sizeof(sub))
+			continue;
+		if (de->d_type == DT_UNKNOWN) {
+			if (lstat(sub, &st) != 0)
+				continue;
+			dir = S_ISDIR(st.st_mode);
+		}
+		if (dir) {
+			fa_mark_tree(f, sub, depth + 1, emit, arg);
+			continue;
+		}
+		if (emit == NULL)
+			continue;
+		k = family_file_watch_match(&f->watch, sub, (size_t)k);
+		if (k == 0 || (k == FAMILY_FILE_WATCH_EXEC && !fa_is_exec(sub, f->mode)))
+			continue;
+		util_strlcpy(f->target, sub, sizeof(f->target));
+		f->source[0] = '\0';
+		fa_emit_one(f, "create", 0, 0, emit, arg);
+	}
+	closedir(d);
+}
+
 static void fa_event(struct family *f, uint64_t mask, int32_t pid, family_emit_fn emit, void *arg)
 {
 	static const struct {
@@ -252,14 +281,19 @@ static void fa_event(struct family *f, uint64_t mask, int32_t pid, family_emit_f
 	if (kind == 0 && f->source[0] != '\0')
 		kind = family_file_watch_match(&f->watch, f->source, sl);
 	f->mode[0] = '\0';
-	if (kind == 0)
-		return;
 	if (mask & FAN_ONDIR) {
-		/* a new folder inside a watched tree gets its own mark */
-		if (mask & (FAN_CREATE | FAN_MOVED_TO | FAN_RENAME))
-			fa_mark_tree(f, f->target, 1);
+		/* a new folder inside a watched tree, or on the way to one */
+		if ((mask & (FAN_CREATE | FAN_MOVED_TO | FAN_RENAME)) &&
+		    (kind != 0 || family_file_watch_leads_to(&f->watch, f->target, tl))) {
+			char dir[FA_PATH];
+
+			util_strlcpy(dir, f->target, sizeof(dir));
+			fa_mark_tree(f, dir, 0, emit, arg);
+		}
 		return;
 	}
+	if (kind == 0)
+		return;
 	if (kind == FAMILY_FILE_WATCH_EXEC) {
 		if ((mask & FAN_DELETE) || !fa_is_exec(f->target, f->mode))
 			return;
@@ -398,7 +432,19 @@ static int fa_start(const struct family_env *env, struct family **out)
 		if (slash != NULL && slash != dir)
 			*slash = '\0'; /* the folder of a file, or a folder without its '/' */
 		if (e->kind == FAMILY_FILE_WATCH_TREE) {
-			fa_mark_tree(f, dir, 0);
+			struct stat st;
+
+			fa_mark_tree(f, dir, 0, NULL, NULL);
+			/* a tree not there yet: the nearest folder above it is
+			 * marked, so that its making is seen (fa_event) */
+			while (lstat(dir, &st) != 0 && (slash = strrchr(dir, '/')) != NULL &&
+			       slash != dir) {
+				*slash = '\0';
+				if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+					(void)fa_mark(f, dir);
+					break;
+				}
+			}
 		} else {
 			(void)fa_mark(f, dir); /* a missing folder is not watched */
 		}

@@ -116,3 +116,15 @@ int family_file_watch_match(const struct family_file_watch *w, const char *path,
 	}
 	return 0;
 }
+
+int family_file_watch_leads_to(const struct family_file_watch *w, const char *path, size_t n)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		const struct family_file_watch_entry *e = &w->e[i];
+
+		if (e->kind == FAMILY_FILE_WATCH_TREE && n < e->len && e->path[n] == '/' &&
+		    memcmp(e->path, path, n) == 0)
+			return 1;
+	}
+	return 0;
+}

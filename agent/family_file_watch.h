@@ -44,4 +44,10 @@ int family_file_watch_build(const char *const *spec, struct family_file_watch *w
  * checks the x bit. */
 int family_file_watch_match(const struct family_file_watch *w, const char *path, size_t n);
 
+/* 1 when the folder path (absolute, n bytes, no trailing '/') is a tree
+ * entry's folder or one of its ancestors: a folder made there after the
+ * start (~/.ssh of an account that had none) must be watched for the tree
+ * to be. 0 otherwise. */
+int family_file_watch_leads_to(const struct family_file_watch *w, const char *path, size_t n);
+
 #endif

@@ -94,6 +94,22 @@ static pid_t act(int step)
 	case 11:
 		put("etc/cron.d/after", "x\n", 0, 0644);
 		break;
+	case 12:
+		if (mkdir(P("home/v/.ssh"), 0700) != 0)
+			_exit(16);
+		break;
+	case 13:
+		put("home/v/.ssh/authorized_keys", "ssh-ed25519 BBBB\n", 0, 0600);
+		break;
+	case 14:
+		/* as mkdir -p and a write right after: before any mark */
+		if (mkdir(P("home/v/.config"), 0755) != 0 ||
+		    mkdir(P("home/v/.config/systemd"), 0755) != 0 ||
+		    mkdir(P("home/v/.config/other"), 0755) != 0)
+			_exit(17);
+		put("home/v/.config/systemd/evil.service", "[Service]\n", 0, 0644);
+		put("home/v/.config/other/x", "not watched\n", 0, 0644);
+		break;
 	}
 	if (write(rep[1], &ok, 1) != 1)
 		_exit(20);
@@ -158,8 +174,8 @@ int main(int argc, char **argv)
 	int bpf = argc > 1 && strcmp(argv[1], "bpf") == 0;
 	const char *chmod_action = bpf ? "chmod" : "attrib";
 	char pid[16];
-	const char *watch[6];
-	char w1[512], w2[512], w3[512], w4[512];
+	const char *watch[8];
+	char w1[512], w2[512], w3[512], w4[512], w5[512], w6[512];
 	const struct ft_event *e;
 	const char *img = ft_self_image();
 
@@ -167,7 +183,7 @@ int main(int argc, char **argv)
 	FT_CHECK(mkdir(P("etc"), 0755) == 0 && mkdir(P("etc/cron.d"), 0755) == 0);
 	FT_CHECK(mkdir(P("home"), 0755) == 0 && mkdir(P("home/u"), 0755) == 0);
 	FT_CHECK(mkdir(P("home/u/.ssh"), 0700) == 0 && mkdir(P("tmp"), 01777) == 0);
-	FT_CHECK(mkdir(P("other"), 0755) == 0);
+	FT_CHECK(mkdir(P("other"), 0755) == 0 && mkdir(P("home/v"), 0755) == 0);
 	{
 		int fd = open(P("home/u/.bashrc"), O_CREAT | O_WRONLY, 0644);
 		FT_CHECK(fd >= 0 && close(fd) == 0);
@@ -179,8 +195,13 @@ int main(int argc, char **argv)
 	watch[0] = w1;
 	watch[1] = w2;
 	watch[2] = w3;
+	/* trees of a home that has neither folder yet */
+	snprintf(w5, sizeof(w5), "%s/home/v/.ssh/", root);
+	snprintf(w6, sizeof(w6), "%s/home/v/.config/systemd/", root);
 	watch[3] = w4;
-	watch[4] = NULL;
+	watch[4] = w5;
+	watch[5] = w6;
+	watch[6] = NULL;
 	if (bpf) {
 #ifdef YM_FAMILY_BPF
 		ops = &family_file_bpf_ops;
@@ -284,6 +305,25 @@ int main(int argc, char **argv)
 	e = ft_wait(&t, 3000, "TargetFilename", P("home/u/.ssh/rel3"), "Action", "rename", NULL);
 	FT_CHECK(e != NULL);
 	ft_expect(e, "SourceFilename", P("home/u/.ssh/rel2"));
+
+	/* a watched tree made after the start: ~/.ssh of an account that had
+	 * none, then a key written in it; ~/.config/systemd made with a unit
+	 * in it at once (fanotify: reported when the new folder is marked,
+	 * without its process) */
+	run(12, pid);
+	ft_pump(&t, 300);
+	run(13, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("home/v/.ssh/authorized_keys"), "Action",
+		    "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
+	run(14, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("home/v/.config/systemd/evil.service"), "Action",
+		    "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_pump(&t, 300);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("home/v/.config/other/x"), NULL) == 0);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("home/v/.ssh"), NULL) == 0);
 
 	/* the stop (ops->quiesce, then the last polls): a write before it is
 	 * read, one after it is not queued at all */

@@ -5,6 +5,7 @@
 #include "err.h"
 #include "family_auth_authlog.h"
 #include "family_dns_parse.h"
+#include "family_file_watch.h"
 
 #include <string.h>
 
@@ -132,10 +133,28 @@ static void test_authlog(void)
 	FT_CHECK(strcmp(l.cmd, "/bin/id") == 0 && strcmp(l.target, "root") == 0);
 }
 
+static void test_watch(void)
+{
+	static struct family_file_watch w;
+	static const char *const spec[] = {"/a/b/c/", "/a/f", "x:/t/", NULL};
+
+	FT_CHECK(family_file_watch_build(spec, &w) == 0);
+	/* a tree's folder and its ancestors lead to it; nothing else does */
+	FT_CHECK(family_file_watch_leads_to(&w, "/a", 2) == 1);
+	FT_CHECK(family_file_watch_leads_to(&w, "/a/b", 4) == 1);
+	FT_CHECK(family_file_watch_leads_to(&w, "/a/b/c", 6) == 1);
+	FT_CHECK(family_file_watch_leads_to(&w, "/a/bb", 5) == 0);
+	FT_CHECK(family_file_watch_leads_to(&w, "/a/b/c/d", 8) == 0);
+	FT_CHECK(family_file_watch_match(&w, "/a/b/c/d", 8) == FAMILY_FILE_WATCH_TREE);
+	FT_CHECK(family_file_watch_leads_to(&w, "/t", 2) == 0);
+	FT_CHECK(family_file_watch_leads_to(&w, "/x", 2) == 0);
+}
+
 int main(void)
 {
 	test_dns();
 	test_authlog();
+	test_watch();
 	printf("ok: parsers\n");
 	return 0;
 }
