@@ -56,25 +56,33 @@ static int fa_mark(struct family *f, const char *path)
 		struct file_handle fh;
 		uint8_t data[FA_HANDLE];
 	} h;
-	struct fa_dir *d;
+	struct fa_dir *d = NULL;
 	int mnt;
 	struct stat st;
 
 	if (f->quiesced)
 		return YM_E_UNSUPPORTED; /* stopping: a new folder is not marked */
 
-	for (size_t i = 0; i < f->ndirs; i++)
-		if (strcmp(f->dirs[i].path, path) == 0)
-			return 0;
-	if (f->ndirs >= FAMILY_FILE_FANOTIFY_MARKS) {
-		f->unmarked++;
-		return YM_E_TOOBIG;
-	}
 	if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
 		return YM_E_NOTFOUND;
 	h.fh.handle_bytes = FA_HANDLE;
 	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt, 0) != 0)
 		return YM_E_UNSUPPORTED;
+	/* the same folder is marked once; a folder of that name made again
+	 * (rm -r ~/.ssh; mkdir ~/.ssh) is another inode, whose mark the old
+	 * one's removal did not leave: its entry is taken over */
+	for (size_t i = 0; i < f->ndirs && d == NULL; i++) {
+		if (strcmp(f->dirs[i].path, path) != 0)
+			continue;
+		if (f->dirs[i].hlen == h.fh.handle_bytes && f->dirs[i].htype == h.fh.handle_type &&
+		    memcmp(f->dirs[i].handle, h.fh.f_handle, h.fh.handle_bytes) == 0)
+			return 0;
+		d = &f->dirs[i];
+	}
+	if (d == NULL && f->ndirs >= FAMILY_FILE_FANOTIFY_MARKS) {
+		f->unmarked++;
+		return YM_E_TOOBIG;
+	}
 	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR, f->mask, AT_FDCWD, path) != 0) {
 		if (errno != EINVAL || !(f->mask & FAN_RENAME))
 			return errno == EINVAL || errno == ENODEV || errno == EOPNOTSUPP ||
@@ -87,11 +95,14 @@ static int fa_mark(struct family *f, const char *path)
 				  path) != 0)
 			return YM_E_UNSUPPORTED;
 	}
-	d = &f->dirs[f->ndirs];
-	memset(d, 0, sizeof(*d));
-	d->path = strdup(path);
-	if (d->path == NULL)
-		return YM_E_NOMEM;
+	if (d == NULL) {
+		d = &f->dirs[f->ndirs];
+		memset(d, 0, sizeof(*d));
+		d->path = strdup(path);
+		if (d->path == NULL)
+			return YM_E_NOMEM;
+		f->ndirs++;
+	}
 	d->hlen = h.fh.handle_bytes;
 	d->htype = h.fh.handle_type;
 	memcpy(d->handle, h.fh.f_handle, d->hlen);
@@ -101,7 +112,6 @@ static int fa_mark(struct family *f, const char *path)
 		if (statfs(path, &sfs) == 0)
 			memcpy(&d->fsid, &sfs.f_fsid, sizeof(d->fsid));
 	}
-	f->ndirs++;
 	if (f->mount_fd < 0)
 		f->mount_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return 0;

@@ -3,7 +3,8 @@
  * action in a watched path gives the exact event, nothing outside does, and
  * only executables are reported in the x: folder; a child that works with
  * relative paths and exits before the module reads is reported with whole
- * paths. */
+ * paths. Trees made after the start (~/.ssh of an account that had none,
+ * made again after its removal) are watched too. */
 #include "famtest.h"
 #include "family_file_fanotify.h"
 #ifdef YM_FAMILY_BPF
@@ -109,6 +110,15 @@ static pid_t act(int step)
 			_exit(17);
 		put("home/v/.config/systemd/evil.service", "[Service]\n", 0, 0644);
 		put("home/v/.config/other/x", "not watched\n", 0, 0644);
+		break;
+	case 15:
+		/* ~/.ssh removed and made again: another folder of that name */
+		if (unlink(P("home/v/.ssh/authorized_keys")) != 0 || rmdir(P("home/v/.ssh")) != 0 ||
+		    mkdir(P("home/v/.ssh"), 0700) != 0)
+			_exit(18);
+		break;
+	case 16:
+		put("home/v/.ssh/authorized_keys2", "ssh-ed25519 CCCC\n", 0, 0600);
 		break;
 	}
 	if (write(rep[1], &ok, 1) != 1)
@@ -324,6 +334,13 @@ int main(int argc, char **argv)
 	ft_pump(&t, 300);
 	FT_CHECK(ft_count(&t, "TargetFilename", P("home/v/.config/other/x"), NULL) == 0);
 	FT_CHECK(ft_count(&t, "TargetFilename", P("home/v/.ssh"), NULL) == 0);
+	run(15, pid);
+	ft_pump(&t, 300);
+	run(16, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("home/v/.ssh/authorized_keys2"), "Action",
+		    "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
 
 	/* the stop (ops->quiesce, then the last polls): a write before it is
 	 * read, one after it is not queued at all */
