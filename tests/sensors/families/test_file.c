@@ -176,6 +176,21 @@ static char *run(int step, char *pid)
 	return pid;
 }
 
+/* Step mk makes a folder, and once the module had time to see it, step
+ * put writes rel in it: reported as created, by its process. */
+static void made_then_written(int mk, int put, const char *rel)
+{
+	char pid[16];
+	const struct ft_event *e;
+
+	run(mk, pid);
+	ft_pump(&t, 300);
+	run(put, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P(rel), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
+}
+
 int main(int argc, char **argv)
 {
 	const struct family_ops *ops = &family_file_fanotify_ops;
@@ -320,13 +335,7 @@ int main(int argc, char **argv)
 	 * none, then a key written in it; ~/.config/systemd made with a unit
 	 * in it at once (fanotify: reported when the new folder is marked,
 	 * without its process) */
-	run(12, pid);
-	ft_pump(&t, 300);
-	run(13, pid);
-	e = ft_wait(&t, 3000, "TargetFilename", P("home/v/.ssh/authorized_keys"), "Action",
-		    "create", NULL);
-	FT_CHECK(e != NULL);
-	ft_expect(e, "ProcessId", pid);
+	made_then_written(12, 13, "home/v/.ssh/authorized_keys");
 	run(14, pid);
 	e = ft_wait(&t, 3000, "TargetFilename", P("home/v/.config/systemd/evil.service"), "Action",
 		    "create", NULL);
@@ -334,13 +343,7 @@ int main(int argc, char **argv)
 	ft_pump(&t, 300);
 	FT_CHECK(ft_count(&t, "TargetFilename", P("home/v/.config/other/x"), NULL) == 0);
 	FT_CHECK(ft_count(&t, "TargetFilename", P("home/v/.ssh"), NULL) == 0);
-	run(15, pid);
-	ft_pump(&t, 300);
-	run(16, pid);
-	e = ft_wait(&t, 3000, "TargetFilename", P("home/v/.ssh/authorized_keys2"), "Action",
-		    "create", NULL);
-	FT_CHECK(e != NULL);
-	ft_expect(e, "ProcessId", pid);
+	made_then_written(15, 16, "home/v/.ssh/authorized_keys2");
 
 	/* the stop (ops->quiesce, then the last polls): a write before it is
 	 * read, one after it is not queued at all */
