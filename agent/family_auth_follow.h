@@ -1,8 +1,10 @@
 /* family_auth_follow: following an append-only log file the way `tail -F`
  * does, for the auth modes: new bytes from the last offset; a new file at the
  * path (rotation: other inode) is read from its start once the old one is
- * drained; a file that shrank (copytruncate) is read again from 0. Not
- * thread-safe. */
+ * drained, and the old one is still read until it has been idle for
+ * FAMILY_AUTH_FOLLOW_OLD_NS (the logger writes to it until logrotate's
+ * postrotate signal reaches it); a file that shrank (copytruncate) is read
+ * again from 0. Not thread-safe. */
 #ifndef YM_AGENT_FAMILY_AUTH_FOLLOW_H
 #define YM_AGENT_FAMILY_AUTH_FOLLOW_H
 
@@ -10,7 +12,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define FAMILY_AUTH_FOLLOW_PATH 4096
+#define FAMILY_AUTH_FOLLOW_PATH	  4096
+#define FAMILY_AUTH_FOLLOW_OLD_NS (10ull * 1000000000ull)
 
 struct family_auth_follow {
 	char path[FAMILY_AUTH_FOLLOW_PATH];
@@ -19,6 +22,12 @@ struct family_auth_follow {
 	ino_t ino;
 	off_t off;
 	uint64_t rotations, truncations;
+	/* the file before the last rotation, while it may still grow: -1, or
+	 * read from old_off until idle past old_until_ns (monotonic) */
+	int old_fd;
+	off_t old_off;
+	uint64_t old_until_ns;
+	int last_old; /* the last bytes returned were the old file's */
 };
 
 /* Starts following path (copied). at_end: skip what the file holds now (the
