@@ -317,7 +317,7 @@ static void collect_check_drops(struct collect_state *cs)
 			      "dropped %llu events (seq %llu..%llu) at the spool cap",
 			      (unsigned long long)d.events, (unsigned long long)d.first_seq,
 			      (unsigned long long)d.last_seq);
-		if (ov)
+		if (ov || slost)
 			LOG_W("collect", "W3604",
 			      "process sensor lost %llu kernel messages (%llu overruns)",
 			      (unsigned long long)slost, (unsigned long long)ov);

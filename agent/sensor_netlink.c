@@ -22,9 +22,13 @@
 
 struct sensor {
 	int fd;
-	uint64_t ino;	/* socket inode: its line in /proc/net/netlink */
-	int lost_stale; /* an overrun happened since lost was last read */
-	int ignored;	/* PROC_CN_MCAST_IGNORE sent (sn_quiesce): not again */
+	uint64_t ino; /* socket inode: its line in /proc/net/netlink */
+	/* an overrun happened since lost was last read: the kernel drops every
+	 * message after an ENOBUFS until the queue is empty again (drained),
+	 * so lost is read at each tick until a read that follows the drain */
+	int lost_stale;
+	int drained; /* EAGAIN seen since the last overrun */
+	int ignored; /* PROC_CN_MCAST_IGNORE sent (sn_quiesce): not again */
 	struct sensor_stats st;
 	uint8_t rx[8192];
 };
@@ -200,11 +204,14 @@ static int sn_poll(struct sensor *s, int max, void (*cb)(void *arg, const struct
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				s->drained = 1;
 				break;
+			}
 			if (errno == ENOBUFS) {
 				s->st.overruns++;
 				s->lost_stale = 1;
+				s->drained = 0;
 				if (log_ratelimit_ok(&sn_rl))
 					LOG_W("sensor", "W3302",
 					      "netlink receive buffer overrun: process events lost "
@@ -276,9 +283,14 @@ static void sn_stats(struct sensor *s, struct sensor_stats *out)
 {
 	uint64_t drops;
 
-	if (s->lost_stale && s->ino && sn_read_drops(s->ino, &drops) == 0) {
-		s->st.lost = drops;
-		s->lost_stale = 0;
+	if (s->lost_stale && s->ino) {
+		int drained = s->drained; /* before the read: drops up to it counted */
+
+		if (sn_read_drops(s->ino, &drops) == 0) {
+			s->st.lost = drops;
+			if (drained)
+				s->lost_stale = 0;
+		}
 	}
 	*out = s->st;
 }
