@@ -25,6 +25,7 @@ struct family {
 	int fd;
 	struct family_dns_track *track;
 	uint64_t kdrops, overruns;
+	uint64_t unread; /* DNS packets (port 53) that could not be read */
 	uint8_t pkt[DNS_PKT_MAX];
 };
 
@@ -188,9 +189,13 @@ static int dnsp_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 		if ((size_t)n > sizeof(f->pkt))
 			n = sizeof(f->pkt); /* MSG_TRUNC gave the real size; parse what we have */
 		if (dnsp_parse(f->pkt, (size_t)n, ntohs(ll.sll_protocol), &af, &src, &dst, &sport,
-			       &dport, &pl, &pllen) != 0)
-			continue; /* the filter let through what is not DNS over UDP: not an event
-				   */
+			       &dport, &pl, &pllen) != 0) {
+			/* UDP to or from port 53 (the filter's) that cannot be read:
+			 * a first fragment of a large answer, a packet cut at the
+			 * buffer, a malformed one: a query or answer lost */
+			f->unread++;
+			continue;
+		}
 		(void)family_dns_track_packet(f->track, af, src, sport, dst, dport, pl, pllen, 0,
 					      emit, arg);
 	}
@@ -226,7 +231,7 @@ static void dnsp_stats(const struct family *f, struct family_stats *out)
 	uint64_t malformed;
 
 	family_dns_track_stats(f->track, out, &malformed);
-	out->drops += f->kdrops;
+	out->drops += f->kdrops + f->unread;
 	out->overruns += f->overruns;
 }
 
