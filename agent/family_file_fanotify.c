@@ -80,7 +80,13 @@ static int fa_mark(struct family *f, const char *path)
 		d = &f->dirs[i];
 	}
 	if (d == NULL && f->ndirs >= FAMILY_FILE_FANOTIFY_MARKS) {
-		f->unmarked++;
+		/* a watched folder left blind: said once, and on every 1,000th */
+		if (f->unmarked++ % 1000 == 0)
+			LOG_W("family", "W3612",
+			      "file (fanotify): %s and %llu more folders not watched: %d marks "
+			      "at most",
+			      path, (unsigned long long)(f->unmarked - 1),
+			      FAMILY_FILE_FANOTIFY_MARKS);
 		return YM_E_TOOBIG;
 	}
 	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR, f->mask, AT_FDCWD, path) != 0) {

@@ -214,8 +214,14 @@ static int net_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 	}
 	f->lost_cur = 0;
 	rc = net_dump_all(f);
+	if (rc == YM_E_NOMEM) {
+		/* this interval's new sockets are reported by the next dump
+		 * only if they still exist: an unknown number lost */
+		f->st.overruns++;
+		return 0;
+	}
 	if (rc != 0)
-		return rc == YM_E_NOMEM ? 0 : rc;
+		return rc;
 	if (f->lost_cur != 0) {
 		f->st.overruns++;
 		f->st.drops += f->lost_cur;
@@ -327,6 +333,7 @@ static int net_fd(const struct family *f)
 static void net_stats(const struct family *f, struct family_stats *out)
 {
 	*out = f->st;
+	out->drops += f->malformed; /* sockets the dump could not read */
 }
 
 const struct family_ops family_net_sockdiag_ops = {
