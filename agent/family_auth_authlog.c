@@ -15,8 +15,12 @@
 #include <unistd.h>
 
 #define AUTHLOG_READ (64 * 1024)
-/* events of one "message repeated N times" line; the rest are counted */
-#define FAMILY_AUTH_REPEAT_MAX 1000
+/* events of one "message repeated N times" line; the rest are counted.
+ * Any local user can write such a line (logger -t sshd): the bound keeps
+ * one forged line from standing for more than this many events, and N
+ * past FAMILY_AUTH_REPEAT_PARSE is no line of rsyslog's (not read) */
+#define FAMILY_AUTH_REPEAT_MAX	 100
+#define FAMILY_AUTH_REPEAT_PARSE 1000000
 
 struct family {
 	struct family_env env;
@@ -141,7 +145,7 @@ static int al_repeated(struct cursor *c, unsigned *repeat)
 		return YM_E_PARSE;
 	memcpy(num, w, n);
 	num[n] = '\0';
-	if (util_parse_u64(num, 1, UINT32_MAX, &v) != 0 || !al_lit(c, " times: [ ") ||
+	if (util_parse_u64(num, 1, FAMILY_AUTH_REPEAT_PARSE, &v) != 0 || !al_lit(c, " times: [ ") ||
 	    cursor_left(c) == 0 || c->p[c->off + cursor_left(c) - 1] != ']')
 		return YM_E_PARSE;
 	c->len--; /* the closing bracket */

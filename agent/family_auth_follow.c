@@ -101,7 +101,9 @@ ssize_t family_auth_follow_read(struct family_auth_follow *f, uint8_t *p, size_t
 
 	*reset = 0;
 	n = follow_old(f, p, cap);
-	if (n != 0) {
+	if (n < 0)
+		return n;
+	if (n > 0) {
 		*reset = !f->last_old;
 		f->last_old = 1;
 		return n;

@@ -115,6 +115,9 @@ static void test_authlog(void)
 	s = "Nov 26 02:03:31 h sshd[1]: message repeated 2 times: [ Failed password for root from "
 	    "10.0.0.3 port 3 ssh2";
 	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
+	s = "Nov 26 02:03:31 h sshd[1]: message repeated 2000000 times: [ Failed password for "
+	    "root from 10.0.0.3 port 3 ssh2]";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
 	s = "Nov 26 02:03:31 h sshd[1]: message repeated 2 times: [ Connection closed]";
 	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_NOTFOUND);
 	/* every prefix of a valid line parses or fails cleanly */
