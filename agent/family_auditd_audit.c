@@ -51,6 +51,9 @@ struct au_kv {
 struct family {
 	struct family_env env;
 	int fd;
+	/* requests and their answers once records come to fd (the rules, the
+	 * lost counter, the stop's unregistering): none of fd's is read away */
+	int ctl;
 	int registered, was_enabled, rules_added;
 	int quiesced;  /* au_quiesce ran: no records come, lost counted */
 	int want_exec; /* events of the agent's execve rule (key FAMILY_AUDITD_KEY) */
@@ -702,20 +705,14 @@ static void au_count_lost(struct family *f, int fd)
 static int au_tick(struct family *f, family_emit_fn emit, void *arg)
 {
 	uint64_t now = util_mono_ns();
-	int fd;
 
 	for (int i = 0; i < FAMILY_AUDITD_GROUPS; i++)
 		if (f->grp[i].used && now - f->grp[i].mono_ns > AU_WAIT_NS)
 			(void)au_flush(f, &f->grp[i], emit, arg);
 	/* records the kernel lost (backlog full, rate limit): its own exact
 	 * counter, until the stop's au_quiesce */
-	if (f->quiesced)
-		return 0;
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
-	if (fd >= 0) {
-		au_count_lost(f, fd);
-		close(fd);
-	}
+	if (!f->quiesced && f->ctl >= 0)
+		au_count_lost(f, f->ctl);
 	return 0;
 }
 
@@ -733,22 +730,11 @@ static void au_quiesce(struct family *f)
 {
 	struct audit_status st;
 	uint64_t end = util_mono_ns() + AU_QUIESCE_WAIT_NS;
-	int fd;
+	int fd = f->ctl;
 
-	if (f->quiesced)
+	if (f->quiesced || fd < 0)
 		return;
 	f->quiesced = 1;
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
-	if (fd < 0) {
-		/* au_stop removes the rule and registration as before; the last
-		 * polls are bounded in time */
-		LOG_W("family", "W3611",
-		      "audit: no socket to stop the records at the stop (%s): its last reads "
-		      "are bounded in time",
-		      strerror(errno));
-		f->quiesced = 0;
-		return;
-	}
 	if (f->rules_added && au_rule(fd, AUDIT_DEL_RULE) == 0)
 		f->rules_added = 0;
 	while (au_status(fd, &st) == 0 && st.backlog > 0 && util_mono_ns() < end)
@@ -774,20 +760,21 @@ static void au_quiesce(struct family *f)
 			LOG_D("family", "audit: cannot leave the read-only group: %s",
 			      strerror(errno));
 	}
-	close(fd);
 }
 
 static void au_stop(struct family *f)
 {
 	if (f == NULL)
 		return;
-	if (f->fd >= 0) {
+	if (f->ctl >= 0) {
 		if (f->rules_added)
-			(void)au_rule(f->fd, AUDIT_DEL_RULE);
+			(void)au_rule(f->ctl, AUDIT_DEL_RULE);
 		if (f->registered)
-			(void)au_unregister(f, f->fd);
-		close(f->fd);
+			(void)au_unregister(f, f->ctl);
+		close(f->ctl);
 	}
+	if (f->fd >= 0)
+		close(f->fd);
 	free(f);
 }
 
@@ -800,6 +787,7 @@ static struct family *au_alloc(const struct family_env *env)
 		return NULL;
 	f->env = *env;
 	f->fd = -1;
+	f->ctl = -1;
 	/* the execve rule: only as the process family's fallback or when asked;
 	 * beside a process sensor it would turn every exec into 5 to 7 records
 	 * (events) that repeat what the sensor reports */
@@ -878,12 +866,14 @@ static int au_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = au_alloc(env);
 	struct audit_status st;
-	int rc = YM_E_NOMEM, sz = 8 * 1024 * 1024, stale, ctl = -1;
+	int rc = YM_E_NOMEM, sz = 8 * 1024 * 1024, stale;
 
 	if (f == NULL)
 		goto out;
 	f->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
-	if (f->fd < 0) {
+	if (f->fd >= 0)
+		f->ctl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+	if (f->fd < 0 || f->ctl < 0) {
 		rc = errno == EPERM || errno == EACCES ? YM_E_AUTH : YM_E_UNSUPPORTED;
 		goto out;
 	}
@@ -917,21 +907,14 @@ static int au_start(const struct family_env *env, struct family **out)
 			goto out;
 		}
 	}
-	/* the rules through a second socket: records come to this one from
-	 * now on, and waiting here for an answer would read them away */
-	ctl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
-	if (ctl < 0) {
-		rc = YM_E_IO;
-		goto out;
-	}
-	if (stale && au_rule(ctl, AUDIT_DEL_RULE) == 0) {
+	if (stale && au_rule(f->ctl, AUDIT_DEL_RULE) == 0) {
 		/* left by an agent that was killed before it could remove it:
 		 * every exec on the host would cost 5 to 7 records for nothing */
 		LOG_W("family", "W3610", "removed a stale execve audit rule (key %s)",
 		      FAMILY_AUDITD_KEY);
 	}
 	if (f->want_exec) {
-		rc = au_rule(ctl, AUDIT_ADD_RULE);
+		rc = au_rule(f->ctl, AUDIT_ADD_RULE);
 		if (rc == 0)
 			f->rules_added = 1;
 		else if (rc == YM_E_IO)
@@ -942,8 +925,6 @@ static int au_start(const struct family_env *env, struct family **out)
 	*out = f;
 	f = NULL;
 out:
-	if (ctl >= 0)
-		close(ctl);
 	au_stop(f);
 	return rc;
 }
