@@ -13,6 +13,13 @@ LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 lab_log() { printf '%s\n' "$*" >&2; }
 
+# How many lines of file $1 hold the text $2 (0 when there is no file).
+lab_count() {
+	local n
+	n=$(grep -c -F -- "$2" "$1" 2>/dev/null)
+	echo "${n:-0}"
+}
+
 lab_free_port() {
 	local p
 	for _ in $(seq 1 50); do
@@ -25,11 +32,14 @@ lab_free_port() {
 	return 1
 }
 
-# Waits up to $2 seconds for file $1 to contain the text $3.
+# Waits up to $2 seconds for file $1 to contain the text $3, on more than
+# $4 lines (default 0: once). A process started again logs to the same
+# file: its starter passes how many lines held the text before (lab_count),
+# or the first start's line would answer for the second at once.
 lab_wait_log() {
-	local f=$1 t=$2 what=$3 i
+	local f=$1 t=$2 what=$3 before=${4:-0} i
 	for i in $(seq 1 $((t * 10))); do
-		grep -q -- "$what" "$f" 2>/dev/null && return 0
+		[ "$(lab_count "$f" "$what")" -gt "$before" ] && return 0
 		sleep 0.1
 	done
 	lab_log "lab: timed out after ${t}s waiting for '$what' in $f"
@@ -40,10 +50,12 @@ lab_wait_log() {
 ym() { "$LAB_BIN/yamori" --server "$LAB_URL" --ca "$LAB_CA" --token "$LAB_TOKEN" "$@"; }
 
 lab_server_start() {
+	local n
+	n=$(lab_count "$LAB_DIR/server.log" "listening on")
 	"$LAB_BIN/yamori-server" serve --data "$LAB_DIR/server" --listen "127.0.0.1:$LAB_PORT" \
 		--rules "${LAB_RULES:-$LAB_ROOT/rules}" >>"$LAB_DIR/server.log" 2>&1 &
 	LAB_SERVER_PID=$!
-	lab_wait_log "$LAB_DIR/server.log" 20 "listening on" || return 1
+	lab_wait_log "$LAB_DIR/server.log" 20 "listening on" "$n" || return 1
 }
 
 lab_server_stop() {
@@ -54,9 +66,11 @@ lab_server_stop() {
 }
 
 lab_agent_start() {
+	local n
+	n=$(lab_count "$LAB_DIR/agent.log" "yamori-agent running")
 	"$LAB_BIN/yamori-agent" run --state "$LAB_DIR/agent" "$@" >>"$LAB_DIR/agent.log" 2>&1 &
 	LAB_AGENT_PID=$!
-	lab_wait_log "$LAB_DIR/agent.log" 20 "yamori-agent running" || return 1
+	lab_wait_log "$LAB_DIR/agent.log" 20 "yamori-agent running" "$n" || return 1
 }
 
 lab_agent_stop() {
