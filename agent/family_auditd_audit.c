@@ -304,7 +304,10 @@ static void au_parse(uint16_t type, const char *text, size_t n, struct au_kv *kv
 			break;
 		nstart = o;
 		(void)cursor_get_bytes(&c, k, &p);
-		memcpy(kv->store + o, p, k);
+		/* "old-auid", "old-ses" (LOGIN), "new-level": a field name
+		 * takes no '-' ([A-Za-z0-9_.]), so they go as old_auid */
+		for (size_t i = 0; i < k; i++)
+			kv->store[o + i] = p[i] == '-' ? '_' : (char)p[i];
 		o += k;
 		kv->store[o++] = '\0';
 		(void)cursor_get_bytes(&c, 1, &p); /* '=' */
@@ -400,7 +403,7 @@ static int au_emit_record(struct family *f, const struct au_group *g, const stru
 	for (int i = 0; i < f->kv.n; i++) {
 		if (!event_name_ok(f->kv.name[i], strlen(f->kv.name[i])) ||
 		    strcmp(f->kv.name[i], "type") == 0)
-			continue; /* "old-auid" and the like: not a field name here */
+			continue; /* a name no field may have: left out */
 		if (event_set(ev, f->kv.name[i], f->kv.val[i], f->kv.vlen[i]) == YM_E_TOOBIG)
 			break; /* EVENT_MAX_FIELDS: the rest of a long record is left out */
 	}

@@ -109,6 +109,21 @@ static pid_t set_loginuid(const char *auid)
 	return c;
 }
 
+/* This process's login uid, as /proc/self/loginuid gives it */
+static const char *own_loginuid(void)
+{
+	static char buf[16];
+	ssize_t n;
+	int fd = open("/proc/self/loginuid", O_RDONLY | O_CLOEXEC);
+
+	FT_CHECK(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	FT_CHECK(n > 0);
+	buf[n] = 0;
+	return buf;
+}
+
 /* A user-space message of the old AUDIT_USER type (1005), as a program
  * without libaudit's numbers sends it: the kernel's USER record. */
 static void user_message(const char *text)
@@ -251,6 +266,10 @@ int main(void)
 	e = ft_wait(&t, 3000, "type", "LOGIN", "pid", pid, NULL);
 	FT_CHECK(e != NULL);
 	ft_expect(e, "auid", "4242");
+	/* the record's hyphenated names, as field names may be: old_auid,
+	 * the login uid the child had (this process's) */
+	ft_expect(e, "old_auid", own_loginuid());
+	FT_CHECK(ft_get(e, "old_ses") != NULL);
 	user_message("yamori_user_test=1");
 	e = ft_wait(&t, 3000, "type", "USER", "yamori_user_test", "1", NULL);
 	FT_CHECK(e != NULL);
