@@ -123,9 +123,26 @@ static int fa_mark(struct family *f, const char *path)
 	return 0;
 }
 
+static int fa_handle_path(struct family *f, int32_t htype, const uint8_t *h, uint32_t hlen,
+			  char *out, size_t outsz);
+
 /* The folder of a DFID record: from the marks, else open_by_handle_at. */
 static int fa_dir_path(struct family *f, uint64_t fsid, int32_t htype, const uint8_t *h,
 		       uint32_t hlen, char *out, size_t outsz)
+{
+	for (size_t i = 0; i < f->ndirs; i++) {
+		const struct fa_dir *d = &f->dirs[i];
+
+		if (d->fsid == fsid && d->htype == htype && d->hlen == hlen &&
+		    memcmp(d->handle, h, hlen) == 0)
+			return util_strlcpy(out, d->path, outsz);
+	}
+	return fa_handle_path(f, htype, h, hlen, out, outsz);
+}
+
+/* Where the folder of a handle is now (open_by_handle_at). */
+static int fa_handle_path(struct family *f, int32_t htype, const uint8_t *h, uint32_t hlen,
+			  char *out, size_t outsz)
 {
 	struct {
 		struct file_handle fh;
@@ -135,13 +152,6 @@ static int fa_dir_path(struct family *f, uint64_t fsid, int32_t htype, const uin
 	ssize_t n;
 	int fd;
 
-	for (size_t i = 0; i < f->ndirs; i++) {
-		const struct fa_dir *d = &f->dirs[i];
-
-		if (d->fsid == fsid && d->htype == htype && d->hlen == hlen &&
-		    memcmp(d->handle, h, hlen) == 0)
-			return util_strlcpy(out, d->path, outsz);
-	}
 	if (hlen > FA_HANDLE || f->mount_fd < 0)
 		return YM_E_NOTFOUND;
 	fh.fh.handle_bytes = hlen;
@@ -284,6 +294,77 @@ static void fa_mark_tree(struct family *f, const char *path, int depth, family_e
 	closedir(d);
 }
 
+/* Folder from was renamed to: the marked folders at or under it get their
+ * new path, which their events are named by from now on (and filtered by:
+ * a folder moved out of the watched paths keeps its mark, but what happens
+ * in it is no longer reported). from NULL (a kernel before 5.17: no old
+ * name): the marked folder with to's handle. */
+static void fa_dir_renamed(struct family *f, const char *from, const char *to)
+{
+	char old[FA_PATH];
+	size_t ol;
+
+	if (from == NULL) {
+		struct {
+			struct file_handle fh;
+			uint8_t data[FA_HANDLE];
+		} h;
+		struct statfs sfs;
+		uint64_t fsid;
+		int mnt;
+		size_t i;
+
+		h.fh.handle_bytes = FA_HANDLE;
+		if (name_to_handle_at(AT_FDCWD, to, &h.fh, &mnt, 0) != 0 || statfs(to, &sfs) != 0)
+			return;
+		memcpy(&fsid, &sfs.f_fsid, sizeof(fsid));
+		for (i = 0; i < f->ndirs; i++)
+			if (f->dirs[i].fsid == fsid && f->dirs[i].htype == h.fh.handle_type &&
+			    f->dirs[i].hlen == h.fh.handle_bytes &&
+			    memcmp(f->dirs[i].handle, h.fh.f_handle, h.fh.handle_bytes) == 0)
+				break;
+		if (i == f->ndirs)
+			return;
+		from = f->dirs[i].path;
+	}
+	if (util_strlcpy(old, from, sizeof(old)) != 0 || strcmp(old, to) == 0)
+		return;
+	ol = strlen(old);
+	for (size_t i = 0; i < f->ndirs; i++) {
+		struct fa_dir *d = &f->dirs[i];
+		char np[FA_PATH], *dup;
+		int k;
+
+		if (strncmp(d->path, old, ol) != 0 || (d->path[ol] != '\0' && d->path[ol] != '/'))
+			continue;
+		k = snprintf(np, sizeof(np), "%s%s", to, d->path + ol);
+		if (k <= 0 || (size_t)k >= sizeof(np))
+			continue;
+		dup = strdup(np);
+		if (dup == NULL)
+			continue;
+		free(d->path);
+		d->path = dup;
+	}
+}
+
+/* The marked folder from went into a folder that is not marked: its
+ * entries (and those under it) take its new path. */
+static void fa_dir_moved_out(struct family *f, const char *from)
+{
+	char to[FA_PATH];
+
+	for (size_t i = 0; i < f->ndirs; i++) {
+		const struct fa_dir *d = &f->dirs[i];
+
+		if (strcmp(d->path, from) != 0)
+			continue;
+		if (fa_handle_path(f, d->htype, d->handle, d->hlen, to, sizeof(to)) == 0)
+			fa_dir_renamed(f, from, to);
+		return;
+	}
+}
+
 static void fa_event(struct family *f, uint64_t mask, int32_t pid, family_emit_fn emit, void *arg)
 {
 	static const struct {
@@ -298,6 +379,8 @@ static void fa_event(struct family *f, uint64_t mask, int32_t pid, family_emit_f
 		kind = family_file_watch_match(&f->watch, f->source, sl);
 	f->mode[0] = '\0';
 	if (mask & FAN_ONDIR) {
+		if (mask & (FAN_MOVED_TO | FAN_RENAME))
+			fa_dir_renamed(f, f->source[0] != '\0' ? f->source : NULL, f->target);
 		/* a new folder inside a watched tree, or on the way to one */
 		if ((mask & (FAN_CREATE | FAN_MOVED_TO | FAN_RENAME)) &&
 		    (kind != 0 || family_file_watch_leads_to(&f->watch, f->target, tl))) {
@@ -392,6 +475,14 @@ static int fa_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 					continue;
 				if (fa_info_path(f, &rc, dst, FA_PATH) != 0)
 					dst[0] = '\0';
+			}
+			if (f->target[0] == '\0' && f->source[0] != '\0' &&
+			    (mask & (FAN_ONDIR | FAN_RENAME)) == (FAN_ONDIR | FAN_RENAME)) {
+				/* a marked folder moved into one that is not (the
+				 * kernel names only the marked side): where it went
+				 * is where its handle is now */
+				fa_dir_moved_out(f, f->source);
+				continue;
 			}
 			if (f->target[0] == '\0')
 				continue; /* the folder is gone or unknown: nothing to name */

@@ -120,6 +120,21 @@ static pid_t act(int step)
 	case 16:
 		put("home/v/.ssh/authorized_keys2", "ssh-ed25519 CCCC\n", 0, 0600);
 		break;
+	case 17:
+		/* a watched folder renamed, in the tree, then out of it */
+		if (rename(P("etc/newdir"), P("etc/moved")) != 0)
+			_exit(19);
+		break;
+	case 18:
+		put("etc/moved/conf2", "x\n", 0, 0644);
+		break;
+	case 19:
+		if (rename(P("etc/moved"), P("other/moved")) != 0)
+			_exit(21);
+		break;
+	case 20:
+		put("other/moved/conf3", "x\n", 0, 0644);
+		break;
 	}
 	if (write(rep[1], &ok, 1) != 1)
 		_exit(20);
@@ -344,6 +359,23 @@ int main(int argc, char **argv)
 	FT_CHECK(ft_count(&t, "TargetFilename", P("home/v/.config/other/x"), NULL) == 0);
 	FT_CHECK(ft_count(&t, "TargetFilename", P("home/v/.ssh"), NULL) == 0);
 	made_then_written(15, 16, "home/v/.ssh/authorized_keys2");
+
+	/* a folder renamed: what is written in it is named by its new path
+	 * (fanotify: its mark's path follows the rename); moved out of the
+	 * watched paths, it is no longer reported */
+	run(17, pid);
+	ft_pump(&t, 300);
+	run(18, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/moved/conf2"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
+	run(19, pid);
+	ft_pump(&t, 300);
+	run(20, pid);
+	ft_pump(&t, 500);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("etc/newdir/conf2"), NULL) == 0);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("etc/moved/conf3"), NULL) == 0);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("other/moved/conf3"), NULL) == 0);
 
 	/* the stop (ops->quiesce, then the last polls): a write before it is
 	 * read, one after it is not queued at all */
