@@ -22,17 +22,25 @@ lab_wait_log "$LAB_DIR/agent.log" 90 "sensor process=bpf network=bpf dns=none" |
 marker="ymovl$$"
 # 12 s of execs (3,000/s) and connections to distinct loopback addresses
 # (50,000/s) at once, well past what 5 % of a core handles on any machine
-# (distinct flows: the in-kernel flow summaries cannot absorb them)
-"$LAB_BIN/conngen" 50000 12 1 spread >/dev/null 2>&1 &
-cg=$!
-e2e_extra_pids="$cg"
-read -r started _ _ _ < <("$LAB_BIN/execstorm" 3000 12 "$marker")
-wait "$cg" 2>/dev/null
-e2e_extra_pids=
-[ "${started:-0}" -gt 1000 ] || fail "execstorm started only ${started:-0} processes"
+# (distinct flows: the in-kernel flow summaries cannot absorb them); on a
+# slow machine (a sanitizer build where a process start costs ~1 ms) the
+# agent's 5 % may see the overload late: up to three such rounds, until
+# it has raised its level to 2
+started=0
+for round in 1 2 3; do
+	"$LAB_BIN/conngen" 50000 12 1 spread >/dev/null 2>&1 &
+	cg=$!
+	e2e_extra_pids="$cg"
+	read -r n _ _ _ < <("$LAB_BIN/execstorm" 3000 12 "$marker")
+	wait "$cg" 2>/dev/null
+	e2e_extra_pids=
+	started=$((started + ${n:-0}))
+	grep -q "W3608 overload: shedding level 2" "$LAB_DIR/agent.log" && break
+done
+[ "$started" -gt 1000 ] || fail "execstorm started only $started processes"
 grep -q "W3608 overload: shedding level 2" "$LAB_DIR/agent.log" ||
-	fail "the agent held at 5 % of a core never reached shedding level 2 (W3608)"
-ok "overload: $(grep -c W3608 "$LAB_DIR/agent.log") shedding level change(s), level 2 reached"
+	fail "the agent held at 5 % of a core never reached shedding level 2 (W3608) in $round rounds of 12 s"
+ok "overload: $(grep -c W3608 "$LAB_DIR/agent.log") shedding level change(s), level 2 reached in round $round"
 
 # stop it (its last drop reports go to the spool), then let an agent
 # without the budget send everything spooled
