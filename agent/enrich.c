@@ -1,4 +1,5 @@
 #include "enrich.h"
+#include "ctrimage.h"
 #include "err.h"
 #include "hashcache.h"
 #include "log.h"
@@ -32,6 +33,7 @@ struct enrich {
 	char boot_id[40];
 	struct proctable *pt;
 	struct hashcache *hc;
+	struct ctrimage *ci; /* container images by id */
 	struct procinfo pi;  /* the process */
 	struct procinfo ppi; /* its parent, when read from /proc */
 	struct en_fork forks[EN_FORKMAP];
@@ -224,6 +226,9 @@ int enrich_new(const struct enrich_cfg *cfg, struct enrich **out)
 	r = hashcache_new(cfg->hash_max_entries, cfg->hash_max_file, &en->hc);
 	if (r)
 		goto out;
+	r = ctrimage_new(cfg->container_root, &en->ci);
+	if (r)
+		goto out;
 	en_scan(en);
 	*out = en;
 	en = NULL;
@@ -240,6 +245,7 @@ void enrich_free(struct enrich *en)
 		return;
 	proctable_free(en->pt);
 	hashcache_free(en->hc);
+	ctrimage_free(en->ci);
 	free(en);
 }
 
@@ -392,8 +398,13 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 		en_set(ev, "Tty", k->tty, strlen(k->tty));
 	if (k->cgroup_id)
 		en_setu(ev, "CgroupId", en->cg_s, sizeof(en->cg_s), k->cgroup_id);
-	if (k->container_id)
+	if (k->container_id) {
+		const char *img = ctrimage_get(en->ci, k->container_id, util_mono_ns());
+
 		en_set(ev, "ContainerId", k->container_id, strlen(k->container_id));
+		if (img)
+			en_set(ev, "ContainerImage", img, strlen(img));
+	}
 	if (k->image_memfd)
 		en_set(ev, "ExecFromMemory", "true", 4);
 	else if (k->image_deleted)

@@ -25,9 +25,11 @@ struct enrich_cfg {
 	size_t proc_max_bytes;
 	uint64_t proc_retain_ns; /* how long exited processes stay known */
 	size_t hash_max_entries;
-	uint64_t hash_max_file; /* bytes; bigger images get no hash */
-	int termination;	/* emit process_termination events */
-	int32_t self_pid;	/* never reported */
+	uint64_t hash_max_file;	    /* bytes; bigger images get no hash */
+	int termination;	    /* emit process_termination events */
+	int32_t self_pid;	    /* never reported */
+	const char *container_root; /* the container runtimes' files are read
+				     * under it (ctrimage.h); NULL: / */
 };
 
 struct enrich_stats {

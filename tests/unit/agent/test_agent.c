@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "cmdloop.h"
 #include "collect.h"
+#include "ctrimage.h"
 #include "command.h"
 #include "enrich.h"
 #include "err.h"
@@ -305,6 +306,124 @@ static void sha256_of(const void *p, size_t n, uint8_t out[32])
 {
 	unsigned int len;
 	assert_int_equal(EVP_Digest(p, n, out, &len, EVP_sha256(), NULL), 1);
+}
+
+/* ctrimage: a container's image from its runtime's files (Docker's
+ * config.v2.json as Docker 20.10 writes it, with fewer keys; the OCI
+ * config.json of a containerd CRI container and of a CRI-O one) */
+static void ct_put(const char *rel, const char *text)
+{
+	char path[600], dir[600], *slash;
+
+	snprintf(path, sizeof(path), "%s/ctr%s", tmpdir, rel);
+	util_strlcpy(dir, path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	assert_int_equal(util_mkdirs(dir, 0700), 0);
+	assert_int_equal(util_write_file(path, text, strlen(text), 0600), 0);
+}
+
+static void test_ctrimage(void **state)
+{
+	static const char d[] = "c4edf15e94972acaa67febc22c81cbb635dd72e4a6321ec0fb5c18445cf7d112";
+	static const char k[] = "655b0ad6e26c0403c00ef9ab69c399e4e86f92d6bd3ad22a286849bf310b31f3";
+	static const char o[] = "438e2ba9d5970597608a7df68ae72f6085a1460f976f964ed5f369c793eaa4fe";
+	static const char late[] =
+	    "0000000000000000000000000000000000000000000000000000000000000001";
+	char root[500], path[700], id[65];
+	struct ctrimage *c;
+	uint64_t t = 1000000000ull;
+	(void)state;
+
+	snprintf(root, sizeof(root), "%s/ctr", tmpdir);
+	snprintf(path, sizeof(path), "/var/lib/docker/containers/%s/config.v2.json", d);
+	ct_put(path, "{\"StreamConfig\":{},\"State\":{\"Running\":true,\"Pid\":9822},"
+		     "\"ID\":\"c4edf15e\",\"Path\":\"/busybox\",\"Args\":[\"sh\"],"
+		     "\"Config\":{\"Hostname\":\"c4edf15e9497\",\"Env\":[\"PATH=/bin\"],"
+		     "\"Cmd\":[\"/busybox\",\"sh\"],\"Image\":\"yamori-test/bb:1\","
+		     "\"Labels\":{}},\"Image\":\"sha256:e8532ae8368579b395b84f103e5b7ab4e4"
+		     "339ebbb1fa01906f4b82a54a1ea3d3\",\"Name\":\"/priceless_mclaren\"}");
+	snprintf(path, sizeof(path),
+		 "/run/containerd/io.containerd.runtime.v2.task/k8s.io/%s/config.json", k);
+	ct_put(path,
+	       "{\"ociVersion\":\"1.1.0\",\"process\":{\"args\":[\"/manager\"]},"
+	       "\"annotations\":{\"io.kubernetes.cri.container-name\":\"operator\","
+	       "\"io.kubernetes.cri.container-type\":\"container\","
+	       "\"io.kubernetes.cri.image-name\":\"quay.io/bpfman/bpfman-operator:latest\"}}");
+	snprintf(path, sizeof(path),
+		 "/run/containers/storage/overlay-containers/%s/userdata/config.json", o);
+	ct_put(path, "{\"ociVersion\":\"1.0.2\",\"annotations\":{"
+		     "\"io.kubernetes.cri-o.ContainerType\":\"container\","
+		     "\"io.kubernetes.cri-o.ImageName\":\"k8s.gcr.io/coredns/coredns:v1.8.6\"}}");
+
+	assert_int_equal(ctrimage_new(root, &c), 0);
+	assert_string_equal(ctrimage_get(c, d, t), "yamori-test/bb:1");
+	assert_string_equal(ctrimage_get(c, k, t), "quay.io/bpfman/bpfman-operator:latest");
+	assert_string_equal(ctrimage_get(c, o, t), "k8s.gcr.io/coredns/coredns:v1.8.6");
+	/* found once, kept: the file gone does not matter */
+	snprintf(path, sizeof(path), "%s/var/lib/docker/containers/%s/config.v2.json", root, d);
+	assert_int_equal(unlink(path), 0);
+	assert_string_equal(ctrimage_get(c, d, t + 1), "yamori-test/bb:1");
+
+	/* not an id: never a path (a file where "../" would lead) */
+	ct_put("/x/config.v2.json", "{\"Config\":{\"Image\":\"traversal\"}}");
+	assert_null(ctrimage_get(c, "../../../../x", t));
+	assert_null(
+	    ctrimage_get(c, "C4EDF15E94972ACAA67FEBC22C81CBB635DD72E4A6321EC0FB5C18445CF7D112", t));
+	assert_null(
+	    ctrimage_get(c, "c4edf15e94972acaa67febc22c81cbb635dd72e4a6321ec0fb5c18445cf7d11", t));
+
+	/* unknown, then written: asked again only after the retry interval */
+	assert_null(ctrimage_get(c, late, t));
+	snprintf(path, sizeof(path), "/var/lib/docker/containers/%s/config.v2.json", late);
+	ct_put(path, "{\"Config\":{\"Image\":\"alpine:3.20\"}}");
+	assert_null(ctrimage_get(c, late, t + CTRIMAGE_RETRY_NS - 1));
+	assert_string_equal(ctrimage_get(c, late, t + CTRIMAGE_RETRY_NS), "alpine:3.20");
+
+	/* what is not a name is not taken: not a string, a control
+	 * character, malformed JSON, too long */
+	{
+		static const char *const bad[] = {
+		    "{\"Config\":{\"Image\":42}}",
+		    "{\"Config\":{\"Image\":\"evil\\nname\"}}",
+		    "{\"Config\":{\"Image\":\"trunc",
+		    "{\"Config\":\"alpine\"}",
+		    "[1,2]",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(id, sizeof(id), "%064zx", i + 16);
+			snprintf(path, sizeof(path), "/var/lib/docker/containers/%s/config.v2.json",
+				 id);
+			ct_put(path, bad[i]);
+			assert_null(ctrimage_get(c, id, t));
+		}
+		{
+			char big[400];
+
+			memset(big, 'a', sizeof(big));
+			memcpy(big, "{\"Config\":{\"Image\":\"", 20);
+			memcpy(big + sizeof(big) - 5, "\"}}", 4);
+			snprintf(id, sizeof(id), "%064x", 99);
+			snprintf(path, sizeof(path), "/var/lib/docker/containers/%s/config.v2.json",
+				 id);
+			ct_put(path, big);
+			assert_null(ctrimage_get(c, id, t));
+		}
+	}
+
+	/* more ids than the cache holds: the least recently used goes, and
+	 * is read again when asked */
+	for (unsigned i = 0; i < CTRIMAGE_MAX + 8; i++) {
+		snprintf(id, sizeof(id), "%064x", 1000 + i);
+		(void)ctrimage_get(c, id, t);
+		(void)ctrimage_get(c, k, t); /* k stays recent */
+	}
+	assert_string_equal(ctrimage_get(c, k, t), "quay.io/bpfman/bpfman-operator:latest");
+	snprintf(path, sizeof(path),
+		 "%s/run/containers/storage/overlay-containers/%s/userdata/config.json", root, o);
+	assert_int_equal(unlink(path), 0);
+	assert_null(ctrimage_get(c, o, t)); /* evicted, its file gone: not known now */
+	ctrimage_free(c);
 }
 
 static void test_hashcache(void **state)
@@ -1512,6 +1631,7 @@ int main(void)
 	    cmocka_unit_test(test_spool_corrupt_file),
 	    cmocka_unit_test(test_seq_persistence),
 	    cmocka_unit_test(test_hashcache),
+	    cmocka_unit_test(test_ctrimage),
 	    cmocka_unit_test(test_nonce_store),
 	    cmocka_unit_test(test_proctable),
 	    cmocka_unit_test(test_stat_parsing),
