@@ -43,6 +43,12 @@ struct family {
 	size_t ndirs;
 	int mount_fd; /* any marked folder: for open_by_handle_at */
 	int quiesced; /* fa_quiesce: marks removed, no new ones */
+	/* the event's own file (FAN_REPORT_TARGET_FID, 5.17+): where a file
+	 * or folder moved out of the marked ones went, which the kernel does
+	 * not name */
+	uint8_t child[FA_HANDLE];
+	uint32_t child_len; /* 0: the event had none */
+	int32_t child_type;
 	struct family_stats st;
 	uint64_t unmarked;
 	struct event ev;
@@ -207,6 +213,41 @@ static int fa_info_path(struct family *f, struct cursor *c, char *out, size_t ou
 	return n > 0 && (size_t)n < outsz ? 0 : YM_E_TOOBIG;
 }
 
+/* One FID info record (after its 4-byte header): the handle of the
+ * event's own file into f->child. */
+static void fa_info_child(struct family *f, struct cursor *c)
+{
+	const uint8_t *p;
+	uint32_t hlen, htype;
+
+	f->child_len = 0;
+	if (cursor_get_bytes(c, 8, &p) != 0 || fa_get_u32(c, &hlen) != 0 ||
+	    fa_get_u32(c, &htype) != 0 || hlen == 0 || hlen > FA_HANDLE ||
+	    cursor_get_bytes(c, hlen, &p) != 0)
+		return;
+	memcpy(f->child, p, hlen);
+	f->child_len = hlen;
+	f->child_type = (int32_t)htype;
+}
+
+/* Where the event's own file is now (its handle), when it still is:
+ * a rename out of the marked folders names only the old side. */
+static int fa_child_path(struct family *f, char *out, size_t outsz)
+{
+	static const char deleted[] = " (deleted)";
+	size_t n, dl = sizeof(deleted) - 1;
+
+	if (f->child_len == 0 ||
+	    fa_handle_path(f, f->child_type, f->child, f->child_len, out, outsz) != 0)
+		return YM_E_NOTFOUND;
+	n = strlen(out);
+	if (out[0] != '/' || (n > dl && strcmp(out + n - dl, deleted) == 0)) {
+		out[0] = '\0';
+		return YM_E_NOTFOUND;
+	}
+	return 0;
+}
+
 static int fa_is_exec(const char *path, char mode[8])
 {
 	struct stat st;
@@ -348,23 +389,6 @@ static void fa_dir_renamed(struct family *f, const char *from, const char *to)
 	}
 }
 
-/* The marked folder from went into a folder that is not marked: its
- * entries (and those under it) take its new path. */
-static void fa_dir_moved_out(struct family *f, const char *from)
-{
-	char to[FA_PATH];
-
-	for (size_t i = 0; i < f->ndirs; i++) {
-		const struct fa_dir *d = &f->dirs[i];
-
-		if (strcmp(d->path, from) != 0)
-			continue;
-		if (fa_handle_path(f, d->htype, d->handle, d->hlen, to, sizeof(to)) == 0)
-			fa_dir_renamed(f, from, to);
-		return;
-	}
-}
-
 static void fa_event(struct family *f, uint64_t mask, int32_t pid, family_emit_fn emit, void *arg)
 {
 	static const struct {
@@ -453,6 +477,7 @@ static int fa_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 				continue;
 			cursor_init(&ec, p + md.metadata_len, md.event_len - md.metadata_len);
 			f->target[0] = f->source[0] = '\0';
+			f->child_len = 0;
 			while (cursor_left(&ec) >= 4) {
 				const uint8_t *h;
 				uint8_t type;
@@ -471,19 +496,18 @@ static int fa_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 					dst = f->target;
 				else if (type == FAN_EVENT_INFO_TYPE_OLD_DFID_NAME)
 					dst = f->source;
-				else
+				else if (type == FAN_EVENT_INFO_TYPE_FID) {
+					fa_info_child(f, &rc);
+					continue;
+				} else
 					continue;
 				if (fa_info_path(f, &rc, dst, FA_PATH) != 0)
 					dst[0] = '\0';
 			}
-			if (f->target[0] == '\0' && f->source[0] != '\0' &&
-			    (mask & (FAN_ONDIR | FAN_RENAME)) == (FAN_ONDIR | FAN_RENAME)) {
-				/* a marked folder moved into one that is not (the
-				 * kernel names only the marked side): where it went
-				 * is where its handle is now */
-				fa_dir_moved_out(f, f->source);
-				continue;
-			}
+			/* moved out of the marked folders: the kernel names
+			 * only the old side; the file's handle tells where */
+			if (f->target[0] == '\0' && f->source[0] != '\0' && (mask & FAN_RENAME))
+				(void)fa_child_path(f, f->target, FA_PATH);
 			if (f->target[0] == '\0')
 				continue; /* the folder is gone or unknown: nothing to name */
 			fa_event(f, mask, md.pid, emit, arg);
@@ -521,8 +545,15 @@ static int fa_start(const struct family_env *env, struct family **out)
 	rc = family_file_watch_build(env->watch_paths, &f->watch);
 	if (rc != 0)
 		goto out;
-	f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME,
+	/* the event's own file too where the kernel can (5.17+): a rename out
+	 * of the marked folders is named by it */
+	f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
+				  FAN_REPORT_DFID_NAME_TARGET,
 			      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (f->fd < 0 && errno == EINVAL)
+		f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
+					  FAN_REPORT_DFID_NAME,
+				      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (f->fd < 0) {
 		rc = errno == EPERM ? YM_E_AUTH : YM_E_UNSUPPORTED;
 		goto out;

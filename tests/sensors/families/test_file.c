@@ -135,6 +135,14 @@ static pid_t act(int step)
 	case 20:
 		put("other/moved/conf3", "x\n", 0, 0644);
 		break;
+	case 21:
+		put("etc/cron.d/away", "* * * * * root id\n", 0, 0644);
+		break;
+	case 22:
+		/* a watched file moved out of the watched folders */
+		if (rename(P("etc/cron.d/away"), P("other/away")) != 0)
+			_exit(22);
+		break;
 	}
 	if (write(rep[1], &ok, 1) != 1)
 		_exit(20);
@@ -376,6 +384,17 @@ int main(int argc, char **argv)
 	FT_CHECK(ft_count(&t, "TargetFilename", P("etc/newdir/conf2"), NULL) == 0);
 	FT_CHECK(ft_count(&t, "TargetFilename", P("etc/moved/conf3"), NULL) == 0);
 	FT_CHECK(ft_count(&t, "TargetFilename", P("other/moved/conf3"), NULL) == 0);
+
+	/* a watched file moved out of the watched folders: the rename, with
+	 * where it went (fanotify: the file's handle, the kernel naming only
+	 * the old side) */
+	run(21, pid);
+	ft_pump(&t, 300);
+	run(22, pid);
+	e = ft_wait(&t, 3000, "Action", "rename", "SourceFilename", P("etc/cron.d/away"), NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "TargetFilename", P("other/away"));
+	ft_expect(e, "ProcessId", pid);
 
 	/* the stop (ops->quiesce, then the last polls): a write before it is
 	 * read, one after it is not queued at all */
