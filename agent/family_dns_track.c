@@ -29,6 +29,7 @@ struct family_dns_track {
 	int diag_fd;
 	struct family_sock_owners *owners;
 	struct dns_pending pend[FAMILY_DNS_TRACK_MAX];
+	size_t npend; /* used entries of pend (0: no scan of its 1 MiB a tick) */
 	struct family_stats st;
 	uint64_t malformed;
 	struct family_dns_msg msg;
@@ -149,13 +150,14 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 	}
 	if (m->qr) {
 		/* the response: find the query (client = dst) */
-		for (i = 0; i < FAMILY_DNS_TRACK_MAX; i++) {
+		for (i = 0; i < FAMILY_DNS_TRACK_MAX && t->npend > 0; i++) {
 			struct dns_pending *q = &t->pend[i];
 
 			if (q->used && q->af == af && q->cport == dport && q->id == m->id &&
 			    memcmp(q->client, dst, alen) == 0 && strcmp(q->qname, m->qname) == 0) {
 				emitted = dns_emit(t, q, m, emit, arg);
 				q->used = 0;
+				t->npend--;
 				return emitted;
 			}
 		}
@@ -190,6 +192,8 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 		/* full: the oldest query goes out now, without its answer */
 		slot = oldest;
 		emitted = dns_emit(t, &t->pend[slot], NULL, emit, arg);
+	} else {
+		t->npend++;
 	}
 	{
 		struct dns_pending *q = &t->pend[slot];
@@ -213,15 +217,19 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 /* Emits the queries that have waited longer than wait_ns, unanswered. */
 static int dns_expire(struct family_dns_track *t, uint64_t wait_ns, family_emit_fn emit, void *arg)
 {
-	uint64_t now = util_mono_ns();
+	uint64_t now;
 	int n = 0;
 
+	if (t->npend == 0)
+		return 0;
+	now = util_mono_ns();
 	for (size_t i = 0; i < FAMILY_DNS_TRACK_MAX; i++) {
 		struct dns_pending *q = &t->pend[i];
 
 		if (q->used && now - q->mono_ns >= wait_ns) {
 			n += dns_emit(t, q, NULL, emit, arg);
 			q->used = 0;
+			t->npend--;
 		}
 	}
 	return n;
