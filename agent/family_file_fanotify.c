@@ -50,7 +50,9 @@ struct family {
 	uint32_t child_len; /* 0: the event had none */
 	int32_t child_type;
 	struct family_stats st;
-	uint64_t unmarked;
+	uint64_t unmarked;	      /* folders left unmarked at the cap */
+	char first_unmarked[FA_PATH]; /* the first of them */
+	int started;		      /* fa_start's walk is over */
 	struct event ev;
 	char target[FA_PATH], source[FA_PATH], mode[8], pidbuf[FAMILY_UTIL_U64_MAX];
 	uint8_t buf[FA_BUF];
@@ -86,13 +88,16 @@ static int fa_mark(struct family *f, const char *path)
 		d = &f->dirs[i];
 	}
 	if (d == NULL && f->ndirs >= FAMILY_FILE_FANOTIFY_MARKS) {
-		/* a watched folder left blind: said once, and on every 1,000th */
-		if (f->unmarked++ % 1000 == 0)
+		/* a watched folder left blind: said once at the start with how
+		 * many (fa_start), then at the first made later and every
+		 * 1,000th */
+		if (f->unmarked++ == 0)
+			util_strlcpy(f->first_unmarked, path, sizeof(f->first_unmarked));
+		if (f->started && f->unmarked % 1000 == 1)
 			LOG_W("family", "W3612",
-			      "file (fanotify): %s and %llu more folders not watched: %d marks "
-			      "at most",
-			      path, (unsigned long long)(f->unmarked - 1),
-			      FAMILY_FILE_FANOTIFY_MARKS);
+			      "file (fanotify): %s not watched: %d marks at most (%llu folders "
+			      "not watched so far)",
+			      path, FAMILY_FILE_FANOTIFY_MARKS, (unsigned long long)f->unmarked);
 		return YM_E_TOOBIG;
 	}
 	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR, f->mask, AT_FDCWD, path) != 0) {
@@ -591,6 +596,13 @@ static int fa_start(const struct family_env *env, struct family **out)
 		rc = YM_E_UNSUPPORTED; /* nothing could be marked */
 		goto out;
 	}
+	if (f->unmarked)
+		LOG_W("family", "W3612",
+		      "file (fanotify): %llu folders of the watched paths not watched (the "
+		      "first: %s): %d marks at most",
+		      (unsigned long long)f->unmarked, f->first_unmarked,
+		      FAMILY_FILE_FANOTIFY_MARKS);
+	f->started = 1;
 	*out = f;
 	f = NULL;
 	rc = 0;
