@@ -30,12 +30,42 @@ struct ci_ent {
 	uint64_t used; /* the cache's clock at its last use */
 };
 
+/* slots of an open-addressing index of e by the id's first 8 bytes (the
+ * ids are random hex): a process in a container finds its entry in a
+ * probe or two, not a scan of the 256 entries (24 KiB) at every exec */
+#define CI_SLOTS_LOG 9
+#define CI_SLOTS     (1u << CI_SLOTS_LOG)
+
 struct ctrimage {
 	char root[512];
 	struct ci_ent e[CTRIMAGE_MAX];
+	uint64_t key[CTRIMAGE_MAX]; /* e[i].id's first 8 bytes */
+	int16_t slot[CI_SLOTS];	    /* index into e, -1: empty */
 	size_t n;
 	uint64_t clock;
 };
+
+static uint64_t ci_key(const char *id)
+{
+	uint64_t k;
+
+	memcpy(&k, id, sizeof(k));
+	return k;
+}
+
+static size_t ci_pos(uint64_t k)
+{
+	return (size_t)((k * 0x9e3779b97f4a7c15ull) >> (64 - CI_SLOTS_LOG));
+}
+
+static void ci_index(struct ctrimage *c, size_t i)
+{
+	size_t p = ci_pos(c->key[i]);
+
+	while (c->slot[p] >= 0)
+		p = (p + 1) & (CI_SLOTS - 1);
+	c->slot[p] = (int16_t)i;
+}
 
 int ctrimage_new(const char *root, struct ctrimage **out)
 {
@@ -47,6 +77,7 @@ int ctrimage_new(const char *root, struct ctrimage **out)
 		free(c);
 		return YM_E_INVAL;
 	}
+	memset(c->slot, 0xff, sizeof(c->slot));
 	*out = c;
 	return 0;
 }
@@ -105,33 +136,50 @@ static char *ci_read(const struct ctrimage *c, size_t k, const char *id)
 const char *ctrimage_get(struct ctrimage *c, const char *id, uint64_t now_ns)
 {
 	struct ci_ent *e = NULL;
+	uint64_t k;
 
 	if (!c || !id || !ci_id_ok(id))
 		return NULL;
 	c->clock++;
-	for (size_t i = 0; i < c->n && !e; i++)
-		if (memcmp(c->e[i].id, id, CI_ID_LEN) == 0)
-			e = &c->e[i];
+	k = ci_key(id);
+	for (size_t p = ci_pos(k); c->slot[p] >= 0 && !e; p = (p + 1) & (CI_SLOTS - 1))
+		if (c->key[c->slot[p]] == k && memcmp(c->e[c->slot[p]].id, id, CI_ID_LEN) == 0)
+			e = &c->e[c->slot[p]];
 	if (e) {
 		e->used = c->clock;
 		if (e->image || now_ns - e->tried_ns < CTRIMAGE_RETRY_NS)
 			return e->image;
 	} else {
+		size_t i;
+		int reused = 0;
+
 		if (c->n < CTRIMAGE_MAX) {
-			e = &c->e[c->n++];
+			i = c->n++;
 		} else {
-			e = &c->e[0]; /* the least recently used gives its place */
-			for (size_t i = 1; i < c->n; i++)
-				if (c->e[i].used < e->used)
-					e = &c->e[i];
-			free(e->image);
+			i = 0; /* the least recently used gives its place */
+			for (size_t j = 1; j < c->n; j++)
+				if (c->e[j].used < c->e[i].used)
+					i = j;
+			free(c->e[i].image);
+			reused = 1;
 		}
+		e = &c->e[i];
 		memcpy(e->id, id, CI_ID_LEN + 1);
 		e->image = NULL;
 		e->used = c->clock;
+		c->key[i] = k;
+		if (reused) {
+			/* its old key is gone with it: the index is built again
+			 * (only past 256 containers) */
+			memset(c->slot, 0xff, sizeof(c->slot));
+			for (size_t j = 0; j < c->n; j++)
+				ci_index(c, j);
+		} else {
+			ci_index(c, i);
+		}
 	}
 	e->tried_ns = now_ns;
-	for (size_t k = 0; k < sizeof(ci_src) / sizeof(ci_src[0]) && !e->image; k++)
-		e->image = ci_read(c, k, id);
+	for (size_t src = 0; src < sizeof(ci_src) / sizeof(ci_src[0]) && !e->image; src++)
+		e->image = ci_read(c, src, id);
 	return e->image;
 }

@@ -151,7 +151,7 @@ static int fa_dir_path(struct family *f, uint64_t fsid, int32_t htype, const uin
 	return fa_handle_path(f, htype, h, hlen, out, outsz);
 }
 
-/* Where the folder of a handle is now (open_by_handle_at). */
+/* Where the folder or file of a handle is now (open_by_handle_at). */
 static int fa_handle_path(struct family *f, int32_t htype, const uint8_t *h, uint32_t hlen,
 			  char *out, size_t outsz)
 {
