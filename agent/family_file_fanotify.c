@@ -58,14 +58,46 @@ struct family {
 	uint8_t buf[FA_BUF];
 };
 
-static int fa_mark(struct family *f, const char *path)
+/* path's file handle and file system id into d (not its path). */
+static int fa_handle_of(const char *path, struct fa_dir *d)
 {
 	struct {
 		struct file_handle fh;
 		uint8_t data[FA_HANDLE];
 	} h;
-	struct fa_dir *d = NULL;
+	struct statfs sfs;
 	int mnt;
+
+	h.fh.handle_bytes = FA_HANDLE;
+	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt, 0) != 0)
+		return YM_E_UNSUPPORTED;
+	d->hlen = h.fh.handle_bytes;
+	d->htype = h.fh.handle_type;
+	memcpy(d->handle, h.fh.f_handle, d->hlen);
+	d->fsid = 0;
+	if (statfs(path, &sfs) == 0)
+		memcpy(&d->fsid, &sfs.f_fsid, sizeof(d->fsid));
+	return 0;
+}
+
+static int fa_same_handle(const struct fa_dir *a, const struct fa_dir *b)
+{
+	return a->hlen == b->hlen && a->htype == b->htype &&
+	       memcmp(a->handle, b->handle, a->hlen) == 0;
+}
+
+/* The marked folder with key's handle and file system id: its index, or -1. */
+static ssize_t fa_dir_find(const struct family *f, const struct fa_dir *key)
+{
+	for (size_t i = 0; i < f->ndirs; i++)
+		if (f->dirs[i].fsid == key->fsid && fa_same_handle(&f->dirs[i], key))
+			return (ssize_t)i;
+	return -1;
+}
+
+static int fa_mark(struct family *f, const char *path)
+{
+	struct fa_dir *d = NULL, key;
 	struct stat st;
 
 	if (f->quiesced)
@@ -73,8 +105,7 @@ static int fa_mark(struct family *f, const char *path)
 
 	if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
 		return YM_E_NOTFOUND;
-	h.fh.handle_bytes = FA_HANDLE;
-	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt, 0) != 0)
+	if (fa_handle_of(path, &key) != 0)
 		return YM_E_UNSUPPORTED;
 	/* the same folder is marked once; a folder of that name made again
 	 * (rm -r ~/.ssh; mkdir ~/.ssh) is another inode, whose mark the old
@@ -82,8 +113,7 @@ static int fa_mark(struct family *f, const char *path)
 	for (size_t i = 0; i < f->ndirs && d == NULL; i++) {
 		if (strcmp(f->dirs[i].path, path) != 0)
 			continue;
-		if (f->dirs[i].hlen == h.fh.handle_bytes && f->dirs[i].htype == h.fh.handle_type &&
-		    memcmp(f->dirs[i].handle, h.fh.f_handle, h.fh.handle_bytes) == 0)
+		if (fa_same_handle(&f->dirs[i], &key))
 			return 0;
 		d = &f->dirs[i];
 	}
@@ -120,15 +150,10 @@ static int fa_mark(struct family *f, const char *path)
 			return YM_E_NOMEM;
 		f->ndirs++;
 	}
-	d->hlen = h.fh.handle_bytes;
-	d->htype = h.fh.handle_type;
-	memcpy(d->handle, h.fh.f_handle, d->hlen);
-	{
-		struct statfs sfs;
-
-		if (statfs(path, &sfs) == 0)
-			memcpy(&d->fsid, &sfs.f_fsid, sizeof(d->fsid));
-	}
+	d->hlen = key.hlen;
+	d->htype = key.htype;
+	memcpy(d->handle, key.handle, key.hlen);
+	d->fsid = key.fsid;
 	if (f->mount_fd < 0)
 		f->mount_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return 0;
@@ -141,13 +166,15 @@ static int fa_handle_path(struct family *f, int32_t htype, const uint8_t *h, uin
 static int fa_dir_path(struct family *f, uint64_t fsid, int32_t htype, const uint8_t *h,
 		       uint32_t hlen, char *out, size_t outsz)
 {
-	for (size_t i = 0; i < f->ndirs; i++) {
-		const struct fa_dir *d = &f->dirs[i];
+	struct fa_dir key = {.fsid = fsid, .hlen = hlen, .htype = htype};
+	ssize_t i;
 
-		if (d->fsid == fsid && d->htype == htype && d->hlen == hlen &&
-		    memcmp(d->handle, h, hlen) == 0)
-			return util_strlcpy(out, d->path, outsz);
-	}
+	if (hlen > FA_HANDLE)
+		return YM_E_NOTFOUND;
+	memcpy(key.handle, h, hlen);
+	i = fa_dir_find(f, &key);
+	if (i >= 0)
+		return util_strlcpy(out, f->dirs[i].path, outsz);
 	return fa_handle_path(f, htype, h, hlen, out, outsz);
 }
 
@@ -351,25 +378,10 @@ static void fa_dir_renamed(struct family *f, const char *from, const char *to)
 	size_t ol;
 
 	if (from == NULL) {
-		struct {
-			struct file_handle fh;
-			uint8_t data[FA_HANDLE];
-		} h;
-		struct statfs sfs;
-		uint64_t fsid;
-		int mnt;
-		size_t i;
+		struct fa_dir key;
+		ssize_t i;
 
-		h.fh.handle_bytes = FA_HANDLE;
-		if (name_to_handle_at(AT_FDCWD, to, &h.fh, &mnt, 0) != 0 || statfs(to, &sfs) != 0)
-			return;
-		memcpy(&fsid, &sfs.f_fsid, sizeof(fsid));
-		for (i = 0; i < f->ndirs; i++)
-			if (f->dirs[i].fsid == fsid && f->dirs[i].htype == h.fh.handle_type &&
-			    f->dirs[i].hlen == h.fh.handle_bytes &&
-			    memcmp(f->dirs[i].handle, h.fh.f_handle, h.fh.handle_bytes) == 0)
-				break;
-		if (i == f->ndirs)
+		if (fa_handle_of(to, &key) != 0 || (i = fa_dir_find(f, &key)) < 0)
 			return;
 		from = f->dirs[i].path;
 	}
