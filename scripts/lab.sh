@@ -52,8 +52,10 @@ ym() { "$LAB_BIN/yamori" --server "$LAB_URL" --ca "$LAB_CA" --token "$LAB_TOKEN"
 lab_server_start() {
 	local n
 	n=$(lab_count "$LAB_DIR/server.log" "listening on")
+	# LAB_SERVER_ARGS (an array, may be unset): more of serve's options
 	"$LAB_BIN/yamori-server" serve --data "$LAB_DIR/server" --listen "127.0.0.1:$LAB_PORT" \
-		--rules "${LAB_RULES:-$LAB_ROOT/rules}" >>"$LAB_DIR/server.log" 2>&1 &
+		--rules "${LAB_RULES:-$LAB_ROOT/rules}" ${LAB_SERVER_ARGS[@]+"${LAB_SERVER_ARGS[@]}"} \
+		>>"$LAB_DIR/server.log" 2>&1 &
 	LAB_SERVER_PID=$!
 	lab_wait_log "$LAB_DIR/server.log" 20 "listening on" "$n" || return 1
 }

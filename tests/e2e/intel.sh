@@ -25,13 +25,7 @@ h2=$(sha256sum "$work/ioc-two" | cut -d' ' -f1)
 h3=$(sha256sum "$work/ioc-three" | cut -d' ' -f1)
 
 # the lab's server, with the IoC list
-lab_server_start() {
-	"$LAB_BIN/yamori-server" serve --data "$LAB_DIR/server" --listen "127.0.0.1:$LAB_PORT" \
-		--rules "${LAB_RULES:-$LAB_ROOT/rules}" --intel "$iocs" --log-level info \
-		>>"$LAB_DIR/server.log" 2>&1 &
-	LAB_SERVER_PID=$!
-	lab_wait_log "$LAB_DIR/server.log" 20 "listening on" || return 1
-}
+LAB_SERVER_ARGS=(--intel "$iocs" --log-level info)
 
 lab_start || fail "lab did not start"
 grep -q "intel: 1 loaded, 1 rejected, 1 distinct" "$LAB_DIR/server.log" ||
