@@ -29,6 +29,7 @@
 #include "uplinkd.h"
 #include "util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
@@ -65,6 +66,7 @@ static void usage(void)
 			"                        [--mode FAMILY=MODE]... [--cpu-max-pct N] "
 			"[--mem-max-mb N] [--audit-exec]\n"
 			"                        [--uplink-user NAME (nobody)]\n"
+			"       yamori-agent spool --state DIR\n"
 			"  modes: process=bpf|netlink");
 	for (size_t i = 0; family_table[i]; i++)
 		fprintf(stderr, " %s=%s", family_table[i]->family, family_table[i]->mode);
@@ -116,6 +118,45 @@ static int cmd_enrol(int argc, char **argv)
 		return 1;
 	}
 	printf("enrolled agent %s tenant %s\n", st.agent_id, st.tenant_id);
+	return 0;
+}
+
+/* What the spool of a state directory holds, one line, read only (the
+ * agent may be running on it): "spool: N batches, B bytes, seq F..L". */
+static int cmd_spool(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"state", required_argument, NULL, 'd'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *dir = NULL;
+	char path[PATH_MAX];
+	struct spool_item it;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'd') {
+			usage();
+			return 2;
+		}
+		dir = optarg;
+	}
+	if (!dir || optind != argc) {
+		usage();
+		return 2;
+	}
+	if (snprintf(path, sizeof(path), "%s/spool", dir) >= (int)sizeof(path)) {
+		fprintf(stderr, "yamori-agent: state directory path too long\n");
+		return 2;
+	}
+	r = spool_inspect(path, &it);
+	if (r) {
+		fprintf(stderr, "yamori-agent: cannot read spool %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	printf("spool: %u batches, %llu bytes, seq %llu..%llu\n", (unsigned)it.count,
+	       (unsigned long long)it.bytes, (unsigned long long)it.first_seq,
+	       (unsigned long long)it.last_seq);
 	return 0;
 }
 
@@ -501,6 +542,8 @@ int main(int argc, char **argv)
 		return cmd_enrol(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "spool") == 0)
+		return cmd_spool(argc - 1, argv + 1);
 	if (strcmp(argv[1], "uplink-child") == 0)
 		return uplinkd_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--version") == 0) {

@@ -1,20 +1,27 @@
 /* spool: the agent's bounded on-disk queue of encoded event batches.
  *
- * Each batch is one file DIR/<20-digit first seq>.ymb, written to a temp
- * file, fsync'd and renamed (and the directory fsync'd) before it may be
- * sent, so a crash loses nothing that was committed, and nothing the server
- * could have acknowledged. With group commit on (spool_set_group_commit),
- * spool_put only writes the temp file and the batch waits, unsendable, for
- * the next spool_sync, which fsyncs every waiting file, renames them and
- * fsyncs the directory once: fewer, cheaper disk flushes, for a crash window
- * of up to the interval between syncs (the waiting batches' temp files are
- * deleted at the next start, like events not yet batched). Files are handed to the
- * uplink oldest first and deleted only when acknowledged. Caps: max_bytes of
- * batch files and max_files files; when a new batch does not fit, the oldest
- * batch not being sent is deleted and its events are counted as dropped
- * (count and sequence range; spool_take_drops hands the tally to whoever
- * reports it). A batch the server rejects as malformed moves to
- * DIR/rejected/ (at most SPOOL_MAX_REJECTED files are kept there).
+ * Batches are appended, as records of a header (sequence range, event
+ * count, length, CRC-32) and the batch, to a segment file DIR/<20-digit
+ * first seq>.yms; a batch may be sent only once its segment was
+ * fdatasync'd (and, for a new segment, the directory fsync'd), so a crash
+ * loses nothing that was committed, and nothing the server could have
+ * acknowledged. With group commit on (spool_set_group_commit), spool_put
+ * only appends and the batch waits, unsendable, for the next spool_sync,
+ * which commits everything waiting with one fdatasync: a crash window of
+ * up to the interval between syncs (a record cut short is found by its
+ * header or checksum at the next start and ignored, like events not yet
+ * batched). A segment takes batches until it holds SPOOL_SEGMENT_BYTES,
+ * then the next one starts; a start always begins a new one. Batches are
+ * handed to the uplink oldest first; one acknowledged, dropped or rejected
+ * has its record marked done in place, and a segment is deleted when none
+ * of its records is left (the open one at the stop, or when it is full).
+ * One-batch files DIR/<first seq>.ymb of agents before segments are
+ * resumed and sent too. Caps: max_bytes of batches and max_files batches;
+ * when a new batch does not fit, the oldest batch not being sent is
+ * dropped and its events are counted as dropped (count and sequence range;
+ * spool_take_drops hands the tally to whoever reports it). A batch the
+ * server rejects as malformed is copied to DIR/rejected/<first seq>.ymb
+ * (at most SPOOL_MAX_REJECTED files are kept there).
  *
  * Thread-safe: the collector puts, the uplink takes; one uplink at a time. */
 #ifndef YM_AGENT_SPOOL_H
@@ -23,8 +30,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SPOOL_MAX_REJECTED 64
-#define SPOOL_PENDING_MAX  32 /* batches waiting for a group commit (open files) */
+#define SPOOL_MAX_REJECTED  64
+#define SPOOL_PENDING_MAX   32	       /* batches waiting for a group commit */
+#define SPOOL_SEGMENT_BYTES (4u << 20) /* a segment takes batches up to this size */
 
 struct spool;
 
@@ -42,15 +50,17 @@ struct spool_drops {
 };
 
 struct spool_stats {
-	uint64_t files, bytes;
+	uint64_t files, bytes; /* batches spooled (one file each before segments), their bytes */
 	uint64_t put_batches, sent_batches;
 	uint64_t dropped_events_total, dropped_batches_total, rejected_batches_total;
 };
 
 /* Opens the spool in dir (created 0700 with dir/rejected if missing),
- * deletes leftover temp files and resumes the batch files already there,
- * oldest first. When they exceed the caps, the oldest are dropped at once
- * (and counted). dir is copied. Returns 0, YM_E_INVAL, YM_E_IO, YM_E_NOMEM. */
+ * deletes leftover temp files, resumes the batches of the segments and
+ * one-batch files already there, oldest first (a file that is no segment
+ * moves to rejected/), and deletes segments with nothing left in them.
+ * When they exceed the caps, the oldest are dropped at once (and counted).
+ * dir is copied. Returns 0, YM_E_INVAL, YM_E_IO, YM_E_NOMEM. */
 int spool_open(const char *dir, uint64_t max_bytes, size_t max_files, struct spool **out);
 /* Commits what waits, then frees the spool. */
 void spool_close(struct spool *sp);
@@ -65,6 +75,10 @@ void spool_close(struct spool *sp);
 int spool_put(struct spool *sp, const uint8_t *p, size_t n, uint64_t first, uint64_t last,
 	      uint32_t count);
 
+/* A segment takes batches up to bytes (default SPOOL_SEGMENT_BYTES) from
+ * the next new one on. For tests. */
+void spool_set_segment_bytes(struct spool *sp, uint64_t bytes);
+
 /* Group commit on or off (off: the default; turning it off commits what
  * waits). Whoever turns it on calls spool_sync often enough
  * (spool_pending_since) and before it stops. */
@@ -75,16 +89,18 @@ void spool_sync(struct spool *sp);
 uint64_t spool_pending_since(struct spool *sp);
 
 /* Waits up to wait_ms for the oldest batch, marks it in flight and reads it:
- * *data (malloc'd, handed to the caller) and *n. A file that cannot be read
- * or decoded is moved to rejected/ and the next one is tried. Returns 0,
+ * *data (malloc'd, handed to the caller) and *n. A batch that cannot be
+ * read (a checksum that does not match, a one-batch file that does not
+ * decode) is counted as rejected (a one-batch file moves to rejected/) and
+ * the next one is tried. Returns 0,
  * YM_E_NOTFOUND (nothing within wait_ms, or spool_wake), YM_E_NOMEM. */
 int spool_next(struct spool *sp, uint64_t wait_ms, struct spool_item *it, uint8_t **data,
 	       size_t *n);
 
-/* The in-flight batch starting at first_seq was acknowledged: delete it.
+/* The in-flight batch starting at first_seq was acknowledged: done.
  * Returns 0 or YM_E_NOTFOUND. */
 int spool_ack(struct spool *sp, uint64_t first_seq);
-/* The server refused it as malformed: move it to rejected/ and count it.
+/* The server refused it as malformed: copy it to rejected/, count it.
  * Returns 0 or YM_E_NOTFOUND. */
 int spool_reject(struct spool *sp, uint64_t first_seq);
 /* Sending failed: the batch stays first in line. */
@@ -96,5 +112,11 @@ void spool_wake(struct spool *sp);
  * dropped or rejected since the last call, else 0. */
 int spool_take_drops(struct spool *sp, struct spool_drops *out);
 void spool_stats(struct spool *sp, struct spool_stats *out);
+
+/* What the spool in dir holds, read without changing anything (another
+ * agent may be running on it): count batches, bytes, first_seq..last_seq
+ * (0 when empty; a one-batch file's last seq is its first). Returns 0 or
+ * YM_E_IO. */
+int spool_inspect(const char *dir, struct spool_item *out);
 
 #endif

@@ -82,6 +82,11 @@ lab_agent_stop() {
 	LAB_AGENT_PID=
 }
 
+# Prints how many batches wait in the agent's spool (0 when it cannot tell).
+lab_spooled() {
+	"$LAB_BIN/yamori-agent" spool --state "$LAB_DIR/agent" 2>/dev/null | awk '$1 == "spool:" {n = $2} END {print n + 0}'
+}
+
 lab_start() {
 	local out
 	mkdir -p "$LAB_DIR" || return 1

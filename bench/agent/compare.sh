@@ -68,7 +68,7 @@ for run in $(seq 1 "$runs"); do
 	jl none "$run" syscall_ns "$("$binB/syscost")" ns ""
 	for b in A B; do
 		if [ $b = A ]; then bin=$binA; else bin=$binB; fi
-		rm -f "$LAB_DIR"/agent/spool/*.ymb
+		rm -f "$LAB_DIR"/agent/spool/*.ymb "$LAB_DIR"/agent/spool/*.yms
 		LAB_BIN=$bin lab_agent_start "${args[@]}" >/dev/null ||
 			{ echo "{\"bench\":\"agent_compare\",\"error\":\"agent $b did not start\"}"; continue; }
 		sleep 1

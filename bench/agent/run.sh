@@ -184,7 +184,7 @@ for mode in $modes; do
 	# drain: the server again; every spooled batch goes in
 	lab_server_start >/dev/null
 	for _ in $(seq 1 600); do
-		[ "$(ls "$LAB_DIR/agent/spool" | grep -c '\.ymb$')" -eq 0 ] && break
+		[ "$(lab_spooled)" -eq 0 ] && break
 		sleep 0.2
 	done
 	for w in exec conn; do

@@ -48,7 +48,7 @@ lab_agent_stop
 lab_agent_start --mode process=bpf --mode network=off --mode dns=off --mode file=off \
 	--mode auth=off --mode auditd=off || fail "agent did not restart"
 for _ in $(seq 1 300); do
-	[ "$(ls "$LAB_DIR/agent/spool" 2>/dev/null | grep -c '\.ymb$')" -eq 0 ] && break
+	[ "$(lab_spooled)" -eq 0 ] && break
 	sleep 0.2
 done
 sleep 1

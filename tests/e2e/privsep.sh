@@ -112,7 +112,7 @@ ok "kill command through the new uplink process: done"
 
 # 6. sequence numbers: gapless, each stored once
 for _ in $(seq 1 100); do
-	[ "$(find "$LAB_DIR/agent/spool" -maxdepth 1 -name '*.ymb' | wc -l)" -eq 0 ] && break
+	[ "$(lab_spooled)" -eq 0 ] && break
 	sleep 0.1
 done
 IFS='|' read -r cnt distinct mn mx < <(db "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM events WHERE agent_id = '$LAB_AGENT_ID'")

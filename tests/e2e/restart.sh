@@ -22,7 +22,7 @@ wait "$LAB_SERVER_PID" 2>/dev/null
 LAB_SERVER_PID=
 ok "server killed with SIGKILL during activity"
 sleep 2
-spooled=$(find "$LAB_DIR/agent/spool" -maxdepth 1 -name '*.ymb' 2>/dev/null | wc -l)
+spooled=$(lab_spooled)
 ok "agent spooled $spooled batches while the server was down"
 lab_server_start || fail "server did not restart"
 ok "server restarted"
@@ -46,7 +46,7 @@ ok "all $want workload executions stored exactly once"
 
 # wait until the spool is drained, then check the sequence numbers
 for _ in $(seq 1 100); do
-	[ "$(find "$LAB_DIR/agent/spool" -maxdepth 1 -name '*.ymb' | wc -l)" -eq 0 ] && break
+	[ "$(lab_spooled)" -eq 0 ] && break
 	sleep 0.1
 done
 IFS='|' read -r cnt distinct mn mx < <(db "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM events WHERE agent_id = '$LAB_AGENT_ID'")

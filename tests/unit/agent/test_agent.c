@@ -99,43 +99,67 @@ static size_t batch_size(size_t n)
 	return len;
 }
 
+/* path of the spool file named first (.ymb: one batch; .yms: a segment) */
+static void spool_file(const char *dir, uint64_t first, const char *ext, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/%020llu.%s", dir, (unsigned long long)first, ext);
+}
+
 static void test_spool_resume(void **state)
 {
 	char dir[300], path[400];
 	struct spool *sp;
 	struct spool_item it;
 	struct spool_drops d;
+	struct batch bt;
 	uint8_t *data;
-	size_t n;
+	char *text;
+	size_t n, tn;
 	(void)state;
 
 	subdir("spool-resume", dir, sizeof(dir));
+	/* a one-batch file an agent before segments left */
+	{
+		struct buf b;
+		make_batch(&b, 1, 2);
+		spool_file(dir, 1, "ymb", path, sizeof(path));
+		assert_int_equal(util_write_file(path, b.data, b.len, 0600), 0);
+		buf_free(&b);
+	}
 	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
-	put_batch(sp, 1, 3);
-	put_batch(sp, 4, 2);
+	put_batch(sp, 3, 3);
+	put_batch(sp, 6, 2);
 	put_batch(sp, 10, 4);
-	/* a seq that does not increase is refused */
+	/* a seq that does not increase is refused, within a batch too */
 	{
 		struct buf b;
 		make_batch(&b, 5, 1);
 		assert_int_equal(spool_put(sp, b.data, b.len, 5, 5, 1), YM_E_INVAL);
+		assert_int_equal(spool_put(sp, b.data, b.len, 12, 12, 1), YM_E_INVAL);
 		buf_free(&b);
 	}
-	snprintf(path, sizeof(path), "%s/%020d.ymb", dir, 4);
+	/* the three went to one segment, named after its first batch */
+	spool_file(dir, 3, "yms", path, sizeof(path));
 	assert_int_equal(access(path, F_OK), 0);
+	spool_file(dir, 6, "yms", path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
 	spool_close(sp);
+	assert_int_equal(spool_inspect(dir, &it), 0);
+	assert_int_equal(it.count, 4);
+	assert_int_equal(it.first_seq, 1);
+	assert_int_equal(it.last_seq, 13);
 
-	/* a leftover temp file from a crash is removed on open */
+	/* a leftover temp file (of an agent before segments) is removed on open */
 	snprintf(path, sizeof(path), "%s/%020d.ymb.tmp", dir, 99);
 	assert_int_equal(util_write_file(path, "x", 1, 0600), 0);
 	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
 	assert_int_equal(access(path, F_OK), -1);
 
-	/* resumed oldest first, last seq learned from the file itself */
+	/* resumed oldest first; the one-batch file's last seq learned from it */
 	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
 	assert_int_equal(it.first_seq, 1);
-	assert_int_equal(it.last_seq, 3);
-	assert_int_equal(it.count, 3);
+	assert_int_equal(it.last_seq, 2);
+	assert_int_equal(it.count, 2);
 	free(data);
 	/* a failed send keeps it first in line */
 	spool_release(sp, 1);
@@ -143,14 +167,28 @@ static void test_spool_resume(void **state)
 	assert_int_equal(it.first_seq, 1);
 	free(data);
 	assert_int_equal(spool_ack(sp, 1), 0);
+	spool_file(dir, 1, "ymb", path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
-	assert_int_equal(it.first_seq, 4);
+	assert_int_equal(it.first_seq, 3);
 	assert_int_equal(it.last_seq, 5);
+	assert_int_equal(it.count, 3);
 	free(data);
-	/* rejected: moved aside, never handed out again */
-	assert_int_equal(spool_reject(sp, 4), 0);
-	snprintf(path, sizeof(path), "%s/rejected/%020d.ymb", dir, 4);
-	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(spool_ack(sp, 3), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 6);
+	assert_int_equal(it.last_seq, 7);
+	free(data);
+	/* rejected: copied aside as a batch of its own, never handed out again */
+	assert_int_equal(spool_reject(sp, 6), 0);
+	spool_file(dir, 6, "ymb", path, sizeof(path));
+	snprintf(path, sizeof(path), "%s/rejected/%020d.ymb", dir, 6);
+	assert_int_equal(util_read_file(path, BATCH_MAX_WIRE, &text, &tn), 0);
+	assert_int_equal(batch_decode((const uint8_t *)text, tn, &bt, NULL, 0), 0);
+	assert_int_equal(bt.first_seq, 6);
+	assert_int_equal(bt.count, 2);
+	batch_free(&bt);
+	free(text);
 	assert_int_equal(spool_take_drops(sp, &d), 1);
 	assert_int_equal(d.rejected_batches, 1);
 	assert_int_equal(d.rejected_events, 2);
@@ -159,8 +197,126 @@ static void test_spool_resume(void **state)
 	assert_int_equal(it.first_seq, 10);
 	assert_int_equal(it.last_seq, 13);
 	free(data);
+	/* the last of the resumed segment: the file goes */
+	spool_file(dir, 3, "yms", path, sizeof(path));
+	assert_int_equal(access(path, F_OK), 0);
 	assert_int_equal(spool_ack(sp, 10), 0);
+	assert_int_equal(access(path, F_OK), -1);
 	assert_int_equal(spool_next(sp, 10, &it, &data, &n), YM_E_NOTFOUND);
+	spool_close(sp);
+	assert_int_equal(spool_inspect(dir, &it), 0);
+	assert_int_equal(it.count, 0);
+}
+
+/* Segments: a full one is followed by the next; what was acknowledged or
+ * dropped is not resumed; a record a crash cut short is found and set
+ * aside; a clean stop with nothing left leaves no segment behind. */
+static void test_spool_segments(void **state)
+{
+	char dir[300], path[400];
+	struct spool *sp;
+	struct spool_item it;
+	struct spool_drops d;
+	uint8_t *data;
+	size_t n, one = batch_size(1);
+	(void)state;
+
+	subdir("spool-segments", dir, sizeof(dir));
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	/* room for two records of one event (header 8, record header 32) */
+	spool_set_segment_bytes(sp, 8 + 2 * (32 + one));
+	for (uint64_t s = 1; s <= 5; s++)
+		put_batch(sp, s, 1);
+	spool_file(dir, 1, "yms", path, sizeof(path));
+	assert_int_equal(access(path, F_OK), 0);
+	spool_file(dir, 3, "yms", path, sizeof(path));
+	assert_int_equal(access(path, F_OK), 0);
+	spool_file(dir, 5, "yms", path, sizeof(path));
+	assert_int_equal(access(path, F_OK), 0);
+	spool_file(dir, 2, "yms", path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+	/* both batches of the first segment sent: it goes */
+	for (uint64_t s = 1; s <= 3; s++) {
+		assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+		assert_int_equal(it.first_seq, s);
+		free(data);
+		assert_int_equal(spool_ack(sp, s), 0);
+	}
+	spool_file(dir, 1, "yms", path, sizeof(path));
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(spool_inspect(dir, &it), 0);
+	assert_int_equal(it.count, 2);
+	assert_int_equal(it.first_seq, 4);
+	assert_int_equal(it.last_seq, 5);
+	spool_close(sp);
+
+	/* resumed: 3 was acknowledged, so 4 comes first; a record cut short
+	 * after 5 (its header whole, its batch not: the checksum tells) is
+	 * counted as rejected, and a header cut short after it is ignored */
+	spool_file(dir, 5, "yms", path, sizeof(path));
+	{
+		uint8_t torn[32 + 100 + 10];
+		int fd = open(path, O_WRONLY | O_APPEND);
+
+		memset(torn, 0, sizeof(torn));
+		memcpy(torn, "YMR1", 4);
+		torn[4] = 100; /* length */
+		torn[12] = 1;  /* count */
+		torn[16] = 6;  /* first */
+		torn[24] = 6;  /* last */
+		memcpy(torn + 132, "YMR1", 4);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, torn, sizeof(torn)), (ssize_t)sizeof(torn));
+		close(fd);
+	}
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 4);
+	free(data);
+	assert_int_equal(spool_ack(sp, 4), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 5);
+	free(data);
+	assert_int_equal(spool_ack(sp, 5), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), YM_E_NOTFOUND);
+	assert_int_equal(spool_take_drops(sp, &d), 1);
+	assert_int_equal(d.rejected_batches, 1);
+	assert_int_equal(d.rejected_events, 1);
+	/* nothing of it left: gone */
+	assert_int_equal(access(path, F_OK), -1);
+	/* a put after a start goes to a new segment; sent, then a clean stop
+	 * leaves none */
+	put_batch(sp, 7, 1);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	free(data);
+	assert_int_equal(spool_ack(sp, 7), 0);
+	spool_file(dir, 7, "yms", path, sizeof(path));
+	assert_int_equal(access(path, F_OK), 0);
+	spool_close(sp);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* a batch dropped at the cap is not resumed either */
+	assert_int_equal(spool_open(dir, 2 * one, 100, &sp), 0);
+	put_batch(sp, 8, 1);
+	put_batch(sp, 9, 1);
+	put_batch(sp, 10, 1); /* drops 8 */
+	assert_int_equal(spool_take_drops(sp, &d), 1);
+	assert_int_equal(d.first_seq, 8);
+	spool_close(sp);
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 9);
+	free(data);
+	assert_int_equal(spool_take_drops(sp, &d), 0);
+	spool_close(sp);
+
+	/* a file that is no segment is set aside at the start */
+	spool_file(dir, 50, "yms", path, sizeof(path));
+	assert_int_equal(util_write_file(path, "not a segment", 13, 0600), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/rejected/%020d.yms", dir, 50);
+	assert_int_equal(access(path, F_OK), 0);
 	spool_close(sp);
 }
 
@@ -879,14 +1035,15 @@ static void test_batcher(void **state)
 	seqgen_close(sg);
 }
 
-/* Group commit: a put batch is not sendable (nor named) before spool_sync;
- * a crash before the sync leaves only a temp file, deleted at the next
- * open; spool_close commits what waits. */
+/* Group commit: a put batch is not sendable before spool_sync (its record
+ * is written, not yet flushed); more than SPOOL_PENDING_MAX waiting commits
+ * the oldest; spool_close commits what waits. */
 static void test_spool_group_commit(void **state)
 {
-	char dir[300], path[400], tmp[400];
-	struct spool *sp, *sp2;
+	char dir[300];
+	struct spool *sp;
 	struct spool_item it;
+	struct spool_stats st;
 	uint8_t *data;
 	size_t n;
 	(void)state;
@@ -898,49 +1055,38 @@ static void test_spool_group_commit(void **state)
 	put_batch(sp, 1, 2);
 	put_batch(sp, 3, 1);
 	assert_true(spool_pending_since(sp) > 0);
-	snprintf(path, sizeof(path), "%s/%020d.ymb", dir, 1);
-	snprintf(tmp, sizeof(tmp), "%s/%020d.ymb.tmp", dir, 1);
-	assert_int_equal(access(path, F_OK), -1);
-	assert_int_equal(access(tmp, F_OK), 0);
 	assert_int_equal(spool_next(sp, 0, &it, &data, &n), YM_E_NOTFOUND);
-	/* a crash now: the next run finds temp files only and deletes them */
-	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp2), 0);
-	assert_int_equal(access(tmp, F_OK), -1);
-	assert_int_equal(spool_next(sp2, 0, &it, &data, &n), YM_E_NOTFOUND);
-	spool_close(sp2);
-	/* (the first spool's temp files are gone: its commit drops them) */
+	spool_stats(sp, &st);
+	assert_int_equal(st.put_batches, 0);
 	spool_sync(sp);
 	assert_int_equal(spool_pending_since(sp), 0);
-	assert_int_equal(spool_next(sp, 0, &it, &data, &n), YM_E_NOTFOUND);
-	{
-		struct spool_drops d;
-		assert_int_equal(spool_take_drops(sp, &d), 1);
-		assert_int_equal(d.events, 3);
-	}
-	/* the normal path: put, sync, sendable in order */
-	put_batch(sp, 4, 2);
-	put_batch(sp, 6, 3);
-	spool_sync(sp);
-	snprintf(path, sizeof(path), "%s/%020d.ymb", dir, 4);
-	assert_int_equal(access(path, F_OK), 0);
+	spool_stats(sp, &st);
+	assert_int_equal(st.put_batches, 2);
 	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
-	assert_int_equal(it.first_seq, 4);
-	assert_int_equal(it.last_seq, 5);
+	assert_int_equal(it.first_seq, 1);
+	assert_int_equal(it.last_seq, 2);
 	free(data);
-	assert_int_equal(spool_ack(sp, 4), 0);
+	assert_int_equal(spool_ack(sp, 1), 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 3);
+	free(data);
+	assert_int_equal(spool_ack(sp, 3), 0);
 	/* more than SPOOL_PENDING_MAX waiting: the oldest are committed */
 	for (int i = 0; i < SPOOL_PENDING_MAX + 1; i++)
 		put_batch(sp, 100 + (uint64_t)i, 1);
-	snprintf(path, sizeof(path), "%s/%020d.ymb", dir, 100);
-	assert_int_equal(access(path, F_OK), 0);
+	assert_true(spool_pending_since(sp) > 0);
+	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
+	assert_int_equal(it.first_seq, 100);
+	free(data);
+	assert_int_equal(spool_ack(sp, 100), 0);
 	/* close commits the rest */
 	spool_close(sp);
-	snprintf(path, sizeof(path), "%s/%020d.ymb", dir, 100 + SPOOL_PENDING_MAX);
-	assert_int_equal(access(path, F_OK), 0);
 	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
 	assert_int_equal(spool_next(sp, 0, &it, &data, &n), 0);
-	assert_int_equal(it.first_seq, 6);
+	assert_int_equal(it.first_seq, 101);
 	free(data);
+	spool_stats(sp, &st);
+	assert_int_equal(st.files, SPOOL_PENDING_MAX);
 	spool_close(sp);
 }
 
@@ -1627,6 +1773,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_spool_resume),
+	    cmocka_unit_test(test_spool_segments),
 	    cmocka_unit_test(test_spool_cap_drops_oldest),
 	    cmocka_unit_test(test_spool_corrupt_file),
 	    cmocka_unit_test(test_seq_persistence),
