@@ -40,6 +40,12 @@ struct family_env {
 	/* file family: paths to watch (NULL-terminated; NULL = the defaults of
 	 * docs/sensors.md) */
 	const char *const *watch_paths;
+	/* The agent's state directory (0700, root's; valid until the module
+	 * stops), for what a module must remember across an agent that was
+	 * killed: the auditd family's marker that it enabled kernel auditing
+	 * (docs/sensors.md, "Audit"). NULL: nothing is remembered (tests,
+	 * other callers). */
+	const char *state_dir;
 };
 
 struct family_stats {

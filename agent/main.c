@@ -435,7 +435,8 @@ static int cmd_run(int argc, char **argv)
 					.self_pid = (int32_t)getpid(),
 					.watch_paths = NULL,
 					.process_sensor = 1,
-					.audit_exec = audit_exec};
+					.audit_exec = audit_exec,
+					.state_dir = st->dir};
 		r = collect_families_start(modes, nmodes, &fe, fams, COLLECT_MAX_FAMILIES, &nfams);
 		if (r) {
 			LOG_E("agent", "E3014", "cannot start the forced sensor modes: %s",
