@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/netlink.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,6 +26,14 @@
  * it: waited for this long at most (its thread sends within microseconds;
  * a full socket makes it wait until the last polls read) */
 #define AU_QUIESCE_WAIT_NS (100ull * 1000000ull)
+/* In the state directory while kernel auditing is enabled because this
+ * agent enabled it (the host had it off): an agent killed before it could
+ * set it back leaves it, so the next one sets it back at its stop. It holds
+ * one line, AU_MARK_TEXT and the boot id (kernel state does not survive a
+ * reboot: a marker of an earlier boot is no longer true). */
+#define AU_MARK_NAME "audit_enabled"
+#define AU_MARK_TEXT "yamori-agent enabled kernel auditing, boot "
+#define AU_MARK_MAX  128 /* the line's length at most (the boot id is 36) */
 
 struct au_rec {
 	uint16_t type;
@@ -55,6 +65,7 @@ struct family {
 	 * lost counter, the stop's unregistering): none of fd's is read away */
 	int ctl;
 	int registered, was_enabled, rules_added;
+	int marked;    /* the marker AU_MARK_NAME is in env.state_dir, this agent's to remove */
 	int quiesced;  /* au_quiesce ran: no records come, lost counted */
 	int want_exec; /* events of the agent's execve rule (key FAMILY_AUDITD_KEY) */
 	uint32_t lost_base;
@@ -161,12 +172,175 @@ static int au_set(int fd, uint32_t mask, uint32_t enabled, uint32_t pid)
 	return rc != 0 ? rc : au_wait(fd, AUDIT_SET, NULL);
 }
 
-/* What the agent found before it registered, set back: no reader, and the
- * enabled flag. */
-static int au_unregister(const struct family *f, int fd)
+/* --- the marker that this agent enabled kernel auditing --- */
+
+enum { AU_MARK_NONE, AU_MARK_OURS, AU_MARK_OTHER };
+
+/* The marker's line for this boot into b (AU_MARK_MAX); its length. */
+static size_t au_mark_line(char b[AU_MARK_MAX])
 {
-	return au_set(fd, AUDIT_STATUS_PID | (f->was_enabled ? 0 : AUDIT_STATUS_ENABLED),
-		      (uint32_t)f->was_enabled, 0);
+	char id[64] = "unknown";
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, id, sizeof(id) - 1) : -1;
+	int len;
+
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && n < 40 && id[n - 1] == '\n')
+		id[n - 1] = '\0';
+	else
+		snprintf(id, sizeof(id), "unknown");
+	len = snprintf(b, AU_MARK_MAX, "%s%s\n", AU_MARK_TEXT, id);
+	return len > 0 && len < AU_MARK_MAX ? (size_t)len : 0;
+}
+
+/* AU_MARK_NONE (no marker, or no state directory to read), AU_MARK_OURS (a
+ * regular file holding exactly this boot's line), AU_MARK_OTHER (anything
+ * else at the name: a symbolic link, not followed; not a regular file;
+ * other text; unreadable). */
+static int au_mark_read(const struct family *f)
+{
+	char want[AU_MARK_MAX], have[AU_MARK_MAX];
+	size_t n = au_mark_line(want);
+	int dfd, fd = -1, r = AU_MARK_NONE;
+	struct stat sb;
+	ssize_t got;
+
+	dfd = open(f->env.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		goto out;
+	/* O_NONBLOCK: a FIFO put there would block the open */
+	fd = openat(dfd, AU_MARK_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		r = errno == ENOENT ? AU_MARK_NONE : AU_MARK_OTHER;
+		goto out;
+	}
+	r = AU_MARK_OTHER;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size != (off_t)n)
+		goto out;
+	got = read(fd, have, sizeof(have));
+	if (n != 0 && got == (ssize_t)n && memcmp(have, want, n) == 0)
+		r = AU_MARK_OURS;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	return r;
+}
+
+/* Creates the marker (a new regular file, 0600, never through a link),
+ * then fsyncs it and the directory: it is on disk before auditing is
+ * enabled. Returns 0 or YM_E_IO (nothing left behind). */
+static int au_mark_write(const struct family *f)
+{
+	char line[AU_MARK_MAX];
+	size_t n = au_mark_line(line);
+	int dfd, fd = -1, r = YM_E_IO;
+
+	dfd = open(f->env.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || n == 0)
+		goto out;
+	fd = openat(dfd, AU_MARK_NAME, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	if (write(fd, line, n) != (ssize_t)n || fsync(fd) != 0 || fsync(dfd) != 0) {
+		int e = errno;
+
+		(void)unlinkat(dfd, AU_MARK_NAME, 0);
+		errno = e;
+		goto out;
+	}
+	r = 0;
+out:
+	if (fd >= 0 || dfd >= 0) {
+		int e = errno; /* the failure's, for the caller's log */
+
+		if (fd >= 0)
+			close(fd);
+		if (dfd >= 0)
+			close(dfd);
+		errno = e;
+	}
+	return r;
+}
+
+/* Removes whatever is at the marker's name (a link itself, not what it
+ * names), and fsyncs the directory. Returns 0 (also when there was none)
+ * or YM_E_IO. */
+static int au_mark_remove(const struct family *f)
+{
+	int dfd = open(f->env.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = YM_E_IO;
+
+	if (dfd < 0)
+		return YM_E_IO;
+	if (unlinkat(dfd, AU_MARK_NAME, 0) == 0)
+		r = fsync(dfd) == 0 ? 0 : YM_E_IO;
+	else if (errno == ENOENT)
+		r = 0;
+	{
+		int e = errno; /* the failure's, for the caller's log */
+
+		close(dfd);
+		errno = e;
+	}
+	return r;
+}
+
+/* The marker is no longer true (the flag was set back, or never changed):
+ * removed. A marker that stays is judged again at the next start. */
+static void au_mark_clear(struct family *f)
+{
+	if (!f->marked)
+		return;
+	f->marked = 0;
+	if (au_mark_remove(f) != 0)
+		LOG_W("family", "W3614",
+		      "audit: cannot remove %s/%s (%s): the next start judges it again",
+		      f->env.state_dir, AU_MARK_NAME, strerror(errno));
+}
+
+/* At the start, before registering, the status st in hand and reader set
+ * when a live audit reader is registered: a marker of this boot with
+ * auditing enabled and no reader means an agent that enabled auditing was
+ * killed (or crashed) before it could set it back, and nobody took over:
+ * the host had it off, and this agent sets it back at its stop. Any other
+ * marker is no longer true (auditd took over, or the flag was set back):
+ * removed. */
+static void au_mark_check(struct family *f, const struct audit_status *st, int reader)
+{
+	int m = au_mark_read(f);
+
+	if (m == AU_MARK_NONE)
+		return;
+	if (m == AU_MARK_OURS && st->enabled == 1 && !reader) {
+		f->was_enabled = 0;
+		f->marked = 1;
+		LOG_W("family", "W3613",
+		      "audit: kernel auditing was left enabled by an agent that did not stop "
+		      "(%s/%s): it is disabled again at this agent's stop",
+		      f->env.state_dir, AU_MARK_NAME);
+		return;
+	}
+	if (au_mark_remove(f) != 0)
+		LOG_W("family", "W3614", "audit: cannot remove the stale %s/%s (%s)",
+		      f->env.state_dir, AU_MARK_NAME, strerror(errno));
+	else
+		LOG_I("family", "audit: stale %s/%s removed (auditing %s, %s)", f->env.state_dir,
+		      AU_MARK_NAME, st->enabled ? "enabled" : "disabled",
+		      reader ? "a reader registered" : "no reader");
+}
+
+/* What the agent found before it registered, set back: no reader, and the
+ * enabled flag (the marker goes once it is set back). */
+static int au_unregister(struct family *f, int fd)
+{
+	int rc = au_set(fd, AUDIT_STATUS_PID | (f->was_enabled ? 0 : AUDIT_STATUS_ENABLED),
+			(uint32_t)f->was_enabled, 0);
+
+	if (rc == 0)
+		au_mark_clear(f);
+	return rc;
 }
 
 static int au_rule(int fd, uint16_t op)
@@ -869,7 +1043,7 @@ static int au_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = au_alloc(env);
 	struct audit_status st;
-	int rc = YM_E_NOMEM, sz = 8 * 1024 * 1024, stale;
+	int rc = YM_E_NOMEM, sz = 8 * 1024 * 1024, stale, reader;
 
 	if (f == NULL)
 		goto out;
@@ -891,14 +1065,39 @@ static int au_start(const struct family_env *env, struct family **out)
 		rc = YM_E_UNSUPPORTED; /* locked configuration: rules cannot be added */
 		goto out;
 	}
+	/* A registered reader whose process is gone (an agent or auditd killed
+	 * a moment ago: the kernel forgets it only once a send to it fails) is
+	 * no reader: registering replaces it (the kernel tests the old
+	 * connection first, AUDIT_REPLACE, and drops it). */
+	reader = st.pid != 0 && !(kill((pid_t)st.pid, 0) != 0 && errno == ESRCH);
 	/* An execve rule with our key that nobody reads (no audit reader is
 	 * registered and no other agent runs) is a leftover; one this agent
 	 * does not want is removed below. */
-	stale = !f->want_exec && st.pid == 0 && !au_other_agent();
-	if (st.pid == 0) {
+	stale = !f->want_exec && !reader && !au_other_agent();
+	if (f->env.state_dir != NULL)
+		au_mark_check(f, &st, reader);
+	if (!reader) {
+		/* on disk before the flag changes: were the agent killed after,
+		 * the next one knows the flag is its to set back */
+		if (!f->was_enabled && !f->marked && f->env.state_dir != NULL) {
+			if (au_mark_write(f) == 0)
+				f->marked = 1;
+			else
+				LOG_W("family", "W3614",
+				      "audit: cannot write %s/%s (%s): should the agent be "
+				      "killed, kernel auditing stays enabled",
+				      f->env.state_dir, AU_MARK_NAME, strerror(errno));
+		}
 		rc = au_set(f->fd, AUDIT_STATUS_PID | AUDIT_STATUS_ENABLED, 1, (uint32_t)getpid());
-		if (rc != 0)
+		if (rc != 0) {
+			/* the marker stays while the flag may be this agent's */
+			struct audit_status now;
+
+			if (f->marked && au_status(f->ctl, &now) == 0 &&
+			    now.enabled == (uint32_t)f->was_enabled)
+				au_mark_clear(f);
 			goto out;
+		}
 		f->registered = 1;
 	} else {
 		/* the socket is bound already (AUDIT_GET): join the group instead */

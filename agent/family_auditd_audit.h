@@ -7,7 +7,10 @@
  * enables auditing; otherwise it reads the read-only multicast group beside
  * the running auditd. It adds exit rules for execve/execveat with the key
  * FAMILY_AUDITD_KEY and removes them, the registration and the enabled flag
- * on stop. Records of one event (same serial) are reassembled in a bounded
+ * on stop. With env->state_dir, a marker there says while auditing is
+ * enabled because the module enabled it, so that a start after an agent
+ * killed before its stop sets the flag back (docs/sensors.md, "Audit").
+ * Records of one event (same serial) are reassembled in a bounded
  * table until AUDIT_EOE; each record then becomes one event (no category,
  * service "auditd": Sigma's logsource for these rules) with `type` and its
  * fields, plus the SYSCALL record's context; an event with EXECVE also gives
