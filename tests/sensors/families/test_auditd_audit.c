@@ -6,16 +6,23 @@
  * the last polls, the flush) an exec just before it is reported and one
  * after it is not, and nothing is counted lost. The rule, the registration
  * and the enabled flag are set back at the stop, and a start under a
- * stream of messages reads none away. */
+ * stream of messages reads none away. With a state directory, a module
+ * killed after it enabled auditing leaves its marker there, and the next
+ * start sets the flag back at its stop; a marker that is no longer true
+ * (a live reader, auditing off, not the module's) goes, the flag
+ * untouched. */
 #include "famtest.h"
 #include "family_auditd_audit.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/netlink.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -148,6 +155,312 @@ static void user_message(const char *text)
 	close(fd);
 }
 
+/* --- the marker that the module enabled auditing (a state directory) --- */
+
+#define MARK_NAME "audit_enabled"
+
+static struct audit_status host; /* the kernel's status before the test */
+static pid_t test_pid;		 /* the test, not a child, restores the host */
+static char mdir[64], mpath[128], mtarget[128];
+
+/* AUDIT_SET on fd (or a socket of its own when fd is -1), acknowledged:
+ * 0, or -1 with errno. */
+static int aset(int fd, uint32_t mask, uint32_t enabled, uint32_t pid)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct audit_status s;
+	} m;
+	struct sockaddr_nl sa;
+	uint8_t b[8192];
+	int own = fd < 0, r = -1;
+
+	if (own)
+		fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+	if (fd < 0)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.nh.nlmsg_len = NLMSG_LENGTH(sizeof(m.s));
+	m.nh.nlmsg_type = AUDIT_SET;
+	m.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	m.s.mask = mask;
+	m.s.enabled = enabled;
+	m.s.pid = pid;
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	if (sendto(fd, &m, m.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) <= 0)
+		goto out;
+	for (;;) {
+		ssize_t n = recv(fd, b, sizeof(b), 0);
+		struct nlmsghdr nh;
+		int32_t e;
+
+		if (n < (ssize_t)(NLMSG_HDRLEN + sizeof(e)))
+			goto out;
+		memcpy(&nh, b, sizeof(nh));
+		if (nh.nlmsg_type != NLMSG_ERROR)
+			continue; /* a record, on a registered reader's socket */
+		memcpy(&e, b + NLMSG_HDRLEN, sizeof(e));
+		errno = -e;
+		r = e == 0 ? 0 : -1;
+		break;
+	}
+out:
+	if (own)
+		close(fd);
+	return r;
+}
+
+/* At every exit of the test process (a failed check included): the
+ * kernel's enabled flag as the test found it, this process unregistered,
+ * the state directory gone. */
+static void marker_restore(void)
+{
+	struct audit_status now;
+
+	if (getpid() != test_pid)
+		return;
+	if (status(&now) == 0) {
+		if (now.pid == (uint32_t)getpid())
+			(void)aset(-1, AUDIT_STATUS_PID, 0, 0);
+		if (now.enabled != host.enabled)
+			(void)aset(-1, AUDIT_STATUS_ENABLED, host.enabled, 0);
+	}
+	if (mdir[0] != '\0') {
+		(void)unlink(mpath);
+		(void)unlink(mtarget);
+		(void)rmdir(mdir);
+	}
+}
+
+/* What is at the marker's name: 'f' a regular file, 'l' a symbolic link,
+ * 0 nothing. */
+static int marker_kind(void)
+{
+	struct stat sb;
+
+	if (lstat(mpath, &sb) != 0)
+		return 0;
+	return S_ISREG(sb.st_mode) ? 'f' : S_ISLNK(sb.st_mode) ? 'l' : '?';
+}
+
+static void write_text(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	FT_CHECK(fd >= 0);
+	FT_CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* The module with the state directory, without its execve rule (a killed
+ * one would leave it): the agent's case, a process sensor beside it. */
+static void start_marked(void)
+{
+	t.env.state_dir = mdir;
+	t.env.process_sensor = 1;
+	ft_start(&t, &family_auditd_audit_ops, NULL);
+}
+
+/* A child starts the module with the state directory, as the audit reader,
+ * and waits to be killed. Returns its pid once it started. */
+static pid_t start_doomed(void)
+{
+	int p[2];
+	char go;
+	pid_t c;
+
+	FT_CHECK(pipe(p) == 0);
+	c = ft_fork();
+	if (c == 0) {
+		close(p[0]);
+		start_marked();
+		if (write(p[1], "x", 1) != 1)
+			_exit(7);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	FT_CHECK(read(p[0], &go, 1) == 1);
+	close(p[0]);
+	return c;
+}
+
+/* The child killed as SIGKILL or the OOM killer would: no stop, its
+ * sockets closed by the kernel, auditing left enabled. */
+static void kill_doomed(pid_t c)
+{
+	int st;
+
+	FT_CHECK(kill(c, SIGKILL) == 0);
+	FT_CHECK(waitpid(c, &st, 0) == c && WIFSIGNALED(st));
+}
+
+/* The kernel forgets a dead reader once a send to it fails: a user
+ * message makes one; polled until no reader is registered. */
+static void wait_reader_gone(void)
+{
+	struct audit_status now;
+
+	for (int i = 0; i < 500; i++) {
+		FT_CHECK(status(&now) == 0);
+		if (now.pid == 0)
+			return;
+		user_message("yamori_marker_probe=1");
+		usleep(10 * 1000);
+	}
+	FT_CHECK(!"the kernel kept the killed reader registered for 5 s");
+}
+
+/* Starts a child module, kills it, and checks what it left: its marker
+ * and auditing enabled (no reader once the kernel noticed when wait).
+ * Returns the child's pid. */
+static pid_t killed_agent(int wait)
+{
+	struct audit_status now;
+	pid_t c;
+
+	FT_CHECK(status(&now) == 0 && now.enabled == 0 && now.pid == 0);
+	c = start_doomed();
+	FT_CHECK(marker_kind() == 'f');
+	FT_CHECK(status(&now) == 0 && now.enabled == 1 && now.pid == (uint32_t)c);
+	kill_doomed(c);
+	if (wait)
+		wait_reader_gone();
+	FT_CHECK(status(&now) == 0 && now.enabled == 1);
+	FT_CHECK(marker_kind() == 'f');
+	return c;
+}
+
+/* The module started and stopped on a host where auditing is enabled and
+ * no reader runs, with what (none, or a marker not the module's) at the
+ * marker's name: it goes, none is written, auditing stays enabled (the
+ * host's own setting). */
+static void untouched_enabled(const char *what)
+{
+	struct audit_status now;
+
+	FT_CHECK(aset(-1, AUDIT_STATUS_ENABLED, 1, 0) == 0);
+	FT_CHECK(status(&now) == 0 && now.enabled == 1 && now.pid == 0);
+	start_marked();
+	FT_CHECK(marker_kind() == 0);
+	FT_CHECK(status(&now) == 0 && now.enabled == 1 && now.pid == (uint32_t)getpid());
+	ft_stop(&t);
+	FT_CHECK(status(&now) == 0 && now.enabled == 1 && now.pid == 0);
+	FT_CHECK(marker_kind() == 0);
+	FT_CHECK(aset(-1, AUDIT_STATUS_ENABLED, 0, 0) == 0);
+	fprintf(stderr, "marker: %s: removed, auditing left enabled\n", what);
+}
+
+static void marker_cases(void)
+{
+	struct audit_status now;
+	pid_t c;
+	int rd;
+
+	if (host.pid != 0) {
+		/* the kill cannot be simulated beside a live reader (auditd) */
+		printf("SKIP: marker cases: an audit reader (pid %u) is registered here\n",
+		       host.pid);
+		return;
+	}
+	/* room for the events of these cases (the recorder holds 4,096) */
+	for (int i = 0; i < t.nev; i++)
+		for (int j = 0; j < t.ev[i].n; j++) {
+			free(t.ev[i].name[j]);
+			free(t.ev[i].value[j]);
+		}
+	t.nev = 0;
+	snprintf(mdir, sizeof(mdir), "/tmp/yamori-audit-XXXXXX");
+	FT_CHECK(mkdtemp(mdir) != NULL);
+	snprintf(mpath, sizeof(mpath), "%s/%s", mdir, MARK_NAME);
+	snprintf(mtarget, sizeof(mtarget), "%s/target", mdir);
+	FT_CHECK(aset(-1, AUDIT_STATUS_ENABLED, 0, 0) == 0); /* restored at exit */
+
+	/* a clean start and stop: the marker while the module runs, then
+	 * nothing */
+	start_marked();
+	FT_CHECK(marker_kind() == 'f');
+	ft_stop(&t);
+	FT_CHECK(marker_kind() == 0);
+	FT_CHECK(status(&now) == 0 && now.enabled == 0 && now.pid == 0);
+
+	/* killed; the kernel noticed (no reader registered); the next start
+	 * sets auditing back to disabled at its stop (W3613) */
+	killed_agent(1);
+	start_marked();
+	FT_CHECK(status(&now) == 0 && now.enabled == 1 && now.pid == (uint32_t)getpid());
+	FT_CHECK(marker_kind() == 'f');
+	ft_stop(&t);
+	FT_CHECK(status(&now) == 0);
+	if (now.enabled != 0)
+		fprintf(stderr, "FAIL: auditing left enabled after a killed agent's restart\n");
+	FT_CHECK(now.enabled == 0 && now.pid == 0);
+	FT_CHECK(marker_kind() == 0);
+
+	/* killed and started again at once: the dead reader still registered
+	 * counts as none, the start replaces it */
+	c = killed_agent(0);
+	FT_CHECK(status(&now) == 0);
+	/* not checked: any record on the host (a login) makes the kernel
+	 * notice before this start */
+	fprintf(stderr, "marker: the killed reader %s registered at the restart\n",
+		now.pid == (uint32_t)c ? "still" : "no longer");
+	start_marked();
+	FT_CHECK(status(&now) == 0 && now.enabled == 1 && now.pid == (uint32_t)getpid());
+	ft_stop(&t);
+	FT_CHECK(status(&now) == 0 && now.enabled == 0 && now.pid == 0);
+	FT_CHECK(marker_kind() == 0);
+
+	/* stale: a live reader took over (this process, as auditd would):
+	 * the module joins the group, the marker goes, auditing stays
+	 * enabled at its stop */
+	killed_agent(1);
+	rd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+	FT_CHECK(rd >= 0 && aset(rd, AUDIT_STATUS_PID, 0, (uint32_t)getpid()) == 0);
+	start_marked();
+	FT_CHECK(marker_kind() == 0);
+	ft_stop(&t);
+	FT_CHECK(status(&now) == 0 && now.enabled == 1 && now.pid == (uint32_t)getpid());
+	FT_CHECK(marker_kind() == 0);
+	FT_CHECK(aset(rd, AUDIT_STATUS_PID | AUDIT_STATUS_ENABLED, 0, 0) == 0);
+	close(rd);
+
+	/* stale: auditing disabled since (an administrator): the marker goes
+	 * (a new one is written: the module enables auditing), disabled
+	 * again at the stop */
+	killed_agent(1);
+	FT_CHECK(aset(-1, AUDIT_STATUS_ENABLED, 0, 0) == 0);
+	start_marked();
+	FT_CHECK(marker_kind() == 'f');
+	ft_stop(&t);
+	FT_CHECK(status(&now) == 0 && now.enabled == 0 && now.pid == 0);
+	FT_CHECK(marker_kind() == 0);
+
+	/* not the module's, auditing enabled by the host: no marker, a
+	 * marker of another boot, a symbolic link (not followed: its target
+	 * is left as it is) */
+	untouched_enabled("none");
+	write_text(mpath, "yamori-agent enabled kernel auditing, boot "
+			  "00000000-0000-0000-0000-000000000000\n");
+	untouched_enabled("another boot's");
+	write_text(mtarget, "keep\n");
+	FT_CHECK(symlink(mtarget, mpath) == 0 && marker_kind() == 'l');
+	untouched_enabled("a symbolic link");
+	{
+		char b[16];
+		int fd = open(mtarget, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, b, sizeof(b)) : -1;
+
+		FT_CHECK(n == 5 && memcmp(b, "keep\n", 5) == 0);
+		close(fd);
+	}
+	FT_CHECK(status(&now) == 0 && now.enabled == 0 && now.pid == 0);
+	t.env.state_dir = NULL;
+	t.env.process_sensor = 0;
+	fprintf(stderr, "marker: killed agents' auditing set back\n");
+}
+
 #define SEQ_N 2000
 
 /* Starts the module while a child sends SEQ_N user messages
@@ -218,10 +531,13 @@ int main(void)
 	pid_t c;
 	struct audit_status st0, st;
 	struct family_stats fs;
-	int have0 = status(&st0) == 0;
+	int have0 = status(&st0) == 0, nev;
 
 	ft_start(&t, &family_auditd_audit_ops, NULL); /* 77 where the kernel refuses */
 	FT_CHECK(have0 && status(&st) == 0);
+	host = st0;
+	test_pid = getpid();
+	FT_CHECK(atexit(marker_restore) == 0);
 	if (st0.pid == 0) /* no reader before: the module is the reader now */
 		FT_CHECK(st.pid == (uint32_t)getpid() && st.enabled == 1);
 	c = echo("yamori audit test", "two");
@@ -303,6 +619,11 @@ int main(void)
 	ft_stop(&t);
 	FT_CHECK(status(&st) == 0);
 	FT_CHECK(st.pid == st0.pid && st.enabled == st0.enabled);
-	printf("ok: auditd=audit (%d events)\n", t.nev);
+	nev = t.nev;
+	marker_cases();
+	marker_restore();
+	FT_CHECK(status(&st) == 0);
+	FT_CHECK(st.pid == st0.pid && st.enabled == st0.enabled);
+	printf("ok: auditd=audit (%d events)\n", nev);
 	return 0;
 }
