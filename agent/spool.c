@@ -335,10 +335,11 @@ static int sp_list_add(struct sp_list *l, const struct sp_ent *e)
 /* Reads the record headers of the segment at path (size bytes): each
  * batch not yet done goes to l (or, with l NULL, is only counted into
  * *live and *bytes). Stops at the first header that cannot be read, such
- * as a write a crash cut short (said once: W3106). Returns 0, YM_E_PARSE
- * (no segment header: not a segment), YM_E_IO, YM_E_NOMEM. */
+ * as a write a crash cut short (said once: W3106, unless quiet: a segment
+ * read while its agent writes it). Returns 0, YM_E_PARSE (no segment
+ * header: not a segment), YM_E_IO, YM_E_NOMEM. */
 static int sp_seg_read(const char *path, uint64_t size, struct sp_list *l, uint32_t *live,
-		       uint64_t *bytes)
+		       uint64_t *bytes, int quiet)
 {
 	uint8_t h[SP_REC_HDR];
 	uint64_t off = SP_SEG_HDR, prev = 0;
@@ -383,7 +384,7 @@ static int sp_seg_read(const char *path, uint64_t size, struct sp_list *l, uint3
 		}
 		off += SP_REC_HDR + len;
 	}
-	if (r == 0 && off < size)
+	if (r == 0 && off < size && !quiet)
 		LOG_W("spool", "W3106",
 		      "spool file %s unreadable from byte %llu of %llu (a write cut short): "
 		      "the rest is ignored",
@@ -442,8 +443,12 @@ static int sp_scan(struct spool *sp)
 			    st.st_size > (off_t)UINT32_MAX ? UINT32_MAX : (uint32_t)st.st_size;
 			s.live = 1;
 			r = sp_list_add(&l, &en);
+		} else if (s.size <= SP_SEG_HDR) {
+			/* no record: a segment a crash cut short at its start */
+			unlink(path);
+			continue;
 		} else {
-			e = sp_seg_read(path, s.size, &l, &live, &bytes);
+			e = sp_seg_read(path, s.size, &l, &live, &bytes, 0);
 			if (e == YM_E_PARSE) {
 				sp_move_aside(sp, de->d_name);
 				continue;
@@ -1101,7 +1106,7 @@ int spool_inspect(const char *dir, struct spool_item *out)
 				out->last_seq = seq;
 			continue;
 		}
-		if (sp_seg_read(path, (uint64_t)st.st_size, &l, &live, &b) == 0 && l.n > 0) {
+		if (sp_seg_read(path, (uint64_t)st.st_size, &l, &live, &b, 1) == 0 && l.n > 0) {
 			if (!out->first_seq || l.e[0].first < out->first_seq)
 				out->first_seq = l.e[0].first;
 			if (l.e[l.n - 1].last > out->last_seq)

@@ -310,6 +310,16 @@ static void test_spool_segments(void **state)
 	assert_int_equal(spool_take_drops(sp, &d), 0);
 	spool_close(sp);
 
+	/* a segment a crash cut short at its start (no record, not even its
+	 * header) is deleted, not set aside */
+	spool_file(dir, 40, "yms", path, sizeof(path));
+	assert_int_equal(util_write_file(path, "YMS", 3, 0600), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/rejected/%020d.yms", dir, 40);
+	assert_int_equal(access(path, F_OK), -1);
+	spool_close(sp);
+
 	/* a file that is no segment is set aside at the start */
 	spool_file(dir, 50, "yms", path, sizeof(path));
 	assert_int_equal(util_write_file(path, "not a segment", 13, 0600), 0);
