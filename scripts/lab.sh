@@ -35,11 +35,18 @@ lab_free_port() {
 # Waits up to $2 seconds for file $1 to contain the text $3, on more than
 # $4 lines (default 0: once). A process started again logs to the same
 # file: its starter passes how many lines held the text before (lab_count),
-# or the first start's line would answer for the second at once.
+# or the first start's line would answer for the second at once. $5 (may
+# be empty): the pid of the process that writes it; the wait ends when it
+# is gone.
 lab_wait_log() {
-	local f=$1 t=$2 what=$3 before=${4:-0} i
+	local f=$1 t=$2 what=$3 before=${4:-0} pid=${5:-} i
 	for i in $(seq 1 $((t * 10))); do
 		[ "$(lab_count "$f" "$what")" -gt "$before" ] && return 0
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			lab_log "lab: process $pid exited before '$what' in $f"
+			tail -n 20 "$f" >&2 2>/dev/null
+			return 1
+		fi
 		sleep 0.1
 	done
 	lab_log "lab: timed out after ${t}s waiting for '$what' in $f"
@@ -57,7 +64,7 @@ lab_server_start() {
 		--rules "${LAB_RULES:-$LAB_ROOT/rules}" ${LAB_SERVER_ARGS[@]+"${LAB_SERVER_ARGS[@]}"} \
 		>>"$LAB_DIR/server.log" 2>&1 &
 	LAB_SERVER_PID=$!
-	lab_wait_log "$LAB_DIR/server.log" 20 "listening on" "$n" || return 1
+	lab_wait_log "$LAB_DIR/server.log" 20 "listening on" "$n" "$LAB_SERVER_PID" || return 1
 }
 
 lab_server_stop() {
@@ -70,9 +77,12 @@ lab_server_stop() {
 lab_agent_start() {
 	local n
 	n=$(lab_count "$LAB_DIR/agent.log" "yamori-agent running")
-	"$LAB_BIN/yamori-agent" run --state "$LAB_DIR/agent" "$@" >>"$LAB_DIR/agent.log" 2>&1 &
+	# LAB_AGENT_ARGS (an array, may be unset): options of every start, the
+	# lab's first included; then this call's
+	"$LAB_BIN/yamori-agent" run --state "$LAB_DIR/agent" \
+		${LAB_AGENT_ARGS[@]+"${LAB_AGENT_ARGS[@]}"} "$@" >>"$LAB_DIR/agent.log" 2>&1 &
 	LAB_AGENT_PID=$!
-	lab_wait_log "$LAB_DIR/agent.log" 20 "yamori-agent running" "$n" || return 1
+	lab_wait_log "$LAB_DIR/agent.log" 20 "yamori-agent running" "$n" "$LAB_AGENT_PID" || return 1
 }
 
 lab_agent_stop() {

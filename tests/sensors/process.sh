@@ -11,18 +11,8 @@ helper="$LAB_BIN/ym-sensor-helper"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 
 # the agent started by common.sh's lab would run the default modes; this
-# test needs its own, so the lab is started here with --mode
-lab_agent_start() {
-	"$LAB_BIN/yamori-agent" run --state "$LAB_DIR/agent" --mode "process=$MODE" \
-		>>"$LAB_DIR/agent.log" 2>&1 &
-	LAB_AGENT_PID=$!
-	for _ in $(seq 1 200); do
-		grep -q "yamori-agent running" "$LAB_DIR/agent.log" && return 0
-		kill -0 "$LAB_AGENT_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	return 1
-}
+# test needs its own, for every start of the lab's agent
+LAB_AGENT_ARGS=(--mode "process=$MODE")
 if ! lab_start >/dev/null 2>&1; then
 	if [ "$MODE" = bpf ] && grep -q "cannot start process sensor bpf" "$LAB_DIR/agent.log"; then
 		echo "SKIP: the kernel refuses the eBPF process sensor here:"
