@@ -191,6 +191,32 @@ static void collect_status_modes(struct collect_state *cs, struct event *ev)
 	}
 }
 
+/* How the previous run ended, for the started status: PreviousStop clean
+ * or unclean (its running marker left behind: killed, crashed, power
+ * lost), and for an unclean one its pid and start (RFC 3339, UTC). */
+static void collect_status_prev(struct collect_state *cs, struct event *ev)
+{
+	static char pid[24], when[32];
+	const struct collect_prev *p = cs->cfg->prev;
+
+	if (!p)
+		return;
+	event_set_str(ev, "PreviousStop", p->unclean ? "unclean" : "clean");
+	if (!p->unclean)
+		return;
+	if (p->pid > 0) {
+		snprintf(pid, sizeof(pid), "%ld", p->pid);
+		event_set_str(ev, "PreviousPid", pid);
+	}
+	if (p->started_ns) {
+		time_t t = (time_t)(p->started_ns / 1000000000ull);
+		struct tm tm;
+
+		if (gmtime_r(&t, &tm) && strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+			event_set_str(ev, "PreviousStarted", when);
+	}
+}
+
 /* One drop report for a family whose counters moved: Family, Drops (events
  * lost: kernel or source overflows, unreadable data, sheds), Overruns,
  * Shed (of Drops, what the collector shed under overload). */
@@ -261,8 +287,10 @@ static void collect_status(struct collect_state *cs, const char *status,
 	event_set_str(&ev, "Status", status);
 	event_set_str(&ev, "AgentVersion", YM_VERSION);
 	event_set_str(&ev, "ProcessSensor", cs->cfg->ops->name);
-	if (strcmp(status, "started") == 0)
+	if (strcmp(status, "started") == 0) {
 		collect_status_modes(cs, &ev);
+		collect_status_prev(cs, &ev);
+	}
 	if (d && (d->events || d->batches)) {
 		snprintf(v[0], sizeof(v[0]), "%llu", (unsigned long long)d->events);
 		snprintf(v[1], sizeof(v[1]), "%llu", (unsigned long long)d->first_seq);

@@ -52,6 +52,15 @@ struct collect_family {
 	uint64_t shed_reported;
 };
 
+/* How the agent's previous run on this state directory ended: unclean when
+ * it left its running marker (main.c); pid and start (ns since the epoch)
+ * from it, 0 when unknown. */
+struct collect_prev {
+	int unclean;
+	long pid;
+	uint64_t started_ns;
+};
+
 struct collect_cfg {
 	const struct sensor_ops *ops;
 	struct sensor *sensor; /* started */
@@ -69,6 +78,9 @@ struct collect_cfg {
 	 * process is restarted when it dies. NULL: none. */
 	pid_t (*helper_pid)(void *ctx);
 	void *helper_ctx;
+	/* NULL: not known (tests); else said in the `started` status event
+	 * (PreviousStop, PreviousPid, PreviousStarted) */
+	const struct collect_prev *prev;
 };
 
 /* Starts one mode for each family of family_table: the mode forced for it in

@@ -16,6 +16,7 @@
 #include "err.h"
 #include "hashcache.h"
 #include "family.h"
+#include "fsdir.h"
 #include "http.h"
 #include "privsep.h"
 #include "bounds.h"
@@ -31,6 +32,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -160,6 +164,72 @@ static int cmd_spool(int argc, char **argv)
 	return 0;
 }
 
+/* The marker of a running agent in its state directory, AGENT_RUN_MARK:
+ * "<pid> <start, ns since the epoch>", written once the state directory is
+ * locked and removed at the end of an orderly exit, after the spool's last
+ * commit. One found at a start means the run before ended without its stop
+ * (killed with SIGKILL, crashed, the host's power lost): what it had not yet
+ * committed (at most --batch-ms + 200 ms of events) is lost, and the new
+ * run says so (W3017, and the `started` status event's PreviousStop). */
+#define AGENT_RUN_MARK "running"
+
+/* Reads the marker left in dir into prev; prev->unclean 0 when none. */
+static void run_mark_read(const char *dir, struct collect_prev *prev)
+{
+	char path[PATH_MAX], text[64];
+	struct stat sb;
+	unsigned long long ns = 0;
+	long pid = 0;
+	ssize_t n = -1;
+	int fd;
+
+	memset(prev, 0, sizeof(*prev));
+	if (snprintf(path, sizeof(path), "%s/%s", dir, AGENT_RUN_MARK) >= (int)sizeof(path))
+		return;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			prev->unclean = 1; /* something is there: not an orderly end */
+		return;
+	}
+	prev->unclean = 1;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size < (off_t)sizeof(text))
+		n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n > 0) {
+		text[n] = 0;
+		if (sscanf(text, "%ld %llu", &pid, &ns) == 2 && pid > 0) {
+			prev->pid = pid;
+			prev->started_ns = ns;
+		}
+	}
+}
+
+/* Writes this run's marker (file and folder fsync'd). Returns 0 or YM_E_IO. */
+static int run_mark_write(const char *dir)
+{
+	char path[PATH_MAX], text[64];
+	int n = snprintf(text, sizeof(text), "%ld %llu\n", (long)getpid(),
+			 (unsigned long long)util_now_ns());
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, AGENT_RUN_MARK) >= (int)sizeof(path))
+		return YM_E_IO;
+	if (util_write_file(path, text, (size_t)n, 0600) != 0 || fsdir_sync(dir) != 0)
+		return YM_E_IO;
+	return 0;
+}
+
+static void run_mark_remove(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, AGENT_RUN_MARK) >= (int)sizeof(path))
+		return;
+	if ((unlink(path) != 0 && errno != ENOENT) || fsdir_sync(dir) != 0)
+		LOG_W("agent", "W3018", "cannot remove %s: the next run reports an unclean stop",
+		      path);
+}
+
 struct agent_threads {
 	struct uplink_cfg up;
 	struct uplink_stats ups;
@@ -223,7 +293,8 @@ static int cmd_run(int argc, char **argv)
 	gid_t up_gid = 0;
 	struct agent_threads *th = NULL;
 	pthread_t t_up, t_cmd;
-	int up_started = 0, cmd_started = 0, sigfd = -1, lockfd = -1, c, r, rc = 1;
+	int up_started = 0, cmd_started = 0, sigfd = -1, lockfd = -1, marked = 0, c, r, rc = 1;
+	struct collect_prev prev;
 	int audit_exec = 0;
 
 	/* A fixed threshold: buffers of 128 KiB and more (a batch being built
@@ -333,6 +404,27 @@ static int cmd_run(int argc, char **argv)
 		      r == YM_E_EXISTS ? "another yamori-agent runs on it" : ym_strerror(r));
 		goto out;
 	}
+	run_mark_read(st->dir, &prev);
+	if (prev.unclean) {
+		char when[32] = "?";
+
+		if (prev.started_ns) {
+			time_t t = (time_t)(prev.started_ns / 1000000000ull);
+			struct tm tm;
+
+			if (gmtime_r(&t, &tm))
+				strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		}
+		LOG_W("agent", "W3017",
+		      "the previous run (pid %ld, started %s) ended without its stop (killed, "
+		      "crashed or power lost): what it had not committed to the spool is lost",
+		      prev.pid, when);
+	}
+	if (run_mark_write(st->dir) == 0)
+		marked = 1;
+	else
+		LOG_W("agent", "W3018", "cannot write %s/%s: an unclean end goes unseen", st->dir,
+		      AGENT_RUN_MARK);
 	{
 		struct bounds_cfg lc = {.cpu_pct = (unsigned)cpu_pct, .mem_max = mem_mb << 20};
 		bounds_apply(&lc, &lim);
@@ -483,7 +575,8 @@ static int cmd_run(int argc, char **argv)
 					 /* only /proc readers race exiting processes */
 					 .realtime = ops == &sensor_netlink_ops,
 					 .helper_pid = uplink_pid,
-					 .helper_ctx = ps};
+					 .helper_ctx = ps,
+					 .prev = &prev};
 		r = collect_run(&cc);
 	}
 	rc = r ? 1 : 0;
@@ -523,6 +616,9 @@ out:
 	nonce_close(ns);
 	seqgen_close(sg);
 	spool_close(sp);
+	/* everything is committed: an orderly end */
+	if (marked)
+		run_mark_remove(st->dir);
 	free(th);
 	free(st);
 	if (sigfd >= 0)

@@ -68,4 +68,31 @@ IFS='|' read -r cnt distinct mn mx < <(db "SELECT count(*), count(DISTINCT seq),
 [ "$cnt" -eq "$distinct" ] && [ "$mn" -eq 1 ] && [ "$cnt" -eq $((mx - mn + 1)) ] ||
 	fail "after a clean agent restart: count=$cnt distinct=$distinct min=$mn max=$mx"
 ok "after a clean agent restart: sequence numbers 1..$mx still each stored exactly once"
+
+# how the previous run ended, in the started status event: clean above;
+# an agent killed with SIGKILL leaves its running marker, and the next run
+# says so (W3017, PreviousStop=unclean with the killed run's pid)
+started() { # field: of the newest started status
+	db "SELECT json_extract(fields, '\$.$1') FROM events WHERE agent_id = '$LAB_AGENT_ID'
+	    AND category = 7 AND json_extract(fields, '\$.Status') = 'started' ORDER BY seq DESC LIMIT 1"
+}
+[ "$(started PreviousStop)" = clean ] || fail "after a clean stop: PreviousStop '$(started PreviousStop)'"
+[ -f "$LAB_DIR/agent/running" ] || fail "no running marker in the state directory"
+killed=$LAB_AGENT_PID
+kill -KILL "$killed"
+wait "$killed" 2>/dev/null
+LAB_AGENT_PID=
+[ -f "$LAB_DIR/agent/running" ] || fail "the killed agent's running marker is gone"
+lab_agent_start || fail "agent did not start after SIGKILL"
+grep -q "W3017 the previous run (pid $killed, started " "$LAB_DIR/agent.log" || fail "no W3017 for pid $killed"
+for _ in $(seq 1 100); do
+	[ "$(started PreviousPid)" = "$killed" ] && break
+	sleep 0.1
+done
+[ "$(started PreviousStop)" = unclean ] && [ "$(started PreviousPid)" = "$killed" ] &&
+	[ -n "$(started PreviousStarted)" ] ||
+	fail "after SIGKILL: PreviousStop '$(started PreviousStop)' PreviousPid '$(started PreviousPid)', want unclean $killed"
+lab_agent_stop
+[ ! -e "$LAB_DIR/agent/running" ] || fail "the running marker is left after a clean stop"
+ok "an agent killed with SIGKILL: the next run reports PreviousStop=unclean, PreviousPid=$killed"
 echo "restart: passed (server down ~2 s, $spooled batches spooled)"
