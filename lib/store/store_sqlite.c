@@ -766,8 +766,9 @@ out:
 
 /* Keeps agents.sensors and agents.drops current from an agent_status event
  * (docs/sensors.md): "started" lists the mode of each family in fields named
- * <Family>Sensor; "drops" reports Drops for a Family, and DroppedEvents at
- * the spool cap. Counts are deltas; they add up. */
+ * <Family>Sensor, and PreviousStop=unclean counts a run that ended without
+ * its stop (drops["unclean_stop"]); "drops" reports Drops for a Family, and
+ * DroppedEvents at the spool cap. Counts are deltas; they add up. */
 static int health_update(struct sqlite_store *ss, const char *agent_id, const struct event *ev)
 {
 	const char *status = event_get(ev, "Status", NULL), *v;
@@ -807,6 +808,11 @@ static int health_update(struct sqlite_store *ss, const char *agent_id, const st
 			goto out;
 		if (sqlite3_step(st) != SQLITE_DONE)
 			r = db_fail(ss, "agent sensors update");
+		/* the run before ended without its stop (killed, crashed): what
+		 * it had not committed is lost, how much is unknown; counted */
+		v = event_get(ev, "PreviousStop", NULL);
+		if (!r && v && strcmp(v, "unclean") == 0)
+			r = health_add_drops(ss, agent_id, "unclean_stop", 1);
 		goto out;
 	}
 	if (strcmp(status, "drops") != 0)

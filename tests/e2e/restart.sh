@@ -92,7 +92,8 @@ done
 [ "$(started PreviousStop)" = unclean ] && [ "$(started PreviousPid)" = "$killed" ] &&
 	[ -n "$(started PreviousStarted)" ] ||
 	fail "after SIGKILL: PreviousStop '$(started PreviousStop)' PreviousPid '$(started PreviousPid)', want unclean $killed"
+ym agents | grep -q "dropped:.*unclean_stop=1" || fail "yamori agents does not count the unclean stop"
 lab_agent_stop
 [ ! -e "$LAB_DIR/agent/running" ] || fail "the running marker is left after a clean stop"
-ok "an agent killed with SIGKILL: the next run reports PreviousStop=unclean, PreviousPid=$killed"
+ok "an agent killed with SIGKILL: the next run reports PreviousStop=unclean, PreviousPid=$killed; yamori agents counts unclean_stop=1"
 echo "restart: passed (server down ~2 s, $spooled batches spooled)"

@@ -555,6 +555,8 @@ static void test_agent_health(void **state)
 	assert_int_equal(event_set_str(&evs[0], "Status", "started"), 0);
 	assert_int_equal(event_set_str(&evs[0], "ProcessSensor", "bpf"), 0);
 	assert_int_equal(event_set_str(&evs[0], "NetworkSensor", "sock_diag"), 0);
+	/* the agent's run before this one was killed */
+	assert_int_equal(event_set_str(&evs[0], "PreviousStop", "unclean"), 0);
 	assert_int_equal(event_set_str(&evs[1], "Status", "drops"), 0);
 	assert_int_equal(event_set_str(&evs[1], "Family", "file"), 0);
 	assert_int_equal(event_set_str(&evs[1], "Drops", "5"), 0);
@@ -570,11 +572,11 @@ static void test_agent_health(void **state)
 	assert_int_equal(res.stored, 4);
 	assert_int_equal(store_agent_get(f->s, sa, f->aa.id, &a), 0);
 	assert_string_equal(a.sensors, "{\"network\":\"sock_diag\",\"process\":\"bpf\"}");
-	assert_string_equal(a.drops, "{\"file\":12,\"spool\":3}");
+	assert_string_equal(a.drops, "{\"unclean_stop\":1,\"file\":12,\"spool\":3}");
 	/* a duplicate batch adds nothing */
 	assert_int_equal(store_ingest(f->s, sa, f->aa.id, "web1", evs, 4, NULL, NULL, &res), 0);
 	assert_int_equal(store_agent_get(f->s, sa, f->aa.id, &a), 0);
-	assert_string_equal(a.drops, "{\"file\":12,\"spool\":3}");
+	assert_string_equal(a.drops, "{\"unclean_stop\":1,\"file\":12,\"spool\":3}");
 }
 
 static void test_reopen_keeps_data(void **state)
