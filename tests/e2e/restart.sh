@@ -93,7 +93,11 @@ done
 	[ -n "$(started PreviousStarted)" ] ||
 	fail "after SIGKILL: PreviousStop '$(started PreviousStop)' PreviousPid '$(started PreviousPid)', want unclean $killed"
 ym agents | grep -q "dropped:.*unclean_stop=1" || fail "yamori agents does not count the unclean stop"
+# and the project's rule makes it an alert (rules/linux/agent_status)
+rid=$(lab_rule_id "$(lab_rule_file agent_ended_without_stop)")
+[ "$(db "SELECT count(*) FROM alerts WHERE rule_id = '$rid' AND agent_id = '$LAB_AGENT_ID'")" -eq 1 ] ||
+	fail "no alert of rule $rid (agent ended without its stop)"
 lab_agent_stop
 [ ! -e "$LAB_DIR/agent/running" ] || fail "the running marker is left after a clean stop"
-ok "an agent killed with SIGKILL: the next run reports PreviousStop=unclean, PreviousPid=$killed; yamori agents counts unclean_stop=1"
+ok "an agent killed with SIGKILL: the next run reports PreviousStop=unclean, PreviousPid=$killed; yamori agents counts unclean_stop=1; one alert"
 echo "restart: passed (server down ~2 s, $spooled batches spooled)"
