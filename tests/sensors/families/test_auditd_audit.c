@@ -28,27 +28,39 @@
 
 static struct ft t;
 
+/* Sends an audit netlink request of type with body (len bytes) on fd:
+ * 0, or -1. */
+static int au_send(int fd, uint16_t type, uint16_t flags, const void *body, size_t len)
+{
+	struct {
+		struct nlmsghdr nh;
+		uint8_t body[256];
+	} m;
+	struct sockaddr_nl sa;
+
+	if (len > sizeof(m.body))
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.nh.nlmsg_len = NLMSG_LENGTH(len);
+	m.nh.nlmsg_type = type;
+	m.nh.nlmsg_flags = flags;
+	if (len)
+		memcpy(m.body, body, len);
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	return sendto(fd, &m, m.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) > 0 ? 0 : -1;
+}
+
 /* The kernel's audit status (AUDIT_GET), asked on a socket of its own:
  * 0, or -1 where the kernel refuses (the module's start then skips). */
 static int status(struct audit_status *st)
 {
-	struct {
-		struct nlmsghdr nh;
-		uint8_t body[64];
-	} m;
-	struct sockaddr_nl sa;
 	uint8_t b[8192];
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT), r = -1;
 
 	if (fd < 0)
 		return -1;
-	memset(&m, 0, sizeof(m));
-	m.nh.nlmsg_len = NLMSG_LENGTH(0);
-	m.nh.nlmsg_type = AUDIT_GET;
-	m.nh.nlmsg_flags = NLM_F_REQUEST;
-	memset(&sa, 0, sizeof(sa));
-	sa.nl_family = AF_NETLINK;
-	if (sendto(fd, &m, m.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) <= 0)
+	if (au_send(fd, AUDIT_GET, NLM_F_REQUEST, NULL, 0) != 0)
 		goto out;
 	for (;;) {
 		ssize_t n = recv(fd, b, sizeof(b), 0);
@@ -135,23 +147,10 @@ static const char *own_loginuid(void)
  * without libaudit's numbers sends it: the kernel's USER record. */
 static void user_message(const char *text)
 {
-	struct {
-		struct nlmsghdr nh;
-		char body[256];
-	} m;
-	struct sockaddr_nl sa;
-	size_t n = strlen(text);
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
 
-	FT_CHECK(fd >= 0 && n < sizeof(m.body));
-	memset(&m, 0, sizeof(m));
-	m.nh.nlmsg_len = NLMSG_LENGTH(n + 1);
-	m.nh.nlmsg_type = AUDIT_USER;
-	m.nh.nlmsg_flags = NLM_F_REQUEST;
-	memcpy(m.body, text, n + 1);
-	memset(&sa, 0, sizeof(sa));
-	sa.nl_family = AF_NETLINK;
-	FT_CHECK(sendto(fd, &m, m.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) > 0);
+	FT_CHECK(fd >= 0);
+	FT_CHECK(au_send(fd, AUDIT_USER, NLM_F_REQUEST, text, strlen(text) + 1) == 0);
 	close(fd);
 }
 
@@ -167,11 +166,7 @@ static char mdir[64], mpath[128], mtarget[128];
  * 0, or -1 with errno. */
 static int aset(int fd, uint32_t mask, uint32_t enabled, uint32_t pid)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct audit_status s;
-	} m;
-	struct sockaddr_nl sa;
+	struct audit_status s;
 	uint8_t b[8192];
 	int own = fd < 0, r = -1;
 
@@ -179,16 +174,11 @@ static int aset(int fd, uint32_t mask, uint32_t enabled, uint32_t pid)
 		fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
 	if (fd < 0)
 		return -1;
-	memset(&m, 0, sizeof(m));
-	m.nh.nlmsg_len = NLMSG_LENGTH(sizeof(m.s));
-	m.nh.nlmsg_type = AUDIT_SET;
-	m.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	m.s.mask = mask;
-	m.s.enabled = enabled;
-	m.s.pid = pid;
-	memset(&sa, 0, sizeof(sa));
-	sa.nl_family = AF_NETLINK;
-	if (sendto(fd, &m, m.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) <= 0)
+	memset(&s, 0, sizeof(s));
+	s.mask = mask;
+	s.enabled = enabled;
+	s.pid = pid;
+	if (au_send(fd, AUDIT_SET, NLM_F_REQUEST | NLM_F_ACK, &s, sizeof(s)) != 0)
 		goto out;
 	for (;;) {
 		ssize_t n = recv(fd, b, sizeof(b), 0);

@@ -208,6 +208,25 @@ static void test_spool_resume(void **state)
 	assert_int_equal(it.count, 0);
 }
 
+/* Writes text (len bytes) as the segment named seq in dir and opens the
+ * spool there: the file must be gone from dir. Returns 1 when it was set
+ * aside in rejected/, 0 when deleted. */
+static int segment_at_start(const char *dir, uint64_t seq, const char *text, size_t len)
+{
+	char path[400];
+	struct spool *sp;
+	int aside;
+
+	spool_file(dir, seq, "yms", path, sizeof(path));
+	assert_int_equal(util_write_file(path, text, len, 0600), 0);
+	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/rejected/%020llu.yms", dir, (unsigned long long)seq);
+	aside = access(path, F_OK) == 0;
+	spool_close(sp);
+	return aside;
+}
+
 /* Segments: a full one is followed by the next; what was acknowledged or
  * dropped is not resumed; a record a crash cut short is found and set
  * aside; a clean stop with nothing left leaves no segment behind. */
@@ -311,23 +330,10 @@ static void test_spool_segments(void **state)
 	spool_close(sp);
 
 	/* a segment a crash cut short at its start (no record, not even its
-	 * header) is deleted, not set aside */
-	spool_file(dir, 40, "yms", path, sizeof(path));
-	assert_int_equal(util_write_file(path, "YMS", 3, 0600), 0);
-	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
-	assert_int_equal(access(path, F_OK), -1);
-	snprintf(path, sizeof(path), "%s/rejected/%020d.yms", dir, 40);
-	assert_int_equal(access(path, F_OK), -1);
-	spool_close(sp);
-
-	/* a file that is no segment is set aside at the start */
-	spool_file(dir, 50, "yms", path, sizeof(path));
-	assert_int_equal(util_write_file(path, "not a segment", 13, 0600), 0);
-	assert_int_equal(spool_open(dir, 1 << 20, 100, &sp), 0);
-	assert_int_equal(access(path, F_OK), -1);
-	snprintf(path, sizeof(path), "%s/rejected/%020d.yms", dir, 50);
-	assert_int_equal(access(path, F_OK), 0);
-	spool_close(sp);
+	 * header) is deleted, not set aside; a file that is no segment is set
+	 * aside */
+	assert_int_equal(segment_at_start(dir, 40, "YMS", 3), 0);
+	assert_int_equal(segment_at_start(dir, 50, "not a segment", 13), 1);
 }
 
 static void test_spool_cap_drops_oldest(void **state)
