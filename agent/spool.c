@@ -393,13 +393,13 @@ static int sp_seg_read(const char *path, uint64_t size, struct sp_list *l, uint3
 	return r;
 }
 
+/* Moves the spool file name to rejected/ (else deletes it). */
 static void sp_move_aside(struct spool *sp, const char *name)
 {
 	char from[PATH_MAX + 300], to[PATH_MAX + 300];
 
 	snprintf(from, sizeof(from), "%s/%s", sp->dir, name);
 	snprintf(to, sizeof(to), "%s/%s", sp->rejdir, name);
-	LOG_E("spool", "E3105", "unreadable spool file %s: moved to rejected/", from);
 	if (rename(from, to) < 0 && unlink(from) < 0 && errno != ENOENT)
 		LOG_E("spool", "E3101", "cannot delete spool file %s: %s", from, strerror(errno));
 }
@@ -450,6 +450,8 @@ static int sp_scan(struct spool *sp)
 		} else {
 			e = sp_seg_read(path, s.size, &l, &live, &bytes, 0);
 			if (e == YM_E_PARSE) {
+				LOG_E("spool", "E3105",
+				      "unreadable spool file %s: moved to rejected/", path);
 				sp_move_aside(sp, de->d_name);
 				continue;
 			}
@@ -857,7 +859,7 @@ out:
 	return r;
 }
 
-static void sp_move_rejected(struct spool *sp, uint64_t first, const char *data, size_t len);
+static void sp_move_rejected(struct spool *sp, uint64_t first);
 
 int spool_next(struct spool *sp, uint64_t wait_ms, struct spool_item *it, uint8_t **data, size_t *n)
 {
@@ -913,7 +915,7 @@ int spool_next(struct spool *sp, uint64_t wait_ms, struct spool_item *it, uint8_
 			      (unsigned long long)e.first, ym_strerror(rr),
 			      s.single ? "moved to rejected/" : "counted as rejected");
 			free(buf);
-			sp_move_rejected(sp, e.first, NULL, 0);
+			sp_move_rejected(sp, e.first);
 			continue;
 		}
 		sp_at(sp, 0)->last = e.last;
@@ -981,12 +983,10 @@ static void sp_trim_rejected(struct spool *sp)
 }
 
 /* Moves the batch starting at first to rejected/<first>.ymb (a one-batch
- * file: as it is; a record of a segment: copied out, data when the caller
- * has it, else read again, else the file is left out) and counts it.
- * Caller holds mu. */
-static void sp_move_rejected(struct spool *sp, uint64_t first, const char *data, size_t len)
+ * file: as it is; a record of a segment: copied out when it can be read,
+ * else left out) and counts it. Caller holds mu. */
+static void sp_move_rejected(struct spool *sp, uint64_t first)
 {
-	char to[PATH_MAX + 32];
 	size_t i = sp_find(sp, first);
 	struct sp_ent e;
 	struct sp_seg *s;
@@ -995,26 +995,21 @@ static void sp_move_rejected(struct spool *sp, uint64_t first, const char *data,
 		return;
 	e = *sp_at(sp, i);
 	s = &sp->segs[sp_seg_of(sp, first)];
-	sp_path(sp->rejdir, first, 1, to, sizeof(to));
 	if (s->single) {
-		char from[PATH_MAX + 32];
+		char name[32];
 
-		sp_path(sp->dir, first, 1, from, sizeof(from));
-		/* renamed: the entry's done below finds no file to delete */
-		if (rename(from, to) < 0 && unlink(from) < 0 && errno != ENOENT)
-			LOG_E("spool", "E3101", "cannot delete spool file %s: %s", from,
-			      strerror(errno));
+		/* moved: the entry's done below finds no file to delete */
+		snprintf(name, sizeof(name), "%020llu.ymb", (unsigned long long)first);
+		sp_move_aside(sp, name);
 	} else {
-		char *own = NULL;
-		size_t olen = 0;
+		char to[PATH_MAX + 32], *data = NULL;
+		size_t len = 0;
 
-		if (!data && sp_read(sp, &e, s->name, 0, &own, &olen) == 0) {
-			data = own;
-			len = olen;
-		}
-		if (data && util_write_file(to, data, len, 0600) != 0)
+		sp_path(sp->rejdir, first, 1, to, sizeof(to));
+		if (sp_read(sp, &e, s->name, 0, &data, &len) == 0 &&
+		    util_write_file(to, data, len, 0600) != 0)
 			LOG_E("spool", "E3101", "cannot write %s: %s", to, strerror(errno));
-		free(own);
+		free(data);
 	}
 	sp_done_at(sp, i);
 	sp->drops.rejected_batches++;
@@ -1029,7 +1024,7 @@ int spool_reject(struct spool *sp, uint64_t first_seq)
 
 	pthread_mutex_lock(&sp->mu);
 	if (sp_find(sp, first_seq) < sp->n) {
-		sp_move_rejected(sp, first_seq, NULL, 0);
+		sp_move_rejected(sp, first_seq);
 		r = 0;
 	}
 	pthread_mutex_unlock(&sp->mu);
