@@ -196,7 +196,7 @@ static void collect_status_modes(struct collect_state *cs, struct event *ev)
  * lost), and for an unclean one its pid and start (RFC 3339, UTC). */
 static void collect_status_prev(struct collect_state *cs, struct event *ev)
 {
-	static char pid[24], when[32];
+	static char pid[24];
 	const struct collect_prev *p = cs->cfg->prev;
 
 	if (!p)
@@ -208,13 +208,8 @@ static void collect_status_prev(struct collect_state *cs, struct event *ev)
 		snprintf(pid, sizeof(pid), "%ld", p->pid);
 		event_set_str(ev, "PreviousPid", pid);
 	}
-	if (p->started_ns) {
-		time_t t = (time_t)(p->started_ns / 1000000000ull);
-		struct tm tm;
-
-		if (gmtime_r(&t, &tm) && strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
-			event_set_str(ev, "PreviousStarted", when);
-	}
+	if (p->started[0])
+		event_set_str(ev, "PreviousStarted", p->started);
 }
 
 /* One drop report for a family whose counters moved: Family, Drops (events

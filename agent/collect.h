@@ -53,12 +53,12 @@ struct collect_family {
 };
 
 /* How the agent's previous run on this state directory ended: unclean when
- * it left its running marker (main.c); pid and start (ns since the epoch)
- * from it, 0 when unknown. */
+ * it left its running marker (main.c); pid (0 when unknown) and start
+ * (RFC 3339, UTC; "" when unknown) from it. */
 struct collect_prev {
 	int unclean;
 	long pid;
-	uint64_t started_ns;
+	char started[32];
 };
 
 struct collect_cfg {

@@ -199,8 +199,13 @@ static void run_mark_read(const char *dir, struct collect_prev *prev)
 	if (n > 0) {
 		text[n] = 0;
 		if (sscanf(text, "%ld %llu", &pid, &ns) == 2 && pid > 0) {
+			time_t t = (time_t)(ns / 1000000000ull);
+			struct tm tm;
+
 			prev->pid = pid;
-			prev->started_ns = ns;
+			if (ns && gmtime_r(&t, &tm))
+				strftime(prev->started, sizeof(prev->started), "%Y-%m-%dT%H:%M:%SZ",
+					 &tm);
 		}
 	}
 }
@@ -405,21 +410,11 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	run_mark_read(st->dir, &prev);
-	if (prev.unclean) {
-		char when[32] = "?";
-
-		if (prev.started_ns) {
-			time_t t = (time_t)(prev.started_ns / 1000000000ull);
-			struct tm tm;
-
-			if (gmtime_r(&t, &tm))
-				strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		}
+	if (prev.unclean)
 		LOG_W("agent", "W3017",
 		      "the previous run (pid %ld, started %s) ended without its stop (killed, "
 		      "crashed or power lost): what it had not committed to the spool is lost",
-		      prev.pid, when);
-	}
+		      prev.pid, prev.started[0] ? prev.started : "?");
 	if (run_mark_write(st->dir) == 0)
 		marked = 1;
 	else
