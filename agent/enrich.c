@@ -820,6 +820,16 @@ int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
 	}
 	if (procinfo_read(pid, &en->fpi) || en_guid(en, pid, en->fpi.st.start_time, en->fguid))
 		return 0;
+	/* kept, so that the process's next events are named from the table:
+	 * a process whose exec record was lost or is still unread (one ring
+	 * per family) cost a read of /proc at each of its events, ~4,000 in a
+	 * second of a connect storm; its exec record replaces the entry */
+	if (en->fpi.have & PROCINFO_HAVE_IMAGE) {
+		proctable_put(en->pt, pid, en->fpi.st.start_time, en->fpi.st.ppid, en->fguid,
+			      en->fpi.image, en->fpi.image_len, en->fpi.cmdline,
+			      (en->fpi.have & PROCINFO_HAVE_CMDLINE) ? en->fpi.cmdline_len : 0);
+		en->st.fill_from_proc++;
+	}
 	if (en->fpi.have & PROCINFO_HAVE_IMAGE)
 		en_set_chk(ev, "Image", en->fpi.image, en->fpi.image_len);
 	if ((en->fpi.have & PROCINFO_HAVE_CMDLINE) && en->fpi.cmdline_len)

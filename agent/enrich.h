@@ -36,6 +36,7 @@ struct enrich_stats {
 	uint64_t exec_events, exit_events, partial; /* partial: /proc was gone */
 	uint64_t sys_events; /* privilege change, ptrace, module and bpf load */
 	uint64_t parent_from_table, parent_from_proc, hash_hits, hash_misses;
+	uint64_t fill_from_proc; /* enrich_proc_fill: processes read from /proc, then kept */
 	size_t table_entries;
 };
 
@@ -52,8 +53,9 @@ int enrich_msg(struct enrich *en, const struct sensor_msg *m, struct event *ev);
 
 /* family_env.proc_fill (family.h): adds Image, CommandLine, ProcessGuid of
  * the live process pid (from the process table, else /proc, then with User
- * and UserId too) to ev. arg is the struct enrich. Strings stay valid until
- * the next call. Returns 1 when pid was known, else 0 (ev unchanged). */
+ * and UserId too, and the process is put in the table) to ev. arg is the
+ * struct enrich. Strings stay valid until the next call. Returns 1 when pid
+ * was known, else 0 (ev unchanged). */
 int enrich_proc_fill(void *arg, int32_t pid, struct event *ev);
 
 /* Forgets exited processes older than the retention. Call now and then. */

@@ -1379,6 +1379,62 @@ static void test_enrich_child(void **state)
 	enrich_free(en);
 }
 
+/* family_env.proc_fill for a process the table does not know (its exec
+ * record lost or not read yet): read from /proc once, then from the table
+ * (a connect storm of one process read /proc at each connection) */
+static void test_enrich_proc_fill(void **state)
+{
+	struct enrich_cfg cfg = small_cfg;
+	struct enrich_stats es;
+	struct enrich *en;
+	struct event ev;
+	struct sensor_msg m;
+	char guid[ENRICH_GUID_LEN + 1];
+	pid_t pid;
+	int status;
+	(void)state;
+
+	cfg.proc_max_entries = 1024;
+	cfg.proc_max_bytes = 1 << 20;
+	assert_int_equal(enrich_new(&cfg, &en), 0);
+	pid = spawn_sleep(tmpdir); /* after the start-up scan: not in the table */
+	event_init(&ev);
+	assert_int_equal(enrich_proc_fill(en, pid, &ev), 1);
+	assert_string_equal(event_get(&ev, "Image", NULL), "/usr/bin/sleep");
+	assert_string_equal(event_get(&ev, "CommandLine", NULL), "sleep 30");
+	assert_non_null(event_get(&ev, "UserId", NULL));
+	memcpy(guid, event_get(&ev, "ProcessGuid", NULL), sizeof(guid));
+	enrich_stats(en, &es);
+	assert_int_equal(es.fill_from_proc, 1);
+	/* the next events of the process: from the table, same names */
+	for (int i = 0; i < 3; i++) {
+		event_init(&ev);
+		assert_int_equal(enrich_proc_fill(en, pid, &ev), 1);
+		assert_string_equal(event_get(&ev, "Image", NULL), "/usr/bin/sleep");
+		assert_string_equal(event_get(&ev, "CommandLine", NULL), "sleep 30");
+		assert_string_equal(event_get(&ev, "ProcessGuid", NULL), guid);
+	}
+	enrich_stats(en, &es);
+	assert_int_equal(es.fill_from_proc, 1);
+	/* its exec record, read late, names the same process */
+	memset(&m, 0, sizeof(m));
+	m.type = SENSOR_MSG_EXEC;
+	m.pid = pid;
+	m.ts_ns = 1;
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	assert_string_equal(event_get(&ev, "ProcessGuid", NULL), guid);
+	assert_string_equal(event_get(&ev, "Image", NULL), "/usr/bin/sleep");
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	m.type = SENSOR_MSG_EXIT;
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	/* exited and gone from /proc: not known */
+	event_init(&ev);
+	assert_int_equal(enrich_proc_fill(en, pid, &ev), 0);
+	assert_null(event_get(&ev, "Image", NULL));
+	enrich_free(en);
+}
+
 /* The byte cap: an event that does not fit beside the pending ones makes
  * them a batch first and is added after them, numbered next */
 static void test_batcher_byte_cap(void **state)
@@ -1810,6 +1866,7 @@ int main(void)
 	    cmocka_unit_test(test_enrich_exit_noexec),
 	    cmocka_unit_test(test_cmdloop_handle),
 	    cmocka_unit_test(test_enrich_child),
+	    cmocka_unit_test(test_enrich_proc_fill),
 	    cmocka_unit_test(test_kpath_join),
 	    cmocka_unit_test(test_kpath_container_id),
 	    cmocka_unit_test(test_hashcache_kernel_id),
