@@ -38,6 +38,14 @@
 
 #define COLLECT_FAMILY_MAX_POLL 4096 /* events drained from one family per wake-up */
 #define COLLECT_SENSOR_MAX_POLL 4096 /* messages from the process sensor per poll */
+/* A poll's bound in messages is cut to what fits this much wall time, and
+ * doubled back (up to the maximum) while polls take under half of it. An
+ * agent held at its CPU share (a cgroup quota of 5 % of a core gives it
+ * 5 ms of every 100) read 4,096 records in seconds, and its tick (drop
+ * reports, the shedding level, the families' timers) waited for them:
+ * under a storm the overload was seen ~10 s late. */
+#define COLLECT_POLL_BUDGET_NS (25 * 1000000ull)
+#define COLLECT_POLL_MIN       64
 /* After a family's descriptor woke the collector and was drained, it is left
  * out of the epoll set this long, so a stream of records (auditd: one
  * datagram each; eBPF rings: a wake-up per record) costs one wake-up per
@@ -73,7 +81,25 @@ struct collect_state {
 	int rt_want, rt_on;
 	uint64_t rt_cpu_ns, rt_mono_ns, rt_off_until;
 	unsigned calm_ticks; /* ticks in a row without overload */
+	/* each poll's bound in messages (COLLECT_POLL_BUDGET_NS) */
+	int sensor_max, fam_max[COLLECT_MAX_FAMILIES];
 };
+
+/* The next bound after a poll that took ns for n messages of at most max:
+ * what fits COLLECT_POLL_BUDGET_NS at the rate seen when it took longer;
+ * twice as much when a full poll took under half of it. */
+int collect_poll_bound(int max, int n, uint64_t ns, int cap)
+{
+	if (ns > COLLECT_POLL_BUDGET_NS && n > 0) {
+		uint64_t fit = (uint64_t)n * COLLECT_POLL_BUDGET_NS / ns;
+		int next = fit < COLLECT_POLL_MIN ? COLLECT_POLL_MIN : (int)fit;
+
+		return next < max ? next : max;
+	}
+	if (n >= max && ns < COLLECT_POLL_BUDGET_NS / 2 && max < cap)
+		return max > cap / 2 ? cap : max * 2;
+	return max;
+}
 
 static uint64_t collect_thread_cpu_ns(void)
 {
@@ -351,21 +377,28 @@ static void collect_check_drops(struct collect_state *cs)
 	collect_check_families(cs);
 }
 
-/* Returns what the family's poll() returned (< 0: failed, now stopped). */
-static int collect_poll_family(struct collect_state *cs, struct collect_family *cf)
+/* Returns what the family's poll() returned (< 0: failed, now stopped);
+ * *full: it took as many as it could (more may wait). */
+static int collect_poll_family(struct collect_state *cs, struct collect_family *cf, int *full)
 {
-	int n;
+	int *max = &cs->fam_max[cf - cs->cfg->fams], n;
+	uint64_t t0;
 
+	*full = 0;
 	if (!cf->ops || !cf->f || cf->failed)
 		return 0;
 	cs->emitting = cf;
-	n = cf->ops->poll(cf->f, COLLECT_FAMILY_MAX_POLL, collect_emit, cs);
+	t0 = util_mono_ns();
+	n = cf->ops->poll(cf->f, *max, collect_emit, cs);
 	cs->emitting = NULL;
 	if (n < 0) {
 		LOG_E("collect", "E3604", "%s sensor %s failed: %s: stopped", cf->family,
 		      cf->ops->mode, ym_strerror(n));
 		cf->failed = 1;
+		return n;
 	}
+	*full = n >= *max;
+	*max = collect_poll_bound(*max, n, util_mono_ns() - t0, COLLECT_FAMILY_MAX_POLL);
 	return n;
 }
 
@@ -548,13 +581,20 @@ static int64_t collect_rearm(const struct collect_cfg *cfg, int ep, uint64_t *re
 
 /* Drains the process sensor (at most 4,096 messages); logs a failure.
  * Returns what its poll() returned. */
-static int collect_poll_sensor(struct collect_state *cs)
+static int collect_poll_sensor(struct collect_state *cs, int *full)
 {
 	const struct collect_cfg *cfg = cs->cfg;
-	int n = cfg->ops->poll(cfg->sensor, COLLECT_SENSOR_MAX_POLL, collect_on_msg, cs);
+	uint64_t t0 = util_mono_ns();
+	int n = cfg->ops->poll(cfg->sensor, cs->sensor_max, collect_on_msg, cs);
 
-	if (n < 0)
+	*full = 0;
+	if (n < 0) {
 		LOG_E("collect", "E3603", "sensor %s failed: %s", cfg->ops->name, ym_strerror(n));
+		return n;
+	}
+	*full = n >= cs->sensor_max;
+	cs->sensor_max =
+	    collect_poll_bound(cs->sensor_max, n, util_mono_ns() - t0, COLLECT_SENSOR_MAX_POLL);
 	return n;
 }
 
@@ -571,7 +611,7 @@ static void collect_drain(struct collect_state *cs)
 	const struct collect_cfg *cfg = cs->cfg;
 	uint64_t t0 = util_mono_ns(), tq, end;
 	uint64_t got = 0;
-	int n, quiesced = 0;
+	int n, full, quiesced = 0;
 
 	if (cfg->ops->quiesce) {
 		cfg->ops->quiesce(cfg->sensor);
@@ -601,16 +641,16 @@ static void collect_drain(struct collect_state *cs)
 	end = tq + COLLECT_STOP_DRAIN_MS * 1000000ull;
 
 	do {
-		n = collect_poll_sensor(cs);
+		n = collect_poll_sensor(cs, &full);
 		got += n > 0 ? (uint64_t)n : 0;
-	} while (n >= COLLECT_SENSOR_MAX_POLL && util_mono_ns() < end);
+	} while (full && util_mono_ns() < end);
 	for (size_t i = 0; i < cfg->nfams; i++) {
 		struct collect_family *cf = &cfg->fams[i];
 
 		do {
-			n = collect_poll_family(cs, cf);
+			n = collect_poll_family(cs, cf, &full);
 			got += n > 0 ? (uint64_t)n : 0;
-		} while (n >= COLLECT_FAMILY_MAX_POLL && util_mono_ns() < end);
+		} while (full && util_mono_ns() < end);
 		/* then what waits for more input (an answer, an event's last record) */
 		if (!cf->ops || !cf->f || cf->failed || !cf->ops->flush)
 			continue;
@@ -642,6 +682,9 @@ int collect_run(const struct collect_cfg *cfg)
 
 	memset(&cs, 0, sizeof(cs));
 	cs.cfg = cfg;
+	cs.sensor_max = COLLECT_SENSOR_MAX_POLL;
+	for (size_t i = 0; i < COLLECT_MAX_FAMILIES; i++)
+		cs.fam_max[i] = COLLECT_FAMILY_MAX_POLL;
 	collect_helper_pid(&cs);
 	cs.rt_cpu_ns = collect_thread_cpu_ns();
 	cs.rt_mono_ns = last_tick;
@@ -730,10 +773,10 @@ int collect_run(const struct collect_cfg *cfg)
 			} else if (tag - COLLECT_EP_FAMILY < cfg->nfams) {
 				uint32_t fi = tag - COLLECT_EP_FAMILY;
 				struct collect_family *cf = &cfg->fams[fi];
-				int n = collect_poll_family(&cs, cf);
+				int full, n = collect_poll_family(&cs, cf, &full);
 
 				/* drained: rest (a full drain comes back at once) */
-				if (n >= 0 && n < COLLECT_FAMILY_MAX_POLL && !cf->failed &&
+				if (n >= 0 && !full && !cf->failed &&
 				    collect_ep_ctl(ep, EPOLL_CTL_MOD, cf->ops->fd(cf->f), 0,
 						   tag) == 0)
 					rearm[fi] = util_mono_ns() +
@@ -747,7 +790,7 @@ int collect_run(const struct collect_cfg *cfg)
 			sensor_ready = 1;
 		if (sensor_ready) {
 			/* bounded drain so timers still run under a flood */
-			int n = collect_poll_sensor(&cs);
+			int full, n = collect_poll_sensor(&cs, &full);
 			last_sensor = now;
 			if (n < 0) {
 				r = YM_E_IO;
@@ -764,7 +807,7 @@ int collect_run(const struct collect_cfg *cfg)
 				/* quiet: the next message wakes us; one more poll for
 				 * those that came before the sensor knew */
 				cfg->ops->idle(cfg->sensor, 1);
-				n = collect_poll_sensor(&cs);
+				n = collect_poll_sensor(&cs, &full);
 				if (n < 0) {
 					r = YM_E_IO;
 					break;
@@ -777,7 +820,7 @@ int collect_run(const struct collect_cfg *cfg)
 				}
 			}
 			/* more waiting: come back at once */
-			if (n >= COLLECT_SENSOR_MAX_POLL)
+			if (full)
 				last_sensor = now - (uint64_t)cfg->ops->poll_interval_ms * 1000000;
 		}
 		now = util_mono_ns();

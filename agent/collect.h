@@ -94,6 +94,13 @@ int collect_families_start(const char *const *forced, size_t nforced,
 /* Stops every started family. */
 void collect_families_stop(struct collect_family *fams, size_t n);
 
+/* The bound in messages for a source's next poll, after one that took ns
+ * of wall time for n messages of at most max: what fits the collector's
+ * poll budget (25 ms) at the rate seen when it took longer, never under 64;
+ * twice max, up to cap, when a full poll took under half of it; else max.
+ * Exposed for the unit tests. */
+int collect_poll_bound(int max, int n, uint64_t ns, int cap);
+
 /* The collector's emit path for one finished family event, exposed for the
  * unit tests (collect_run calls it for every family event). cf is the family
  * being polled (borrowed; NULL: none, never shed); shed_level is the current

@@ -222,6 +222,11 @@ struct sensor {
 	int polls, idle_on, idle_off, pending;
 	long backlog; /* test_collect_run_stop_drain: messages held (-1: endless) */
 	int quiesced; /* ... and ops->quiesce ran */
+	/* test_collect_run_slow_polls: wall time a message costs (as a CPU
+	 * bound stretches it), the bound each poll was given, the longest poll
+	 * after the first */
+	int cost_us, first_max, last_max;
+	uint64_t longest_later_ns;
 };
 
 static int fs_fd(const struct sensor *s)
@@ -744,6 +749,154 @@ static const struct family_ops quiesce_family_ops = {
     .stats = ff_stats,
 };
 
+/* Endless records, each costing cost_us of wall time (the collector's CPU
+ * share stretches its reads so): each poll takes what it may and sleeps
+ * for them. */
+static int fss_poll(struct sensor *s, int max, void (*cb)(void *arg, const struct sensor_msg *m),
+		    void *arg)
+{
+	uint64_t t0 = util_mono_ns(), us = (uint64_t)max * (uint64_t)get(&s->cost_us), ns;
+	struct timespec d = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000l};
+
+	(void)cb;
+	(void)arg;
+	nanosleep(&d, NULL);
+	ns = util_mono_ns() - t0;
+	if (get(&s->polls) == 0)
+		s->first_max = max;
+	else if (ns > __atomic_load_n(&s->longest_later_ns, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&s->longest_later_ns, ns, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->last_max, max, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&s->polls, 1, __ATOMIC_SEQ_CST);
+	return max;
+}
+
+static const struct sensor_ops slow_sensor_ops = {
+    .name = "fake-slow",
+    .poll_interval_ms = 100,
+    .fd = fs_fd,
+    .poll = fss_poll,
+    .stats = fs_stats,
+};
+
+static int ft_poll(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	(void)f;
+	(void)max;
+	(void)emit;
+	(void)arg;
+	return 0;
+}
+
+/* counts the collector's ticks in flushed */
+static int ft_tick(struct family *f, family_emit_fn emit, void *arg)
+{
+	(void)emit;
+	(void)arg;
+	__atomic_add_fetch(&f->flushed, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static const struct family_ops tick_family_ops = {
+    .family = "auth",
+    .mode = "fake-tick",
+    .fd = ff_fd,
+    .poll = ft_poll,
+    .tick = ft_tick,
+    .stats = ff_stats,
+};
+
+struct slow_drive {
+	struct sensor *s;
+	struct family *f;
+	int stop;
+	int ok_small, ok_ticked, ok_back;
+};
+
+static void *slow_driver(void *arg)
+{
+	struct slow_drive *d = arg;
+
+	/* the first poll (4,096 records at 300 us: ~1.2 s) and twenty more */
+	d->ok_small = wait_for(&d->s->polls, 21, 6000);
+	d->ok_ticked = wait_for(&d->f->flushed, 1, 3000);
+	/* the records cost nothing now: the bound grows back to its maximum */
+	__atomic_store_n(&d->s->cost_us, 0, __ATOMIC_SEQ_CST);
+	d->ok_back = wait_for(&d->s->last_max, 4096, 3000);
+	(void)!write(d->stop, "x", 1);
+	return NULL;
+}
+
+/* Reads stretched in wall time (an agent held at 5 % of a core) take fewer
+ * records a poll, so that the tick still runs (drop reports, the shedding
+ * level): after the first poll, none is much longer than the collector's
+ * 25 ms budget; once reads are quick again, the bound is back to 4,096. */
+static void test_collect_run_slow_polls(void **state)
+{
+	struct sensor sensor;
+	struct family fam;
+	struct collect_family cf;
+	struct collect_cfg cfg;
+	struct slow_drive d;
+	struct rig r;
+	pthread_t th;
+	int pfd[2];
+	(void)state;
+
+	rig_open(&r, "slow");
+	assert_int_equal(pipe(pfd), 0);
+	memset(&sensor, 0, sizeof(sensor));
+	memset(&fam, 0, sizeof(fam));
+	sensor.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fam.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	assert_true(sensor.fd >= 0 && fam.fd >= 0);
+	sensor.cost_us = 300;
+	run_family(&cf, &tick_family_ops, &fam);
+	run_cfg(&cfg, &slow_sensor_ops, &sensor, &r, &cf, pfd[0]);
+	memset(&d, 0, sizeof(d));
+	d.s = &sensor;
+	d.f = &fam;
+	d.stop = pfd[1];
+	assert_int_equal(pthread_create(&th, NULL, slow_driver, &d), 0);
+	assert_int_equal(collect_run(&cfg), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(sensor.first_max, 4096);
+	assert_true(d.ok_small);
+	/* 25 ms at the rate seen, and what sleeping overshoots */
+	assert_true(sensor.longest_later_ns < 200000000ull);
+	assert_true(d.ok_ticked);
+	assert_true(d.ok_back);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(sensor.fd);
+	close(fam.fd);
+	rig_close(&r);
+}
+
+/* collect_poll_bound: cut to the budget at the rate seen, never under 64,
+ * doubled back up to the cap while full polls are quick */
+static void test_collect_poll_bound(void **state)
+{
+	const uint64_t ms = 1000000ull;
+	(void)state;
+
+	/* 4,096 in 1 s: 102 fit 25 ms */
+	assert_int_equal(collect_poll_bound(4096, 4096, 1000 * ms, 4096), 102);
+	/* 100 in 10 s: at least 64 */
+	assert_int_equal(collect_poll_bound(4096, 100, 10000 * ms, 4096), 64);
+	/* drained (n < max) and slow: what fits, never more than before */
+	assert_int_equal(collect_poll_bound(256, 50, 50 * ms, 4096), 64);
+	assert_int_equal(collect_poll_bound(256, 200, 40 * ms, 4096), 125);
+	/* full and quick: twice, up to the cap */
+	assert_int_equal(collect_poll_bound(64, 64, 1 * ms, 4096), 128);
+	assert_int_equal(collect_poll_bound(3000, 3000, 1 * ms, 4096), 4096);
+	assert_int_equal(collect_poll_bound(4096, 4096, 1 * ms, 4096), 4096);
+	/* not full, or between half the budget and all of it: as it was */
+	assert_int_equal(collect_poll_bound(512, 10, 1 * ms, 4096), 512);
+	assert_int_equal(collect_poll_bound(512, 512, 20 * ms, 4096), 512);
+	assert_int_equal(collect_poll_bound(512, 0, 100 * ms, 4096), 512);
+}
+
 /* Stopped with records in the kernel buffers (the signal came first): the
  * collector reads them all before it returns, the sensor's and a family's,
  * past a poll's limit; a sensor that never runs dry is read for a bounded
@@ -865,6 +1018,8 @@ int main(void)
 	    cmocka_unit_test(test_collect_run_family_drop),
 	    cmocka_unit_test(test_collect_run_sensor_idle),
 	    cmocka_unit_test(test_collect_run_stop_drain),
+	    cmocka_unit_test(test_collect_run_slow_polls),
+	    cmocka_unit_test(test_collect_poll_bound),
 	    cmocka_unit_test(test_auditd_stale_rule_skipped),
 	    cmocka_unit_test(test_auditd_requested_rule_reported),
 	    cmocka_unit_test(test_auditd_flush_at_stop),
