@@ -723,7 +723,8 @@ int collect_run(const struct collect_cfg *cfg)
 		uint64_t batch_ms = cfg->batch_ms;
 		int64_t timeout = COLLECT_TICK_MS - (int64_t)((now - last_tick) / 1000000);
 		struct spool_stats sst;
-		int k, sensor_ready = 0;
+		uint32_t ready[COLLECT_MAX_FAMILIES]; /* families whose descriptor woke us */
+		int k, nready = 0, sensor_ready = 0;
 
 		spool_stats(cfg->sp, &sst);
 		if (sst.files > COLLECT_BACKLOG_FILES && batch_ms < COLLECT_BACKLOG_MS)
@@ -771,18 +772,14 @@ int collect_run(const struct collect_cfg *cfg)
 			} else if (tag == COLLECT_EP_SENSOR) {
 				sensor_ready = 1;
 			} else if (tag - COLLECT_EP_FAMILY < cfg->nfams) {
-				uint32_t fi = tag - COLLECT_EP_FAMILY;
-				struct collect_family *cf = &cfg->fams[fi];
-				int full, n = collect_poll_family(&cs, cf, &full);
-
-				/* drained: rest (a full drain comes back at once) */
-				if (n >= 0 && !full && !cf->failed &&
-				    collect_ep_ctl(ep, EPOLL_CTL_MOD, cf->ops->fd(cf->f), 0,
-						   tag) == 0)
-					rearm[fi] = util_mono_ns() +
-						    COLLECT_FAMILY_POLL_MS * 1000000ull;
+				ready[nready++] = tag - COLLECT_EP_FAMILY;
 			}
 		}
+		/* the process sensor first: a family's events are named from the
+		 * process table, which the exec (and setuid) records that came
+		 * before them fill */
+		if (nready)
+			sensor_ready = 1;
 		now = util_mono_ns();
 		if (cfg->ops->poll_interval_ms &&
 		    (now - last_sensor) / 1000000 >=
@@ -822,6 +819,17 @@ int collect_run(const struct collect_cfg *cfg)
 			/* more waiting: come back at once */
 			if (full)
 				last_sensor = now - (uint64_t)cfg->ops->poll_interval_ms * 1000000;
+		}
+		for (int i = 0; i < nready; i++) {
+			struct collect_family *cf = &cfg->fams[ready[i]];
+			int full, n = collect_poll_family(&cs, cf, &full);
+
+			/* drained: rest (a full drain comes back at once) */
+			if (n >= 0 && !full && !cf->failed &&
+			    collect_ep_ctl(ep, EPOLL_CTL_MOD, cf->ops->fd(cf->f), 0,
+					   COLLECT_EP_FAMILY + ready[i]) == 0)
+				rearm[ready[i]] =
+				    util_mono_ns() + COLLECT_FAMILY_POLL_MS * 1000000ull;
 		}
 		now = util_mono_ns();
 		oldest = batcher_oldest_ns(cfg->b);
