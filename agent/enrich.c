@@ -177,6 +177,12 @@ static int en_guid(struct enrich *en, int32_t pid, uint64_t start_time,
 	return enrich_guid(en->boot_id, pid, start_time, out);
 }
 
+/* the real uid /proc gave, for the process table */
+static uint32_t en_pi_uid(const struct procinfo *pi)
+{
+	return (pi->have & PROCINFO_HAVE_IDS) ? pi->uid : PROCTABLE_UID_NONE;
+}
+
 static void en_scan(struct enrich *en)
 {
 	DIR *d = opendir("/proc");
@@ -194,8 +200,9 @@ static void en_scan(struct enrich *en)
 			continue;
 		if (en_guid(en, (int32_t)pid, en->pi.st.start_time, guid))
 			continue;
-		proctable_put(en->pt, (int32_t)pid, en->pi.st.start_time, en->pi.st.ppid, guid,
-			      en->pi.image, en->pi.image_len, en->pi.cmdline, en->pi.cmdline_len);
+		proctable_put(en->pt, (int32_t)pid, en->pi.st.start_time, en->pi.st.ppid,
+			      en_pi_uid(&en->pi), guid, en->pi.image, en->pi.image_len,
+			      en->pi.cmdline, en->pi.cmdline_len);
 	}
 	closedir(d);
 }
@@ -425,8 +432,8 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 		en_hashes(en, ev, sha);
 	}
 	/* before the parent lookup: see en_exec */
-	proctable_put(en->pt, m->pid, k->start_time, m->ppid, en->guid, k->image ? k->image : "",
-		      k->image_len, cmd ? cmd : "", cmd ? cmd_len : 0);
+	proctable_put(en->pt, m->pid, k->start_time, m->ppid, k->uid, en->guid,
+		      k->image ? k->image : "", k->image_len, cmd ? cmd : "", cmd ? cmd_len : 0);
 	if (m->ppid > 0) {
 		en_setu(ev, "ParentProcessId", en->ppid_s, sizeof(en->ppid_s), (uint64_t)m->ppid);
 		/* the kernel named the parent exactly (pid, start time); the
@@ -529,8 +536,8 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 	 * before the parent lookup: the event may borrow the parent's strings
 	 * from the table, and no put may run after that. */
 	if (pi->have & PROCINFO_HAVE_STAT)
-		proctable_put(en->pt, m->pid, pi->st.start_time, ppid, en->guid, pi->image,
-			      pi->image_len, pi->cmdline, pi->cmdline_len);
+		proctable_put(en->pt, m->pid, pi->st.start_time, ppid, en_pi_uid(pi), en->guid,
+			      pi->image, pi->image_len, pi->cmdline, pi->cmdline_len);
 	if (ppid > 0) {
 		snprintf(en->ppid_s, sizeof(en->ppid_s), "%d", (int)ppid);
 		en_set(ev, "ParentProcessId", en->ppid_s, strlen(en->ppid_s));
@@ -554,8 +561,9 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 				en_set(ev, "ParentProcessGuid", en->pguid, ENRICH_GUID_LEN);
 			if (en->ppi.have & PROCINFO_HAVE_IMAGE)
 				proctable_put(en->pt, ppid, en->ppi.st.start_time, en->ppi.st.ppid,
-					      en->pguid, en->ppi.image, en->ppi.image_len,
-					      en->ppi.cmdline, en->ppi.cmdline_len);
+					      en_pi_uid(&en->ppi), en->pguid, en->ppi.image,
+					      en->ppi.image_len, en->ppi.cmdline,
+					      en->ppi.cmdline_len);
 		}
 	}
 	en->st.exec_events++;
@@ -620,6 +628,13 @@ static int en_exit(struct enrich *en, const struct sensor_msg *m, struct event *
 	}
 	if (pe->ppid > 0)
 		en_setu(ev, "ParentProcessId", en->ppid_s, sizeof(en->ppid_s), (uint64_t)pe->ppid);
+	if (pe->uid != PROCTABLE_UID_NONE) {
+		const char *u = en_user_copy(en, pe->uid, en->user, sizeof(en->user));
+
+		en_setu(ev, "UserId", en->uid_s, sizeof(en->uid_s), pe->uid);
+		if (u)
+			en_set(ev, "User", u, strlen(u));
+	}
 	/* wait(2) status: exit code in bits 8..15, or the killing signal */
 	if (m->exit_code & 0x7f)
 		en_setu(ev, "ExitSignal", en->sig_s, sizeof(en->sig_s), m->exit_code & 0x7f);
@@ -702,6 +717,8 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 	u = en_user_copy(en, k->uid, en->user, sizeof(en->user));
 	switch (m->type) {
 	case SENSOR_MSG_PRIV:
+		/* the process's later events name its new user */
+		(void)proctable_set_uid(en->pt, m->pid, k->uid);
 		ev->category = EVCAT_PRIVILEGE_CHANGE;
 		en_set(ev, "EventType", "privilege_change", 16);
 		en_actor(en, m, ev, "Image", "ProcessId", "ProcessGuid");
@@ -796,8 +813,23 @@ int enrich_msg(struct enrich *en, const struct sensor_msg *m, struct event *ev)
 	case SENSOR_MSG_MODULE:
 	case SENSOR_MSG_BPF:
 		return en_sys(en, m, ev);
+	case SENSOR_MSG_UID:
+		/* the process's later events name its new user */
+		(void)proctable_set_uid(en->pt, m->pid, m->uid);
+		return 0;
 	}
 	return 0;
+}
+
+/* enrich_proc_fill's UserId and User of uid */
+static void en_fill_user(struct enrich *en, uint32_t uid, struct event *ev)
+{
+	const char *u = en_user_copy(en, uid, en->fuser, sizeof(en->fuser));
+
+	snprintf(en->fuid_s, sizeof(en->fuid_s), "%u", (unsigned)uid);
+	en_set_chk(ev, "UserId", en->fuid_s, strlen(en->fuid_s));
+	if (u)
+		en_set_chk(ev, "User", u, strlen(u));
 }
 
 int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
@@ -816,6 +848,8 @@ int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
 			memcpy(en->fguid, pe->guid, sizeof(en->fguid));
 			en_set_chk(ev, "ProcessGuid", en->fguid, strlen(en->fguid));
 		}
+		if (pe->uid != PROCTABLE_UID_NONE)
+			en_fill_user(en, pe->uid, ev);
 		return 1;
 	}
 	if (procinfo_read(pid, &en->fpi) || en_guid(en, pid, en->fpi.st.start_time, en->fguid))
@@ -825,8 +859,9 @@ int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
 	 * per family) cost a read of /proc at each of its events, ~4,000 in a
 	 * second of a connect storm; its exec record replaces the entry */
 	if (en->fpi.have & PROCINFO_HAVE_IMAGE) {
-		proctable_put(en->pt, pid, en->fpi.st.start_time, en->fpi.st.ppid, en->fguid,
-			      en->fpi.image, en->fpi.image_len, en->fpi.cmdline,
+		proctable_put(en->pt, pid, en->fpi.st.start_time, en->fpi.st.ppid,
+			      en_pi_uid(&en->fpi), en->fguid, en->fpi.image, en->fpi.image_len,
+			      en->fpi.cmdline,
 			      (en->fpi.have & PROCINFO_HAVE_CMDLINE) ? en->fpi.cmdline_len : 0);
 		en->st.fill_from_proc++;
 	}
@@ -835,13 +870,8 @@ int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
 	if ((en->fpi.have & PROCINFO_HAVE_CMDLINE) && en->fpi.cmdline_len)
 		en_set_chk(ev, "CommandLine", en->fpi.cmdline, en->fpi.cmdline_len);
 	en_set_chk(ev, "ProcessGuid", en->fguid, ENRICH_GUID_LEN);
-	if (en->fpi.have & PROCINFO_HAVE_IDS) {
-		const char *u = en_user_copy(en, en->fpi.uid, en->fuser, sizeof(en->fuser));
-		snprintf(en->fuid_s, sizeof(en->fuid_s), "%u", (unsigned)en->fpi.uid);
-		en_set_chk(ev, "UserId", en->fuid_s, strlen(en->fuid_s));
-		if (u)
-			en_set_chk(ev, "User", u, strlen(u));
-	}
+	if (en->fpi.have & PROCINFO_HAVE_IDS)
+		en_fill_user(en, en->fpi.uid, ev);
 	return 1;
 }
 

@@ -141,7 +141,8 @@ static void pt_remove(struct proctable *t, uint32_t i)
  * bytes: image NUL cmdline NUL); leaves its hash and LRU links to the
  * caller. */
 static void pt_fill(struct pt_node *n, struct pt_str *s, size_t need, int32_t pid, int32_t ppid,
-		    uint64_t start_time, size_t image_len, size_t cmdline_len, const char *guid)
+		    uint32_t uid, uint64_t start_time, size_t image_len, size_t cmdline_len,
+		    const char *guid)
 {
 	char g[PROCTABLE_GUID_LEN + 1] = {0};
 
@@ -153,6 +154,7 @@ static void pt_fill(struct pt_node *n, struct pt_str *s, size_t need, int32_t pi
 	n->bytes = need;
 	n->e.pid = pid;
 	n->e.ppid = ppid;
+	n->e.uid = uid;
 	n->e.start_time = start_time;
 	n->e.exit_ns = 0;
 	n->e.image = s->s;
@@ -164,7 +166,7 @@ static void pt_fill(struct pt_node *n, struct pt_str *s, size_t need, int32_t pi
 
 /* Inserts or replaces (pid, start_time) with strings s (a reference handed
  * over: dropped on error). */
-static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
+static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid, uint32_t uid,
 		  const char *guid, struct pt_str *s, size_t image_len, size_t cmdline_len)
 {
 	size_t need = image_len + cmdline_len + 2;
@@ -188,7 +190,7 @@ static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 		pt_str_drop(n->strings);
 		t->bytes = t->bytes - n->bytes + need;
 		pt_lru_unlink(t, i);
-		pt_fill(n, s, need, pid, ppid, start_time, image_len, cmdline_len, guid);
+		pt_fill(n, s, need, pid, ppid, uid, start_time, image_len, cmdline_len, guid);
 		pt_lru_push(t, i);
 		return 0;
 	}
@@ -205,7 +207,7 @@ static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 		i = t->fresh++; /* count < max_entries here: a node is left */
 	}
 	n = &t->nodes[i];
-	pt_fill(n, s, need, pid, ppid, start_time, image_len, cmdline_len, guid);
+	pt_fill(n, s, need, pid, ppid, uid, start_time, image_len, cmdline_len, guid);
 	n->hnext = t->buckets[pt_hash(t, pid)];
 	t->buckets[pt_hash(t, pid)] = i;
 	pt_lru_push(t, i);
@@ -214,7 +216,7 @@ static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 	return 0;
 }
 
-int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
+int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid, uint32_t uid,
 		  const char *guid, const char *image, size_t image_len, const char *cmdline,
 		  size_t cmdline_len)
 {
@@ -231,7 +233,7 @@ int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 	s->s[image_len] = 0;
 	memcpy(s->s + image_len + 1, cmdline, cmdline_len);
 	s->s[need - 1] = 0;
-	return pt_put(t, pid, start_time, ppid, guid, s, image_len, cmdline_len);
+	return pt_put(t, pid, start_time, ppid, uid, guid, s, image_len, cmdline_len);
 }
 
 int proctable_put_fork(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
@@ -248,7 +250,8 @@ int proctable_put_fork(struct proctable *t, int32_t pid, uint64_t start_time, in
 	/* a reference of the child's own before the put can evict the parent */
 	s = pn->strings;
 	s->refs++;
-	return pt_put(t, pid, start_time, ppid, guid, s, parent->image_len, parent->cmdline_len);
+	return pt_put(t, pid, start_time, ppid, parent->uid, guid, s, parent->image_len,
+		      parent->cmdline_len);
 }
 
 const struct proc_entry *proctable_find(struct proctable *t, int32_t pid, uint64_t max_start)
@@ -269,7 +272,8 @@ const struct proc_entry *proctable_find(struct proctable *t, int32_t pid, uint64
 	return &t->nodes[best].e;
 }
 
-const struct proc_entry *proctable_exit(struct proctable *t, int32_t pid, uint64_t now_ns)
+/* The newest live entry of pid, or NULL. */
+static struct proc_entry *pt_live(struct proctable *t, int32_t pid)
 {
 	uint32_t best = PT_NIL;
 
@@ -280,10 +284,25 @@ const struct proc_entry *proctable_exit(struct proctable *t, int32_t pid, uint64
 		if (best == PT_NIL || e->start_time > t->nodes[best].e.start_time)
 			best = i;
 	}
-	if (best == PT_NIL)
-		return NULL;
-	t->nodes[best].e.exit_ns = now_ns ? now_ns : 1;
-	return &t->nodes[best].e;
+	return best == PT_NIL ? NULL : &t->nodes[best].e;
+}
+
+const struct proc_entry *proctable_exit(struct proctable *t, int32_t pid, uint64_t now_ns)
+{
+	struct proc_entry *e = pt_live(t, pid);
+
+	if (e)
+		e->exit_ns = now_ns ? now_ns : 1;
+	return e;
+}
+
+const struct proc_entry *proctable_set_uid(struct proctable *t, int32_t pid, uint32_t uid)
+{
+	struct proc_entry *e = pt_live(t, pid);
+
+	if (e)
+		e->uid = uid;
+	return e;
 }
 
 size_t proctable_expire(struct proctable *t, uint64_t now_ns)

@@ -16,11 +16,13 @@
 #include <stdint.h>
 
 #define PROCTABLE_GUID_LEN 36
+#define PROCTABLE_UID_NONE UINT32_MAX /* proc_entry.uid not known */
 
 struct proctable;
 
 struct proc_entry {
 	int32_t pid, ppid;
+	uint32_t uid;	     /* real uid as last seen, or PROCTABLE_UID_NONE */
 	uint64_t start_time; /* ticks since boot */
 	uint64_t exit_ns;    /* 0 while alive; else monotonic ns of the exit */
 	const char *image;   /* owned by the table, NUL-terminated */
@@ -34,16 +36,16 @@ int proctable_new(size_t max_entries, size_t max_bytes, uint64_t retain_ns, stru
 void proctable_free(struct proctable *t);
 
 /* Inserts the process (pid, start_time), or replaces the entry with that key
- * (marking it alive again). Strings are copied. Returns 0, YM_E_TOOBIG (the
- * strings alone exceed the byte cap) or YM_E_NOMEM; the table is unchanged on
- * error. */
-int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
+ * (marking it alive again). uid: its real uid, or PROCTABLE_UID_NONE. Strings
+ * are copied. Returns 0, YM_E_TOOBIG (the strings alone exceed the byte cap)
+ * or YM_E_NOMEM; the table is unchanged on error. */
+int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid, uint32_t uid,
 		  const char *guid, const char *image, size_t image_len, const char *cmdline,
 		  size_t cmdline_len);
 
-/* proctable_put of a forked child (pid, start_time) whose image and command
- * line are its parent's: parent, an entry proctable_find returned for this
- * table, shares its strings (no copy). Returns as proctable_put, or
+/* proctable_put of a forked child (pid, start_time) whose image, command
+ * line and uid are its parent's: parent, an entry proctable_find returned for
+ * this table, shares its strings (no copy). Returns as proctable_put, or
  * YM_E_INVAL when parent is no entry of t. */
 int proctable_put_fork(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
 		       const char *guid, const struct proc_entry *parent);
@@ -55,6 +57,10 @@ const struct proc_entry *proctable_find(struct proctable *t, int32_t pid, uint64
 /* Marks the newest live entry of pid as exited at now_ns (monotonic) and
  * returns it, or NULL when the table does not know pid. */
 const struct proc_entry *proctable_exit(struct proctable *t, int32_t pid, uint64_t now_ns);
+
+/* Sets the real uid of the newest live entry of pid (a setuid call seen)
+ * and returns the entry, or NULL when the table does not know pid. */
+const struct proc_entry *proctable_set_uid(struct proctable *t, int32_t pid, uint32_t uid);
 
 /* Drops exited entries older than retain_ns at now_ns. Returns how many. */
 size_t proctable_expire(struct proctable *t, uint64_t now_ns);

@@ -25,6 +25,9 @@ enum sensor_msg_type {
 	SENSOR_MSG_PTRACE = 5, /* ptrace attach or seize (any result) */
 	SENSOR_MSG_MODULE = 6, /* init_module / finit_module (any result) */
 	SENSOR_MSG_BPF = 7,    /* bpf(BPF_PROG_LOAD) (any result) */
+	/* netlink sensor only: the process's real uid changed (sensor_msg.uid);
+	 * no event of its own (the eBPF sensor sends SENSOR_MSG_PRIV) */
+	SENSOR_MSG_UID = 8,
 };
 
 /* what sensor_kinfo.have holds */
@@ -69,6 +72,7 @@ struct sensor_msg {
 	int32_t ppid;	/* parent's tgid for FORK (and EXIT when known), else 0 */
 	uint64_t ts_ns; /* wall clock, ns since the epoch */
 	uint32_t exit_code;		/* as wait(2) status */
+	uint32_t uid;			/* UID: the new real uid */
 	const struct sensor_kinfo *k; /* NULL from the netlink sensor */
 };
 

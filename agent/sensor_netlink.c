@@ -180,8 +180,18 @@ static void sn_parse(struct sensor *s, const uint8_t *p, size_t n, int64_t mono_
 		m.ppid = ev.event_data.exit.parent_tgid; /* 0 on kernels before 4.18 */
 		m.exit_code = ev.event_data.exit.exit_code;
 		break;
+	case PROC_EVENT_UID:
+		if (evlen < offsetof(struct proc_event, event_data) + sizeof(ev.event_data.id))
+			goto bad;
+		/* one message per thread (the C library changes them all) */
+		if (ev.event_data.id.process_pid != ev.event_data.id.process_tgid)
+			return;
+		m.type = SENSOR_MSG_UID;
+		m.pid = ev.event_data.id.process_tgid;
+		m.uid = ev.event_data.id.r.ruid;
+		break;
 	default:
-		return; /* ack, uid, gid, sid, comm...: not used */
+		return; /* ack, gid, sid, comm...: not used */
 	}
 	s->st.msgs++;
 	cb(arg, &m);

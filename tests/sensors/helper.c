@@ -1,6 +1,9 @@
 /* ym-sensor-helper: real actions for the sensor tests (tests/sensors/).
  *
  *   ym-sensor-helper setuid UID            setresuid to UID, then exit 0
+ *   ym-sensor-helper setuid-connect UID    listen on 127.0.0.1 (an ephemeral port),
+ *                                          setresuid to UID, connect to it, hold the
+ *                                          connection 0.3 s; print "pid N port P"
  *   ym-sensor-helper memfd-exec MARKER     copy /bin/sleep into a memfd, execveat it
  *                                          as "MARKER 1" (it sleeps a second)
  *   ym-sensor-helper deleted-exec MARKER   copy /bin/true to /tmp, run it, unlink it
@@ -20,10 +23,12 @@
  *
  * Prints what it did on stdout ("pid N", "ret N"), exits 0 when the action
  * was carried out (a refused finit_module is carried out). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <linux/bpf.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -33,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -76,6 +82,24 @@ int main(int argc, char **argv)
 		if (setresuid(u, u, u) != 0)
 			return 1;
 		printf("pid %d\n", (int)getpid());
+		return 0;
+	}
+	if (strcmp(argv[1], "setuid-connect") == 0) {
+		uid_t u = (uid_t)strtoul(argv[2], NULL, 10);
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		socklen_t al = sizeof(a);
+		int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c;
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 1) != 0 ||
+		    getsockname(l, (struct sockaddr *)&a, &al) != 0 || setresuid(u, u, u) != 0)
+			return 1;
+		c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) != 0)
+			return 1;
+		printf("pid %d port %u\n", (int)getpid(), (unsigned)ntohs(a.sin_port));
+		fflush(stdout);
+		usleep(300000);
 		return 0;
 	}
 	if (strcmp(argv[1], "exit") == 0) {

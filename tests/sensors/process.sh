@@ -208,6 +208,34 @@ if [ "$MODE" = bpf ]; then
 	ok "ptrace attach of a CLONE_VM child"
 fi
 
+# a process that switches user: its later events (a connection, its
+# termination) name the new user, from the uid change the sensor saw (bpf:
+# the privilege_change record; netlink: the proc connector's uid message);
+# in bpf mode its listen before the switch names root
+if grep -q "network sensor: bpf" "$LAB_DIR/agent.log"; then
+	nobody=$(id -u nobody)
+	out=$("$helper" setuid-connect "$nobody") || fail "setuid-connect helper"
+	read -r _ hp _ port <<<"$out"
+	N="category = 3 AND json_extract(fields, '\$.ProcessId') = '$hp'"
+	c12="$N AND json_extract(fields, '\$.Action') = 'connect' AND json_extract(fields, '\$.DestinationPort') = '$port'"
+	wait_ev "$c12"
+	eq "$(q UserId "$c12")" "$nobody" "connect after setuid: UserId"
+	eq "$(q User "$c12")" "nobody" "connect after setuid: User"
+	eq "$(q Image "$c12")" "$helper" "connect after setuid: Image"
+	# (the netlink mode reads the process's user from /proc after its exec
+	# message: by then it may have switched, docs/sensors.md)
+	if [ "$MODE" = bpf ]; then
+		c13="$N AND json_extract(fields, '\$.Action') = 'listen'"
+		wait_ev "$c13"
+		eq "$(q UserId "$c13")" "0" "listen before setuid: UserId"
+		eq "$(q User "$c13")" "root" "listen before setuid: User"
+	fi
+	c14="category = 2 AND json_extract(fields, '\$.ProcessId') = '$hp'"
+	wait_ev "$c14"
+	eq "$(q UserId "$c14")" "$nobody" "termination after setuid: UserId"
+	ok "user of a process's network events and termination follows its setuid"
+fi
+
 # the netlink mode's capture thread runs at real-time priority; where the
 # kernel schedules real-time tasks per v1 cpu cgroup, the agent's own group
 # must have been given runtime (agent/bounds.c), or SCHED_FIFO is refused

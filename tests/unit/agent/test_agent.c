@@ -720,10 +720,13 @@ static void test_proctable(void **state)
 	(void)state;
 
 	assert_int_equal(proctable_new(3, 1 << 20, 1000, &t), 0);
-	assert_int_equal(proctable_put(t, 100, 50, 1, "g-100", "/bin/bash", 9, "bash -i", 7), 0);
+	assert_int_equal(
+	    proctable_put(t, 100, 50, 1, PROCTABLE_UID_NONE, "g-100", "/bin/bash", 9, "bash -i", 7),
+	    0);
 	/* pid 100 exits, then the pid is reused by a later process */
 	assert_non_null(proctable_exit(t, 100, 5000));
-	assert_int_equal(proctable_put(t, 100, 90, 1, "g-100b", "/bin/sh", 7, "sh", 2), 0);
+	assert_int_equal(
+	    proctable_put(t, 100, 90, 1, PROCTABLE_UID_NONE, "g-100b", "/bin/sh", 7, "sh", 2), 0);
 	/* a child started at 60 had the old 100 as parent; one started at 95 the new */
 	e = proctable_find(t, 100, 60);
 	assert_non_null(e);
@@ -739,10 +742,10 @@ static void test_proctable(void **state)
 	assert_null(proctable_find(t, 100, 60));
 	assert_non_null(proctable_find(t, 100, UINT64_MAX));
 	/* the count cap evicts the least recently used */
-	assert_int_equal(proctable_put(t, 200, 1, 1, NULL, "/a", 2, "a", 1), 0);
-	assert_int_equal(proctable_put(t, 300, 1, 1, NULL, "/b", 2, "b", 1), 0);
+	assert_int_equal(proctable_put(t, 200, 1, 1, PROCTABLE_UID_NONE, NULL, "/a", 2, "a", 1), 0);
+	assert_int_equal(proctable_put(t, 300, 1, 1, PROCTABLE_UID_NONE, NULL, "/b", 2, "b", 1), 0);
 	assert_non_null(proctable_find(t, 100, UINT64_MAX)); /* touch 100 */
-	assert_int_equal(proctable_put(t, 400, 1, 1, NULL, "/c", 2, "c", 1), 0);
+	assert_int_equal(proctable_put(t, 400, 1, 1, PROCTABLE_UID_NONE, NULL, "/c", 2, "c", 1), 0);
 	assert_int_equal(proctable_count(t), 3);
 	assert_null(proctable_find(t, 200, UINT64_MAX));
 	assert_non_null(proctable_find(t, 100, UINT64_MAX));
@@ -751,20 +754,26 @@ static void test_proctable(void **state)
 
 	/* the byte cap */
 	assert_int_equal(proctable_new(100, 20, 1000, &t), 0);
-	assert_int_equal(proctable_put(t, 1, 1, 0, NULL, "/x", 2, "0123456789012345678901", 22),
+	assert_int_equal(proctable_put(t, 1, 1, 0, PROCTABLE_UID_NONE, NULL, "/x", 2,
+				       "0123456789012345678901", 22),
 			 YM_E_TOOBIG);
-	assert_int_equal(proctable_put(t, 1, 1, 0, NULL, "/x", 2, "01234567", 8), 0);
-	assert_int_equal(proctable_put(t, 2, 1, 0, NULL, "/y", 2, "01234567", 8), 0);
+	assert_int_equal(
+	    proctable_put(t, 1, 1, 0, PROCTABLE_UID_NONE, NULL, "/x", 2, "01234567", 8), 0);
+	assert_int_equal(
+	    proctable_put(t, 2, 1, 0, PROCTABLE_UID_NONE, NULL, "/y", 2, "01234567", 8), 0);
 	assert_int_equal(proctable_count(t), 1);
 	proctable_free(t);
 
 	/* the same key again (a forked child at its exec): replaced in place,
 	 * strings, ppid and GUID new, alive again, the byte count kept exact */
 	assert_int_equal(proctable_new(2, 40, 1000, &t), 0);
-	assert_int_equal(proctable_put(t, 7, 3, 1, "g-fork", "/bin/sh", 7, "sh -c x", 7), 0);
+	assert_int_equal(
+	    proctable_put(t, 7, 3, 1, PROCTABLE_UID_NONE, "g-fork", "/bin/sh", 7, "sh -c x", 7), 0);
 	assert_non_null(proctable_exit(t, 7, 10));
 	e = proctable_find(t, 7, UINT64_MAX);
-	assert_int_equal(proctable_put(t, 7, 3, 2, e->guid, "/usr/bin/x", 10, "x --y", 5), 0);
+	assert_int_equal(
+	    proctable_put(t, 7, 3, 2, PROCTABLE_UID_NONE, e->guid, "/usr/bin/x", 10, "x --y", 5),
+	    0);
 	assert_int_equal(proctable_count(t), 1);
 	e = proctable_find(t, 7, UINT64_MAX);
 	assert_non_null(e);
@@ -774,12 +783,14 @@ static void test_proctable(void **state)
 	assert_int_equal(e->ppid, 2);
 	assert_int_equal(e->exit_ns, 0);
 	/* 17 bytes held of 40: another 17 fit, a third entry evicts the LRU */
-	assert_int_equal(proctable_put(t, 8, 1, 1, NULL, "/a/b/c/d", 8, "abcdefg", 7), 0);
+	assert_int_equal(
+	    proctable_put(t, 8, 1, 1, PROCTABLE_UID_NONE, NULL, "/a/b/c/d", 8, "abcdefg", 7), 0);
 	assert_int_equal(proctable_count(t), 2);
 	assert_int_equal(proctable_evictions(t), 0);
 	/* growing 7's strings past the byte cap: 8 (least recent) goes */
 	assert_non_null(proctable_find(t, 7, UINT64_MAX));
-	assert_int_equal(proctable_put(t, 7, 3, 2, NULL, "/usr/bin/longer-x", 17, "x --y --z", 9),
+	assert_int_equal(proctable_put(t, 7, 3, 2, PROCTABLE_UID_NONE, NULL, "/usr/bin/longer-x",
+				       17, "x --y --z", 9),
 			 0);
 	assert_int_equal(proctable_count(t), 1);
 	assert_int_equal(proctable_evictions(t), 1);
@@ -791,24 +802,29 @@ static void test_proctable(void **state)
 	 * parent's eviction and its exec, and the child's exec leaves the
 	 * parent's alone (ASan sees any use after free) */
 	assert_int_equal(proctable_new(2, 1 << 20, 1000, &t), 0);
-	assert_int_equal(proctable_put(t, 10, 1, 1, "g-p", "/bin/bash", 9, "bash -l", 7), 0);
+	assert_int_equal(proctable_put(t, 10, 1, 1, 1000, "g-p", "/bin/bash", 9, "bash -l", 7), 0);
 	e = proctable_find(t, 10, UINT64_MAX);
+	assert_int_equal(e->uid, 1000);
 	assert_int_equal(proctable_put_fork(t, 11, 2, 10, "g-c", e), 0);
 	e = proctable_find(t, 11, UINT64_MAX);
+	assert_int_equal(e->uid, 1000); /* the parent's */
 	assert_string_equal(e->image, "/bin/bash");
 	assert_string_equal(e->cmdline, "bash -l");
 	assert_string_equal(e->guid, "g-c");
 	assert_int_equal(e->ppid, 10);
 	/* the parent execs (its strings replaced), then is evicted */
-	assert_int_equal(proctable_put(t, 10, 1, 1, "g-p", "/usr/bin/vim", 12, "vim x", 5), 0);
+	assert_int_equal(
+	    proctable_put(t, 10, 1, 1, PROCTABLE_UID_NONE, "g-p", "/usr/bin/vim", 12, "vim x", 5),
+	    0);
 	assert_string_equal(proctable_find(t, 11, UINT64_MAX)->image, "/bin/bash");
-	assert_int_equal(proctable_put(t, 12, 3, 1, NULL, "/x", 2, "x", 1), 0);
+	assert_int_equal(proctable_put(t, 12, 3, 1, PROCTABLE_UID_NONE, NULL, "/x", 2, "x", 1), 0);
 	assert_null(proctable_find(t, 10, UINT64_MAX));
 	e = proctable_find(t, 11, UINT64_MAX);
 	assert_string_equal(e->cmdline, "bash -l");
 	/* a grandchild shares it too; the child's exec leaves it its own */
 	assert_int_equal(proctable_put_fork(t, 13, 4, 11, NULL, e), 0);
-	assert_int_equal(proctable_put(t, 11, 2, 10, "g-c", "/bin/ls", 7, "ls", 2), 0);
+	assert_int_equal(
+	    proctable_put(t, 11, 2, 10, PROCTABLE_UID_NONE, "g-c", "/bin/ls", 7, "ls", 2), 0);
 	assert_string_equal(proctable_find(t, 13, UINT64_MAX)->image, "/bin/bash");
 	assert_string_equal(proctable_find(t, 11, UINT64_MAX)->image, "/bin/ls");
 	assert_int_equal(proctable_count(t), 2); /* the cap held */
@@ -826,10 +842,14 @@ static void test_proctable(void **state)
 	/* a parent looked up at each of its children's forks stays
 	 * through a storm that evicts every one of them many times over */
 	assert_int_equal(proctable_new(64, 1 << 20, 1000, &t), 0);
-	assert_int_equal(proctable_put(t, 1000, 5, 1, "g-parent", "/bin/sh", 7, "sh storm", 8), 0);
+	assert_int_equal(proctable_put(t, 1000, 5, 1, PROCTABLE_UID_NONE, "g-parent", "/bin/sh", 7,
+				       "sh storm", 8),
+			 0);
 	for (int32_t c = 0; c < 2000; c++) {
 		assert_non_null(proctable_find(t, 1000, UINT64_MAX));
-		assert_int_equal(proctable_put(t, 2000 + c, 9, 1000, NULL, "/x", 2, "x", 1), 0);
+		assert_int_equal(
+		    proctable_put(t, 2000 + c, 9, 1000, PROCTABLE_UID_NONE, NULL, "/x", 2, "x", 1),
+		    0);
 	}
 	assert_int_equal(proctable_count(t), 64);
 	assert_int_equal(proctable_evictions(t), 2000 + 1 - 64);
@@ -839,6 +859,23 @@ static void test_proctable(void **state)
 	/* the newest children are there, the first ones gone */
 	assert_non_null(proctable_find(t, 2000 + 1999, UINT64_MAX));
 	assert_null(proctable_find(t, 2000, UINT64_MAX));
+	proctable_free(t);
+
+	/* a setuid call seen: the newest live entry of the pid takes the uid;
+	 * an exited one, or a pid not known, is left */
+	assert_int_equal(proctable_new(8, 1 << 20, 1000, &t), 0);
+	assert_int_equal(proctable_put(t, 20, 1, 1, 0, NULL, "/sbin/d", 7, "d", 1), 0);
+	assert_non_null(proctable_exit(t, 20, 10));
+	assert_int_equal(proctable_put(t, 20, 5, 1, 0, NULL, "/sbin/d", 7, "d -w", 4), 0);
+	e = proctable_set_uid(t, 20, 33);
+	assert_non_null(e);
+	assert_int_equal(e->start_time, 5);
+	assert_int_equal(proctable_find(t, 20, UINT64_MAX)->uid, 33);
+	assert_int_equal(proctable_find(t, 20, 4)->uid, 0);
+	assert_null(proctable_set_uid(t, 21, 33));
+	assert_non_null(proctable_exit(t, 20, 20));
+	assert_null(proctable_set_uid(t, 20, 44));
+	assert_int_equal(proctable_find(t, 20, UINT64_MAX)->uid, 33);
 	proctable_free(t);
 }
 
@@ -1381,7 +1418,9 @@ static void test_enrich_child(void **state)
 
 /* family_env.proc_fill for a process the table does not know (its exec
  * record lost or not read yet): read from /proc once, then from the table
- * (a connect storm of one process read /proc at each connection) */
+ * (a connect storm of one process read /proc at each connection), its user
+ * too; a setuid seen by either sensor changes the user its later events
+ * and its termination name */
 static void test_enrich_proc_fill(void **state)
 {
 	struct enrich_cfg cfg = small_cfg;
@@ -1389,7 +1428,8 @@ static void test_enrich_proc_fill(void **state)
 	struct enrich *en;
 	struct event ev;
 	struct sensor_msg m;
-	char guid[ENRICH_GUID_LEN + 1];
+	struct sensor_kinfo k;
+	char guid[ENRICH_GUID_LEN + 1], uid_s[16];
 	pid_t pid;
 	int status;
 	(void)state;
@@ -1406,13 +1446,16 @@ static void test_enrich_proc_fill(void **state)
 	memcpy(guid, event_get(&ev, "ProcessGuid", NULL), sizeof(guid));
 	enrich_stats(en, &es);
 	assert_int_equal(es.fill_from_proc, 1);
-	/* the next events of the process: from the table, same names */
+	snprintf(uid_s, sizeof(uid_s), "%u", (unsigned)getuid());
+	assert_string_equal(event_get(&ev, "UserId", NULL), uid_s);
+	/* the next events of the process: from the table, same names and user */
 	for (int i = 0; i < 3; i++) {
 		event_init(&ev);
 		assert_int_equal(enrich_proc_fill(en, pid, &ev), 1);
 		assert_string_equal(event_get(&ev, "Image", NULL), "/usr/bin/sleep");
 		assert_string_equal(event_get(&ev, "CommandLine", NULL), "sleep 30");
 		assert_string_equal(event_get(&ev, "ProcessGuid", NULL), guid);
+		assert_string_equal(event_get(&ev, "UserId", NULL), uid_s);
 	}
 	enrich_stats(en, &es);
 	assert_int_equal(es.fill_from_proc, 1);
@@ -1424,10 +1467,33 @@ static void test_enrich_proc_fill(void **state)
 	assert_int_equal(enrich_msg(en, &m, &ev), 1);
 	assert_string_equal(event_get(&ev, "ProcessGuid", NULL), guid);
 	assert_string_equal(event_get(&ev, "Image", NULL), "/usr/bin/sleep");
+	/* a setuid the netlink sensor saw (no event): its later events name
+	 * the new user */
+	m.type = SENSOR_MSG_UID;
+	m.uid = 4242;
+	assert_int_equal(enrich_msg(en, &m, &ev), 0);
+	event_init(&ev);
+	assert_int_equal(enrich_proc_fill(en, pid, &ev), 1);
+	assert_string_equal(event_get(&ev, "UserId", NULL), "4242");
+	/* ... and one the eBPF sensor saw (a privilege_change event) */
+	memset(&k, 0, sizeof(k));
+	k.have = SENSOR_K_CREDS;
+	k.uid = k.euid = 4343;
+	k.sys_nr = 105; /* setuid on x86-64; the name does not matter here */
+	m.type = SENSOR_MSG_PRIV;
+	m.k = &k;
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	assert_int_equal(ev.category, EVCAT_PRIVILEGE_CHANGE);
+	m.k = NULL;
+	event_init(&ev);
+	assert_int_equal(enrich_proc_fill(en, pid, &ev), 1);
+	assert_string_equal(event_get(&ev, "UserId", NULL), "4343");
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
+	/* the termination names the user too */
 	m.type = SENSOR_MSG_EXIT;
 	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	assert_string_equal(event_get(&ev, "UserId", NULL), "4343");
 	/* exited and gone from /proc: not known */
 	event_init(&ev);
 	assert_int_equal(enrich_proc_fill(en, pid, &ev), 0);
