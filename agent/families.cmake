@@ -8,7 +8,7 @@ set(YM_FAMILY_SOURCES
 	family_net_sockdiag.c
 	family_dns_parse.c family_dns_track.c family_dns_packet.c
 	family_file_watch.c family_file_fanotify.c
-	family_auth_follow.c family_auth_authlog.c family_auth_wtmp.c
+	family_auth_follow.c family_auth_authlog.c family_auth_journal.c family_auth_wtmp.c
 	family_auditd_audit.c)
 set(ym_fam_net family_net_sockdiag_ops)
 set(ym_fam_dns family_dns_packet_ops)
@@ -30,13 +30,13 @@ if(YM_BPF)
 endif()
 
 set(YM_FAMILY_OPS ${ym_fam_net} ${ym_fam_dns} ${ym_fam_file}
-	family_auth_authlog_ops family_auth_wtmp_ops
+	family_auth_journal_ops family_auth_authlog_ops family_auth_wtmp_ops
 	family_auditd_audit_ops)
 
 list(TRANSFORM YM_FAMILY_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/)
 add_library(ymfamilies STATIC ${YM_FAMILY_SOURCES})
 target_include_directories(ymfamilies PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(ymfamilies PUBLIC ymcore ymevent)
+target_link_libraries(ymfamilies PUBLIC ymcore ymevent PkgConfig::SYSTEMD)
 if(YM_BPF)
 	foreach(n IN LISTS ym_fam_bpf)
 		add_dependencies(ymfamilies ym_bpf_${n})

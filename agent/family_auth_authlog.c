@@ -281,8 +281,33 @@ static int al_login(struct cursor *c, struct family_auth_line *o)
 	return YM_E_NOTFOUND;
 }
 
-/* family_auth_authlog_parse; *named (may be NULL) is set when the line
- * is one of a program's authentication lines but malformed. */
+/* The message at c of program o->prog: its parser by the program's name;
+ * *named (may be NULL) is set when the message is one of the program's
+ * authentication messages but malformed. */
+static int al_message(struct cursor *c, struct family_auth_line *o, int *named)
+{
+	int rc;
+
+	/* OpenSSH 9.8 on logs from sshd-session, 10.0 from sshd-auth too */
+	if (strcmp(o->prog, "sshd") == 0 || strcmp(o->prog, "sshd-session") == 0 ||
+	    strcmp(o->prog, "sshd-auth") == 0)
+		rc = al_sshd(c, o);
+	else if (strcmp(o->prog, "sudo") == 0)
+		rc = al_sudo(c, o);
+	else if (strcmp(o->prog, "su") == 0)
+		rc = al_su(c, o);
+	else if (strcmp(o->prog, "login") == 0)
+		rc = al_login(c, o);
+	else
+		rc = YM_E_NOTFOUND;
+	if (rc == 0 && o->user[0] == '\0')
+		rc = YM_E_PARSE;
+	if (rc != 0 && named != NULL)
+		*named = rc == YM_E_PARSE;
+	return rc;
+}
+
+/* family_auth_authlog_parse; *named as for al_message. */
 static int al_parse(const char *line, size_t n, struct family_auth_line *out, int *named)
 {
 	struct family_auth_line o;
@@ -296,25 +321,31 @@ static int al_parse(const char *line, size_t n, struct family_auth_line *out, in
 	o.repeat = 1;
 	if ((rc = al_repeated(&c, &o.repeat)) != 0)
 		return rc;
-	/* OpenSSH 9.8 on logs from sshd-session, 10.0 from sshd-auth too */
-	if (strcmp(o.prog, "sshd") == 0 || strcmp(o.prog, "sshd-session") == 0 ||
-	    strcmp(o.prog, "sshd-auth") == 0)
-		rc = al_sshd(&c, &o);
-	else if (strcmp(o.prog, "sudo") == 0)
-		rc = al_sudo(&c, &o);
-	else if (strcmp(o.prog, "su") == 0)
-		rc = al_su(&c, &o);
-	else if (strcmp(o.prog, "login") == 0)
-		rc = al_login(&c, &o);
-	else
-		rc = YM_E_NOTFOUND;
-	if (rc == 0 && o.user[0] == '\0')
-		rc = YM_E_PARSE;
-	if (rc != 0) {
-		if (named != NULL)
-			*named = rc == YM_E_PARSE;
+	if ((rc = al_message(&c, &o, named)) != 0)
 		return rc;
-	}
+	*out = o;
+	return 0;
+}
+
+int family_auth_message_parse(const char *prog, int pid, const char *msg, size_t n,
+			      struct family_auth_line *out, int *named)
+{
+	struct family_auth_line o;
+	struct cursor c;
+	size_t pl = strlen(prog);
+	int rc;
+
+	if (named != NULL)
+		*named = 0;
+	if (pl == 0 || pl >= sizeof(o.prog))
+		return YM_E_NOTFOUND; /* no program of ours */
+	memset(&o, 0, sizeof(o));
+	memcpy(o.prog, prog, pl);
+	o.pid = pid;
+	o.repeat = 1;
+	cursor_init(&c, msg, n);
+	if ((rc = al_message(&c, &o, named)) != 0)
+		return rc;
 	*out = o;
 	return 0;
 }
@@ -324,15 +355,14 @@ int family_auth_authlog_parse(const char *line, size_t n, struct family_auth_lin
 	return al_parse(line, n, out, NULL);
 }
 
-/* One event of the parsed line o; 0, or -1 when it is lost (counted). */
-static int al_emit(struct family *f, const struct family_auth_line *o, family_emit_fn emit,
-		   void *arg)
+int family_auth_emit(const struct family_env *env, const struct family_auth_line *o, uint64_t ts_ns,
+		     struct event *ev, struct event *scratch, char pidbuf[FAMILY_UTIL_U64_MAX],
+		     family_emit_fn emit, void *arg)
 {
-	struct event *ev = &f->ev;
 	int rc = 0;
 
 	event_init(ev);
-	ev->ts_ns = util_now_ns();
+	ev->ts_ns = ts_ns;
 	ev->category = EVCAT_AUTHENTICATION;
 	rc |= event_set_str(ev, "User", o->user);
 	rc |= event_set_str(ev, "LogonType", o->type);
@@ -348,8 +378,18 @@ static int al_emit(struct family *f, const struct family_auth_line *o, family_em
 	if (o->cmd[0])
 		rc |= event_set_str(ev, "CommandLine", o->cmd);
 	rc |= event_set_str(ev, "ProcessName", o->prog);
-	if (rc != 0 || family_util_proc_daemon(&f->env, o->pid, ev, &f->scratch, f->pidbuf) < 0 ||
-	    emit(arg, ev) != 0) {
+	if (rc != 0 || family_util_proc_daemon(env, o->pid, ev, scratch, pidbuf) < 0 ||
+	    emit(arg, ev) != 0)
+		return -1;
+	return 0;
+}
+
+/* One event of the parsed line o; 0, or -1 when it is lost (counted). */
+static int al_emit(struct family *f, const struct family_auth_line *o, family_emit_fn emit,
+		   void *arg)
+{
+	if (family_auth_emit(&f->env, o, util_now_ns(), &f->ev, &f->scratch, f->pidbuf, emit,
+			     arg) != 0) {
 		f->st.drops++;
 		return -1;
 	}

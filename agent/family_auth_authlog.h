@@ -9,6 +9,7 @@
 
 #include "event.h"
 #include "family.h"
+#include "family_util.h"
 
 #define FAMILY_AUTH_LINE_MAX 8192 /* longer lines are dropped (counted) */
 
@@ -29,5 +30,21 @@ struct family_auth_line {
  * YM_E_NOTFOUND when it is not, YM_E_PARSE when it is malformed. Exposed
  * for the tests and the fuzz target. */
 int family_auth_authlog_parse(const char *line, size_t n, struct family_auth_line *out);
+
+/* Parses the message of program prog (its syslog identifier: sshd,
+ * sshd-session, sshd-auth, sudo, su, login) as it comes without a syslog
+ * header (the journal's MESSAGE field; n bytes, untrusted, borrowed); pid
+ * is the sender's. Returns as family_auth_authlog_parse; *named (may be
+ * NULL) is set when the message is one of the program's authentication
+ * messages but malformed (a lost event, to be counted). */
+int family_auth_message_parse(const char *prog, int pid, const char *msg, size_t n,
+			      struct family_auth_line *out, int *named);
+
+/* Builds the authentication event of o at ts_ns (ns since the epoch) in ev
+ * (scratch, pidbuf: the module's own) and emits it. Returns 0, or -1 when
+ * it could not be built or emit refused it (the caller counts the drop). */
+int family_auth_emit(const struct family_env *env, const struct family_auth_line *o, uint64_t ts_ns,
+		     struct event *ev, struct event *scratch, char pidbuf[FAMILY_UTIL_U64_MAX],
+		     family_emit_fn emit, void *arg);
 
 #endif

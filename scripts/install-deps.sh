@@ -9,7 +9,7 @@ pkgs=(
 	build-essential cmake ninja-build pkg-config clang clang-format libclang-rt-14-dev
 	libyaml-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev libssl-dev
 	libsodium-dev nettle-dev libjansson-dev libsqlite3-dev sqlite3 libzstd-dev zlib1g-dev libcmocka-dev libseccomp-dev
-	libpcre2-dev libhyperscan-dev libevtx-dev libexpat1-dev libbpf-dev bpftool
+	libpcre2-dev libhyperscan-dev libevtx-dev libexpat1-dev libbpf-dev bpftool libsystemd-dev
 	procps iproute2 curl ca-certificates python3 python3-yaml
 )
 

@@ -1,0 +1,252 @@
+/* Entries are read through libsystemd's sd-journal (the journal files'
+ * format is systemd's to parse). Their MESSAGE is the sender's own text,
+ * as untrusted as a syslog line; the fields journald adds itself (_UID,
+ * _PID, _EXE: from the socket's credentials and /proc) are not the
+ * sender's to choose, and decide whether an entry is believed. */
+#include "family_auth_journal.h"
+#include "err.h"
+#include "family_auth_authlog.h"
+#include "family_util.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+/* entries read per tick when the descriptor did not wake us */
+#define JOURNAL_TICK_MAX 4096
+/* W3615 at the first refused entry and every this many after */
+#define JOURNAL_REFUSED_LOG 1000
+
+static const char *const jr_progs[] = {"sshd", "sshd-session", "sshd-auth", "sudo", "su", "login"};
+
+/* where the programs' executables are: folders only root writes */
+static const char *const jr_dirs[] = {"/usr/sbin",   "/usr/bin",	 "/sbin",
+				      "/bin",	     "/usr/lib/openssh", "/usr/libexec/openssh",
+				      "/usr/libexec"};
+
+struct family {
+	struct family_env env;
+	sd_journal *j;
+	int fd;
+	struct family_stats st;
+	uint64_t refused;
+	struct family_auth_line ln;
+	struct event ev, scratch;
+	char pidbuf[FAMILY_UTIL_U64_MAX];
+	char msg[FAMILY_AUTH_LINE_MAX];
+};
+
+static int jr_is_sshd(const char *p)
+{
+	return strcmp(p, "sshd") == 0 || strcmp(p, "sshd-session") == 0 ||
+	       strcmp(p, "sshd-auth") == 0;
+}
+
+int family_auth_journal_trusted(const char *prog, const char *uid, const char *exe)
+{
+	static const char deleted[] = " (deleted)"; /* replaced by an upgrade */
+	char path[256];
+	const char *base;
+	size_t n, dl;
+
+	if (uid != NULL && strcmp(uid, "0") == 0)
+		return 1;
+	/* su and sudo run with the caller's real uid: their executable */
+	if (exe == NULL || (n = strlen(exe)) == 0 || n >= sizeof(path))
+		return 0;
+	memcpy(path, exe, n + 1);
+	if (n > sizeof(deleted) - 1 && strcmp(path + n - (sizeof(deleted) - 1), deleted) == 0)
+		path[n - (sizeof(deleted) - 1)] = '\0';
+	base = strrchr(path, '/');
+	if (base == NULL || strstr(path, "/..") != NULL || strstr(path, "//") != NULL)
+		return 0;
+	dl = (size_t)(base - path);
+	base++;
+	if (!(strcmp(base, prog) == 0 || (jr_is_sshd(prog) && jr_is_sshd(base))))
+		return 0;
+	for (size_t i = 0; i < sizeof(jr_dirs) / sizeof(jr_dirs[0]); i++)
+		if (strlen(jr_dirs[i]) == dl && strncmp(path, jr_dirs[i], dl) == 0)
+			return 1;
+	return 0;
+}
+
+uint64_t family_auth_journal_refused(const struct family *f)
+{
+	return f->refused;
+}
+
+/* The value of field name in the current entry, NUL-terminated into out
+ * (outsz bytes): 0; YM_E_NOTFOUND when the entry has none; YM_E_TOOBIG
+ * when it does not fit; YM_E_PARSE when it holds a NUL. */
+static int jr_field(sd_journal *j, const char *name, char *out, size_t outsz)
+{
+	const void *d;
+	size_t l, nl = strlen(name);
+
+	if (sd_journal_get_data(j, name, &d, &l) < 0 || l <= nl || ((const char *)d)[nl] != '=')
+		return YM_E_NOTFOUND;
+	l -= nl + 1;
+	if (l >= outsz)
+		return YM_E_TOOBIG;
+	memcpy(out, (const char *)d + nl + 1, l);
+	out[l] = '\0';
+	return memchr(out, '\0', l) != NULL ? YM_E_PARSE : 0;
+}
+
+/* The current entry: an event when it is an authentication of one of the
+ * programs, from that program. */
+static void jr_entry(struct family *f, family_emit_fn emit, void *arg)
+{
+	char *msg = f->msg;
+	char prog[64], uid[24], exe[256], pid_s[24];
+	uint64_t usec = 0, pid = 0;
+	int rc, named = 0;
+
+	if (jr_field(f->j, "SYSLOG_IDENTIFIER", prog, sizeof(prog)) != 0)
+		return; /* our matches name it: not ours */
+	rc = jr_field(f->j, "MESSAGE", msg, sizeof(f->msg));
+	if (rc == YM_E_NOTFOUND)
+		return;
+	if (rc != 0) {
+		f->st.drops++; /* over 8 KiB, or binary: not read */
+		return;
+	}
+	if (!family_auth_journal_trusted(
+		prog, jr_field(f->j, "_UID", uid, sizeof(uid)) == 0 ? uid : NULL,
+		jr_field(f->j, "_EXE", exe, sizeof(exe)) == 0 ? exe : NULL)) {
+		if (f->refused++ % JOURNAL_REFUSED_LOG == 0)
+			LOG_W("family", "W3615",
+			      "auth (journal): a %s entry from uid %s (%s) is not that program's: "
+			      "refused (%llu so far)",
+			      prog, jr_field(f->j, "_UID", uid, sizeof(uid)) == 0 ? uid : "?",
+			      jr_field(f->j, "_EXE", exe, sizeof(exe)) == 0 ? exe : "?",
+			      (unsigned long long)f->refused);
+		return;
+	}
+	if (jr_field(f->j, "_PID", pid_s, sizeof(pid_s)) != 0 ||
+	    util_parse_u64(pid_s, 1, INT32_MAX, &pid) != 0)
+		pid = 0;
+	if (family_auth_message_parse(prog, (int)pid, msg, strlen(msg), &f->ln, &named) != 0) {
+		if (named)
+			f->st.drops++;
+		return;
+	}
+	(void)sd_journal_get_realtime_usec(f->j, &usec);
+	if (family_auth_emit(&f->env, &f->ln, usec ? usec * 1000 : util_now_ns(), &f->ev,
+			     &f->scratch, f->pidbuf, emit, arg) != 0) {
+		f->st.drops++;
+		return;
+	}
+	f->st.events++;
+}
+
+/* Reads up to max new entries. Returns how many, or YM_E_IO. */
+static int jr_read(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	int n = 0;
+
+	/* takes the inotify events (new entries, new or rotated files) */
+	if (sd_journal_process(f->j) < 0)
+		return YM_E_IO;
+	while (n < max) {
+		int r = sd_journal_next(f->j);
+
+		if (r < 0)
+			return YM_E_IO;
+		if (r == 0)
+			break;
+		jr_entry(f, emit, arg);
+		n++;
+	}
+	return n;
+}
+
+static int jr_poll(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	return jr_read(f, max > 0 ? max : 1, emit, arg);
+}
+
+static int jr_tick(struct family *f, family_emit_fn emit, void *arg)
+{
+	int rc = jr_read(f, JOURNAL_TICK_MAX, emit, arg);
+
+	return rc < 0 ? rc : 0;
+}
+
+static void jr_stop(struct family *f)
+{
+	if (f == NULL)
+		return;
+	sd_journal_close(f->j);
+	free(f);
+}
+
+static int jr_start(const struct family_env *env, struct family **out)
+{
+	struct family *f = calloc(1, sizeof(*f));
+	const char *dir = getenv("YAMORI_JOURNAL_DIR");
+	char match[64];
+	int rc = YM_E_NOMEM, rc2;
+
+	if (f == NULL)
+		goto out;
+	f->env = *env;
+	rc = YM_E_UNSUPPORTED;
+	if (dir != NULL && dir[0] != '\0') {
+		if (sd_journal_open_directory(&f->j, dir, 0) < 0)
+			goto out;
+	} else {
+		/* no journald here (its socket): no journal to follow */
+		if (access("/run/systemd/journal/socket", F_OK) != 0 ||
+		    sd_journal_open(&f->j, SD_JOURNAL_LOCAL_ONLY | SD_JOURNAL_SYSTEM) < 0)
+			goto out;
+	}
+	/* matches on one field are alternatives */
+	for (size_t i = 0; i < sizeof(jr_progs) / sizeof(jr_progs[0]); i++) {
+		snprintf(match, sizeof(match), "SYSLOG_IDENTIFIER=%s", jr_progs[i]);
+		if (sd_journal_add_match(f->j, match, 0) < 0)
+			goto out;
+	}
+	/* from the end: the last entry of ours is taken as read. With none
+	 * (previous() finds nothing), from the head: every entry of ours is
+	 * new. At the tail with none, a read that found nothing made the next
+	 * entry be skipped (libsystemd 252: the agent lost the first sshd
+	 * entry after its start on a journal without one) */
+	if (sd_journal_seek_tail(f->j) < 0 || (rc2 = sd_journal_previous(f->j)) < 0 ||
+	    (rc2 == 0 && sd_journal_seek_head(f->j) < 0))
+		goto out;
+	f->fd = sd_journal_get_fd(f->j);
+	if (f->fd < 0)
+		goto out;
+	*out = f;
+	f = NULL;
+	rc = 0;
+out:
+	jr_stop(f);
+	return rc;
+}
+
+static int jr_fd(const struct family *f)
+{
+	return f->fd;
+}
+
+static void jr_stats(const struct family *f, struct family_stats *out)
+{
+	*out = f->st;
+}
+
+const struct family_ops family_auth_journal_ops = {
+    .family = "auth",
+    .mode = "journal",
+    .start = jr_start,
+    .fd = jr_fd,
+    .poll = jr_poll,
+    .tick = jr_tick,
+    .stop = jr_stop,
+    .stats = jr_stats,
+};
