@@ -51,6 +51,7 @@ struct enrich {
 	/* enrich_proc_fill's own storage: its strings live until its next call */
 	struct procinfo fpi;
 	char fguid[ENRICH_GUID_LEN + 1], fuid_s[16], fuser[64];
+	char kuser[64]; /* enrich_user_name's */
 	struct enrich_stats st;
 };
 
@@ -821,15 +822,27 @@ int enrich_msg(struct enrich *en, const struct sensor_msg *m, struct event *ev)
 	return 0;
 }
 
-/* enrich_proc_fill's UserId and User of uid */
+/* enrich_proc_fill's UserId and User of uid, unless the module set the
+ * kernel's (family_util_user) */
 static void en_fill_user(struct enrich *en, uint32_t uid, struct event *ev)
 {
-	const char *u = en_user_copy(en, uid, en->fuser, sizeof(en->fuser));
+	const char *u;
+
+	if (event_get(ev, "UserId", NULL) != NULL)
+		return;
+	u = en_user_copy(en, uid, en->fuser, sizeof(en->fuser));
 
 	snprintf(en->fuid_s, sizeof(en->fuid_s), "%u", (unsigned)uid);
 	en_set_chk(ev, "UserId", en->fuid_s, strlen(en->fuid_s));
 	if (u)
 		en_set_chk(ev, "User", u, strlen(u));
+}
+
+const char *enrich_user_name(void *arg, uint32_t uid)
+{
+	struct enrich *en = arg;
+
+	return en_user_copy(en, uid, en->kuser, sizeof(en->kuser));
 }
 
 int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)

@@ -58,6 +58,10 @@ int enrich_msg(struct enrich *en, const struct sensor_msg *m, struct event *ev);
  * was known, else 0 (ev unchanged). */
 int enrich_proc_fill(void *arg, int32_t pid, struct event *ev);
 
+/* family_env.user_name (family.h): the user name of uid from the agent's
+ * cache, valid until the next call, or NULL. arg is the struct enrich. */
+const char *enrich_user_name(void *arg, uint32_t uid);
+
 /* Forgets exited processes older than the retention. Call now and then. */
 void enrich_tick(struct enrich *en);
 

@@ -25,6 +25,12 @@ struct family_env {
 	 * /proc). The strings stay valid until the next call. Returns 1 when the
 	 * process was known, 0 otherwise (ev unchanged). */
 	int (*proc_fill)(void *arg, int32_t pid, struct event *ev);
+	/* The user name of uid (the agent's cache of the passwd database),
+	 * valid until the next call, or NULL when it has none. May be NULL
+	 * (no names). For a module whose kernel record carries the uid at the
+	 * event: exact where the process table's is not (a setuid read before
+	 * an event that came earlier). arg as for proc_fill. */
+	const char *(*user_name)(void *arg, uint32_t uid);
 	void *arg;
 	int32_t self_pid; /* the agent: never reported */
 	/* 1 when a process sensor (bpf, netlink) runs: then no module may

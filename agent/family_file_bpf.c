@@ -43,6 +43,7 @@ struct family {
 	struct event ev;
 	struct file_rec rec;
 	char target[FB_PATH], source[FB_PATH], mode[8], owner[32], pidbuf[FAMILY_UTIL_U64_MAX];
+	char uidbuf[FAMILY_UTIL_U64_MAX];
 };
 
 /* out = folder base (absolute) + "/" + relative path p (leading "./" dropped) */
@@ -161,6 +162,8 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 		snprintf(f->owner, sizeof(f->owner), "%d:%d", (int)r->owner_uid, (int)r->owner_gid);
 		rc |= event_set_str(ev, "Owner", f->owner);
 	}
+	if (rc == 0)
+		rc = family_util_user(&f->env, r->uid, ev, f->uidbuf);
 	if (rc != 0 || family_util_proc(&f->env, (int32_t)r->pid, ev, f->pidbuf) < 0 ||
 	    f->emit(f->arg, ev) != 0) {
 		f->st.drops++;

@@ -40,6 +40,7 @@ struct family {
 	struct event ev;
 	char sip[FAMILY_UTIL_IP_MAX], dip[FAMILY_UTIL_IP_MAX], proto[FAMILY_UTIL_U64_MAX];
 	char sport[FAMILY_UTIL_U64_MAX], dport[FAMILY_UTIL_U64_MAX], pid[FAMILY_UTIL_U64_MAX];
+	char uid[FAMILY_UTIL_U64_MAX];
 	char count[FAMILY_UTIL_U64_MAX];
 };
 
@@ -106,6 +107,8 @@ static void nb_rec_one(struct family *f, const void *data, size_t size)
 	}
 	if (agg)
 		rc |= event_set_str(ev, "Count", family_util_u64(r.count, f->count));
+	if (rc == 0)
+		rc = family_util_user(&f->env, r.uid, ev, f->uid);
 	if (rc != 0 || family_util_proc(&f->env, (int32_t)r.pid, ev, f->pid) < 0 ||
 	    f->emit(f->arg, ev) != 0) {
 		f->st.drops += drop;

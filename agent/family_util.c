@@ -50,6 +50,17 @@ int family_util_proc(const struct family_env *env, int32_t pid, struct event *ev
 	return env->proc_fill(env->arg, pid, ev) == 1 ? 1 : 0;
 }
 
+int family_util_user(const struct family_env *env, uint32_t uid, struct event *ev,
+		     char uidbuf[FAMILY_UTIL_U64_MAX])
+{
+	const char *name = env->user_name ? env->user_name(env->arg, uid) : NULL;
+	int rc = event_set_str(ev, "UserId", family_util_u64(uid, uidbuf));
+
+	if (rc == 0 && name != NULL)
+		rc = event_set_str(ev, "User", name);
+	return rc;
+}
+
 int family_util_proc_daemon(const struct family_env *env, int32_t pid, struct event *ev,
 			    struct event *scratch, char pidbuf[FAMILY_UTIL_U64_MAX])
 {

@@ -27,6 +27,12 @@ char *family_util_u64(uint64_t v, char out[FAMILY_UTIL_U64_MAX]);
 int family_util_proc(const struct family_env *env, int32_t pid, struct event *ev,
 		     char pidbuf[FAMILY_UTIL_U64_MAX]);
 
+/* Sets UserId (text in uidbuf) and, where env->user_name knows it, User
+ * to uid, the kernel's at the event; call before family_util_proc, whose
+ * process context then leaves them. Returns 0 or event_set's error. */
+int family_util_user(const struct family_env *env, uint32_t uid, struct event *ev,
+		     char uidbuf[FAMILY_UTIL_U64_MAX]);
+
 /* Like family_util_proc for events whose User is not the process's (auth
  * events name the account, the process is the daemon): only ProcessId,
  * Image and ProcessGuid are set on ev; scratch is the caller's spare event. */

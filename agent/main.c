@@ -518,6 +518,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	{
 		struct family_env fe = {.proc_fill = enrich_proc_fill,
+					.user_name = enrich_user_name,
 					.arg = en,
 					.self_pid = (int32_t)getpid(),
 					.watch_paths = NULL,

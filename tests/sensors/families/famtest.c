@@ -15,7 +15,22 @@ struct ft *ft_current;
 
 static char ft_image[4096], ft_user[256], ft_uid[32];
 
-/* The test's proc_fill: /proc directly, as the agent does without its table. */
+/* The test's user_name: the passwd database directly. */
+static const char *ft_user_name(void *arg, uint32_t uid)
+{
+	static char name[256];
+	struct passwd pw, *pwp = NULL;
+	char pwbuf[1024];
+
+	(void)arg;
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 || pwp == NULL)
+		return NULL;
+	snprintf(name, sizeof(name), "%s", pw.pw_name);
+	return name;
+}
+
+/* The test's proc_fill: /proc directly, as the agent does without its
+ * table; a UserId the module set (the kernel's) is left, as the agent's. */
 static int ft_proc_fill(void *arg, int32_t pid, struct event *ev)
 {
 	char path[64], status[4096];
@@ -43,7 +58,7 @@ static int ft_proc_fill(void *arg, int32_t pid, struct event *ev)
 			}
 		fclose(fp);
 	}
-	if (have_uid) {
+	if (have_uid && event_get(ev, "UserId", NULL) == NULL) {
 		snprintf(ft_uid, sizeof(ft_uid), "%u", uid);
 		event_set_str(ev, "UserId", ft_uid);
 		if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL) {
@@ -83,6 +98,7 @@ void ft_start(struct ft *t, const struct family_ops *ops, const char *const *wat
 	ft_current = t;
 	t->ops = ops;
 	t->env.proc_fill = ft_proc_fill;
+	t->env.user_name = ft_user_name;
 	t->env.arg = NULL;
 	t->env.self_pid = getpid();
 	t->env.watch_paths = watch;

@@ -268,6 +268,7 @@ int main(int argc, char **argv)
 	ft_expect(e, "ProcessId", pid);
 	ft_expect(e, "Image", img);
 	ft_expect(e, "User", "root");
+	ft_expect(e, "UserId", "0");
 	if (!bpf) {
 		e = ft_wait(&t, 3000, "Action", "write", "TargetFilename", P("etc/cron.d/job"),
 			    NULL);

@@ -291,6 +291,7 @@ int main(int argc, char **argv)
 	ft_expect(e, "ProcessId", pid);
 	ft_expect(e, "Image", img);
 	ft_expect(e, "User", "root");
+	ft_expect(e, "UserId", "0");
 	FT_CHECK(e->category == EVCAT_NETWORK_CONNECTION);
 
 	e = ft_wait(&t, 3000, "Action", "connect", "SourcePort", cp, NULL);
