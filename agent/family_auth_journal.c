@@ -10,6 +10,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,11 @@
 #define JOURNAL_TICK_MAX 4096
 /* W3615 at the first refused entry and every this many after */
 #define JOURNAL_REFUSED_LOG 1000
+/* in the state directory: the position of the last entry read, so that a
+ * start after a stop (an upgrade, a crash, an intruder's kill) reads what
+ * came meanwhile */
+#define JOURNAL_CURSOR_NAME "auth_journal_cursor"
+#define JOURNAL_CURSOR_MAX  1024
 
 static const char *const jr_progs[] = {"sshd", "sshd-session", "sshd-auth", "sudo", "su", "login"};
 
@@ -34,6 +40,8 @@ struct family {
 	int fd;
 	struct family_stats st;
 	uint64_t refused;
+	int unsaved;	    /* entries read since the position was last saved */
+	int current_unread; /* the entry at the position is new (its start) */
 	struct family_auth_line ln;
 	struct event ev, scratch;
 	char pidbuf[FAMILY_UTIL_U64_MAX];
@@ -152,6 +160,12 @@ static int jr_read(struct family *f, int max, family_emit_fn emit, void *arg)
 	/* takes the inotify events (new entries, new or rotated files) */
 	if (sd_journal_process(f->j) < 0)
 		return YM_E_IO;
+	if (f->current_unread) {
+		f->current_unread = 0;
+		jr_entry(f, emit, arg);
+		f->unsaved = 1;
+		n++;
+	}
 	while (n < max) {
 		int r = sd_journal_next(f->j);
 
@@ -160,9 +174,97 @@ static int jr_read(struct family *f, int max, family_emit_fn emit, void *arg)
 		if (r == 0)
 			break;
 		jr_entry(f, emit, arg);
+		f->unsaved = 1;
 		n++;
 	}
 	return n;
+}
+
+static void jr_cursor_path(const struct family *f, char *out, size_t outsz)
+{
+	snprintf(out, outsz, "%s/%s", f->env.state_dir, JOURNAL_CURSOR_NAME);
+}
+
+/* Saves the position of the last entry read (at most once a tick). */
+static void jr_save(struct family *f)
+{
+	char path[4096], *c = NULL;
+
+	if (!f->unsaved || f->env.state_dir == NULL)
+		return;
+	f->unsaved = 0;
+	jr_cursor_path(f, path, sizeof(path));
+	if (sd_journal_get_cursor(f->j, &c) < 0 || util_write_file(path, c, strlen(c), 0600) != 0)
+		LOG_W("family", "W3616",
+		      "auth (journal): cannot save the position in %s: a start after a stop "
+		      "reads from the journal's end",
+		      path);
+	free(c);
+}
+
+/* The entry time a cursor holds ("...;t=<hex usec>;..."): 0, or -1 when
+ * it has none (no cursor of sd-journal's). */
+static int jr_cursor_time(const char *c, uint64_t *usec)
+{
+	const char *t = strstr(c, ";t=");
+	uint64_t v = 0;
+	int digits = 0;
+
+	if (t == NULL)
+		return -1;
+	for (t += 3; *t != '\0' && *t != ';'; t++, digits++) {
+		int d = *t >= '0' && *t <= '9'	 ? *t - '0'
+			: *t >= 'a' && *t <= 'f' ? *t - 'a' + 10
+						 : -1;
+
+		if (d < 0 || digits == 16)
+			return -1;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (digits == 0)
+		return -1;
+	*usec = v;
+	return 0;
+}
+
+/* Positions the reader after the entry the last run read last (its saved
+ * cursor): 1 when it did, 0 when there is none to resume from. */
+static int jr_resume(struct family *f)
+{
+	char path[4096], *c = NULL;
+	uint64_t t = 0, at = 0;
+	size_t n = 0;
+	int r = 0, rc;
+
+	if (f->env.state_dir == NULL)
+		return 0;
+	jr_cursor_path(f, path, sizeof(path));
+	rc = util_read_file(path, JOURNAL_CURSOR_MAX, &c, &n);
+	if (rc != 0) {
+		if (!(rc == YM_E_IO && errno == ENOENT))
+			LOG_W("family", "W3616",
+			      "auth (journal): cannot read the last run's position in %s: from "
+			      "the journal's end",
+			      path);
+		return 0;
+	}
+	/* the entry of the cursor, or the first after it where it is gone
+	 * (the journal vacuumed): that one is new */
+	if (n == 0 || memchr(c, '\0', n) != NULL || jr_cursor_time(c, &t) != 0 ||
+	    sd_journal_seek_cursor(f->j, c) < 0 || sd_journal_next(f->j) <= 0 ||
+	    ((f->current_unread = sd_journal_test_cursor(f->j, c) <= 0) &&
+	     (sd_journal_get_realtime_usec(f->j, &at) < 0 || at < t))) {
+		LOG_W("family", "W3616",
+		      "auth (journal): the last run's position in %s is not in the journal: from "
+		      "its end",
+		      path);
+		f->current_unread = 0;
+		goto out;
+	}
+	r = 1;
+out:
+	free(c);
+	return r;
 }
 
 static int jr_poll(struct family *f, int max, family_emit_fn emit, void *arg)
@@ -174,6 +276,7 @@ static int jr_tick(struct family *f, family_emit_fn emit, void *arg)
 {
 	int rc = jr_read(f, JOURNAL_TICK_MAX, emit, arg);
 
+	jr_save(f);
 	return rc < 0 ? rc : 0;
 }
 
@@ -181,6 +284,7 @@ static void jr_stop(struct family *f)
 {
 	if (f == NULL)
 		return;
+	jr_save(f);
 	sd_journal_close(f->j);
 	free(f);
 }
@@ -211,13 +315,15 @@ static int jr_start(const struct family_env *env, struct family **out)
 		if (sd_journal_add_match(f->j, match, 0) < 0)
 			goto out;
 	}
-	/* from the end: the last entry of ours is taken as read. With none
-	 * (previous() finds nothing), from the head: every entry of ours is
-	 * new. At the tail with none, a read that found nothing made the next
-	 * entry be skipped (libsystemd 252: the agent lost the first sshd
-	 * entry after its start on a journal without one) */
-	if (sd_journal_seek_tail(f->j) < 0 || (rc2 = sd_journal_previous(f->j)) < 0 ||
-	    (rc2 == 0 && sd_journal_seek_head(f->j) < 0))
+	/* after what the last run read, else from the end: the last entry of
+	 * ours is taken as read. With none (previous() finds nothing), from
+	 * the head: every entry of ours is new. At the tail with none, a read
+	 * that found nothing made the next entry be skipped (libsystemd 252:
+	 * the agent lost the first sshd entry after its start on a journal
+	 * without one) */
+	if (!jr_resume(f) &&
+	    (sd_journal_seek_tail(f->j) < 0 || (rc2 = sd_journal_previous(f->j)) < 0 ||
+	     (rc2 == 0 && sd_journal_seek_head(f->j) < 0)))
 		goto out;
 	f->fd = sd_journal_get_fd(f->j);
 	if (f->fd < 0)

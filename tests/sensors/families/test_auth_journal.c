@@ -3,7 +3,9 @@
  * touched) and entries sent to it with sd_journal_send give authentication
  * events with the exact fields: the sender's pid from journald, not from
  * the message; the first entry after a start on a journal without any of
- * the programs' is read; what was there before a start is not reported; an entry
+ * the programs' is read; what was there before a first start is not
+ * reported, and what came while it was stopped is, from the position it
+ * saved in the state directory (at a stop, and at a tick for a kill); an entry
  * named sshd from an unprivileged sender (logger -t sshd) is refused and
  * counted; an overlong or malformed authentication message is a counted
  * drop; other programs' entries are none. Skips (77) without
@@ -24,7 +26,8 @@
 #define JOURNALD "/lib/systemd/systemd-journald"
 #define SOCKET	 "/run/systemd/journal/socket"
 
-static struct ft t, t2;
+static struct ft t, t2, t3, t4, t5, t6;
+static char state[] = "/tmp/ym-journal-state-XXXXXX", cursor[256];
 static pid_t journald;
 
 static void stop_journald(void)
@@ -68,6 +71,27 @@ static void start_journald(void)
 static void send_entry(const char *prog, const char *msg)
 {
 	FT_CHECK(sd_journal_send("SYSLOG_IDENTIFIER=%s", prog, "MESSAGE=%s", msg, NULL) == 0);
+}
+
+/* Waits until journald has written the entry with this message (a send
+ * returns once the datagram is queued): what a start finds is then sure. */
+static void wait_written(const char *msg)
+{
+	char match[256];
+	sd_journal *j = NULL;
+	int found = 0;
+
+	snprintf(match, sizeof(match), "MESSAGE=%s", msg);
+	FT_CHECK(sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY) >= 0);
+	FT_CHECK(sd_journal_add_match(j, match, 0) >= 0);
+	for (int i = 0; i < 60 && !found; i++) {
+		(void)sd_journal_process(j);
+		found = sd_journal_seek_head(j) >= 0 && sd_journal_next(j) > 0;
+		if (!found)
+			usleep(50000);
+	}
+	sd_journal_close(j);
+	FT_CHECK(found);
 }
 
 int main(void)
@@ -191,6 +215,54 @@ int main(void)
 	ft_pump(&t2, 300);
 	FT_CHECK(t2.nev == 1);
 	ft_stop(&t2);
+
+	/* with a state directory: what came while the module was stopped (an
+	 * agent upgraded, crashed or killed) is read at its next start, from
+	 * the position it saved; nothing twice */
+	FT_CHECK(mkdtemp(state) != NULL);
+	snprintf(cursor, sizeof(cursor), "%s/auth_journal_cursor", state);
+	t3.env.state_dir = state;
+	ft_start(&t3, &family_auth_journal_ops, NULL);
+	send_entry("sshd", "Accepted password for ivan from 192.0.2.15 port 10 ssh2");
+	FT_CHECK(ft_wait(&t3, 3000, "User", "ivan", NULL) != NULL);
+	ft_stop(&t3); /* saves the position */
+	FT_CHECK(access(cursor, F_OK) == 0);
+	send_entry("sshd", "Accepted password for judy from 192.0.2.16 port 11 ssh2");
+	send_entry("su", "(to root) ken on pts/3");
+	t4.env.state_dir = state;
+	ft_start(&t4, &family_auth_journal_ops, NULL);
+	FT_CHECK(ft_wait(&t4, 3000, "User", "judy", NULL) != NULL);
+	FT_CHECK(ft_wait(&t4, 3000, "User", "ken", NULL) != NULL);
+	send_entry("sshd", "Accepted password for lou from 192.0.2.17 port 12 ssh2");
+	FT_CHECK(ft_wait(&t4, 3000, "User", "lou", NULL) != NULL);
+	ft_pump(&t4, 1200);    /* a tick saves the position too */
+	FT_CHECK(t4.nev == 3); /* not ivan again */
+	t4.ops->stop(t4.f);    /* killed: no save at a stop */
+	t4.f = NULL;
+	send_entry("sshd", "Accepted password for mia from 192.0.2.18 port 13 ssh2");
+	t5.env.state_dir = state;
+	ft_start(&t5, &family_auth_journal_ops, NULL);
+	FT_CHECK(ft_wait(&t5, 3000, "User", "mia", NULL) != NULL);
+	ft_pump(&t5, 300);
+	FT_CHECK(t5.nev == 1);
+	ft_stop(&t5);
+	/* a position that is no cursor: from the end, said (W3616) */
+	{
+		FILE *fp = fopen(cursor, "w");
+
+		FT_CHECK(fp != NULL && fputs("s=nonsense", fp) >= 0 && fclose(fp) == 0);
+	}
+	send_entry("sshd", "Accepted password for ned from 192.0.2.19 port 14 ssh2");
+	wait_written("Accepted password for ned from 192.0.2.19 port 14 ssh2");
+	t6.env.state_dir = state;
+	ft_start(&t6, &family_auth_journal_ops, NULL);
+	send_entry("sshd", "Accepted password for olga from 192.0.2.20 port 15 ssh2");
+	FT_CHECK(ft_wait(&t6, 3000, "User", "olga", NULL) != NULL);
+	ft_pump(&t6, 300);
+	FT_CHECK(t6.nev == 1);
+	ft_stop(&t6);
+	unlink(cursor);
+	rmdir(state);
 	stop_journald();
 	printf("PASS: auth journal\n");
 	return 0;
