@@ -579,7 +579,8 @@ static int64_t collect_rearm(const struct collect_cfg *cfg, int ep, uint64_t *re
 	return next;
 }
 
-/* Drains the process sensor (at most 4,096 messages); logs a failure.
+/* Drains the process sensor (at most its bound: COLLECT_POLL_BUDGET_NS);
+ * logs a failure; *full: it took as many as it could (more may wait).
  * Returns what its poll() returned. */
 static int collect_poll_sensor(struct collect_state *cs, int *full)
 {

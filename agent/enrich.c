@@ -831,7 +831,6 @@ static void en_fill_user(struct enrich *en, uint32_t uid, struct event *ev)
 	if (event_get(ev, "UserId", NULL) != NULL)
 		return;
 	u = en_user_copy(en, uid, en->fuser, sizeof(en->fuser));
-
 	snprintf(en->fuid_s, sizeof(en->fuid_s), "%u", (unsigned)uid);
 	en_set_chk(ev, "UserId", en->fuid_s, strlen(en->fuid_s));
 	if (u)
