@@ -5,6 +5,7 @@
 #   make bench      run every benchmark under bench/ (release build)
 #   make bench-NAME run bench/NAME only
 #   make fuzz       build the libFuzzer targets (clang) and fuzz each briefly
+#                   (seeds: fuzz/corpus/NAME; what it finds: build/fuzz/corpus/NAME)
 # PRESET=asan-ubsan selects another preset (CI uses it for make check).
 
 PRESET ?= dev
@@ -48,9 +49,11 @@ bench-%: deps
 
 fuzz: deps
 	@$(MAKE) --no-print-directory build PRESET=fuzz
-	@set -e; for f in build/fuzz/fuzz/fuzz-*; do \
+	@set -e; for f in build/fuzz/bin/fuzz-*; do \
 		n=$${f##*/fuzz-}; echo "fuzzing $$n for $(FUZZ_SECONDS)s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/corpus/$$n; done
+		mkdir -p build/fuzz/corpus/$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			build/fuzz/corpus/$$n fuzz/corpus/$$n; done
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
