@@ -59,7 +59,7 @@ static int db_record_one(void *ctx, void *data, size_t size)
 	if (query != (r->dir == DNS_DIR_EGRESS))
 		return 0;
 	(void)family_dns_track_packet(f->track, r->af, r->saddr, r->sport, r->daddr, r->dport,
-				      r->data, r->len, (int32_t)r->pid, f->emit, f->arg);
+				      r->data, r->len, (int32_t)r->pid, r->uid, f->emit, f->arg);
 	return 0;
 }
 

@@ -19,6 +19,7 @@ struct dns_pending {
 	uint16_t cport, id;
 	uint8_t client[16];
 	int32_t pid;
+	uint32_t uid; /* FAMILY_UID_NONE: from the process context */
 	uint64_t seen_ns, mono_ns;
 	uint16_t qtype;
 	char qname[FAMILY_DNS_NAME_MAX];
@@ -40,6 +41,7 @@ struct family_dns_track {
 	uint8_t want_addr[16];
 	uint64_t found_inode;
 	char type[12], status[FAMILY_UTIL_U64_MAX], pid[FAMILY_UTIL_U64_MAX];
+	char uid[FAMILY_UTIL_U64_MAX];
 };
 
 int family_dns_track_new(const struct family_env *env, struct family_dns_track **out)
@@ -127,6 +129,8 @@ static int dns_emit(struct family_dns_track *t, const struct dns_pending *q,
 		if (resp->answers_len != 0)
 			rc |= event_set(ev, "QueryResults", resp->answers, resp->answers_len);
 	}
+	if (rc == 0 && q->uid != FAMILY_UID_NONE)
+		rc = family_util_user(&t->env, q->uid, ev, t->uid);
 	if (rc != 0 || family_util_proc(&t->env, q->pid, ev, t->pid) < 0 || emit(arg, ev) != 0) {
 		t->st.drops++;
 		return 0;
@@ -137,7 +141,7 @@ static int dns_emit(struct family_dns_track *t, const struct dns_pending *q,
 
 int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *src, uint16_t sport,
 			    const uint8_t *dst, uint16_t dport, const uint8_t *p, size_t n,
-			    int32_t pid, family_emit_fn emit, void *arg)
+			    int32_t pid, uint32_t uid, family_emit_fn emit, void *arg)
 {
 	struct family_dns_msg *m = &t->msg;
 	size_t alen = af == AF_INET ? 4 : 16, i, slot = FAMILY_DNS_TRACK_MAX, oldest = 0;
@@ -171,13 +175,16 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 			util_strlcpy(q.qname, m->qname, sizeof(q.qname));
 			/* the reader, where the kernel knew it */
 			q.pid = pid != 0 ? pid : dns_owner(t, af, dst, dport);
+			q.uid = pid != 0 ? uid : FAMILY_UID_NONE;
 			if (family_is_agent(&t->env, q.pid))
 				return 0;
 			return dns_emit(t, &q, m, emit, arg);
 		}
 	}
-	if (pid == 0)
+	if (pid == 0) {
 		pid = dns_owner(t, af, src, sport);
+		uid = FAMILY_UID_NONE;
+	}
 	if (family_is_agent(&t->env, pid))
 		return 0;
 	for (i = 0; i < FAMILY_DNS_TRACK_MAX; i++) {
@@ -205,6 +212,7 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 		q->id = m->id;
 		memcpy(q->client, src, alen);
 		q->pid = pid;
+		q->uid = uid;
 		q->seen_ns = util_now_ns();
 		q->mono_ns = util_mono_ns();
 		q->qtype = m->qtype;

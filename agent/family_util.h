@@ -12,6 +12,7 @@
 
 #define FAMILY_UTIL_IP_MAX  46 /* INET6_ADDRSTRLEN */
 #define FAMILY_UTIL_U64_MAX 21
+#define FAMILY_UID_NONE	    UINT32_MAX /* a uid not known */
 
 /* Writes the text form of an IPv4 (af AF_INET, 4 bytes) or IPv6 (AF_INET6,
  * 16 bytes) address into out (FAMILY_UTIL_IP_MAX bytes). An IPv4-mapped IPv6

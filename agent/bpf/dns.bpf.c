@@ -133,9 +133,9 @@ static __always_inline void dns_copy(struct __sk_buff *skb, __u8 dir)
 		return;
 	}
 	r->pid = dir == DNS_DIR_EGRESS ? bpf_get_current_pid_tgid() >> 32 : 0;
+	r->uid = dir == DNS_DIR_EGRESS ? (__u32)bpf_get_current_uid_gid() : (__u32)-1;
 	r->dir = dir;
 	r->pad = 0;
-	r->pad2 = 0;
 	r->af = af;
 	r->sport = bpf_ntohs(ports[0]);
 	r->dport = bpf_ntohs(ports[1]);
@@ -301,11 +301,11 @@ static __always_inline int rec_user(struct dns_rec *r, int ret, __u64 buf, __u64
 	if (n < 12 || n > DNS_REC_DATA || bpf_probe_read_user(r->data, n, (const void *)buf) != 0)
 		return -1;
 	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->uid = (__u32)bpf_get_current_uid_gid();
 	r->len = n;
 	r->wire_len = ret;
 	r->dir = dir;
 	r->pad = 0;
-	r->pad2 = 0;
 	r->af = af;
 	return 0;
 }

@@ -31,7 +31,7 @@ struct dns_rec {
 	__u8 pad;
 	__u16 af;
 	__u16 sport, dport; /* host order */
-	__u32 pad2;
+	__u32 uid;	    /* the sender's (egress) or reader's real uid; (u32)-1 if unknown */
 	__u8 saddr[16], daddr[16];
 	__u8 data[DNS_REC_DATA];
 };

@@ -468,6 +468,7 @@ static void run(struct ft *t, const struct family_ops *ops)
 	ft_expect(e, "ProcessId", pid);
 	ft_expect(e, "Image", img);
 	ft_expect(e, "User", "root");
+	ft_expect(e, "UserId", "0");
 	reap(c);
 
 	c = query(AF_INET, "nx.example.test", 1, 0x2222);
