@@ -68,11 +68,11 @@ struct sensor_kinfo {
 
 struct sensor_msg {
 	enum sensor_msg_type type;
-	int32_t pid;	/* process (tgid) */
-	int32_t ppid;	/* parent's tgid for FORK (and EXIT when known), else 0 */
-	uint64_t ts_ns; /* wall clock, ns since the epoch */
-	uint32_t exit_code;		/* as wait(2) status */
-	uint32_t uid;			/* UID: the new real uid */
+	int32_t pid;		      /* process (tgid) */
+	int32_t ppid;		      /* parent's tgid for FORK (and EXIT when known), else 0 */
+	uint64_t ts_ns;		      /* wall clock, ns since the epoch */
+	uint32_t exit_code;	      /* as wait(2) status */
+	uint32_t uid;		      /* UID: the new real uid */
 	const struct sensor_kinfo *k; /* NULL from the netlink sensor */
 };
 
