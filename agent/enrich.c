@@ -357,12 +357,22 @@ static const char *en_user_copy(struct enrich *en, uint32_t uid, char *dst, size
 	return dst;
 }
 
+/* UserId and User of uid, in en's uid_s and user */
+static void en_user_fields(struct enrich *en, struct event *ev, uint32_t uid)
+{
+	const char *u = en_user_copy(en, uid, en->user, sizeof(en->user));
+
+	en_setu(ev, "UserId", en->uid_s, sizeof(en->uid_s), uid);
+	if (u)
+		en_set(ev, "User", u, strlen(u));
+}
+
 /* process_creation from what the eBPF sensor read in the kernel */
 static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event *ev)
 {
 	const struct sensor_kinfo *k = m->k;
 	const struct proc_entry *pe;
-	const char *cmd = k->cmdline, *u;
+	const char *cmd = k->cmdline;
 	size_t cmd_len = k->cmdline_len;
 	uint8_t sha[32];
 	int hit = 0;
@@ -392,10 +402,7 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 		en_set(ev, "CommandLine", cmd, cmd_len);
 	if (k->cwd_len)
 		en_set(ev, "CurrentDirectory", k->cwd, k->cwd_len);
-	en_setu(ev, "UserId", en->uid_s, sizeof(en->uid_s), k->uid);
-	u = en_user_copy(en, k->uid, en->user, sizeof(en->user));
-	if (u)
-		en_set(ev, "User", u, strlen(u));
+	en_user_fields(en, ev, k->uid);
 	if (k->euid != k->uid)
 		en_setu(ev, "EffectiveUserId", en->euid_s, sizeof(en->euid_s), k->euid);
 	if (k->loginuid != UINT32_MAX)
@@ -629,13 +636,8 @@ static int en_exit(struct enrich *en, const struct sensor_msg *m, struct event *
 	}
 	if (pe->ppid > 0)
 		en_setu(ev, "ParentProcessId", en->ppid_s, sizeof(en->ppid_s), (uint64_t)pe->ppid);
-	if (pe->uid != PROCTABLE_UID_NONE) {
-		const char *u = en_user_copy(en, pe->uid, en->user, sizeof(en->user));
-
-		en_setu(ev, "UserId", en->uid_s, sizeof(en->uid_s), pe->uid);
-		if (u)
-			en_set(ev, "User", u, strlen(u));
-	}
+	if (pe->uid != PROCTABLE_UID_NONE)
+		en_user_fields(en, ev, pe->uid);
 	/* wait(2) status: exit code in bits 8..15, or the killing signal */
 	if (m->exit_code & 0x7f)
 		en_setu(ev, "ExitSignal", en->sig_s, sizeof(en->sig_s), m->exit_code & 0x7f);
@@ -876,9 +878,8 @@ int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
 			      en->fpi.cmdline,
 			      (en->fpi.have & PROCINFO_HAVE_CMDLINE) ? en->fpi.cmdline_len : 0);
 		en->st.fill_from_proc++;
-	}
-	if (en->fpi.have & PROCINFO_HAVE_IMAGE)
 		en_set_chk(ev, "Image", en->fpi.image, en->fpi.image_len);
+	}
 	if ((en->fpi.have & PROCINFO_HAVE_CMDLINE) && en->fpi.cmdline_len)
 		en_set_chk(ev, "CommandLine", en->fpi.cmdline, en->fpi.cmdline_len);
 	en_set_chk(ev, "ProcessGuid", en->fguid, ENRICH_GUID_LEN);

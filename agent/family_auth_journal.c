@@ -112,7 +112,7 @@ static void jr_entry(struct family *f, family_emit_fn emit, void *arg)
 	char *msg = f->msg;
 	char prog[64], uid[24], exe[256], pid_s[24];
 	uint64_t usec = 0, pid = 0;
-	int rc, named = 0;
+	int rc, named = 0, have_uid, have_exe;
 
 	if (jr_field(f->j, "SYSLOG_IDENTIFIER", prog, sizeof(prog)) != 0)
 		return; /* our matches name it: not ours */
@@ -123,15 +123,14 @@ static void jr_entry(struct family *f, family_emit_fn emit, void *arg)
 		f->st.drops++; /* over 8 KiB, or binary: not read */
 		return;
 	}
-	if (!family_auth_journal_trusted(
-		prog, jr_field(f->j, "_UID", uid, sizeof(uid)) == 0 ? uid : NULL,
-		jr_field(f->j, "_EXE", exe, sizeof(exe)) == 0 ? exe : NULL)) {
+	have_uid = jr_field(f->j, "_UID", uid, sizeof(uid)) == 0;
+	have_exe = jr_field(f->j, "_EXE", exe, sizeof(exe)) == 0;
+	if (!family_auth_journal_trusted(prog, have_uid ? uid : NULL, have_exe ? exe : NULL)) {
 		if (f->refused++ % JOURNAL_REFUSED_LOG == 0)
 			LOG_W("family", "W3615",
 			      "auth (journal): a %s entry from uid %s (%s) is not that program's: "
 			      "refused (%llu so far)",
-			      prog, jr_field(f->j, "_UID", uid, sizeof(uid)) == 0 ? uid : "?",
-			      jr_field(f->j, "_EXE", exe, sizeof(exe)) == 0 ? exe : "?",
+			      prog, have_uid ? uid : "?", have_exe ? exe : "?",
 			      (unsigned long long)f->refused);
 		return;
 	}
@@ -248,20 +247,22 @@ static int jr_resume(struct family *f)
 			      path);
 		return 0;
 	}
-	/* the entry of the cursor, or the first after it where it is gone
-	 * (the journal vacuumed): that one is new */
 	if (n == 0 || memchr(c, '\0', n) != NULL || jr_cursor_time(c, &t) != 0 ||
-	    sd_journal_seek_cursor(f->j, c) < 0 || sd_journal_next(f->j) <= 0 ||
-	    ((f->current_unread = sd_journal_test_cursor(f->j, c) <= 0) &&
-	     (sd_journal_get_realtime_usec(f->j, &at) < 0 || at < t))) {
-		LOG_W("family", "W3616",
-		      "auth (journal): the last run's position in %s is not in the journal: from "
-		      "its end",
-		      path);
-		f->current_unread = 0;
-		goto out;
+	    sd_journal_seek_cursor(f->j, c) < 0 || sd_journal_next(f->j) <= 0)
+		goto bad;
+	/* the entry of the cursor, or the first after it where it is gone
+	 * (the journal vacuumed): that one is new, and no older than it */
+	if (sd_journal_test_cursor(f->j, c) <= 0) {
+		if (sd_journal_get_realtime_usec(f->j, &at) < 0 || at < t)
+			goto bad;
+		f->current_unread = 1;
 	}
 	r = 1;
+	goto out;
+bad:
+	LOG_W("family", "W3616",
+	      "auth (journal): the last run's position in %s is not in the journal: from its end",
+	      path);
 out:
 	free(c);
 	return r;
