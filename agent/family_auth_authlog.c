@@ -153,6 +153,42 @@ static int al_repeated(struct cursor *c, unsigned *repeat)
 	return 0;
 }
 
+/* The end of an authenticated session, as sshd names its connection once
+ * the user is logged in ("user NAME ADDR port PORT"; before, "authenticating
+ * user" or "invalid user", which are no sessions): a clean disconnect, and
+ * the ends sshd logs when the connection breaks. */
+static const char *const al_ssh_ends[] = {
+    "Disconnected from user ",
+    "Connection closed by user ",
+    "Connection reset by user ",
+    "Timeout, client not responding from user ",
+};
+
+/* "NAME ADDR port PORT" to the end of the message, cut from the right. */
+static int al_ssh_end(struct cursor *c, struct family_auth_line *o)
+{
+	const uint8_t *p = c->p + c->off;
+	size_t left = cursor_left(c), sp;
+	long at = al_find(c, " port ", 1);
+
+	if (at <= 0 || (size_t)at + 6 >= left)
+		return YM_E_PARSE;
+	for (size_t i = (size_t)at + 6; i < left; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return YM_E_PARSE; /* "[preauth]" or more after the port */
+	al_copy(o->port, sizeof(o->port), p + at + 6, left - (size_t)at - 6);
+	sp = (size_t)at;
+	while (sp > 0 && p[sp - 1] != ' ')
+		sp--;
+	if (sp < 2 || sp == (size_t)at)
+		return YM_E_PARSE;
+	al_copy(o->ip, sizeof(o->ip), p + sp, (size_t)at - sp);
+	al_copy(o->user, sizeof(o->user), p, sp - 1);
+	o->type = "ssh";
+	o->status = "logoff";
+	return 0;
+}
+
 static int al_sshd(struct cursor *c, struct family_auth_line *o)
 {
 	const uint8_t *w;
@@ -160,6 +196,9 @@ static int al_sshd(struct cursor *c, struct family_auth_line *o)
 	long at;
 	struct cursor tail;
 
+	for (size_t i = 0; i < sizeof(al_ssh_ends) / sizeof(al_ssh_ends[0]); i++)
+		if (al_lit(c, al_ssh_ends[i]))
+			return al_ssh_end(c, o);
 	if (al_lit(c, "Accepted "))
 		o->status = "success";
 	else if (al_lit(c, "Failed "))
@@ -226,12 +265,24 @@ static int al_sudo(struct cursor *c, struct family_auth_line *o)
 	return 0;
 }
 
-/* "(to root) bob on pts/0", "FAILED SU (to root) bob on pts/0" */
+/* "(to root) bob on pts/0", "FAILED SU (to root) bob on pts/0"; the end
+ * of the session, "pam_unix(su:session): session closed for user root"
+ * (su-l for "su -"), names the account switched to only: the one who ran
+ * su is in the start's event of the same ProcessId */
 static int al_su(struct cursor *c, struct family_auth_line *o)
 {
 	const uint8_t *w;
 	size_t n;
 
+	if (al_lit(c, "pam_unix(su:session): session closed for user ") ||
+	    al_lit(c, "pam_unix(su-l:session): session closed for user ")) {
+		if (al_word(c, &w, &n) != 0)
+			return YM_E_PARSE;
+		al_copy(o->target, sizeof(o->target), w, n);
+		o->type = "su";
+		o->status = "logoff";
+		return 0;
+	}
 	o->status = al_lit(c, "FAILED SU ") ? "failure" : "success";
 	if (!al_lit(c, "(to "))
 		return YM_E_NOTFOUND;
@@ -267,6 +318,13 @@ static int al_login(struct cursor *c, struct family_auth_line *o)
 		o->status = "success";
 		return 0;
 	}
+	if (al_lit(c, "pam_unix(login:session): session closed for user ")) {
+		if (al_word(c, &w, &n) != 0)
+			return YM_E_PARSE;
+		al_copy(o->user, sizeof(o->user), w, n);
+		o->status = "logoff";
+		return 0;
+	}
 	if (al_lit(c, "FAILED LOGIN ")) {
 		at = al_find(c, " FOR '", 1);
 		if (at < 0 || cursor_get_bytes(c, (size_t)at + 6, &w) != 0)
@@ -300,7 +358,8 @@ static int al_message(struct cursor *c, struct family_auth_line *o, int *named)
 		rc = al_login(c, o);
 	else
 		rc = YM_E_NOTFOUND;
-	if (rc == 0 && o->user[0] == '\0')
+	/* every event names its user; su's end, its target only */
+	if (rc == 0 && o->user[0] == '\0' && !(o->status[0] == 'l' && o->target[0]))
 		rc = YM_E_PARSE;
 	if (rc != 0 && named != NULL)
 		*named = rc == YM_E_PARSE;
@@ -364,7 +423,8 @@ int family_auth_emit(const struct family_env *env, const struct family_auth_line
 	event_init(ev);
 	ev->ts_ns = ts_ns;
 	ev->category = EVCAT_AUTHENTICATION;
-	rc |= event_set_str(ev, "User", o->user);
+	if (o->user[0])
+		rc |= event_set_str(ev, "User", o->user);
 	rc |= event_set_str(ev, "LogonType", o->type);
 	rc |= event_set_str(ev, "Status", o->status);
 	if (o->ip[0])

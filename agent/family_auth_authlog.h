@@ -1,7 +1,8 @@
 /* family_auth_authlog: auth family, mode "authlog": follows the syslog
  * authentication log (/var/log/auth.log, else /var/log/secure; the
  * environment variable YAMORI_AUTH_LOG names another file) and turns sshd,
- * sudo, su and login lines into authentication events. */
+ * sudo, su and login lines into authentication events: logons, failed
+ * ones, and the ends of sshd, su and login sessions. */
 #ifndef YM_AGENT_FAMILY_AUTH_AUTHLOG_H
 #define YM_AGENT_FAMILY_AUTH_AUTHLOG_H
 
@@ -22,7 +23,9 @@ struct family_auth_line {
 	/* rsyslog's "message repeated N times: [ ...]": N (1 for a plain line) */
 	unsigned repeat;
 	const char *type;   /* "ssh", "sudo", "su", "console" */
-	const char *status; /* "success", "failure" */
+	/* "success", "failure", or "logoff" (a session's end: user empty for
+	 * su's, whose message names the target only) */
+	const char *status;
 };
 
 /* Parses one log line (n bytes, without the newline; untrusted, borrowed).

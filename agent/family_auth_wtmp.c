@@ -16,6 +16,10 @@
 #define WTMP_REC    sizeof(struct utmpx)
 #define WTMP_BATCH  256 /* records read per call and file */
 #define WTMP_ROUNDS 16
+/* terminals with a session open, to name the user of its logout record
+ * (systemd and login write it without one; sshd with one): the oldest
+ * logon's terminal is forgotten first */
+#define WTMP_LINES 128
 
 struct wtmp_file {
 	struct family_auth_follow fw;
@@ -24,9 +28,20 @@ struct wtmp_file {
 	uint8_t part[WTMP_REC];
 };
 
+/* a session opened on a terminal (a wtmp USER_PROCESS record) */
+struct wtmp_line {
+	char line[sizeof(((struct utmpx *)0)->ut_line) + 1]; /* "" : free */
+	char user[sizeof(((struct utmpx *)0)->ut_user) + 1];
+	char host[sizeof(((struct utmpx *)0)->ut_host) + 1];
+	char ip[FAMILY_UTIL_IP_MAX];
+	uint64_t seq; /* logon order */
+};
+
 struct family {
 	struct family_env env;
 	struct wtmp_file files[2];
+	struct wtmp_line lines[WTMP_LINES];
+	uint64_t line_seq;
 	int ino_fd;
 	struct family_stats st;
 	struct event ev, scratch;
@@ -45,23 +60,90 @@ static void wt_str(char *dst, const char *src, size_t n)
 	dst[l] = '\0';
 }
 
+/* The session open on terminal line, or NULL. */
+static struct wtmp_line *wt_line_find(struct family *f, const char *line)
+{
+	for (size_t i = 0; i < WTMP_LINES; i++)
+		if (f->lines[i].line[0] && strcmp(f->lines[i].line, line) == 0)
+			return &f->lines[i];
+	return NULL;
+}
+
+/* Keeps the session the logon record just read (f->user, f->line, f->host,
+ * f->ip) opened, in place of one on the same terminal, else of the oldest. */
+static void wt_line_open(struct family *f)
+{
+	struct wtmp_line *l = wt_line_find(f, f->line);
+
+	for (size_t i = 0; l == NULL && i < WTMP_LINES; i++)
+		if (f->lines[i].line[0] == '\0')
+			l = &f->lines[i];
+	if (l == NULL) {
+		l = &f->lines[0];
+		for (size_t i = 1; i < WTMP_LINES; i++)
+			if (f->lines[i].seq < l->seq)
+				l = &f->lines[i];
+	}
+	memcpy(l->line, f->line, sizeof(l->line));
+	memcpy(l->user, f->user, sizeof(l->user));
+	memcpy(l->host, f->host, sizeof(l->host));
+	memcpy(l->ip, f->ip, sizeof(l->ip));
+	l->seq = ++f->line_seq;
+}
+
+/* A logout record (DEAD_PROCESS) of wtmp: the end of the session open on
+ * its terminal, which names its user, source and remoteness (else the
+ * record's own user, when it has one). Returns 1 and sets f->user,
+ * f->host and f->ip when it is a session's end, 0 when not (a getty's
+ * exit: no session was open there). */
+static int wt_logout(struct family *f)
+{
+	struct wtmp_line *l = f->line[0] ? wt_line_find(f, f->line) : NULL;
+
+	f->ip[0] = '\0';
+	if (l != NULL) {
+		memcpy(f->user, l->user, sizeof(f->user));
+		memcpy(f->host, l->host, sizeof(f->host));
+		memcpy(f->ip, l->ip, sizeof(f->ip));
+		l->line[0] = '\0';
+		return 1;
+	}
+	return f->user[0] != '\0' && f->line[0] != '\0';
+}
+
 static void wt_record(struct family *f, const struct wtmp_file *wf, const uint8_t *p,
 		      family_emit_fn emit, void *arg)
 {
 	struct utmpx u;
 	struct event *ev = &f->ev;
 	static const uint8_t zero[16];
-	int rc = 0, remote;
+	int rc = 0, remote, logoff = 0;
 
 	memcpy(&u, p, sizeof(u));
-	if (wf->failed ? (u.ut_type != USER_PROCESS && u.ut_type != LOGIN_PROCESS)
-		       : u.ut_type != USER_PROCESS)
-		return; /* logouts, boot and run-level records */
 	wt_str(f->user, u.ut_user, sizeof(u.ut_user));
 	wt_str(f->line, u.ut_line, sizeof(u.ut_line));
 	wt_str(f->host, u.ut_host, sizeof(u.ut_host));
-	if (f->user[0] == '\0')
-		return;
+	f->ip[0] = '\0';
+	if (!wf->failed && u.ut_type == DEAD_PROCESS) {
+		if (!wt_logout(f))
+			return;
+		logoff = 1;
+	} else if (wf->failed ? (u.ut_type != USER_PROCESS && u.ut_type != LOGIN_PROCESS)
+			      : u.ut_type != USER_PROCESS) {
+		return; /* boot, run-level and getty records */
+	} else {
+		if (f->user[0] == '\0')
+			return;
+		if (memcmp(u.ut_addr_v6, zero, 16) != 0) {
+			const uint8_t *a = (const uint8_t *)u.ut_addr_v6;
+			int v4 = memcmp(a + 4, zero, 12) == 0;
+
+			if (family_util_ip(v4 ? AF_INET : AF_INET6, a, f->ip) != 0)
+				f->ip[0] = '\0';
+		}
+		if (!wf->failed && f->line[0])
+			wt_line_open(f);
+	}
 	event_init(ev);
 	ev->ts_ns = u.ut_tv.tv_sec > 0 ? (uint64_t)u.ut_tv.tv_sec * 1000000000ull +
 					     (uint64_t)u.ut_tv.tv_usec * 1000ull
@@ -70,16 +152,11 @@ static void wt_record(struct family *f, const struct wtmp_file *wf, const uint8_
 	remote = f->host[0] != '\0' || strncmp(f->line, "ssh", 3) == 0;
 	rc |= event_set_str(ev, "User", f->user);
 	rc |= event_set_str(ev, "LogonType", remote ? "ssh" : "console");
-	rc |= event_set_str(ev, "Status", wf->failed ? "failure" : "success");
+	rc |= event_set_str(ev, "Status", logoff ? "logoff" : wf->failed ? "failure" : "success");
 	if (f->line[0])
 		rc |= event_set_str(ev, "Terminal", f->line);
-	if (memcmp(u.ut_addr_v6, zero, 16) != 0) {
-		const uint8_t *a = (const uint8_t *)u.ut_addr_v6;
-		int v4 = memcmp(a + 4, zero, 12) == 0;
-
-		if (family_util_ip(v4 ? AF_INET : AF_INET6, a, f->ip) == 0)
-			rc |= event_set_str(ev, "SourceIp", f->ip);
-	}
+	if (f->ip[0])
+		rc |= event_set_str(ev, "SourceIp", f->ip);
 	if (f->host[0])
 		rc |= event_set_str(ev, "SourceHostname", f->host);
 	if (rc != 0 || family_util_proc_daemon(&f->env, u.ut_pid, ev, &f->scratch, f->pidbuf) < 0 ||

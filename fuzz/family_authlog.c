@@ -2,7 +2,8 @@
  * (agent/family_auth_authlog.c: syslog header, sshd, sudo, su, login), and
  * the same bytes after the first as the journal's MESSAGE of the program
  * the first byte picks (family_auth_message_parse, the journal mode).
- * Checks that a parsed line names a user and a known type and status. */
+ * Checks that a parsed line names a user (su's logoff: its target) and a
+ * known type and status. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check(const struct family_auth_line *l)
 {
-	if (l->user[0] == '\0' || l->type == NULL || l->status == NULL ||
+	int su_end = l->type != NULL && l->status != NULL && strcmp(l->type, "su") == 0 &&
+		     strcmp(l->status, "logoff") == 0;
+
+	if ((l->user[0] == '\0' && !(su_end && l->target[0] != '\0')) || l->type == NULL ||
+	    l->status == NULL || strnlen(l->target, sizeof(l->target)) == sizeof(l->target) ||
+	    strnlen(l->port, sizeof(l->port)) == sizeof(l->port) ||
 	    strnlen(l->user, sizeof(l->user)) == sizeof(l->user) ||
 	    strnlen(l->ip, sizeof(l->ip)) == sizeof(l->ip))
 		abort();

@@ -116,6 +116,29 @@ int main(void)
 	FT_CHECK(e != NULL);
 	ft_expect(e, "LogonType", "console");
 	ft_expect(e, "Status", "success");
+	/* the sessions' ends: sshd's names the connection of its start */
+	append("Nov 26 02:03:39 host sshd[310]: Received disconnect from 192.0.2.10 port 50022:11: "
+	       "disconnected by user");
+	append("Nov 26 02:03:39 host sshd[310]: Disconnected from user alice 192.0.2.10 port "
+	       "50022");
+	append("Nov 26 02:03:39 host su[300]: pam_unix(su:session): session closed for user root");
+	append("Nov 26 02:03:39 host login[303]: pam_unix(login:session): session closed for user "
+	       "frank");
+	e = ft_wait(&t, 3000, "Status", "logoff", "LogonType", "ssh", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "User", "alice");
+	ft_expect(e, "SourceIp", "192.0.2.10");
+	ft_expect(e, "SourcePort", "50022");
+	ft_expect(e, "AuthMethod", NULL);
+	ft_expect(e, "ProcessId", "310");
+	e = ft_wait(&t, 3000, "Status", "logoff", "LogonType", "su", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "User", NULL);
+	ft_expect(e, "TargetUser", "root");
+	ft_expect(e, "ProcessId", "300");
+	e = ft_wait(&t, 3000, "Status", "logoff", "LogonType", "console", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "User", "frank");
 
 	/* an overlong line is a counted drop and does not swallow the next one */
 	memset(line, 'x', sizeof(line) - 1);
@@ -173,9 +196,9 @@ int main(void)
 	ft_pump(&t, 300);
 	FT_CHECK(ft_count(&t, "User", "history", NULL) == 0);
 	FT_CHECK(ft_count(&t, "User", "root", NULL) == 0);
-	FT_CHECK(t.nev == 117);
+	FT_CHECK(t.nev == 120);
 	t.ops->stats(t.f, &fs);
-	FT_CHECK(fs.events == 117 && fs.drops == 52);
+	FT_CHECK(fs.events == 120 && fs.drops == 52);
 
 	kill(daemon, SIGKILL);
 	waitpid(daemon, NULL, 0);

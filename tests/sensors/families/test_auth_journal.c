@@ -190,6 +190,19 @@ int main(void)
 	e = ft_wait(&t, 3000, "User", "frank", NULL);
 	FT_CHECK(e != NULL);
 	ft_expect(e, "ProcessName", "sshd-session");
+	/* the ends of frank's and dave's sessions */
+	send_entry("sshd-session", "Disconnected from user frank 192.0.2.12 port 7");
+	send_entry("su", "pam_unix(su:session): session closed for user root");
+	e = ft_wait(&t, 3000, "Status", "logoff", "User", "frank", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "LogonType", "ssh");
+	ft_expect(e, "SourceIp", "192.0.2.12");
+	ft_expect(e, "SourcePort", "7");
+	ft_expect(e, "ProcessId", pid);
+	e = ft_wait(&t, 3000, "Status", "logoff", "LogonType", "su", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "TargetUser", "root");
+	ft_expect(e, "User", NULL);
 
 	/* an overlong message and a cut one are counted drops; what follows
 	 * them is read */
@@ -203,8 +216,8 @@ int main(void)
 	FT_CHECK(fs.drops == 2);
 	/* alice, bob, carol, dave, erin, frank, gina: nothing else (not
 	 * cron's, not the forged one) */
-	FT_CHECK(fs.events == 7);
-	FT_CHECK(t.nev == 7);
+	FT_CHECK(fs.events == 9);
+	FT_CHECK(t.nev == 9);
 	ft_stop(&t);
 
 	/* started again: what the journal holds is history, not reported;

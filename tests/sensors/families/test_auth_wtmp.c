@@ -1,7 +1,8 @@
 /* auth family, mode wtmp: records written with updwtmpx to real wtmp/btmp
  * files (named by YAMORI_WTMP / YAMORI_BTMP) give authentication events;
- * history and logout records are not reported; a record written in two
- * pieces is read once whole. */
+ * history is not reported; a logout record is a session's end, named from
+ * the logon on its terminal; a record written in two pieces is read once
+ * whole. */
 #include "famtest.h"
 #include "family_auth_wtmp.h"
 
@@ -72,8 +73,34 @@ int main(void)
 	ft_expect(e, "ProcessId", pid);
 	ft_expect(e, "Image", ft_self_image());
 
-	rec(&u, DEAD_PROCESS, "alice", "pts/7", "", sess);
+	/* the session's end, written as systemd and login write it (no user,
+	 * host or address): named from its start on that terminal */
+	rec(&u, DEAD_PROCESS, "", "pts/7", "", sess);
 	updwtmpx(wtmp, &u);
+	e = ft_wait(&t, 3000, "Status", "logoff", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "User", "alice");
+	ft_expect(e, "LogonType", "ssh");
+	ft_expect(e, "Terminal", "pts/7");
+	ft_expect(e, "SourceIp", "192.0.2.20");
+	ft_expect(e, "SourceHostname", "192.0.2.20");
+	ft_expect(e, "ProcessId", pid);
+	/* a getty's exit on a terminal without a session, and the same
+	 * terminal's end again: no event */
+	rec(&u, DEAD_PROCESS, "", "tty3", "", 4243);
+	updwtmpx(wtmp, &u);
+	rec(&u, DEAD_PROCESS, "", "pts/7", "", sess);
+	updwtmpx(wtmp, &u);
+	/* sshd's own logout record names its user: one that started before
+	 * the agent read the file */
+	rec(&u, DEAD_PROCESS, "history", "pts/1", "", 4244);
+	updwtmpx(wtmp, &u);
+	e = ft_wait(&t, 3000, "Status", "logoff", "User", "history", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "LogonType", "console");
+	ft_expect(e, "Terminal", "pts/1");
+	ft_expect(e, "SourceIp", NULL);
+	ft_expect(e, "ProcessId", "4244");
 	rec(&u, LOGIN_PROCESS, "mallory", "ssh:notty", "2001:db8::5", 4242);
 	FT_CHECK(inet_pton(AF_INET6, "2001:db8::5", &u.ut_addr_v6[0]) == 1);
 	updwtmpx(btmp, &u);
@@ -101,22 +128,23 @@ int main(void)
 	ft_expect(e, "SourceIp", NULL);
 
 	ft_pump(&t, 300);
-	FT_CHECK(t.nev == 3);
+	FT_CHECK(t.nev == 5);
+	FT_CHECK(ft_count(&t, "Status", "logoff", NULL) == 2);
 	/* the collector sheds: a counted drop */
 	{
 		struct family_stats fs;
 
 		t.ops->stats(t.f, &fs);
-		FT_CHECK(fs.drops == 0 && fs.events == 3);
+		FT_CHECK(fs.drops == 0 && fs.events == 5);
 		t.shed = 1;
 		rec(&u, USER_PROCESS, "shed", "pts/9", "", 1);
 		updwtmpx(wtmp, &u);
 		ft_pump(&t, 300);
 		t.shed = 0;
 		t.ops->stats(t.f, &fs);
-		FT_CHECK(fs.drops == 1 && fs.events == 3);
+		FT_CHECK(fs.drops == 1 && fs.events == 5);
 	}
-	FT_CHECK(ft_count(&t, "User", "history", NULL) == 0);
+	FT_CHECK(ft_count(&t, "User", "history", "Status", "success", NULL) == 0);
 
 	kill(sess, SIGKILL);
 	waitpid(sess, NULL, 0);

@@ -120,6 +120,47 @@ static void test_authlog(void)
 	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
 	s = "Nov 26 02:03:31 h sshd[1]: message repeated 2 times: [ Connection closed]";
 	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_NOTFOUND);
+	/* the ends of sessions: sshd's (an authenticated connection's name
+	 * only), su's (its target) and login's */
+	s = "Nov 26 02:03:31 h sshd[40]: Disconnected from user bob 10.0.0.7 port 50122";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
+	FT_CHECK(strcmp(l.status, "logoff") == 0 && strcmp(l.type, "ssh") == 0 && l.pid == 40);
+	FT_CHECK(strcmp(l.user, "bob") == 0 && strcmp(l.ip, "10.0.0.7") == 0 &&
+		 strcmp(l.port, "50122") == 0 && l.method[0] == '\0');
+	s = "Nov 26 02:03:31 h sshd-session[41]: Timeout, client not responding from user "
+	    "a b 2001:db8::9 port 7";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
+	FT_CHECK(strcmp(l.user, "a b") == 0 && strcmp(l.ip, "2001:db8::9") == 0 &&
+		 strcmp(l.port, "7") == 0 && strcmp(l.status, "logoff") == 0);
+	s = "Nov 26 02:03:31 h sshd[42]: Connection reset by user carl 10.0.0.8 port 9";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
+	FT_CHECK(strcmp(l.user, "carl") == 0 && strcmp(l.status, "logoff") == 0);
+	s = "Nov 26 02:03:31 h sshd[42]: Connection closed by authenticating user root 10.0.0.8 "
+	    "port 9 [preauth]";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_NOTFOUND);
+	s = "Nov 26 02:03:31 h sshd[42]: Disconnected from invalid user x 10.0.0.8 port 9 "
+	    "[preauth]";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_NOTFOUND);
+	s = "Nov 26 02:03:31 h sshd[42]: Disconnected from user root 10.0.0.8 port 9 [preauth]";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
+	s = "Nov 26 02:03:31 h sshd[42]: Disconnected from user 10.0.0.8 port 9";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
+	s = "Nov 26 02:03:31 h sshd[42]: Disconnected from user root 10.0.0.8 port ";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
+	s = "Nov 26 02:03:31 h sshd[43]: pam_unix(sshd:session): session closed for user bob";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_NOTFOUND);
+	s = "Nov 26 02:03:31 h su[44]: pam_unix(su-l:session): session closed for user root";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
+	FT_CHECK(strcmp(l.type, "su") == 0 && strcmp(l.status, "logoff") == 0 &&
+		 strcmp(l.target, "root") == 0 && l.user[0] == '\0' && l.pid == 44);
+	s = "Nov 26 02:03:31 h su[44]: pam_unix(su:session): session closed for user ";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_PARSE);
+	s = "Nov 26 02:03:31 h login[45]: pam_unix(login:session): session closed for user root";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
+	FT_CHECK(strcmp(l.type, "console") == 0 && strcmp(l.status, "logoff") == 0 &&
+		 strcmp(l.user, "root") == 0);
+	s = "Nov 26 02:03:31 h sudo[46]: pam_unix(sudo:session): session closed for user root";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == YM_E_NOTFOUND);
 	/* every prefix of a valid line parses or fails cleanly */
 	s = "2026-11-26T02:03:32+00:00 h sudo: bob : TTY=pts/0 ; PWD=/ ; USER=root ; "
 	    "COMMAND=/bin/id";
