@@ -160,11 +160,18 @@ int collect_offer(struct batcher *b, struct collect_family *cf, int shed_level,
 		cf->shed++;
 		return 1;
 	}
-	/* a family never speaks for the agent; anything that would not decode
-	 * (bad name, NUL in a value, a name twice) batcher_add refuses alone,
-	 * and the module counts it */
-	if (ev->category == EVCAT_AGENT_STATUS)
-		return 1;
+	/* a family never speaks for the agent: of its status category, only
+	 * the auth family's report of a forged log entry, a Status the
+	 * server's health bookkeeping (started, drops) does not read. Anything
+	 * that would not decode (bad name, NUL in a value, a name twice)
+	 * batcher_add refuses alone, and the module counts it */
+	if (ev->category == EVCAT_AGENT_STATUS) {
+		const char *st = event_get(ev, "Status", NULL);
+
+		if (!cf || strcmp(cf->family, "auth") != 0 || !st ||
+		    strcmp(st, "forged_log_entry") != 0)
+			return 1;
+	}
 	return batcher_add(b, ev) == 0 ? 0 : 1;
 }
 

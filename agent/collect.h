@@ -107,7 +107,8 @@ int collect_poll_bound(int max, int n, uint64_t ns, int cap);
  * overload level: 0 none, 1 sheds file events, 2 also network and dns
  * (process, auth and other families are never shed). A shed event counts in
  * cf->shed. An event that would make batch_encode refuse the whole batch
- * (category out of range or agent_status, more than EVENT_MAX_FIELDS fields,
+ * (category out of range or agent_status, but the auth family's Status
+ * forged_log_entry report, more than EVENT_MAX_FIELDS fields,
  * a NULL or invalid name, a NULL value, a value longer than EVENT_MAX_VALUE
  * or holding a NUL) is refused alone; the module counts it as its drop. ev is
  * borrowed (batcher_add copies it). Returns 0 when b took the event, 1 when it

@@ -26,6 +26,13 @@
  * came meanwhile */
 #define JOURNAL_CURSOR_NAME "auth_journal_cursor"
 #define JOURNAL_CURSOR_MAX  1024
+/* A refused entry that reads as an authentication is reported to the
+ * server (agent_status forged_log_entry): at most this many a minute, so
+ * a local user cannot flood the provider with them; each report carries
+ * the count refused so far. */
+#define JOURNAL_FORGED_REPORTS	 20
+#define JOURNAL_FORGED_WINDOW_NS (60ull * 1000000000ull)
+#define JOURNAL_FORGED_MSG_MAX	 1024 /* of the message, in the report */
 
 static const char *const jr_progs[] = {"sshd", "sshd-session", "sshd-auth", "sudo", "su", "login"};
 
@@ -40,11 +47,13 @@ struct family {
 	int fd;
 	struct family_stats st;
 	uint64_t refused;
+	uint64_t forged_window;	 /* monotonic ns the reports' window began */
+	unsigned forged_reports; /* sent in it */
 	int unsaved;	    /* entries read since the position was last saved */
 	int current_unread; /* the entry at the position is new (its start) */
 	struct family_auth_line ln;
 	struct event ev, scratch;
-	char pidbuf[FAMILY_UTIL_U64_MAX];
+	char pidbuf[FAMILY_UTIL_U64_MAX], uidbuf[FAMILY_UTIL_U64_MAX], countbuf[24];
 	char msg[FAMILY_AUTH_LINE_MAX];
 };
 
@@ -105,14 +114,62 @@ static int jr_field(sd_journal *j, const char *name, char *out, size_t outsz)
 	return memchr(out, '\0', l) != NULL ? YM_E_PARSE : 0;
 }
 
+/* Reports a refused entry of program prog that reads as an authentication
+ * (what a reader of the journal would have believed: a login forged by a
+ * local user, to frame someone, to have an address banned, to hide in
+ * noise) as an agent_status event, within the rate bound. uid, exe: its
+ * sender's (journald's _UID and _EXE; NULL when missing); pid: _PID or 0. */
+static void jr_forged(struct family *f, const char *prog, const char *uid, const char *exe,
+		      uint64_t pid, uint64_t ts_ns, family_emit_fn emit, void *arg)
+{
+	struct event *ev = &f->ev;
+	uint64_t now = util_mono_ns(), u;
+	int rc = 0;
+
+	if (f->forged_window == 0 || now - f->forged_window >= JOURNAL_FORGED_WINDOW_NS) {
+		f->forged_window = now;
+		f->forged_reports = 0;
+	}
+	if (f->forged_reports >= JOURNAL_FORGED_REPORTS)
+		return; /* counted in refused: the next report's Refused says */
+	f->forged_reports++;
+	if (strlen(f->msg) > JOURNAL_FORGED_MSG_MAX)
+		f->msg[JOURNAL_FORGED_MSG_MAX] = '\0';
+	event_init(ev);
+	ev->ts_ns = ts_ns;
+	ev->product = "linux";
+	ev->category = EVCAT_AGENT_STATUS;
+	snprintf(f->countbuf, sizeof(f->countbuf), "%llu", (unsigned long long)f->refused);
+	rc |= event_set_str(ev, "Status", "forged_log_entry");
+	rc |= event_set_str(ev, "Family", "auth");
+	rc |= event_set_str(ev, "Mode", "journal");
+	rc |= event_set_str(ev, "Program", prog);
+	rc |= event_set_str(ev, "Message", f->msg);
+	rc |= event_set_str(ev, "Refused", f->countbuf);
+	if (uid != NULL && util_parse_u64(uid, 0, UINT32_MAX - 1, &u) == 0)
+		rc |= family_util_user(&f->env, (uint32_t)u, ev, f->uidbuf);
+	if (exe != NULL)
+		rc |= event_set_str(ev, "Image", exe);
+	if (pid != 0) {
+		snprintf(f->pidbuf, sizeof(f->pidbuf), "%llu", (unsigned long long)pid);
+		rc |= event_set_str(ev, "ProcessId", f->pidbuf);
+	}
+	if (rc != 0 || emit(arg, ev) != 0) {
+		f->st.drops++;
+		return;
+	}
+	f->st.events++;
+}
+
 /* The current entry: an event when it is an authentication of one of the
- * programs, from that program. */
+ * programs, from that program; a report when it is one from another
+ * sender. */
 static void jr_entry(struct family *f, family_emit_fn emit, void *arg)
 {
 	char *msg = f->msg;
 	char prog[64], uid[24], exe[256], pid_s[24];
-	uint64_t usec = 0, pid = 0;
-	int rc, named = 0, have_uid, have_exe;
+	uint64_t usec = 0, pid = 0, ts;
+	int rc, named = 0, have_uid, have_exe, parsed;
 
 	if (jr_field(f->j, "SYSLOG_IDENTIFIER", prog, sizeof(prog)) != 0)
 		return; /* our matches name it: not ours */
@@ -125,6 +182,12 @@ static void jr_entry(struct family *f, family_emit_fn emit, void *arg)
 	}
 	have_uid = jr_field(f->j, "_UID", uid, sizeof(uid)) == 0;
 	have_exe = jr_field(f->j, "_EXE", exe, sizeof(exe)) == 0;
+	if (jr_field(f->j, "_PID", pid_s, sizeof(pid_s)) != 0 ||
+	    util_parse_u64(pid_s, 1, INT32_MAX, &pid) != 0)
+		pid = 0;
+	parsed = family_auth_message_parse(prog, (int)pid, msg, strlen(msg), &f->ln, &named) == 0;
+	(void)sd_journal_get_realtime_usec(f->j, &usec);
+	ts = usec ? usec * 1000 : util_now_ns();
 	if (!family_auth_journal_trusted(prog, have_uid ? uid : NULL, have_exe ? exe : NULL)) {
 		if (f->refused++ % JOURNAL_REFUSED_LOG == 0)
 			LOG_W("family", "W3615",
@@ -132,19 +195,17 @@ static void jr_entry(struct family *f, family_emit_fn emit, void *arg)
 			      "refused (%llu so far)",
 			      prog, have_uid ? uid : "?", have_exe ? exe : "?",
 			      (unsigned long long)f->refused);
+		if (parsed)
+			jr_forged(f, prog, have_uid ? uid : NULL, have_exe ? exe : NULL, pid, ts,
+				  emit, arg);
 		return;
 	}
-	if (jr_field(f->j, "_PID", pid_s, sizeof(pid_s)) != 0 ||
-	    util_parse_u64(pid_s, 1, INT32_MAX, &pid) != 0)
-		pid = 0;
-	if (family_auth_message_parse(prog, (int)pid, msg, strlen(msg), &f->ln, &named) != 0) {
+	if (!parsed) {
 		if (named)
 			f->st.drops++;
 		return;
 	}
-	(void)sd_journal_get_realtime_usec(f->j, &usec);
-	if (family_auth_emit(&f->env, &f->ln, usec ? usec * 1000 : util_now_ns(), &f->ev,
-			     &f->scratch, f->pidbuf, emit, arg) != 0) {
+	if (family_auth_emit(&f->env, &f->ln, ts, &f->ev, &f->scratch, f->pidbuf, emit, arg) != 0) {
 		f->st.drops++;
 		return;
 	}

@@ -5,7 +5,9 @@
  * mode's message parsers. An entry is believed only from its program: its
  * sender's uid is 0, or its executable (both set by journald, not by the
  * sender) is that program in a system folder; others are refused and
- * counted (W3615). Starts where the journal ends. */
+ * counted (W3615), and reported to the server when they read as an
+ * authentication (agent_status forged_log_entry, at most 20 a minute).
+ * Starts after the entry the last run read last, else at the journal's end. */
 #ifndef YM_AGENT_FAMILY_AUTH_JOURNAL_H
 #define YM_AGENT_FAMILY_AUTH_JOURNAL_H
 

@@ -97,7 +97,7 @@ static void wait_written(const char *msg)
 int main(void)
 {
 	static char big[12000];
-	char pid[16];
+	char pid[16], cpid[16];
 	const struct ft_event *e;
 	struct family_stats fs;
 	pid_t child;
@@ -160,9 +160,42 @@ int main(void)
 	ft_expect(e, "Status", "failure");
 	ft_expect(e, "AuthMethod", "password");
 	ft_expect(e, "SourceIp", "192.0.2.11");
-	/* the forged entry came first: it was read, and refused */
+	/* the forged entry came first: it was read, refused, and reported */
 	FT_CHECK(ft_count(&t, "User", "root", NULL) == 0);
 	FT_CHECK(family_auth_journal_refused(t.f) == 1);
+	e = ft_wait(&t, 3000, "Status", "forged_log_entry", NULL);
+	FT_CHECK(e != NULL);
+	FT_CHECK(e->category == EVCAT_AGENT_STATUS);
+	ft_expect(e, "Program", "sshd");
+	ft_expect(e, "Message", "Accepted password for root from 6.6.6.6 port 1 ssh2");
+	ft_expect(e, "UserId", "65534");
+	ft_expect(e, "User", "nobody");
+	snprintf(cpid, sizeof(cpid), "%d", (int)child);
+	ft_expect(e, "ProcessId", cpid);
+	ft_expect(e, "Image", ft_self_image());
+	ft_expect(e, "Refused", "1");
+	/* a flood of them: a refused entry that is no authentication is not
+	 * reported, and at most 20 reports a minute */
+	child = ft_fork();
+	if (child == 0) {
+		int bad = 0;
+
+		if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
+			_exit(2);
+		bad |= sd_journal_send("SYSLOG_IDENTIFIER=su", "MESSAGE=hello", NULL);
+		for (int i = 0; i < 25; i++)
+			bad |= sd_journal_send("SYSLOG_IDENTIFIER=su",
+					       "MESSAGE=(to root) mallory%d on pts/9", i, NULL);
+		_exit(bad == 0 ? 0 : 1);
+	}
+	FT_CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	FT_CHECK(ft_wait(&t, 3000, "Status", "forged_log_entry", "Refused", "21", NULL) != NULL);
+	ft_pump(&t, 500);
+	FT_CHECK(family_auth_journal_refused(t.f) == 27);
+	FT_CHECK(ft_count(&t, "Status", "forged_log_entry", NULL) == 20);
+	FT_CHECK(ft_count(&t, "Status", "forged_log_entry", "Refused", "2", NULL) == 0);
+	FT_CHECK(ft_count(&t, "Status", "forged_log_entry", "Refused", "22", NULL) == 0);
+	FT_CHECK(ft_count(&t, "LogonType", "su", NULL) == 0);
 
 	send_entry("sudo", "    carol : TTY=pts/0 ; PWD=/home/carol ; USER=root ; "
 			   "COMMAND=/usr/bin/id -u");
@@ -216,8 +249,8 @@ int main(void)
 	FT_CHECK(fs.drops == 2);
 	/* alice, bob, carol, dave, erin, frank, gina: nothing else (not
 	 * cron's, not the forged one) */
-	FT_CHECK(fs.events == 9);
-	FT_CHECK(t.nev == 9);
+	FT_CHECK(fs.events == 29);
+	FT_CHECK(t.nev == 29);
 	ft_stop(&t);
 
 	/* started again: what the journal holds is history, not reported;

@@ -196,6 +196,20 @@ static void test_collect_refuses_malformed(void **state)
 	assert_int_equal(collect_offer(r.b, &cf, 0, &ev), 1);
 	ev.category = EVCAT_AGENT_STATUS;
 	assert_int_equal(collect_offer(r.b, &cf, 0, &ev), 1);
+	/* of which a family may send the auth family's forged-entry report
+	 * only: not a drops or started status, not from another family */
+	{
+		struct collect_family auth = {.family = "auth"};
+
+		assert_int_equal(event_set_str(&ev, "Status", "drops"), 0);
+		assert_int_equal(collect_offer(r.b, &auth, 0, &ev), 1);
+		good_event(&ev, "x");
+		ev.category = EVCAT_AGENT_STATUS;
+		assert_int_equal(event_set_str(&ev, "Status", "forged_log_entry"), 0);
+		assert_int_equal(collect_offer(r.b, &cf, 0, &ev), 1);
+		assert_int_equal(collect_offer(r.b, NULL, 0, &ev), 1);
+		assert_int_equal(collect_offer(r.b, &auth, 0, &ev), 0);
+	}
 	/* a bad field name, a NULL value */
 	good_event(&ev, "x");
 	ev.fields[0].name = "bad name";
@@ -206,10 +220,12 @@ static void test_collect_refuses_malformed(void **state)
 	good_event(&ev, "192.0.2.2");
 	assert_int_equal(collect_offer(r.b, &cf, 0, &ev), 0);
 	assert_int_equal(cf.shed, 0); /* refusals are not sheds */
-	rig_drain(&r, "DestinationIp", "DestinationIp", "DestinationIp", &s);
-	assert_int_equal(s.n, 2);
+	rig_drain(&r, "DestinationIp", "Status", "DestinationIp", &s);
+	assert_int_equal(s.n, 3);
 	assert_string_equal(s.f1[0], "192.0.2.1");
-	assert_string_equal(s.f1[1], "192.0.2.2");
+	assert_int_equal(s.cat[1], EVCAT_AGENT_STATUS);
+	assert_string_equal(s.f2[1], "forged_log_entry");
+	assert_string_equal(s.f1[2], "192.0.2.2");
 	rig_close(&r);
 }
 
