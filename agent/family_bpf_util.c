@@ -1,5 +1,6 @@
 #include "family_bpf_util.h"
 #include "err.h"
+#include "util.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -71,7 +72,15 @@ int family_bpf_util_poll(struct ring_buffer *rb, struct family_bpf_drain *d, int
 {
 	d->seen = 0;
 	d->max = max > 0 ? max : 1;
+	d->mono_to_wall = (int64_t)(util_now_ns() - util_mono_ns());
 	if (family_bpf_util_consume(rb))
 		return YM_E_IO;
 	return d->seen >= d->max && *handled < d->max ? d->max : *handled;
+}
+
+uint64_t family_bpf_util_wall_ns(const struct family_bpf_drain *d, uint64_t mono_ns)
+{
+	if (mono_ns == 0 || d->mono_to_wall == 0)
+		return util_now_ns();
+	return (uint64_t)((int64_t)mono_ns + d->mono_to_wall);
 }

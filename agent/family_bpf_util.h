@@ -35,7 +35,8 @@ int family_bpf_util_consume(struct ring_buffer *rb);
  * callback returns family_bpf_util_counted(&drain) for each record, and its
  * poll() returns family_bpf_util_poll(...). */
 struct family_bpf_drain {
-	int seen, max; /* records this poll, and its bound */
+	int seen, max;	      /* records this poll, and its bound */
+	int64_t mono_to_wall; /* wall clock minus CLOCK_MONOTONIC (ns) at the poll's start */
 };
 
 /* The record callback's return value: FAMILY_BPF_UTIL_STOP once the poll's
@@ -44,6 +45,14 @@ static inline int family_bpf_util_counted(struct family_bpf_drain *d)
 {
 	return ++d->seen >= d->max ? FAMILY_BPF_UTIL_STOP : 0;
 }
+
+/* The wall-clock time (ns since the epoch) of a record stamped with
+ * bpf_ktime_get_ns() (CLOCK_MONOTONIC) in the kernel, by the clocks' offset
+ * at the poll's start: an event's time is when the kernel saw it, not when
+ * the agent read it (a poll interval later, seconds under overload, and
+ * out of order with the process events, which carry the kernel's time). A
+ * stamp of 0 gives the time now. */
+uint64_t family_bpf_util_wall_ns(const struct family_bpf_drain *d, uint64_t mono_ns);
 
 /* Drains rb reading at most max records (at least 1). *handled is the
  * module's count of events the callbacks handle (reset by the caller).

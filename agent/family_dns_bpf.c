@@ -58,8 +58,9 @@ static int db_record_one(void *ctx, void *data, size_t size)
 	 * of a query, the reader of a response) */
 	if (query != (r->dir == DNS_DIR_EGRESS))
 		return 0;
-	(void)family_dns_track_packet(f->track, r->af, r->saddr, r->sport, r->daddr, r->dport,
-				      r->data, r->len, (int32_t)r->pid, r->uid, f->emit, f->arg);
+	(void)family_dns_track_packet(
+	    f->track, r->af, r->saddr, r->sport, r->daddr, r->dport, r->data, r->len,
+	    (int32_t)r->pid, r->uid, family_bpf_util_wall_ns(&f->drain, r->ts_ns), f->emit, f->arg);
 	return 0;
 }
 

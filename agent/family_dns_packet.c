@@ -197,7 +197,7 @@ static int dnsp_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 			continue;
 		}
 		(void)family_dns_track_packet(f->track, af, src, sport, dst, dport, pl, pllen, 0,
-					      FAMILY_UID_NONE, emit, arg);
+					      FAMILY_UID_NONE, 0, emit, arg);
 	}
 	dnsp_kernel_drops(f);
 	return handled;

@@ -141,7 +141,8 @@ static int dns_emit(struct family_dns_track *t, const struct dns_pending *q,
 
 int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *src, uint16_t sport,
 			    const uint8_t *dst, uint16_t dport, const uint8_t *p, size_t n,
-			    int32_t pid, uint32_t uid, family_emit_fn emit, void *arg)
+			    int32_t pid, uint32_t uid, uint64_t ts_ns, family_emit_fn emit,
+			    void *arg)
 {
 	struct family_dns_msg *m = &t->msg;
 	size_t alen = af == AF_INET ? 4 : 16, i, slot = FAMILY_DNS_TRACK_MAX, oldest = 0;
@@ -170,7 +171,7 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 			struct dns_pending q;
 
 			memset(&q, 0, sizeof(q));
-			q.seen_ns = util_now_ns();
+			q.seen_ns = ts_ns ? ts_ns : util_now_ns();
 			q.qtype = m->qtype;
 			util_strlcpy(q.qname, m->qname, sizeof(q.qname));
 			/* the reader, where the kernel knew it */
@@ -213,7 +214,7 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 		memcpy(q->client, src, alen);
 		q->pid = pid;
 		q->uid = uid;
-		q->seen_ns = util_now_ns();
+		q->seen_ns = ts_ns ? ts_ns : util_now_ns();
 		q->mono_ns = util_mono_ns();
 		q->qtype = m->qtype;
 		util_strlcpy(q->qname, m->qname, sizeof(q->qname));

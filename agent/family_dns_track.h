@@ -28,13 +28,15 @@ void family_dns_track_free(struct family_dns_track *t);
  * query or the reader of a response known from the kernel, or 0 to look it
  * up (a response that completes a query takes the query's process); uid:
  * that process's real uid at the call where the kernel read it, else
- * FAMILY_UID_NONE (the user then comes from the process context). Emits
- * what completes. Returns the
- * number of events emitted (0 or 1). A payload that does not parse is
- * counted as malformed and as a drop. */
+ * FAMILY_UID_NONE (the user then comes from the process context); ts_ns:
+ * when the datagram passed (ns since the epoch; a query's is its event's
+ * time), or 0 for now. Emits what completes. Returns the number of events
+ * emitted (0 or 1). A payload that does not parse is counted as malformed
+ * and as a drop. */
 int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *src, uint16_t sport,
 			    const uint8_t *dst, uint16_t dport, const uint8_t *p, size_t n,
-			    int32_t pid, uint32_t uid, family_emit_fn emit, void *arg);
+			    int32_t pid, uint32_t uid, uint64_t ts_ns, family_emit_fn emit,
+			    void *arg);
 
 /* Emits queries that waited too long. Returns the number emitted. */
 int family_dns_track_tick(struct family_dns_track *t, family_emit_fn emit, void *arg);

@@ -148,7 +148,7 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 			return 0;
 	}
 	event_init(ev);
-	ev->ts_ns = util_now_ns();
+	ev->ts_ns = family_bpf_util_wall_ns(&f->drain, r->ts_ns); /* the kernel's, of the call */
 	ev->category = EVCAT_FILE_EVENT;
 	rc |= event_set_str(ev, "TargetFilename", f->target);
 	rc |= event_set_str(ev, "Action", names[r->action]);

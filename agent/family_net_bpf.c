@@ -82,7 +82,8 @@ static void nb_rec_one(struct family *f, const void *data, size_t size)
 	lp = r.sport;
 	rp = r.dport;
 	event_init(ev);
-	ev->ts_ns = util_now_ns();
+	/* the kernel's time of the call (a summary's: its window's start) */
+	ev->ts_ns = family_bpf_util_wall_ns(&f->drain, r.ts_ns);
 	ev->category = EVCAT_NETWORK_CONNECTION;
 	if (family_util_ip(r.af, accept ? ra : la, f->sip) != 0 ||
 	    family_util_ip(r.af, accept ? la : ra, f->dip) != 0) {

@@ -134,6 +134,7 @@ static __always_inline void dns_copy(struct __sk_buff *skb, __u8 dir)
 	}
 	r->pid = dir == DNS_DIR_EGRESS ? bpf_get_current_pid_tgid() >> 32 : 0;
 	r->uid = dir == DNS_DIR_EGRESS ? (__u32)bpf_get_current_uid_gid() : (__u32)-1;
+	r->ts_ns = bpf_ktime_get_ns();
 	r->dir = dir;
 	r->pad = 0;
 	r->af = af;
@@ -302,6 +303,7 @@ static __always_inline int rec_user(struct dns_rec *r, int ret, __u64 buf, __u64
 		return -1;
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->uid = (__u32)bpf_get_current_uid_gid();
+	r->ts_ns = bpf_ktime_get_ns();
 	r->len = n;
 	r->wire_len = ret;
 	r->dir = dir;

@@ -32,10 +32,11 @@ struct dns_rec {
 	__u16 af;
 	__u16 sport, dport; /* host order */
 	__u32 uid;	    /* the sender's (egress) or reader's real uid; (u32)-1 if unknown */
+	__u64 ts_ns;	    /* bpf_ktime_get_ns() at the hook (CLOCK_MONOTONIC) */
 	__u8 saddr[16], daddr[16];
 	__u8 data[DNS_REC_DATA];
 };
 
-_Static_assert(sizeof(struct dns_rec) == 56 + DNS_REC_DATA, "dns_rec layout");
+_Static_assert(sizeof(struct dns_rec) == 64 + DNS_REC_DATA, "dns_rec layout");
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 struct ft *ft_current;
@@ -80,6 +81,7 @@ static int ft_emit(void *arg, const struct event *ev)
 		return 1;
 	e = &t->ev[t->nev++];
 	e->category = ev->category;
+	e->ts_ns = ev->ts_ns;
 	e->service = ev->service;
 	e->n = ev->nfields;
 	for (int i = 0; i < ev->nfields; i++) {
@@ -274,4 +276,25 @@ pid_t ft_fork(void)
 			_exit(0);
 	}
 	return p;
+}
+
+uint64_t ft_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void ft_expect_time(const struct ft_event *e, uint64_t from_ns, uint64_t to_ns)
+{
+	const uint64_t slack = 5 * 1000000ull;
+
+	if (e->ts_ns + slack < from_ns || e->ts_ns > to_ns + slack) {
+		fprintf(stderr, "FAIL: event time %llu not within [%llu, %llu] (%+.1f ms after)\n",
+			(unsigned long long)e->ts_ns, (unsigned long long)from_ns,
+			(unsigned long long)to_ns, ((double)e->ts_ns - (double)to_ns) / 1e6);
+		ft_dump_events(ft_current);
+		exit(1);
+	}
 }

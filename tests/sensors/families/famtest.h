@@ -15,6 +15,7 @@
 
 struct ft_event {
 	uint16_t category;
+	uint64_t ts_ns;	     /* the event's time (ns since the epoch) */
 	const char *service; /* static strings only (the modules' constants) */
 	int n;
 	char *name[EVENT_MAX_FIELDS];
@@ -65,6 +66,12 @@ void ft_expect(const struct ft_event *e, const char *name, const char *value);
 void ft_dump_events(const struct ft *t);
 /* fork() whose child dies with the test (PR_SET_PDEATHSIG). */
 pid_t ft_fork(void);
+/* The wall clock now, ns since the epoch. */
+uint64_t ft_now_ns(void);
+/* Fails the test unless e's time is within [from_ns, to_ns] (with 5 ms of
+ * slack each side): the kernel's time of the action, not the time a later
+ * poll read it. */
+void ft_expect_time(const struct ft_event *e, uint64_t from_ns, uint64_t to_ns);
 /* The image of the running program (readlink /proc/self/exe). */
 const char *ft_self_image(void);
 

@@ -226,6 +226,7 @@ int main(int argc, char **argv)
 	char w1[512], w2[512], w3[512], w4[512], w5[512], w6[512];
 	const struct ft_event *e;
 	const char *img = ft_self_image();
+	uint64_t t0, t1;
 
 	FT_CHECK(mkdtemp(root) != NULL);
 	FT_CHECK(mkdir(P("etc"), 0755) == 0 && mkdir(P("etc/cron.d"), 0755) == 0);
@@ -261,7 +262,10 @@ int main(int argc, char **argv)
 	}
 	ft_start(&t, ops, watch);
 
+	t0 = ft_now_ns();
 	run(1, pid);
+	t1 = ft_now_ns();
+	usleep(300 * 1000); /* read later: bpf's time is still the call's */
 	e = ft_wait(&t, 3000, "Action", "create", "TargetFilename", P("etc/cron.d/job"), NULL);
 	FT_CHECK(e != NULL);
 	FT_CHECK(e->category == EVCAT_FILE_EVENT);
@@ -269,6 +273,8 @@ int main(int argc, char **argv)
 	ft_expect(e, "Image", img);
 	ft_expect(e, "User", "root");
 	ft_expect(e, "UserId", "0");
+	if (bpf)
+		ft_expect_time(e, t0, t1);
 	if (!bpf) {
 		e = ft_wait(&t, 3000, "Action", "write", "TargetFilename", P("etc/cron.d/job"),
 			    NULL);

@@ -166,6 +166,7 @@ int main(int argc, char **argv)
 	int up[2], down[2], st, drops_before;
 	struct ports p;
 	pid_t child;
+	uint64_t t0, t1;
 	char pid[16], lp[16], cp[16], up4[16];
 	const struct ft_event *e;
 	struct family_stats fs;
@@ -206,6 +207,7 @@ int main(int argc, char **argv)
 	}
 #endif
 	FT_CHECK(pipe(up) == 0 && pipe(down) == 0);
+	t0 = ft_now_ns();
 	child = ft_fork();
 	FT_CHECK(child >= 0);
 	if (child == 0) {
@@ -277,7 +279,11 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 	FT_CHECK(read(up[0], &p, sizeof(p)) == sizeof(p));
+	t1 = ft_now_ns();
 	snprintf(pid, sizeof(pid), "%d", (int)child);
+	/* read 300 ms after the calls: bpf's events carry the kernel's time
+	 * of the call, not the read's */
+	usleep(300 * 1000);
 
 	snprintf(lp, sizeof(lp), "%d", p.listen4);
 	snprintf(cp, sizeof(cp), "%d", p.client4);
@@ -293,6 +299,8 @@ int main(int argc, char **argv)
 	ft_expect(e, "User", "root");
 	ft_expect(e, "UserId", "0");
 	FT_CHECK(e->category == EVCAT_NETWORK_CONNECTION);
+	if (bpf)
+		ft_expect_time(e, t0, t1);
 
 	e = ft_wait(&t, 3000, "Action", "connect", "SourcePort", cp, NULL);
 	FT_CHECK(e != NULL);

@@ -1016,7 +1016,7 @@ static void test_dns_track_flush_at_stop(void **state)
 
 	assert_int_equal(family_dns_track_new(&env, &t), 0);
 	assert_int_equal(family_dns_track_packet(t, AF_INET, lo, 40000, ns, 53, q, sizeof(q),
-						 other_pid(), FAMILY_UID_NONE, dns_seen, name),
+						 other_pid(), FAMILY_UID_NONE, 0, dns_seen, name),
 			 0);
 	assert_int_equal(family_dns_track_tick(t, dns_seen, name), 0); /* not yet timed out */
 	assert_string_equal(name, "");
