@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DNS_PKT_MAX    65536
@@ -66,7 +68,7 @@ static int dnsp_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = calloc(1, sizeof(*f));
 	struct sock_fprog prog;
-	int rc = YM_E_NOMEM, sz = DNS_PKT_RCVBUF;
+	int rc = YM_E_NOMEM, sz = DNS_PKT_RCVBUF, on = 1;
 
 	if (f == NULL)
 		goto out;
@@ -87,6 +89,8 @@ static int dnsp_start(const struct family_env *env, struct family **out)
 	}
 	if (setsockopt(f->fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) != 0)
 		(void)setsockopt(f->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	/* each packet's receive time: the event's (without it, the read's) */
+	(void)setsockopt(f->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
 	*out = f;
 	f = NULL;
 	rc = 0;
@@ -168,12 +172,23 @@ static int dnsp_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 
 	while (handled < max) {
 		struct sockaddr_ll ll;
-		socklen_t sl = sizeof(ll);
-		ssize_t n =
-		    recvfrom(f->fd, f->pkt, sizeof(f->pkt), MSG_TRUNC, (struct sockaddr *)&ll, &sl);
+		/* the kernel's receive time (SO_TIMESTAMPNS, CLOCK_REALTIME) */
+		union {
+			struct cmsghdr h;
+			uint8_t b[CMSG_SPACE(sizeof(struct timespec))];
+		} cb;
+		struct iovec iov = {.iov_base = f->pkt, .iov_len = sizeof(f->pkt)};
+		struct msghdr mh = {.msg_name = &ll,
+				    .msg_namelen = sizeof(ll),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cb.b,
+				    .msg_controllen = sizeof(cb.b)};
+		ssize_t n = recvmsg(f->fd, &mh, MSG_TRUNC);
 		const uint8_t *src, *dst, *pl;
 		uint16_t sport, dport;
 		size_t pllen;
+		uint64_t ts_ns = 0;
 		int af;
 
 		if (n < 0) {
@@ -186,6 +201,16 @@ static int dnsp_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 		handled++;
 		if (ll.sll_pkttype == PACKET_OUTGOING && ll.sll_hatype == ARPHRD_LOOPBACK)
 			continue;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+			struct timespec t;
+
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS ||
+			    c->cmsg_len < CMSG_LEN(sizeof(t)))
+				continue;
+			memcpy(&t, CMSG_DATA(c), sizeof(t));
+			if (t.tv_sec > 0 && t.tv_nsec >= 0 && t.tv_nsec < 1000000000l)
+				ts_ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+		}
 		if ((size_t)n > sizeof(f->pkt))
 			n = sizeof(f->pkt); /* MSG_TRUNC gave the real size; parse what we have */
 		if (dnsp_parse(f->pkt, (size_t)n, ntohs(ll.sll_protocol), &af, &src, &dst, &sport,
@@ -197,7 +222,7 @@ static int dnsp_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 			continue;
 		}
 		(void)family_dns_track_packet(f->track, af, src, sport, dst, dport, pl, pllen, 0,
-					      FAMILY_UID_NONE, 0, emit, arg);
+					      FAMILY_UID_NONE, ts_ns, emit, arg);
 	}
 	dnsp_kernel_drops(f);
 	return handled;
