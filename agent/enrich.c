@@ -440,8 +440,9 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 		en_hashes(en, ev, sha);
 	}
 	/* before the parent lookup: see en_exec */
-	proctable_put(en->pt, m->pid, k->start_time, m->ppid, k->uid, en->guid,
-		      k->image ? k->image : "", k->image_len, cmd ? cmd : "", cmd ? cmd_len : 0);
+	proctable_exec(en->pt, m->pid, k->start_time, m->ppid, k->uid, en->guid,
+		       k->image ? k->image : "", k->image_len, cmd ? cmd : "", cmd ? cmd_len : 0,
+		       m->ts_ns);
 	if (m->ppid > 0) {
 		en_setu(ev, "ParentProcessId", en->ppid_s, sizeof(en->ppid_s), (uint64_t)m->ppid);
 		/* the kernel named the parent exactly (pid, start time); the
@@ -544,8 +545,8 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 	 * before the parent lookup: the event may borrow the parent's strings
 	 * from the table, and no put may run after that. */
 	if (pi->have & PROCINFO_HAVE_STAT)
-		proctable_put(en->pt, m->pid, pi->st.start_time, ppid, en_pi_uid(pi), en->guid,
-			      pi->image, pi->image_len, pi->cmdline, pi->cmdline_len);
+		proctable_exec(en->pt, m->pid, pi->st.start_time, ppid, en_pi_uid(pi), en->guid,
+			       pi->image, pi->image_len, pi->cmdline, pi->cmdline_len, m->ts_ns);
 	if (ppid > 0) {
 		snprintf(en->ppid_s, sizeof(en->ppid_s), "%d", (int)ppid);
 		en_set(ev, "ParentProcessId", en->ppid_s, strlen(en->ppid_s));
@@ -608,7 +609,7 @@ static void en_fork(struct enrich *en, const struct sensor_msg *m)
 
 static int en_exit(struct enrich *en, const struct sensor_msg *m, struct event *ev)
 {
-	const struct proc_entry *pe = proctable_exit(en->pt, m->pid, util_mono_ns());
+	const struct proc_entry *pe = proctable_exit(en->pt, m->pid, util_mono_ns(), m->ts_ns);
 
 	/* a child that shared its parent's memory has no fork record
 	 * (proc.bpf.c); one that never exec'd enters the table now, as its
@@ -619,7 +620,7 @@ static int en_exit(struct enrich *en, const struct sensor_msg *m, struct event *
 		if (x && x->start_time == m->k->start_time)
 			return 0; /* its exit came before */
 		en_fork(en, m);
-		pe = proctable_exit(en->pt, m->pid, util_mono_ns());
+		pe = proctable_exit(en->pt, m->pid, util_mono_ns(), m->ts_ns);
 	}
 	if (!pe || !en->cfg.termination)
 		return 0;
@@ -846,18 +847,37 @@ const char *enrich_user_name(void *arg, uint32_t uid)
 	return en_user_copy(en, uid, en->kuser, sizeof(en->kuser));
 }
 
+/* Whether pe stands for the process at an event of time ts (the events'
+ * clock; 0: not known): alive, or exited after ts (a process that connected
+ * and exited at once, both records read in one wake-up: the exit is read
+ * first). Past its exit the pid may be another process's. */
+static int en_entry_at(const struct proc_entry *pe, uint64_t ts)
+{
+	return !pe->exit_ns || (ts && pe->exit_ts && ts <= pe->exit_ts);
+}
+
 int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
 {
 	struct enrich *en = arg;
 	const struct proc_entry *pe = proctable_find(en->pt, pid, UINT64_MAX);
+	uint64_t ts = ev->ts_ns;
 
 	if (pid <= 0)
 		return 0;
-	if (pe && !pe->exit_ns) {
-		if (pe->image_len)
-			en_set_chk(ev, "Image", pe->image, pe->image_len);
-		if (pe->cmdline_len)
-			en_set_chk(ev, "CommandLine", pe->cmdline, pe->cmdline_len);
+	if (pe && en_entry_at(pe, ts)) {
+		/* an event older than the process's exec ran the program
+		 * before it (a connection, then an exec, read in one wake-up:
+		 * the exec is read first) */
+		int before = ts && pe->exec_ts && ts < pe->exec_ts && pe->prev_image;
+		const char *img = before ? pe->prev_image : pe->image;
+		const char *cmd = before ? pe->prev_cmdline : pe->cmdline;
+		size_t il = before ? pe->prev_image_len : pe->image_len;
+		size_t cl = before ? pe->prev_cmdline_len : pe->cmdline_len;
+
+		if (il)
+			en_set_chk(ev, "Image", img, il);
+		if (cl)
+			en_set_chk(ev, "CommandLine", cmd, cl);
 		if (pe->guid[0]) {
 			memcpy(en->fguid, pe->guid, sizeof(en->fguid));
 			en_set_chk(ev, "ProcessGuid", en->fguid, strlen(en->fguid));

@@ -52,10 +52,12 @@ void enrich_free(struct enrich *en);
 int enrich_msg(struct enrich *en, const struct sensor_msg *m, struct event *ev);
 
 /* family_env.proc_fill (family.h): adds Image, CommandLine, ProcessGuid of
- * the live process pid (from the process table, else /proc, then with User
- * and UserId too, and the process is put in the table) to ev. arg is the
- * struct enrich. Strings stay valid until the next call. Returns 1 when pid
- * was known, else 0 (ev unchanged). */
+ * the process pid at ev->ts_ns to ev: from the process table when the
+ * process was alive then (an exited one whose exit came after ts_ns; the
+ * program before its exec when the exec came after ts_ns), else the live
+ * process from /proc (then with User and UserId too, and the process is
+ * put in the table). arg is the struct enrich. Strings stay valid until
+ * the next call. Returns 1 when pid was known, else 0 (ev unchanged). */
 int enrich_proc_fill(void *arg, int32_t pid, struct event *ev);
 
 /* family_env.user_name (family.h): the user name of uid from the agent's

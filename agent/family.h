@@ -20,10 +20,12 @@
 
 /* What the collector lends a family module; all borrowed. */
 struct family_env {
-	/* Adds the process context of pid to ev: Image, ProcessGuid, User,
-	 * UserId, CommandLine where known (from the agent's process table, else
-	 * /proc). The strings stay valid until the next call. Returns 1 when the
-	 * process was known, 0 otherwise (ev unchanged). */
+	/* Adds the process context of pid at ev's time (ev->ts_ns: set it
+	 * first) to ev: Image, ProcessGuid, User, UserId, CommandLine where
+	 * known (from the agent's process table, which keeps an exited
+	 * process and the program before an exec for the events older than
+	 * them; else /proc). The strings stay valid until the next call.
+	 * Returns 1 when the process was known, 0 otherwise (ev unchanged). */
 	int (*proc_fill)(void *arg, int32_t pid, struct event *ev);
 	/* The user name of uid (the agent's cache of the passwd database),
 	 * valid until the next call, or NULL when it has none. May be NULL

@@ -73,6 +73,7 @@ int family_util_proc_daemon(const struct family_env *env, int32_t pid, struct ev
 	if (rc != 0 || env->proc_fill == NULL)
 		return rc;
 	event_init(scratch);
+	scratch->ts_ns = ev->ts_ns; /* the process at the event's time */
 	known = env->proc_fill(env->arg, pid, scratch) == 1;
 	for (size_t i = 0; known && i < sizeof(keep) / sizeof(keep[0]); i++) {
 		size_t n;

@@ -17,6 +17,7 @@ struct pt_str {
 struct pt_node {
 	struct proc_entry e; /* first: proctable_put_fork finds the node from it */
 	struct pt_str *strings; /* one reference */
+	struct pt_str *prev;	/* before the exec: one reference, or NULL */
 	size_t bytes; /* counted per entry, shared or not */
 	uint32_t hnext;		     /* bucket chain */
 	uint32_t lru_prev, lru_next; /* most recent at head */
@@ -54,7 +55,8 @@ int proctable_new(size_t max_entries, size_t max_bytes, uint64_t retain_ns, stru
 	struct proctable *t = NULL;
 	int r = YM_E_INVAL;
 
-	if (max_entries == 0 || max_entries > (1u << 24) || max_bytes == 0)
+	if (max_entries == 0 || max_entries > (1u << 24) || max_bytes == 0 ||
+	    max_bytes > UINT32_MAX)
 		goto out;
 	r = YM_E_NOMEM;
 	t = calloc(1, sizeof(*t));
@@ -88,8 +90,10 @@ void proctable_free(struct proctable *t)
 	if (!t)
 		return;
 	if (t->nodes)
-		for (uint32_t i = 0; i < t->fresh; i++)
+		for (uint32_t i = 0; i < t->fresh; i++) {
 			pt_str_drop(t->nodes[i].strings);
+			pt_str_drop(t->nodes[i].prev);
+		}
 	free(t->nodes);
 	free(t->buckets);
 	free(t);
@@ -130,6 +134,7 @@ static void pt_remove(struct proctable *t, uint32_t i)
 	*pp = n->hnext;
 	pt_lru_unlink(t, i);
 	pt_str_drop(n->strings);
+	pt_str_drop(n->prev);
 	t->bytes -= n->bytes;
 	t->count--;
 	memset(n, 0, sizeof(*n));
@@ -161,13 +166,32 @@ static void pt_fill(struct pt_node *n, struct pt_str *s, size_t need, int32_t pi
 	n->e.image_len = image_len;
 	n->e.cmdline = s->s + image_len + 1;
 	n->e.cmdline_len = cmdline_len;
+	n->e.exit_ts = n->e.exec_ts = 0;
+	n->prev = NULL;
+	n->e.prev_image = n->e.prev_cmdline = NULL;
+	n->e.prev_image_len = n->e.prev_cmdline_len = 0;
 	memcpy(n->e.guid, g, sizeof(n->e.guid));
 }
 
+/* Sets node n's strings before its exec at exec_ts: p (a reference handed
+ * over) holds what its entry held, image_len bytes of image first. */
+static void pt_set_prev(struct pt_node *n, struct pt_str *p, size_t image_len, size_t cmdline_len,
+			uint64_t exec_ts)
+{
+	n->prev = p;
+	n->e.exec_ts = exec_ts;
+	n->e.prev_image = p->s;
+	n->e.prev_image_len = image_len;
+	n->e.prev_cmdline = p->s + image_len + 1;
+	n->e.prev_cmdline_len = cmdline_len;
+}
+
 /* Inserts or replaces (pid, start_time) with strings s (a reference handed
- * over: dropped on error). */
+ * over: dropped on error); exec_ts: an exec's time (the replaced entry's
+ * strings are kept as prev), or 0. */
 static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid, uint32_t uid,
-		  const char *guid, struct pt_str *s, size_t image_len, size_t cmdline_len)
+		  const char *guid, struct pt_str *s, size_t image_len, size_t cmdline_len,
+		  uint64_t exec_ts)
 {
 	size_t need = image_len + cmdline_len + 2;
 	uint32_t i;
@@ -181,16 +205,40 @@ static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 	for (i = t->buckets[pt_hash(t, pid)]; i != PT_NIL; i = t->nodes[i].hnext)
 		if (t->nodes[i].e.pid == pid && t->nodes[i].e.start_time == start_time)
 			break;
+	if (i != PT_NIL && exec_ts && t->nodes[i].strings &&
+	    t->bytes - t->nodes[i].bytes + need + t->nodes[i].e.image_len +
+		    t->nodes[i].e.cmdline_len + 2 <=
+		t->max_bytes) {
+		/* an exec: what ran before stays (for the process's events
+		 * older than the exec, read after it); the usual case, a
+		 * forked child's entry, shares it with its parent */
+		struct pt_str *old;
+		size_t oi, oc;
+
+		n = &t->nodes[i];
+		old = n->strings;
+		oi = n->e.image_len;
+		oc = n->e.cmdline_len;
+		pt_str_drop(n->prev);
+		t->bytes = t->bytes - n->bytes + need + oi + oc + 2;
+		pt_lru_unlink(t, i);
+		pt_fill(n, s, need + oi + oc + 2, pid, ppid, uid, start_time, image_len,
+			cmdline_len, guid);
+		pt_set_prev(n, old, oi, oc, exec_ts);
+		pt_lru_push(t, i);
+		return 0;
+	}
 	if (i != PT_NIL && t->bytes - t->nodes[i].bytes + need <= t->max_bytes) {
-		/* the usual case, a forked child's entry at its exec: the node
-		 * keeps its place in the hash chain, only the strings change
-		 * (removing and inserting it again cost ~4 % of the agent's CPU
-		 * under exec storms) */
+		/* the node keeps its place in the hash chain, only the strings
+		 * change (removing and inserting it again cost ~4 % of the
+		 * agent's CPU under exec storms) */
 		n = &t->nodes[i];
 		pt_str_drop(n->strings);
+		pt_str_drop(n->prev);
 		t->bytes = t->bytes - n->bytes + need;
 		pt_lru_unlink(t, i);
 		pt_fill(n, s, need, pid, ppid, uid, start_time, image_len, cmdline_len, guid);
+		n->e.exec_ts = exec_ts;
 		pt_lru_push(t, i);
 		return 0;
 	}
@@ -208,6 +256,7 @@ static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 	}
 	n = &t->nodes[i];
 	pt_fill(n, s, need, pid, ppid, uid, start_time, image_len, cmdline_len, guid);
+	n->e.exec_ts = exec_ts;
 	n->hnext = t->buckets[pt_hash(t, pid)];
 	t->buckets[pt_hash(t, pid)] = i;
 	pt_lru_push(t, i);
@@ -216,9 +265,9 @@ static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 	return 0;
 }
 
-int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid, uint32_t uid,
-		  const char *guid, const char *image, size_t image_len, const char *cmdline,
-		  size_t cmdline_len)
+int proctable_exec(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
+		   uint32_t uid, const char *guid, const char *image, size_t image_len,
+		   const char *cmdline, size_t cmdline_len, uint64_t exec_ts)
 {
 	size_t need = image_len + cmdline_len + 2;
 	struct pt_str *s;
@@ -233,7 +282,15 @@ int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 	s->s[image_len] = 0;
 	memcpy(s->s + image_len + 1, cmdline, cmdline_len);
 	s->s[need - 1] = 0;
-	return pt_put(t, pid, start_time, ppid, uid, guid, s, image_len, cmdline_len);
+	return pt_put(t, pid, start_time, ppid, uid, guid, s, image_len, cmdline_len, exec_ts);
+}
+
+int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid, uint32_t uid,
+		  const char *guid, const char *image, size_t image_len, const char *cmdline,
+		  size_t cmdline_len)
+{
+	return proctable_exec(t, pid, start_time, ppid, uid, guid, image, image_len, cmdline,
+			      cmdline_len, 0);
 }
 
 int proctable_put_fork(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
@@ -251,7 +308,7 @@ int proctable_put_fork(struct proctable *t, int32_t pid, uint64_t start_time, in
 	s = pn->strings;
 	s->refs++;
 	return pt_put(t, pid, start_time, ppid, parent->uid, guid, s, parent->image_len,
-		      parent->cmdline_len);
+		      parent->cmdline_len, 0);
 }
 
 const struct proc_entry *proctable_find(struct proctable *t, int32_t pid, uint64_t max_start)
@@ -287,12 +344,15 @@ static struct proc_entry *pt_live(struct proctable *t, int32_t pid)
 	return best == PT_NIL ? NULL : &t->nodes[best].e;
 }
 
-const struct proc_entry *proctable_exit(struct proctable *t, int32_t pid, uint64_t now_ns)
+const struct proc_entry *proctable_exit(struct proctable *t, int32_t pid, uint64_t now_ns,
+					uint64_t exit_ts)
 {
 	struct proc_entry *e = pt_live(t, pid);
 
-	if (e)
+	if (e) {
 		e->exit_ns = now_ns ? now_ns : 1;
+		e->exit_ts = exit_ts;
+	}
 	return e;
 }
 

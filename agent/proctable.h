@@ -22,16 +22,26 @@ struct proctable;
 
 struct proc_entry {
 	int32_t pid, ppid;
-	uint32_t uid;	     /* real uid as last seen, or PROCTABLE_UID_NONE */
+	uint32_t uid; /* real uid as last seen, or PROCTABLE_UID_NONE */
+	/* string lengths (the byte cap keeps them far below 4 GiB) */
+	uint32_t image_len, cmdline_len, prev_image_len, prev_cmdline_len;
 	uint64_t start_time; /* ticks since boot */
 	uint64_t exit_ns;    /* 0 while alive; else monotonic ns of the exit */
+	/* times in the events' clock (ns since the epoch, the kernel's time
+	 * of the record), 0 when not known: of the exit, and of the exec that
+	 * set image (proctable_exec) */
+	uint64_t exit_ts, exec_ts;
 	const char *image;   /* owned by the table, NUL-terminated */
 	const char *cmdline; /* owned by the table */
-	size_t image_len, cmdline_len;
+	/* what the process ran before that exec (a forked child: its parent's
+	 * program), for an event of the process older than exec_ts; NULL when
+	 * not known */
+	const char *prev_image, *prev_cmdline;
 	char guid[PROCTABLE_GUID_LEN + 1];
 };
 
-/* Creates a table. Returns 0, YM_E_INVAL (zero caps) or YM_E_NOMEM. */
+/* Creates a table. Returns 0, YM_E_INVAL (zero caps, max_bytes over 4 GiB)
+ * or YM_E_NOMEM. */
 int proctable_new(size_t max_entries, size_t max_bytes, uint64_t retain_ns, struct proctable **out);
 void proctable_free(struct proctable *t);
 
@@ -42,6 +52,13 @@ void proctable_free(struct proctable *t);
 int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid, uint32_t uid,
 		  const char *guid, const char *image, size_t image_len, const char *cmdline,
 		  size_t cmdline_len);
+
+/* proctable_put of an exec seen at exec_ts (the events' clock): an entry
+ * of the same key keeps its strings as what the process ran before
+ * (prev_image, prev_cmdline; counted in the byte cap). */
+int proctable_exec(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
+		   uint32_t uid, const char *guid, const char *image, size_t image_len,
+		   const char *cmdline, size_t cmdline_len, uint64_t exec_ts);
 
 /* proctable_put of a forked child (pid, start_time) whose image, command
  * line and uid are its parent's: parent, an entry proctable_find returned for
@@ -54,9 +71,11 @@ int proctable_put_fork(struct proctable *t, int32_t pid, uint64_t start_time, in
  * UINT64_MAX for the newest) and marks it recently used. NULL if none. */
 const struct proc_entry *proctable_find(struct proctable *t, int32_t pid, uint64_t max_start);
 
-/* Marks the newest live entry of pid as exited at now_ns (monotonic) and
- * returns it, or NULL when the table does not know pid. */
-const struct proc_entry *proctable_exit(struct proctable *t, int32_t pid, uint64_t now_ns);
+/* Marks the newest live entry of pid as exited at now_ns (monotonic: its
+ * retention starts) and exit_ts (the exit's time in the events' clock, 0
+ * when not known) and returns it, or NULL when the table does not know pid. */
+const struct proc_entry *proctable_exit(struct proctable *t, int32_t pid, uint64_t now_ns,
+					uint64_t exit_ts);
 
 /* Sets the real uid of the newest live entry of pid (a setuid call seen)
  * and returns the entry, or NULL when the table does not know pid. */

@@ -4,6 +4,10 @@
  *   ym-sensor-helper setuid-connect UID    listen on 127.0.0.1 (an ephemeral port),
  *                                          setresuid to UID, connect to it, hold the
  *                                          connection 0.3 s; print "pid N port P"
+ *   ym-sensor-helper connect-exit -        listen on 127.0.0.1, connect to it, print
+ *                                          "pid N port P" and exit at once
+ *   ym-sensor-helper connect-exec PROG     the same, then exec PROG (no argument)
+ *                                          instead of exiting
  *   ym-sensor-helper memfd-exec MARKER     copy /bin/sleep into a memfd, execveat it
  *                                          as "MARKER 1" (it sleeps a second)
  *   ym-sensor-helper deleted-exec MARKER   copy /bin/true to /tmp, run it, unlink it
@@ -101,6 +105,25 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		usleep(300000);
 		return 0;
+	}
+	if (strcmp(argv[1], "connect-exit") == 0 || strcmp(argv[1], "connect-exec") == 0) {
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		socklen_t al = sizeof(a);
+		int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c;
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 1) != 0 ||
+		    getsockname(l, (struct sockaddr *)&a, &al) != 0)
+			return 1;
+		c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) != 0)
+			return 1;
+		printf("pid %d port %u\n", (int)getpid(), (unsigned)ntohs(a.sin_port));
+		fflush(stdout);
+		if (strcmp(argv[1], "connect-exit") == 0)
+			_exit(0);
+		execl(argv[2], argv[2], (char *)NULL);
+		return 1;
 	}
 	if (strcmp(argv[1], "exit") == 0) {
 		/* live 0.3 s first: the netlink mode reads /proc after the exec

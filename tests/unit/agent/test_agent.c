@@ -724,7 +724,7 @@ static void test_proctable(void **state)
 	    proctable_put(t, 100, 50, 1, PROCTABLE_UID_NONE, "g-100", "/bin/bash", 9, "bash -i", 7),
 	    0);
 	/* pid 100 exits, then the pid is reused by a later process */
-	assert_non_null(proctable_exit(t, 100, 5000));
+	assert_non_null(proctable_exit(t, 100, 5000, 0));
 	assert_int_equal(
 	    proctable_put(t, 100, 90, 1, PROCTABLE_UID_NONE, "g-100b", "/bin/sh", 7, "sh", 2), 0);
 	/* a child started at 60 had the old 100 as parent; one started at 95 the new */
@@ -764,12 +764,55 @@ static void test_proctable(void **state)
 	assert_int_equal(proctable_count(t), 1);
 	proctable_free(t);
 
+	/* an exec keeps what ran before (for events older than it, read after
+	 * it), counted in the byte cap; a put without exec drops it; an exit
+	 * keeps its time */
+	assert_int_equal(proctable_new(4, 100, 1000, &t), 0);
+	assert_int_equal(
+	    proctable_put(t, 5, 1, 1, PROCTABLE_UID_NONE, "g-5", "/bin/sh", 7, "sh", 2), 0);
+	e = proctable_find(t, 5, UINT64_MAX);
+	assert_null(e->prev_image);
+	assert_int_equal(e->exec_ts, 0);
+	assert_int_equal(proctable_put_fork(t, 6, 2, 5, "g-6", e), 0);
+	assert_int_equal(proctable_exec(t, 6, 2, 5, 0, "g-6", "/usr/bin/id", 11, "id -u", 5, 900),
+			 0);
+	e = proctable_find(t, 6, UINT64_MAX);
+	assert_string_equal(e->image, "/usr/bin/id");
+	assert_string_equal(e->prev_image, "/bin/sh"); /* the parent's, shared */
+	assert_string_equal(e->prev_cmdline, "sh");
+	assert_int_equal(e->prev_image_len, 7);
+	assert_int_equal(e->exec_ts, 900);
+	assert_int_equal(proctable_exec(t, 6, 2, 5, 0, "g-6", "/tmp/p", 6, "p", 1, 950), 0);
+	e = proctable_find(t, 6, UINT64_MAX);
+	assert_string_equal(e->prev_image, "/usr/bin/id");
+	assert_string_equal(e->prev_cmdline, "id -u");
+	assert_int_equal(e->exec_ts, 950);
+	assert_non_null(proctable_exit(t, 6, 10, 990));
+	assert_int_equal(proctable_find(t, 6, UINT64_MAX)->exit_ts, 990);
+	/* 100 bytes, 11 of them sh's entry: an exec of 84 bytes of strings
+	 * does not fit with the 9 before it (/tmp/p), and drops them */
+	assert_int_equal(proctable_exec(t, 6, 2, 5, 0, "g-6", "/x", 2,
+					"0123456789012345678901234567890123456789012345678901"
+					"2345678901234567890123456789",
+					80, 999),
+			 0);
+	e = proctable_find(t, 6, UINT64_MAX);
+	assert_null(e->prev_image);
+	assert_int_equal(e->exec_ts, 999);
+	assert_int_equal(e->exit_ts, 0); /* alive again */
+	assert_int_equal(proctable_put(t, 6, 2, 5, 0, "g-6", "/y", 2, "y", 1), 0);
+	e = proctable_find(t, 6, UINT64_MAX);
+	assert_null(e->prev_image);
+	assert_int_equal(e->exec_ts, 0);
+	assert_int_equal(proctable_count(t), 2);
+	proctable_free(t);
+
 	/* the same key again (a forked child at its exec): replaced in place,
 	 * strings, ppid and GUID new, alive again, the byte count kept exact */
 	assert_int_equal(proctable_new(2, 40, 1000, &t), 0);
 	assert_int_equal(
 	    proctable_put(t, 7, 3, 1, PROCTABLE_UID_NONE, "g-fork", "/bin/sh", 7, "sh -c x", 7), 0);
-	assert_non_null(proctable_exit(t, 7, 10));
+	assert_non_null(proctable_exit(t, 7, 10, 0));
 	e = proctable_find(t, 7, UINT64_MAX);
 	assert_int_equal(
 	    proctable_put(t, 7, 3, 2, PROCTABLE_UID_NONE, e->guid, "/usr/bin/x", 10, "x --y", 5),
@@ -865,7 +908,7 @@ static void test_proctable(void **state)
 	 * an exited one, or a pid not known, is left */
 	assert_int_equal(proctable_new(8, 1 << 20, 1000, &t), 0);
 	assert_int_equal(proctable_put(t, 20, 1, 1, 0, NULL, "/sbin/d", 7, "d", 1), 0);
-	assert_non_null(proctable_exit(t, 20, 10));
+	assert_non_null(proctable_exit(t, 20, 10, 0));
 	assert_int_equal(proctable_put(t, 20, 5, 1, 0, NULL, "/sbin/d", 7, "d -w", 4), 0);
 	e = proctable_set_uid(t, 20, 33);
 	assert_non_null(e);
@@ -873,7 +916,7 @@ static void test_proctable(void **state)
 	assert_int_equal(proctable_find(t, 20, UINT64_MAX)->uid, 33);
 	assert_int_equal(proctable_find(t, 20, 4)->uid, 0);
 	assert_null(proctable_set_uid(t, 21, 33));
-	assert_non_null(proctable_exit(t, 20, 20));
+	assert_non_null(proctable_exit(t, 20, 20, 0));
 	assert_null(proctable_set_uid(t, 20, 44));
 	assert_int_equal(proctable_find(t, 20, UINT64_MAX)->uid, 33);
 	proctable_free(t);
@@ -1501,6 +1544,73 @@ static void test_enrich_proc_fill(void **state)
 	enrich_free(en);
 }
 
+/* A family's event read after its process's exit or exec record (the
+ * process ring is read first) is named by its time: before the exit, the
+ * exited process; before the exec, the program it ran then; after the
+ * exit, nobody (the pid may be another's). */
+static void test_enrich_proc_fill_times(void **state)
+{
+	struct enrich_cfg cfg = small_cfg;
+	struct enrich *en;
+	struct event ev;
+	struct sensor_msg m;
+	struct sensor_kinfo k;
+	const int32_t pid = 4000000; /* over pid_max: never in /proc */
+	(void)state;
+
+	cfg.proc_max_entries = 1024;
+	cfg.proc_max_bytes = 1 << 20;
+	assert_int_equal(enrich_new(&cfg, &en), 0);
+	memset(&k, 0, sizeof(k));
+	k.start_time = 777;
+	k.have = SENSOR_K_CREDS | SENSOR_K_START | SENSOR_K_IMAGE | SENSOR_K_CMDLINE;
+	k.image = "/usr/bin/curl";
+	k.image_len = strlen(k.image);
+	k.cmdline = "curl -s http://x/";
+	k.cmdline_len = strlen(k.cmdline);
+	memset(&m, 0, sizeof(m));
+	m.type = SENSOR_MSG_EXEC;
+	m.pid = pid;
+	m.ts_ns = 1000;
+	m.k = &k;
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	/* a second exec, at 2000 */
+	k.image = "/tmp/payload";
+	k.image_len = strlen(k.image);
+	k.cmdline = "payload";
+	k.cmdline_len = 7;
+	m.ts_ns = 2000;
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	/* the exit at 3000 */
+	m.type = SENSOR_MSG_EXIT;
+	m.ts_ns = 3000;
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	/* a connection at 1500: curl's */
+	event_init(&ev);
+	ev.ts_ns = 1500;
+	assert_int_equal(enrich_proc_fill(en, pid, &ev), 1);
+	assert_string_equal(event_get(&ev, "Image", NULL), "/usr/bin/curl");
+	assert_string_equal(event_get(&ev, "CommandLine", NULL), "curl -s http://x/");
+	assert_non_null(event_get(&ev, "ProcessGuid", NULL));
+	/* at 2500 and at the exit: the payload's */
+	event_init(&ev);
+	ev.ts_ns = 2500;
+	assert_int_equal(enrich_proc_fill(en, pid, &ev), 1);
+	assert_string_equal(event_get(&ev, "Image", NULL), "/tmp/payload");
+	event_init(&ev);
+	ev.ts_ns = 3000;
+	assert_int_equal(enrich_proc_fill(en, pid, &ev), 1);
+	assert_string_equal(event_get(&ev, "Image", NULL), "/tmp/payload");
+	/* after the exit, or without a time: not this process */
+	event_init(&ev);
+	ev.ts_ns = 3001;
+	assert_int_equal(enrich_proc_fill(en, pid, &ev), 0);
+	assert_null(event_get(&ev, "Image", NULL));
+	event_init(&ev);
+	assert_int_equal(enrich_proc_fill(en, pid, &ev), 0);
+	enrich_free(en);
+}
+
 /* The byte cap: an event that does not fit beside the pending ones makes
  * them a batch first and is added after them, numbered next */
 static void test_batcher_byte_cap(void **state)
@@ -1933,6 +2043,7 @@ int main(void)
 	    cmocka_unit_test(test_cmdloop_handle),
 	    cmocka_unit_test(test_enrich_child),
 	    cmocka_unit_test(test_enrich_proc_fill),
+	    cmocka_unit_test(test_enrich_proc_fill_times),
 	    cmocka_unit_test(test_kpath_join),
 	    cmocka_unit_test(test_kpath_container_id),
 	    cmocka_unit_test(test_hashcache_kernel_id),
