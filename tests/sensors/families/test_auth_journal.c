@@ -98,6 +98,7 @@ int main(void)
 {
 	static char big[12000];
 	char pid[16], cpid[16];
+	int sync[2];
 	const struct ft_event *e;
 	struct family_stats fs;
 	pid_t child;
@@ -141,18 +142,33 @@ int main(void)
 	ft_expect(e, "ProcessId", pid);
 	ft_expect(e, "Image", ft_self_image());
 
-	/* a local user writes what sshd would (logger -t sshd): refused */
+	/* a local user writes what sshd would (logger -t sshd): refused. The
+	 * sender stays until its entry is read: journald takes _EXE from its
+	 * /proc when the datagram arrives, and has none for a sender gone */
+	FT_CHECK(pipe(sync) == 0);
 	child = ft_fork();
 	if (child == 0) {
+		char ok;
+
 		if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0)
 			_exit(2);
-		_exit(sd_journal_send("SYSLOG_IDENTIFIER=sshd",
-				      "MESSAGE=Accepted password for root from 6.6.6.6 port 1 ssh2",
-				      NULL) == 0
-			  ? 0
-			  : 1);
+		ok = sd_journal_send("SYSLOG_IDENTIFIER=sshd",
+				     "MESSAGE=Accepted password for root from 6.6.6.6 port 1 ssh2",
+				     NULL) == 0
+			 ? 'y'
+			 : 'n';
+		if (write(sync[1], &ok, 1) != 1)
+			_exit(3);
+		pause();
+		_exit(0);
 	}
-	FT_CHECK(waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	{
+		char ok = 0;
+
+		FT_CHECK(read(sync[0], &ok, 1) == 1 && ok == 'y');
+		close(sync[0]);
+		close(sync[1]);
+	}
 
 	send_entry("sshd", "Failed password for invalid user bob from 192.0.2.11 port 4242 ssh2");
 	e = ft_wait(&t, 3000, "User", "bob", NULL);
@@ -174,6 +190,8 @@ int main(void)
 	ft_expect(e, "ProcessId", cpid);
 	ft_expect(e, "Image", ft_self_image());
 	ft_expect(e, "Refused", "1");
+	kill(child, SIGKILL);
+	FT_CHECK(waitpid(child, &st, 0) == child);
 	/* a flood of them: a refused entry that is no authentication is not
 	 * reported, and at most 20 reports a minute */
 	child = ft_fork();
