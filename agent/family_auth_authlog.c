@@ -6,9 +6,11 @@
 #include "err.h"
 #include "family_auth_follow.h"
 #include "family_util.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -25,6 +27,8 @@
 struct family {
 	struct family_env env;
 	struct family_auth_follow fw;
+	struct family_auth_follow_pos saved; /* last written to the state file */
+	int have_saved;
 	int ino_fd;
 	size_t plen;  /* bytes of the partial line */
 	int skipping; /* inside an overlong line: discard to its newline */
@@ -537,10 +541,36 @@ static int al_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 	return al_read(f, emit, arg);
 }
 
+#define AL_POS_NAME "auth_authlog_position"
+
+/* Saves where a start after a stop resumes (at a tick that moved it and at
+ * the stop): the end of the last line handled. */
+static void al_save(struct family *f)
+{
+	struct family_auth_follow_pos p;
+	char path[4096];
+
+	if (f->env.state_dir == NULL ||
+	    family_auth_follow_pos(&f->fw, f->plen, f->skipping, &p) != 0 ||
+	    (f->have_saved && memcmp(&p, &f->saved, sizeof(p)) == 0))
+		return;
+	snprintf(path, sizeof(path), "%s/%s", f->env.state_dir, AL_POS_NAME);
+	if (family_auth_follow_pos_save(path, &p) != 0) {
+		LOG_W("family", "W3617",
+		      "auth (authlog): cannot save the position in %s: a start after a stop "
+		      "reads from the file's end",
+		      path);
+		return;
+	}
+	f->saved = p;
+	f->have_saved = 1;
+}
+
 static int al_tick(struct family *f, family_emit_fn emit, void *arg)
 {
 	int rc = al_read(f, emit, arg);
 
+	al_save(f);
 	return rc < 0 ? rc : 0;
 }
 
@@ -548,6 +578,7 @@ static void al_stop(struct family *f)
 {
 	if (f == NULL)
 		return;
+	al_save(f);
 	family_auth_follow_close(&f->fw);
 	if (f->ino_fd >= 0)
 		close(f->ino_fd);
@@ -576,7 +607,7 @@ static int al_start(const struct family_env *env, struct family **out)
 			goto out;
 		}
 	}
-	rc = family_auth_follow_init(&f->fw, path, 1);
+	rc = family_auth_follow_open(&f->env, &f->fw, path, AL_POS_NAME, "authlog", &f->skipping);
 	if (rc != 0)
 		goto out;
 	/* inotify on the folder: writes, and the new file of a rotation */

@@ -21,6 +21,7 @@ struct family_auth_follow {
 	dev_t dev;
 	ino_t ino;
 	off_t off;
+	int opened; /* fd has been open since the start: dev, ino are a file's */
 	uint64_t rotations, truncations;
 	/* the file before the last rotation, while it may still grow: -1, or
 	 * read from old_off until idle past old_until_ns (monotonic) */
@@ -35,6 +36,47 @@ struct family_auth_follow {
  * is opened when it appears. Returns 0 or YM_E_TOOBIG (path too long). */
 int family_auth_follow_init(struct family_auth_follow *f, const char *path, int at_end);
 void family_auth_follow_close(struct family_auth_follow *f);
+
+/* Where a start after a stop resumes reading (a module saves it in its
+ * state directory): the file and the offset after the last whole line or
+ * record its module handled; skip: that offset is inside a line the module
+ * was discarding (overlong), to be discarded up to its end. */
+struct family_auth_follow_pos {
+	uint64_t dev, ino;
+	int64_t off;
+	int skip;
+};
+
+/* The position now, the caller holding pending bytes of a partial line or
+ * record (not handled: read again at a resume). Returns 0, or YM_E_NOTFOUND
+ * when there is none (no file yet, or reading a rotated file's last lines:
+ * a stop then loses what that file gets after it). */
+int family_auth_follow_pos(const struct family_auth_follow *f, size_t pending, int skip,
+			   struct family_auth_follow_pos *out);
+
+/* Starts following path at pos: the same file (device and inode) from
+ * pos->off (from 0 when it now holds less: truncated); a file rotated
+ * meanwhile (pos's inode at path.1) from pos->off to its end, then path
+ * from its start. Returns 0 with *resumed 1, or 0 with *resumed 0 and the
+ * file followed from its end as family_auth_follow_init(f, path, 1) (pos's
+ * file gone); YM_E_TOOBIG for a path too long. */
+int family_auth_follow_resume(struct family_auth_follow *f, const char *path,
+			      const struct family_auth_follow_pos *pos, int *resumed);
+
+/* The state file of a position: "<dev> <ino> <off> <skip>\n", written
+ * atomically (mode 0600). Load returns 0, YM_E_NOTFOUND (no file), or
+ * YM_E_PARSE (not a position). */
+int family_auth_follow_pos_save(const char *file, const struct family_auth_follow_pos *pos);
+int family_auth_follow_pos_load(const char *file, struct family_auth_follow_pos *pos);
+
+struct family_env;
+/* A module's start: follows path from where the last run stopped (the
+ * position in env->state_dir/name, when there is a state directory and
+ * the file), else from its end; *skip is set to the position's skip.
+ * mode names the module in the warnings (W3617: a position that cannot be
+ * read, or whose file is gone). Returns as family_auth_follow_init. */
+int family_auth_follow_open(const struct family_env *env, struct family_auth_follow *f,
+			    const char *path, const char *name, const char *mode, int *skip);
 
 /* Reads up to cap new bytes into p. Returns the count (0: nothing new) or
  * YM_E_IO. *reset is set to 1 when the bytes come from a different file or

@@ -3,9 +3,11 @@
 #include "err.h"
 #include "family_auth_follow.h"
 #include "family_util.h"
+#include "log.h"
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -23,6 +25,8 @@
 
 struct wtmp_file {
 	struct family_auth_follow fw;
+	struct family_auth_follow_pos saved; /* last written to the state file */
+	int have_saved;
 	int failed; /* btmp: every record is a failed login */
 	size_t plen;
 	uint8_t part[WTMP_REC];
@@ -237,10 +241,39 @@ static int wt_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 	return wt_read_all(f, emit, arg);
 }
 
+/* the state files of the positions (wtmp, btmp) */
+static const char *const wt_pos_names[2] = {"auth_wtmp_position", "auth_btmp_position"};
+
+/* Saves where a start after a stop resumes, per file (at a tick that moved
+ * it and at the stop): the end of the last whole record. */
+static void wt_save(struct family *f)
+{
+	for (int i = 0; i < 2 && f->env.state_dir != NULL; i++) {
+		struct wtmp_file *wf = &f->files[i];
+		struct family_auth_follow_pos p;
+		char path[4096];
+
+		if (family_auth_follow_pos(&wf->fw, wf->plen, 0, &p) != 0 ||
+		    (wf->have_saved && memcmp(&p, &wf->saved, sizeof(p)) == 0))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", f->env.state_dir, wt_pos_names[i]);
+		if (family_auth_follow_pos_save(path, &p) != 0) {
+			LOG_W("family", "W3617",
+			      "auth (wtmp): cannot save the position in %s: a start after a stop "
+			      "reads from the file's end",
+			      path);
+			continue;
+		}
+		wf->saved = p;
+		wf->have_saved = 1;
+	}
+}
+
 static int wt_tick(struct family *f, family_emit_fn emit, void *arg)
 {
 	int rc = wt_read_all(f, emit, arg);
 
+	wt_save(f);
 	return rc < 0 ? rc : 0;
 }
 
@@ -248,6 +281,7 @@ static void wt_stop(struct family *f)
 {
 	if (f == NULL)
 		return;
+	wt_save(f);
 	for (int i = 0; i < 2; i++)
 		family_auth_follow_close(&f->files[i].fw);
 	if (f->ino_fd >= 0)
@@ -284,11 +318,14 @@ static int wt_start(const struct family_env *env, struct family **out)
 	f->files[0].fw.fd = f->files[1].fw.fd = -1;
 	f->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	for (int i = 0; i < 2; i++) {
+		int skip; /* none in records of a fixed size */
+
 		f->files[i].fw.fd = -1;
 		f->files[i].failed = i == 1;
 		if (paths[i] == NULL || paths[i][0] == '\0')
 			paths[i] = defaults[i];
-		rc = family_auth_follow_init(&f->files[i].fw, paths[i], 1);
+		rc = family_auth_follow_open(&f->env, &f->files[i].fw, paths[i], wt_pos_names[i],
+					     "wtmp", &skip);
 		if (rc != 0)
 			goto out;
 		if (f->ino_fd >= 0)

@@ -28,6 +28,106 @@ static void append(const char *line)
 	append_to(path, line);
 }
 
+/* Bytes without a newline: a line the logger has not finished. */
+static void append_raw(const char *bytes)
+{
+	FILE *fp = fopen(path, "a");
+
+	FT_CHECK(fp != NULL);
+	fputs(bytes, fp);
+	FT_CHECK(fclose(fp) == 0);
+}
+
+/* With a state directory: what was written while the module was stopped
+ * (an agent upgraded, crashed, or killed by an intruder who then logged in)
+ * is read at its next start, from the end of the last whole line it
+ * handled; nothing twice; a rotation while stopped: the rest of the old
+ * file, then the new one; a position that cannot be read: from the end. */
+static void test_resume(const char *rotated)
+{
+	static struct ft t2, t3, t4, t5;
+	char state[] = "/tmp/ym-authlog-state-XXXXXX", pos[320];
+	FILE *fp;
+
+	FT_CHECK(mkdtemp(state) != NULL);
+	snprintf(pos, sizeof(pos), "%s/auth_authlog_position", state);
+	t2.env.state_dir = state;
+	ft_start(&t2, &family_auth_authlog_ops, NULL);
+	append("Nov 26 03:00:00 host sshd[1]: Accepted password for kim from 192.0.2.30 port 30 "
+	       "ssh2");
+	FT_CHECK(ft_wait(&t2, 3000, "User", "kim", NULL) != NULL);
+	append_raw("Nov 26 03:00:01 host sshd[1]: Failed password for lou from 192.0.2.31 port 31");
+	ft_pump(&t2, 300);
+	ft_stop(&t2); /* saves the end of kim's line: lou's is not whole */
+	FT_CHECK(access(pos, F_OK) == 0);
+	append_raw(" ssh2\n");
+	append("Nov 26 03:00:02 host sshd[1]: Accepted password for max from 192.0.2.32 port 32 "
+	       "ssh2");
+	t3.env.state_dir = state;
+	ft_start(&t3, &family_auth_authlog_ops, NULL);
+	FT_CHECK(ft_wait(&t3, 3000, "User", "lou", "SourceIp", "192.0.2.31", NULL) != NULL);
+	FT_CHECK(ft_wait(&t3, 3000, "User", "max", NULL) != NULL);
+	ft_pump(&t3, 300);
+	FT_CHECK(t3.nev == 2); /* not kim again */
+	ft_stop(&t3);
+
+	/* rotated while stopped */
+	append("Nov 26 03:00:03 host sshd[1]: Failed password for ned from 192.0.2.33 port 33 "
+	       "ssh2");
+	FT_CHECK(rename(path, rotated) == 0);
+	append("Nov 26 03:00:04 host sshd[1]: Accepted password for ola from 192.0.2.34 port 34 "
+	       "ssh2");
+	t4.env.state_dir = state;
+	ft_start(&t4, &family_auth_authlog_ops, NULL);
+	FT_CHECK(ft_wait(&t4, 3000, "User", "ned", NULL) != NULL);
+	FT_CHECK(ft_wait(&t4, 3000, "User", "ola", NULL) != NULL);
+	ft_pump(&t4, 300);
+	FT_CHECK(t4.nev == 2);
+	ft_stop(&t4);
+
+	/* stopped inside an overlong line: its end, written later, is still
+	 * the overlong line's (whatever it reads like), discarded at the next
+	 * start */
+	{
+		static struct ft t6, t7;
+		static char big[9001];
+
+		t6.env.state_dir = state;
+		ft_start(&t6, &family_auth_authlog_ops, NULL);
+		memset(big, 'x', sizeof(big) - 1);
+		append_raw(big);
+		ft_pump(&t6, 300);
+		ft_stop(&t6);
+		append("Nov 26 03:00:07 host sshd[1]: Accepted password for tail from 192.0.2.37 "
+		       "port 37 ssh2");
+		append(
+		    "Nov 26 03:00:08 host sshd[1]: Accepted password for rob from 192.0.2.38 port "
+		    "38 ssh2");
+		t7.env.state_dir = state;
+		ft_start(&t7, &family_auth_authlog_ops, NULL);
+		FT_CHECK(ft_wait(&t7, 3000, "User", "rob", NULL) != NULL);
+		ft_pump(&t7, 300);
+		FT_CHECK(t7.nev == 1);
+		ft_stop(&t7);
+	}
+
+	/* a position that is none: the start is at the file's end */
+	fp = fopen(pos, "w");
+	FT_CHECK(fp != NULL && fputs("1 2 x 0\n", fp) >= 0 && fclose(fp) == 0);
+	append("Nov 26 03:00:05 host sshd[1]: Accepted password for pia from 192.0.2.35 port 35 "
+	       "ssh2");
+	t5.env.state_dir = state;
+	ft_start(&t5, &family_auth_authlog_ops, NULL);
+	append("Nov 26 03:00:06 host sshd[1]: Accepted password for quinn from 192.0.2.36 port 36 "
+	       "ssh2");
+	FT_CHECK(ft_wait(&t5, 3000, "User", "quinn", NULL) != NULL);
+	ft_pump(&t5, 300);
+	FT_CHECK(t5.nev == 1);
+	ft_stop(&t5);
+	unlink(pos);
+	rmdir(state);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/ym-authlog-XXXXXX", line[12000], pid[16], rotated[300];
@@ -203,6 +303,7 @@ int main(void)
 	kill(daemon, SIGKILL);
 	waitpid(daemon, NULL, 0);
 	ft_stop(&t);
+	test_resume(rotated);
 	unlink(path);
 	unlink(rotated);
 	rmdir(dir);

@@ -33,6 +33,47 @@ static void rec(struct utmpx *u, short type, const char *user, const char *line,
 	u->ut_tv.tv_usec = (int32_t)tv.tv_usec;
 }
 
+/* With a state directory: the logins written while the module was stopped
+ * are read at its next start, from the end of the last whole record it
+ * handled (a record half written at the stop is read whole); nothing
+ * twice. */
+static void test_resume(const char *wtmp)
+{
+	static struct ft t2, t3;
+	char state[] = "/tmp/ym-wtmp-state-XXXXXX", pos[320];
+	struct utmpx u;
+	int fd;
+
+	FT_CHECK(mkdtemp(state) != NULL);
+	snprintf(pos, sizeof(pos), "%s/auth_wtmp_position", state);
+	t2.env.state_dir = state;
+	ft_start(&t2, &family_auth_wtmp_ops, NULL);
+	rec(&u, USER_PROCESS, "kim", "pts/11", "192.0.2.30", 4301);
+	updwtmpx(wtmp, &u);
+	FT_CHECK(ft_wait(&t2, 3000, "User", "kim", NULL) != NULL);
+	rec(&u, USER_PROCESS, "lou", "pts/12", "192.0.2.31", 4302);
+	fd = open(wtmp, O_WRONLY | O_APPEND);
+	FT_CHECK(fd >= 0 && write(fd, &u, 100) == 100);
+	ft_pump(&t2, 300);
+	ft_stop(&t2);
+	FT_CHECK(access(pos, F_OK) == 0);
+	FT_CHECK(write(fd, (char *)&u + 100, sizeof(u) - 100) == (ssize_t)(sizeof(u) - 100));
+	FT_CHECK(close(fd) == 0);
+	rec(&u, USER_PROCESS, "max", "pts/13", "", 4303);
+	updwtmpx(wtmp, &u);
+	t3.env.state_dir = state;
+	ft_start(&t3, &family_auth_wtmp_ops, NULL);
+	FT_CHECK(ft_wait(&t3, 3000, "User", "lou", "Terminal", "pts/12", NULL) != NULL);
+	FT_CHECK(ft_wait(&t3, 3000, "User", "max", NULL) != NULL);
+	ft_pump(&t3, 300);
+	FT_CHECK(t3.nev == 2); /* not kim again */
+	ft_stop(&t3);
+	unlink(pos);
+	snprintf(pos, sizeof(pos), "%s/auth_btmp_position", state);
+	unlink(pos);
+	rmdir(state);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/ym-wtmp-XXXXXX", wtmp[256], btmp[256], pid[16];
@@ -149,6 +190,7 @@ int main(void)
 	kill(sess, SIGKILL);
 	waitpid(sess, NULL, 0);
 	ft_stop(&t);
+	test_resume(wtmp);
 	unlink(wtmp);
 	unlink(btmp);
 	rmdir(dir);
