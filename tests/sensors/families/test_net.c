@@ -287,7 +287,7 @@ int main(int argc, char **argv)
 
 	snprintf(lp, sizeof(lp), "%d", p.listen4);
 	snprintf(cp, sizeof(cp), "%d", p.client4);
-	e = ft_wait(&t, 3000, "Action", "listen", "SourcePort", lp, NULL);
+	e = ft_wait(&t, 3000, "Action", "listen", "SourcePort", lp, "SourceIsIpv6", "false", NULL);
 	FT_CHECK(e != NULL);
 	ft_expect(e, "Protocol", "tcp");
 	ft_expect(e, "Initiated", "false");
@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 	if (bpf)
 		ft_expect_time(e, t0, t1);
 
-	e = ft_wait(&t, 3000, "Action", "connect", "SourcePort", cp, NULL);
+	e = ft_wait(&t, 3000, "Action", "connect", "SourcePort", cp, "SourceIsIpv6", "false", NULL);
 	FT_CHECK(e != NULL);
 	ft_expect(e, "Protocol", "tcp");
 	ft_expect(e, "Initiated", "true");
@@ -313,7 +313,8 @@ int main(int argc, char **argv)
 	ft_expect(e, "ProcessId", pid);
 	ft_expect(e, "Image", img);
 
-	e = ft_wait(&t, 3000, "Action", "accept", "DestinationPort", lp, NULL);
+	e = ft_wait(&t, 3000, "Action", "accept", "DestinationPort", lp, "SourceIsIpv6", "false",
+		    NULL);
 	FT_CHECK(e != NULL);
 	ft_expect(e, "Initiated", "false");
 	ft_expect(e, "SourceIp", "127.0.0.1");
@@ -330,7 +331,7 @@ int main(int argc, char **argv)
 
 	snprintf(lp, sizeof(lp), "%d", p.listen6);
 	snprintf(cp, sizeof(cp), "%d", p.client6);
-	e = ft_wait(&t, 3000, "Action", "connect", "SourcePort", cp, NULL);
+	e = ft_wait(&t, 3000, "Action", "connect", "SourcePort", cp, "SourceIsIpv6", "true", NULL);
 	FT_CHECK(e != NULL);
 	ft_expect(e, "SourceIp", "::1");
 	ft_expect(e, "DestinationIp", "::1");
@@ -338,8 +339,8 @@ int main(int argc, char **argv)
 	ft_expect(e, "SourceIsIpv6", "true");
 	ft_expect(e, "DestinationIsIpv6", "true");
 	ft_expect(e, "ProcessId", pid);
-	FT_CHECK(ft_wait(&t, 3000, "Action", "accept", "SourcePort", cp, "DestinationPort", lp,
-			 NULL) != NULL);
+	FT_CHECK(ft_wait(&t, 3000, "Action", "accept", "SourceIsIpv6", "true", "SourcePort", cp,
+			 "DestinationPort", lp, NULL) != NULL);
 
 	if (bpf) {
 		char dp[16];
