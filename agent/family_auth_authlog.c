@@ -7,6 +7,7 @@
 #include "family_auth_follow.h"
 #include "family_util.h"
 #include "log.h"
+#include "timefmt.h"
 #include "util.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #define AUTHLOG_READ (64 * 1024)
@@ -92,19 +94,42 @@ static void al_copy(char *dst, size_t dstsz, const uint8_t *p, size_t n)
 	dst[n] = '\0';
 }
 
-/* The syslog header: RFC 3339 or BSD time, host, "prog[pid]:" */
+/* Seconds east of UTC of the local zone at t (what rsyslog's traditional
+ * file format writes its times in). */
+static int64_t al_local_offset(time_t t)
+{
+	struct tm tm;
+
+	return localtime_r(&t, &tm) != NULL ? (int64_t)tm.tm_gmtoff : 0;
+}
+
+/* The syslog header: RFC 3339 or BSD time (o->ts_ns where it reads), host,
+ * "prog[pid]:" */
 static int al_header(struct cursor *c, struct family_auth_line *o)
 {
-	const uint8_t *w, *lb;
+	const uint8_t *w, *lb, *first;
 	size_t n;
 	int rc;
 
 	if ((rc = al_word(c, &w, &n)) != 0)
 		return rc;
-	if (!(n >= 5 && w[0] >= '0' && w[0] <= '9' && w[4] == '-')) {
+	o->ts_ns = 0;
+	if (n >= 5 && w[0] >= '0' && w[0] <= '9' && w[4] == '-') {
+		if (timefmt_rfc3339((const char *)w, n, &o->ts_ns) != 0)
+			o->ts_ns = 0;
+	} else {
 		/* "Nov 26 02:03:31": two more words */
+		first = w;
 		if ((rc = al_word(c, &w, &n)) != 0 || (rc = al_word(c, &w, &n)) != 0)
 			return rc;
+		if ((size_t)(w + n - first) == 15) {
+			uint64_t now = util_now_ns();
+
+			if (timefmt_3164((const char *)first, 15, now,
+					 al_local_offset((time_t)(now / 1000000000ull)),
+					 &o->ts_ns) != 0)
+				o->ts_ns = 0;
+		}
 	}
 	if ((rc = al_word(c, &w, &n)) != 0) /* host */
 		return rc;
@@ -448,12 +473,19 @@ int family_auth_emit(const struct family_env *env, const struct family_auth_line
 	return 0;
 }
 
-/* One event of the parsed line o; 0, or -1 when it is lost (counted). */
+/* One event of the parsed line o; 0, or -1 when it is lost (counted). Its
+ * time is the line's (lines read at a start after a stop were written
+ * while the agent did not run), unless that is over a year before now or
+ * over a day after: then the read's. */
 static int al_emit(struct family *f, const struct family_auth_line *o, family_emit_fn emit,
 		   void *arg)
 {
-	if (family_auth_emit(&f->env, o, util_now_ns(), &f->ev, &f->scratch, f->pidbuf, emit,
-			     arg) != 0) {
+	const uint64_t day = 86400ull * 1000000000ull;
+	uint64_t now = util_now_ns(), ts = o->ts_ns;
+
+	if (ts == 0 || ts + 366 * day < now || ts > now + day)
+		ts = now;
+	if (family_auth_emit(&f->env, o, ts, &f->ev, &f->scratch, f->pidbuf, emit, arg) != 0) {
 		f->st.drops++;
 		return -1;
 	}

@@ -7,6 +7,7 @@
 #define YM_AGENT_FAMILY_AUTH_AUTHLOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "event.h"
 #include "family.h"
@@ -20,6 +21,9 @@ extern const struct family_ops family_auth_authlog_ops;
 struct family_auth_line {
 	char user[256], target[256], ip[64], port[16], method[64], prog[64], cmd[4096];
 	int pid;
+	/* the syslog header's time (ns since the epoch; BSD form in the local
+	 * zone, the year inferred), or 0 when it has none that reads */
+	uint64_t ts_ns;
 	/* rsyslog's "message repeated N times: [ ...]": N (1 for a plain line) */
 	unsigned repeat;
 	const char *type;   /* "ssh", "sudo", "su", "console" */

@@ -115,8 +115,8 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 			logread_fields_add(X->fl, X->a, X->path, (size_t)ap, attrs[i + 1],
 					   strlen(attrs[i + 1]));
 			if (strcmp(X->path, "Event.System.TimeCreated.#attributes.SystemTime") == 0)
-				(void)logread_time_rfc3339(attrs[i + 1], strlen(attrs[i + 1]),
-							   &X->ts_ns);
+				(void)timefmt_rfc3339(attrs[i + 1], strlen(attrs[i + 1]),
+						      &X->ts_ns);
 		}
 		X->path[np] = 0;
 	}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "detect.h"
+#include "timefmt.h"
 
 #define LOGREAD_NAME_MAX 255 /* bytes of a raw (evtx_dump-shaped) name */
 
@@ -34,14 +35,6 @@ void logread_fields_add(struct logread_fields *fl, struct logread_arena *a, cons
  * them. Returns 0, YM_E_PARSE (why set). */
 int logread_fields_commit(struct logread_fields *fl, struct logread_arena *a, struct event *ev,
 			  struct logread_rec *rec, char *why, size_t whysz);
-
-/* Parses an RFC 3339 time ("2025-11-26T05:11:27.927693Z", "+01:00" zones,
- * a space instead of the T, up to 9 fraction digits; no zone means UTC).
- * Returns 0 and sets *ns, or YM_E_PARSE. */
-int logread_time_rfc3339(const char *s, size_t n, uint64_t *ns);
-
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-int64_t logread_time_days(int64_t y, unsigned m, unsigned d);
 
 void logread_why(char *why, size_t whysz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -167,8 +167,7 @@ static int envelope(json_t *root, const struct logread_opts *o, struct logread_a
 		if (i == 0 && json_is_integer(t) && json_integer_value(t) >= 0) {
 			*ts = (uint64_t)json_integer_value(t);
 		} else if (json_is_string(t)) {
-			if (logread_time_rfc3339(json_string_value(t), json_string_length(t),
-						 &ns)) {
+			if (timefmt_rfc3339(json_string_value(t), json_string_length(t), &ns)) {
 				logread_why(why, whysz, "'%s' is not an RFC 3339 time", tkeys[i]);
 				return YM_E_PARSE;
 			}

@@ -33,9 +33,6 @@ static const struct {
     {"auditd", "auditd"},	{"audispd", "auditd"},
 };
 
-static const char *const months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
 static const char *service_of(const char *app, size_t n, int facility)
 {
 	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
@@ -81,31 +78,10 @@ static int num(const uint8_t *p, size_t n, unsigned *v)
 static int time_3164(struct cursor *c, uint64_t now_ns, uint64_t *ns)
 {
 	const uint8_t *p;
-	unsigned mon = 0, d, h, mi, s;
-	int64_t year, secs, now_s = (int64_t)(now_ns / 1000000000ull);
-	int64_t days = now_s / 86400, y = 1970;
 
 	if (cursor_get_bytes(c, 15, &p))
 		return YM_E_PARSE;
-	for (unsigned i = 0; i < 12; i++) {
-		if (memcmp(p, months[i], 3) == 0)
-			mon = i + 1;
-	}
-	if (mon == 0 || p[3] != ' ' || p[6] != ' ' || p[9] != ':' || p[12] != ':' ||
-	    num(p + 4 + (p[4] == ' '), p[4] == ' ' ? 1 : 2, &d) || num(p + 7, 2, &h) ||
-	    num(p + 10, 2, &mi) || num(p + 13, 2, &s) || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    s > 60)
-		return YM_E_PARSE;
-	while (logread_time_days(y + 1, 1, 1) <= days)
-		y++;
-	year = y;
-	secs = logread_time_days(year, mon, d) * 86400 + h * 3600 + mi * 60 + s;
-	if (secs > now_s + 86400) /* December's lines read in January */
-		secs = logread_time_days(year - 1, mon, d) * 86400 + h * 3600 + mi * 60 + s;
-	if (secs < 0)
-		secs = 0;
-	*ns = (uint64_t)secs * 1000000000ull;
-	return 0;
+	return timefmt_3164((const char *)p, 15, now_ns, 0, ns);
 }
 
 /* 5424 structured data: "-" or one or more [id param="value" ...]. */
@@ -196,7 +172,7 @@ int logread_syslog_parse(const char *line, size_t len, const struct logread_opts
 			logread_why(why, whysz, "not an RFC 5424 header");
 			return YM_E_PARSE;
 		}
-		if (!(tn == 1 && ts[0] == '-') && logread_time_rfc3339(ts, tn, &ns)) {
+		if (!(tn == 1 && ts[0] == '-') && timefmt_rfc3339(ts, tn, &ns)) {
 			logread_why(why, whysz, "bad RFC 5424 time stamp");
 			return YM_E_PARSE;
 		}
@@ -206,7 +182,7 @@ int logread_syslog_parse(const char *line, size_t len, const struct logread_opts
 		/* RFC 3164 / file format: time, host, tag[pid]: message */
 		size_t k = 0, left = cursor_left(&c);
 		if (left >= 4 && c.p[c.off] >= '0' && c.p[c.off] <= '9') {
-			if (word(&c, &ts, &tn) || logread_time_rfc3339(ts, tn, &ns)) {
+			if (word(&c, &ts, &tn) || timefmt_rfc3339(ts, tn, &ns)) {
 				logread_why(why, whysz, "bad time stamp");
 				return YM_E_PARSE;
 			}

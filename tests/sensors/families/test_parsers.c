@@ -8,6 +8,7 @@
 #include "family_file_watch.h"
 
 #include <string.h>
+#include <time.h>
 
 static int dns(const void *p, size_t n, struct family_dns_msg *m)
 {
@@ -84,6 +85,22 @@ static void test_authlog(void)
 	s = "Nov  6 02:03:31 host sshd[12]: Accepted password for root from 10.0.0.1 port 22 ssh2";
 	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
 	FT_CHECK(strcmp(l.user, "root") == 0 && strcmp(l.ip, "10.0.0.1") == 0 && l.pid == 12);
+	/* the header's time: BSD form in the local zone (UTC here) */
+	{
+		time_t t = (time_t)(l.ts_ns / 1000000000ull);
+		struct tm tm;
+
+		FT_CHECK(l.ts_ns % 1000000000ull == 0 && gmtime_r(&t, &tm) != NULL);
+		FT_CHECK(tm.tm_mon == 10 && tm.tm_mday == 6 && tm.tm_hour == 2 && tm.tm_min == 3 &&
+			 tm.tm_sec == 31);
+	}
+	s = "2026-11-27T10:17:06.885710+01:00 vm sshd[22597]: Accepted publickey for ymtest from "
+	    "127.0.0.1 port 54574 ssh2: ED25519 SHA256:qxe";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0);
+	FT_CHECK(l.ts_ns == 1795771026885710000ull && l.pid == 22597);
+	s = "2026-11-27X10:17:06+01:00 vm sshd[1]: Accepted publickey for a from 1.1.1.1 port 1 "
+	    "ssh2";
+	FT_CHECK(family_auth_authlog_parse(s, strlen(s), &l) == 0 && l.ts_ns == 0);
 	FT_CHECK(strcmp(l.status, "success") == 0 && strcmp(l.type, "ssh") == 0);
 	/* a user name carrying " from " cannot move the source */
 	s = "Nov 26 02:03:31 h sshd[1]: Failed password for invalid user x from 1.1.1.1 port 1 "
@@ -196,6 +213,8 @@ static void test_watch(void)
 
 int main(void)
 {
+	setenv("TZ", "UTC", 1); /* the local zone of BSD syslog times */
+	tzset();
 	test_dns();
 	test_authlog();
 	test_watch();

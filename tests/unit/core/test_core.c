@@ -1,4 +1,4 @@
-/* Unit tests for lib/core: buf, cursor, util, log_escape. */
+/* Unit tests for lib/core: buf, cursor, util, log_escape, timefmt. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "err.h"
 #include "log.h"
+#include "timefmt.h"
 #include "util.h"
 
 static void test_buf_cap(void **state)
@@ -136,13 +137,47 @@ static void test_file_io(void **state)
 	assert_int_equal(util_read_file(path, 100, &data, &n), YM_E_IO);
 }
 
+/* RFC 3339 and syslog's RFC 3164 times: zones, the year of a time without
+ * one (December's lines read in January), the local offset, refusals. */
+static void test_timefmt(void **state)
+{
+	const uint64_t s = 1000000000ull;
+	/* 2026-11-27T10:00:00Z */
+	const uint64_t now = (uint64_t)(timefmt_days(2026, 11, 27) * 86400 + 10 * 3600) * s;
+	uint64_t ns = 0;
+	(void)state;
+
+	assert_int_equal(timefmt_days(1970, 1, 1), 0);
+	assert_int_equal(timefmt_rfc3339("2026-11-27T10:17:06.885710+00:00", 32, &ns), 0);
+	assert_true(ns == now + (17 * 60 + 6) * s + 885710000ull);
+	assert_int_equal(timefmt_rfc3339("2026-11-27T11:17:06+01:00", 25, &ns), 0);
+	assert_true(ns == now + (17 * 60 + 6) * s);
+	assert_int_equal(timefmt_rfc3339("2026-11-27T10:17:06+01:00x", 26, &ns), YM_E_PARSE);
+	assert_int_equal(timefmt_rfc3339("2026-13-27T10:17:06Z", 20, &ns), YM_E_PARSE);
+	/* this year's; UTC, then a clock an hour east of UTC */
+	assert_int_equal(timefmt_3164("Nov 27 09:30:00", 15, now, 0, &ns), 0);
+	assert_true(ns == now - 30 * 60 * s);
+	assert_int_equal(timefmt_3164("Nov 27 10:30:00", 15, now, 3600, &ns), 0);
+	assert_true(ns == now - 30 * 60 * s);
+	assert_int_equal(timefmt_3164("Nov  6 10:00:00", 15, now, 0, &ns), 0);
+	assert_true(ns == now - 21 * 86400 * s);
+	/* a date over a day after now: last year's */
+	assert_int_equal(timefmt_3164("Dec 31 23:59:59", 15, now, 0, &ns), 0);
+	assert_true(ns == (uint64_t)(timefmt_days(2025, 12, 31) * 86400 + 86399) * s);
+	assert_int_equal(timefmt_3164("Nov 27 10:00:00 ", 16, now, 0, &ns), YM_E_PARSE);
+	assert_int_equal(timefmt_3164("Now 27 10:00:00", 15, now, 0, &ns), YM_E_PARSE);
+	assert_int_equal(timefmt_3164("Nov 32 10:00:00", 15, now, 0, &ns), YM_E_PARSE);
+	assert_int_equal(timefmt_3164("Nov 27 24:00:00", 15, now, 0, &ns), YM_E_PARSE);
+	assert_int_equal(timefmt_3164("Nov 2x 10:00:00", 15, now, 0, &ns), YM_E_PARSE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_buf_cap),	     cmocka_unit_test(test_buf_u64_rollback),
-		cmocka_unit_test(test_json_escape),  cmocka_unit_test(test_cursor),
-		cmocka_unit_test(test_util),	     cmocka_unit_test(test_log_escape),
-		cmocka_unit_test(test_file_io),
+	    cmocka_unit_test(test_buf_cap),	cmocka_unit_test(test_buf_u64_rollback),
+	    cmocka_unit_test(test_json_escape), cmocka_unit_test(test_cursor),
+	    cmocka_unit_test(test_util),	cmocka_unit_test(test_log_escape),
+	    cmocka_unit_test(test_file_io),	cmocka_unit_test(test_timefmt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

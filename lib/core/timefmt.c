@@ -1,7 +1,9 @@
-/* logread_time: time stamps of log records. */
-#include "logread_int.h"
+/* timefmt: time stamps of log records (RFC 3339, syslog's RFC 3164). */
+#include "timefmt.h"
 
 #include "err.h"
+
+#include <string.h>
 
 static int digits(const char *s, size_t n, size_t at, size_t k, unsigned *v)
 {
@@ -30,12 +32,12 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-int64_t logread_time_days(int64_t y, unsigned m, unsigned d)
+int64_t timefmt_days(int64_t y, unsigned m, unsigned d)
 {
 	return days_from_civil(y, m, d);
 }
 
-int logread_time_rfc3339(const char *s, size_t n, uint64_t *ns)
+int timefmt_rfc3339(const char *s, size_t n, uint64_t *ns)
 {
 	unsigned Y, M, D, h, mi, sec, zh, zm;
 	size_t at = 19;
@@ -78,5 +80,35 @@ int logread_time_rfc3339(const char *s, size_t n, uint64_t *ns)
 	if (secs < 0 || (uint64_t)secs > UINT64_MAX / 1000000000ull - 1)
 		return YM_E_PARSE;
 	*ns = (uint64_t)secs * 1000000000ull + frac;
+	return 0;
+}
+
+int timefmt_3164(const char *s, size_t n, uint64_t now_ns, int64_t utc_off_s, uint64_t *ns)
+{
+	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	unsigned mon = 0, d, h, mi, sec;
+	int64_t secs, now_s = (int64_t)(now_ns / 1000000000ull) + utc_off_s;
+	int64_t days = now_s / 86400, y = 1970;
+
+	if (n != 15)
+		return YM_E_PARSE;
+	for (unsigned i = 0; i < 12; i++)
+		if (memcmp(s, months[i], 3) == 0)
+			mon = i + 1;
+	if (mon == 0 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':' ||
+	    (s[4] == ' ' ? digits(s, n, 5, 1, &d) : digits(s, n, 4, 2, &d)) ||
+	    digits(s, n, 7, 2, &h) || digits(s, n, 10, 2, &mi) || digits(s, n, 13, 2, &sec) ||
+	    d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return YM_E_PARSE;
+	while (days_from_civil(y + 1, 1, 1) <= days)
+		y++;
+	secs = days_from_civil(y, mon, d) * 86400 + h * 3600 + mi * 60 + sec;
+	if (secs > now_s + 86400) /* December's lines read in January */
+		secs = days_from_civil(y - 1, mon, d) * 86400 + h * 3600 + mi * 60 + sec;
+	secs -= utc_off_s;
+	if (secs < 0)
+		secs = 0;
+	*ns = (uint64_t)secs * 1000000000ull;
 	return 0;
 }
