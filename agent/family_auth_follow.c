@@ -88,7 +88,7 @@ int family_auth_follow_resume(struct family_auth_follow *f, const char *path,
 		/* the same file: on from the position (from 0 when it was
 		 * truncated meanwhile: what it holds came after) */
 		f->off = st.st_size >= pos->off ? (off_t)pos->off : 0;
-		*resumed = 1;
+		*resumed = f->off == (off_t)pos->off ? 1 : 2;
 		return 0;
 	}
 	/* rotated while stopped: the rest of the old file, then the new one
@@ -99,7 +99,7 @@ int family_auth_follow_resume(struct family_auth_follow *f, const char *path,
 		f->old_off = st.st_size >= pos->off ? (off_t)pos->off : 0;
 		f->old_until_ns = util_mono_ns() + FAMILY_AUTH_FOLLOW_OLD_NS;
 		f->rotations++;
-		*resumed = 1;
+		*resumed = f->old_off == (off_t)pos->off ? 1 : 2;
 		return 0;
 	}
 	family_auth_follow_close(f);
@@ -290,7 +290,7 @@ int family_auth_follow_open(const struct family_env *env, struct family_auth_fol
 		    "auth (%s): the last run's file (inode %llu) is neither %s nor %s.1 any more: "
 		    "from the end of %s",
 		    mode, (unsigned long long)pos.ino, path, path, path);
-	if (rc == 0 && resumed)
-		*skip = pos.skip;
+	if (rc == 0 && resumed == 1)
+		*skip = pos.skip; /* not in a file read from its start */
 	return rc;
 }

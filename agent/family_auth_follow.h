@@ -57,9 +57,10 @@ int family_auth_follow_pos(const struct family_auth_follow *f, size_t pending, i
 /* Starts following path at pos: the same file (device and inode) from
  * pos->off (from 0 when it now holds less: truncated); a file rotated
  * meanwhile (pos's inode at path.1) from pos->off to its end, then path
- * from its start. Returns 0 with *resumed 1, or 0 with *resumed 0 and the
- * file followed from its end as family_auth_follow_init(f, path, 1) (pos's
- * file gone); YM_E_TOOBIG for a path too long. */
+ * from its start. Returns 0 with *resumed 1 (at pos->off) or 2 (pos's file
+ * read from its start: it holds less than pos->off), or 0 with *resumed 0
+ * and the file followed from its end as family_auth_follow_init(f, path,
+ * 1) (pos's file gone); YM_E_TOOBIG for a path too long. */
 int family_auth_follow_resume(struct family_auth_follow *f, const char *path,
 			      const struct family_auth_follow_pos *pos, int *resumed);
 

@@ -106,7 +106,7 @@ static void test_resume(const char *rotated)
 	 * the overlong line's (whatever it reads like), discarded at the next
 	 * start */
 	{
-		static struct ft t6, t7;
+		static struct ft t6, t7, t8;
 		static char big[9001];
 
 		t6.env.state_dir = state;
@@ -125,7 +125,20 @@ static void test_resume(const char *rotated)
 		FT_CHECK(ft_wait(&t7, 3000, "User", "rob", NULL) != NULL);
 		ft_pump(&t7, 300);
 		FT_CHECK(t7.nev == 1);
+		/* again inside an overlong line at the stop, and the file
+		 * truncated meanwhile (copytruncate): read from its start, its
+		 * first line whole */
+		append_raw(big);
+		ft_pump(&t7, 300);
 		ft_stop(&t7);
+		FT_CHECK(truncate(path, 0) == 0);
+		append(
+		    "Nov 26 03:00:09 host sshd[1]: Accepted password for sam from 192.0.2.39 port "
+		    "39 ssh2");
+		t8.env.state_dir = state;
+		ft_start(&t8, &family_auth_authlog_ops, NULL);
+		FT_CHECK(ft_wait(&t8, 3000, "User", "sam", NULL) != NULL);
+		ft_stop(&t8);
 	}
 
 	/* a position that is none: the start is at the file's end */
