@@ -75,6 +75,28 @@ static int copy_file(const char *from, int out)
 	return 0;
 }
 
+/* Listens on 127.0.0.1 (an ephemeral port), switches to *uid when given
+ * (setresuid), connects to the listener and prints "pid N port P". The
+ * sockets stay open (until an exec: close-on-exec). Returns 0 or -1. */
+static int loop_connect(const uid_t *uid)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t al = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 1) != 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &al) != 0 ||
+	    (uid != NULL && setresuid(*uid, *uid, *uid) != 0))
+		return -1;
+	c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) != 0)
+		return -1;
+	printf("pid %d port %u\n", (int)getpid(), (unsigned)ntohs(a.sin_port));
+	fflush(stdout);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
@@ -90,36 +112,15 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "setuid-connect") == 0) {
 		uid_t u = (uid_t)strtoul(argv[2], NULL, 10);
-		struct sockaddr_in a = {.sin_family = AF_INET};
-		socklen_t al = sizeof(a);
-		int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c;
 
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 1) != 0 ||
-		    getsockname(l, (struct sockaddr *)&a, &al) != 0 || setresuid(u, u, u) != 0)
+		if (loop_connect(&u) != 0)
 			return 1;
-		c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) != 0)
-			return 1;
-		printf("pid %d port %u\n", (int)getpid(), (unsigned)ntohs(a.sin_port));
-		fflush(stdout);
 		usleep(300000);
 		return 0;
 	}
 	if (strcmp(argv[1], "connect-exit") == 0 || strcmp(argv[1], "connect-exec") == 0) {
-		struct sockaddr_in a = {.sin_family = AF_INET};
-		socklen_t al = sizeof(a);
-		int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c;
-
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 1) != 0 ||
-		    getsockname(l, (struct sockaddr *)&a, &al) != 0)
+		if (loop_connect(NULL) != 0)
 			return 1;
-		c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (c < 0 || connect(c, (struct sockaddr *)&a, sizeof(a)) != 0)
-			return 1;
-		printf("pid %d port %u\n", (int)getpid(), (unsigned)ntohs(a.sin_port));
-		fflush(stdout);
 		if (strcmp(argv[1], "connect-exit") == 0)
 			_exit(0);
 		execl(argv[2], argv[2], (char *)NULL);
