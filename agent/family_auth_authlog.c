@@ -6,12 +6,10 @@
 #include "err.h"
 #include "family_auth_follow.h"
 #include "family_util.h"
-#include "log.h"
 #include "timefmt.h"
 #include "util.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -29,8 +27,6 @@
 struct family {
 	struct family_env env;
 	struct family_auth_follow fw;
-	struct family_auth_follow_pos saved; /* last written to the state file */
-	int have_saved;
 	int ino_fd;
 	size_t plen;  /* bytes of the partial line */
 	int skipping; /* inside an overlong line: discard to its newline */
@@ -579,23 +575,7 @@ static int al_poll(struct family *f, int max, family_emit_fn emit, void *arg)
  * the stop): the end of the last line handled. */
 static void al_save(struct family *f)
 {
-	struct family_auth_follow_pos p;
-	char path[4096];
-
-	if (f->env.state_dir == NULL ||
-	    family_auth_follow_pos(&f->fw, f->plen, f->skipping, &p) != 0 ||
-	    (f->have_saved && memcmp(&p, &f->saved, sizeof(p)) == 0))
-		return;
-	snprintf(path, sizeof(path), "%s/%s", f->env.state_dir, AL_POS_NAME);
-	if (family_auth_follow_pos_save(path, &p) != 0) {
-		LOG_W("family", "W3617",
-		      "auth (authlog): cannot save the position in %s: a start after a stop "
-		      "reads from the file's end",
-		      path);
-		return;
-	}
-	f->saved = p;
-	f->have_saved = 1;
+	family_auth_follow_save(&f->env, &f->fw, AL_POS_NAME, "authlog", f->plen, f->skipping);
 }
 
 static int al_tick(struct family *f, family_emit_fn emit, void *arg)

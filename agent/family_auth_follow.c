@@ -19,6 +19,7 @@ int family_auth_follow_init(struct family_auth_follow *f, const char *path, int 
 	f->fd = -1;
 	f->off = 0;
 	f->opened = 0;
+	f->have_saved = 0;
 	f->rotations = f->truncations = 0;
 	f->old_fd = -1;
 	f->old_off = 0;
@@ -293,4 +294,25 @@ int family_auth_follow_open(const struct family_env *env, struct family_auth_fol
 	if (rc == 0 && resumed == 1)
 		*skip = pos.skip; /* not in a file read from its start */
 	return rc;
+}
+
+void family_auth_follow_save(const struct family_env *env, struct family_auth_follow *f,
+			     const char *name, const char *mode, size_t pending, int skip)
+{
+	struct family_auth_follow_pos p;
+	char file[4096];
+
+	if (env->state_dir == NULL || family_auth_follow_pos(f, pending, skip, &p) != 0 ||
+	    (f->have_saved && memcmp(&p, &f->saved, sizeof(p)) == 0))
+		return;
+	snprintf(file, sizeof(file), "%s/%s", env->state_dir, name);
+	if (family_auth_follow_pos_save(file, &p) != 0) {
+		LOG_W("family", "W3617",
+		      "auth (%s): cannot save the position in %s: a start after a stop reads "
+		      "from the file's end",
+		      mode, file);
+		return;
+	}
+	f->saved = p;
+	f->have_saved = 1;
 }

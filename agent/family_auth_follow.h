@@ -15,6 +15,16 @@
 #define FAMILY_AUTH_FOLLOW_PATH	  4096
 #define FAMILY_AUTH_FOLLOW_OLD_NS (10ull * 1000000000ull)
 
+/* Where a start after a stop resumes reading (a module saves it in its
+ * state directory): the file and the offset after the last whole line or
+ * record its module handled; skip: that offset is inside a line the module
+ * was discarding (overlong), to be discarded up to its end. */
+struct family_auth_follow_pos {
+	uint64_t dev, ino;
+	int64_t off;
+	int skip;
+};
+
 struct family_auth_follow {
 	char path[FAMILY_AUTH_FOLLOW_PATH];
 	int fd; /* -1 while the file does not exist */
@@ -29,6 +39,9 @@ struct family_auth_follow {
 	off_t old_off;
 	uint64_t old_until_ns;
 	int last_old; /* the last bytes returned were the old file's */
+	/* the position last written by family_auth_follow_save */
+	struct family_auth_follow_pos saved;
+	int have_saved;
 };
 
 /* Starts following path (copied). at_end: skip what the file holds now (the
@@ -36,16 +49,6 @@ struct family_auth_follow {
  * is opened when it appears. Returns 0 or YM_E_TOOBIG (path too long). */
 int family_auth_follow_init(struct family_auth_follow *f, const char *path, int at_end);
 void family_auth_follow_close(struct family_auth_follow *f);
-
-/* Where a start after a stop resumes reading (a module saves it in its
- * state directory): the file and the offset after the last whole line or
- * record its module handled; skip: that offset is inside a line the module
- * was discarding (overlong), to be discarded up to its end. */
-struct family_auth_follow_pos {
-	uint64_t dev, ino;
-	int64_t off;
-	int skip;
-};
 
 /* The position now, the caller holding pending bytes of a partial line or
  * record (not handled: read again at a resume). Returns 0, or YM_E_NOTFOUND
@@ -78,6 +81,14 @@ struct family_env;
  * read, or whose file is gone). Returns as family_auth_follow_init. */
 int family_auth_follow_open(const struct family_env *env, struct family_auth_follow *f,
 			    const char *path, const char *name, const char *mode, int *skip);
+
+/* A module's tick and stop: writes the position now (the caller holding
+ * pending bytes of a partial line or record, skip as for
+ * family_auth_follow_pos) to env->state_dir/name when there is a state
+ * directory and it moved since the last write; W3617 (mode names the
+ * module) when it cannot be written. */
+void family_auth_follow_save(const struct family_env *env, struct family_auth_follow *f,
+			     const char *name, const char *mode, size_t pending, int skip);
 
 /* Reads up to cap new bytes into p. Returns the count (0: nothing new) or
  * YM_E_IO. *reset is set to 1 when the bytes come from a different file or

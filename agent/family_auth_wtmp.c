@@ -3,11 +3,9 @@
 #include "err.h"
 #include "family_auth_follow.h"
 #include "family_util.h"
-#include "log.h"
 #include "util.h"
 
 #include <arpa/inet.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -25,8 +23,6 @@
 
 struct wtmp_file {
 	struct family_auth_follow fw;
-	struct family_auth_follow_pos saved; /* last written to the state file */
-	int have_saved;
 	int failed; /* btmp: every record is a failed login */
 	size_t plen;
 	uint8_t part[WTMP_REC];
@@ -248,25 +244,9 @@ static const char *const wt_pos_names[2] = {"auth_wtmp_position", "auth_btmp_pos
  * it and at the stop): the end of the last whole record. */
 static void wt_save(struct family *f)
 {
-	for (int i = 0; i < 2 && f->env.state_dir != NULL; i++) {
-		struct wtmp_file *wf = &f->files[i];
-		struct family_auth_follow_pos p;
-		char path[4096];
-
-		if (family_auth_follow_pos(&wf->fw, wf->plen, 0, &p) != 0 ||
-		    (wf->have_saved && memcmp(&p, &wf->saved, sizeof(p)) == 0))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", f->env.state_dir, wt_pos_names[i]);
-		if (family_auth_follow_pos_save(path, &p) != 0) {
-			LOG_W("family", "W3617",
-			      "auth (wtmp): cannot save the position in %s: a start after a stop "
-			      "reads from the file's end",
-			      path);
-			continue;
-		}
-		wf->saved = p;
-		wf->have_saved = 1;
-	}
+	for (int i = 0; i < 2; i++)
+		family_auth_follow_save(&f->env, &f->files[i].fw, wt_pos_names[i], "wtmp",
+					f->files[i].plen, 0);
 }
 
 static int wt_tick(struct family *f, family_emit_fn emit, void *arg)
