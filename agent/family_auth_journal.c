@@ -53,7 +53,8 @@ struct family {
 	int current_unread; /* the entry at the position is new (its start) */
 	struct family_auth_line ln;
 	struct event ev, scratch;
-	char pidbuf[FAMILY_UTIL_U64_MAX], uidbuf[FAMILY_UTIL_U64_MAX], countbuf[24];
+	char pidbuf[FAMILY_UTIL_U64_MAX], uidbuf[FAMILY_UTIL_U64_MAX];
+	char countbuf[FAMILY_UTIL_U64_MAX];
 	char msg[FAMILY_AUTH_LINE_MAX];
 };
 
@@ -139,21 +140,18 @@ static void jr_forged(struct family *f, const char *prog, const char *uid, const
 	ev->ts_ns = ts_ns;
 	ev->product = "linux";
 	ev->category = EVCAT_AGENT_STATUS;
-	snprintf(f->countbuf, sizeof(f->countbuf), "%llu", (unsigned long long)f->refused);
 	rc |= event_set_str(ev, "Status", "forged_log_entry");
 	rc |= event_set_str(ev, "Family", "auth");
 	rc |= event_set_str(ev, "Mode", "journal");
 	rc |= event_set_str(ev, "Program", prog);
 	rc |= event_set_str(ev, "Message", f->msg);
-	rc |= event_set_str(ev, "Refused", f->countbuf);
+	rc |= event_set_str(ev, "Refused", family_util_u64(f->refused, f->countbuf));
 	if (uid != NULL && util_parse_u64(uid, 0, UINT32_MAX - 1, &u) == 0)
 		rc |= family_util_user(&f->env, (uint32_t)u, ev, f->uidbuf);
 	if (exe != NULL)
 		rc |= event_set_str(ev, "Image", exe);
-	if (pid != 0) {
-		snprintf(f->pidbuf, sizeof(f->pidbuf), "%llu", (unsigned long long)pid);
-		rc |= event_set_str(ev, "ProcessId", f->pidbuf);
-	}
+	if (pid != 0)
+		rc |= event_set_str(ev, "ProcessId", family_util_u64(pid, f->pidbuf));
 	if (rc != 0 || emit(arg, ev) != 0) {
 		f->st.drops++;
 		return;
