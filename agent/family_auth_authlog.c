@@ -109,10 +109,9 @@ static int al_header(struct cursor *c, struct family_auth_line *o)
 
 	if ((rc = al_word(c, &w, &n)) != 0)
 		return rc;
-	o->ts_ns = 0;
+	o->ts_ns = 0; /* the parsers set it only where the time reads */
 	if (n >= 5 && w[0] >= '0' && w[0] <= '9' && w[4] == '-') {
-		if (timefmt_rfc3339((const char *)w, n, &o->ts_ns) != 0)
-			o->ts_ns = 0;
+		(void)timefmt_rfc3339((const char *)w, n, &o->ts_ns);
 	} else {
 		/* "Nov 26 02:03:31": two more words */
 		first = w;
@@ -121,10 +120,9 @@ static int al_header(struct cursor *c, struct family_auth_line *o)
 		if ((size_t)(w + n - first) == 15) {
 			uint64_t now = util_now_ns();
 
-			if (timefmt_3164((const char *)first, 15, now,
-					 al_local_offset((time_t)(now / 1000000000ull)),
-					 &o->ts_ns) != 0)
-				o->ts_ns = 0;
+			(void)timefmt_3164((const char *)first, 15, now,
+					   al_local_offset((time_t)(now / 1000000000ull)),
+					   &o->ts_ns);
 		}
 	}
 	if ((rc = al_word(c, &w, &n)) != 0) /* host */

@@ -100,7 +100,6 @@ static int wt_logout(struct family *f)
 {
 	struct wtmp_line *l = f->line[0] ? wt_line_find(f, f->line) : NULL;
 
-	f->ip[0] = '\0';
 	if (l != NULL) {
 		memcpy(f->user, l->user, sizeof(f->user));
 		memcpy(f->host, l->host, sizeof(f->host));
