@@ -20,6 +20,11 @@
  * (systemd and login write it without one; sshd with one): the oldest
  * logon's terminal is forgotten first */
 #define WTMP_LINES 128
+/* how far before where a start begins reading wtmp it reads the records
+ * (not reported) for the sessions still open there: a session opened
+ * before the start, or before the stop of the run before it, is named at
+ * its end (the record of ~5,400 logons and logouts) */
+#define WTMP_RECALL (2u << 20)
 
 struct wtmp_file {
 	struct family_auth_follow fw;
@@ -110,36 +115,105 @@ static int wt_logout(struct family *f)
 	return f->user[0] != '\0' && f->line[0] != '\0';
 }
 
+/* Copies record p into *u, its user, terminal and host into f->user,
+ * f->line and f->host; f->ip empty. */
+static void wt_parse(struct family *f, const uint8_t *p, struct utmpx *u)
+{
+	memcpy(u, p, sizeof(*u));
+	wt_str(f->user, u->ut_user, sizeof(u->ut_user));
+	wt_str(f->line, u->ut_line, sizeof(u->ut_line));
+	wt_str(f->host, u->ut_host, sizeof(u->ut_host));
+	f->ip[0] = '\0';
+}
+
+/* A logon record's address into f->ip (none: left empty). */
+static void wt_ip(struct family *f, const struct utmpx *u)
+{
+	static const uint8_t zero[16];
+	const uint8_t *a = (const uint8_t *)u->ut_addr_v6;
+
+	if (memcmp(a, zero, 16) != 0 &&
+	    family_util_ip(memcmp(a + 4, zero, 12) == 0 ? AF_INET : AF_INET6, a, f->ip) != 0)
+		f->ip[0] = '\0';
+}
+
+/* A boot record: the sessions open before it ended with the machine
+ * (a crash or power loss writes no logout record). */
+static void wt_boot(struct family *f)
+{
+	for (size_t i = 0; i < WTMP_LINES; i++)
+		f->lines[i].line[0] = '\0';
+}
+
+/* Record p of wtmp read before where the start begins: the terminal table
+ * only, no event. */
+static void wt_recall_record(struct family *f, const uint8_t *p)
+{
+	struct utmpx u;
+
+	wt_parse(f, p, &u);
+	if (u.ut_type == BOOT_TIME) {
+		wt_boot(f);
+	} else if (u.ut_type == DEAD_PROCESS && f->line[0]) {
+		(void)wt_logout(f);
+	} else if (u.ut_type == USER_PROCESS && f->user[0] && f->line[0]) {
+		wt_ip(f, &u);
+		wt_line_open(f);
+	}
+}
+
+/* The sessions open where wtmp is read from at the start (the resumed
+ * position, else the file's end): the logons and logouts of the last
+ * WTMP_RECALL bytes before it, in whole records counted back from it. */
+static void wt_recall(struct family *f)
+{
+	const struct family_auth_follow *fw = &f->files[0].fw;
+	int fd = fw->old_fd >= 0 ? fw->old_fd : fw->fd;
+	off_t end = fw->old_fd >= 0 ? fw->old_off : fw->off;
+	off_t at = end;
+
+	if (fd < 0)
+		return;
+	at -= (end < (off_t)WTMP_RECALL ? end : (off_t)WTMP_RECALL) / (off_t)WTMP_REC *
+	      (off_t)WTMP_REC;
+	while (at < end) {
+		size_t want =
+		    (size_t)(end - at) < sizeof(f->rbuf) ? (size_t)(end - at) : sizeof(f->rbuf);
+		ssize_t n = pread(fd, f->rbuf, want, at);
+
+		if (n < (ssize_t)WTMP_REC)
+			break; /* an error, or the file is shorter now: the table
+				* holds what was read */
+		n -= n % (ssize_t)WTMP_REC;
+		for (ssize_t i = 0; i < n; i += (ssize_t)WTMP_REC)
+			wt_recall_record(f, f->rbuf + i);
+		at += n;
+	}
+}
+
 static void wt_record(struct family *f, const struct wtmp_file *wf, const uint8_t *p,
 		      family_emit_fn emit, void *arg)
 {
 	struct utmpx u;
 	struct event *ev = &f->ev;
-	static const uint8_t zero[16];
 	int rc = 0, remote, logoff = 0;
 
-	memcpy(&u, p, sizeof(u));
-	wt_str(f->user, u.ut_user, sizeof(u.ut_user));
-	wt_str(f->line, u.ut_line, sizeof(u.ut_line));
-	wt_str(f->host, u.ut_host, sizeof(u.ut_host));
-	f->ip[0] = '\0';
+	wt_parse(f, p, &u);
+	if (!wf->failed && u.ut_type == BOOT_TIME) {
+		wt_boot(f);
+		return;
+	}
 	if (!wf->failed && u.ut_type == DEAD_PROCESS) {
 		if (!wt_logout(f))
 			return;
 		logoff = 1;
 	} else if (wf->failed ? (u.ut_type != USER_PROCESS && u.ut_type != LOGIN_PROCESS)
 			      : u.ut_type != USER_PROCESS) {
-		return; /* boot, run-level and getty records */
+		return; /* run-level and getty records */
 	} else {
 		if (f->user[0] == '\0')
 			return;
-		if (memcmp(u.ut_addr_v6, zero, 16) != 0) {
-			const uint8_t *a = (const uint8_t *)u.ut_addr_v6;
-			int v4 = memcmp(a + 4, zero, 12) == 0;
-
-			if (family_util_ip(v4 ? AF_INET : AF_INET6, a, f->ip) != 0)
-				f->ip[0] = '\0';
-		}
+		wt_ip(f, &u);
 		if (!wf->failed && f->line[0])
 			wt_line_open(f);
 	}
@@ -307,6 +381,8 @@ static int wt_start(const struct family_env *env, struct family **out)
 					     "wtmp", &skip);
 		if (rc != 0)
 			goto out;
+		if (i == 0)
+			wt_recall(f);
 		if (f->ino_fd >= 0)
 			wt_watch_dir(f, paths[i]);
 	}

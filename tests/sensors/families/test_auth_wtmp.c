@@ -1,7 +1,8 @@
 /* auth family, mode wtmp: records written with updwtmpx to real wtmp/btmp
  * files (named by YAMORI_WTMP / YAMORI_BTMP) give authentication events;
  * history is not reported; a logout record is a session's end, named from
- * the logon on its terminal; a record written in two pieces is read once
+ * the logon on its terminal (read back at the start for one opened
+ * before); a record written in two pieces is read once
  * whole. */
 #include "famtest.h"
 #include "family_auth_wtmp.h"
@@ -61,17 +62,67 @@ static void test_resume(const char *wtmp)
 	FT_CHECK(close(fd) == 0);
 	rec(&u, USER_PROCESS, "max", "pts/13", "", 4303);
 	updwtmpx(wtmp, &u);
+	/* the end of kim's session, read by the last run */
+	rec(&u, DEAD_PROCESS, "", "pts/11", "", 4301);
+	updwtmpx(wtmp, &u);
 	t3.env.state_dir = state;
 	ft_start(&t3, &family_auth_wtmp_ops, NULL);
 	FT_CHECK(ft_wait(&t3, 3000, "User", "lou", "Terminal", "pts/12", NULL) != NULL);
 	FT_CHECK(ft_wait(&t3, 3000, "User", "max", NULL) != NULL);
+	FT_CHECK(ft_wait(&t3, 3000, "Status", "logoff", "User", "kim", "SourceHostname",
+			 "192.0.2.30", NULL) != NULL);
 	ft_pump(&t3, 300);
-	FT_CHECK(t3.nev == 2); /* not kim again */
+	FT_CHECK(t3.nev == 3); /* not kim's logon again */
 	ft_stop(&t3);
 	unlink(pos);
 	snprintf(pos, sizeof(pos), "%s/auth_btmp_position", state);
 	unlink(pos);
 	rmdir(state);
+}
+
+/* What a start reads back of wtmp for the sessions open where it begins:
+ * a session closed before it, or ended by a boot, is not; a logon further
+ * back than WTMP_RECALL (2 MiB of records) is not read. */
+static void test_recall(const char *dir)
+{
+	static struct ft t4;
+	char wtmp[256];
+	struct utmpx u;
+	FILE *fp;
+
+	snprintf(wtmp, sizeof(wtmp), "%s/wtmp-recall", dir);
+	FT_CHECK((fp = fopen(wtmp, "w")) != NULL);
+	rec(&u, USER_PROCESS, "far", "pts/30", "", 4400);
+	FT_CHECK(fwrite(&u, sizeof(u), 1, fp) == 1);
+	rec(&u, RUN_LVL, "runlevel", "~", "", 0);
+	for (int i = 0; i < (2 << 20) / (int)sizeof(u); i++)
+		FT_CHECK(fwrite(&u, sizeof(u), 1, fp) == 1);
+	rec(&u, USER_PROCESS, "crashed", "pts/31", "", 4401);
+	FT_CHECK(fwrite(&u, sizeof(u), 1, fp) == 1);
+	rec(&u, BOOT_TIME, "reboot", "~", "", 0);
+	FT_CHECK(fwrite(&u, sizeof(u), 1, fp) == 1);
+	rec(&u, USER_PROCESS, "gone", "pts/32", "", 4402);
+	FT_CHECK(fwrite(&u, sizeof(u), 1, fp) == 1);
+	rec(&u, DEAD_PROCESS, "", "pts/32", "", 4402);
+	FT_CHECK(fwrite(&u, sizeof(u), 1, fp) == 1);
+	rec(&u, USER_PROCESS, "open", "pts/33", "", 4403);
+	FT_CHECK(fwrite(&u, sizeof(u), 1, fp) == 1);
+	FT_CHECK(fclose(fp) == 0);
+	setenv("YAMORI_WTMP", wtmp, 1);
+	ft_start(&t4, &family_auth_wtmp_ops, NULL);
+	for (int i = 30; i <= 33; i++) {
+		char line[16];
+
+		snprintf(line, sizeof(line), "pts/%d", i);
+		rec(&u, DEAD_PROCESS, "", line, "", 4400 + i - 30);
+		updwtmpx(wtmp, &u);
+	}
+	FT_CHECK(ft_wait(&t4, 3000, "Status", "logoff", "User", "open", "Terminal", "pts/33",
+			 NULL) != NULL);
+	ft_pump(&t4, 300);
+	FT_CHECK(t4.nev == 1);
+	ft_stop(&t4);
+	unlink(wtmp);
 }
 
 int main(void)
@@ -90,7 +141,8 @@ int main(void)
 	/* updwtmpx appends only to an existing file, as on a real system */
 	FT_CHECK((fd = open(wtmp, O_CREAT | O_WRONLY, 0664)) >= 0 && close(fd) == 0);
 	FT_CHECK((fd = open(btmp, O_CREAT | O_WRONLY, 0600)) >= 0 && close(fd) == 0);
-	rec(&u, USER_PROCESS, "history", "pts/1", "", 1);
+	rec(&u, USER_PROCESS, "history", "pts/1", "gw.example", 1);
+	FT_CHECK(inet_pton(AF_INET, "192.0.2.10", &u.ut_addr_v6[0]) == 1);
 	updwtmpx(wtmp, &u);
 	ft_start(&t, &family_auth_wtmp_ops, NULL);
 
@@ -132,16 +184,27 @@ int main(void)
 	updwtmpx(wtmp, &u);
 	rec(&u, DEAD_PROCESS, "", "pts/7", "", sess);
 	updwtmpx(wtmp, &u);
-	/* sshd's own logout record names its user: one that started before
-	 * the agent read the file */
-	rec(&u, DEAD_PROCESS, "history", "pts/1", "", 4244);
+	/* the end of a session opened before the start (its logon not
+	 * reported, but read back at the start), written without a user */
+	rec(&u, DEAD_PROCESS, "", "pts/1", "", 4244);
 	updwtmpx(wtmp, &u);
 	e = ft_wait(&t, 3000, "Status", "logoff", "User", "history", NULL);
 	FT_CHECK(e != NULL);
-	ft_expect(e, "LogonType", "console");
+	ft_expect(e, "LogonType", "ssh");
 	ft_expect(e, "Terminal", "pts/1");
-	ft_expect(e, "SourceIp", NULL);
+	ft_expect(e, "SourceIp", "192.0.2.10");
+	ft_expect(e, "SourceHostname", "gw.example");
 	ft_expect(e, "ProcessId", "4244");
+	/* sshd's own logout record names its user: a terminal whose logon
+	 * is not in the table */
+	rec(&u, DEAD_PROCESS, "sshonly", "pts/3", "", 4245);
+	updwtmpx(wtmp, &u);
+	e = ft_wait(&t, 3000, "Status", "logoff", "User", "sshonly", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "LogonType", "console");
+	ft_expect(e, "Terminal", "pts/3");
+	ft_expect(e, "SourceIp", NULL);
+	ft_expect(e, "ProcessId", "4245");
 	rec(&u, LOGIN_PROCESS, "mallory", "ssh:notty", "2001:db8::5", 4242);
 	FT_CHECK(inet_pton(AF_INET6, "2001:db8::5", &u.ut_addr_v6[0]) == 1);
 	updwtmpx(btmp, &u);
@@ -169,21 +232,21 @@ int main(void)
 	ft_expect(e, "SourceIp", NULL);
 
 	ft_pump(&t, 300);
-	FT_CHECK(t.nev == 5);
-	FT_CHECK(ft_count(&t, "Status", "logoff", NULL) == 2);
+	FT_CHECK(t.nev == 6);
+	FT_CHECK(ft_count(&t, "Status", "logoff", NULL) == 3);
 	/* the collector sheds: a counted drop */
 	{
 		struct family_stats fs;
 
 		t.ops->stats(t.f, &fs);
-		FT_CHECK(fs.drops == 0 && fs.events == 5);
+		FT_CHECK(fs.drops == 0 && fs.events == 6);
 		t.shed = 1;
 		rec(&u, USER_PROCESS, "shed", "pts/9", "", 1);
 		updwtmpx(wtmp, &u);
 		ft_pump(&t, 300);
 		t.shed = 0;
 		t.ops->stats(t.f, &fs);
-		FT_CHECK(fs.drops == 1 && fs.events == 5);
+		FT_CHECK(fs.drops == 1 && fs.events == 6);
 	}
 	FT_CHECK(ft_count(&t, "User", "history", "Status", "success", NULL) == 0);
 
@@ -191,6 +254,7 @@ int main(void)
 	waitpid(sess, NULL, 0);
 	ft_stop(&t);
 	test_resume(wtmp);
+	test_recall(dir);
 	unlink(wtmp);
 	unlink(btmp);
 	rmdir(dir);
