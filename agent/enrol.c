@@ -5,6 +5,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <dlfcn.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -16,11 +17,93 @@
 
 #define ENROL_MAX_RESP (256u << 10)
 
+/* OpenSSL's libcrypto is opened at run time for enrolment, not linked: the
+ * running agent verifies commands and hashes with nettle, and loading
+ * libcrypto (its relocations, its constructors) cost the root agent ~1.4 MB
+ * of RSS (docs/internals/agent.md). The uplink process loads it with
+ * libcurl, for TLS. As in http.c, the pointers keep OpenSSL's prototypes. */
+#define ENROL_CRYPTO_SONAME "libcrypto.so.3"
+
+static struct {
+	__typeof__(&EVP_PKEY_Q_keygen) pkey_q_keygen;
+	__typeof__(&EVP_PKEY_free) pkey_free;
+	__typeof__(&EVP_sha256) sha256;
+	__typeof__(&X509_REQ_new) req_new;
+	__typeof__(&X509_REQ_free) req_free;
+	__typeof__(&X509_REQ_get_subject_name) req_get_subject_name;
+	__typeof__(&X509_REQ_set_version) req_set_version;
+	__typeof__(&X509_REQ_set_pubkey) req_set_pubkey;
+	__typeof__(&X509_REQ_sign) req_sign;
+	__typeof__(&X509_NAME_add_entry_by_txt) name_add_entry_by_txt;
+	__typeof__(&X509_NAME_get_text_by_NID) name_get_text_by_nid;
+	__typeof__(&X509_get_subject_name) get_subject_name;
+	__typeof__(&X509_check_private_key) check_private_key;
+	__typeof__(&X509_free) x509_free;
+	__typeof__(&BIO_new) bio_new;
+	__typeof__(&BIO_s_mem) bio_s_mem;
+	__typeof__(&BIO_new_mem_buf) bio_new_mem_buf;
+	__typeof__(&BIO_ctrl) bio_ctrl;
+	__typeof__(&BIO_free) bio_free;
+	__typeof__(&PEM_write_bio_PrivateKey) pem_write_privatekey;
+	__typeof__(&PEM_write_bio_X509_REQ) pem_write_req;
+	__typeof__(&PEM_read_bio_X509) pem_read_x509;
+} ec;
+
+#define EC_SYM(lib, field, name)                                                                   \
+	do {                                                                                       \
+		*(void **)&ec.field = dlsym((lib), (name));                                        \
+		if (!ec.field)                                                                     \
+			goto fail;                                                                 \
+	} while (0)
+
+/* Loads libcrypto's functions into ec (once; enrolment runs once in its
+ * process). Returns 0 or YM_E_CRYPTO, with why set. */
+static int enrol_crypto_load(char *why, size_t whysz)
+{
+	void *lib;
+
+	if (ec.pem_read_x509)
+		return 0;
+	lib = dlopen(ENROL_CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		snprintf(why, whysz, "cannot load %s: %s", ENROL_CRYPTO_SONAME, dlerror());
+		return YM_E_CRYPTO;
+	}
+	EC_SYM(lib, pkey_q_keygen, "EVP_PKEY_Q_keygen");
+	EC_SYM(lib, pkey_free, "EVP_PKEY_free");
+	EC_SYM(lib, sha256, "EVP_sha256");
+	EC_SYM(lib, req_new, "X509_REQ_new");
+	EC_SYM(lib, req_free, "X509_REQ_free");
+	EC_SYM(lib, req_get_subject_name, "X509_REQ_get_subject_name");
+	EC_SYM(lib, req_set_version, "X509_REQ_set_version");
+	EC_SYM(lib, req_set_pubkey, "X509_REQ_set_pubkey");
+	EC_SYM(lib, req_sign, "X509_REQ_sign");
+	EC_SYM(lib, name_add_entry_by_txt, "X509_NAME_add_entry_by_txt");
+	EC_SYM(lib, name_get_text_by_nid, "X509_NAME_get_text_by_NID");
+	EC_SYM(lib, get_subject_name, "X509_get_subject_name");
+	EC_SYM(lib, check_private_key, "X509_check_private_key");
+	EC_SYM(lib, x509_free, "X509_free");
+	EC_SYM(lib, bio_new, "BIO_new");
+	EC_SYM(lib, bio_s_mem, "BIO_s_mem");
+	EC_SYM(lib, bio_new_mem_buf, "BIO_new_mem_buf");
+	EC_SYM(lib, bio_ctrl, "BIO_ctrl");
+	EC_SYM(lib, bio_free, "BIO_free");
+	EC_SYM(lib, pem_write_privatekey, "PEM_write_bio_PrivateKey");
+	EC_SYM(lib, pem_write_req, "PEM_write_bio_X509_REQ");
+	EC_SYM(lib, pem_read_x509, "PEM_read_bio_X509"); /* last: the loaded mark */
+	return 0;
+fail:
+	snprintf(why, whysz, "%s lacks a function: %s", ENROL_CRYPTO_SONAME, dlerror());
+	memset(&ec, 0, sizeof(ec));
+	/* kept open: nothing of it is called */
+	return YM_E_CRYPTO;
+}
+
 /* PEM text of a BIO as a malloc'd C string. */
 static char *enrol_bio_str(BIO *bio)
 {
 	char *p, *s;
-	long n = BIO_get_mem_data(bio, &p);
+	long n = ec.bio_ctrl(bio, BIO_CTRL_INFO, 0, (char *)&p);
 
 	if (n <= 0)
 		return NULL;
@@ -40,24 +123,24 @@ static int enrol_make_key(const char *hostname, EVP_PKEY **key, char **key_pem, 
 	BIO *kb = NULL, *cb = NULL;
 	int r = YM_E_CRYPTO;
 
-	pk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	req = X509_REQ_new();
-	kb = BIO_new(BIO_s_mem());
-	cb = BIO_new(BIO_s_mem());
+	pk = ec.pkey_q_keygen(NULL, NULL, "EC", "P-256");
+	req = ec.req_new();
+	kb = ec.bio_new(ec.bio_s_mem());
+	cb = ec.bio_new(ec.bio_s_mem());
 	if (!pk || !req || !kb || !cb)
 		goto out;
-	nm = X509_REQ_get_subject_name(req);
+	nm = ec.req_get_subject_name(req);
 	/* the server ignores the subject; the hostname is a courtesy when it fits
 	 * a CN (64 bytes) */
 	if (strlen(hostname) > 64)
 		hostname = "yamori-agent";
-	if (X509_REQ_set_version(req, 0) != 1 ||
-	    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)hostname, -1,
-				       -1, 0) != 1 ||
-	    X509_REQ_set_pubkey(req, pk) != 1 || X509_REQ_sign(req, pk, EVP_sha256()) <= 0)
+	if (ec.req_set_version(req, 0) != 1 ||
+	    ec.name_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)hostname, -1,
+				     -1, 0) != 1 ||
+	    ec.req_set_pubkey(req, pk) != 1 || ec.req_sign(req, pk, ec.sha256()) <= 0)
 		goto out;
-	if (PEM_write_bio_PrivateKey(kb, pk, NULL, NULL, 0, NULL, NULL) != 1 ||
-	    PEM_write_bio_X509_REQ(cb, req) != 1)
+	if (ec.pem_write_privatekey(kb, pk, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    ec.pem_write_req(cb, req) != 1)
 		goto out;
 	r = YM_E_NOMEM;
 	*key_pem = enrol_bio_str(kb);
@@ -71,10 +154,10 @@ static int enrol_make_key(const char *hostname, EVP_PKEY **key, char **key_pem, 
 	pk = NULL;
 	r = 0;
 out:
-	BIO_free(kb);
-	BIO_free(cb);
-	X509_REQ_free(req);
-	EVP_PKEY_free(pk);
+	ec.bio_free(kb);
+	ec.bio_free(cb);
+	ec.req_free(req);
+	ec.pkey_free(pk);
 	return r;
 }
 
@@ -93,24 +176,23 @@ static int enrol_id_ok(const char *s)
 /* Checks the issued certificate: PEM, for our key, CN = agent id. */
 static int enrol_check_cert(const char *pem, EVP_PKEY *pk, const char *agent_id)
 {
-	BIO *b = BIO_new_mem_buf(pem, -1);
+	BIO *b = ec.bio_new_mem_buf(pem, -1);
 	X509 *x = NULL;
 	char cn[64];
 	int r = YM_E_CRYPTO;
 
 	if (!b)
 		goto out;
-	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	if (!x || X509_check_private_key(x, pk) != 1)
+	x = ec.pem_read_x509(b, NULL, NULL, NULL);
+	if (!x || ec.check_private_key(x, pk) != 1)
 		goto out;
-	if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn)) <=
-		0 ||
+	if (ec.name_get_text_by_nid(ec.get_subject_name(x), NID_commonName, cn, sizeof(cn)) <= 0 ||
 	    strcmp(cn, agent_id) != 0)
 		goto out;
 	r = 0;
 out:
-	X509_free(x);
-	BIO_free(b);
+	ec.x509_free(x);
+	ec.bio_free(b);
 	return r;
 }
 
@@ -153,6 +235,9 @@ int enrol_run(const struct enrol_opts *o, struct agent_state *out, char *why, si
 		r = YM_E_IO;
 		goto out;
 	}
+	r = enrol_crypto_load(why, whysz);
+	if (r)
+		goto out;
 	r = enrol_make_key(host, &pk, &key_pem, &csr_pem);
 	if (r) {
 		snprintf(why, whysz, "cannot create key and CSR");
@@ -225,7 +310,7 @@ int enrol_run(const struct enrol_opts *o, struct agent_state *out, char *why, si
 	r = 0;
 out:
 	if (key_pem)
-		OPENSSL_cleanse(key_pem, strlen(key_pem));
+		explicit_bzero(key_pem, strlen(key_pem));
 	free(key_pem);
 	free(csr_pem);
 	free(body);
@@ -234,7 +319,8 @@ out:
 	json_decref(resp);
 	buf_free(&rb);
 	http_free(h);
-	EVP_PKEY_free(pk);
+	if (pk) /* else libcrypto may not be loaded */
+		ec.pkey_free(pk);
 	free(st);
 	return r;
 }

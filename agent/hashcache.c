@@ -3,7 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,7 +31,6 @@ struct hashcache {
 	uint32_t head, tail; /* LRU: most recent at head */
 	uint64_t max_file;
 	uint8_t *chunk;
-	EVP_MD_CTX *md;
 	struct hashcache_stats st;
 };
 
@@ -53,8 +52,7 @@ int hashcache_new(size_t max_entries, uint64_t max_file, struct hashcache **out)
 	hc->nodes = calloc(max_entries, sizeof(*hc->nodes));
 	hc->buckets = malloc(hc->nbuckets * sizeof(*hc->buckets));
 	hc->chunk = malloc(HC_CHUNK);
-	hc->md = EVP_MD_CTX_new();
-	if (!hc->nodes || !hc->buckets || !hc->chunk || !hc->md)
+	if (!hc->nodes || !hc->buckets || !hc->chunk)
 		goto out;
 	for (uint32_t i = 0; i < hc->nbuckets; i++)
 		hc->buckets[i] = HC_NIL;
@@ -72,7 +70,6 @@ void hashcache_free(struct hashcache *hc)
 {
 	if (!hc)
 		return;
-	EVP_MD_CTX_free(hc->md);
 	free(hc->chunk);
 	free(hc->nodes);
 	free(hc->buckets);
@@ -150,14 +147,15 @@ static void hc_key_of(const struct stat *s, struct hc_key *k)
 	k->ctime_ns = s->st_ctim.tv_nsec;
 }
 
-/* Hashes size bytes of fd. */
+/* Hashes size bytes of fd. nettle's SHA-256, not OpenSSL's: the first
+ * EVP digest initialises OpenSSL's library context and default provider,
+ * ~2 MB of the agent's RSS for one algorithm. */
 static int hc_digest(struct hashcache *hc, int fd, uint64_t size, uint8_t sha[32])
 {
+	struct sha256_ctx ctx;
 	uint64_t off = 0;
-	unsigned int len = 0;
 
-	if (EVP_DigestInit_ex(hc->md, EVP_sha256(), NULL) != 1)
-		return YM_E_CRYPTO;
+	sha256_init(&ctx);
 	while (off < size) {
 		size_t want = size - off < HC_CHUNK ? (size_t)(size - off) : HC_CHUNK;
 		ssize_t k = pread(fd, hc->chunk, want, (off_t)off);
@@ -168,12 +166,10 @@ static int hc_digest(struct hashcache *hc, int fd, uint64_t size, uint8_t sha[32
 		}
 		if (k == 0)
 			return YM_E_IO; /* shrank under us */
-		if (EVP_DigestUpdate(hc->md, hc->chunk, (size_t)k) != 1)
-			return YM_E_CRYPTO;
+		sha256_update(&ctx, (size_t)k, hc->chunk);
 		off += (uint64_t)k;
 	}
-	if (EVP_DigestFinal_ex(hc->md, sha, &len) != 1 || len != 32)
-		return YM_E_CRYPTO;
+	sha256_digest(&ctx, SHA256_DIGEST_SIZE, sha);
 	return 0;
 }
 

@@ -5,7 +5,6 @@
 
 #include <curl/curl.h>
 #include <dlfcn.h>
-#include <openssl/crypto.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -124,7 +123,7 @@ static int http_blob(struct curl_blob *dst, const void *p, size_t n)
 static void http_blob_free(struct curl_blob *b)
 {
 	if (b->data)
-		OPENSSL_cleanse(b->data, b->len);
+		explicit_bzero(b->data, b->len);
 	free(b->data);
 	memset(b, 0, sizeof(*b));
 }

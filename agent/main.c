@@ -36,7 +36,6 @@
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <malloc.h>
-#include <openssl/crypto.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -490,7 +489,7 @@ static int cmd_run(int argc, char **argv)
 					 .log_level = log_level,
 					 .stop = &agent_stop};
 		r = privsep_new(&pc, &ps);
-		OPENSSL_cleanse(key_pem, key_len);
+		explicit_bzero(key_pem, key_len);
 		if (r) {
 			LOG_E("agent", "E3010", "cannot prepare the uplink process: %s",
 			      ym_strerror(r));
@@ -605,7 +604,7 @@ out:
 	enrich_free(en);
 	privsep_free(ps);
 	if (key_pem)
-		OPENSSL_cleanse(key_pem, key_len);
+		explicit_bzero(key_pem, key_len);
 	free(key_pem);
 	free(cert_pem);
 	free(ca_pem);

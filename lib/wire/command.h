@@ -31,8 +31,8 @@ struct command {
 };
 
 /* Signs c with the Ed25519 private key in PEM (pem, pemlen) and appends the
- * wire JSON object to out. Returns 0, YM_E_INVAL, YM_E_CRYPTO, YM_E_NOMEM,
- * YM_E_TOOBIG. */
+ * wire JSON object to out (command_sign.c, library ymwire_sign: OpenSSL).
+ * Returns 0, YM_E_INVAL, YM_E_CRYPTO, YM_E_NOMEM, YM_E_TOOBIG. */
 int command_sign(const struct command *c, const char *pem, size_t pemlen, struct buf *out);
 
 /* Checks the signature of one wire command (json, len) against pubkey and
@@ -42,14 +42,18 @@ int command_sign(const struct command *c, const char *pem, size_t pemlen, struct
 int command_verify(const char *json, size_t len, const uint8_t pubkey[COMMAND_PUBKEY_LEN],
 		   struct command *out);
 
+/* 1 when s (len bytes) is a command nonce: COMMAND_NONCE_HEX hex digits. */
+#define COMMAND_NONCE_HEX 32
+int command_nonce_ok(const char *s, size_t len);
+
 /* Policy checks on a verified command: addressed to agent_id, issued_s <=
  * now + 60 (clock skew), expires_s > now, expires_s - issued_s <=
  * COMMAND_MAX_TTL_S. Returns 0, YM_E_AUTH (other agent), YM_E_EXPIRED,
  * YM_E_INVAL. Nonce replay is the caller's nonce store's job. */
 int command_check(const struct command *c, const char *agent_id, uint64_t now_s);
 
-/* Derives the raw 32-byte public key from an Ed25519 private key PEM.
- * Returns 0, YM_E_CRYPTO. */
+/* Derives the raw 32-byte public key from an Ed25519 private key PEM
+ * (command_sign.c). Returns 0, YM_E_CRYPTO. */
 int command_pubkey_from_pem(const char *pem, size_t pemlen, uint8_t pubkey[COMMAND_PUBKEY_LEN]);
 
 #endif

@@ -183,6 +183,35 @@ static void test_forged_signature(void **state)
 	assert_int_equal(command_verify(s, strlen(s), k->pub[0], &v), YM_E_CRYPTO);
 	free(s);
 
+	/* the same signature with S + L (the group order): valid as a point
+	 * equation, refused as not canonical (RFC 8032 5.1.7), or one signed
+	 * command would have a second valid form */
+	{
+		static const uint8_t order[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
+						  0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+						  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+						  0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10};
+		uint8_t sig[64];
+		unsigned carry = 0;
+		json_t *o2 = json_loadb((char *)w.data, w.len, 0, NULL);
+
+		assert_non_null(o2);
+		assert_int_equal(util_unhex(json_string_value(json_object_get(o2, "sig")), sig, 64),
+				 0);
+		json_decref(o2);
+		for (int i = 0; i < 32; i++) {
+			carry += (unsigned)sig[32 + i] + order[i];
+			sig[32 + i] = (uint8_t)carry;
+			carry >>= 8;
+		}
+		assert_int_equal(carry, 0); /* S < L < 2^253: no carry out */
+		util_hex(sig, 64, sighex);
+		json_object_set_new(o, "sig", json_string(sighex));
+		s = json_dumps(o, JSON_COMPACT);
+		assert_int_equal(command_verify(s, strlen(s), k->pub[0], &v), YM_E_CRYPTO);
+		free(s);
+	}
+
 	/* truncated, missing and non-hex signatures */
 	sighex[126] = 0;
 	json_object_set_new(o, "sig", json_string(sighex));
