@@ -12,7 +12,8 @@
 # enriches and spools (what the figures measure); afterwards the server is
 # started again, the spool drains, and what was captured is counted there.
 # JSON lines: captured_ratio, drops, cpu_pct_one_core (per storm, and
-# "workload":"idle": 10 s of an idle host, before any storm), rss_mb,
+# "workload":"idle": 10 s of an idle host, before any storm), rss_mb (the
+# agent's process; uplink_rss_mb: its uplink process, per mode),
 # workload_slowdown_pct (wall time per operation against the same storm
 # without the agent in this invocation). Below the machine's maximum the
 # generators are paced, so that is near 0 and one storm without an agent,
@@ -187,6 +188,14 @@ for mode in $modes; do
 		[ "$(lab_spooled)" -eq 0 ] && break
 		sleep 0.2
 	done
+	# the uplink process (privilege-separated: TLS and HTTP through
+	# libcurl, no sensor) once it has sent everything: not in rss_mb,
+	# which is the agent's own process
+	up=$(for c in $(pgrep -P "$LAB_AGENT_PID"); do
+		tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q '^[^ ]* uplink-child ' && rss_kb "$c"
+	done | head -n 1)
+	[ -n "$up" ] && printf '{"bench":"agent","metric":"uplink_rss_mb","value":%s,"unit":"MB","rate":0,"target":0,"mode":"%s","workload":"all"}\n' \
+		"$(awk -v k="$up" 'BEGIN{printf "%.1f", k/1024}')" "$mode"
 	for w in exec conn; do
 		for r in $rates; do
 			read -r n s t0 t1 rss marker port <<<"${res[$w$r]}"
