@@ -41,12 +41,15 @@ static int db_record_one(void *ctx, void *data, size_t size)
 	struct dns_rec *r = &f->rec;
 	int query;
 
-	if (size != sizeof(*r)) {
+	/* a short record (a message of at most DNS_REC_SMALL bytes) or a
+	 * whole one */
+	if (size != DNS_REC_HEAD + DNS_REC_SMALL && size != sizeof(*r)) {
 		f->malformed++;
 		return 0;
 	}
-	memcpy(r, data, sizeof(*r));
-	if (r->len < 12 || r->len > DNS_REC_DATA || (r->af != AF_INET && r->af != AF_INET6)) {
+	memcpy(r, data, size);
+	if (r->len < 12 || r->len > size - DNS_REC_HEAD ||
+	    (r->af != AF_INET && r->af != AF_INET6)) {
 		f->malformed++;
 		return 0;
 	}

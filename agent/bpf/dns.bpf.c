@@ -82,6 +82,25 @@ struct {
 
 YM_BPF_DROPS_MAP(DNS_DROPS);
 
+/* A record for a message of len bytes: short when it fits (cap then
+ * DNS_REC_SMALL), else whole (DNS_REC_DATA); NULL, counted, when the ring
+ * is full. */
+static __always_inline struct dns_rec *rec_reserve(__u32 len, __u32 *cap)
+{
+	struct dns_rec *r;
+
+	if (len <= DNS_REC_SMALL) {
+		r = bpf_ringbuf_reserve(&events, DNS_REC_HEAD + DNS_REC_SMALL, 0);
+		*cap = DNS_REC_SMALL;
+	} else {
+		r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+		*cap = DNS_REC_DATA;
+	}
+	if (!r)
+		ym_count_drop(DNS_DROP_RING);
+	return r;
+}
+
 static __always_inline void dns_copy(struct __sk_buff *skb, __u8 dir)
 {
 	__u8 hdr[40];
@@ -89,7 +108,8 @@ static __always_inline void dns_copy(struct __sk_buff *skb, __u8 dir)
 	__u32 l4;
 	__u16 af;
 	struct dns_rec *r;
-	__u32 plen, n;
+	__u32 plen, cap;
+	__u64 n; /* 64 bits: a 32-bit one is tested through a zero-extended copy */
 	/* Every packet of the machine passes here, 12 times per loopback TCP
 	 * connection: the protocol byte is read in place (skb->data is the
 	 * network header) where the header lies in the linear data, so the
@@ -127,11 +147,9 @@ static __always_inline void dns_copy(struct __sk_buff *skb, __u8 dir)
 	plen -= 8;
 	if (dir == DNS_DIR_EGRESS && (bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return;
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		ym_count_drop(DNS_DROP_RING);
+	r = rec_reserve(plen, &cap);
+	if (!r)
 		return;
-	}
 	r->pid = dir == DNS_DIR_EGRESS ? bpf_get_current_pid_tgid() >> 32 : 0;
 	r->uid = dir == DNS_DIR_EGRESS ? (__u32)bpf_get_current_uid_gid() : (__u32)-1;
 	r->ts_ns = bpf_ktime_get_ns();
@@ -149,9 +167,12 @@ static __always_inline void dns_copy(struct __sk_buff *skb, __u8 dir)
 		__builtin_memcpy(r->saddr, hdr + 8, 16);
 		__builtin_memcpy(r->daddr, hdr + 24, 16);
 	}
-	n = plen > DNS_REC_DATA ? DNS_REC_DATA : plen;
-	n &= 2 * DNS_REC_DATA - 1;
-	if (n == 0 || n > DNS_REC_DATA || bpf_skb_load_bytes(skb, l4 + 8, r->data, n) != 0) {
+	n = plen > cap ? cap : plen;
+	/* n itself goes to the helper, bounded by the test below: without
+	 * the barrier the compiler passes plen on the branch where it is n,
+	 * a register the verifier saw no bound on (refused) */
+	barrier_var(n);
+	if (n == 0 || n > cap || bpf_skb_load_bytes(skb, l4 + 8, r->data, n) != 0) {
 		bpf_ringbuf_discard(r, 0);
 		return;
 	}
@@ -291,15 +312,15 @@ static __always_inline void sk_peer(const struct sock *sk, __u16 fam, __u16 *af,
  * them, at most what the call moved and the buffer holds. Ports and
  * addresses are the caller's. Returns 0, or -1 when the bytes could not be
  * read (the caller discards r). */
-static __always_inline int rec_user(struct dns_rec *r, int ret, __u64 buf, __u64 blen, __u8 dir,
-				    __u16 af)
+static __always_inline int rec_user(struct dns_rec *r, __u32 cap, int ret, __u64 buf, __u64 blen,
+				    __u8 dir, __u16 af)
 {
-	__u32 n = ret > DNS_REC_DATA ? DNS_REC_DATA : ret;
+	__u32 n = ret > cap ? cap : ret;
 
 	if (n > blen)
 		n = blen;
-	n &= 2 * DNS_REC_DATA - 1;
-	if (n < 12 || n > DNS_REC_DATA || bpf_probe_read_user(r->data, n, (const void *)buf) != 0)
+	barrier_var(n); /* as in dns_copy */
+	if (n < 12 || n > cap || bpf_probe_read_user(r->data, n, (const void *)buf) != 0)
 		return -1;
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->uid = (__u32)bpf_get_current_uid_gid();
@@ -352,6 +373,7 @@ static __always_inline void dns_send(struct sock *sk, int ret, __u16 fam)
 	__u8 daddr[16] = {};
 	struct dns_sa sa;
 	struct dns_rec *r;
+	__u32 cap;
 	__u16 af, port;
 	long nr;
 
@@ -415,12 +437,10 @@ static __always_inline void dns_send(struct sock *sk, int ret, __u16 fam)
 	}
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return;
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		ym_count_drop(DNS_DROP_RING);
+	r = rec_reserve(ret < blen ? ret : blen, &cap);
+	if (!r)
 		return;
-	}
-	if (rec_user(r, ret, buf, blen, DNS_DIR_EGRESS, af) != 0) {
+	if (rec_user(r, cap, ret, buf, blen, DNS_DIR_EGRESS, af) != 0) {
 		bpf_ringbuf_discard(r, 0);
 		goto unread;
 	}
@@ -477,6 +497,7 @@ static __always_inline void dns_recv(struct sock *sk, int ret, __u16 fam)
 	struct dns_iovec iv;
 	__u8 saddr[16] = {};
 	struct dns_rec *r;
+	__u32 cap;
 	__u16 af = 0, h[2];
 	long nr;
 
@@ -525,12 +546,10 @@ static __always_inline void dns_recv(struct sock *sk, int ret, __u16 fam)
 		if (af == 0)
 			return;
 	}
-	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		ym_count_drop(DNS_DROP_RING);
+	r = rec_reserve(ret < blen ? ret : blen, &cap);
+	if (!r)
 		return;
-	}
-	if (rec_user(r, ret, buf, blen, DNS_DIR_INGRESS, af) != 0) {
+	if (rec_user(r, cap, ret, buf, blen, DNS_DIR_INGRESS, af) != 0) {
 		bpf_ringbuf_discard(r, 0);
 		goto unread;
 	}
