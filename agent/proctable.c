@@ -20,8 +20,13 @@ struct pt_node {
 	struct pt_str *prev;	/* before the exec: one reference, or NULL */
 	size_t bytes; /* counted per entry, shared or not */
 	uint32_t hnext;		     /* bucket chain */
-	uint32_t lru_prev, lru_next; /* most recent at head */
-	int used;
+	uint32_t lru_prev, lru_next; /* most recently put at head */
+	uint8_t used;
+	/* found since it was put or last spared: spared once more by the
+	 * eviction (second chance), which a find marks instead of moving the
+	 * node to the head (that touched three other nodes, cold ones, per
+	 * lookup) */
+	uint8_t ref;
 };
 
 struct proctable {
@@ -63,8 +68,13 @@ int proctable_new(size_t max_entries, size_t max_bytes, uint64_t retain_ns, stru
 	if (!t)
 		goto out;
 	t->max_entries = (uint32_t)max_entries;
+	/* twice the entries: the table holds the last processes, whose pids
+	 * are mostly consecutive, and threads and other processes take pids
+	 * between them; with as many buckets as entries, a table spanning
+	 * more pids than buckets chained two to a bucket, and every lookup
+	 * walked the chain (pid_max 32,768 here: 16,384 buckets) */
 	t->nbuckets = 16;
-	while (t->nbuckets < max_entries)
+	while (t->nbuckets < 2 * max_entries)
 		t->nbuckets <<= 1;
 	t->nodes = calloc(max_entries, sizeof(*t->nodes));
 	t->buckets = malloc(t->nbuckets * sizeof(*t->buckets));
@@ -155,6 +165,7 @@ static void pt_fill(struct pt_node *n, struct pt_str *s, size_t need, int32_t pi
 	if (guid)
 		memcpy(g, guid, strnlen(guid, PROCTABLE_GUID_LEN));
 	n->used = 1;
+	n->ref = 0;
 	n->strings = s;
 	n->bytes = need;
 	n->e.pid = pid;
@@ -245,7 +256,15 @@ static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 	if (i != PT_NIL)
 		pt_remove(t, i);
 	while (t->count >= t->max_entries || t->bytes + need > t->max_bytes) {
-		pt_remove(t, t->lru_tail);
+		uint32_t v = t->lru_tail;
+
+		if (t->nodes[v].ref) { /* found since: spared once, to the head */
+			t->nodes[v].ref = 0;
+			pt_lru_unlink(t, v);
+			pt_lru_push(t, v);
+			continue;
+		}
+		pt_remove(t, v);
 		t->evictions++;
 	}
 	if (t->free_head != PT_NIL) {
@@ -324,8 +343,7 @@ const struct proc_entry *proctable_find(struct proctable *t, int32_t pid, uint64
 	}
 	if (best == PT_NIL)
 		return NULL;
-	pt_lru_unlink(t, best);
-	pt_lru_push(t, best);
+	t->nodes[best].ref = 1;
 	return &t->nodes[best].e;
 }
 

@@ -3,9 +3,11 @@
  * and GUID even after the parent exited (or its pid was reused).
  *
  * Exited entries stay for retain_ns after their exit. The table is bounded
- * by entry count and by string bytes; at either cap the least recently used
- * entry is evicted (live or not), so the table never fails for lack of room
- * unless a single entry is bigger than the byte cap.
+ * by entry count and by string bytes; at either cap the entry put least
+ * recently is evicted (live or not), unless it was found since it was put
+ * or last spared: then it is spared once and the next is looked at (second
+ * chance, an approximation of least recently used), so the table never
+ * fails for lack of room unless a single entry is bigger than the byte cap.
  *
  * Not thread-safe: owned by the collector thread. Pointers returned by
  * proctable_find stay valid until the next proctable_put/expire/free. */

@@ -752,6 +752,22 @@ static void test_proctable(void **state)
 	assert_int_equal(proctable_evictions(t), 1);
 	proctable_free(t);
 
+	/* a find spares an entry once (second chance), not for good */
+	assert_int_equal(proctable_new(2, 1000, 1000, &t), 0);
+	assert_int_equal(proctable_put(t, 10, 1, 1, PROCTABLE_UID_NONE, NULL, "/a", 2, "a", 1), 0);
+	assert_int_equal(proctable_put(t, 11, 1, 1, PROCTABLE_UID_NONE, NULL, "/b", 2, "b", 1), 0);
+	assert_non_null(proctable_find(t, 10, UINT64_MAX));
+	assert_int_equal(proctable_put(t, 12, 1, 1, PROCTABLE_UID_NONE, NULL, "/c", 2, "c", 1), 0);
+	assert_int_equal(proctable_count(t), 2);
+	assert_int_equal(proctable_evictions(t), 1);
+	assert_int_equal(proctable_put(t, 13, 1, 1, PROCTABLE_UID_NONE, NULL, "/d", 2, "d", 1), 0);
+	assert_int_equal(proctable_evictions(t), 2);
+	assert_non_null(proctable_find(t, 12, UINT64_MAX));
+	assert_non_null(proctable_find(t, 13, UINT64_MAX));
+	assert_null(proctable_find(t, 10, UINT64_MAX)); /* spared once, then the oldest */
+	assert_null(proctable_find(t, 11, UINT64_MAX));
+	proctable_free(t);
+
 	/* the byte cap */
 	assert_int_equal(proctable_new(100, 20, 1000, &t), 0);
 	assert_int_equal(proctable_put(t, 1, 1, 0, PROCTABLE_UID_NONE, NULL, "/x", 2,
