@@ -46,6 +46,7 @@ struct family {
 	uint32_t gen; /* sweep period */
 	uint64_t polls;
 	int baseline;		      /* first dump: remember, do not report */
+	int tcp_per_family;	      /* the kernel refused the one-walk TCP request */
 	struct family_sock_info *cur; /* sockets of the current poll */
 	size_t ncur;
 	struct net_seen *spare;	 /* the next table of a sweep */
@@ -176,11 +177,27 @@ static int net_dump_all(struct family *f)
 
 	f->ncur = 0;
 	memset(f->listening, 0, sizeof(f->listening));
-	for (i = 0; i < 2; i++) {
-		rc = family_sock_dump(f->diag_fd, afs[i], IPPROTO_TCP, tcp_states, net_collect, f,
-				      &f->malformed);
-		if (rc != 0)
+	/* TCP: one walk for both families where the kernel takes it (the
+	 * established table's walk is most of a dump's cost on an idle host:
+	 * docs/sensors.md), else one per family */
+	if (!f->tcp_per_family) {
+		rc = family_sock_dump(f->diag_fd, AF_UNSPEC, IPPROTO_TCP, tcp_states, net_collect,
+				      f, &f->malformed);
+		if (rc == YM_E_UNSUPPORTED) {
+			f->tcp_per_family = 1;
+			LOG_I("family_net", "sock_diag: TCP dumped per family (%s)",
+			      ym_strerror(rc));
+		} else if (rc != 0) {
 			return rc;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (f->tcp_per_family) {
+			rc = family_sock_dump(f->diag_fd, afs[i], IPPROTO_TCP, tcp_states,
+					      net_collect, f, &f->malformed);
+			if (rc != 0)
+				return rc;
+		}
 		rc = family_sock_dump(f->diag_fd, afs[i], IPPROTO_UDP, udp_states, net_collect, f,
 				      &f->malformed);
 		if (rc != 0 && rc != YM_E_UNSUPPORTED)

@@ -75,6 +75,17 @@ int family_sock_dump(int fd, int af, int proto, uint32_t states,
 		struct nlmsghdr nh;
 		struct inet_diag_req_v2 r;
 	} req;
+	/* TCP of both families in one walk: the older request, which the
+	 * kernel answers for every family (its dump of the established
+	 * table walks every bucket, empty or not: the cost of a dump on an
+	 * idle host, as many times as it is asked) */
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req r;
+	} req1;
+	const void *send_p = &req;
+	size_t send_n = sizeof(req);
+	uint16_t reply_type = SOCK_DIAG_BY_FAMILY;
 	struct sockaddr_nl sa;
 	uint8_t *rbuf = NULL;
 	int rc = YM_E_IO, done = 0;
@@ -88,9 +99,22 @@ int family_sock_dump(int fd, int af, int proto, uint32_t states,
 	req.r.sdiag_family = (uint8_t)af;
 	req.r.sdiag_protocol = (uint8_t)proto;
 	req.r.idiag_states = states;
+	if (af == AF_UNSPEC) {
+		if (proto != IPPROTO_TCP)
+			return YM_E_INVAL;
+		memset(&req1, 0, sizeof(req1));
+		req1.nh.nlmsg_len = sizeof(req1);
+		req1.nh.nlmsg_type = TCPDIAG_GETSOCK;
+		req1.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		req1.nh.nlmsg_seq = seq;
+		req1.r.idiag_states = states;
+		send_p = &req1;
+		send_n = sizeof(req1);
+		reply_type = TCPDIAG_GETSOCK;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.nl_family = AF_NETLINK;
-	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if (sendto(fd, send_p, send_n, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		goto out;
 	rbuf = malloc(SOCK_RECV_BUF);
 	if (rbuf == NULL) {
@@ -152,7 +176,7 @@ int family_sock_dump(int fd, int af, int proto, uint32_t states,
 				rc = (e == -ENOENT || e == -EINVAL) ? YM_E_UNSUPPORTED : YM_E_IO;
 				goto out;
 			}
-			if (nh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
+			if (nh.nlmsg_type != reply_type)
 				continue;
 			cursor_init(&m, p, body);
 			if (sock_parse_msg(&m, proto, &si) != 0 ||

@@ -28,11 +28,14 @@ struct family_sock_info {
  * YM_E_AUTH or YM_E_IO. */
 int family_sock_open(int *fd);
 
-/* Dumps the sockets of af (AF_INET/AF_INET6) and proto (IPPROTO_TCP/UDP)
- * whose state bit (1 << state) is in states, calling cb for each; a reply
- * that does not parse is counted in *malformed and skipped. Blocks until the
- * dump ends (the kernel answers from memory). Returns 0, YM_E_IO or
- * YM_E_UNSUPPORTED (the kernel has no diag module for proto). */
+/* Dumps the sockets of af (AF_INET/AF_INET6; for IPPROTO_TCP also
+ * AF_UNSPEC: both families in one walk of the kernel's tables, with the
+ * older TCPDIAG_GETSOCK request) and proto (IPPROTO_TCP/UDP) whose state
+ * bit (1 << state) is in states, calling cb for each; a reply that does
+ * not parse is counted in *malformed and skipped. Blocks until the dump
+ * ends (the kernel answers from memory). Returns 0, YM_E_IO, YM_E_INVAL
+ * (AF_UNSPEC with UDP) or YM_E_UNSUPPORTED (the kernel has no diag module
+ * for proto, or does not take the request). */
 int family_sock_dump(int fd, int af, int proto, uint32_t states,
 		     void (*cb)(void *arg, const struct family_sock_info *s), void *arg,
 		     uint64_t *malformed);
