@@ -21,6 +21,8 @@ int main(void)
 }
 #else
 
+#include "bpfok.h"
+
 static int stest_fails;
 
 #define CHECK(c, ...)                                                                              \
@@ -43,6 +45,14 @@ static inline int stest_start(struct sensor **s)
 		return 77;
 	}
 	r = sensor_bpf_ops.start(s);
+	if ((r == YM_E_UNSUPPORTED || r == YM_E_AUTH) && bpfok_process_sensor_at_fault()) {
+		fprintf(stderr,
+			"FAIL: the eBPF process sensor did not start (%s) on a kernel it "
+			"supports (5.17+, BTF, no lockdown): the sensor's fault; "
+			"`yamori-agent run --log-level debug` shows the verifier's log\n",
+			ym_strerror(r));
+		return 1;
+	}
 	if (r == YM_E_UNSUPPORTED || r == YM_E_AUTH) {
 		printf("SKIP: the kernel refuses the eBPF process sensor here (%s)\n",
 		       ym_strerror(r));

@@ -1,6 +1,9 @@
 #include "famtest.h"
 #include "err.h"
 #include "util.h"
+#ifdef YM_FAMILY_BPF
+#include "../bpfok.h"
+#endif
 
 #include <errno.h>
 #include <poll.h>
@@ -104,10 +107,26 @@ void ft_start(struct ft *t, const struct family_ops *ops, const char *const *wat
 	t->env.arg = NULL;
 	t->env.self_pid = getpid();
 	t->env.watch_paths = watch;
+#ifdef YM_FAMILY_BPF
+	if (strstr(ops->mode, "bpf") != NULL)
+		bpfok_arm();
+#endif
 	rc = ops->start(&t->env, &t->f);
 	if (rc == YM_E_AUTH || rc == YM_E_UNSUPPORTED) {
+		int e = errno;
+
+#ifdef YM_FAMILY_BPF
+		if (strstr(ops->mode, "bpf") != NULL && bpfok_module_at_fault()) {
+			fprintf(stderr,
+				"FAIL: %s=%s: the verifier rejected the module's programs (log "
+				"above) on a kernel without lockdown: the module's fault, not "
+				"this machine's\n",
+				ops->family, ops->mode);
+			exit(1);
+		}
+#endif
 		printf("SKIP: %s=%s refused here: %s (errno %s)\n", ops->family, ops->mode,
-		       ym_strerror(rc), strerror(errno));
+		       ym_strerror(rc), strerror(e));
 		exit(FT_SKIP);
 	}
 	if (rc != 0) {
