@@ -125,6 +125,47 @@ static void test_recall(const char *dir)
 	unlink(wtmp);
 }
 
+/* A rotation while stopped: the start resumes in the rotated file
+ * (PATH.1) and reads the sessions back from it, so the end of one opened
+ * there, written to the new file, is named. */
+static void test_recall_rotated(const char *dir)
+{
+	static struct ft t5, t6;
+	char state[] = "/tmp/ym-wtmp-rot-XXXXXX", wtmp[256], old[300], pos[320];
+	struct utmpx u;
+	int fd;
+
+	FT_CHECK(mkdtemp(state) != NULL);
+	snprintf(wtmp, sizeof(wtmp), "%s/wtmp-rot", dir);
+	snprintf(old, sizeof(old), "%s.1", wtmp);
+	FT_CHECK((fd = open(wtmp, O_CREAT | O_WRONLY | O_TRUNC, 0664)) >= 0 && close(fd) == 0);
+	setenv("YAMORI_WTMP", wtmp, 1);
+	t5.env.state_dir = state;
+	ft_start(&t5, &family_auth_wtmp_ops, NULL);
+	rec(&u, USER_PROCESS, "rosa", "pts/40", "192.0.2.44", 4500);
+	updwtmpx(wtmp, &u);
+	FT_CHECK(ft_wait(&t5, 3000, "User", "rosa", NULL) != NULL);
+	ft_stop(&t5);
+	FT_CHECK(rename(wtmp, old) == 0);
+	FT_CHECK((fd = open(wtmp, O_CREAT | O_WRONLY | O_TRUNC, 0664)) >= 0 && close(fd) == 0);
+	rec(&u, DEAD_PROCESS, "", "pts/40", "", 4500);
+	updwtmpx(wtmp, &u);
+	t6.env.state_dir = state;
+	ft_start(&t6, &family_auth_wtmp_ops, NULL);
+	FT_CHECK(ft_wait(&t6, 3000, "Status", "logoff", "User", "rosa", "SourceHostname",
+			 "192.0.2.44", NULL) != NULL);
+	ft_pump(&t6, 300);
+	FT_CHECK(t6.nev == 1);
+	ft_stop(&t6);
+	unlink(wtmp);
+	unlink(old);
+	snprintf(pos, sizeof(pos), "%s/auth_wtmp_position", state);
+	unlink(pos);
+	snprintf(pos, sizeof(pos), "%s/auth_btmp_position", state);
+	unlink(pos);
+	rmdir(state);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/ym-wtmp-XXXXXX", wtmp[256], btmp[256], pid[16];
@@ -255,6 +296,7 @@ int main(void)
 	ft_stop(&t);
 	test_resume(wtmp);
 	test_recall(dir);
+	test_recall_rotated(dir);
 	unlink(wtmp);
 	unlink(btmp);
 	rmdir(dir);
