@@ -1,11 +1,11 @@
 #include "enrol.h"
+#include "dlsyms.h"
 #include "buf.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
 #include "util.h"
 
-#include <dlfcn.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -49,54 +49,47 @@ static struct {
 	__typeof__(&PEM_read_bio_X509) pem_read_x509;
 } ec;
 
-#define EC_SYM(lib, field, name)                                                                   \
-	do {                                                                                       \
-		*(void **)&ec.field = dlsym((lib), (name));                                        \
-		if (!ec.field)                                                                     \
-			goto fail;                                                                 \
-	} while (0)
+/* a field of ec and the function's name */
+#define EC_WANT(field, name)                                                                       \
+	{                                                                                          \
+		(void **)&ec.field, name                                                           \
+	}
 
 /* Loads libcrypto's functions into ec (once; enrolment runs once in its
  * process). Returns 0 or YM_E_CRYPTO, with why set. */
 static int enrol_crypto_load(char *why, size_t whysz)
 {
-	void *lib;
+	const struct dlsym_want want[] = {
+	    EC_WANT(pkey_q_keygen, "EVP_PKEY_Q_keygen"),
+	    EC_WANT(pkey_free, "EVP_PKEY_free"),
+	    EC_WANT(sha256, "EVP_sha256"),
+	    EC_WANT(req_new, "X509_REQ_new"),
+	    EC_WANT(req_free, "X509_REQ_free"),
+	    EC_WANT(req_get_subject_name, "X509_REQ_get_subject_name"),
+	    EC_WANT(req_set_version, "X509_REQ_set_version"),
+	    EC_WANT(req_set_pubkey, "X509_REQ_set_pubkey"),
+	    EC_WANT(req_sign, "X509_REQ_sign"),
+	    EC_WANT(name_add_entry_by_txt, "X509_NAME_add_entry_by_txt"),
+	    EC_WANT(name_get_text_by_nid, "X509_NAME_get_text_by_NID"),
+	    EC_WANT(get_subject_name, "X509_get_subject_name"),
+	    EC_WANT(check_private_key, "X509_check_private_key"),
+	    EC_WANT(x509_free, "X509_free"),
+	    EC_WANT(bio_new, "BIO_new"),
+	    EC_WANT(bio_s_mem, "BIO_s_mem"),
+	    EC_WANT(bio_new_mem_buf, "BIO_new_mem_buf"),
+	    EC_WANT(bio_ctrl, "BIO_ctrl"),
+	    EC_WANT(bio_free, "BIO_free"),
+	    EC_WANT(pem_write_privatekey, "PEM_write_bio_PrivateKey"),
+	    EC_WANT(pem_write_req, "PEM_write_bio_X509_REQ"),
+	    EC_WANT(pem_read_x509, "PEM_read_bio_X509"),
+	};
 
 	if (ec.pem_read_x509)
-		return 0;
-	lib = dlopen(ENROL_CRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		snprintf(why, whysz, "cannot load %s: %s", ENROL_CRYPTO_SONAME, dlerror());
-		return YM_E_CRYPTO;
-	}
-	EC_SYM(lib, pkey_q_keygen, "EVP_PKEY_Q_keygen");
-	EC_SYM(lib, pkey_free, "EVP_PKEY_free");
-	EC_SYM(lib, sha256, "EVP_sha256");
-	EC_SYM(lib, req_new, "X509_REQ_new");
-	EC_SYM(lib, req_free, "X509_REQ_free");
-	EC_SYM(lib, req_get_subject_name, "X509_REQ_get_subject_name");
-	EC_SYM(lib, req_set_version, "X509_REQ_set_version");
-	EC_SYM(lib, req_set_pubkey, "X509_REQ_set_pubkey");
-	EC_SYM(lib, req_sign, "X509_REQ_sign");
-	EC_SYM(lib, name_add_entry_by_txt, "X509_NAME_add_entry_by_txt");
-	EC_SYM(lib, name_get_text_by_nid, "X509_NAME_get_text_by_NID");
-	EC_SYM(lib, get_subject_name, "X509_get_subject_name");
-	EC_SYM(lib, check_private_key, "X509_check_private_key");
-	EC_SYM(lib, x509_free, "X509_free");
-	EC_SYM(lib, bio_new, "BIO_new");
-	EC_SYM(lib, bio_s_mem, "BIO_s_mem");
-	EC_SYM(lib, bio_new_mem_buf, "BIO_new_mem_buf");
-	EC_SYM(lib, bio_ctrl, "BIO_ctrl");
-	EC_SYM(lib, bio_free, "BIO_free");
-	EC_SYM(lib, pem_write_privatekey, "PEM_write_bio_PrivateKey");
-	EC_SYM(lib, pem_write_req, "PEM_write_bio_X509_REQ");
-	EC_SYM(lib, pem_read_x509, "PEM_read_bio_X509"); /* last: the loaded mark */
-	return 0;
-fail:
-	snprintf(why, whysz, "%s lacks a function: %s", ENROL_CRYPTO_SONAME, dlerror());
-	memset(&ec, 0, sizeof(ec));
-	/* kept open: nothing of it is called */
-	return YM_E_CRYPTO;
+		return 0; /* loaded */
+	return dlsyms_load(ENROL_CRYPTO_SONAME, want, sizeof(want) / sizeof(want[0]), why, whysz) ==
+		       0
+		   ? 0
+		   : YM_E_CRYPTO;
 }
 
 /* PEM text of a BIO as a malloc'd C string. */

@@ -1,10 +1,10 @@
 #include "http.h"
+#include "dlsyms.h"
 #include "err.h"
 #include "log.h"
 #include "util.h"
 
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -46,37 +46,35 @@ static struct {
 } hc;
 static pthread_once_t hc_once = PTHREAD_ONCE_INIT;
 
-#define HC_SYM(lib, field, name)                                                                   \
-	do {                                                                                       \
-		*(void **)&hc.field = dlsym((lib), (name));                                        \
-		if (!hc.field)                                                                     \
-			goto out;                                                                  \
-	} while (0)
+/* a field of hc and the function's name */
+#define HC_WANT(field, name)                                                                       \
+	{                                                                                          \
+		(void **)&hc.field, name                                                           \
+	}
 
 static void http_load(void)
 {
-	void *lib = dlopen(HTTP_CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+	const struct dlsym_want want[] = {
+	    HC_WANT(global_init, "curl_global_init"),
+	    HC_WANT(easy_init, "curl_easy_init"),
+	    HC_WANT(easy_cleanup, "curl_easy_cleanup"),
+	    HC_WANT(easy_reset, "curl_easy_reset"),
+	    HC_WANT(easy_setopt, "curl_easy_setopt"),
+	    HC_WANT(easy_perform, "curl_easy_perform"),
+	    HC_WANT(easy_getinfo, "curl_easy_getinfo"),
+	    HC_WANT(easy_strerror, "curl_easy_strerror"),
+	    HC_WANT(slist_append, "curl_slist_append"),
+	    HC_WANT(slist_free_all, "curl_slist_free_all"),
+	};
+	char why[256];
 
-	if (!lib) {
-		LOG_E("http", "E3016", "cannot load %s: %s", HTTP_CURL_SONAME, dlerror());
+	if (dlsyms_load(HTTP_CURL_SONAME, want, sizeof(want) / sizeof(want[0]), why, sizeof(why)) !=
+	    0) {
+		LOG_E("http", "E3016", "%s", why); /* hc.ok stays 0: nothing of it is called */
 		return;
 	}
-	HC_SYM(lib, global_init, "curl_global_init");
-	HC_SYM(lib, easy_init, "curl_easy_init");
-	HC_SYM(lib, easy_cleanup, "curl_easy_cleanup");
-	HC_SYM(lib, easy_reset, "curl_easy_reset");
-	HC_SYM(lib, easy_setopt, "curl_easy_setopt");
-	HC_SYM(lib, easy_perform, "curl_easy_perform");
-	HC_SYM(lib, easy_getinfo, "curl_easy_getinfo");
-	HC_SYM(lib, easy_strerror, "curl_easy_strerror");
-	HC_SYM(lib, slist_append, "curl_slist_append");
-	HC_SYM(lib, slist_free_all, "curl_slist_free_all");
 	if (hc.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
 		hc.ok = 1;
-	return;
-out:
-	LOG_E("http", "E3016", "%s lacks a function: %s", HTTP_CURL_SONAME, dlerror());
-	/* kept open: nothing of it is called (hc.ok is 0) */
 }
 
 int http_global_init(void)
