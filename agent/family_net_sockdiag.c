@@ -1,13 +1,20 @@
 /* family_net_sockdiag: the network family by polling NETLINK_SOCK_DIAG.
  *
  * Every FAMILY_NET_SOCKDIAG_MS a timerfd fires and TCP and UDP sockets of
- * both address families are dumped. Each socket (by inode) is reported once
+ * both address families are dumped. Each socket (by cookie) is reported once
  * per action: connect (TCP SYN_SENT/ESTABLISHED that is not accepted, UDP
  * connected), accept (ESTABLISHED whose local port is a listener's), listen
  * (TCP LISTEN), bind (unconnected UDP with a port). Sockets present at start
  * are taken as known and not reported. The owner comes from family_sock's
- * /proc scan. A socket that lives shorter than the interval is never seen:
- * polling cannot report it (documented in docs/sensors.md). */
+ * /proc scan.
+ *
+ * A socket that lives shorter than the interval is never in a dump. The
+ * kernel's report of each socket's destruction (family_sock_destroy_open)
+ * covers those: a connected socket no dump showed is reported at its end,
+ * with its addresses and ports but without a process or user (the kernel
+ * gives neither at that point), and repeated connections of one flow are
+ * summarised with Count as in the eBPF mode (docs/sensors.md). The family's
+ * descriptor is an epoll set of the timer and that socket. */
 #include "family_net_sockdiag.h"
 #include "err.h"
 #include "family_sock.h"
@@ -16,11 +23,16 @@
 #include "util.h"
 
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
@@ -29,17 +41,59 @@
 #define NET_POLL_MAX	65536		  /* sockets looked at per poll */
 #define NET_OWNER_AGE	(50ull * 1000000) /* /proc rescans at most every 50 ms */
 #define NET_SWEEP_EVERY 5		  /* polls between sweeps of closed sockets */
+/* destruction reports: read NET_DX_BATCH datagrams per system call, each
+ * one report of ~380 bytes (TCP, with tcp_info); a 2 MiB buffer holds
+ * ~2,700 of them (each takes ~768 bytes of it) */
+#define NET_DX_BATCH  32
+#define NET_DX_MSG    1024
+#define NET_DX_RCVBUF (2 << 20)
+/* flows of destruction reports summarised (the eBPF mode's rule, bpf/net.h:
+ * the first connection of a window alone, the others counted); a full table
+ * sends a connection alone */
+#define NET_FLOWS	1024
+#define NET_FLOW_SLOTS	(NET_FLOWS * 2)
+#define NET_AGG_WINDOW	1000000000ull  /* ns */
+#define NET_AGG_IDLE	10000000000ull /* ns: an idle flow is forgotten */
+#define NET_AGENT_PEERS 16	       /* remote endpoints of the agent's own connections */
 
 enum net_action { NET_CONNECT = 1, NET_ACCEPT = 2, NET_LISTEN = 3, NET_BIND = 4 };
 
 struct net_seen {
-	uint64_t key; /* inode << 3 | action; 0 = empty */
+	uint64_t key; /* cookie << 3 | action; 0 = empty */
 	uint32_t gen;
+};
+
+/* a flow: everything of a connection but the initiator's port */
+struct net_flow {
+	uint8_t used, action, proto, af;
+	uint16_t port; /* the service's: destination of a connect, local of an accept */
+	uint16_t pad;
+	uint32_t pending;    /* connections counted, not yet sent */
+	uint64_t start_mono; /* the window's first connection (sent alone) */
+	uint64_t start_wall;
+	uint8_t laddr[16], raddr[16];
+};
+
+struct net_peer {
+	uint8_t af, used;
+	uint16_t port;
+	uint8_t addr[16];
 };
 
 struct family {
 	struct family_env env;
-	int diag_fd, timer_fd;
+	int diag_fd, timer_fd, dx_fd, ep_fd;
+	uint64_t dx_ino;  /* dx_fd's inode: its drops in /proc/net/netlink */
+	uint64_t dx_lost; /* reports the kernel could not queue (read at ticks) */
+	int dx_overrun;	  /* an overrun since the last read of dx_lost */
+	int dx_quiesced;
+	struct net_flow *flows, *flows_spare;
+	size_t nflows;
+	struct net_peer peers[NET_AGENT_PEERS];
+	unsigned next_peer;
+	uint8_t dx_buf[NET_DX_BATCH][NET_DX_MSG];
+	family_emit_fn dx_emit; /* during a drain: where reports' events go */
+	void *dx_arg;
 	struct family_sock_owners *owners;
 	struct net_seen *seen;
 	size_t nseen;
@@ -51,11 +105,14 @@ struct family {
 	size_t ncur;
 	struct net_seen *spare;	 /* the next table of a sweep */
 	uint8_t listening[8192]; /* TCP ports with a listener in this poll (bitmap) */
+	uint8_t listened[8192];	 /* ... in the poll before (destruction reports) */
+	uint16_t eph_lo, eph_hi; /* net.ipv4.ip_local_port_range */
 	uint64_t malformed, lost_cur;
 	struct family_stats st;
 	struct event ev;
 	char sip[FAMILY_UTIL_IP_MAX], dip[FAMILY_UTIL_IP_MAX];
 	char sport[FAMILY_UTIL_U64_MAX], dport[FAMILY_UTIL_U64_MAX], pid[FAMILY_UTIL_U64_MAX];
+	char count[FAMILY_UTIL_U64_MAX];
 };
 
 static size_t net_slot(uint64_t key)
@@ -84,6 +141,19 @@ static int net_seen_mark(struct family *f, uint64_t key)
 	return 1;
 }
 
+/* 1 when key is remembered */
+static int net_seen_has(const struct family *f, uint64_t key)
+{
+	size_t i = net_slot(key);
+
+	while (f->seen[i].key != 0) {
+		if (f->seen[i].key == key)
+			return 1;
+		i = (i + 1) % NET_SEEN_SLOTS;
+	}
+	return 0;
+}
+
 /* Forgets sockets not seen in this poll: the live entries move to the spare
  * table (linear probing does not allow plain deletion), which becomes the
  * table. */
@@ -105,7 +175,7 @@ static void net_collect(void *arg, const struct family_sock_info *s)
 {
 	struct family *f = arg;
 
-	if (s->inode == 0)
+	if (s->inode == 0 || s->cookie == 0)
 		return;
 	if (s->proto == IPPROTO_TCP && s->state == TCP_LISTEN)
 		f->listening[s->sport / 8] |= (uint8_t)(1u << (s->sport % 8));
@@ -124,6 +194,38 @@ static int net_is_accepted(const struct family *f, const struct family_sock_info
 	return (f->listening[s->sport / 8] >> (s->sport % 8)) & 1;
 }
 
+/* The agent's own peers (its server), learnt from the dumps: a destroyed
+ * socket to one of them that no dump showed is the agent's too (a refused
+ * attempt, a connection shorter than the interval), and not reported. */
+static void net_peer_add(struct family *f, const struct family_sock_info *s)
+{
+	struct net_peer *p;
+
+	for (int i = 0; i < NET_AGENT_PEERS; i++) {
+		p = &f->peers[i];
+		if (p->used && p->af == s->af && p->port == s->dport &&
+		    memcmp(p->addr, s->dst, 16) == 0)
+			return;
+	}
+	p = &f->peers[f->next_peer++ % NET_AGENT_PEERS];
+	p->used = 1;
+	p->af = s->af;
+	p->port = s->dport;
+	memcpy(p->addr, s->dst, 16);
+}
+
+static int net_peer_is_agent(const struct family *f, const struct family_sock_info *s)
+{
+	for (int i = 0; i < NET_AGENT_PEERS; i++) {
+		const struct net_peer *p = &f->peers[i];
+
+		if (p->used && p->af == s->af && p->port == s->dport &&
+		    memcmp(p->addr, s->dst, 16) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int net_emit(struct family *f, const struct family_sock_info *s, enum net_action a,
 		    family_emit_fn emit, void *arg)
 {
@@ -140,8 +242,13 @@ static int net_emit(struct family *f, const struct family_sock_info *s, enum net
 	ev->category = EVCAT_NETWORK_CONNECTION;
 	if (family_sock_owner(f->owners, s->inode, f->env.self_pid, NET_OWNER_AGE, &pid) != 0)
 		pid = 0;
-	if (family_is_agent(&f->env, pid))
+	if (family_is_agent(&f->env, pid)) {
+		/* its connections that end before a dump are not reported
+		 * either: their ends are told by their peer */
+		if (a == NET_CONNECT)
+			net_peer_add(f, s);
 		return 0;
+	}
 	if (family_util_ip(s->af, a == NET_ACCEPT ? ra : la, f->sip) != 0)
 		return 0;
 	family_util_u64(a == NET_ACCEPT ? rp : lp, f->sport);
@@ -176,6 +283,7 @@ static int net_dump_all(struct family *f)
 	int rc, i;
 
 	f->ncur = 0;
+	memcpy(f->listened, f->listening, sizeof(f->listening));
 	memset(f->listening, 0, sizeof(f->listening));
 	/* TCP: one walk for both families where the kernel takes it (the
 	 * established table's walk is most of a dump's cost on an idle host:
@@ -220,15 +328,255 @@ static enum net_action net_classify(const struct family *f, const struct family_
 	return net_is_accepted(f, s) ? NET_ACCEPT : NET_CONNECT;
 }
 
-static int net_poll(struct family *f, int max, family_emit_fn emit, void *arg)
+/* An event for a connection known only from its socket's destruction (no
+ * process, no user: the kernel gives neither then): n == 0 is one
+ * connection with its initiator's port, n > 0 a summary of n (Count, no
+ * SourcePort) whose window began at wall_ns. Returns 1 when emitted. */
+static int net_dx_emit(struct family *f, int af, int proto, enum net_action a, const uint8_t *la,
+		       uint16_t lp, const uint8_t *ra, uint16_t rp, uint32_t n, uint64_t wall_ns)
 {
-	uint64_t ticks;
+	struct event *ev = &f->ev;
+	int v6 = af == AF_INET6, accept = a == NET_ACCEPT;
+	uint64_t lost = n ? n : 1;
+	int rc = 0;
+
+	event_init(ev);
+	ev->ts_ns = wall_ns;
+	ev->category = EVCAT_NETWORK_CONNECTION;
+	if (family_util_ip(af, accept ? ra : la, f->sip) != 0 ||
+	    family_util_ip(af, accept ? la : ra, f->dip) != 0) {
+		f->st.drops += lost;
+		return 0;
+	}
+	rc |= event_set_str(ev, "Action", accept ? "accept" : "connect");
+	rc |= event_set_str(ev, "Protocol", proto == IPPROTO_TCP ? "tcp" : "udp");
+	rc |= event_set_str(ev, "Initiated", accept ? "false" : "true");
+	rc |= event_set_str(ev, "SourceIp", f->sip);
+	if (n == 0)
+		rc |= event_set_str(ev, "SourcePort", family_util_u64(accept ? rp : lp, f->sport));
+	rc |= event_set_str(ev, "SourceIsIpv6", v6 ? "true" : "false");
+	rc |= event_set_str(ev, "DestinationIp", f->dip);
+	rc |= event_set_str(ev, "DestinationPort", family_util_u64(accept ? lp : rp, f->dport));
+	rc |= event_set_str(ev, "DestinationIsIpv6", v6 ? "true" : "false");
+	if (n)
+		rc |= event_set_str(ev, "Count", family_util_u64(n, f->count));
+	if (rc != 0 || f->dx_emit(f->dx_arg, ev) != 0) {
+		f->st.drops += lost;
+		return 0;
+	}
+	f->st.events++;
+	return 1;
+}
+
+static size_t net_flow_slot(const struct net_flow *k)
+{
+	uint64_t h =
+	    (uint64_t)k->action << 40 ^ (uint64_t)k->proto << 32 ^ (uint64_t)k->af << 24 ^ k->port;
+
+	for (int i = 0; i < 16; i += 4) {
+		uint32_t l, r;
+
+		memcpy(&l, k->laddr + i, 4);
+		memcpy(&r, k->raddr + i, 4);
+		h = (h ^ l) * 0x9e3779b97f4a7c15ull;
+		h = (h ^ r) * 0x9e3779b97f4a7c15ull;
+	}
+	return (size_t)(h >> 32) % NET_FLOW_SLOTS;
+}
+
+static int net_flow_eq(const struct net_flow *x, const struct net_flow *k)
+{
+	return x->action == k->action && x->proto == k->proto && x->af == k->af &&
+	       x->port == k->port && memcmp(x->laddr, k->laddr, 16) == 0 &&
+	       memcmp(x->raddr, k->raddr, 16) == 0;
+}
+
+/* k's element, added (window not begun: start_mono 0) when new; NULL when
+ * the table is full. */
+static struct net_flow *net_flow_get(struct family *f, const struct net_flow *k)
+{
+	size_t i = net_flow_slot(k);
+
+	while (f->flows[i].used) {
+		if (net_flow_eq(&f->flows[i], k))
+			return &f->flows[i];
+		i = (i + 1) % NET_FLOW_SLOTS;
+	}
+	if (f->nflows >= NET_FLOWS)
+		return NULL;
+	f->flows[i] = *k;
+	f->flows[i].used = 1;
+	f->nflows++;
+	return &f->flows[i];
+}
+
+static int net_flow_summary(struct family *f, struct net_flow *x)
+{
+	int accept = x->action == NET_ACCEPT;
+	uint32_t n = x->pending;
+
+	x->pending = 0;
+	/* a summary has no initiator's port: 0 stands in */
+	return net_dx_emit(f, x->af, x->proto, (enum net_action)x->action, x->laddr,
+			   accept ? x->port : 0, x->raddr, accept ? 0 : x->port, n, x->start_wall);
+}
+
+/* At a tick and at the stop: every pending count goes as a summary; the
+ * flows idle for NET_AGG_IDLE (all of them with all set) are forgotten. */
+static int net_flows_flush(struct family *f, int all)
+{
+	uint64_t now = util_mono_ns();
+	struct net_flow *old = f->flows;
+	size_t i, idle = 0;
+	int handled = 0;
+
+	for (i = 0; i < NET_FLOW_SLOTS; i++) {
+		struct net_flow *x = &old[i];
+
+		if (!x->used)
+			continue;
+		if (x->pending)
+			handled += net_flow_summary(f, x);
+		if (all || now - x->start_mono >= NET_AGG_IDLE) {
+			x->used = 2; /* to forget */
+			idle++;
+		}
+	}
+	if (idle == 0)
+		return handled;
+	/* linear probing has no plain delete: the rest move to the spare */
+	memset(f->flows_spare, 0, NET_FLOW_SLOTS * sizeof(*f->flows_spare));
+	f->flows = f->flows_spare;
+	f->flows_spare = old;
+	f->nflows = 0;
+	for (i = 0; i < NET_FLOW_SLOTS; i++)
+		if (old[i].used == 1)
+			*net_flow_get(f, &old[i]) = old[i];
+	return handled;
+}
+
+/* Whether a destroyed TCP socket was accepted: its local port had a
+ * listener in one of the last two dumps, or, where neither dump knew a
+ * listener there (one that lived shorter than the interval, or a server
+ * started since the last dump), its local port is outside the kernel's
+ * range of ports for outbound connections while the peer's is in it. */
+static int net_dx_accepted(const struct family *f, const struct family_sock_info *s)
+{
+	if (net_is_accepted(f, s) || ((f->listened[s->sport / 8] >> (s->sport % 8)) & 1))
+		return 1;
+	return (s->sport < f->eph_lo || s->sport > f->eph_hi) && s->dport >= f->eph_lo &&
+	       s->dport <= f->eph_hi;
+}
+
+/* One destruction report. */
+static void net_dx_report(void *arg, const struct family_sock_info *s)
+{
+	struct family *f = arg;
+	struct net_flow k, *x;
+	enum net_action a;
+	uint64_t now;
+
+	/* connected sockets only: a listener's end, an unconnected socket's
+	 * (bound UDP, a socket never used) says nothing the dumps did not */
+	if (s->dport == 0 || s->cookie == 0)
+		return;
+	a = s->proto == IPPROTO_TCP && net_dx_accepted(f, s) ? NET_ACCEPT : NET_CONNECT;
+	/* a dump showed it (reported then, or the agent's, or there at the
+	 * start); as either action: its listener may have closed since */
+	if (net_seen_has(f, s->cookie << 3 | NET_CONNECT) ||
+	    net_seen_has(f, s->cookie << 3 | NET_ACCEPT))
+		return;
+	if (a == NET_CONNECT && net_peer_is_agent(f, s))
+		return;
+	memset(&k, 0, sizeof(k));
+	k.action = (uint8_t)a;
+	k.proto = s->proto;
+	k.af = s->af;
+	k.port = a == NET_ACCEPT ? s->sport : s->dport;
+	memcpy(k.laddr, s->src, 16);
+	memcpy(k.raddr, s->dst, 16);
+	now = util_mono_ns();
+	x = net_flow_get(f, &k);
+	if (x != NULL && x->start_mono != 0 && now - x->start_mono < NET_AGG_WINDOW &&
+	    x->pending < UINT32_MAX) {
+		x->pending++;
+		return;
+	}
+	if (x != NULL) {
+		/* a new window, opened by this connection (sent alone); what
+		 * the last one counted goes first */
+		if (x->pending)
+			(void)net_flow_summary(f, x);
+		x->start_mono = now;
+		x->start_wall = util_now_ns();
+	}
+	(void)net_dx_emit(f, s->af, s->proto, a, s->src, s->sport, s->dst, s->dport, 0,
+			  util_now_ns());
+}
+
+/* Reads at most max destruction reports' datagrams. Returns how many it
+ * read (the poll's unit of work: most are counted in a flow, not sent), or
+ * YM_E_IO. */
+static int net_dx_drain(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	struct mmsghdr mm[NET_DX_BATCH];
+	struct iovec iov[NET_DX_BATCH];
+	struct sockaddr_nl from[NET_DX_BATCH];
+	int read_n = 0;
+
+	f->dx_emit = emit;
+	f->dx_arg = arg;
+	while (read_n < max) {
+		int want = max - read_n < NET_DX_BATCH ? max - read_n : NET_DX_BATCH, got;
+
+		memset(mm, 0, sizeof(mm));
+		for (int i = 0; i < want; i++) {
+			iov[i].iov_base = f->dx_buf[i];
+			iov[i].iov_len = NET_DX_MSG;
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_name = &from[i];
+			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		}
+		got = recvmmsg(f->dx_fd, mm, (unsigned)want, MSG_DONTWAIT, NULL);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == ENOBUFS) {
+				/* how many: the kernel's count, read at the tick */
+				f->st.overruns++;
+				f->dx_overrun = 1;
+				continue;
+			}
+			return YM_E_IO;
+		}
+		for (int i = 0; i < got; i++) {
+			/* only the kernel (port 0) reports; a report cut short
+			 * (larger than a buffer) is not read */
+			if (mm[i].msg_hdr.msg_namelen != sizeof(from[i]) || from[i].nl_pid != 0 ||
+			    (mm[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+				f->malformed++;
+				continue;
+			}
+			(void)family_sock_destroy_parse(f->dx_buf[i], mm[i].msg_len, net_dx_report,
+							f, &f->malformed);
+		}
+		read_n += got;
+		if (got < want)
+			break;
+	}
+	return read_n;
+}
+
+/* One dump: its new sockets are reported. Returns the events emitted or a
+ * negative error. */
+static int net_dump_report(struct family *f, family_emit_fn emit, void *arg)
+{
 	size_t i;
 	int handled = 0, rc;
 
-	(void)max; /* one dump is one unit of work: its new sockets are all reported */
-	while (read(f->timer_fd, &ticks, sizeof(ticks)) > 0) {
-	}
 	f->lost_cur = 0;
 	rc = net_dump_all(f);
 	if (rc == YM_E_NOMEM) {
@@ -250,7 +598,7 @@ static int net_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 
 		if (a == 0)
 			continue;
-		nw = net_seen_mark(f, s->inode << 3 | (uint64_t)a);
+		nw = net_seen_mark(f, s->cookie << 3 | (uint64_t)a);
 		if (nw < 0) {
 			f->st.drops++; /* cannot tell new from known: not reported */
 			continue;
@@ -268,12 +616,90 @@ static int net_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 	return handled;
 }
 
+static int net_poll(struct family *f, int max, family_emit_fn emit, void *arg)
+{
+	uint64_t ticks, fired = 0;
+	int handled = 0, rc;
+
+	/* the dump first (one dump is one unit of work: its new sockets are
+	 * all reported): the destruction reports queued since are told from
+	 * sockets it shows, and accepted ones by its listeners */
+	while (read(f->timer_fd, &ticks, sizeof(ticks)) > 0)
+		fired += ticks;
+	if (fired != 0) {
+		rc = net_dump_report(f, emit, arg);
+		if (rc < 0)
+			return rc;
+		handled += rc;
+	}
+	if (f->dx_fd >= 0) {
+		rc = net_dx_drain(f, max, emit, arg);
+		if (rc < 0)
+			return rc;
+		handled += rc;
+	}
+	return handled;
+}
+
 static int net_tick(struct family *f, family_emit_fn emit, void *arg)
 {
-	(void)f;
-	(void)emit;
-	(void)arg;
-	return 0;
+	uint64_t lost;
+
+	if (f->dx_fd < 0)
+		return 0;
+	if (f->dx_overrun && family_sock_netlink_drops(f->dx_ino, &lost) == 0) {
+		f->dx_lost = lost;
+		f->dx_overrun = 0;
+	}
+	f->dx_emit = emit;
+	f->dx_arg = arg;
+	return net_flows_flush(f, 0);
+}
+
+static int net_flush(struct family *f, family_emit_fn emit, void *arg)
+{
+	uint64_t lost;
+
+	if (f->dx_fd < 0)
+		return 0;
+	if (family_sock_netlink_drops(f->dx_ino, &lost) == 0)
+		f->dx_lost = lost;
+	f->dx_emit = emit;
+	f->dx_arg = arg;
+	return net_flows_flush(f, 1);
+}
+
+/* At the stop: no more reports are queued; those queued stay readable. */
+static void net_quiesce(struct family *f)
+{
+	static const int groups[] = {SKNLGRP_INET_TCP_DESTROY, SKNLGRP_INET_UDP_DESTROY,
+				     SKNLGRP_INET6_TCP_DESTROY, SKNLGRP_INET6_UDP_DESTROY};
+
+	if (f->dx_fd < 0 || f->dx_quiesced)
+		return;
+	f->dx_quiesced = 1;
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		(void)setsockopt(f->dx_fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &groups[i],
+				 sizeof(groups[i]));
+}
+
+/* net.ipv4.ip_local_port_range (IPv6 uses it too); Linux's default when
+ * unreadable */
+static void net_eph_range(struct family *f)
+{
+	char *text = NULL;
+	size_t len;
+	unsigned lo, hi;
+
+	f->eph_lo = 32768;
+	f->eph_hi = 60999;
+	if (util_read_file("/proc/sys/net/ipv4/ip_local_port_range", 64, &text, &len) != 0)
+		return;
+	if (sscanf(text, "%u %u", &lo, &hi) == 2 && lo >= 1 && lo <= hi && hi <= 65535) {
+		f->eph_lo = (uint16_t)lo;
+		f->eph_hi = (uint16_t)hi;
+	}
+	free(text);
 }
 
 static void net_stop(struct family *f)
@@ -284,7 +710,13 @@ static void net_stop(struct family *f)
 		close(f->diag_fd);
 	if (f->timer_fd >= 0)
 		close(f->timer_fd);
+	if (f->dx_fd >= 0)
+		close(f->dx_fd);
+	if (f->ep_fd >= 0)
+		close(f->ep_fd);
 	family_sock_owners_free(f->owners);
+	free(f->flows);
+	free(f->flows_spare);
 	free(f->seen);
 	free(f->spare);
 	free(f->cur);
@@ -300,12 +732,14 @@ static int net_start(const struct family_env *env, struct family **out)
 	if (f == NULL)
 		goto out;
 	f->env = *env;
-	f->diag_fd = f->timer_fd = -1;
+	f->diag_fd = f->timer_fd = f->dx_fd = f->ep_fd = -1;
 	f->seen = calloc(NET_SEEN_SLOTS, sizeof(*f->seen));
 	f->spare = calloc(NET_SEEN_SLOTS, sizeof(*f->spare));
 	f->cur = calloc(NET_POLL_MAX, sizeof(*f->cur));
-	if (f->seen == NULL || f->spare == NULL || f->cur == NULL ||
-	    family_sock_owners_new(&f->owners) != 0)
+	f->flows = calloc(NET_FLOW_SLOTS, sizeof(*f->flows));
+	f->flows_spare = calloc(NET_FLOW_SLOTS, sizeof(*f->flows_spare));
+	if (f->seen == NULL || f->spare == NULL || f->cur == NULL || f->flows == NULL ||
+	    f->flows_spare == NULL || family_sock_owners_new(&f->owners) != 0)
 		goto out;
 	rc = family_sock_open(&f->diag_fd);
 	if (rc != 0)
@@ -324,6 +758,35 @@ static int net_start(const struct family_env *env, struct family **out)
 	}
 	f->baseline = 1;
 	f->gen = 1;
+	net_eph_range(f);
+	/* before the first dump: a socket that closes between the two is
+	 * either in the dump (known) or reported at its end */
+	rc = family_sock_destroy_open(NET_DX_RCVBUF, &f->dx_fd);
+	if (rc == 0) {
+		struct stat sb;
+
+		if (fstat(f->dx_fd, &sb) == 0)
+			f->dx_ino = sb.st_ino;
+	} else {
+		LOG_I("family_net",
+		      "sock_diag: no reports of destroyed sockets (%s): connections "
+		      "shorter than %d ms are not seen",
+		      ym_strerror(rc), FAMILY_NET_SOCKDIAG_MS);
+	}
+	f->ep_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (f->ep_fd < 0) {
+		rc = YM_E_IO;
+		goto out;
+	}
+	{
+		struct epoll_event e = {.events = EPOLLIN};
+
+		if (epoll_ctl(f->ep_fd, EPOLL_CTL_ADD, f->timer_fd, &e) != 0 ||
+		    (f->dx_fd >= 0 && epoll_ctl(f->ep_fd, EPOLL_CTL_ADD, f->dx_fd, &e) != 0)) {
+			rc = YM_E_IO;
+			goto out;
+		}
+	}
 	rc = net_dump_all(f); /* proves the kernel answers, and learns what exists */
 	if (rc != 0)
 		goto out;
@@ -331,7 +794,7 @@ static int net_start(const struct family_env *env, struct family **out)
 		enum net_action a = net_classify(f, &f->cur[i]);
 
 		if (a != 0)
-			(void)net_seen_mark(f, f->cur[i].inode << 3 | (uint64_t)a);
+			(void)net_seen_mark(f, f->cur[i].cookie << 3 | (uint64_t)a);
 	}
 	f->baseline = 0;
 	*out = f;
@@ -344,13 +807,14 @@ out:
 
 static int net_fd(const struct family *f)
 {
-	return f->timer_fd;
+	return f->ep_fd;
 }
 
 static void net_stats(const struct family *f, struct family_stats *out)
 {
 	*out = f->st;
 	out->drops += f->malformed; /* sockets the dump could not read */
+	out->drops += f->dx_lost;   /* destruction reports the kernel could not queue */
 }
 
 const struct family_ops family_net_sockdiag_ops = {
@@ -360,6 +824,8 @@ const struct family_ops family_net_sockdiag_ops = {
     .fd = net_fd,
     .poll = net_poll,
     .tick = net_tick,
+    .flush = net_flush,
+    .quiesce = net_quiesce,
     .stats = net_stats,
     .stop = net_stop,
 };

@@ -34,7 +34,7 @@ static int sock_parse_msg(struct cursor *c, int proto, struct family_sock_info *
 	const uint8_t *p;
 	uint8_t fam, state;
 	uint16_t sport, dport;
-	uint32_t uid, inode;
+	uint32_t uid, inode, cookie[2];
 	int rc;
 
 	memset(si, 0, sizeof(*si));
@@ -56,6 +56,8 @@ static int sock_parse_msg(struct cursor *c, int proto, struct family_sock_info *
 	/* if, cookie[2], expires, rqueue, wqueue: host order, 4 bytes each */
 	if ((rc = cursor_get_bytes(c, 4 * 6, &p)) != 0)
 		return rc;
+	memcpy(cookie, p + 4, sizeof(cookie));
+	si->cookie = (uint64_t)cookie[1] << 32 | cookie[0];
 	if ((rc = cursor_get_bytes(c, 4, &p)) != 0)
 		return rc;
 	memcpy(&uid, p, 4);
@@ -191,6 +193,155 @@ int family_sock_dump(int fd, int af, int proto, uint32_t states,
 out:
 	free(rbuf);
 	return rc;
+}
+
+int family_sock_destroy_open(int rcvbuf, int *fd)
+{
+	static const int groups[] = {SKNLGRP_INET_TCP_DESTROY, SKNLGRP_INET_UDP_DESTROY,
+				     SKNLGRP_INET6_TCP_DESTROY, SKNLGRP_INET6_UDP_DESTROY};
+	struct sockaddr_nl sa;
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_SOCK_DIAG);
+
+	if (s < 0)
+		return errno == EPERM || errno == EACCES ? YM_E_AUTH : YM_E_UNSUPPORTED;
+	/* FORCE: past net.core.rmem_max, which root may do; else the
+	 * limit's size */
+	if (setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0)
+		(void)setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (setsockopt(s, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i],
+			       sizeof(groups[i])) != 0)
+			goto fail;
+	*fd = s;
+	return 0;
+fail : {
+	int e = errno;
+
+	close(s);
+	return e == EPERM || e == EACCES ? YM_E_AUTH : YM_E_UNSUPPORTED;
+}
+}
+
+int family_sock_destroy_parse(const uint8_t *p, size_t n,
+			      void (*cb)(void *arg, const struct family_sock_info *s), void *arg,
+			      uint64_t *malformed)
+{
+	struct cursor c;
+	int got = 0;
+
+	cursor_init(&c, p, n);
+	while (cursor_left(&c) >= sizeof(struct nlmsghdr)) {
+		struct nlmsghdr nh;
+		struct family_sock_info si;
+		struct cursor m, a;
+		const uint8_t *q;
+		size_t body, pad;
+		int proto = -1;
+
+		(void)cursor_get_bytes(&c, sizeof(nh), &q);
+		memcpy(&nh, q, sizeof(nh));
+		if (nh.nlmsg_len < sizeof(nh) || nh.nlmsg_len - sizeof(nh) > cursor_left(&c)) {
+			(*malformed)++;
+			break;
+		}
+		body = nh.nlmsg_len - sizeof(nh);
+		(void)cursor_get_bytes(&c, body, &q);
+		pad = NLMSG_ALIGN(nh.nlmsg_len) - nh.nlmsg_len;
+		if (pad > cursor_left(&c))
+			pad = cursor_left(&c);
+		{
+			const uint8_t *skip;
+
+			(void)cursor_get_bytes(&c, pad, &skip);
+		}
+		if (nh.nlmsg_type != SOCK_DIAG_BY_FAMILY)
+			continue;
+		cursor_init(&m, q, body);
+		if (sock_parse_msg(&m, 0, &si) != 0 || (si.af != AF_INET && si.af != AF_INET6) ||
+		    body < NLMSG_ALIGN(sizeof(struct inet_diag_msg))) {
+			(*malformed)++;
+			continue;
+		}
+		/* the attributes: the protocol is one (the message has no field
+		 * for it); lengths and types in host order */
+		cursor_init(&a, q + NLMSG_ALIGN(sizeof(struct inet_diag_msg)),
+			    body - NLMSG_ALIGN(sizeof(struct inet_diag_msg)));
+		while (cursor_left(&a) >= 4) {
+			const uint8_t *h, *v;
+			uint16_t alen, atype;
+
+			(void)cursor_get_bytes(&a, 4, &h);
+			memcpy(&alen, h, 2);
+			memcpy(&atype, h + 2, 2);
+			if (alen < 4 || alen - 4u > cursor_left(&a))
+				break;
+			(void)cursor_get_bytes(&a, alen - 4u, &v);
+			if (atype == INET_DIAG_PROTOCOL && alen >= 5)
+				proto = v[0];
+			pad = NLA_ALIGN(alen) - alen;
+			(void)cursor_get_bytes(&a, pad > cursor_left(&a) ? cursor_left(&a) : pad,
+					       &h);
+		}
+		if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
+			(*malformed)++;
+			continue;
+		}
+		si.proto = (uint8_t)proto;
+		cb(arg, &si);
+		got++;
+	}
+	return got;
+}
+
+/* The kernel counts every message it could not queue for a socket in the
+ * Drops column of /proc/net/netlink ("sk Eth Pid Groups Rmem Wmem Dump Locks
+ * Drops Inode"): that turns "some were lost" into how many. */
+int family_sock_netlink_drops(uint64_t ino, uint64_t *drops)
+{
+	char *text = NULL;
+	size_t len, i = 0;
+	int r;
+
+	r = util_read_file("/proc/net/netlink", 4u << 20, &text, &len);
+	if (r)
+		return r;
+	r = YM_E_NOTFOUND;
+	while (i < len) {
+		char tok[10][24];
+		size_t eol = i, nt = 0;
+		uint64_t v_ino, v_drops;
+
+		while (eol < len && text[eol] != '\n')
+			eol++;
+		while (i < eol && nt < 10) {
+			size_t b;
+			while (i < eol && text[i] == ' ')
+				i++;
+			b = i;
+			while (i < eol && text[i] != ' ')
+				i++;
+			if (i == b)
+				break;
+			if (i - b >= sizeof(tok[0]))
+				break;
+			memcpy(tok[nt], text + b, i - b);
+			tok[nt][i - b] = 0;
+			nt++;
+		}
+		if (nt == 10 && util_parse_u64(tok[9], 0, UINT64_MAX, &v_ino) == 0 &&
+		    v_ino == ino && util_parse_u64(tok[8], 0, UINT64_MAX, &v_drops) == 0) {
+			*drops = v_drops;
+			r = 0;
+			break;
+		}
+		i = eol + 1;
+	}
+	free(text);
+	return r;
 }
 
 /* inode -> pid, open addressing, rebuilt whole on each scan */

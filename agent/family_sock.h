@@ -21,7 +21,8 @@ struct family_sock_info {
 	uint16_t sport, dport;	  /* host order */
 	uint8_t src[16], dst[16]; /* network order, 4 bytes used for AF_INET */
 	uint32_t uid;
-	uint64_t inode; /* 0: no file yet (e.g. in an accept queue, or TIME_WAIT) */
+	uint64_t inode;	 /* 0: no file yet (e.g. in an accept queue, or TIME_WAIT) */
+	uint64_t cookie; /* the kernel's socket cookie: never reused until reboot */
 };
 
 /* Opens a NETLINK_SOCK_DIAG socket (close-on-exec). Returns 0 and sets *fd,
@@ -39,6 +40,28 @@ int family_sock_open(int *fd);
 int family_sock_dump(int fd, int af, int proto, uint32_t states,
 		     void (*cb)(void *arg, const struct family_sock_info *s), void *arg,
 		     uint64_t *malformed);
+
+/* Opens a NETLINK_SOCK_DIAG socket (close-on-exec, non-blocking) that the
+ * kernel sends a report to as each TCP and UDP socket of both families is
+ * destroyed (the SKNLGRP_*_DESTROY groups: Linux 4.9+, CAP_NET_ADMIN), with
+ * a receive buffer of rcvbuf bytes. Returns 0 and sets *fd, YM_E_AUTH or
+ * YM_E_UNSUPPORTED (the kernel has no such groups). */
+int family_sock_destroy_open(int rcvbuf, int *fd);
+
+/* The reports in one datagram read from such a socket: cb is called for
+ * each (af, proto, ports, addresses and cookie; at destruction the kernel
+ * gives no uid and no inode: 0 in both, state TCP_CLOSE); a report that
+ * does not parse is counted in *malformed. Returns the number of reports
+ * passed to cb. */
+int family_sock_destroy_parse(const uint8_t *p, size_t n,
+			      void (*cb)(void *arg, const struct family_sock_info *s), void *arg,
+			      uint64_t *malformed);
+
+/* The messages the kernel could not queue to the netlink socket whose
+ * inode is ino (/proc/net/netlink's Drops column): how many were lost in
+ * its receive buffer's overruns. Returns 0 and sets *drops, YM_E_NOTFOUND
+ * or the file's read error. */
+int family_sock_netlink_drops(uint64_t ino, uint64_t *drops);
 
 struct family_sock_owners;
 

@@ -5,6 +5,7 @@
 #include "sensor.h"
 #include "buf.h"
 #include "err.h"
+#include "family_sock.h"
 #include "log.h"
 #include "util.h"
 
@@ -242,53 +243,6 @@ static int sn_poll(struct sensor *s, int max, void (*cb)(void *arg, const struct
 	return done;
 }
 
-/* The kernel counts every message it could not queue for a socket in the
- * Drops column of /proc/net/netlink ("sk Eth Pid Groups Rmem Wmem Dump Locks
- * Drops Inode"): that turns "some were lost" into how many. */
-static int sn_read_drops(uint64_t ino, uint64_t *drops)
-{
-	char *text = NULL;
-	size_t len, i = 0;
-	int r;
-
-	r = util_read_file("/proc/net/netlink", 4u << 20, &text, &len);
-	if (r)
-		return r;
-	r = YM_E_NOTFOUND;
-	while (i < len) {
-		char tok[10][24];
-		size_t eol = i, nt = 0;
-		uint64_t v_ino, v_drops;
-
-		while (eol < len && text[eol] != '\n')
-			eol++;
-		while (i < eol && nt < 10) {
-			size_t b;
-			while (i < eol && text[i] == ' ')
-				i++;
-			b = i;
-			while (i < eol && text[i] != ' ')
-				i++;
-			if (i == b)
-				break;
-			if (i - b >= sizeof(tok[0]))
-				break;
-			memcpy(tok[nt], text + b, i - b);
-			tok[nt][i - b] = 0;
-			nt++;
-		}
-		if (nt == 10 && util_parse_u64(tok[9], 0, UINT64_MAX, &v_ino) == 0 &&
-		    v_ino == ino && util_parse_u64(tok[8], 0, UINT64_MAX, &v_drops) == 0) {
-			*drops = v_drops;
-			r = 0;
-			break;
-		}
-		i = eol + 1;
-	}
-	free(text);
-	return r;
-}
-
 static void sn_stats(struct sensor *s, struct sensor_stats *out)
 {
 	uint64_t drops;
@@ -296,7 +250,7 @@ static void sn_stats(struct sensor *s, struct sensor_stats *out)
 	if (s->lost_stale && s->ino) {
 		int drained = s->drained; /* before the read: drops up to it counted */
 
-		if (sn_read_drops(s->ino, &drops) == 0) {
+		if (family_sock_netlink_drops(s->ino, &drops) == 0) {
 			s->st.lost = drops;
 			if (drained)
 				s->lost_stale = 0;

@@ -32,11 +32,19 @@
 #   --quick: 1 s storms at 1,000 and 100,000/s only (about 1.5 minutes).
 #   PAIRS (environment, 1-9; even cancels the order): pairs at the
 #   highest rate.
+#   MODES (environment): the modes to run, of "bpf netlink all" (default
+#   all three, in that order).
 set -u
 build=${1:-build/release}
 secs=${2:-3}
 rates="1000 5000 10000 100000"
-modes="bpf netlink all"
+modes=${MODES:-bpf netlink all}
+for m in $modes; do
+	case $m in bpf | netlink | all) ;; *)
+		echo "{\"bench\":\"agent\",\"error\":\"MODES: unknown mode $m (bpf, netlink, all)\"}"
+		exit 1 ;;
+	esac
+done
 idle=10 # seconds of the idle measurement
 for a in "$@"; do
 	if [ "$a" = --quick ]; then
