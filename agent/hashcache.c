@@ -173,6 +173,19 @@ static int hc_digest(struct hashcache *hc, int fd, uint64_t size, uint8_t sha[32
 	return 0;
 }
 
+static int hc_find(struct hashcache *hc, const struct hc_key *k, uint8_t sha256[32])
+{
+	for (uint32_t i = hc->buckets[hc_hash(hc, k)]; i != HC_NIL; i = hc->nodes[i].hnext) {
+		if (memcmp(&hc->nodes[i].k, k, sizeof(*k)) == 0) {
+			memcpy(sha256, hc->nodes[i].sha, 32);
+			hc_unlink(hc, i);
+			hc_push(hc, i);
+			return 0;
+		}
+	}
+	return YM_E_NOTFOUND;
+}
+
 int hashcache_fd(struct hashcache *hc, int fd, uint8_t sha256[32], int *hit)
 {
 	struct stat s1, s2;
@@ -191,16 +204,11 @@ int hashcache_fd(struct hashcache *hc, int fd, uint8_t sha256[32], int *hit)
 		return YM_E_TOOBIG;
 	}
 	hc_key_of(&s1, &k);
-	for (uint32_t i = hc->buckets[hc_hash(hc, &k)]; i != HC_NIL; i = hc->nodes[i].hnext) {
-		if (memcmp(&hc->nodes[i].k, &k, sizeof(k)) == 0) {
-			memcpy(sha256, hc->nodes[i].sha, 32);
-			hc_unlink(hc, i);
-			hc_push(hc, i);
-			hc->st.hits++;
-			if (hit)
-				*hit = 1;
-			return 0;
-		}
+	if (hc_find(hc, &k, sha256) == 0) {
+		hc->st.hits++;
+		if (hit)
+			*hit = 1;
+		return 0;
 	}
 	hc->st.misses++;
 	r = hc_digest(hc, fd, (uint64_t)s1.st_size, sha);
@@ -222,9 +230,23 @@ int hashcache_fd(struct hashcache *hc, int fd, uint8_t sha256[32], int *hit)
 
 int hashcache_path(struct hashcache *hc, const char *path, uint8_t sha256[32], int *hit)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	int r;
+	struct stat s0;
+	struct hc_key k;
+	int fd, r;
 
+	/* a hit costs one stat(2) (of the file itself: /proc/PID/exe is
+	 * followed) instead of open, fstat and close: the process sensor's
+	 * netlink mode hashes every exec's image this way */
+	if (stat(path, &s0) == 0 && S_ISREG(s0.st_mode) && (uint64_t)s0.st_size <= hc->max_file) {
+		hc_key_of(&s0, &k);
+		if (hc_find(hc, &k, sha256) == 0) {
+			hc->st.hits++;
+			if (hit)
+				*hit = 1;
+			return 0;
+		}
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return YM_E_NOTFOUND;
 	r = hashcache_fd(hc, fd, sha256, hit);
@@ -242,19 +264,6 @@ static void hc_key_of_id(const struct hashcache_id *id, struct hc_key *k)
 	k->mtime_ns = id->mtime_ns;
 	k->ctime_s = id->ctime_s;
 	k->ctime_ns = id->ctime_ns;
-}
-
-static int hc_find(struct hashcache *hc, const struct hc_key *k, uint8_t sha256[32])
-{
-	for (uint32_t i = hc->buckets[hc_hash(hc, k)]; i != HC_NIL; i = hc->nodes[i].hnext) {
-		if (memcmp(&hc->nodes[i].k, k, sizeof(*k)) == 0) {
-			memcpy(sha256, hc->nodes[i].sha, 32);
-			hc_unlink(hc, i);
-			hc_push(hc, i);
-			return 0;
-		}
-	}
-	return YM_E_NOTFOUND;
 }
 
 int hashcache_lookup(struct hashcache *hc, const struct hashcache_id *id, uint8_t sha256[32])

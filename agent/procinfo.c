@@ -9,7 +9,11 @@
 #include <unistd.h>
 
 /* Reads at most cap bytes of a /proc file into p. Returns 0 and *n, or
- * YM_E_NOTFOUND / YM_E_IO. */
+ * YM_E_NOTFOUND / YM_E_IO. A read that returns less than it asked for has
+ * reached the end: /proc's files (seq_file records generated whole, a
+ * process's argv copied until its end) return all they have up to the size
+ * asked, so the read that would return 0 is not made (a system call per
+ * file, four per process in netlink mode). */
 static int procinfo_slurp(const char *path, char *p, size_t cap, size_t *n)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -30,6 +34,8 @@ static int procinfo_slurp(const char *path, char *p, size_t cap, size_t *n)
 		if (k == 0)
 			break;
 		got += (size_t)k;
+		if ((size_t)k < cap - (got - (size_t)k))
+			break;
 	}
 	*n = got;
 	r = 0;
@@ -218,9 +224,18 @@ int procinfo_read(int32_t pid, struct procinfo *out)
 	 * argv, then exe and cwd) is read first; stat and status stay readable
 	 * while it is a zombie. */
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	if (procinfo_slurp(path, out->cmdline, PROCINFO_CMDLINE_MAX, &n) == 0) {
+	switch (procinfo_slurp(path, out->cmdline, PROCINFO_CMDLINE_MAX, &n)) {
+	case 0:
 		out->cmdline_len = procinfo_join_cmdline(out->cmdline, n);
 		out->have |= PROCINFO_HAVE_CMDLINE;
+		break;
+	case YM_E_NOTFOUND:
+		/* no /proc/PID (reaped): the other four would fail too (the
+		 * netlink mode meets this on most processes that live
+		 * microseconds) */
+		return YM_E_NOTFOUND;
+	default:
+		break;
 	}
 	if (procinfo_link(pid, "exe", out->image, sizeof(out->image), &out->image_len) == 0)
 		out->have |= PROCINFO_HAVE_IMAGE;
