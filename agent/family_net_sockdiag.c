@@ -94,6 +94,7 @@ struct family {
 	uint8_t dx_buf[NET_DX_BATCH][NET_DX_MSG];
 	family_emit_fn dx_emit; /* during a drain: where reports' events go */
 	void *dx_arg;
+	int dx_refreshed; /* the listeners were dumped in this drain */
 	struct family_sock_owners *owners;
 	struct net_seen *seen;
 	size_t nseen;
@@ -455,17 +456,55 @@ static int net_flows_flush(struct family *f, int all)
 	return handled;
 }
 
+static void net_listener(void *arg, const struct family_sock_info *s)
+{
+	struct family *f = arg;
+
+	if (s->state == TCP_LISTEN)
+		f->listening[s->sport / 8] |= (uint8_t)(1u << (s->sport % 8));
+}
+
+/* The listeners now, added to the dump's: a dump of TCP LISTEN sockets
+ * only, which walks the kernel's listener table and not the established
+ * one (cheap, unlike a full dump). At most once per drain. */
+static void net_refresh_listeners(struct family *f)
+{
+	static const int afs[2] = {AF_INET, AF_INET6};
+
+	if (f->dx_refreshed)
+		return;
+	f->dx_refreshed = 1;
+	if (!f->tcp_per_family &&
+	    family_sock_dump(f->diag_fd, AF_UNSPEC, IPPROTO_TCP, 1u << TCP_LISTEN, net_listener, f,
+			     &f->malformed) == 0)
+		return;
+	for (int i = 0; i < 2; i++)
+		(void)family_sock_dump(f->diag_fd, afs[i], IPPROTO_TCP, 1u << TCP_LISTEN,
+				       net_listener, f, &f->malformed);
+}
+
+static int net_in_eph(const struct family *f, uint16_t port)
+{
+	return port >= f->eph_lo && port <= f->eph_hi;
+}
+
 /* Whether a destroyed TCP socket was accepted: its local port had a
- * listener in one of the last two dumps, or, where neither dump knew a
- * listener there (one that lived shorter than the interval, or a server
- * started since the last dump), its local port is outside the kernel's
- * range of ports for outbound connections while the peer's is in it. */
-static int net_dx_accepted(const struct family *f, const struct family_sock_info *s)
+ * listener in one of the last two dumps; where neither knew one (a server
+ * started since the last dump, or one that lived shorter than the
+ * interval), its local port outside the kernel's range of ports for
+ * outbound connections while the peer's is in it; where both are in it
+ * (a server on a port the kernel picked: FTP's passive data, `nc -l 0`),
+ * the listeners as they are now. */
+static int net_dx_accepted(struct family *f, const struct family_sock_info *s)
 {
 	if (net_is_accepted(f, s) || ((f->listened[s->sport / 8] >> (s->sport % 8)) & 1))
 		return 1;
-	return (s->sport < f->eph_lo || s->sport > f->eph_hi) && s->dport >= f->eph_lo &&
-	       s->dport <= f->eph_hi;
+	if (!net_in_eph(f, s->dport))
+		return 0;
+	if (!net_in_eph(f, s->sport))
+		return 1;
+	net_refresh_listeners(f);
+	return net_is_accepted(f, s);
 }
 
 /* One destruction report. */
@@ -526,6 +565,7 @@ static int net_dx_drain(struct family *f, int max, family_emit_fn emit, void *ar
 
 	f->dx_emit = emit;
 	f->dx_arg = arg;
+	f->dx_refreshed = 0;
 	while (read_n < max) {
 		int want = max - read_n < NET_DX_BATCH ? max - read_n : NET_DX_BATCH, got;
 

@@ -91,10 +91,9 @@ static void storm(int n, int fd, int rfd)
 	if (bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 64) != 0 ||
 	    getsockname(l, (struct sockaddr *)&a, &al) != 0)
 		_exit(20);
-	/* the listener alone for a poll: sock_diag tells an accepted socket
-	 * from an outbound one by the listeners of its dumps (both ports are
-	 * ephemeral here) */
-	usleep(400 * 1000);
+	/* no pause after listen: the connections end before sock_diag's next
+	 * dump, both ports are in the ephemeral range, so the module must
+	 * look the listener up to tell the accepted sockets from outbound */
 	for (int i = 0; i < n; i++) {
 		int cs = socket(AF_INET, SOCK_STREAM, 0), as;
 
