@@ -394,6 +394,10 @@ static int collect_poll_family(struct collect_state *cs, struct collect_family *
 	*full = 0;
 	if (!cf->ops || !cf->f || cf->failed)
 		return 0;
+	/* the uplink's pid as it is now: restarted, it connects to the server
+	 * at once, and a dump or record of that connection must know it for
+	 * the agent's (a tick later was a second of its connections reported) */
+	collect_helper_pid(cs);
 	cs->emitting = cf;
 	t0 = util_mono_ns();
 	n = cf->ops->poll(cf->f, *max, collect_emit, cs);

@@ -1,5 +1,6 @@
 #include "family_util.h"
 #include "err.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -85,14 +86,41 @@ int family_util_proc_daemon(const struct family_env *env, int32_t pid, struct ev
 	return known;
 }
 
-static int32_t helper_pid; /* read and written by the collector's thread only */
+/* The uplink process now, and the ones it replaced in the last
+ * HELPER_KEEP_NS: what a dead one did still arrives after its successor
+ * started (a flow's summary comes at the next tick, a second later; a dump
+ * reads a socket up to 200 ms late), and is the agent's too. Read and
+ * written by the collector's thread only. */
+#define HELPER_PAST    4
+#define HELPER_KEEP_NS (15ull * 1000000000)
+
+static int32_t helper_pid;
+static struct {
+	int32_t pid;
+	uint64_t until_ns;
+} helper_past[HELPER_PAST];
+static unsigned helper_next;
 
 void family_set_helper_pid(int32_t pid)
 {
+	if (pid == helper_pid)
+		return;
+	if (helper_pid != 0) {
+		helper_past[helper_next % HELPER_PAST].pid = helper_pid;
+		helper_past[helper_next % HELPER_PAST].until_ns = util_mono_ns() + HELPER_KEEP_NS;
+		helper_next++;
+	}
 	helper_pid = pid;
 }
 
 int family_is_agent(const struct family_env *env, int32_t pid)
 {
-	return pid != 0 && (pid == env->self_pid || pid == helper_pid);
+	if (pid == 0)
+		return 0;
+	if (pid == env->self_pid || pid == helper_pid)
+		return 1;
+	for (int i = 0; i < HELPER_PAST; i++)
+		if (helper_past[i].pid == pid && util_mono_ns() < helper_past[i].until_ns)
+			return 1;
+	return 0;
 }

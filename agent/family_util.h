@@ -46,7 +46,8 @@ int family_util_proc_daemon(const struct family_env *env, int32_t pid, struct ev
  * never reported. */
 void family_set_helper_pid(int32_t pid);
 
-/* Whether pid is the agent (env->self_pid) or its uplink process. */
+/* Whether pid is the agent (env->self_pid) or its uplink process, now or
+ * one replaced in the last 15 s (its last records still arrive). */
 int family_is_agent(const struct family_env *env, int32_t pid);
 
 #endif
