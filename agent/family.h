@@ -54,6 +54,12 @@ struct family_env {
 	 * (docs/sensors.md, "Audit"). NULL: nothing is remembered (tests,
 	 * other callers). */
 	const char *state_dir;
+	/* The agent's server URL (https://HOST:PORT), or NULL: its connections
+	 * there are never reported. sock_diag, which cannot name the process
+	 * of a connection it sees only at its end, skips those to HOST:PORT
+	 * when HOST is an address (or localhost); else it learns the server's
+	 * address from the agent's own sockets in its dumps. */
+	const char *server_url;
 };
 
 struct family_stats {

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -90,7 +91,7 @@ struct family {
 	struct net_flow *flows, *flows_spare;
 	size_t nflows;
 	struct net_peer peers[NET_AGENT_PEERS];
-	unsigned next_peer;
+	unsigned next_peer, fixed_peers; /* peers[0, fixed_peers): the server's */
 	uint8_t dx_buf[NET_DX_BATCH][NET_DX_MSG];
 	family_emit_fn dx_emit; /* during a drain: where reports' events go */
 	void *dx_arg;
@@ -198,21 +199,89 @@ static int net_is_accepted(const struct family *f, const struct family_sock_info
 /* The agent's own peers (its server), learnt from the dumps: a destroyed
  * socket to one of them that no dump showed is the agent's too (a refused
  * attempt, a connection shorter than the interval), and not reported. */
-static void net_peer_add(struct family *f, const struct family_sock_info *s)
+static void net_peer_put(struct family *f, int af, const uint8_t addr[16], uint16_t port)
 {
 	struct net_peer *p;
 
 	for (int i = 0; i < NET_AGENT_PEERS; i++) {
 		p = &f->peers[i];
-		if (p->used && p->af == s->af && p->port == s->dport &&
-		    memcmp(p->addr, s->dst, 16) == 0)
+		if (p->used && p->af == af && p->port == port && memcmp(p->addr, addr, 16) == 0)
 			return;
 	}
-	p = &f->peers[f->next_peer++ % NET_AGENT_PEERS];
+	/* the first (the configured server's) stay; learnt ones rotate */
+	if (f->next_peer >= NET_AGENT_PEERS)
+		f->next_peer = f->fixed_peers;
+	p = &f->peers[f->next_peer++];
 	p->used = 1;
-	p->af = s->af;
-	p->port = s->dport;
-	memcpy(p->addr, s->dst, 16);
+	p->af = (uint8_t)af;
+	p->port = port;
+	memcpy(p->addr, addr, 16);
+}
+
+static void net_peer_add(struct family *f, const struct family_sock_info *s)
+{
+	net_peer_put(f, s->af, s->dst, s->dport);
+}
+
+/* The configured server's address, when its URL names one: https://HOST,
+ * https://HOST:PORT, https://[V6]:PORT, a path after it; localhost as both
+ * loopbacks. A name is not resolved here (the root process does no DNS):
+ * its address is learnt from the dumps. */
+static void net_peer_server(struct family *f, const char *url)
+{
+	char host[64];
+	const char *h, *e, *colon;
+	unsigned long port;
+	uint8_t addr[16];
+	size_t n;
+
+	if (url == NULL)
+		return;
+	if (strncmp(url, "https://", 8) == 0) {
+		h = url + 8;
+		port = 443;
+	} else if (strncmp(url, "http://", 7) == 0) {
+		h = url + 7;
+		port = 80;
+	} else {
+		return;
+	}
+	if (*h == '[') {
+		e = strchr(++h, ']');
+		if (e == NULL)
+			return;
+		colon = e[1] == ':' ? e + 1 : NULL;
+	} else {
+		e = h + strcspn(h, ":/?#");
+		colon = *e == ':' ? e : NULL;
+	}
+	n = (size_t)(e - h);
+	if (n == 0 || n >= sizeof(host))
+		return;
+	memcpy(host, h, n);
+	host[n] = 0;
+	if (colon != NULL) {
+		char *end;
+
+		port = strtoul(colon + 1, &end, 10);
+		if (end == colon + 1 || port == 0 || port > 65535 ||
+		    (*end != 0 && *end != '/' && *end != '?' && *end != '#'))
+			return;
+	}
+	memset(addr, 0, sizeof(addr));
+	if (strcmp(host, "localhost") == 0) {
+		addr[0] = 127;
+		addr[3] = 1;
+		net_peer_put(f, AF_INET, addr, (uint16_t)port);
+		memset(addr, 0, sizeof(addr));
+		addr[15] = 1;
+		net_peer_put(f, AF_INET6, addr, (uint16_t)port);
+	} else if (inet_pton(AF_INET, host, addr) == 1) {
+		net_peer_put(f, AF_INET, addr, (uint16_t)port);
+	} else if (inet_pton(AF_INET6, host, addr) == 1) {
+		net_peer_put(f, AF_INET6, addr, (uint16_t)port);
+	}
+	f->fixed_peers = f->next_peer;
 }
 
 static int net_peer_is_agent(const struct family *f, const struct family_sock_info *s)
@@ -830,11 +899,22 @@ static int net_start(const struct family_env *env, struct family **out)
 	rc = net_dump_all(f); /* proves the kernel answers, and learns what exists */
 	if (rc != 0)
 		goto out;
+	net_peer_server(f, env->server_url);
 	for (size_t i = 0; i < f->ncur; i++) {
-		enum net_action a = net_classify(f, &f->cur[i]);
+		const struct family_sock_info *s = &f->cur[i];
+		enum net_action a = net_classify(f, s);
+		int32_t pid;
 
-		if (a != 0)
-			(void)net_seen_mark(f, f->cur[i].cookie << 3 | (uint64_t)a);
+		if (a == 0)
+			continue;
+		(void)net_seen_mark(f, s->cookie << 3 | (uint64_t)a);
+		/* the agent's connections open before this start (its
+		 * uplink's to the server): their peers are the agent's */
+		if (a == NET_CONNECT && f->dx_fd >= 0 &&
+		    family_sock_owner(f->owners, s->inode, f->env.self_pid, NET_OWNER_AGE, &pid) ==
+			0 &&
+		    family_is_agent(&f->env, pid))
+			net_peer_add(f, s);
 	}
 	f->baseline = 0;
 	*out = f;

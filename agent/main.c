@@ -523,7 +523,8 @@ static int cmd_run(int argc, char **argv)
 					.watch_paths = NULL,
 					.process_sensor = 1,
 					.audit_exec = audit_exec,
-					.state_dir = st->dir};
+					.state_dir = st->dir,
+					.server_url = st->server};
 		r = collect_families_start(modes, nmodes, &fe, fams, COLLECT_MAX_FAMILIES, &nfams);
 		if (r) {
 			LOG_E("agent", "E3014", "cannot start the forced sensor modes: %s",
