@@ -163,6 +163,55 @@ static int flow_total(const char *action, const char *port, int *summaries)
 	return n;
 }
 
+/* A server that lives shorter than a poll: listen on 127.0.0.1:port (0:
+ * the first free one from 20,000, below the kernel's range for outbound
+ * connections), one connection accepted, everything closed. Returns the
+ * port; the client's port in *cport. */
+static int oneshot(int port, int *cport)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), ac;
+	int one = 1;
+
+	FT_CHECK(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0);
+	if (port != 0) {
+		a.sin_port = htons((uint16_t)port);
+		FT_CHECK(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0);
+	}
+	for (int i = 20000; i < 20500 && port == 0; i++) {
+		a.sin_port = htons((uint16_t)i);
+		if (bind(l, (struct sockaddr *)&a, sizeof(a)) == 0)
+			port = i;
+	}
+	FT_CHECK(port != 0 && listen(l, 1) == 0);
+	FT_CHECK(connect(c, (struct sockaddr *)&a, sizeof(a)) == 0);
+	ac = accept(l, NULL, NULL);
+	FT_CHECK(ac >= 0);
+	*cport = port_of(c);
+	close(l);
+	close(ac);
+	close(c);
+	return port;
+}
+
+/* A free TCP port on loopback from 21,000 (for the agent's "server") */
+static int free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int port = 0;
+
+	for (int i = 21000; i < 21500 && port == 0; i++) {
+		int l = socket(AF_INET, SOCK_STREAM, 0);
+
+		a.sin_port = htons((uint16_t)i);
+		if (bind(l, (struct sockaddr *)&a, sizeof(a)) == 0)
+			port = i;
+		close(l);
+	}
+	FT_CHECK(port != 0);
+	return port;
+}
+
 int main(int argc, char **argv)
 {
 	const struct family_ops *ops = &family_net_sockdiag_ops;
@@ -176,6 +225,8 @@ int main(int argc, char **argv)
 	const struct ft_event *e;
 	struct family_stats fs;
 	const char *img = ft_self_image();
+	char server_url[64];
+	int server_port;
 
 	if (bpf) {
 #ifdef YM_FAMILY_BPF
@@ -189,6 +240,11 @@ int main(int argc, char **argv)
 #ifdef YM_FAMILY_BPF
 	family_net_bpf_direct_loads(!reads);
 #endif
+	/* the agent's server, by address: its connections are never
+	 * reported (sock_diag: not even those no dump saw) */
+	server_port = free_port();
+	snprintf(server_url, sizeof(server_url), "https://127.0.0.1:%d/", server_port);
+	t.env.server_url = server_url;
 	ft_start(&t, ops, NULL);
 #ifdef YM_FAMILY_BPF
 	if (bpf) {
@@ -478,25 +534,11 @@ int main(int argc, char **argv)
 		 * (listen, accept, close) on a port below the kernel's range
 		 * for outbound connections: its one connection is reported at
 		 * its end, both sides, without a process */
-		struct sockaddr_in a = {.sin_family = AF_INET,
-					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0), ac;
-		int port = 0;
+		int port, cport;
 		char sp[16], cps[16];
 
-		for (int i = 20000; i < 20500 && port == 0; i++) {
-			a.sin_port = htons((uint16_t)i);
-			if (bind(l, (struct sockaddr *)&a, sizeof(a)) == 0)
-				port = i;
-		}
-		FT_CHECK(port != 0 && listen(l, 1) == 0);
-		FT_CHECK(connect(c, (struct sockaddr *)&a, sizeof(a)) == 0);
-		ac = accept(l, NULL, NULL);
-		FT_CHECK(ac >= 0);
-		snprintf(cps, sizeof(cps), "%d", port_of(c));
-		close(l);
-		close(ac);
-		close(c);
+		port = oneshot(0, &cport);
+		snprintf(cps, sizeof(cps), "%d", cport);
 		ft_pump(&t, 700);
 		snprintf(cp, sizeof(cp), "%d", p.client4);
 		FT_CHECK(ft_count(&t, "Action", "connect", "SourcePort", cp, NULL) == 1);
@@ -516,6 +558,15 @@ int main(int argc, char **argv)
 		ft_expect(e, "Initiated", "false");
 		ft_expect(e, "ProcessId", NULL);
 		FT_CHECK(ft_count(&t, "DestinationPort", sp, NULL) == 2);
+		/* the same to the agent's server: the connect is the agent's
+		 * (the server's accept is the server's, reported) */
+		FT_CHECK(oneshot(server_port, &cport) == server_port);
+		snprintf(sp, sizeof(sp), "%d", server_port);
+		snprintf(cps, sizeof(cps), "%d", cport);
+		e = ft_wait(&t, 1000, "Action", "accept", "DestinationPort", sp, NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "SourcePort", cps);
+		FT_CHECK(ft_count(&t, "Action", "connect", "DestinationPort", sp, NULL) == 0);
 	}
 	/* the stop right after a flow's repeats, before any tick: the counts
 	 * held (bpf: in the kernel) come out of the flush, none lost (round 0);
