@@ -60,6 +60,12 @@ struct family_env {
 	 * when HOST is an address (or localhost); else it learns the server's
 	 * address from the agent's own sockets in its dumps. */
 	const char *server_url;
+	/* network family, sock_diag mode: 1 = the dumps only, without the
+	 * kernel's reports of sockets' ends (`--sock-diag-dumps-only`: on a
+	 * host taking tens of thousands of connections a second, where each
+	 * report costs the kernel a work item; connections shorter than a
+	 * dump's interval are then not seen) */
+	int sockdiag_dumps_only;
 };
 
 struct family_stats {

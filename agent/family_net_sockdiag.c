@@ -870,8 +870,14 @@ static int net_start(const struct family_env *env, struct family **out)
 	net_eph_range(f);
 	/* before the first dump: a socket that closes between the two is
 	 * either in the dump (known) or reported at its end */
-	rc = family_sock_destroy_open(NET_DX_RCVBUF, &f->dx_fd);
-	if (rc == 0) {
+	rc = env->sockdiag_dumps_only ? YM_E_UNSUPPORTED
+				      : family_sock_destroy_open(NET_DX_RCVBUF, &f->dx_fd);
+	if (env->sockdiag_dumps_only) {
+		LOG_I("family_net",
+		      "sock_diag: dumps only (--sock-diag-dumps-only): connections shorter "
+		      "than %d ms are not seen",
+		      FAMILY_NET_SOCKDIAG_MS);
+	} else if (rc == 0) {
 		struct stat sb;
 
 		if (fstat(f->dx_fd, &sb) == 0)

@@ -4,7 +4,7 @@
  *                      [--hostname NAME]
  *   yamori-agent run --state DIR [--spool-max-mb N] [--batch-ms N] [--log-level L]
  *                    [--mode FAMILY=MODE]... [--cpu-max-pct N] [--mem-max-mb N]
- *                    [--audit-exec] [--uplink-user NAME]
+ *                    [--audit-exec] [--sock-diag-dumps-only] [--uplink-user NAME]
  *   yamori-agent uplink-child ...   (started by `run` only: uplinkd.h)
  */
 #include "batch.h"
@@ -67,7 +67,7 @@ static void usage(void)
 			"       yamori-agent run --state DIR [--spool-max-mb N] [--batch-ms N] "
 			"[--log-level error|warn|info|debug]\n"
 			"                        [--mode FAMILY=MODE]... [--cpu-max-pct N] "
-			"[--mem-max-mb N] [--audit-exec]\n"
+			"[--mem-max-mb N] [--audit-exec] [--sock-diag-dumps-only]\n"
 			"                        [--uplink-user NAME (nobody)]\n"
 			"       yamori-agent spool --state DIR\n"
 			"  modes: process=bpf|netlink");
@@ -271,6 +271,7 @@ static int cmd_run(int argc, char **argv)
 	    {"cpu-max-pct", required_argument, NULL, 'C'},
 	    {"mem-max-mb", required_argument, NULL, 'R'},
 	    {"audit-exec", no_argument, NULL, 'X'},
+	    {"sock-diag-dumps-only", no_argument, NULL, 'D'},
 	    {"uplink-user", required_argument, NULL, 'U'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -299,7 +300,7 @@ static int cmd_run(int argc, char **argv)
 	pthread_t t_up, t_cmd;
 	int up_started = 0, cmd_started = 0, sigfd = -1, lockfd = -1, marked = 0, c, r, rc = 1;
 	struct collect_prev prev;
-	int audit_exec = 0;
+	int audit_exec = 0, sockdiag_dumps_only = 0;
 
 	/* A fixed threshold: buffers of 128 KiB and more (a batch being built
 	 * and sealed, 1 to 2 MiB at 4,096 events) are mapped on their own and
@@ -368,6 +369,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'X':
 			audit_exec = 1;
+			break;
+		case 'D':
+			sockdiag_dumps_only = 1;
 			break;
 		case 'U':
 			uplink_user = optarg;
@@ -524,7 +528,8 @@ static int cmd_run(int argc, char **argv)
 					.process_sensor = 1,
 					.audit_exec = audit_exec,
 					.state_dir = st->dir,
-					.server_url = st->server};
+					.server_url = st->server,
+					.sockdiag_dumps_only = sockdiag_dumps_only};
 		r = collect_families_start(modes, nmodes, &fe, fams, COLLECT_MAX_FAMILIES, &nfams);
 		if (r) {
 			LOG_E("agent", "E3014", "cannot start the forced sensor modes: %s",
