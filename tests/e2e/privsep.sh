@@ -117,9 +117,12 @@ for _ in $(seq 1 100); do
 done
 # ... and the agent's own traffic to the server is never reported: the new
 # uplink process connected at once, before the collector's next tick (the
-# families knew its pid only from that tick until 2026-11-27)
-own=$(db "SELECT count(*) FROM events WHERE agent_id = '$LAB_AGENT_ID' AND category = 3 AND json_extract(fields, '\$.DestinationPort') = '$LAB_PORT' AND json_extract(fields, '\$.Initiated') = 'true'")
-[ "$own" -eq 0 ] || fail "$own connections of the agent to its server reported: $(db "SELECT json_extract(fields, '\$.Image'), json_extract(fields, '\$.ProcessId') , ts_ns, json_extract(fields, '\$.SourcePort') FROM events WHERE agent_id = '$LAB_AGENT_ID' AND category = 3 AND json_extract(fields, '\$.DestinationPort') = '$LAB_PORT' AND json_extract(fields, '\$.Initiated') = 'true'" | tr '\n' ' ')"
+# families knew its pid only from that tick until 2026-11-27). The agent's
+# processes (the root and its uplinks) run yamori-agent; the CLI's own
+# connections (ym kill above) are another program's, and reported.
+own_q="FROM events WHERE agent_id = '$LAB_AGENT_ID' AND category = 3 AND json_extract(fields, '\$.DestinationPort') = '$LAB_PORT' AND json_extract(fields, '\$.Initiated') = 'true' AND json_extract(fields, '\$.Image') LIKE '%/yamori-agent'"
+own=$(db "SELECT count(*) $own_q")
+[ "$own" -eq 0 ] || fail "$own connections of the agent to its server reported: $(db "SELECT json_extract(fields, '\$.ProcessId'), ts_ns, json_extract(fields, '\$.SourcePort'), json_extract(fields, '\$.Count') $own_q" | tr '\n' ' ')"
 ok "no connection of the agent to its server reported (uplink processes $up, $up2)"
 IFS='|' read -r cnt distinct mn mx < <(db "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM events WHERE agent_id = '$LAB_AGENT_ID'")
 [ "$cnt" -eq "$distinct" ] && [ "$mn" -eq 1 ] && [ "$cnt" -eq $((mx - mn + 1)) ] ||
