@@ -231,21 +231,14 @@ static void net_peer_server(struct family *f, const char *url)
 {
 	char host[64];
 	const char *h, *e, *colon;
-	unsigned long port;
+	unsigned long port = 443;
 	uint8_t addr[16];
 	size_t n;
 
-	if (url == NULL)
+	/* the uplink talks https only (http.c refuses another scheme) */
+	if (url == NULL || strncmp(url, "https://", 8) != 0)
 		return;
-	if (strncmp(url, "https://", 8) == 0) {
-		h = url + 8;
-		port = 443;
-	} else if (strncmp(url, "http://", 7) == 0) {
-		h = url + 7;
-		port = 80;
-	} else {
-		return;
-	}
+	h = url + 8;
 	if (*h == '[') {
 		e = strchr(++h, ']');
 		if (e == NULL)
