@@ -1,7 +1,9 @@
 /* family_net_sockdiag: the network family by polling NETLINK_SOCK_DIAG.
  *
  * Every FAMILY_NET_SOCKDIAG_MS a timerfd fires and TCP and UDP sockets of
- * both address families are dumped. Each socket (by cookie) is reported once
+ * both address families are dumped, unless the kernel's socket counters
+ * (TCP opens, sockets in its tables) have not moved since the last dump
+ * (then at least every NET_DUMP_EVERY polls). Each socket (by cookie) is reported once
  * per action: connect (TCP SYN_SENT/ESTABLISHED that is not accepted, UDP
  * connected), accept (ESTABLISHED whose local port is a listener's), listen
  * (TCP LISTEN), bind (unconnected UDP with a port). Sockets present at start
@@ -24,6 +26,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
@@ -39,6 +42,9 @@
 
 #define NET_SEEN_MAX	65536 /* sockets remembered; more are dropped and counted */
 #define NET_SEEN_SLOTS	(NET_SEEN_MAX * 2)
+/* the table's first size: it doubles as sockets come (at half full), so an
+ * idle host's sweeps walk 16 KiB, not 2 MiB */
+#define NET_SEEN_MIN	1024
 #define NET_POLL_MAX	65536		  /* sockets looked at per poll */
 #define NET_OWNER_AGE	(50ull * 1000000) /* /proc rescans at most every 50 ms */
 #define NET_SWEEP_EVERY 5		  /* polls between sweeps of closed sockets */
@@ -56,6 +62,10 @@
 #define NET_AGG_WINDOW	1000000000ull  /* ns */
 #define NET_AGG_IDLE	10000000000ull /* ns: an idle flow is forgotten */
 #define NET_AGENT_PEERS 16	       /* remote endpoints of the agent's own connections */
+/* a dump at least every NET_DUMP_EVERY polls; between, only when the
+ * kernel's socket counters moved (net_counters) */
+#define NET_DUMP_EVERY 10
+#define NET_NCTR       6 /* TCP opens (active, passive), inuse TCP, UDP, TCP6, UDP6 */
 
 enum net_action { NET_CONNECT = 1, NET_ACCEPT = 2, NET_LISTEN = 3, NET_BIND = 4 };
 
@@ -98,7 +108,7 @@ struct family {
 	int dx_refreshed; /* the listeners were dumped in this drain */
 	struct family_sock_owners *owners;
 	struct net_seen *seen;
-	size_t nseen;
+	size_t nseen, nslots; /* nslots: a power of two, NET_SEEN_MIN .. NET_SEEN_SLOTS */
 	uint32_t gen; /* sweep period */
 	uint64_t polls;
 	int baseline;		      /* first dump: remember, do not report */
@@ -110,6 +120,15 @@ struct family {
 	uint8_t listened[8192];	 /* ... in the poll before (destruction reports) */
 	uint16_t eph_lo, eph_hi; /* net.ipv4.ip_local_port_range */
 	uint64_t malformed, lost_cur;
+	uint64_t no_file; /* sockets of this dump without a file yet (accept queue) */
+	/* /proc/thread-self/net/snmp, sockstat, sockstat6 (-1: not open) and
+	 * their counters before the last complete dump */
+	int ctr_fd[3];
+	int ctr_valid;
+	uint64_t ctr[NET_NCTR];
+	unsigned since_dump;	 /* polls without a dump since the last */
+	uint64_t dumps, skipped; /* polls that dumped, that did not */
+	int dump_whole;		 /* the last dump showed every socket it found */
 	struct family_stats st;
 	struct event ev;
 	char sip[FAMILY_UTIL_IP_MAX], dip[FAMILY_UTIL_IP_MAX];
@@ -117,26 +136,63 @@ struct family {
 	char count[FAMILY_UTIL_U64_MAX];
 };
 
-static size_t net_slot(uint64_t key)
+static size_t net_slot(const struct family *f, uint64_t key)
 {
-	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 33) % NET_SEEN_SLOTS;
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 33) & (f->nslots - 1);
+}
+
+/* key's slot in f->seen: its own, or the empty one where it would go */
+static size_t net_seen_find(const struct family *f, uint64_t key)
+{
+	size_t i = net_slot(f, key);
+
+	while (f->seen[i].key != 0 && f->seen[i].key != key)
+		i = (i + 1) & (f->nslots - 1);
+	return i;
+}
+
+/* Doubles the table (and its spare), keeping every entry. Returns 0 or
+ * YM_E_NOMEM (the table is left as it was). */
+static int net_seen_grow(struct family *f)
+{
+	size_t n = f->nslots * 2, i;
+	struct net_seen *t = calloc(n, sizeof(*t)), *sp = calloc(n, sizeof(*sp)), *old = f->seen;
+	size_t on = f->nslots;
+
+	if (t == NULL || sp == NULL) {
+		free(t);
+		free(sp);
+		return YM_E_NOMEM;
+	}
+	f->seen = t;
+	f->nslots = n;
+	for (i = 0; i < on; i++)
+		if (old[i].key != 0)
+			t[net_seen_find(f, old[i].key)] = old[i];
+	free(old);
+	free(f->spare);
+	f->spare = sp;
+	return 0;
 }
 
 /* Returns 1 when key was new (and is now remembered), 0 when known, -1 when
  * the table is full (not remembered). */
 static int net_seen_mark(struct family *f, uint64_t key)
 {
-	size_t i = net_slot(key);
+	size_t i = net_seen_find(f, key);
 
-	while (f->seen[i].key != 0) {
-		if (f->seen[i].key == key) {
-			f->seen[i].gen = f->gen;
-			return 0;
-		}
-		i = (i + 1) % NET_SEEN_SLOTS;
+	if (f->seen[i].key == key) {
+		f->seen[i].gen = f->gen;
+		return 0;
 	}
 	if (f->nseen >= NET_SEEN_MAX)
 		return -1;
+	if ((f->nseen + 1) * 2 > f->nslots) {
+		/* at most half full: linear probing's chains stay short */
+		if (f->nslots >= NET_SEEN_SLOTS || net_seen_grow(f) != 0)
+			return -1;
+		i = net_seen_find(f, key);
+	}
 	f->seen[i].key = key;
 	f->seen[i].gen = f->gen;
 	f->nseen++;
@@ -146,14 +202,7 @@ static int net_seen_mark(struct family *f, uint64_t key)
 /* 1 when key is remembered */
 static int net_seen_has(const struct family *f, uint64_t key)
 {
-	size_t i = net_slot(key);
-
-	while (f->seen[i].key != 0) {
-		if (f->seen[i].key == key)
-			return 1;
-		i = (i + 1) % NET_SEEN_SLOTS;
-	}
-	return 0;
+	return f->seen[net_seen_find(f, key)].key == key;
 }
 
 /* Forgets sockets not seen in this poll: the live entries move to the spare
@@ -164,11 +213,11 @@ static void net_seen_sweep(struct family *f)
 	struct net_seen *old = f->seen;
 	size_t i;
 
-	memset(f->spare, 0, NET_SEEN_SLOTS * sizeof(*f->spare));
+	memset(f->spare, 0, f->nslots * sizeof(*f->spare));
 	f->seen = f->spare;
 	f->spare = old;
 	f->nseen = 0;
-	for (i = 0; i < NET_SEEN_SLOTS; i++)
+	for (i = 0; i < f->nslots; i++)
 		if (old[i].key != 0 && old[i].gen == f->gen)
 			(void)net_seen_mark(f, old[i].key);
 }
@@ -177,8 +226,15 @@ static void net_collect(void *arg, const struct family_sock_info *s)
 {
 	struct family *f = arg;
 
-	if (s->inode == 0 || s->cookie == 0)
+	if (s->cookie == 0)
 		return;
+	if (s->inode == 0) {
+		/* an accepted connection still in its listener's queue: the
+		 * next dump shows its file (and no counter moves meanwhile) */
+		if (s->state != TCP_LISTEN)
+			f->no_file++;
+		return;
+	}
 	if (s->proto == IPPROTO_TCP && s->state == TCP_LISTEN)
 		f->listening[s->sport / 8] |= (uint8_t)(1u << (s->sport % 8));
 	if (f->ncur >= NET_POLL_MAX) {
@@ -346,6 +402,7 @@ static int net_dump_all(struct family *f)
 	int rc, i;
 
 	f->ncur = 0;
+	f->no_file = 0;
 	memcpy(f->listened, f->listening, sizeof(f->listening));
 	memset(f->listening, 0, sizeof(f->listening));
 	/* TCP: one walk for both families where the kernel takes it (the
@@ -680,6 +737,7 @@ static int net_dump_report(struct family *f, family_emit_fn emit, void *arg)
 	int handled = 0, rc;
 
 	f->lost_cur = 0;
+	f->dump_whole = 0;
 	rc = net_dump_all(f);
 	if (rc == YM_E_NOMEM) {
 		/* this interval's new sockets are reported by the next dump
@@ -693,6 +751,7 @@ static int net_dump_report(struct family *f, family_emit_fn emit, void *arg)
 		f->st.overruns++;
 		f->st.drops += f->lost_cur;
 	}
+	f->dump_whole = f->lost_cur == 0 && f->no_file == 0;
 	for (i = 0; i < f->ncur; i++) {
 		const struct family_sock_info *s = &f->cur[i];
 		enum net_action a = net_classify(f, s);
@@ -718,6 +777,67 @@ static int net_dump_report(struct family *f, family_emit_fn emit, void *arg)
 	return handled;
 }
 
+/* The kernel's counters that move when a socket a dump would show can have
+ * appeared (family_sock_snmp_opens, family_sock_inuse): TCP's active and
+ * passive opens, and how many TCP and UDP sockets of each family are in
+ * its tables. Returns 0, or an error (then the caller dumps). */
+static int net_counters(const struct family *f, uint64_t c[NET_NCTR])
+{
+	static const char *const inuse[4] = {"TCP", "UDP", "TCP6", "UDP6"};
+	char buf[8192];
+	ssize_t n;
+
+	if (f->ctr_fd[0] < 0 || f->ctr_fd[1] < 0)
+		return YM_E_UNSUPPORTED;
+	n = pread(f->ctr_fd[0], buf, sizeof(buf), 0);
+	if (n <= 0 || (size_t)n == sizeof(buf) ||
+	    family_sock_snmp_opens(buf, (size_t)n, &c[0], &c[1]) != 0)
+		return YM_E_IO;
+	for (int i = 0; i < 2; i++) {
+		int fd = f->ctr_fd[1 + i];
+
+		c[2 + 2 * i] = c[3 + 2 * i] = 0; /* no sockstat6: IPv6 is off */
+		if (fd < 0)
+			continue;
+		n = pread(fd, buf, sizeof(buf), 0);
+		if (n <= 0 || (size_t)n == sizeof(buf) ||
+		    family_sock_inuse(buf, (size_t)n, inuse[2 * i], &c[2 + 2 * i]) != 0 ||
+		    family_sock_inuse(buf, (size_t)n, inuse[2 * i + 1], &c[3 + 2 * i]) != 0)
+			return YM_E_IO;
+	}
+	return 0;
+}
+
+/* A dump, or none when the counters say nothing new can be in it (and one
+ * was made in the last NET_DUMP_EVERY polls: what the counters cannot tell,
+ * a connect() of a UDP socket already bound, a listen() as another socket
+ * closes). An idle host's dump is its walk of every bucket of the kernel's
+ * established table (docs/sensors.md). Returns the events emitted or a
+ * negative error. */
+static int net_poll_dump(struct family *f, family_emit_fn emit, void *arg)
+{
+	uint64_t c[NET_NCTR];
+	int have = net_counters(f, c) == 0, rc;
+
+	if (have && f->ctr_valid && f->since_dump + 1 < NET_DUMP_EVERY &&
+	    memcmp(c, f->ctr, sizeof(c)) == 0) {
+		f->since_dump++;
+		f->skipped++;
+		return 0;
+	}
+	rc = net_dump_report(f, emit, arg);
+	if (rc < 0)
+		return rc;
+	f->dumps++;
+	f->since_dump = 0;
+	/* read before the dump: a socket that came during it moves them
+	 * again, and the next poll dumps */
+	f->ctr_valid = have && f->dump_whole;
+	if (f->ctr_valid)
+		memcpy(f->ctr, c, sizeof(c));
+	return rc;
+}
+
 static int net_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 {
 	uint64_t ticks, fired = 0;
@@ -729,7 +849,7 @@ static int net_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 	while (read(f->timer_fd, &ticks, sizeof(ticks)) > 0)
 		fired += ticks;
 	if (fired != 0) {
-		rc = net_dump_report(f, emit, arg);
+		rc = net_poll_dump(f, emit, arg);
 		if (rc < 0)
 			return rc;
 		handled += rc;
@@ -808,6 +928,10 @@ static void net_stop(struct family *f)
 {
 	if (f == NULL)
 		return;
+	if (f->dumps + f->skipped > 1)
+		LOG_I("family_net",
+		      "sock_diag: %llu polls dumped the sockets, %llu did not (no counter moved)",
+		      (unsigned long long)f->dumps, (unsigned long long)f->skipped);
 	if (f->diag_fd >= 0)
 		close(f->diag_fd);
 	if (f->timer_fd >= 0)
@@ -816,6 +940,9 @@ static void net_stop(struct family *f)
 		close(f->dx_fd);
 	if (f->ep_fd >= 0)
 		close(f->ep_fd);
+	for (int i = 0; i < 3; i++)
+		if (f->ctr_fd[i] >= 0)
+			close(f->ctr_fd[i]);
 	family_sock_owners_free(f->owners);
 	free(f->flows);
 	free(f->flows_spare);
@@ -829,14 +956,16 @@ static int net_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = calloc(1, sizeof(*f));
 	struct itimerspec its;
-	int rc = YM_E_NOMEM;
+	int rc = YM_E_NOMEM, have_ctr;
 
 	if (f == NULL)
 		goto out;
 	f->env = *env;
 	f->diag_fd = f->timer_fd = f->dx_fd = f->ep_fd = -1;
-	f->seen = calloc(NET_SEEN_SLOTS, sizeof(*f->seen));
-	f->spare = calloc(NET_SEEN_SLOTS, sizeof(*f->spare));
+	f->ctr_fd[0] = f->ctr_fd[1] = f->ctr_fd[2] = -1;
+	f->nslots = NET_SEEN_MIN;
+	f->seen = calloc(f->nslots, sizeof(*f->seen));
+	f->spare = calloc(f->nslots, sizeof(*f->spare));
 	f->cur = calloc(NET_POLL_MAX, sizeof(*f->cur));
 	f->flows = calloc(NET_FLOW_SLOTS, sizeof(*f->flows));
 	f->flows_spare = calloc(NET_FLOW_SLOTS, sizeof(*f->flows_spare));
@@ -895,9 +1024,31 @@ static int net_start(const struct family_env *env, struct family **out)
 			goto out;
 		}
 	}
+	{
+		/* the counters of this thread's network namespace, the
+		 * dumps' (the files keep the one they were opened in) */
+		static const char *const paths[3] = {"/proc/thread-self/net/snmp",
+						     "/proc/thread-self/net/sockstat",
+						     "/proc/thread-self/net/sockstat6"};
+		uint64_t c[NET_NCTR];
+
+		for (int i = 0; i < 3; i++)
+			f->ctr_fd[i] = open(paths[i], O_RDONLY | O_CLOEXEC);
+		have_ctr = net_counters(f, c) == 0;
+		if (have_ctr)
+			memcpy(f->ctr, c, sizeof(c));
+		else
+			LOG_I("family_net",
+			      "sock_diag: no socket counters in /proc/thread-self/net: a dump "
+			      "every %d ms",
+			      FAMILY_NET_SOCKDIAG_MS);
+	}
+	f->dump_whole = 0;
 	rc = net_dump_all(f); /* proves the kernel answers, and learns what exists */
 	if (rc != 0)
 		goto out;
+	f->dumps++;
+	f->ctr_valid = have_ctr && f->lost_cur == 0 && f->no_file == 0;
 	net_peer_server(f, env->server_url);
 	for (size_t i = 0; i < f->ncur; i++) {
 		const struct family_sock_info *s = &f->cur[i];
@@ -948,3 +1099,9 @@ const struct family_ops family_net_sockdiag_ops = {
     .stats = net_stats,
     .stop = net_stop,
 };
+
+void family_net_sockdiag_dumps(const struct family *f, uint64_t *dumps, uint64_t *skipped)
+{
+	*dumps = f->dumps;
+	*skipped = f->skipped;
+}

@@ -297,6 +297,87 @@ int family_sock_destroy_parse(const uint8_t *p, size_t n,
 	return got;
 }
 
+/* The tokens of the line of text[0, len) that starts with prefix (the
+ * n-th such line, from 0), separated by spaces, at most max of them, each
+ * shorter than FAMILY_SOCK_TOK: *nt set; 0, or YM_E_NOTFOUND (no such
+ * line, or a token too long). */
+#define FAMILY_SOCK_TOK 24
+static int sock_line_tokens(const char *text, size_t len, const char *prefix, int nth,
+			    char (*tok)[FAMILY_SOCK_TOK], size_t max, size_t *nt)
+{
+	size_t pl = strlen(prefix), i = 0;
+
+	while (i < len) {
+		size_t eol = i;
+
+		while (eol < len && text[eol] != '\n')
+			eol++;
+		if (eol - i >= pl && memcmp(text + i, prefix, pl) == 0 && nth-- == 0) {
+			*nt = 0;
+			i += pl;
+			while (i < eol && *nt < max) {
+				size_t b;
+
+				while (i < eol && text[i] == ' ')
+					i++;
+				b = i;
+				while (i < eol && text[i] != ' ')
+					i++;
+				if (i == b)
+					break;
+				if (i - b >= FAMILY_SOCK_TOK)
+					return YM_E_NOTFOUND;
+				memcpy(tok[*nt], text + b, i - b);
+				tok[*nt][i - b] = 0;
+				(*nt)++;
+			}
+			return 0;
+		}
+		i = eol + 1;
+	}
+	return YM_E_NOTFOUND;
+}
+
+int family_sock_snmp_opens(const char *text, size_t len, uint64_t *active, uint64_t *passive)
+{
+	char names[24][FAMILY_SOCK_TOK], vals[24][FAMILY_SOCK_TOK];
+	size_t nn, nv, i;
+	int got = 0;
+
+	/* "Tcp: RtoAlgorithm ... ActiveOpens PassiveOpens ...", then the
+	 * values in the same order */
+	if (sock_line_tokens(text, len, "Tcp: ", 0, names, 24, &nn) != 0 ||
+	    sock_line_tokens(text, len, "Tcp: ", 1, vals, 24, &nv) != 0 || nn != nv)
+		return YM_E_NOTFOUND;
+	for (i = 0; i < nn; i++) {
+		uint64_t *out = strcmp(names[i], "ActiveOpens") == 0	? active
+				: strcmp(names[i], "PassiveOpens") == 0 ? passive
+									: NULL;
+
+		if (out == NULL)
+			continue;
+		if (util_parse_u64(vals[i], 0, UINT64_MAX, out) != 0)
+			return YM_E_NOTFOUND;
+		got++;
+	}
+	return got == 2 ? 0 : YM_E_NOTFOUND;
+}
+
+int family_sock_inuse(const char *text, size_t len, const char *proto, uint64_t *inuse)
+{
+	char prefix[16], tok[12][FAMILY_SOCK_TOK];
+	size_t nt;
+
+	/* "TCP: inuse 1 orphan 0 tw 0 alloc 1 mem 0" */
+	if (strlen(proto) + 3 > sizeof(prefix))
+		return YM_E_INVAL;
+	snprintf(prefix, sizeof(prefix), "%s: ", proto);
+	if (sock_line_tokens(text, len, prefix, 0, tok, 12, &nt) != 0 || nt < 2 ||
+	    strcmp(tok[0], "inuse") != 0 || util_parse_u64(tok[1], 0, UINT64_MAX, inuse) != 0)
+		return YM_E_NOTFOUND;
+	return 0;
+}
+
 /* The kernel counts every message it could not queue for a socket in the
  * Drops column of /proc/net/netlink ("sk Eth Pid Groups Rmem Wmem Dump Locks
  * Drops Inode"): that turns "some were lost" into how many. */

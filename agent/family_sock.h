@@ -63,6 +63,19 @@ int family_sock_destroy_parse(const uint8_t *p, size_t n,
  * or the file's read error. */
 int family_sock_netlink_drops(uint64_t ino, uint64_t *drops);
 
+/* What the dumps' callers read to tell whether any socket a dump would
+ * show can have appeared since the last one: every new TCP connection moves
+ * /proc/net/snmp's ActiveOpens (connect) or PassiveOpens (accept), and a
+ * socket entering or leaving the kernel's tables (a listen, a bind) moves
+ * /proc/net/sockstat{,6}'s "inuse" of its protocol.
+ * family_sock_snmp_opens parses the text of /proc/net/snmp (len bytes, not
+ * NUL-terminated): the Tcp section's ActiveOpens and PassiveOpens.
+ * family_sock_inuse parses the text of /proc/net/sockstat or sockstat6: the
+ * "inuse" of proto ("TCP", "UDP", "TCP6", "UDP6"). Both return 0 or
+ * YM_E_NOTFOUND (no such line, or a value that does not parse). */
+int family_sock_snmp_opens(const char *text, size_t len, uint64_t *active, uint64_t *passive);
+int family_sock_inuse(const char *text, size_t len, const char *proto, uint64_t *inuse);
+
 struct family_sock_owners;
 
 /* A cache of socket inode -> pid. Returns 0 or YM_E_NOMEM. */

@@ -1,11 +1,13 @@
 /* The family parsers on hostile input, no privileges needed: DNS names with
  * compression loops, forward pointers, overlong labels and names, truncated
- * messages; auth log lines with injected separators. */
+ * messages; auth log lines with injected separators; the kernel's socket
+ * counters (/proc/net/snmp, sockstat) whole, cut and altered. */
 #include "famtest.h"
 #include "err.h"
 #include "family_auth_authlog.h"
 #include "family_dns_parse.h"
 #include "family_file_watch.h"
+#include "family_sock.h"
 
 #include <string.h>
 #include <time.h>
@@ -211,6 +213,62 @@ static void test_watch(void)
 	FT_CHECK(family_file_watch_leads_to(&w, "/x", 2) == 0);
 }
 
+static int opens(const char *text, uint64_t *a, uint64_t *p)
+{
+	return family_sock_snmp_opens(text, strlen(text), a, p);
+}
+
+static void test_sock_counters(void)
+{
+	static const char snmp[] =
+	    "Ip: Forwarding DefaultTTL InReceives\n"
+	    "Ip: 1 64 123\n"
+	    "Tcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails "
+	    "EstabResets CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts InCsumErrors\n"
+	    "Tcp: 1 200 120000 -1 67578388 67569643 8695 6330641 0 399297804 399296968 46 0 "
+	    "3181291 0\n"
+	    "Udp: InDatagrams NoPorts\n"
+	    "Udp: 5 6\n";
+	static const char sockstat[] = "sockets: used 8\n"
+				       "TCP: inuse 3 orphan 0 tw 12 alloc 4 mem 1\n"
+				       "UDP: inuse 2 mem 0\n"
+				       "UDPLITE: inuse 9\n";
+	uint64_t a = 0, p = 0, n = 0;
+	char buf[1024];
+
+	FT_CHECK(opens(snmp, &a, &p) == 0);
+	FT_CHECK(a == 67578388 && p == 67569643);
+	/* the values line cut in the middle: fewer values than names */
+	memcpy(buf, snmp, sizeof(snmp));
+	*strstr(buf, " 8695") = 0;
+	FT_CHECK(opens(buf, &a, &p) == YM_E_NOTFOUND);
+	/* no values line, no Tcp section, a value that is not a number, a
+	 * name missing, a token longer than any counter */
+	FT_CHECK(opens("Tcp: ActiveOpens PassiveOpens\n", &a, &p) == YM_E_NOTFOUND);
+	FT_CHECK(opens("Udp: InDatagrams\nUdp: 5\n", &a, &p) == YM_E_NOTFOUND);
+	FT_CHECK(opens("Tcp: ActiveOpens PassiveOpens\nTcp: 5 x\n", &a, &p) == YM_E_NOTFOUND);
+	FT_CHECK(opens("Tcp: ActiveOpens CurrEstab\nTcp: 5 6\n", &a, &p) == YM_E_NOTFOUND);
+	FT_CHECK(opens("Tcp: ActiveOpens PassiveOpens\nTcp: 5 123456789012345678901234567890\n", &a,
+		       &p) == YM_E_NOTFOUND);
+	FT_CHECK(opens("", &a, &p) == YM_E_NOTFOUND);
+	/* the text need not end with a newline, nor with a NUL */
+	FT_CHECK(family_sock_snmp_opens("Tcp: ActiveOpens PassiveOpens\nTcp: 7 8xx", 38, &a, &p) ==
+		     0 &&
+		 a == 7 && p == 8);
+
+	FT_CHECK(family_sock_inuse(sockstat, strlen(sockstat), "TCP", &n) == 0 && n == 3);
+	FT_CHECK(family_sock_inuse(sockstat, strlen(sockstat), "UDP", &n) == 0 && n == 2);
+	/* "UDP" is not "UDPLITE", nor "TCP" "TCP6" */
+	FT_CHECK(family_sock_inuse("UDPLITE: inuse 9\n", 17, "UDP", &n) == YM_E_NOTFOUND);
+	FT_CHECK(family_sock_inuse("TCP6: inuse 9\n", 14, "TCP", &n) == YM_E_NOTFOUND);
+	FT_CHECK(family_sock_inuse("TCP6: inuse 9\n", 14, "TCP6", &n) == 0 && n == 9);
+	FT_CHECK(family_sock_inuse("TCP: orphan 1 inuse 2\n", 22, "TCP", &n) == YM_E_NOTFOUND);
+	FT_CHECK(family_sock_inuse("TCP: inuse\n", 11, "TCP", &n) == YM_E_NOTFOUND);
+	FT_CHECK(family_sock_inuse("TCP: inuse -1\n", 14, "TCP", &n) == YM_E_NOTFOUND);
+	FT_CHECK(family_sock_inuse(sockstat, strlen(sockstat), "AVERYLONGPROTOCOLNAME", &n) ==
+		 YM_E_INVAL);
+}
+
 int main(void)
 {
 	setenv("TZ", "UTC", 1); /* the local zone of BSD syslog times */
@@ -218,6 +276,7 @@ int main(void)
 	test_dns();
 	test_authlog();
 	test_watch();
+	test_sock_counters();
 	printf("ok: parsers\n");
 	return 0;
 }

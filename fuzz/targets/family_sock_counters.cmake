@@ -1,0 +1,1 @@
+ym_fuzz_target(family_sock_counters ymfamilies)
