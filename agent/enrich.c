@@ -2,6 +2,7 @@
 #include "ctrimage.h"
 #include "err.h"
 #include "hashcache.h"
+#include "kpath.h"
 #include "log.h"
 #include "procinfo.h"
 #include "proctable.h"
@@ -47,6 +48,9 @@ struct enrich {
 	char euid_s[24], luid_s[24], sess_s[24], cg_s[24], code_s[24], sig_s[24];
 	char a0_s[24], a1_s[24], a2_s[24], ret_s[24], cap_s[24], nr_s[24], tpid_s[24];
 	char user[64], tuser[64];
+	char tty[32], ctr[KPATH_ID_LEN + 1];		   /* netlink mode's exec: from /proc */
+	struct procinfo_ttydrv ttys[PROCINFO_TTY_DRIVERS]; /* /proc/tty/drivers at start */
+	size_t nttys;
 	char cmdline[PROCINFO_CMDLINE_MAX + 1]; /* /proc read of a long argv (bpf) */
 	/* enrich_proc_fill's own storage: its strings live until its next call */
 	struct procinfo fpi;
@@ -237,6 +241,18 @@ int enrich_new(const struct enrich_cfg *cfg, struct enrich **out)
 	r = ctrimage_new(cfg->container_root, &en->ci);
 	if (r)
 		goto out;
+	{
+		/* terminal names for the netlink mode's exec events (the bpf
+		 * mode has the kernel's): a missing file leaves Tty out */
+		char *text = NULL;
+		size_t tlen;
+
+		if (util_read_file("/proc/tty/drivers", 65536, &text, &tlen) == 0) {
+			en->nttys =
+			    procinfo_parse_tty_drivers(text, tlen, en->ttys, PROCINFO_TTY_DRIVERS);
+			free(text);
+		}
+	}
 	en_scan(en);
 	*out = en;
 	en = NULL;
@@ -522,6 +538,20 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 			util_strlcpy(en->user, u, sizeof(en->user));
 			en_set(ev, "User", en->user, strlen(en->user));
 		}
+		if (pi->euid != pi->uid)
+			en_setu(ev, "EffectiveUserId", en->euid_s, sizeof(en->euid_s), pi->euid);
+	}
+	if ((pi->have & PROCINFO_HAVE_STAT) && pi->st.tty_nr != 0 &&
+	    procinfo_tty_name(en->ttys, en->nttys, pi->st.tty_nr, en->tty, sizeof(en->tty)) > 0)
+		en_set(ev, "Tty", en->tty, strlen(en->tty));
+	/* the container: /proc/PID/cgroup, every hierarchy (the bpf mode reads
+	 * the v2 one's), read right after the files above */
+	if ((pi->have & PROCINFO_HAVE_STAT) && procinfo_read_container(m->pid, en->ctr)) {
+		const char *img = ctrimage_get(en->ci, en->ctr, util_mono_ns());
+
+		en_set(ev, "ContainerId", en->ctr, KPATH_ID_LEN);
+		if (img)
+			en_set(ev, "ContainerImage", img, strlen(img));
 	}
 	if (pi->have & PROCINFO_HAVE_STAT) {
 		snprintf(en->start_s, sizeof(en->start_s), "%llu",

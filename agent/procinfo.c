@@ -1,6 +1,8 @@
 #include "procinfo.h"
+#include "kpath.h"
 #include "buf.h"
 #include "err.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,9 +117,12 @@ int procinfo_parse_stat(const char *text, size_t n, struct procstat *out)
 	if (procinfo_field(&c, 0, &v) || v > INT32_MAX) /* 4 ppid */
 		return YM_E_PARSE;
 	st.ppid = (int32_t)v;
-	for (int f = 5; f <= 8; f++) /* pgrp session tty_nr tpgid (may be -1) */
+	for (int f = 5; f <= 8; f++) { /* pgrp session tty_nr tpgid (may be -1) */
 		if (procinfo_field(&c, 1, &v))
 			return YM_E_PARSE;
+		if (f == 7)
+			st.tty_nr = v >= 0 && v <= UINT32_MAX ? (uint32_t)v : 0;
+	}
 	if (procinfo_field(&c, 0, &v) || v > UINT32_MAX) /* 9 flags */
 		return YM_E_PARSE;
 	st.flags = (uint32_t)v;
@@ -131,8 +136,9 @@ int procinfo_parse_stat(const char *text, size_t n, struct procstat *out)
 	return 0;
 }
 
-/* Parses the first decimal after "Key:\t" in the line starting at p. */
-static int procinfo_status_first(const char *text, size_t n, const char *key, uint32_t *v)
+/* Parses the nth (from 0) decimal after "Key:\t" in the line that starts
+ * with key, the numbers separated by tabs or spaces. */
+static int procinfo_status_nth(const char *text, size_t n, const char *key, int nth, uint32_t *v)
 {
 	size_t kl = strlen(key), i = 0;
 
@@ -143,16 +149,21 @@ static int procinfo_status_first(const char *text, size_t n, const char *key, ui
 		if (eol - i > kl && memcmp(text + i, key, kl) == 0) {
 			uint64_t acc = 0;
 			size_t j = i + kl, d = 0;
-			while (j < eol && (text[j] == '\t' || text[j] == ' '))
-				j++;
-			while (j < eol && text[j] >= '0' && text[j] <= '9' && d < 11) {
-				acc = acc * 10 + (uint64_t)(text[j] - '0');
-				j++;
-				d++;
+
+			for (int k = 0; k <= nth; k++) {
+				acc = 0;
+				d = 0;
+				while (j < eol && (text[j] == '\t' || text[j] == ' '))
+					j++;
+				while (j < eol && text[j] >= '0' && text[j] <= '9' && d < 11) {
+					acc = acc * 10 + (uint64_t)(text[j] - '0');
+					j++;
+					d++;
+				}
+				if (!d || acc > UINT32_MAX ||
+				    (j < eol && text[j] != '\t' && text[j] != ' '))
+					return YM_E_PARSE;
 			}
-			if (!d || acc > UINT32_MAX ||
-			    (j < eol && text[j] != '\t' && text[j] != ' '))
-				return YM_E_PARSE;
 			*v = (uint32_t)acc;
 			return 0;
 		}
@@ -161,15 +172,117 @@ static int procinfo_status_first(const char *text, size_t n, const char *key, ui
 	return YM_E_PARSE;
 }
 
-int procinfo_parse_ids(const char *text, size_t n, uint32_t *uid, uint32_t *gid)
+int procinfo_parse_ids(const char *text, size_t n, uint32_t *uid, uint32_t *gid, uint32_t *euid)
 {
-	uint32_t u, g;
+	uint32_t u, g, e;
 
-	if (procinfo_status_first(text, n, "Uid:", &u) ||
-	    procinfo_status_first(text, n, "Gid:", &g))
+	if (procinfo_status_nth(text, n, "Uid:", 0, &u) ||
+	    procinfo_status_nth(text, n, "Uid:", 1, &e) ||
+	    procinfo_status_nth(text, n, "Gid:", 0, &g))
 		return YM_E_PARSE;
 	*uid = u;
 	*gid = g;
+	*euid = e;
+	return 0;
+}
+
+int procinfo_read_container(int32_t pid, char out[65])
+{
+	char path[64], text[4096];
+	size_t n;
+
+	/* a process in many v1 hierarchies has a line each: the first 4 KiB
+	 * hold the id when any does (every line names the same cgroup) */
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if (procinfo_slurp(path, text, sizeof(text), &n) != 0)
+		return 0;
+	return kpath_container_id(text, n, out);
+}
+
+size_t procinfo_parse_tty_drivers(const char *text, size_t n, struct procinfo_ttydrv *tab,
+				  size_t max)
+{
+	size_t i = 0, got = 0;
+
+	/* "pty_slave            /dev/pts      136 0-1048575 pty:slave": driver
+	 * name, /dev/NAME, major, minor or minor range, type */
+	while (i < n && got < max) {
+		char tok[5][32];
+		size_t eol = i, nt = 0;
+		struct procinfo_ttydrv d;
+		uint64_t v, lo, hi;
+		char *dash;
+
+		while (eol < n && text[eol] != '\n')
+			eol++;
+		while (i < eol && nt < 5) {
+			size_t b;
+
+			while (i < eol && text[i] == ' ')
+				i++;
+			b = i;
+			while (i < eol && text[i] != ' ')
+				i++;
+			if (i == b || i - b >= sizeof(tok[0]))
+				break;
+			memcpy(tok[nt], text + b, i - b);
+			tok[nt][i - b] = 0;
+			nt++;
+		}
+		i = eol + 1;
+		if (nt < 4 || strncmp(tok[1], "/dev/", 5) != 0 || tok[1][5] == 0 ||
+		    strchr(tok[1] + 5, '/') != NULL || strlen(tok[1] + 5) >= sizeof(d.name) ||
+		    util_parse_u64(tok[2], 0, 4095, &v) != 0)
+			continue;
+		memset(&d, 0, sizeof(d));
+		memcpy(d.name, tok[1] + 5, strlen(tok[1] + 5));
+		d.major = (uint32_t)v;
+		dash = strchr(tok[3], '-');
+		if (dash) {
+			*dash = 0;
+			if (util_parse_u64(tok[3], 0, 0xfffff, &lo) != 0 ||
+			    util_parse_u64(dash + 1, lo, 0xfffff, &hi) != 0)
+				continue;
+			d.numbered = 1;
+		} else if (util_parse_u64(tok[3], 0, 0xfffff, &lo) != 0) {
+			continue;
+		} else {
+			hi = lo;
+		}
+		d.minor_lo = (uint32_t)lo;
+		d.minor_hi = (uint32_t)hi;
+		tab[got++] = d;
+	}
+	return got;
+}
+
+size_t procinfo_tty_name(const struct procinfo_ttydrv *tab, size_t count, uint32_t tty_nr,
+			 char *out, size_t outsz)
+{
+	/* the kernel's new_encode_dev: minor's low 8 bits, major, minor's rest */
+	uint32_t major = (tty_nr >> 8) & 0xfff,
+		 minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
+	int k;
+
+	if (tty_nr == 0)
+		return 0;
+	for (size_t i = 0; i < count; i++) {
+		const struct procinfo_ttydrv *d = &tab[i];
+
+		if (d->major != major || minor < d->minor_lo || minor > d->minor_hi)
+			continue;
+		/* a virtual console's index counts from 1 as its name does
+		 * (minors 1-63: tty1-tty63); other drivers' from their first
+		 * minor (ttyS0 is minor 64, pts0 minor 0) */
+		if (d->numbered)
+			k = snprintf(out, outsz, "%s%u", d->name,
+				     strcmp(d->name, "tty") == 0 && major == 4
+					 ? minor
+					 : minor - d->minor_lo);
+		else
+			k = snprintf(out, outsz, "%s", d->name);
+		return k > 0 && (size_t)k < outsz ? (size_t)k : 0;
+	}
 	return 0;
 }
 
@@ -245,7 +358,7 @@ int procinfo_read(int32_t pid, struct procinfo *out)
 		out->have |= PROCINFO_HAVE_STAT;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	if (procinfo_slurp(path, status, sizeof(status), &n) == 0 &&
-	    procinfo_parse_ids(status, n, &out->uid, &out->gid) == 0)
+	    procinfo_parse_ids(status, n, &out->uid, &out->gid, &out->euid) == 0)
 		out->have |= PROCINFO_HAVE_IDS;
 	return (out->have & PROCINFO_HAVE_STAT) ? 0 : YM_E_NOTFOUND;
 }

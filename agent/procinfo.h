@@ -22,6 +22,7 @@
 struct procstat {
 	int32_t pid;
 	int32_t ppid;	     /* field 4 */
+	uint32_t tty_nr;     /* field 7: the controlling terminal's device (0: none) */
 	uint32_t flags;	     /* field 9 */
 	uint64_t start_time; /* field 22: clock ticks since boot */
 };
@@ -30,6 +31,7 @@ struct procinfo {
 	unsigned have; /* PROCINFO_HAVE_* */
 	struct procstat st;
 	uint32_t uid, gid; /* real ids from status */
+	uint32_t euid;	   /* effective uid from status */
 	size_t image_len, cmdline_len, cwd_len;
 	char image[PROCINFO_PATH_MAX];
 	char cwd[PROCINFO_PATH_MAX];
@@ -41,9 +43,37 @@ struct procinfo {
  * ')'. Returns 0 and fills *out, or YM_E_PARSE. */
 int procinfo_parse_stat(const char *text, size_t n, struct procstat *out);
 
-/* Parses the real Uid and Gid from the text of /proc/PID/status. Returns 0,
- * or YM_E_PARSE when either line is missing or malformed. */
-int procinfo_parse_ids(const char *text, size_t n, uint32_t *uid, uint32_t *gid);
+/* Parses the real Uid and Gid, and the effective uid (the Uid line's second
+ * number), from the text of /proc/PID/status. Returns 0, or YM_E_PARSE when
+ * either line is missing or malformed. */
+int procinfo_parse_ids(const char *text, size_t n, uint32_t *uid, uint32_t *gid, uint32_t *euid);
+
+/* The container id of process pid: the first 64-hex run in /proc/PID/cgroup
+ * (every hierarchy: a cgroup v1 host's containers are in /docker/<id> of
+ * each v1 hierarchy, v2's in docker-<id>.scope and the like; kpath.h's
+ * rule). Returns 1 and fills out (64 digits and a NUL), else 0. */
+int procinfo_read_container(int32_t pid, char out[65]);
+
+/* Terminal names as the kernel gives them (tty->name: "pts3", "tty1",
+ * "ttyS0"), from /proc/tty/drivers: each line's /dev name, major and minor
+ * range. */
+#define PROCINFO_TTY_DRIVERS 64
+struct procinfo_ttydrv {
+	char name[24];
+	uint32_t major, minor_lo, minor_hi;
+	uint8_t numbered; /* a range of minors: name + index */
+};
+
+/* Parses the text of /proc/tty/drivers into tab (at most max); lines that do
+ * not parse, or name no /dev node of one component, are skipped. Returns
+ * the count. */
+size_t procinfo_parse_tty_drivers(const char *text, size_t n, struct procinfo_ttydrv *tab,
+				  size_t max);
+
+/* The name of terminal device tty_nr (stat field 7's encoding) in tab.
+ * Returns its length (out NUL-terminated), or 0 when no driver has it. */
+size_t procinfo_tty_name(const struct procinfo_ttydrv *tab, size_t count, uint32_t tty_nr,
+			 char *out, size_t outsz);
 
 /* Joins a NUL-separated argv block (p, n bytes) in place with single spaces
  * and drops trailing NULs; p[result] is set to NUL, so p needs n + 1 bytes.

@@ -130,6 +130,54 @@ eq "$(q ProcessGuid "$c10x")" "$g" "spawn: termination ProcessGuid"
 eq "$(q ParentProcessId "$c10x")" "$hp" "spawn: termination ParentProcessId"
 ok "posix_spawn: creation and termination of a CLONE_VM child"
 
+# the controlling terminal (Tty, as the kernel names it: ptsN) and the
+# container (ContainerId: the 64-hex id in the cgroup path), in every mode:
+# a shell under a new pseudo-terminal (script), in a cgroup v2 named as
+# Docker names its containers' (v2 mounted for the test where the host has
+# no v2 mount: a cgroup v1 host, whose v2 hierarchy exists unmounted)
+cid=$(printf '%s' "$mark" | sha256sum | cut -c1-64)
+cgmnt=""
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+	cgroot=/sys/fs/cgroup
+else
+	cgmnt=$(mktemp -d /tmp/ym-cg2.XXXXXX)
+	mount -t cgroup2 none "$cgmnt" || fail "mount cgroup2 on $cgmnt"
+	cgroot=$cgmnt
+fi
+cg="$cgroot/docker-$cid.scope"
+mkdir "$cg" || fail "mkdir $cg"
+ttyf=$(mktemp /tmp/ym-tty.XXXXXX)
+script -qec "/bin/sh -c 'echo \$\$ > $cg/cgroup.procs && readlink /proc/self/fd/0 > $ttyf && exec /bin/sh -c \"sleep 0.3; :\" $mark-tty'" /dev/null >/dev/null ||
+	fail "script"
+pts=$(cat "$ttyf")
+rm -f "$ttyf"
+case $pts in /dev/pts/[0-9]*) ;; *) fail "no pseudo-terminal: '$pts'" ;; esac
+c6="$P1 AND json_extract(fields, '\$.CommandLine') = '/bin/sh -c sleep 0.3; : $mark-tty'"
+wait_ev "$c6"
+eq "$(q Tty "$c6")" "pts${pts#/dev/pts/}" Tty
+eq "$(q ContainerId "$c6")" "$cid" ContainerId
+[ "$MODE" = bpf ] && eq "$(q CgroupId "$c6")" "$(stat -c %i "$cg")" CgroupId
+rmdir "$cg"
+[ -n "$cgmnt" ] && umount "$cgmnt" && rmdir "$cgmnt"
+ok "exec: Tty, ContainerId"
+
+# a setuid program run by another user: EffectiveUserId (its real uid is
+# UserId); a copy of sleep owned by root with the setuid bit, named after
+# the test
+sdir=$(mktemp -d /tmp/ym-suid.XXXXXX)
+chmod 755 "$sdir"
+cp /bin/sleep "$sdir/sleep-$mark"
+chmod 4755 "$sdir/sleep-$mark"
+nobody=$(id -u nobody)
+setpriv --reuid="$nobody" --regid="$nobody" --clear-groups "$sdir/sleep-$mark" 0.3 ||
+	fail "setuid sleep"
+c7="$P1 AND json_extract(fields, '\$.Image') = '$sdir/sleep-$mark'"
+wait_ev "$c7"
+eq "$(q UserId "$c7")" "$nobody" "setuid exec: UserId"
+eq "$(q EffectiveUserId "$c7")" "0" "setuid exec: EffectiveUserId"
+rm -rf "$sdir"
+ok "exec: EffectiveUserId of a setuid program"
+
 if [ "$MODE" = bpf ]; then
 	# a user the test can switch to
 	nobody=$(id -u nobody)

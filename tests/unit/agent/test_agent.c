@@ -945,7 +945,7 @@ static void test_stat_parsing(void **state)
 	    "4242 (a) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 ) (b) S 77 1 1 0 -1 "
 	    "4194560 100 0 0 0 5 3 0 0 20 0 1 0 987654 12345 200 18446744073709551615\n";
 	static const char trunc[] = "4242 (sh) S 77 1 1 0 -1 4194560 100 0";
-	uint32_t uid = 0, gid = 0;
+	uint32_t uid = 0, gid = 0, euid = 0;
 	static const char status[] = "Name:\tsh\nUmask:\t0022\nState:\tS\nUid:\t1000\t0\t0\t0\n"
 				     "Gid:\t27\t27\t27\t27\n";
 	char argv[] = "ls\0-l\0/tmp\0\0";
@@ -957,15 +957,75 @@ static void test_stat_parsing(void **state)
 	assert_int_equal(st.ppid, 77);
 	assert_int_equal(st.flags, 4194560);
 	assert_int_equal(st.start_time, 987654);
+	assert_int_equal(st.tty_nr, 0); /* field 7 is 0: no terminal */
+	{
+		/* tty_nr of /dev/pts/3 (major 136, minor 3) */
+		static const char tty[] =
+		    "7 (sh) S 1 7 7 34819 7 4194560 0 0 0 0 0 0 0 0 20 0 1 0 55";
+
+		assert_int_equal(procinfo_parse_stat(tty, sizeof(tty) - 1, &st), 0);
+		assert_int_equal(st.tty_nr, 34819);
+		assert_int_equal(st.start_time, 55);
+	}
 	assert_int_equal(procinfo_parse_stat(trunc, sizeof(trunc) - 1, &st), YM_E_PARSE);
 	assert_int_equal(procinfo_parse_stat("", 0, &st), YM_E_PARSE);
 	assert_int_equal(procinfo_parse_stat("12 (x", 5, &st), YM_E_PARSE);
-	assert_int_equal(procinfo_parse_ids(status, sizeof(status) - 1, &uid, &gid), 0);
+	assert_int_equal(procinfo_parse_ids(status, sizeof(status) - 1, &uid, &gid, &euid), 0);
 	assert_int_equal(uid, 1000);
+	assert_int_equal(euid, 0); /* a setuid-root program run by uid 1000 */
 	assert_int_equal(gid, 27);
-	assert_int_equal(procinfo_parse_ids("Uid:\tx\n", 7, &uid, &gid), YM_E_PARSE);
+	assert_int_equal(procinfo_parse_ids("Uid:\tx\n", 7, &uid, &gid, &euid), YM_E_PARSE);
+	/* the effective uid missing, or not a number */
+	assert_int_equal(procinfo_parse_ids("Uid:\t1\nGid:\t2\t2\n", 16, &uid, &gid, &euid),
+			 YM_E_PARSE);
+	assert_int_equal(procinfo_parse_ids("Uid:\t1\t-\nGid:\t2\n", 16, &uid, &gid, &euid),
+			 YM_E_PARSE);
 	assert_int_equal(procinfo_join_cmdline(argv, sizeof(argv) - 1), 10);
 	assert_string_equal(argv, "ls -l /tmp");
+}
+
+/* Terminal names from /proc/tty/drivers' text, as the kernel names them */
+static void test_tty_names(void **state)
+{
+	static const char drivers[] =
+	    "/dev/tty             /dev/tty        5       0 system:/dev/tty\n"
+	    "/dev/console         /dev/console    5       1 system:console\n"
+	    "/dev/ptmx            /dev/ptmx       5       2 system\n"
+	    "/dev/vc/0            /dev/vc/0       4       0 system:vtmaster\n"
+	    "serial               /dev/ttyS       4 64-95 serial\n"
+	    "pty_slave            /dev/pts      136 0-1048575 pty:slave\n"
+	    "pty_master           /dev/ptm      128 0-1048575 pty:master\n"
+	    "unknown              /dev/tty        4 1-63 console\n"
+	    "broken               /dev/x        999999 1-2 x\n"
+	    "reversed             /dev/y          7 9-3 x\n"
+	    "short                /dev/z\n";
+	struct procinfo_ttydrv tab[PROCINFO_TTY_DRIVERS];
+	size_t n =
+	    procinfo_parse_tty_drivers(drivers, sizeof(drivers) - 1, tab, PROCINFO_TTY_DRIVERS);
+	char name[32];
+	(void)state;
+
+	/* vc/0 (two components) and the three malformed lines are skipped */
+	assert_int_equal(n, 7);
+	/* (major, minor) in stat's encoding: minor's low byte, major, rest */
+#define TTYNR(ma, mi) (((mi)&0xffu) | ((uint32_t)(ma) << 8) | (((uint32_t)(mi) & ~0xffu) << 12))
+	assert_int_equal(procinfo_tty_name(tab, n, TTYNR(136, 3), name, sizeof(name)), 4);
+	assert_string_equal(name, "pts3");
+	assert_int_equal(procinfo_tty_name(tab, n, TTYNR(136, 70000), name, sizeof(name)), 8);
+	assert_string_equal(name, "pts70000");
+	assert_int_equal(procinfo_tty_name(tab, n, TTYNR(4, 65), name, sizeof(name)), 5);
+	assert_string_equal(name, "ttyS1");
+	assert_int_equal(procinfo_tty_name(tab, n, TTYNR(4, 1), name, sizeof(name)), 4);
+	assert_string_equal(name, "tty1");
+	assert_int_equal(procinfo_tty_name(tab, n, TTYNR(5, 1), name, sizeof(name)), 7);
+	assert_string_equal(name, "console");
+	/* none, an unknown major, a minor outside every range, no room */
+	assert_int_equal(procinfo_tty_name(tab, n, 0, name, sizeof(name)), 0);
+	assert_int_equal(procinfo_tty_name(tab, n, TTYNR(200, 1), name, sizeof(name)), 0);
+	assert_int_equal(procinfo_tty_name(tab, n, TTYNR(4, 100), name, sizeof(name)), 0);
+	assert_int_equal(procinfo_tty_name(tab, n, TTYNR(136, 3), name, 4), 0);
+	assert_int_equal(procinfo_parse_tty_drivers(drivers, sizeof(drivers) - 1, tab, 2), 2);
+#undef TTYNR
 }
 
 /* A real child: sleep with a recognisable command line and cwd. */
@@ -2046,6 +2106,7 @@ int main(void)
 	    cmocka_unit_test(test_nonce_store),
 	    cmocka_unit_test(test_proctable),
 	    cmocka_unit_test(test_stat_parsing),
+	    cmocka_unit_test(test_tty_names),
 	    cmocka_unit_test(test_proc_child),
 	    cmocka_unit_test(test_kill),
 	    cmocka_unit_test(test_batcher),
