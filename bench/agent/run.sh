@@ -26,7 +26,10 @@
 # ratio, in which an even number of pairs cancels whatever the order adds
 # (each storm runs among what the one before left: TIME_WAIT sockets, page
 # cache, slab), and "pairs", "min", "max" give the pairs' spread (+-8
-# points per pair on this 2-core VM). Needs root.
+# points per pair on this 2-core VM). A lower target the generator could
+# not reach (95 % of it) ran at the maximum too: its slowdown is the
+# pairs' as well (against the one storm run first it would measure how
+# much the host's speed moved since). Needs root.
 # Usage: bench/agent/run.sh BUILD_DIR [SECONDS] [--quick]
 #   SECONDS per storm (default 3; about 5.5 minutes in all);
 #   --quick: 1 s storms at 1,000 and 100,000/s only (about 1.5 minutes).
@@ -217,7 +220,13 @@ for mode in $modes; do
 			jl captured_ratio "$(awk -v a="$cap" -v b="$n" 'BEGIN{printf "%.4f", b ? a/b : 0}')" ratio "$got" "$r" "$mode" "$w"
 			jl cpu_pct_one_core "$(awk -v d=$((t1 - t0)) -v s="$s" 'BEGIN{printf "%.2f", 100*d/1e9/(s+0.3)}')" "%" "$got" "$r" "$mode" "$w"
 			jl rss_mb "$(awk -v k="$rss" 'BEGIN{printf "%.1f", k/1024}')" MB "$got" "$r" "$mode" "$w"
-			if [ "$r" = "$maxr" ]; then
+			# a lower target the generator could not reach either ran
+			# at the machine's maximum too: against a storm minutes
+			# before, it would measure the host's drift; the pairs
+			# measure what it is, the agent's cost at the maximum
+			atmax=0
+			[ "$r" = "$maxr" ] || { [ "$got" -lt $((r * 95 / 100)) ] && [ -n "${pr[$w]:-}" ]; } && atmax=1
+			if [ "$atmax" = 1 ]; then
 				read -r ratio lo hi np <<<"${pr[$w]:-0 0 0 0}"
 				extra=",\"pairs\":$np,\"min\":$(awk -v x="$lo" 'BEGIN{printf "%.1f", 100*(x-1)}'),\"max\":$(awk -v x="$hi" 'BEGIN{printf "%.1f", 100*(x-1)}')"
 			else
