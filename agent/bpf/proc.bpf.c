@@ -182,17 +182,37 @@ static long cg_step(__u32 i, void *arg)
 }
 
 /* The cgroup v2 path of t, leaf first (container runtimes name the leaf or
- * its parent after the container id). */
+ * its parent after the container id). A task in the v2 root is, on a host
+ * whose controllers are mounted as cgroup v1, in its containers' v2 root
+ * too (the runtime makes /docker/<id> in each v1 hierarchy): its memory
+ * controller's cgroup path then, which is the v2 one where that controller
+ * is on v2. */
 static __always_inline __u32 put_cgroup(__u32 off, struct task_struct *t)
 {
+	struct kernfs_node *kn = t->cgroups->dfl_cgrp->kn, *up; /* a BTF pointer: plain loads */
 	struct walk w = {
 	    .buf = 0,
 	    .off = off,
 	    .start = off,
 	    .lim = PROC_CG_MAX,
-	    .kn = t->cgroups->dfl_cgrp->kn, /* a BTF pointer: plain loads */
+	    .kn = kn,
 	};
 
+	if (bpf_core_field_exists(kn->__parent)) {
+		up = BPF_CORE_READ(kn, __parent);
+	} else {
+		struct kernfs_node___old *o = (void *)kn;
+		up = (void *)BPF_CORE_READ(o, parent);
+	}
+	if (!up && bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id)) {
+		int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+		struct cgroup_subsys_state *css = NULL;
+
+		if (id >= 0 && id < CGROUP_SUBSYS_COUNT)
+			css = BPF_CORE_READ(t, cgroups, subsys[id]);
+		if (css)
+			w.kn = BPF_CORE_READ(css, cgroup, kn);
+	}
 	bpf_loop(PROC_CG_DEPTH, cg_step, &w, 0);
 	return w.off - w.start;
 }

@@ -161,6 +161,23 @@ rmdir "$cg"
 [ -n "$cgmnt" ] && umount "$cgmnt" && rmdir "$cgmnt"
 ok "exec: Tty, ContainerId"
 
+# a cgroup v1 host (controllers mounted as v1: Docker makes /docker/<id> in
+# each hierarchy, the task stays in the v2 root): the memory controller's
+# cgroup names the container, in both modes
+if [ "$(stat -fc %T /sys/fs/cgroup/memory 2>/dev/null)" = cgroupfs ]; then
+	cid1=$(printf '%s-v1' "$mark" | sha256sum | cut -c1-64)
+	cg1=/sys/fs/cgroup/memory/docker/$cid1
+	mkdir -p "$cg1" || fail "mkdir $cg1"
+	/bin/sh -c "echo \$\$ > $cg1/cgroup.procs && exec /bin/sh -c 'sleep 0.3; :' $mark-v1" ||
+		fail "v1 cgroup shell"
+	c6b="$P1 AND json_extract(fields, '\$.CommandLine') = '/bin/sh -c sleep 0.3; : $mark-v1'"
+	wait_ev "$c6b"
+	eq "$(q ContainerId "$c6b")" "$cid1" "cgroup v1: ContainerId"
+	rmdir "$cg1"
+	rmdir /sys/fs/cgroup/memory/docker 2>/dev/null
+	ok "exec: ContainerId from a cgroup v1 hierarchy"
+fi
+
 # a setuid program run by another user: EffectiveUserId (its real uid is
 # UserId); a copy of sleep owned by root with the setuid bit, named after
 # the test
