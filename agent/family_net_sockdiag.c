@@ -1043,7 +1043,6 @@ static int net_start(const struct family_env *env, struct family **out)
 			      "every %d ms",
 			      FAMILY_NET_SOCKDIAG_MS);
 	}
-	f->dump_whole = 0;
 	rc = net_dump_all(f); /* proves the kernel answers, and learns what exists */
 	if (rc != 0)
 		goto out;

@@ -298,9 +298,9 @@ int family_sock_destroy_parse(const uint8_t *p, size_t n,
 }
 
 /* The tokens of the line of text[0, len) that starts with prefix (the
- * n-th such line, from 0), separated by spaces, at most max of them, each
- * shorter than FAMILY_SOCK_TOK: *nt set; 0, or YM_E_NOTFOUND (no such
- * line, or a token too long). */
+ * n-th such line, from 0), after the prefix (util_split_spaces: at most
+ * max, each shorter than FAMILY_SOCK_TOK; a longer one ends them): *nt
+ * set; 0, or YM_E_NOTFOUND (no such line). */
 #define FAMILY_SOCK_TOK 24
 static int sock_line_tokens(const char *text, size_t len, const char *prefix, int nth,
 			    char (*tok)[FAMILY_SOCK_TOK], size_t max, size_t *nt)
@@ -313,24 +313,8 @@ static int sock_line_tokens(const char *text, size_t len, const char *prefix, in
 		while (eol < len && text[eol] != '\n')
 			eol++;
 		if (eol - i >= pl && memcmp(text + i, prefix, pl) == 0 && nth-- == 0) {
-			*nt = 0;
-			i += pl;
-			while (i < eol && *nt < max) {
-				size_t b;
-
-				while (i < eol && text[i] == ' ')
-					i++;
-				b = i;
-				while (i < eol && text[i] != ' ')
-					i++;
-				if (i == b)
-					break;
-				if (i - b >= FAMILY_SOCK_TOK)
-					return YM_E_NOTFOUND;
-				memcpy(tok[*nt], text + b, i - b);
-				tok[*nt][i - b] = 0;
-				(*nt)++;
-			}
+			*nt = util_split_spaces(text + i + pl, eol - i - pl, tok[0],
+						FAMILY_SOCK_TOK, max);
 			return 0;
 		}
 		i = eol + 1;
@@ -393,26 +377,12 @@ int family_sock_netlink_drops(uint64_t ino, uint64_t *drops)
 	r = YM_E_NOTFOUND;
 	while (i < len) {
 		char tok[10][24];
-		size_t eol = i, nt = 0;
+		size_t eol = i, nt;
 		uint64_t v_ino, v_drops;
 
 		while (eol < len && text[eol] != '\n')
 			eol++;
-		while (i < eol && nt < 10) {
-			size_t b;
-			while (i < eol && text[i] == ' ')
-				i++;
-			b = i;
-			while (i < eol && text[i] != ' ')
-				i++;
-			if (i == b)
-				break;
-			if (i - b >= sizeof(tok[0]))
-				break;
-			memcpy(tok[nt], text + b, i - b);
-			tok[nt][i - b] = 0;
-			nt++;
-		}
+		nt = util_split_spaces(text + i, eol - i, tok[0], sizeof(tok[0]), 10);
 		if (nt == 10 && util_parse_u64(tok[9], 0, UINT64_MAX, &v_ino) == 0 &&
 		    v_ino == ino && util_parse_u64(tok[8], 0, UINT64_MAX, &v_drops) == 0) {
 			*drops = v_drops;

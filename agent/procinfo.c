@@ -208,27 +208,14 @@ size_t procinfo_parse_tty_drivers(const char *text, size_t n, struct procinfo_tt
 	 * name, /dev/NAME, major, minor or minor range, type */
 	while (i < n && got < max) {
 		char tok[5][32];
-		size_t eol = i, nt = 0;
+		size_t eol = i, nt;
 		struct procinfo_ttydrv d;
 		uint64_t v, lo, hi;
 		char *dash;
 
 		while (eol < n && text[eol] != '\n')
 			eol++;
-		while (i < eol && nt < 5) {
-			size_t b;
-
-			while (i < eol && text[i] == ' ')
-				i++;
-			b = i;
-			while (i < eol && text[i] != ' ')
-				i++;
-			if (i == b || i - b >= sizeof(tok[0]))
-				break;
-			memcpy(tok[nt], text + b, i - b);
-			tok[nt][i - b] = 0;
-			nt++;
-		}
+		nt = util_split_spaces(text + i, eol - i, tok[0], sizeof(tok[0]), 5);
 		i = eol + 1;
 		if (nt < 4 || strncmp(tok[1], "/dev/", 5) != 0 || tok[1][5] == 0 ||
 		    strchr(tok[1] + 5, '/') != NULL || strlen(tok[1] + 5) >= sizeof(d.name) ||

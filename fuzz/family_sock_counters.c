@@ -3,9 +3,9 @@
  * (agent/family_sock.c: family_sock_snmp_opens on /proc/net/snmp's text,
  * family_sock_inuse on /proc/net/sockstat{,6}'s). The text is not
  * NUL-terminated: the input is copied into a buffer of its exact size, so
- * a read past it is caught by the sanitizers. Checks that a parse that
- * fails leaves no half result the caller would use (the callers dump on
- * any error). */
+ * a read past it is caught by the sanitizers. Checks that every parse
+ * answers 0 or YM_E_NOTFOUND (the caller dumps on any error, so a value
+ * half set by a failed parse is never used). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -244,6 +244,27 @@ int util_mkdirs(const char *path, unsigned mode)
 	return 0;
 }
 
+size_t util_split_spaces(const char *p, size_t n, char *tok, size_t width, size_t max)
+{
+	size_t i = 0, nt = 0;
+
+	while (i < n && nt < max) {
+		size_t b;
+
+		while (i < n && p[i] == ' ')
+			i++;
+		b = i;
+		while (i < n && p[i] != ' ')
+			i++;
+		if (i == b || i - b >= width)
+			break;
+		memcpy(tok + nt * width, p + b, i - b);
+		tok[nt * width + (i - b)] = 0;
+		nt++;
+	}
+	return nt;
+}
+
 int util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char *end;

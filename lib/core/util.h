@@ -36,6 +36,11 @@ int util_mkdirs(const char *path, unsigned mode);
 /* Parses a decimal unsigned integer in [min, max], whole string. Returns 0 or
  * YM_E_INVAL. */
 int util_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Splits the line p[0, n) at runs of spaces into at most max tokens, each
+ * stored NUL-terminated width bytes apart from tok (so shorter than width);
+ * stops at a token that does not fit. Returns how many were stored. For
+ * the kernel's space-aligned /proc tables. */
+size_t util_split_spaces(const char *p, size_t n, char *tok, size_t width, size_t max);
 /* Parses a duration like "10m", "30s", "2h", "1d" into seconds. Returns 0 or YM_E_INVAL. */
 int util_parse_duration(const char *s, uint64_t *secs);
 

@@ -97,6 +97,23 @@ static void test_util(void **state)
 	assert_int_equal(util_parse_u64("101", 0, 100, &v), YM_E_INVAL);
 	assert_int_equal(util_parse_u64("4x", 0, 100, &v), YM_E_INVAL);
 	assert_int_equal(util_parse_u64("", 0, 100, &v), YM_E_INVAL);
+	{
+		char tok[3][6];
+
+		/* runs of spaces, leading and trailing ones; at most max */
+		assert_int_equal(util_split_spaces("  ab  c d  ", 11, tok[0], 6, 3), 3);
+		assert_string_equal(tok[0], "ab");
+		assert_string_equal(tok[1], "c");
+		assert_string_equal(tok[2], "d");
+		assert_int_equal(util_split_spaces("a b c d", 7, tok[0], 6, 2), 2);
+		/* n bytes only, no NUL needed; a token that does not fit ends it */
+		assert_int_equal(util_split_spaces("xy zzz", 4, tok[0], 6, 3), 2);
+		assert_string_equal(tok[1], "z");
+		assert_int_equal(util_split_spaces("a 123456 b", 10, tok[0], 6, 3), 1);
+		assert_int_equal(util_split_spaces("12345", 5, tok[0], 6, 3), 1);
+		assert_int_equal(util_split_spaces("   ", 3, tok[0], 6, 3), 0);
+		assert_int_equal(util_split_spaces("", 0, tok[0], 6, 3), 0);
+	}
 	assert_int_equal(util_parse_duration("10m", &v), 0);
 	assert_int_equal(v, 600);
 	assert_int_equal(util_parse_duration("2h", &v), 0);
