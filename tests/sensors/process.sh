@@ -6,6 +6,17 @@ set -u
 MODE=${1:?mode}
 TEST_NAME=sensors-process-$MODE
 . "$YM_SRC/tests/e2e/common.sh"
+# what a failed check leaves outside the lab: cgroups, a cgroup2 mount, a
+# setuid copy (each variable is emptied once its block undid it)
+cg="" cgmnt="" cg1="" sdir=""
+sens_cleanup() {
+	[ -n "$cg" ] && rmdir "$cg" 2>/dev/null
+	[ -n "$cgmnt" ] && { umount "$cgmnt" 2>/dev/null; rmdir "$cgmnt" 2>/dev/null; }
+	[ -n "$cg1" ] && { rmdir "$cg1" "${cg1%/*}" 2>/dev/null; }
+	[ -n "$sdir" ] && rm -rf "$sdir"
+	e2e_cleanup
+}
+trap sens_cleanup EXIT
 helper="$LAB_BIN/ym-sensor-helper"
 [ -x "$helper" ] || fail "$helper not built"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
@@ -136,7 +147,6 @@ ok "posix_spawn: creation and termination of a CLONE_VM child"
 # Docker names its containers' (v2 mounted for the test where the host has
 # no v2 mount: a cgroup v1 host, whose v2 hierarchy exists unmounted)
 cid=$(printf '%s' "$mark" | sha256sum | cut -c1-64)
-cgmnt=""
 if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
 	cgroot=/sys/fs/cgroup
 else
@@ -157,8 +167,8 @@ wait_ev "$c6"
 eq "$(q Tty "$c6")" "pts${pts#/dev/pts/}" Tty
 eq "$(q ContainerId "$c6")" "$cid" ContainerId
 [ "$MODE" = bpf ] && eq "$(q CgroupId "$c6")" "$(stat -c %i "$cg")" CgroupId
-rmdir "$cg"
-[ -n "$cgmnt" ] && umount "$cgmnt" && rmdir "$cgmnt"
+rmdir "$cg" && cg=""
+[ -n "$cgmnt" ] && umount "$cgmnt" && rmdir "$cgmnt" && cgmnt=""
 ok "exec: Tty, ContainerId"
 
 # a cgroup v1 host (controllers mounted as v1: Docker makes /docker/<id> in
@@ -173,7 +183,7 @@ if [ "$(stat -fc %T /sys/fs/cgroup/memory 2>/dev/null)" = cgroupfs ]; then
 	c6b="$P1 AND json_extract(fields, '\$.CommandLine') = '/bin/sh -c sleep 0.3; : $mark-v1'"
 	wait_ev "$c6b"
 	eq "$(q ContainerId "$c6b")" "$cid1" "cgroup v1: ContainerId"
-	rmdir "$cg1"
+	rmdir "$cg1" && cg1=""
 	rmdir /sys/fs/cgroup/memory/docker 2>/dev/null
 	ok "exec: ContainerId from a cgroup v1 hierarchy"
 fi
@@ -192,7 +202,7 @@ c7="$P1 AND json_extract(fields, '\$.Image') = '$sdir/sleep-$mark'"
 wait_ev "$c7"
 eq "$(q UserId "$c7")" "$nobody" "setuid exec: UserId"
 eq "$(q EffectiveUserId "$c7")" "0" "setuid exec: EffectiveUserId"
-rm -rf "$sdir"
+rm -rf "$sdir" && sdir=""
 ok "exec: EffectiveUserId of a setuid program"
 
 if [ "$MODE" = bpf ]; then
