@@ -222,6 +222,14 @@ static void net_seen_sweep(struct family *f)
 			(void)net_seen_mark(f, old[i].key);
 }
 
+/* 1 when s's local port is a listener's in this poll (any address: a
+ * listener on one address and an outbound connection from the same port on
+ * another is rare enough to be taken as accepted) */
+static int net_is_accepted(const struct family *f, const struct family_sock_info *s)
+{
+	return (f->listening[s->sport / 8] >> (s->sport % 8)) & 1;
+}
+
 static void net_collect(void *arg, const struct family_sock_info *s)
 {
 	struct family *f = arg;
@@ -229,9 +237,13 @@ static void net_collect(void *arg, const struct family_sock_info *s)
 	if (s->cookie == 0)
 		return;
 	if (s->inode == 0) {
-		/* an accepted connection still in its listener's queue: the
-		 * next dump shows its file (and no counter moves meanwhile) */
-		if (s->state != TCP_LISTEN)
+		/* an accepted connection still in its listener's queue (in
+		 * the states asked for, the only socket without one): the
+		 * next dump shows its file, though no counter moves
+		 * meanwhile. Counted only on a listener's port (a dump gives
+		 * the listeners first), so nothing else keeps every poll
+		 * dumping */
+		if (s->proto == IPPROTO_TCP && s->state != TCP_LISTEN && net_is_accepted(f, s))
 			f->no_file++;
 		return;
 	}
@@ -242,14 +254,6 @@ static void net_collect(void *arg, const struct family_sock_info *s)
 		return;
 	}
 	f->cur[f->ncur++] = *s;
-}
-
-/* 1 when s's local port is a listener's in this poll (any address: a
- * listener on one address and an outbound connection from the same port on
- * another is rare enough to be taken as accepted) */
-static int net_is_accepted(const struct family *f, const struct family_sock_info *s)
-{
-	return (f->listening[s->sport / 8] >> (s->sport % 8)) & 1;
 }
 
 /* The agent's own peers (its server), learnt from the dumps: a destroyed
