@@ -49,8 +49,9 @@ struct enrich {
 	char a0_s[24], a1_s[24], a2_s[24], ret_s[24], cap_s[24], nr_s[24], tpid_s[24];
 	char user[64], tuser[64];
 	char tty[32], ctr[KPATH_ID_LEN + 1];		   /* netlink mode's exec: from /proc */
-	struct procinfo_ttydrv ttys[PROCINFO_TTY_DRIVERS]; /* /proc/tty/drivers at start */
+	struct procinfo_ttydrv ttys[PROCINFO_TTY_DRIVERS]; /* /proc/tty/drivers */
 	size_t nttys;
+	int ttys_read; /* read at the first terminal met (netlink mode only) */
 	char cmdline[PROCINFO_CMDLINE_MAX + 1]; /* /proc read of a long argv (bpf) */
 	/* enrich_proc_fill's own storage: its strings live until its next call */
 	struct procinfo fpi;
@@ -241,18 +242,6 @@ int enrich_new(const struct enrich_cfg *cfg, struct enrich **out)
 	r = ctrimage_new(cfg->container_root, &en->ci);
 	if (r)
 		goto out;
-	{
-		/* terminal names for the netlink mode's exec events (the bpf
-		 * mode has the kernel's): a missing file leaves Tty out */
-		char *text = NULL;
-		size_t tlen;
-
-		if (util_read_file("/proc/tty/drivers", 65536, &text, &tlen) == 0) {
-			en->nttys =
-			    procinfo_parse_tty_drivers(text, tlen, en->ttys, PROCINFO_TTY_DRIVERS);
-			free(text);
-		}
-	}
 	en_scan(en);
 	*out = en;
 	en = NULL;
@@ -494,6 +483,26 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 	return 1;
 }
 
+/* The name of terminal tty_nr into en->tty (its length; 0: unknown), from
+ * /proc/tty/drivers, read once at the first terminal met: only the netlink
+ * mode needs it (the bpf mode has the kernel's name); a missing file leaves
+ * Tty out. */
+static size_t en_tty_name(struct enrich *en, uint32_t tty_nr)
+{
+	if (!en->ttys_read) {
+		char *text = NULL;
+		size_t tlen;
+
+		en->ttys_read = 1;
+		if (util_read_file("/proc/tty/drivers", 65536, &text, &tlen) == 0) {
+			en->nttys =
+			    procinfo_parse_tty_drivers(text, tlen, en->ttys, PROCINFO_TTY_DRIVERS);
+			free(text);
+		}
+	}
+	return procinfo_tty_name(en->ttys, en->nttys, tty_nr, en->tty, sizeof(en->tty));
+}
+
 static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *ev)
 {
 	struct procinfo *pi = &en->pi;
@@ -542,7 +551,7 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 			en_setu(ev, "EffectiveUserId", en->euid_s, sizeof(en->euid_s), pi->euid);
 	}
 	if ((pi->have & PROCINFO_HAVE_STAT) && pi->st.tty_nr != 0 &&
-	    procinfo_tty_name(en->ttys, en->nttys, pi->st.tty_nr, en->tty, sizeof(en->tty)) > 0)
+	    en_tty_name(en, pi->st.tty_nr) > 0)
 		en_set(ev, "Tty", en->tty, strlen(en->tty));
 	/* the container: /proc/PID/cgroup, every hierarchy (the bpf mode reads
 	 * the v2 one's), read right after the files above */

@@ -152,6 +152,14 @@ static __always_inline char *walk_buf(__u32 buf, __u32 *mask)
 
 #include "pathwalk.h"
 
+/* kn's parent (NULL at the root; kernfs_node___old above) */
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return (void *)BPF_CORE_READ((struct kernfs_node___old *)(void *)kn, parent);
+}
+
 static long cg_step(__u32 i, void *arg)
 {
 	struct walk *w = arg;
@@ -163,12 +171,7 @@ static long cg_step(__u32 i, void *arg)
 
 	if (!data || !kn)
 		return 1;
-	if (bpf_core_field_exists(kn->__parent)) {
-		up = BPF_CORE_READ(kn, __parent);
-	} else {
-		struct kernfs_node___old *o = (void *)kn;
-		up = (void *)BPF_CORE_READ(o, parent);
-	}
+	up = kn_parent(kn);
 	/* the root's name is empty */
 	if (!up || w->off - w->start + PROC_NAME_MAX > w->lim)
 		return 1;
@@ -189,7 +192,7 @@ static long cg_step(__u32 i, void *arg)
  * is on v2. */
 static __always_inline __u32 put_cgroup(__u32 off, struct task_struct *t)
 {
-	struct kernfs_node *kn = t->cgroups->dfl_cgrp->kn, *up; /* a BTF pointer: plain loads */
+	struct kernfs_node *kn = t->cgroups->dfl_cgrp->kn; /* a BTF pointer: plain loads */
 	struct walk w = {
 	    .buf = 0,
 	    .off = off,
@@ -198,13 +201,7 @@ static __always_inline __u32 put_cgroup(__u32 off, struct task_struct *t)
 	    .kn = kn,
 	};
 
-	if (bpf_core_field_exists(kn->__parent)) {
-		up = BPF_CORE_READ(kn, __parent);
-	} else {
-		struct kernfs_node___old *o = (void *)kn;
-		up = (void *)BPF_CORE_READ(o, parent);
-	}
-	if (!up && bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id)) {
+	if (!kn_parent(kn) && bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id)) {
 		int id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 		struct cgroup_subsys_state *css = NULL;
 
