@@ -48,14 +48,16 @@ struct enrich {
 	char euid_s[24], luid_s[24], sess_s[24], cg_s[24], code_s[24], sig_s[24];
 	char a0_s[24], a1_s[24], a2_s[24], ret_s[24], cap_s[24], nr_s[24], tpid_s[24];
 	char user[64], tuser[64];
-	char tty[32], ctr[KPATH_ID_LEN + 1];		   /* netlink mode's exec: from /proc */
+	/* netlink mode's exec: from /proc (ctr: also the scan's, pctr: the
+	 * parent's) */
+	char tty[32], ctr[KPATH_ID_LEN + 1], pctr[KPATH_ID_LEN + 1];
 	struct procinfo_ttydrv ttys[PROCINFO_TTY_DRIVERS]; /* /proc/tty/drivers */
 	size_t nttys;
 	int ttys_read; /* read at the first terminal met (netlink mode only) */
 	char cmdline[PROCINFO_CMDLINE_MAX + 1]; /* /proc read of a long argv (bpf) */
 	/* enrich_proc_fill's own storage: its strings live until its next call */
 	struct procinfo fpi;
-	char fguid[ENRICH_GUID_LEN + 1], fuid_s[16], fuser[64];
+	char fguid[ENRICH_GUID_LEN + 1], fuid_s[16], fuser[64], fctr[KPATH_ID_LEN + 1];
 	char kuser[64]; /* enrich_user_name's */
 	struct enrich_stats st;
 };
@@ -189,6 +191,13 @@ static uint32_t en_pi_uid(const struct procinfo *pi)
 	return (pi->have & PROCINFO_HAVE_IDS) ? pi->uid : PROCTABLE_UID_NONE;
 }
 
+/* The container of a process read from /proc (in en->ctr: valid until the
+ * next call), or NULL. */
+static const char *en_proc_container(struct enrich *en, int32_t pid)
+{
+	return procinfo_read_container(pid, en->ctr) ? en->ctr : NULL;
+}
+
 static void en_scan(struct enrich *en)
 {
 	DIR *d = opendir("/proc");
@@ -206,9 +215,10 @@ static void en_scan(struct enrich *en)
 			continue;
 		if (en_guid(en, (int32_t)pid, en->pi.st.start_time, guid))
 			continue;
-		proctable_put(en->pt, (int32_t)pid, en->pi.st.start_time, en->pi.st.ppid,
-			      en_pi_uid(&en->pi), guid, en->pi.image, en->pi.image_len,
-			      en->pi.cmdline, en->pi.cmdline_len);
+		proctable_exec(en->pt, (int32_t)pid, en->pi.st.start_time, en->pi.st.ppid,
+			       en_pi_uid(&en->pi), guid, en->pi.image, en->pi.image_len,
+			       en->pi.cmdline, en->pi.cmdline_len,
+			       en_proc_container(en, (int32_t)pid), 0);
 	}
 	closedir(d);
 }
@@ -312,6 +322,19 @@ static void en_sets(struct event *ev, const char *name, char *buf, size_t bufsz,
 /* Hashes=SHA256=<hex>. A storm, a build or a shell loop execs the same few
  * programs: the text of the last digest is kept and not formatted again
  * (util_hex was ~2 % of the enrich + encode pipeline's instructions). */
+/* ContainerId and, when its runtime names it, ContainerImage of container
+ * id (borrowed by the event), set by set (en_set, or en_set_chk for a
+ * family's event) */
+static void en_container(struct enrich *en, struct event *ev, const char *id,
+			 void (*set)(struct event *, const char *, const char *, size_t))
+{
+	const char *img = ctrimage_get(en->ci, id, util_mono_ns());
+
+	set(ev, "ContainerId", id, strlen(id));
+	if (img)
+		set(ev, "ContainerImage", img, strlen(img));
+}
+
 static void en_hashes(struct enrich *en, struct event *ev, const uint8_t sha[32])
 {
 	if (!en->hashes_set || memcmp(sha, en->hashes_sha, 32) != 0) {
@@ -418,13 +441,8 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 		en_set(ev, "Tty", k->tty, strlen(k->tty));
 	if (k->cgroup_id)
 		en_setu(ev, "CgroupId", en->cg_s, sizeof(en->cg_s), k->cgroup_id);
-	if (k->container_id) {
-		const char *img = ctrimage_get(en->ci, k->container_id, util_mono_ns());
-
-		en_set(ev, "ContainerId", k->container_id, strlen(k->container_id));
-		if (img)
-			en_set(ev, "ContainerImage", img, strlen(img));
-	}
+	if (k->container_id)
+		en_container(en, ev, k->container_id, en_set);
 	if (k->image_memfd)
 		en_set(ev, "ExecFromMemory", "true", 4);
 	else if (k->image_deleted)
@@ -447,7 +465,7 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 	/* before the parent lookup: see en_exec */
 	proctable_exec(en->pt, m->pid, k->start_time, m->ppid, k->uid, en->guid,
 		       k->image ? k->image : "", k->image_len, cmd ? cmd : "", cmd ? cmd_len : 0,
-		       m->ts_ns);
+		       k->container_id, m->ts_ns);
 	if (m->ppid > 0) {
 		en_setu(ev, "ParentProcessId", en->ppid_s, sizeof(en->ppid_s), (uint64_t)m->ppid);
 		/* the kernel named the parent exactly (pid, start time); the
@@ -509,6 +527,7 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 	const struct proc_entry *pe = NULL;
 	int32_t ppid = 0;
 	uint64_t start = UINT64_MAX;
+	const char *ctr = NULL;
 	char exe[64];
 	uint8_t sha[32];
 
@@ -555,12 +574,9 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 		en_set(ev, "Tty", en->tty, strlen(en->tty));
 	/* the container: /proc/PID/cgroup, every hierarchy (the bpf mode reads
 	 * the v2 one's), read right after the files above */
-	if ((pi->have & PROCINFO_HAVE_STAT) && procinfo_read_container(m->pid, en->ctr)) {
-		const char *img = ctrimage_get(en->ci, en->ctr, util_mono_ns());
-
-		en_set(ev, "ContainerId", en->ctr, KPATH_ID_LEN);
-		if (img)
-			en_set(ev, "ContainerImage", img, strlen(img));
+	if ((pi->have & PROCINFO_HAVE_STAT) && en_proc_container(en, m->pid)) {
+		ctr = en->ctr;
+		en_container(en, ev, ctr, en_set);
 	}
 	if (pi->have & PROCINFO_HAVE_STAT) {
 		snprintf(en->start_s, sizeof(en->start_s), "%llu",
@@ -585,7 +601,8 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 	 * from the table, and no put may run after that. */
 	if (pi->have & PROCINFO_HAVE_STAT)
 		proctable_exec(en->pt, m->pid, pi->st.start_time, ppid, en_pi_uid(pi), en->guid,
-			       pi->image, pi->image_len, pi->cmdline, pi->cmdline_len, m->ts_ns);
+			       pi->image, pi->image_len, pi->cmdline, pi->cmdline_len, ctr,
+			       m->ts_ns);
 	if (ppid > 0) {
 		snprintf(en->ppid_s, sizeof(en->ppid_s), "%d", (int)ppid);
 		en_set(ev, "ParentProcessId", en->ppid_s, strlen(en->ppid_s));
@@ -607,11 +624,14 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 				       en->ppi.cmdline_len);
 			if (en_guid(en, ppid, en->ppi.st.start_time, en->pguid) == 0)
 				en_set(ev, "ParentProcessGuid", en->pguid, ENRICH_GUID_LEN);
+			/* (the event's ContainerId is in en->ctr, read
+			 * already: the parent's goes in the table only) */
 			if (en->ppi.have & PROCINFO_HAVE_IMAGE)
-				proctable_put(en->pt, ppid, en->ppi.st.start_time, en->ppi.st.ppid,
-					      en_pi_uid(&en->ppi), en->pguid, en->ppi.image,
-					      en->ppi.image_len, en->ppi.cmdline,
-					      en->ppi.cmdline_len);
+				proctable_exec(
+				    en->pt, ppid, en->ppi.st.start_time, en->ppi.st.ppid,
+				    en_pi_uid(&en->ppi), en->pguid, en->ppi.image,
+				    en->ppi.image_len, en->ppi.cmdline, en->ppi.cmdline_len,
+				    procinfo_read_container(ppid, en->pctr) ? en->pctr : NULL, 0);
 		}
 	}
 	en->st.exec_events++;
@@ -678,6 +698,8 @@ static int en_exit(struct enrich *en, const struct sensor_msg *m, struct event *
 		en_setu(ev, "ParentProcessId", en->ppid_s, sizeof(en->ppid_s), (uint64_t)pe->ppid);
 	if (pe->uid != PROCTABLE_UID_NONE)
 		en_user_fields(en, ev, pe->uid);
+	if (pe->container_id)
+		en_container(en, ev, pe->container_id, en_set);
 	/* wait(2) status: exit code in bits 8..15, or the killing signal */
 	if (m->exit_code & 0x7f)
 		en_setu(ev, "ExitSignal", en->sig_s, sizeof(en->sig_s), m->exit_code & 0x7f);
@@ -736,6 +758,8 @@ static void en_actor(struct enrich *en, const struct sensor_msg *m, struct event
 			en_set(ev, pfx_image, pe->image, pe->image_len);
 		if (pe->cmdline_len && strcmp(pfx_image, "Image") == 0)
 			en_set(ev, "CommandLine", pe->cmdline, pe->cmdline_len);
+		if (pe->container_id) /* the actor's */
+			en_container(en, ev, pe->container_id, en_set);
 	} else if (procinfo_read(m->pid, &en->pi) == 0 && en->pi.st.start_time == k->start_time) {
 		if (en->pi.have & PROCINFO_HAVE_IMAGE)
 			en_set(ev, pfx_image, en->pi.image, en->pi.image_len);
@@ -900,6 +924,7 @@ int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
 	struct enrich *en = arg;
 	const struct proc_entry *pe = proctable_find(en->pt, pid, UINT64_MAX);
 	uint64_t ts = ev->ts_ns;
+	const char *fctr;
 
 	if (pid <= 0)
 		return 0;
@@ -923,6 +948,8 @@ int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
 		}
 		if (pe->uid != PROCTABLE_UID_NONE)
 			en_fill_user(en, pe->uid, ev);
+		if (pe->container_id)
+			en_container(en, ev, pe->container_id, en_set_chk);
 		return 1;
 	}
 	if (procinfo_read(pid, &en->fpi) || en_guid(en, pid, en->fpi.st.start_time, en->fguid))
@@ -931,11 +958,12 @@ int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
 	 * a process whose exec record was lost or is still unread (one ring
 	 * per family) cost a read of /proc at each of its events, ~4,000 in a
 	 * second of a connect storm; its exec record replaces the entry */
+	fctr = procinfo_read_container(pid, en->fctr) ? en->fctr : NULL;
 	if (en->fpi.have & PROCINFO_HAVE_IMAGE) {
-		proctable_put(en->pt, pid, en->fpi.st.start_time, en->fpi.st.ppid,
-			      en_pi_uid(&en->fpi), en->fguid, en->fpi.image, en->fpi.image_len,
-			      en->fpi.cmdline,
-			      (en->fpi.have & PROCINFO_HAVE_CMDLINE) ? en->fpi.cmdline_len : 0);
+		proctable_exec(
+		    en->pt, pid, en->fpi.st.start_time, en->fpi.st.ppid, en_pi_uid(&en->fpi),
+		    en->fguid, en->fpi.image, en->fpi.image_len, en->fpi.cmdline,
+		    (en->fpi.have & PROCINFO_HAVE_CMDLINE) ? en->fpi.cmdline_len : 0, fctr, 0);
 		en->st.fill_from_proc++;
 		en_set_chk(ev, "Image", en->fpi.image, en->fpi.image_len);
 	}
@@ -944,6 +972,8 @@ int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
 	en_set_chk(ev, "ProcessGuid", en->fguid, ENRICH_GUID_LEN);
 	if (en->fpi.have & PROCINFO_HAVE_IDS)
 		en_fill_user(en, en->fpi.uid, ev);
+	if (fctr)
+		en_container(en, ev, fctr, en_set_chk);
 	return 1;
 }
 

@@ -6,11 +6,13 @@
 
 #define PT_NIL UINT32_MAX
 
-/* image NUL cmdline NUL, shared by a forked child's entry and its parent's
- * (the child runs the parent's program until it execs): freed with the
- * last entry that holds it */
+/* image NUL cmdline NUL, then container NUL when the process is in one
+ * (size bytes in all), shared by a forked child's entry and its parent's
+ * (the child runs the parent's program, in the parent's cgroup, until it
+ * execs): freed with the last entry that holds it */
 struct pt_str {
 	uint32_t refs;
+	uint32_t size;
 	char s[];
 };
 
@@ -152,13 +154,15 @@ static void pt_remove(struct proctable *t, uint32_t i)
 	t->free_head = i;
 }
 
-/* Sets node n's entry (alive) with strings s (a reference handed over, need
- * bytes: image NUL cmdline NUL); leaves its hash and LRU links to the
- * caller. */
+/* Sets node n's entry (alive) with strings s (a reference handed over:
+ * image NUL cmdline NUL [container NUL]), need bytes counted for it;
+ * leaves its hash and LRU links to the caller. */
 static void pt_fill(struct pt_node *n, struct pt_str *s, size_t need, int32_t pid, int32_t ppid,
 		    uint32_t uid, uint64_t start_time, size_t image_len, size_t cmdline_len,
 		    const char *guid)
 {
+	size_t strs = image_len + cmdline_len + 2;
+
 	char g[PROCTABLE_GUID_LEN + 1] = {0};
 
 	/* guid may be the entry's own (a caller passing pe->guid back) */
@@ -177,6 +181,7 @@ static void pt_fill(struct pt_node *n, struct pt_str *s, size_t need, int32_t pi
 	n->e.image_len = image_len;
 	n->e.cmdline = s->s + image_len + 1;
 	n->e.cmdline_len = cmdline_len;
+	n->e.container_id = s->size > strs ? s->s + strs : NULL;
 	n->e.exit_ts = n->e.exec_ts = 0;
 	n->prev = NULL;
 	n->e.prev_image = n->e.prev_cmdline = NULL;
@@ -204,7 +209,7 @@ static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 		  const char *guid, struct pt_str *s, size_t image_len, size_t cmdline_len,
 		  uint64_t exec_ts)
 {
-	size_t need = image_len + cmdline_len + 2;
+	size_t need = s->size;
 	uint32_t i;
 	struct pt_node *n;
 
@@ -217,9 +222,7 @@ static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 		if (t->nodes[i].e.pid == pid && t->nodes[i].e.start_time == start_time)
 			break;
 	if (i != PT_NIL && exec_ts && t->nodes[i].strings &&
-	    t->bytes - t->nodes[i].bytes + need + t->nodes[i].e.image_len +
-		    t->nodes[i].e.cmdline_len + 2 <=
-		t->max_bytes) {
+	    t->bytes - t->nodes[i].bytes + need + t->nodes[i].strings->size <= t->max_bytes) {
 		/* an exec: what ran before stays (for the process's events
 		 * older than the exec, read after it); the usual case, a
 		 * forked child's entry, shares it with its parent */
@@ -231,10 +234,10 @@ static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 		oi = n->e.image_len;
 		oc = n->e.cmdline_len;
 		pt_str_drop(n->prev);
-		t->bytes = t->bytes - n->bytes + need + oi + oc + 2;
+		t->bytes = t->bytes - n->bytes + need + old->size;
 		pt_lru_unlink(t, i);
-		pt_fill(n, s, need + oi + oc + 2, pid, ppid, uid, start_time, image_len,
-			cmdline_len, guid);
+		pt_fill(n, s, need + old->size, pid, ppid, uid, start_time, image_len, cmdline_len,
+			guid);
 		pt_set_prev(n, old, oi, oc, exec_ts);
 		pt_lru_push(t, i);
 		return 0;
@@ -286,21 +289,30 @@ static int pt_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 
 int proctable_exec(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
 		   uint32_t uid, const char *guid, const char *image, size_t image_len,
-		   const char *cmdline, size_t cmdline_len, uint64_t exec_ts)
+		   const char *cmdline, size_t cmdline_len, const char *container, uint64_t exec_ts)
 {
-	size_t need = image_len + cmdline_len + 2;
+	size_t strs = image_len + cmdline_len + 2;
+	size_t clen = container ? strnlen(container, PROCTABLE_CONTAINER_MAX + 1) : 0;
+	size_t need = strs + (clen ? clen + 1 : 0);
 	struct pt_str *s;
 
+	if (clen > PROCTABLE_CONTAINER_MAX)
+		return YM_E_INVAL;
 	if (need > t->max_bytes)
 		return YM_E_TOOBIG;
 	s = malloc(sizeof(*s) + need);
 	if (!s)
 		return YM_E_NOMEM;
 	s->refs = 1;
+	s->size = (uint32_t)need;
 	memcpy(s->s, image, image_len);
 	s->s[image_len] = 0;
 	memcpy(s->s + image_len + 1, cmdline, cmdline_len);
-	s->s[need - 1] = 0;
+	s->s[strs - 1] = 0;
+	if (clen) {
+		memcpy(s->s + strs, container, clen);
+		s->s[need - 1] = 0;
+	}
 	return pt_put(t, pid, start_time, ppid, uid, guid, s, image_len, cmdline_len, exec_ts);
 }
 
@@ -309,7 +321,7 @@ int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 		  size_t cmdline_len)
 {
 	return proctable_exec(t, pid, start_time, ppid, uid, guid, image, image_len, cmdline,
-			      cmdline_len, 0);
+			      cmdline_len, NULL, 0);
 }
 
 int proctable_put_fork(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,

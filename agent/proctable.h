@@ -19,6 +19,7 @@
 
 #define PROCTABLE_GUID_LEN 36
 #define PROCTABLE_UID_NONE UINT32_MAX /* proc_entry.uid not known */
+#define PROCTABLE_CONTAINER_MAX 64	   /* bytes of a container id */
 
 struct proctable;
 
@@ -39,6 +40,10 @@ struct proc_entry {
 	 * program), for an event of the process older than exec_ts; NULL when
 	 * not known */
 	const char *prev_image, *prev_cmdline;
+	/* the container the process runs in (its id, NUL-terminated), as
+	 * its exec or the read of /proc that entered it found it, inherited
+	 * at a fork; NULL: none known */
+	const char *container_id;
 	char guid[PROCTABLE_GUID_LEN + 1];
 };
 
@@ -55,12 +60,16 @@ int proctable_put(struct proctable *t, int32_t pid, uint64_t start_time, int32_t
 		  const char *guid, const char *image, size_t image_len, const char *cmdline,
 		  size_t cmdline_len);
 
-/* proctable_put of an exec seen at exec_ts (the events' clock): an entry
- * of the same key keeps its strings as what the process ran before
- * (prev_image, prev_cmdline; counted in the byte cap). */
+/* proctable_put of an exec seen at exec_ts (the events' clock; 0: not an
+ * exec, as proctable_put) of a process in container (its id, at most
+ * PROCTABLE_CONTAINER_MAX bytes, NUL-terminated; NULL or "": none): an
+ * entry of the same key keeps its strings as what the process ran before
+ * (prev_image, prev_cmdline; counted in the byte cap, as is the container
+ * id). YM_E_INVAL: a longer container id. */
 int proctable_exec(struct proctable *t, int32_t pid, uint64_t start_time, int32_t ppid,
 		   uint32_t uid, const char *guid, const char *image, size_t image_len,
-		   const char *cmdline, size_t cmdline_len, uint64_t exec_ts);
+		   const char *cmdline, size_t cmdline_len, const char *container,
+		   uint64_t exec_ts);
 
 /* proctable_put of a forked child (pid, start_time) whose image, command
  * line and uid are its parent's: parent, an entry proctable_find returned for

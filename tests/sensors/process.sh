@@ -167,9 +167,26 @@ wait_ev "$c6"
 eq "$(q Tty "$c6")" "pts${pts#/dev/pts/}" Tty
 eq "$(q ContainerId "$c6")" "$cid" ContainerId
 [ "$MODE" = bpf ] && eq "$(q CgroupId "$c6")" "$(stat -c %i "$cg")" CgroupId
+ok "exec: Tty, ContainerId"
+
+# the process's other events name its container too, from the process
+# table (its exec's, inherited by a fork): a connection, whose network
+# sensor knows nothing of cgroups, and the termination
+if grep -q "network sensor: " "$LAB_DIR/agent.log"; then
+	out=$(/bin/sh -c "echo \$\$ > $cg/cgroup.procs && exec $helper setuid-connect 0") ||
+		fail "connect in the container"
+	read -r _ hp _ port <<<"$out"
+	c6n="category = 3 AND json_extract(fields, '\$.ProcessId') = '$hp' AND json_extract(fields, '\$.Action') = 'connect' AND json_extract(fields, '\$.DestinationPort') = '$port'"
+	wait_ev "$c6n"
+	eq "$(q Image "$c6n")" "$helper" "connection in a container: Image"
+	eq "$(q ContainerId "$c6n")" "$cid" "connection in a container: ContainerId"
+	c6x="category = 2 AND json_extract(fields, '\$.ProcessId') = '$hp'"
+	wait_ev "$c6x"
+	eq "$(q ContainerId "$c6x")" "$cid" "termination in a container: ContainerId"
+	ok "a container's connection and termination: ContainerId"
+fi
 rmdir "$cg" && cg=""
 [ -n "$cgmnt" ] && umount "$cgmnt" && rmdir "$cgmnt" && cgmnt=""
-ok "exec: Tty, ContainerId"
 
 # a cgroup v1 host (controllers mounted as v1: Docker makes /docker/<id> in
 # each hierarchy, the task stays in the v2 root): the memory controller's

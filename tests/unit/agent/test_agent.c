@@ -790,15 +790,15 @@ static void test_proctable(void **state)
 	assert_null(e->prev_image);
 	assert_int_equal(e->exec_ts, 0);
 	assert_int_equal(proctable_put_fork(t, 6, 2, 5, "g-6", e), 0);
-	assert_int_equal(proctable_exec(t, 6, 2, 5, 0, "g-6", "/usr/bin/id", 11, "id -u", 5, 900),
-			 0);
+	assert_int_equal(
+	    proctable_exec(t, 6, 2, 5, 0, "g-6", "/usr/bin/id", 11, "id -u", 5, NULL, 900), 0);
 	e = proctable_find(t, 6, UINT64_MAX);
 	assert_string_equal(e->image, "/usr/bin/id");
 	assert_string_equal(e->prev_image, "/bin/sh"); /* the parent's, shared */
 	assert_string_equal(e->prev_cmdline, "sh");
 	assert_int_equal(e->prev_image_len, 7);
 	assert_int_equal(e->exec_ts, 900);
-	assert_int_equal(proctable_exec(t, 6, 2, 5, 0, "g-6", "/tmp/p", 6, "p", 1, 950), 0);
+	assert_int_equal(proctable_exec(t, 6, 2, 5, 0, "g-6", "/tmp/p", 6, "p", 1, NULL, 950), 0);
 	e = proctable_find(t, 6, UINT64_MAX);
 	assert_string_equal(e->prev_image, "/usr/bin/id");
 	assert_string_equal(e->prev_cmdline, "id -u");
@@ -810,7 +810,7 @@ static void test_proctable(void **state)
 	assert_int_equal(proctable_exec(t, 6, 2, 5, 0, "g-6", "/x", 2,
 					"0123456789012345678901234567890123456789012345678901"
 					"2345678901234567890123456789",
-					80, 999),
+					80, NULL, 999),
 			 0);
 	e = proctable_find(t, 6, UINT64_MAX);
 	assert_null(e->prev_image);
@@ -822,6 +822,49 @@ static void test_proctable(void **state)
 	assert_int_equal(e->exec_ts, 0);
 	assert_int_equal(proctable_count(t), 2);
 	proctable_free(t);
+
+	/* the container: stored with the strings (counted in the byte cap),
+	 * inherited by a forked child, replaced by an exec, none from a put */
+	{
+		const char *c1 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+		const char *c2 = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+		char c65[66];
+
+		memset(c65, 'a', 65);
+		c65[65] = 0;
+		t = NULL; /* freed above */
+		/* 11 + 65 bytes an entry (shared by the fork, counted for
+		 * each); 9's exec keeps what ran before only if 76 (8) + 76 +
+		 * 76 (9's exec and what ran before) fit: 228 */
+		for (size_t cap = 227; cap <= 228; cap++) {
+			proctable_free(t);
+			assert_int_equal(proctable_new(4, cap, 1000, &t), 0);
+			assert_int_equal(
+			    proctable_exec(t, 8, 1, 1, 0, "g-8", "/bin/sh", 7, "sh", 2, c1, 0), 0);
+			e = proctable_find(t, 8, UINT64_MAX);
+			assert_string_equal(e->container_id, c1);
+			assert_string_equal(e->cmdline, "sh");
+			assert_int_equal(proctable_put_fork(t, 9, 2, 8, "g-9", e), 0);
+			assert_string_equal(proctable_find(t, 9, UINT64_MAX)->container_id, c1);
+			assert_int_equal(
+			    proctable_exec(t, 9, 2, 8, 0, "g-9", "/bin/id", 7, "id", 2, c2, 5), 0);
+			e = proctable_find(t, 9, UINT64_MAX);
+			assert_string_equal(e->container_id, c2);
+			if (cap == 227)
+				assert_null(e->prev_image);
+			else
+				assert_string_equal(e->prev_image, "/bin/sh");
+			assert_string_equal(proctable_find(t, 8, UINT64_MAX)->container_id, c1);
+		}
+		assert_int_equal(proctable_put(t, 9, 2, 8, 0, "g-9", "/bin/id", 7, "id", 2), 0);
+		assert_null(proctable_find(t, 9, UINT64_MAX)->container_id);
+		assert_int_equal(proctable_exec(t, 10, 3, 1, 0, "g-10", "/a", 2, "a", 1, "", 0), 0);
+		assert_null(proctable_find(t, 10, UINT64_MAX)->container_id);
+		assert_int_equal(proctable_exec(t, 11, 3, 1, 0, "g-11", "/a", 2, "a", 1, c65, 0),
+				 YM_E_INVAL);
+		assert_null(proctable_find(t, 11, UINT64_MAX));
+		proctable_free(t);
+	}
 
 	/* the same key again (a forked child at its exec): replaced in place,
 	 * strings, ppid and GUID new, alive again, the byte count kept exact */
