@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <nettle/sha2.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +18,20 @@
 #include <unistd.h>
 
 #define EN_FORKMAP 4096 /* direct-mapped pid -> parent, for processes gone before /proc */
-#define EN_USERS   64
+#define EN_USERS   64	/* user and group names kept */
+/* an id the system named none is asked again after this long */
+#define EN_NAME_RETRY_NS (10ull * 1000000000ull)
 
 struct en_fork {
 	int32_t pid, ppid;
 };
 
+/* a user's or a group's name; name[0] == 0: the system named none when
+ * asked at tried_ns */
 struct en_user {
-	uint32_t uid;
-	int used;
+	uint32_t id;
+	uint8_t used, group;
+	uint64_t tried_ns;
 	char name[64];
 };
 
@@ -47,7 +53,7 @@ struct enrich {
 	int hashes_set;
 	char euid_s[24], luid_s[24], sess_s[24], cg_s[24], code_s[24], sig_s[24];
 	char a0_s[24], a1_s[24], a2_s[24], ret_s[24], cap_s[24], nr_s[24], tpid_s[24];
-	char user[64], tuser[64];
+	char user[64], tuser[64], group[64], gid_s[24], egid_s[24];
 	/* netlink mode's exec: from /proc (ctr: also the scan's, pctr: the
 	 * parent's) */
 	char tty[32], ctr[KPATH_ID_LEN + 1], pctr[KPATH_ID_LEN + 1];
@@ -272,22 +278,52 @@ void enrich_free(struct enrich *en)
 	free(en);
 }
 
-static const char *en_user(struct enrich *en, uint32_t uid)
+/* The name of user (group 0) or group (1) id, or NULL: the last EN_USERS
+ * asked are kept, and so is an id the system names none, asked again after
+ * EN_NAME_RETRY_NS (a container's uid has no name on the host: before, each
+ * of its events cost an NSS lookup, a read of /etc/passwd). The name stays
+ * valid until the next call. */
+static const char *en_name(struct enrich *en, int group, uint32_t id)
 {
-	struct passwd pw, *res = NULL;
-	char buf[2048];
-	struct en_user *u;
+	char buf[4096];
+	struct en_user *u = NULL;
+	const char *name = NULL;
+	uint64_t now;
 
 	for (unsigned i = 0; i < EN_USERS; i++)
-		if (en->users[i].used && en->users[i].uid == uid)
-			return en->users[i].name;
-	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		if (en->users[i].used && en->users[i].id == id && en->users[i].group == group) {
+			u = &en->users[i];
+			break;
+		}
+	if (u && u->name[0])
+		return u->name;
+	now = util_mono_ns();
+	if (u && now - u->tried_ns < EN_NAME_RETRY_NS)
 		return NULL;
-	u = &en->users[en->user_next++ % EN_USERS];
+	if (group) {
+		struct group gr, *res = NULL;
+
+		if (getgrgid_r((gid_t)id, &gr, buf, sizeof(buf), &res) == 0 && res)
+			name = gr.gr_name;
+	} else {
+		struct passwd pw, *res = NULL;
+
+		if (getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &res) == 0 && res)
+			name = pw.pw_name;
+	}
+	if (!u)
+		u = &en->users[en->user_next++ % EN_USERS];
 	u->used = 1;
-	u->uid = uid;
-	util_strlcpy(u->name, pw.pw_name, sizeof(u->name));
-	return u->name;
+	u->group = (uint8_t)(group != 0);
+	u->id = id;
+	u->tried_ns = now;
+	util_strlcpy(u->name, name ? name : "", sizeof(u->name));
+	return u->name[0] ? u->name : NULL;
+}
+
+static const char *en_user(struct enrich *en, uint32_t uid)
+{
+	return en_name(en, 0, uid);
 }
 
 /* Each name is set at most once per event here, so fields are appended
@@ -395,6 +431,21 @@ static void en_user_fields(struct enrich *en, struct event *ev, uint32_t uid)
 		en_set(ev, "User", u, strlen(u));
 }
 
+/* GroupId and Group of a process's real gid, EffectiveGroupId when its
+ * effective gid differs (a setgid program), in en's gid_s, group, egid_s */
+static void en_group_fields(struct enrich *en, struct event *ev, uint32_t gid, uint32_t egid)
+{
+	const char *g = en_name(en, 1, gid);
+
+	en_setu(ev, "GroupId", en->gid_s, sizeof(en->gid_s), gid);
+	if (g) {
+		util_strlcpy(en->group, g, sizeof(en->group));
+		en_set(ev, "Group", en->group, strlen(en->group));
+	}
+	if (egid != gid)
+		en_setu(ev, "EffectiveGroupId", en->egid_s, sizeof(en->egid_s), egid);
+}
+
 /* process_creation from what the eBPF sensor read in the kernel */
 static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event *ev)
 {
@@ -433,6 +484,7 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 	en_user_fields(en, ev, k->uid);
 	if (k->euid != k->uid)
 		en_setu(ev, "EffectiveUserId", en->euid_s, sizeof(en->euid_s), k->euid);
+	en_group_fields(en, ev, k->gid, k->egid);
 	if (k->loginuid != UINT32_MAX)
 		en_setu(ev, "LoginUid", en->luid_s, sizeof(en->luid_s), k->loginuid);
 	if (k->sessionid != UINT32_MAX)
@@ -568,6 +620,7 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 		}
 		if (pi->euid != pi->uid)
 			en_setu(ev, "EffectiveUserId", en->euid_s, sizeof(en->euid_s), pi->euid);
+		en_group_fields(en, ev, pi->gid, pi->egid);
 	}
 	if ((pi->have & PROCINFO_HAVE_STAT) && pi->st.tty_nr != 0 &&
 	    en_tty_name(en, pi->st.tty_nr) > 0)
@@ -772,7 +825,7 @@ static void en_actor(struct enrich *en, const struct sensor_msg *m, struct event
 static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *ev)
 {
 	const struct sensor_kinfo *k = m->k;
-	const char *u;
+	const char *u, *g;
 
 	if (!k)
 		return 0;
@@ -794,8 +847,13 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 		if (u)
 			en_set(ev, "User", u, strlen(u));
 		en_setu(ev, "EffectiveUserId", en->euid_s, sizeof(en->euid_s), k->euid);
-		en_setu(ev, "GroupId", en->luid_s, sizeof(en->luid_s), k->gid);
-		en_setu(ev, "EffectiveGroupId", en->sess_s, sizeof(en->sess_s), k->egid);
+		en_setu(ev, "GroupId", en->gid_s, sizeof(en->gid_s), k->gid);
+		g = en_name(en, 1, k->gid);
+		if (g) {
+			util_strlcpy(en->group, g, sizeof(en->group));
+			en_set(ev, "Group", en->group, strlen(en->group));
+		}
+		en_setu(ev, "EffectiveGroupId", en->egid_s, sizeof(en->egid_s), k->egid);
 		snprintf(en->cap_s, sizeof(en->cap_s), "%016llx", (unsigned long long)k->cap_eff);
 		en_set(ev, "CapEffective", en->cap_s, strlen(en->cap_s));
 		en_sets(ev, "SyscallArg0", en->a0_s, sizeof(en->a0_s), (int64_t)k->sys_args[0]);

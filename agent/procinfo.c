@@ -172,17 +172,20 @@ static int procinfo_status_nth(const char *text, size_t n, const char *key, int 
 	return YM_E_PARSE;
 }
 
-int procinfo_parse_ids(const char *text, size_t n, uint32_t *uid, uint32_t *gid, uint32_t *euid)
+int procinfo_parse_ids(const char *text, size_t n, uint32_t *uid, uint32_t *gid, uint32_t *euid,
+		       uint32_t *egid)
 {
-	uint32_t u, g, e;
+	uint32_t u, g, e, eg;
 
 	if (procinfo_status_nth(text, n, "Uid:", 0, &u) ||
 	    procinfo_status_nth(text, n, "Uid:", 1, &e) ||
-	    procinfo_status_nth(text, n, "Gid:", 0, &g))
+	    procinfo_status_nth(text, n, "Gid:", 0, &g) ||
+	    procinfo_status_nth(text, n, "Gid:", 1, &eg))
 		return YM_E_PARSE;
 	*uid = u;
 	*gid = g;
 	*euid = e;
+	*egid = eg;
 	return 0;
 }
 
@@ -345,7 +348,7 @@ int procinfo_read(int32_t pid, struct procinfo *out)
 		out->have |= PROCINFO_HAVE_STAT;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	if (procinfo_slurp(path, status, sizeof(status), &n) == 0 &&
-	    procinfo_parse_ids(status, n, &out->uid, &out->gid, &out->euid) == 0)
+	    procinfo_parse_ids(status, n, &out->uid, &out->gid, &out->euid, &out->egid) == 0)
 		out->have |= PROCINFO_HAVE_IDS;
 	return (out->have & PROCINFO_HAVE_STAT) ? 0 : YM_E_NOTFOUND;
 }

@@ -30,8 +30,8 @@ struct procstat {
 struct procinfo {
 	unsigned have; /* PROCINFO_HAVE_* */
 	struct procstat st;
-	uint32_t uid, gid; /* real ids from status */
-	uint32_t euid;	   /* effective uid from status */
+	uint32_t uid, gid;   /* real ids from status */
+	uint32_t euid, egid; /* effective ids from status */
 	size_t image_len, cmdline_len, cwd_len;
 	char image[PROCINFO_PATH_MAX];
 	char cwd[PROCINFO_PATH_MAX];
@@ -43,10 +43,11 @@ struct procinfo {
  * ')'. Returns 0 and fills *out, or YM_E_PARSE. */
 int procinfo_parse_stat(const char *text, size_t n, struct procstat *out);
 
-/* Parses the real Uid and Gid, and the effective uid (the Uid line's second
- * number), from the text of /proc/PID/status. Returns 0, or YM_E_PARSE when
+/* Parses the real and effective uid and gid (each line's first and second
+ * numbers) from the text of /proc/PID/status. Returns 0, or YM_E_PARSE when
  * either line is missing or malformed. */
-int procinfo_parse_ids(const char *text, size_t n, uint32_t *uid, uint32_t *gid, uint32_t *euid);
+int procinfo_parse_ids(const char *text, size_t n, uint32_t *uid, uint32_t *gid, uint32_t *euid,
+		       uint32_t *egid);
 
 /* The container id of process pid: the first 64-hex run in /proc/PID/cgroup
  * (every hierarchy: a cgroup v1 host's containers are in /docker/<id> of

@@ -205,22 +205,33 @@ if [ "$(stat -fc %T /sys/fs/cgroup/memory 2>/dev/null)" = cgroupfs ]; then
 	ok "exec: ContainerId from a cgroup v1 hierarchy"
 fi
 
-# a setuid program run by another user: EffectiveUserId (its real uid is
-# UserId); a copy of sleep owned by root with the setuid bit, named after
-# the test
+# a setuid and setgid program run by another user and group:
+# EffectiveUserId and EffectiveGroupId (its real ids are UserId and
+# GroupId, named by User and Group); a copy of sleep owned by root:root
+# with both bits, named after the test
 sdir=$(mktemp -d /tmp/ym-suid.XXXXXX)
 chmod 755 "$sdir"
 cp /bin/sleep "$sdir/sleep-$mark"
-chmod 4755 "$sdir/sleep-$mark"
+chown 0:0 "$sdir/sleep-$mark"
+chmod 6755 "$sdir/sleep-$mark"
 nobody=$(id -u nobody)
+nogroup=$(getent group "$nobody" | cut -d: -f1)
 setpriv --reuid="$nobody" --regid="$nobody" --clear-groups "$sdir/sleep-$mark" 0.3 ||
 	fail "setuid sleep"
 c7="$P1 AND json_extract(fields, '\$.Image') = '$sdir/sleep-$mark'"
 wait_ev "$c7"
 eq "$(q UserId "$c7")" "$nobody" "setuid exec: UserId"
 eq "$(q EffectiveUserId "$c7")" "0" "setuid exec: EffectiveUserId"
+eq "$(q GroupId "$c7")" "$nobody" "setgid exec: GroupId"
+[ -n "$nogroup" ] && eq "$(q Group "$c7")" "$nogroup" "setgid exec: Group"
+eq "$(q EffectiveGroupId "$c7")" "0" "setgid exec: EffectiveGroupId"
 rm -rf "$sdir" && sdir=""
-ok "exec: EffectiveUserId of a setuid program"
+# a process of root's group: GroupId and Group, no EffectiveGroupId
+c7r="$P1 AND json_extract(fields, '\$.CommandLine') = '/bin/sh -c sleep 0.3; : $mark-tty'"
+eq "$(q GroupId "$c7r")" "0" "exec: GroupId"
+eq "$(q Group "$c7r")" "root" "exec: Group"
+eq "$(q EffectiveGroupId "$c7r")" "" "exec: no EffectiveGroupId"
+ok "exec: GroupId, Group; EffectiveUserId and EffectiveGroupId of a setuid and setgid program"
 
 if [ "$MODE" = bpf ]; then
 	# a user the test can switch to
@@ -232,6 +243,8 @@ if [ "$MODE" = bpf ]; then
 	eq "$(q Syscall "$c5")" "setresuid" Syscall
 	eq "$(q UserId "$c5")" "$nobody" "privilege_change UserId"
 	eq "$(q EffectiveUserId "$c5")" "$nobody" "privilege_change EffectiveUserId"
+	eq "$(q GroupId "$c5")" "0" "privilege_change GroupId"
+	eq "$(q Group "$c5")" "root" "privilege_change Group"
 	eq "$(q Image "$c5")" "$helper" "privilege_change Image"
 	eq "$(q Result "$c5")" "0" "privilege_change Result"
 	ok "privilege change: setresuid"

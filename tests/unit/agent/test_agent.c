@@ -988,7 +988,7 @@ static void test_stat_parsing(void **state)
 	    "4242 (a) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 ) (b) S 77 1 1 0 -1 "
 	    "4194560 100 0 0 0 5 3 0 0 20 0 1 0 987654 12345 200 18446744073709551615\n";
 	static const char trunc[] = "4242 (sh) S 77 1 1 0 -1 4194560 100 0";
-	uint32_t uid = 0, gid = 0, euid = 0;
+	uint32_t uid = 0, gid = 0, euid = 0, egid = 0;
 	static const char status[] = "Name:\tsh\nUmask:\t0022\nState:\tS\nUid:\t1000\t0\t0\t0\n"
 				     "Gid:\t27\t27\t27\t27\n";
 	char argv[] = "ls\0-l\0/tmp\0\0";
@@ -1013,15 +1013,21 @@ static void test_stat_parsing(void **state)
 	assert_int_equal(procinfo_parse_stat(trunc, sizeof(trunc) - 1, &st), YM_E_PARSE);
 	assert_int_equal(procinfo_parse_stat("", 0, &st), YM_E_PARSE);
 	assert_int_equal(procinfo_parse_stat("12 (x", 5, &st), YM_E_PARSE);
-	assert_int_equal(procinfo_parse_ids(status, sizeof(status) - 1, &uid, &gid, &euid), 0);
+	assert_int_equal(procinfo_parse_ids(status, sizeof(status) - 1, &uid, &gid, &euid, &egid),
+			 0);
 	assert_int_equal(uid, 1000);
 	assert_int_equal(euid, 0); /* a setuid-root program run by uid 1000 */
 	assert_int_equal(gid, 27);
-	assert_int_equal(procinfo_parse_ids("Uid:\tx\n", 7, &uid, &gid, &euid), YM_E_PARSE);
+	assert_int_equal(egid, 27);
+	/* a setgid program: the Gid line's second number */
+	assert_int_equal(
+	    procinfo_parse_ids("Uid:\t5\t5\nGid:\t5\t42\n", 19, &uid, &gid, &euid, &egid), 0);
+	assert_int_equal(egid, 42);
+	assert_int_equal(procinfo_parse_ids("Uid:\tx\n", 7, &uid, &gid, &euid, &egid), YM_E_PARSE);
 	/* the effective uid missing, or not a number */
-	assert_int_equal(procinfo_parse_ids("Uid:\t1\nGid:\t2\t2\n", 16, &uid, &gid, &euid),
+	assert_int_equal(procinfo_parse_ids("Uid:\t1\nGid:\t2\t2\n", 16, &uid, &gid, &euid, &egid),
 			 YM_E_PARSE);
-	assert_int_equal(procinfo_parse_ids("Uid:\t1\t-\nGid:\t2\n", 16, &uid, &gid, &euid),
+	assert_int_equal(procinfo_parse_ids("Uid:\t1\t-\nGid:\t2\n", 16, &uid, &gid, &euid, &egid),
 			 YM_E_PARSE);
 	assert_int_equal(procinfo_join_cmdline(argv, sizeof(argv) - 1), 10);
 	assert_string_equal(argv, "ls -l /tmp");
