@@ -1,0 +1,1 @@
+ym_fuzz_target(procinfo ymagent ymfamilies)
