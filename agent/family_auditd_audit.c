@@ -20,8 +20,13 @@
 #include <unistd.h>
 
 #define AU_RECV	   (64 * 1024)
-#define AU_FIELDS  48			  /* key=value pairs parsed per record */
+/* key=value pairs parsed per record: an EXECVE record holds as many
+ * arguments as fit in ~7.5 KB (before 2026-11-27, 48: the command line of
+ * an exec with more arguments ended at the 47th) */
+#define AU_FIELDS  512
 #define AU_WAIT_NS (2ull * 1000000000ull) /* a group without EOE is emitted after this */
+/* bytes of an exec's command line kept (as the process sensors') */
+#define AU_CMDLINE 32768
 /* At the stop (au_quiesce), what kauditd still queues was produced before
  * it: waited for this long at most (its thread sends within microseconds;
  * a full socket makes it wait until the last polls read) */
@@ -73,7 +78,7 @@ struct family {
 	struct au_group grp[FAMILY_AUDITD_GROUPS];
 	struct au_kv kv, ctx;
 	struct event ev;
-	char cmdline[FAMILY_AUDITD_TEXT], pidbuf[FAMILY_UTIL_U64_MAX];
+	char cmdline[AU_CMDLINE + 1], pidbuf[FAMILY_UTIL_U64_MAX];
 	uint8_t rbuf[AU_RECV];
 };
 
@@ -516,7 +521,11 @@ static void au_parse(uint16_t type, const char *text, size_t n, struct au_kv *kv
 
 					kv->store[o++] = ch == '\0' ? ' ' : ch;
 				}
-				while (o > vstart && kv->store[o - 1] == ' ')
+				/* a proctitle's trailing NULs; an argument's
+				 * own trailing spaces stay (one with a space is
+				 * hex-encoded: "hi " as 686920) */
+				while (type != AUDIT_EXECVE && o > vstart &&
+				       kv->store[o - 1] == ' ')
 					o--;
 				goto done;
 			}
@@ -596,6 +605,76 @@ drop:
 	return 0;
 }
 
+/* The field named name of kv at index *at or after it (an EXECVE record's
+ * arguments come in order: the search starts where the last one was
+ * found), moving *at past it; NULL when none. */
+static const char *au_get_next(const struct au_kv *kv, const char *name, int *at, size_t *len)
+{
+	for (int i = *at; i < kv->n; i++)
+		if (strcmp(kv->name[i], name) == 0) {
+			*at = i + 1;
+			*len = kv->vlen[i];
+			return kv->val[i];
+		}
+	return NULL;
+}
+
+/* Appends the arguments of the EXECVE record parsed in f->kv to f->cmdline
+ * (*o bytes so far). The kernel writes a0, a1, ... and splits an argument
+ * too long for the rest of the record into a<N>[0], a<N>[1], ... (after
+ * a<N>_len), going on in the next EXECVE record of the event: *arg and
+ * *part say where the last record stopped. Returns 0, or -1 once
+ * f->cmdline is full. */
+static int au_execve_args(struct family *f, size_t *o, int *arg, int *part)
+{
+	int at = 0;
+	char name[32];
+
+	for (;;) {
+		const char *v = NULL;
+		size_t n = 0;
+		int whole = 0;
+
+		if (*part == 0) {
+			snprintf(name, sizeof(name), "a%d", *arg);
+			v = au_get_next(&f->kv, name, &at, &n);
+			whole = v != NULL;
+		}
+		if (v == NULL) {
+			snprintf(name, sizeof(name), "a%d[%d]", *arg, *part);
+			v = au_get_next(&f->kv, name, &at, &n);
+		}
+		if (v == NULL && *part > 0) {
+			/* the split argument ended: the next one starts here,
+			 * or its parts go on in the next record */
+			int probe = at;
+			size_t pn;
+
+			snprintf(name, sizeof(name), "a%d", *arg + 1);
+			if (au_get_next(&f->kv, name, &probe, &pn) == NULL) {
+				snprintf(name, sizeof(name), "a%d[0]", *arg + 1);
+				if (au_get_next(&f->kv, name, &probe, &pn) == NULL)
+					return 0;
+			}
+			(*arg)++;
+			*part = 0;
+			continue;
+		}
+		if (v == NULL)
+			return 0;
+		if (*o + n + 2 > sizeof(f->cmdline))
+			return -1;
+		if (*o != 0 && *part == 0)
+			f->cmdline[(*o)++] = ' ';
+		memcpy(f->cmdline + *o, v, n);
+		*o += n;
+		if (whole)
+			(*arg)++;
+		else
+			(*part)++;
+	}
+}
+
 /* The process_creation event of an execve: the fallback of the process family. */
 static int au_emit_exec(struct family *f, const struct au_group *g, family_emit_fn emit, void *arg)
 {
@@ -603,24 +682,15 @@ static int au_emit_exec(struct family *f, const struct au_group *g, family_emit_
 	size_t o = 0, n;
 	const char *v;
 	uint64_t pid = 0;
-	char name[16];
+	int a = 0, part = 0;
 
-	/* the EXECVE record: a0..aN */
+	/* the EXECVE records, in order: a0..aN */
 	for (int i = 0; i < g->nrec; i++)
-		if (g->rec[i].type == AUDIT_EXECVE)
+		if (g->rec[i].type == AUDIT_EXECVE) {
 			au_parse(AUDIT_EXECVE, g->rec[i].text, g->rec[i].len, &f->kv);
-	for (int a = 0; a < 4096; a++) {
-		snprintf(name, sizeof(name), "a%d", a);
-		v = au_get(&f->kv, name, &n);
-		if (v == NULL)
-			break;
-		if (o + n + 2 > sizeof(f->cmdline))
-			break;
-		if (o != 0)
-			f->cmdline[o++] = ' ';
-		memcpy(f->cmdline + o, v, n);
-		o += n;
-	}
+			if (au_execve_args(f, &o, &a, &part) != 0)
+				break;
+		}
 	f->cmdline[o] = '\0';
 	event_init(ev);
 	ev->ts_ns = g->ts_ns;
@@ -637,11 +707,14 @@ static int au_emit_exec(struct family *f, const struct au_group *g, family_emit_
 		(void)event_set(ev, "ParentProcessId", v, n);
 	if ((v = au_get(&f->ctx, "uid", &n)) != NULL)
 		(void)event_set(ev, "UserId", v, n);
+	/* the first CWD record's (the event borrows the parse: a second
+	 * parse would rewrite the value it points to) */
 	for (int i = 0; i < g->nrec; i++)
 		if (g->rec[i].type == AUDIT_CWD) {
 			au_parse(AUDIT_CWD, g->rec[i].text, g->rec[i].len, &f->kv);
 			if ((v = au_get(&f->kv, "cwd", &n)) != NULL)
 				(void)event_set(ev, "CurrentDirectory", v, n);
+			break;
 		}
 	return au_emit(f, ev, emit, arg);
 }

@@ -565,6 +565,23 @@ int main(void)
 	ft_expect(e, "UserId", "0");
 	FT_CHECK(ft_count(&t, "CommandLine", "/bin/echo yamori audit test two", NULL) == 1);
 
+	/* an argument longer than the kernel puts in one EXECVE record (7,500
+	 * bytes: it splits it into a1[0], a1[1], ... over records of the
+	 * event), and one whose trailing space is its own (hex-encoded, as
+	 * any argument with a space): the whole command line, exact */
+	{
+		static char big[12001], want[12100];
+
+		for (size_t i = 0; i < sizeof(big) - 1; i++)
+			big[i] = (char)('a' + i % 26);
+		snprintf(want, sizeof(want), "/bin/echo %s tail ", big);
+		c = echo(big, "tail ");
+		snprintf(pid, sizeof(pid), "%d", (int)c);
+		e = ft_wait(&t, 3000, "ProcessId", pid, "CommandLine", want, NULL);
+		FT_CHECK(e != NULL);
+		FT_CHECK(e->category == EVCAT_PROCESS_CREATION);
+	}
+
 	/* records whose types lie below the user-message range: the kernel's
 	 * LOGIN and a user-space USER message */
 	c = set_loginuid("4242");

@@ -675,6 +675,124 @@ static void test_auditd_requested_rule_reported(void **state)
 	family_auditd_audit_ops.stop(f);
 }
 
+/* The process_creation event of the auditd fallback: its command line and
+ * cwd, as the kernel writes them */
+struct au_exec_seen {
+	int n;
+	char cmd[40000], cwd[64];
+	size_t cmd_len;
+};
+
+static int au_exec_collect(void *arg, const struct event *ev)
+{
+	struct au_exec_seen *x = arg;
+	const char *v;
+	size_t n = 0;
+
+	if (ev->category != EVCAT_PROCESS_CREATION)
+		return 0;
+	x->n++;
+	v = event_get(ev, "CommandLine", &n);
+	assert_non_null(v);
+	assert_true(n < sizeof(x->cmd));
+	memcpy(x->cmd, v, n + 1);
+	x->cmd_len = n;
+	copy_field(ev, "CurrentDirectory", x->cwd, sizeof(x->cwd));
+	return 0;
+}
+
+static void au_feed_x(struct family *f, uint16_t type, const char *text, struct au_exec_seen *x)
+{
+	(void)family_auditd_audit_feed(f, type, text, strlen(text), au_exec_collect, x);
+}
+
+static void test_auditd_exec_command_line(void **state)
+{
+	struct family_env env = {.self_pid = (int32_t)getpid()};
+	struct family *f = NULL;
+	struct au_exec_seen *x = calloc(1, sizeof(*x));
+	char *t = malloc(16384), *want = malloc(40000), *hex = malloc(16384);
+	size_t o, w;
+	(void)state;
+
+	assert_non_null(x);
+	assert_non_null(t);
+	assert_non_null(want);
+	assert_non_null(hex);
+	assert_int_equal(family_auditd_audit_new(&env, &f), 0);
+
+	/* 300 arguments in one record (48 were parsed before), one with a
+	 * trailing space (hex-encoded: it was cut), and two CWD records (the
+	 * second rewrote the first's value, which the event still borrowed) */
+	o = (size_t)snprintf(t, 16384,
+			     "audit(1700000000.123:300): arch=c000003e syscall=59 success=yes "
+			     "exit=0 ppid=1 pid=%d uid=0 comm=\"x\" exe=\"/usr/bin/x\"",
+			     other_pid());
+	au_feed_x(f, AUDIT_SYSCALL, t, x);
+	o = (size_t)snprintf(t, 16384, "audit(1700000000.123:300): argc=301 a0=\"/usr/bin/x\"");
+	w = (size_t)snprintf(want, 40000, "/usr/bin/x");
+	for (int i = 1; i < 300; i++) {
+		o += (size_t)snprintf(t + o, 16384 - o, " a%d=\"v%d\"", i, i);
+		w += (size_t)snprintf(want + w, 40000 - w, " v%d", i);
+	}
+	o += (size_t)snprintf(t + o, 16384 - o, " a300=686920"); /* "hi " */
+	w += (size_t)snprintf(want + w, 40000 - w, " hi ");
+	au_feed_x(f, AUDIT_EXECVE, t, x);
+	au_feed_x(f, AUDIT_CWD, "audit(1700000000.123:300): cwd=\"/srv/first\"", x);
+	au_feed_x(f, AUDIT_CWD, "audit(1700000000.123:300): item=0", x);
+	au_feed_x(f, AUDIT_EOE, "audit(1700000000.123:300): ", x);
+	assert_int_equal(x->n, 1);
+	assert_string_equal(x->cmd, want);
+	assert_string_equal(x->cwd, "/srv/first");
+
+	/* an argument too long for its record: a1_len, then a1[0] in the
+	 * first EXECVE record and a1[1], a1[2] in the second, then a2; the
+	 * parts are hex-encoded (the argument holds a space) */
+	memset(x, 0, sizeof(*x));
+	au_feed_x(f, AUDIT_SYSCALL,
+		  "audit(1700000000.200:301): syscall=59 success=yes pid=2 ppid=1 "
+		  "exe=\"/usr/bin/python3\"",
+		  x);
+	for (int i = 0; i < 3000; i++)
+		snprintf(hex + 2 * i, 3, "%02X", i % 10 == 9 ? ' ' : 'A' + i % 26);
+	w = (size_t)snprintf(want, 40000, "python3 -c ");
+	for (int i = 0; i < 3000; i++)
+		want[w++] = i % 10 == 9 ? ' ' : (char)('A' + i % 26);
+	w += (size_t)snprintf(want + w, 40000 - w, " end");
+	snprintf(t, 16384,
+		 "audit(1700000000.200:301): argc=4 a0=\"python3\" a1=\"-c\" a2_len=6000 "
+		 "a2[0]=%.2000s",
+		 hex);
+	au_feed_x(f, AUDIT_EXECVE, t, x);
+	snprintf(t, 16384, "audit(1700000000.200:301): a2[1]=%.2000s a2[2]=%.2000s a3=\"end\"",
+		 hex + 2000, hex + 4000);
+	au_feed_x(f, AUDIT_EXECVE, t, x);
+	au_feed_x(f, AUDIT_EOE, "audit(1700000000.200:301): ", x);
+	assert_int_equal(x->n, 1);
+	assert_int_equal(x->cmd_len, w);
+	assert_memory_equal(x->cmd, want, w);
+
+	/* the same, the parts ending at a record's end, the next argument
+	 * first in the next record */
+	memset(x, 0, sizeof(*x));
+	au_feed_x(f, AUDIT_SYSCALL,
+		  "audit(1700000000.300:302): syscall=59 success=yes pid=3 ppid=1", x);
+	au_feed_x(f, AUDIT_EXECVE,
+		  "audit(1700000000.300:302): argc=3 a0=\"sh\" a1_len=8 a1[0]=\"abcd\" "
+		  "a1[1]=\"efgh\"",
+		  x);
+	au_feed_x(f, AUDIT_EXECVE, "audit(1700000000.300:302): a2=\"z\"", x);
+	au_feed_x(f, AUDIT_EOE, "audit(1700000000.300:302): ", x);
+	assert_int_equal(x->n, 1);
+	assert_string_equal(x->cmd, "sh abcdefgh z");
+
+	family_auditd_audit_ops.stop(f);
+	free(x);
+	free(t);
+	free(want);
+	free(hex);
+}
+
 /* A sensor (or family) holding records its descriptor never announces, as a
  * ring buffer below its wake-up mark: each poll hands over what it may take
  * (none reach the batcher: the collector's reads are what is counted). */
@@ -1039,6 +1157,7 @@ int main(void)
 	    cmocka_unit_test(test_auditd_stale_rule_skipped),
 	    cmocka_unit_test(test_auditd_requested_rule_reported),
 	    cmocka_unit_test(test_auditd_flush_at_stop),
+	    cmocka_unit_test(test_auditd_exec_command_line),
 	    cmocka_unit_test(test_dns_track_flush_at_stop),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
