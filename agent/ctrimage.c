@@ -10,22 +10,37 @@
 #define CI_ID_LEN   64
 #define CI_FILE_MAX (4u << 20)
 
-/* where each runtime keeps a container's configuration, and where the
- * image's name is in it: the value of key in the object obj */
+enum { CI_IMAGE, CI_NAME, CI_POD, CI_POD_NS, CI_FIELDS };
+
+/* where each runtime keeps a container's configuration, and where each
+ * field is in it: the keys from the top object down (at most 3) */
 static const struct {
 	const char *dir, *file; /* the path under the root: dir, the id, file */
-	const char *obj, *key;
+	const char *path[CI_FIELDS][3];
 } ci_src[] = {
-    {"/var/lib/docker/containers/", "/config.v2.json", "Config", "Image"},
-    {"/run/containerd/io.containerd.runtime.v2.task/k8s.io/", "/config.json", "annotations",
-     "io.kubernetes.cri.image-name"},
-    {"/run/containers/storage/overlay-containers/", "/userdata/config.json", "annotations",
-     "io.kubernetes.cri-o.ImageName"},
+    {"/var/lib/docker/containers/",
+     "/config.v2.json",
+     {{"Config", "Image"},
+      {"Name"},
+      {"Config", "Labels", "io.kubernetes.pod.name"},
+      {"Config", "Labels", "io.kubernetes.pod.namespace"}}},
+    {"/run/containerd/io.containerd.runtime.v2.task/k8s.io/",
+     "/config.json",
+     {{"annotations", "io.kubernetes.cri.image-name"},
+      {"annotations", "io.kubernetes.cri.container-name"},
+      {"annotations", "io.kubernetes.cri.sandbox-name"},
+      {"annotations", "io.kubernetes.cri.sandbox-namespace"}}},
+    {"/run/containers/storage/overlay-containers/",
+     "/userdata/config.json",
+     {{"annotations", "io.kubernetes.cri-o.ImageName"},
+      {"annotations", "io.kubernetes.container.name"},
+      {"annotations", "io.kubernetes.pod.name"},
+      {"annotations", "io.kubernetes.pod.namespace"}}},
 };
 
 struct ci_ent {
 	char id[CI_ID_LEN + 1];
-	char *image; /* NULL: no runtime named it at tried_ns */
+	char *v[CI_FIELDS]; /* malloc'd; all NULL: no runtime named it at tried_ns */
 	uint64_t tried_ns;
 	uint64_t used; /* the cache's clock at its last use */
 };
@@ -38,6 +53,7 @@ struct ci_ent {
 
 struct ctrimage {
 	char root[512];
+	struct ctrimage_info info; /* ctrimage_get's answer */
 	struct ci_ent e[CTRIMAGE_MAX];
 	uint64_t key[CTRIMAGE_MAX]; /* e[i].id's first 8 bytes */
 	int16_t slot[CI_SLOTS];	    /* index into e, -1: empty */
@@ -87,7 +103,8 @@ void ctrimage_free(struct ctrimage *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->n; i++)
-		free(c->e[i].image);
+		for (int f = 0; f < CI_FIELDS; f++)
+			free(c->e[i].v[f]);
 	free(c);
 }
 
@@ -112,28 +129,56 @@ static int ci_name_ok(const char *s, size_t n)
 	return 1;
 }
 
-/* The image's name from source k for id, malloc'd, or NULL. */
-static char *ci_read(const struct ctrimage *c, size_t k, const char *id)
+/* The fields source k has for id into e->v (malloc'd; NULL where it has
+ * none). Returns 1 when it had any. */
+static int ci_read(const struct ctrimage *c, size_t k, const char *id, struct ci_ent *e)
 {
-	char path[768], *data = NULL, *name = NULL;
+	char path[768], *data = NULL;
 	size_t n;
-	json_t *root = NULL, *v;
-	int w;
+	json_t *root = NULL;
+	int w, any = 0;
 
 	w = snprintf(path, sizeof(path), "%s%s%s%s", c->root, ci_src[k].dir, id, ci_src[k].file);
 	if (w <= 0 || (size_t)w >= sizeof(path) ||
 	    util_read_file(path, CI_FILE_MAX, &data, &n) != 0)
-		return NULL;
+		return 0;
 	root = json_loadb(data, n, 0, NULL);
-	v = json_object_get(json_object_get(root, ci_src[k].obj), ci_src[k].key);
-	if (json_is_string(v) && ci_name_ok(json_string_value(v), json_string_length(v)))
-		name = strdup(json_string_value(v));
+	for (int f = 0; f < CI_FIELDS; f++) {
+		json_t *v = root;
+		const char *s;
+		size_t len;
+
+		for (int d = 0; d < 3 && ci_src[k].path[f][d] && v; d++)
+			v = json_object_get(v, ci_src[k].path[f][d]);
+		if (!json_is_string(v))
+			continue;
+		s = json_string_value(v);
+		len = json_string_length(v);
+		if (f == CI_NAME && len > 0 && s[0] == '/') { /* Docker's "/name" */
+			s++;
+			len--;
+		}
+		if (ci_name_ok(s, len) && (e->v[f] = strndup(s, len)) != NULL)
+			any = 1;
+	}
 	json_decref(root);
 	free(data);
-	return name;
+	return any;
 }
 
-const char *ctrimage_get(struct ctrimage *c, const char *id, uint64_t now_ns)
+/* e's fields as the answer, or NULL when it has none */
+static const struct ctrimage_info *ci_info(struct ctrimage *c, const struct ci_ent *e)
+{
+	if (!e->v[CI_IMAGE] && !e->v[CI_NAME] && !e->v[CI_POD] && !e->v[CI_POD_NS])
+		return NULL;
+	c->info.image = e->v[CI_IMAGE];
+	c->info.name = e->v[CI_NAME];
+	c->info.pod = e->v[CI_POD];
+	c->info.pod_namespace = e->v[CI_POD_NS];
+	return &c->info;
+}
+
+const struct ctrimage_info *ctrimage_get(struct ctrimage *c, const char *id, uint64_t now_ns)
 {
 	struct ci_ent *e = NULL;
 	uint64_t k;
@@ -146,9 +191,11 @@ const char *ctrimage_get(struct ctrimage *c, const char *id, uint64_t now_ns)
 		if (c->key[c->slot[p]] == k && memcmp(c->e[c->slot[p]].id, id, CI_ID_LEN) == 0)
 			e = &c->e[c->slot[p]];
 	if (e) {
+		const struct ctrimage_info *in = ci_info(c, e);
+
 		e->used = c->clock;
-		if (e->image || now_ns - e->tried_ns < CTRIMAGE_RETRY_NS)
-			return e->image;
+		if (in || now_ns - e->tried_ns < CTRIMAGE_RETRY_NS)
+			return in;
 	} else {
 		size_t i;
 		int reused = 0;
@@ -160,12 +207,13 @@ const char *ctrimage_get(struct ctrimage *c, const char *id, uint64_t now_ns)
 			for (size_t j = 1; j < c->n; j++)
 				if (c->e[j].used < c->e[i].used)
 					i = j;
-			free(c->e[i].image);
+			for (int f = 0; f < CI_FIELDS; f++)
+				free(c->e[i].v[f]);
 			reused = 1;
 		}
 		e = &c->e[i];
 		memcpy(e->id, id, CI_ID_LEN + 1);
-		e->image = NULL;
+		memset(e->v, 0, sizeof(e->v));
 		e->used = c->clock;
 		c->key[i] = k;
 		if (reused) {
@@ -179,7 +227,8 @@ const char *ctrimage_get(struct ctrimage *c, const char *id, uint64_t now_ns)
 		}
 	}
 	e->tried_ns = now_ns;
-	for (size_t src = 0; src < sizeof(ci_src) / sizeof(ci_src[0]) && !e->image; src++)
-		e->image = ci_read(c, src, id);
-	return e->image;
+	for (size_t src = 0; src < sizeof(ci_src) / sizeof(ci_src[0]); src++)
+		if (ci_read(c, src, id, e))
+			break;
+	return ci_info(c, e);
 }

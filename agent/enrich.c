@@ -358,17 +358,25 @@ static void en_sets(struct event *ev, const char *name, char *buf, size_t bufsz,
 /* Hashes=SHA256=<hex>. A storm, a build or a shell loop execs the same few
  * programs: the text of the last digest is kept and not formatted again
  * (util_hex was ~2 % of the enrich + encode pipeline's instructions). */
-/* ContainerId and, when its runtime names it, ContainerImage of container
- * id (borrowed by the event), set by set (en_set, or en_set_chk for a
- * family's event) */
+/* ContainerId of container id (borrowed by the event) and what its runtime
+ * says of it: ContainerImage, ContainerName, PodName, PodNamespace; set by
+ * set (en_set, or en_set_chk for a family's event) */
 static void en_container(struct enrich *en, struct event *ev, const char *id,
 			 void (*set)(struct event *, const char *, const char *, size_t))
 {
-	const char *img = ctrimage_get(en->ci, id, util_mono_ns());
+	const struct ctrimage_info *in = ctrimage_get(en->ci, id, util_mono_ns());
 
 	set(ev, "ContainerId", id, strlen(id));
-	if (img)
-		set(ev, "ContainerImage", img, strlen(img));
+	if (!in)
+		return;
+	if (in->image)
+		set(ev, "ContainerImage", in->image, strlen(in->image));
+	if (in->name)
+		set(ev, "ContainerName", in->name, strlen(in->name));
+	if (in->pod)
+		set(ev, "PodName", in->pod, strlen(in->pod));
+	if (in->pod_namespace)
+		set(ev, "PodNamespace", in->pod_namespace, strlen(in->pod_namespace));
 }
 
 static void en_hashes(struct enrich *en, struct event *ev, const uint8_t sha[32])

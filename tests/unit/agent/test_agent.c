@@ -495,6 +495,14 @@ static void ct_put(const char *rel, const char *text)
 	assert_int_equal(util_write_file(path, text, strlen(text), 0600), 0);
 }
 
+/* the image ctrimage_get names, or NULL */
+static const char *ct_img(struct ctrimage *c, const char *id, uint64_t t)
+{
+	const struct ctrimage_info *in = ctrimage_get(c, id, t);
+
+	return in ? in->image : NULL;
+}
+
 static void test_ctrimage(void **state)
 {
 	static const char d[] = "c4edf15e94972acaa67febc22c81cbb635dd72e4a6321ec0fb5c18445cf7d112";
@@ -504,6 +512,7 @@ static void test_ctrimage(void **state)
 	    "0000000000000000000000000000000000000000000000000000000000000001";
 	char root[500], path[700], id[65];
 	struct ctrimage *c;
+	const struct ctrimage_info *in;
 	uint64_t t = 1000000000ull;
 	(void)state;
 
@@ -521,21 +530,40 @@ static void test_ctrimage(void **state)
 	       "{\"ociVersion\":\"1.1.0\",\"process\":{\"args\":[\"/manager\"]},"
 	       "\"annotations\":{\"io.kubernetes.cri.container-name\":\"operator\","
 	       "\"io.kubernetes.cri.container-type\":\"container\","
+	       "\"io.kubernetes.cri.sandbox-name\":\"bpfman-operator-7d8f9c-x2lqz\","
+	       "\"io.kubernetes.cri.sandbox-namespace\":\"bpfman\","
 	       "\"io.kubernetes.cri.image-name\":\"quay.io/bpfman/bpfman-operator:latest\"}}");
 	snprintf(path, sizeof(path),
 		 "/run/containers/storage/overlay-containers/%s/userdata/config.json", o);
 	ct_put(path, "{\"ociVersion\":\"1.0.2\",\"annotations\":{"
 		     "\"io.kubernetes.cri-o.ContainerType\":\"container\","
+		     "\"io.kubernetes.container.name\":\"coredns\","
+		     "\"io.kubernetes.pod.name\":\"coredns-6d4b75cb6d-8vq2m\","
+		     "\"io.kubernetes.pod.namespace\":\"kube-system\","
 		     "\"io.kubernetes.cri-o.ImageName\":\"k8s.gcr.io/coredns/coredns:v1.8.6\"}}");
 
 	assert_int_equal(ctrimage_new(root, &c), 0);
-	assert_string_equal(ctrimage_get(c, d, t), "yamori-test/bb:1");
-	assert_string_equal(ctrimage_get(c, k, t), "quay.io/bpfman/bpfman-operator:latest");
-	assert_string_equal(ctrimage_get(c, o, t), "k8s.gcr.io/coredns/coredns:v1.8.6");
+	assert_string_equal(ct_img(c, d, t), "yamori-test/bb:1");
+	assert_string_equal(ct_img(c, k, t), "quay.io/bpfman/bpfman-operator:latest");
+	assert_string_equal(ct_img(c, o, t), "k8s.gcr.io/coredns/coredns:v1.8.6");
+	/* the container's name (Docker's without its '/'), and a Kubernetes
+	 * container's pod and namespace */
+	in = ctrimage_get(c, d, t);
+	assert_string_equal(in->name, "priceless_mclaren");
+	assert_null(in->pod);
+	assert_null(in->pod_namespace);
+	in = ctrimage_get(c, k, t);
+	assert_string_equal(in->name, "operator");
+	assert_string_equal(in->pod, "bpfman-operator-7d8f9c-x2lqz");
+	assert_string_equal(in->pod_namespace, "bpfman");
+	in = ctrimage_get(c, o, t);
+	assert_string_equal(in->name, "coredns");
+	assert_string_equal(in->pod, "coredns-6d4b75cb6d-8vq2m");
+	assert_string_equal(in->pod_namespace, "kube-system");
 	/* found once, kept: the file gone does not matter */
 	snprintf(path, sizeof(path), "%s/var/lib/docker/containers/%s/config.v2.json", root, d);
 	assert_int_equal(unlink(path), 0);
-	assert_string_equal(ctrimage_get(c, d, t + 1), "yamori-test/bb:1");
+	assert_string_equal(ct_img(c, d, t + 1), "yamori-test/bb:1");
 
 	/* not an id: never a path (a file where "../" would lead) */
 	ct_put("/x/config.v2.json", "{\"Config\":{\"Image\":\"traversal\"}}");
@@ -548,9 +576,15 @@ static void test_ctrimage(void **state)
 	/* unknown, then written: asked again only after the retry interval */
 	assert_null(ctrimage_get(c, late, t));
 	snprintf(path, sizeof(path), "/var/lib/docker/containers/%s/config.v2.json", late);
-	ct_put(path, "{\"Config\":{\"Image\":\"alpine:3.20\"}}");
+	ct_put(path, "{\"Config\":{\"Image\":\"alpine:3.20\",\"Labels\":{"
+		     "\"io.kubernetes.pod.name\":\"web-0\",\"io.kubernetes.pod.namespace\":"
+		     "\"shop\"}},\"Name\":\"/k8s_web_web-0_shop_0\"}");
 	assert_null(ctrimage_get(c, late, t + CTRIMAGE_RETRY_NS - 1));
-	assert_string_equal(ctrimage_get(c, late, t + CTRIMAGE_RETRY_NS), "alpine:3.20");
+	assert_string_equal(ct_img(c, late, t + CTRIMAGE_RETRY_NS), "alpine:3.20");
+	in = ctrimage_get(c, late, t + CTRIMAGE_RETRY_NS);
+	assert_string_equal(in->name, "k8s_web_web-0_shop_0"); /* dockershim's labels */
+	assert_string_equal(in->pod, "web-0");
+	assert_string_equal(in->pod_namespace, "shop");
 
 	/* what is not a name is not taken: not a string, a control
 	 * character, malformed JSON, too long */
@@ -561,6 +595,8 @@ static void test_ctrimage(void **state)
 		    "{\"Config\":{\"Image\":\"trunc",
 		    "{\"Config\":\"alpine\"}",
 		    "[1,2]",
+		    "{\"Name\":\"/\",\"Config\":{\"Labels\":{\"io.kubernetes.pod.name\":[\"x\"]}}}",
+		    "{\"Name\":\"tab\\there\"}",
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			snprintf(id, sizeof(id), "%064zx", i + 16);
@@ -590,7 +626,7 @@ static void test_ctrimage(void **state)
 		(void)ctrimage_get(c, id, t);
 		(void)ctrimage_get(c, k, t); /* k stays recent */
 	}
-	assert_string_equal(ctrimage_get(c, k, t), "quay.io/bpfman/bpfman-operator:latest");
+	assert_string_equal(ct_img(c, k, t), "quay.io/bpfman/bpfman-operator:latest");
 	snprintf(path, sizeof(path),
 		 "%s/run/containers/storage/overlay-containers/%s/userdata/config.json", root, o);
 	assert_int_equal(unlink(path), 0);
