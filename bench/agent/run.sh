@@ -20,21 +20,22 @@
 # run first, is its baseline. At the highest rate (the maximum) the figure
 # is what the agent costs the workload, and a host whose speed drifts by a
 # few percent within minutes moves one storm against one run minutes
-# before by as much: there it comes from PAIRS (default 4) pairs of storms
+# before by as much: there it comes from PAIRS (default 6) pairs of storms
 # run back to back, one without the agent (stopped) and one with it, the
-# order alternating pair by pair; the value is the pairs' geometric mean
-# ratio, in which an even number of pairs cancels whatever the order adds
-# (each storm runs among what the one before left: TIME_WAIT sockets, page
-# cache, slab), and "pairs", "min", "max" give the pairs' spread (+-8
-# points per pair on this 2-core VM). A lower target the generator could
+# order alternating pair by pair (each storm runs among what the one before
+# left: page cache, slab); the value is the pairs' median ratio, and
+# "pairs", "min", "max" give the pairs' spread. The median, not the mean:
+# this 2-core VM now and then runs a storm 30 to 50 % slower, agent or not
+# (24 against 35-37 us a connection), and one such storm in four pairs
+# moved their geometric mean by 12 points (until 2026-11-27: the geometric
+# mean of 4 pairs). A lower target the generator could
 # not reach (95 % of it) ran at the maximum too: its slowdown is the
 # pairs' as well (against the one storm run first it would measure how
 # much the host's speed moved since). Needs root.
 # Usage: bench/agent/run.sh BUILD_DIR [SECONDS] [--quick]
 #   SECONDS per storm (default 3; about 5.5 minutes in all);
 #   --quick: 1 s storms at 1,000 and 100,000/s only (about 1.5 minutes).
-#   PAIRS (environment, 1-9; even cancels the order): pairs at the
-#   highest rate.
+#   PAIRS (environment, 1-9, default 6): pairs at the highest rate.
 #   MODES (environment): the modes to run, of "bpf netlink all" (default
 #   all three, in that order).
 set -u
@@ -57,8 +58,8 @@ for a in "$@"; do
 	fi
 done
 case $secs in '' | *[!0-9]*) secs=1 ;; esac
-pairs=${PAIRS:-4}
-case $pairs in [1-9]) ;; *) pairs=4 ;; esac
+pairs=${PAIRS:-6}
+case $pairs in [1-9]) ;; *) pairs=6 ;; esac
 maxr=${rates##* } # the highest rate: its slowdown from pairs
 YM_SRC=$(cd "$(dirname "$0")/../.." && pwd)
 LAB_BIN=$(cd "$build/bin" && pwd)
@@ -171,7 +172,7 @@ for mode in $modes; do
 	done
 	# the highest rate's slowdown: pairs of storms without and with the
 	# agent, back to back, the order alternating; each pair's ratio of
-	# seconds per operation (agent / none), then their geometric mean
+	# seconds per operation (agent / none), then their median
 	declare -A pr=()
 	for w in exec conn; do
 		[ -n "${LAB_AGENT_PID:-}" ] || break
@@ -190,8 +191,8 @@ for mode in $modes; do
 			fi
 			ratios="$ratios $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.4f", (a > 0 && b > 0) ? a/b : 0}')"
 		done
-		# "geometric-mean min max count" (a ratio of 0: a storm that did not run)
-		[ -n "$ratios" ] && pr[$w]=$(printf '%s\n' $ratios | sort -n | awk '$1 > 0 {l += log($1); v[++n] = $1} END {if (n) printf "%.3f %.3f %.3f %d", exp(l/n), v[1], v[n], n}')
+		# "median min max count" (a ratio of 0: a storm that did not run)
+		[ -n "$ratios" ] && pr[$w]=$(printf '%s\n' $ratios | sort -g | awk '$1 > 0 {v[++n] = $1} END {if (n) printf "%.3f %.3f %.3f %d", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2, v[1], v[n], n}')
 	done
 	# drain: the server again; every spooled batch goes in
 	lab_server_start >/dev/null
