@@ -355,9 +355,6 @@ static void en_sets(struct event *ev, const char *name, char *buf, size_t bufsz,
 	en_set(ev, name, buf, strlen(buf));
 }
 
-/* Hashes=SHA256=<hex>. A storm, a build or a shell loop execs the same few
- * programs: the text of the last digest is kept and not formatted again
- * (util_hex was ~2 % of the enrich + encode pipeline's instructions). */
 /* ContainerId of container id (borrowed by the event) and what its runtime
  * says of it: ContainerImage, ContainerName, PodName, PodNamespace; set by
  * set (en_set, or en_set_chk for a family's event) */
@@ -379,6 +376,9 @@ static void en_container(struct enrich *en, struct event *ev, const char *id,
 		set(ev, "PodNamespace", in->pod_namespace, strlen(in->pod_namespace));
 }
 
+/* Hashes=SHA256=<hex>. A storm, a build or a shell loop execs the same few
+ * programs: the text of the last digest is kept and not formatted again
+ * (util_hex was ~2 % of the enrich + encode pipeline's instructions). */
 static void en_hashes(struct enrich *en, struct event *ev, const uint8_t sha[32])
 {
 	if (!en->hashes_set || memcmp(sha, en->hashes_sha, 32) != 0) {

@@ -447,8 +447,12 @@ static int au_encoded(uint16_t type, const char *name)
 	static const char *const names[] = {"exe", "comm", "name", "cwd",  "proctitle", "path",
 					    "key", "acct", "cmd",  "data", "old",	"new"};
 
-	if (type == AUDIT_EXECVE && name[0] == 'a' && name[1] >= '0' && name[1] <= '9')
-		return 1;
+	if (type == AUDIT_EXECVE && name[0] == 'a' && name[1] >= '0' && name[1] <= '9') {
+		/* a0, a1[2]; not a1_len (decimal: 6000 was read as hex) */
+		size_t d = strspn(name + 1, "0123456789");
+
+		return name[1 + d] == '\0' || name[1 + d] == '[';
+	}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(name, names[i]) == 0)
 			return 1;

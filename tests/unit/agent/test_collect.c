@@ -679,7 +679,7 @@ static void test_auditd_requested_rule_reported(void **state)
  * cwd, as the kernel writes them */
 struct au_exec_seen {
 	int n;
-	char cmd[40000], cwd[64];
+	char cmd[40000], cwd[64], a2_len[16];
 	size_t cmd_len;
 };
 
@@ -689,6 +689,8 @@ static int au_exec_collect(void *arg, const struct event *ev)
 	const char *v;
 	size_t n = 0;
 
+	if (event_get(ev, "a2_len", NULL) != NULL) /* the raw EXECVE record's */
+		copy_field(ev, "a2_len", x->a2_len, sizeof(x->a2_len));
 	if (ev->category != EVCAT_PROCESS_CREATION)
 		return 0;
 	x->n++;
@@ -771,6 +773,8 @@ static void test_auditd_exec_command_line(void **state)
 	assert_int_equal(x->n, 1);
 	assert_int_equal(x->cmd_len, w);
 	assert_memory_equal(x->cmd, want, w);
+	/* a decimal field among the arguments is not hex (it was "`") */
+	assert_string_equal(x->a2_len, "6000");
 
 	/* the same, the parts ending at a record's end, the next argument
 	 * first in the next record */
