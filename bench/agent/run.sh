@@ -33,7 +33,7 @@
 # pairs' as well (against the one storm run first it would measure how
 # much the host's speed moved since). Needs root.
 # Usage: bench/agent/run.sh BUILD_DIR [SECONDS] [--quick]
-#   SECONDS per storm (default 3; about 5.5 minutes in all);
+#   SECONDS per storm (default 3; about 9.5 minutes for the three modes on a 2-core VM);
 #   --quick: 1 s storms at 1,000 and 100,000/s only (about 1.5 minutes).
 #   PAIRS (environment, 1-9, default 6): pairs at the highest rate.
 #   MODES (environment): the modes to run, of "bpf netlink all" (default
