@@ -344,6 +344,12 @@ int uplinkd_main(int argc, char **argv)
 	}
 	if (uid == 0 || gid == 0 || ppid == 0)
 		return 2;
+	/* the time zone, read now, as root: glibc reads /etc/localtime at a
+	 * process's first gmtime_r or localtime_r (its first log line, or
+	 * OpenSSL checking a certificate's dates), which could come at any
+	 * time, opening the zone file in a process that opens no file
+	 * otherwise (e2e_privsep once found it open) */
+	tzset();
 	if (privsep_drop((uid_t)uid, (gid_t)gid)) {
 		LOG_E("privsep", "E3704", "uplink process cannot drop its privileges: not running");
 		ud_exit(1);
