@@ -197,11 +197,10 @@ static uint32_t en_pi_uid(const struct procinfo *pi)
 	return (pi->have & PROCINFO_HAVE_IDS) ? pi->uid : PROCTABLE_UID_NONE;
 }
 
-/* The container of a process read from /proc (in en->ctr: valid until the
- * next call), or NULL. */
-static const char *en_proc_container(struct enrich *en, int32_t pid)
+/* The container of process pid read from /proc into buf, or NULL. */
+static const char *en_proc_container(int32_t pid, char buf[KPATH_ID_LEN + 1])
 {
-	return procinfo_read_container(pid, en->ctr) ? en->ctr : NULL;
+	return procinfo_read_container(pid, buf) ? buf : NULL;
 }
 
 static void en_scan(struct enrich *en)
@@ -224,7 +223,7 @@ static void en_scan(struct enrich *en)
 		proctable_exec(en->pt, (int32_t)pid, en->pi.st.start_time, en->pi.st.ppid,
 			       en_pi_uid(&en->pi), guid, en->pi.image, en->pi.image_len,
 			       en->pi.cmdline, en->pi.cmdline_len,
-			       en_proc_container(en, (int32_t)pid), 0);
+			       en_proc_container((int32_t)pid, en->ctr), 0);
 	}
 	closedir(d);
 }
@@ -321,11 +320,6 @@ static const char *en_name(struct enrich *en, int group, uint32_t id)
 	return u->name[0] ? u->name : NULL;
 }
 
-static const char *en_user(struct enrich *en, uint32_t uid)
-{
-	return en_name(en, 0, uid);
-}
-
 /* Each name is set at most once per event here, so fields are appended
  * unchecked (event_add); the batcher checks the whole event before
  * encoding it. A failure only loses the field. */
@@ -419,39 +413,36 @@ static int en_hash_k(struct enrich *en, int32_t pid, const struct sensor_kinfo *
 	return YM_E_NOTFOUND;
 }
 
-static const char *en_user_copy(struct enrich *en, uint32_t uid, char *dst, size_t dstsz)
+/* en_name's answer copied into dst (the cache's slot may be reused by the
+ * event's next name), or NULL */
+static const char *en_name_copy(struct enrich *en, int group, uint32_t id, char *dst, size_t dstsz)
 {
-	const char *u = en_user(en, uid);
+	const char *n = en_name(en, group, id);
 
-	if (!u)
+	if (!n)
 		return NULL;
-	util_strlcpy(dst, u, dstsz);
+	util_strlcpy(dst, n, dstsz);
 	return dst;
 }
 
 /* UserId and User of uid, in en's uid_s and user */
 static void en_user_fields(struct enrich *en, struct event *ev, uint32_t uid)
 {
-	const char *u = en_user_copy(en, uid, en->user, sizeof(en->user));
+	const char *u = en_name_copy(en, 0, uid, en->user, sizeof(en->user));
 
 	en_setu(ev, "UserId", en->uid_s, sizeof(en->uid_s), uid);
 	if (u)
 		en_set(ev, "User", u, strlen(u));
 }
 
-/* GroupId and Group of a process's real gid, EffectiveGroupId when its
- * effective gid differs (a setgid program), in en's gid_s, group, egid_s */
-static void en_group_fields(struct enrich *en, struct event *ev, uint32_t gid, uint32_t egid)
+/* GroupId and Group of gid, in en's gid_s and group */
+static void en_group_fields(struct enrich *en, struct event *ev, uint32_t gid)
 {
-	const char *g = en_name(en, 1, gid);
+	const char *g = en_name_copy(en, 1, gid, en->group, sizeof(en->group));
 
 	en_setu(ev, "GroupId", en->gid_s, sizeof(en->gid_s), gid);
-	if (g) {
-		util_strlcpy(en->group, g, sizeof(en->group));
-		en_set(ev, "Group", en->group, strlen(en->group));
-	}
-	if (egid != gid)
-		en_setu(ev, "EffectiveGroupId", en->egid_s, sizeof(en->egid_s), egid);
+	if (g)
+		en_set(ev, "Group", g, strlen(g));
 }
 
 /* process_creation from what the eBPF sensor read in the kernel */
@@ -492,7 +483,9 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 	en_user_fields(en, ev, k->uid);
 	if (k->euid != k->uid)
 		en_setu(ev, "EffectiveUserId", en->euid_s, sizeof(en->euid_s), k->euid);
-	en_group_fields(en, ev, k->gid, k->egid);
+	en_group_fields(en, ev, k->gid);
+	if (k->egid != k->gid) /* a setgid program */
+		en_setu(ev, "EffectiveGroupId", en->egid_s, sizeof(en->egid_s), k->egid);
 	if (k->loginuid != UINT32_MAX)
 		en_setu(ev, "LoginUid", en->luid_s, sizeof(en->luid_s), k->loginuid);
 	if (k->sessionid != UINT32_MAX)
@@ -619,26 +612,20 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 	if (pi->have & PROCINFO_HAVE_CWD)
 		en_set(ev, "CurrentDirectory", pi->cwd, pi->cwd_len);
 	if (pi->have & PROCINFO_HAVE_IDS) {
-		const char *u = en_user(en, pi->uid);
-		snprintf(en->uid_s, sizeof(en->uid_s), "%u", (unsigned)pi->uid);
-		en_set(ev, "UserId", en->uid_s, strlen(en->uid_s));
-		if (u) {
-			util_strlcpy(en->user, u, sizeof(en->user));
-			en_set(ev, "User", en->user, strlen(en->user));
-		}
+		en_user_fields(en, ev, pi->uid);
 		if (pi->euid != pi->uid)
 			en_setu(ev, "EffectiveUserId", en->euid_s, sizeof(en->euid_s), pi->euid);
-		en_group_fields(en, ev, pi->gid, pi->egid);
+		en_group_fields(en, ev, pi->gid);
+		if (pi->egid != pi->gid)
+			en_setu(ev, "EffectiveGroupId", en->egid_s, sizeof(en->egid_s), pi->egid);
 	}
 	if ((pi->have & PROCINFO_HAVE_STAT) && pi->st.tty_nr != 0 &&
 	    en_tty_name(en, pi->st.tty_nr) > 0)
 		en_set(ev, "Tty", en->tty, strlen(en->tty));
 	/* the container: /proc/PID/cgroup, every hierarchy (the bpf mode reads
 	 * the v2 one's), read right after the files above */
-	if ((pi->have & PROCINFO_HAVE_STAT) && en_proc_container(en, m->pid)) {
-		ctr = en->ctr;
+	if ((pi->have & PROCINFO_HAVE_STAT) && (ctr = en_proc_container(m->pid, en->ctr)) != NULL)
 		en_container(en, ev, ctr, en_set);
-	}
 	if (pi->have & PROCINFO_HAVE_STAT) {
 		snprintf(en->start_s, sizeof(en->start_s), "%llu",
 			 (unsigned long long)pi->st.start_time);
@@ -688,11 +675,11 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 			/* (the event's ContainerId is in en->ctr, read
 			 * already: the parent's goes in the table only) */
 			if (en->ppi.have & PROCINFO_HAVE_IMAGE)
-				proctable_exec(
-				    en->pt, ppid, en->ppi.st.start_time, en->ppi.st.ppid,
-				    en_pi_uid(&en->ppi), en->pguid, en->ppi.image,
-				    en->ppi.image_len, en->ppi.cmdline, en->ppi.cmdline_len,
-				    procinfo_read_container(ppid, en->pctr) ? en->pctr : NULL, 0);
+				proctable_exec(en->pt, ppid, en->ppi.st.start_time, en->ppi.st.ppid,
+					       en_pi_uid(&en->ppi), en->pguid, en->ppi.image,
+					       en->ppi.image_len, en->ppi.cmdline,
+					       en->ppi.cmdline_len,
+					       en_proc_container(ppid, en->pctr), 0);
 		}
 	}
 	en->st.exec_events++;
@@ -833,7 +820,7 @@ static void en_actor(struct enrich *en, const struct sensor_msg *m, struct event
 static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *ev)
 {
 	const struct sensor_kinfo *k = m->k;
-	const char *u, *g;
+	const char *u;
 
 	if (!k)
 		return 0;
@@ -842,7 +829,7 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 	ev->ts_ns = m->ts_ns;
 	en_set(ev, "Syscall", en_sys_name(k->sys_nr), strlen(en_sys_name(k->sys_nr)));
 	en_sets(ev, "Result", en->ret_s, sizeof(en->ret_s), k->sys_ret);
-	u = en_user_copy(en, k->uid, en->user, sizeof(en->user));
+	u = en_name_copy(en, 0, k->uid, en->user, sizeof(en->user));
 	switch (m->type) {
 	case SENSOR_MSG_PRIV:
 		/* the process's later events name its new user */
@@ -855,12 +842,7 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 		if (u)
 			en_set(ev, "User", u, strlen(u));
 		en_setu(ev, "EffectiveUserId", en->euid_s, sizeof(en->euid_s), k->euid);
-		en_setu(ev, "GroupId", en->gid_s, sizeof(en->gid_s), k->gid);
-		g = en_name(en, 1, k->gid);
-		if (g) {
-			util_strlcpy(en->group, g, sizeof(en->group));
-			en_set(ev, "Group", en->group, strlen(en->group));
-		}
+		en_group_fields(en, ev, k->gid);
 		en_setu(ev, "EffectiveGroupId", en->egid_s, sizeof(en->egid_s), k->egid);
 		snprintf(en->cap_s, sizeof(en->cap_s), "%016llx", (unsigned long long)k->cap_eff);
 		en_set(ev, "CapEffective", en->cap_s, strlen(en->cap_s));
@@ -962,7 +944,7 @@ static void en_fill_user(struct enrich *en, uint32_t uid, struct event *ev)
 
 	if (event_get(ev, "UserId", NULL) != NULL)
 		return;
-	u = en_user_copy(en, uid, en->fuser, sizeof(en->fuser));
+	u = en_name_copy(en, 0, uid, en->fuser, sizeof(en->fuser));
 	snprintf(en->fuid_s, sizeof(en->fuid_s), "%u", (unsigned)uid);
 	en_set_chk(ev, "UserId", en->fuid_s, strlen(en->fuid_s));
 	if (u)
@@ -973,7 +955,7 @@ const char *enrich_user_name(void *arg, uint32_t uid)
 {
 	struct enrich *en = arg;
 
-	return en_user_copy(en, uid, en->kuser, sizeof(en->kuser));
+	return en_name_copy(en, 0, uid, en->kuser, sizeof(en->kuser));
 }
 
 /* Whether pe stands for the process at an event of time ts (the events'
@@ -1024,7 +1006,7 @@ int enrich_proc_fill(void *arg, int32_t pid, struct event *ev)
 	 * a process whose exec record was lost or is still unread (one ring
 	 * per family) cost a read of /proc at each of its events, ~4,000 in a
 	 * second of a connect storm; its exec record replaces the entry */
-	fctr = procinfo_read_container(pid, en->fctr) ? en->fctr : NULL;
+	fctr = en_proc_container(pid, en->fctr);
 	if (en->fpi.have & PROCINFO_HAVE_IMAGE) {
 		proctable_exec(
 		    en->pt, pid, en->fpi.st.start_time, en->fpi.st.ppid, en_pi_uid(&en->fpi),

@@ -549,15 +549,29 @@ static void au_parse(uint16_t type, const char *text, size_t n, struct au_kv *kv
 	}
 }
 
-static const char *au_get(const struct au_kv *kv, const char *name, size_t *len)
+/* The field named name of kv at index *at or after it (an EXECVE record's
+ * arguments come in order: the search starts where the last one was
+ * found), moving *at past it; NULL when none. */
+static const char *au_get_next(const struct au_kv *kv, const char *name, int *at, size_t *len)
 {
-	for (int i = 0; i < kv->n; i++)
+	for (int i = *at; i < kv->n; i++)
 		if (strcmp(kv->name[i], name) == 0) {
-			if (len != NULL)
-				*len = kv->vlen[i];
+			*at = i + 1;
+			*len = kv->vlen[i];
 			return kv->val[i];
 		}
 	return NULL;
+}
+
+static const char *au_get(const struct au_kv *kv, const char *name, size_t *len)
+{
+	int at = 0;
+	size_t n = 0;
+	const char *v = au_get_next(kv, name, &at, &n);
+
+	if (v != NULL && len != NULL)
+		*len = n;
+	return v;
 }
 
 /* --- emitting --- */
@@ -607,20 +621,6 @@ static int au_emit_record(struct family *f, const struct au_group *g, const stru
 drop:
 	f->st.drops++;
 	return 0;
-}
-
-/* The field named name of kv at index *at or after it (an EXECVE record's
- * arguments come in order: the search starts where the last one was
- * found), moving *at past it; NULL when none. */
-static const char *au_get_next(const struct au_kv *kv, const char *name, int *at, size_t *len)
-{
-	for (int i = *at; i < kv->n; i++)
-		if (strcmp(kv->name[i], name) == 0) {
-			*at = i + 1;
-			*len = kv->vlen[i];
-			return kv->val[i];
-		}
-	return NULL;
 }
 
 /* Appends the arguments of the EXECVE record parsed in f->kv to f->cmdline
