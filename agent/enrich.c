@@ -445,6 +445,16 @@ static void en_group_fields(struct enrich *en, struct event *ev, uint32_t gid)
 		en_set(ev, "Group", g, strlen(g));
 }
 
+/* LoginUid and SessionId, each when set (UINT32_MAX: unset) */
+static void en_login_fields(struct enrich *en, struct event *ev, uint32_t loginuid,
+			    uint32_t sessionid)
+{
+	if (loginuid != UINT32_MAX)
+		en_setu(ev, "LoginUid", en->luid_s, sizeof(en->luid_s), loginuid);
+	if (sessionid != UINT32_MAX)
+		en_setu(ev, "SessionId", en->sess_s, sizeof(en->sess_s), sessionid);
+}
+
 /* process_creation from what the eBPF sensor read in the kernel */
 static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event *ev)
 {
@@ -486,10 +496,7 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 	en_group_fields(en, ev, k->gid);
 	if (k->egid != k->gid) /* a setgid program */
 		en_setu(ev, "EffectiveGroupId", en->egid_s, sizeof(en->egid_s), k->egid);
-	if (k->loginuid != UINT32_MAX)
-		en_setu(ev, "LoginUid", en->luid_s, sizeof(en->luid_s), k->loginuid);
-	if (k->sessionid != UINT32_MAX)
-		en_setu(ev, "SessionId", en->sess_s, sizeof(en->sess_s), k->sessionid);
+	en_login_fields(en, ev, k->loginuid, k->sessionid);
 	if (k->tty)
 		en_set(ev, "Tty", k->tty, strlen(k->tty));
 	if (k->cgroup_id)
@@ -583,6 +590,7 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 	const char *ctr = NULL;
 	char exe[64];
 	uint8_t sha[32];
+	uint32_t luid, sess;
 
 	if (m->k)
 		return en_exec_k(en, m, ev);
@@ -626,6 +634,10 @@ static int en_exec(struct enrich *en, const struct sensor_msg *m, struct event *
 	 * the v2 one's), read right after the files above */
 	if ((pi->have & PROCINFO_HAVE_STAT) && (ctr = en_proc_container(m->pid, en->ctr)) != NULL)
 		en_container(en, ev, ctr, en_set);
+	/* the login session, read last of the process's files: the ones
+	 * above say more of a process that may be gone any moment */
+	if ((pi->have & PROCINFO_HAVE_STAT) && procinfo_read_login(m->pid, &luid, &sess) == 0)
+		en_login_fields(en, ev, luid, sess);
 	if (pi->have & PROCINFO_HAVE_STAT) {
 		snprintf(en->start_s, sizeof(en->start_s), "%llu",
 			 (unsigned long long)pi->st.start_time);

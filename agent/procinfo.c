@@ -315,6 +315,35 @@ static int procinfo_link(int32_t pid, const char *name, char *dst, size_t dstsz,
 	return 0;
 }
 
+/* /proc/PID/NAME holding one decimal uint32 ("%u", no newline, in the
+ * kernels seen; one is taken) */
+static int procinfo_read_u32(int32_t pid, const char *name, uint32_t *v)
+{
+	char path[64], text[16];
+	size_t n;
+	uint64_t x;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	r = procinfo_slurp(path, text, sizeof(text) - 1, &n);
+	if (r)
+		return r;
+	if (n > 0 && text[n - 1] == '\n')
+		n--;
+	text[n] = 0;
+	if (util_parse_u64(text, 0, UINT32_MAX, &x) != 0)
+		return YM_E_PARSE;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+int procinfo_read_login(int32_t pid, uint32_t *loginuid, uint32_t *sessionid)
+{
+	int r = procinfo_read_u32(pid, "loginuid", loginuid);
+
+	return r ? r : procinfo_read_u32(pid, "sessionid", sessionid);
+}
+
 int procinfo_read(int32_t pid, struct procinfo *out)
 {
 	char path[64], status[4096];

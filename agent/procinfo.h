@@ -89,6 +89,13 @@ int procinfo_slurp_file(const char *path, char *p, size_t cap, size_t *n);
  * or YM_E_PARSE. */
 int procinfo_read_stat(int32_t pid, struct procstat *out);
 
+/* Reads the audit login uid and login session of pid (/proc/PID/loginuid
+ * and sessionid: set at a login by pam_loginuid, inherited by every
+ * process the session starts, kept across su and sudo; 4294967295 when
+ * unset). Returns 0, YM_E_NOTFOUND (no such process, or a kernel without
+ * audit support), YM_E_IO or YM_E_PARSE. */
+int procinfo_read_login(int32_t pid, uint32_t *loginuid, uint32_t *sessionid);
+
 /* Reads everything it can about pid into *out (caller-owned, ~40 KiB) and
  * sets out->have to what was read; a process that exits half way leaves the
  * rest unset. Returns 0 when at least stat was read, else YM_E_NOTFOUND. */

@@ -88,7 +88,31 @@ eq "$(q ProcessGuid "$c1")" "${h:0:8}-${h:8:4}-${h:12:4}-${h:16:4}-${h:20:12}" P
 pst=$(awk '{ sub(/.*\) /, ""); print $20 }' /proc/$$/stat)
 h=$(printf '%s:%s:%s' "$boot" "$$" "$pst" | sha256sum | cut -c1-32)
 eq "$(q ParentProcessGuid "$c1")" "${h:0:8}-${h:8:4}-${h:12:4}-${h:16:4}-${h:20:12}" ParentProcessGuid
+# the login session: this shell's, when it runs in one (unset: no field)
+lu=$(cat /proc/$$/loginuid 2>/dev/null) lsess=$(cat /proc/$$/sessionid 2>/dev/null)
+[ "$lu" = 4294967295 ] && lu=""
+[ "$lsess" = 4294967295 ] && lsess=""
+eq "$(q LoginUid "$c1")" "$lu" LoginUid
+eq "$(q SessionId "$c1")" "$lsess" SessionId
 ok "exec: Image, CommandLine, cwd, user, parent, hash, GUIDs"
+
+# a login (what pam_loginuid does: root writes the session's user to
+# /proc/self/loginuid, the kernel gives it a new session id), then a
+# command run in it: both are inherited, and the exec reports them
+sf=$(mktemp /tmp/ym-sens-sess.XXXXXX)
+(echo 4242 >/proc/self/loginuid 2>/dev/null && cat /proc/self/sessionid >"$sf" &&
+	exec /bin/sh -c "sleep 0.3; :" "$mark-login") & lp=$!
+if wait $lp; then
+	cl="$P1 AND json_extract(fields, '\$.ProcessId') = '$lp'"
+	wait_ev "$cl"
+	eq "$(q CommandLine "$cl")" "/bin/sh -c sleep 0.3; : $mark-login" "login: CommandLine"
+	eq "$(q LoginUid "$cl")" "4242" "login: LoginUid"
+	eq "$(q SessionId "$cl")" "$(cat "$sf")" "login: SessionId"
+	ok "exec in a login session: LoginUid, SessionId"
+else
+	echo "note: /proc/self/loginuid cannot be written here (no audit support, or no CAP_AUDIT_CONTROL): the login session is not checked"
+fi
+rm -f "$sf"
 
 # the start time is /proc's field 22 (the kill command compares it)
 sleep 300 & sp=$!

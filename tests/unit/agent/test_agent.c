@@ -1174,6 +1174,32 @@ static void test_proc_child(void **state)
 	assert_int_equal(pi->uid, getuid());
 	assert_int_equal(pi->gid, getgid());
 	assert_true(pi->st.start_time > 0);
+	/* the login session the child inherited: this process's, as the
+	 * kernel prints it (4294967295 when unset); no audit support in the
+	 * kernel: no such files */
+	{
+		uint32_t lu = 1, se = 1;
+		char *t = NULL;
+		size_t tn;
+		int r = procinfo_read_login(pid, &lu, &se);
+
+		if (util_read_file("/proc/self/loginuid", 64, &t, &tn) == 0) {
+			char want[24];
+
+			assert_int_equal(r, 0);
+			snprintf(want, sizeof(want), "%u", lu);
+			assert_int_equal(strlen(want), tn);
+			assert_memory_equal(want, t, tn);
+			free(t);
+			assert_int_equal(util_read_file("/proc/self/sessionid", 64, &t, &tn), 0);
+			snprintf(want, sizeof(want), "%u", se);
+			assert_int_equal(strlen(want), tn);
+			assert_memory_equal(want, t, tn);
+			free(t);
+		} else {
+			assert_int_equal(r, YM_E_NOTFOUND);
+		}
+	}
 	/* ProcessGuid: stable for the same process, different for another */
 	assert_int_equal(enrich_guid("b0a1", pid, pi->st.start_time, guid), 0);
 	assert_int_equal(enrich_guid("b0a1", pid, pi->st.start_time, guid2), 0);
@@ -1193,6 +1219,11 @@ static void test_proc_child(void **state)
 	waitpid(pid, &status, 0);
 	/* gone: nothing to read */
 	assert_int_equal(procinfo_read(pid, pi), YM_E_NOTFOUND);
+	{
+		uint32_t lu, se;
+
+		assert_int_equal(procinfo_read_login(pid, &lu, &se), YM_E_NOTFOUND);
+	}
 	free(pi);
 }
 
