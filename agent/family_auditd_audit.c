@@ -591,7 +591,10 @@ static int au_emit_record(struct family *f, const struct au_group *g, const stru
 {
 	static const char *const ctx_names[] = {"exe", "comm", "pid",	  "ppid",   "auid",
 						"uid", "key",  "syscall", "success"};
+	const size_t nctx = sizeof(ctx_names) / sizeof(ctx_names[0]);
 	struct event *ev = &f->ev;
+	int ctx = have_ctx && r->type != AUDIT_SYSCALL;
+	uint16_t room = EVENT_MAX_FIELDS;
 	char tb[16];
 
 	au_parse(r->type, r->text, r->len, &f->kv);
@@ -601,16 +604,23 @@ static int au_emit_record(struct family *f, const struct au_group *g, const stru
 	ev->service = FAMILY_AUDITD_SERVICE;
 	if (event_set_str(ev, "type", au_type_name(r->type, tb)) != 0)
 		goto drop;
-	for (int i = 0; i < f->kv.n; i++) {
+	/* A record with more fields than an event holds (an EXECVE record of
+	 * more than ~20 arguments) keeps room for the context its own fields
+	 * do not give: who ran it (exe, pid, auid, the rule's key) says more
+	 * than its 22nd argument, and the process_creation event has them all */
+	if (ctx && f->kv.n + 1 + (int)nctx > EVENT_MAX_FIELDS)
+		for (size_t i = 0; i < nctx; i++)
+			if (au_get(&f->ctx, ctx_names[i], NULL) != NULL &&
+			    au_get(&f->kv, ctx_names[i], NULL) == NULL)
+				room--;
+	for (int i = 0; i < f->kv.n && ev->nfields < room; i++) {
 		if (!event_name_ok(f->kv.name[i], strlen(f->kv.name[i])) ||
 		    strcmp(f->kv.name[i], "type") == 0)
 			continue; /* a name no field may have: left out */
 		if (event_set(ev, f->kv.name[i], f->kv.val[i], f->kv.vlen[i]) == YM_E_TOOBIG)
 			break; /* EVENT_MAX_FIELDS: the rest of a long record is left out */
 	}
-	for (size_t i = 0;
-	     have_ctx && r->type != AUDIT_SYSCALL && i < sizeof(ctx_names) / sizeof(ctx_names[0]);
-	     i++) {
+	for (size_t i = 0; ctx && i < nctx; i++) {
 		size_t n;
 		const char *v = au_get(&f->ctx, ctx_names[i], &n);
 

@@ -681,6 +681,9 @@ struct au_exec_seen {
 	int n;
 	char cmd[40000], cwd[64], a2_len[16];
 	size_t cmd_len;
+	/* the raw EXECVE record's event: exe, comm, its last argument, count */
+	char exe[64], comm[16], alast[16];
+	unsigned execve_fields;
 };
 
 static int au_exec_collect(void *arg, const struct event *ev)
@@ -691,6 +694,15 @@ static int au_exec_collect(void *arg, const struct event *ev)
 
 	if (event_get(ev, "a2_len", NULL) != NULL) /* the raw EXECVE record's */
 		copy_field(ev, "a2_len", x->a2_len, sizeof(x->a2_len));
+	v = event_get(ev, "type", NULL);
+	if (v && strcmp(v, "EXECVE") == 0) {
+		copy_field(ev, "exe", x->exe, sizeof(x->exe));
+		copy_field(ev, "comm", x->comm, sizeof(x->comm));
+		x->execve_fields = ev->nfields;
+		for (uint16_t i = 0; i < ev->nfields; i++)
+			if (ev->fields[i].name[0] == 'a' && ev->fields[i].name[1] != 'r')
+				snprintf(x->alast, sizeof(x->alast), "%s", ev->fields[i].name);
+	}
 	if (ev->category != EVCAT_PROCESS_CREATION)
 		return 0;
 	x->n++;
@@ -746,6 +758,13 @@ static void test_auditd_exec_command_line(void **state)
 	assert_int_equal(x->n, 1);
 	assert_string_equal(x->cmd, want);
 	assert_string_equal(x->cwd, "/srv/first");
+	/* the raw record's event: as many arguments as fit beside who ran it
+	 * (the SYSCALL record's exe, comm, pid, ppid, uid, syscall, success:
+	 * 7), where the arguments took every field before */
+	assert_int_equal(x->execve_fields, EVENT_MAX_FIELDS);
+	assert_string_equal(x->exe, "/usr/bin/x");
+	assert_string_equal(x->comm, "x");
+	assert_string_equal(x->alast, "a22"); /* type, argc, a0..a22, then 7 */
 
 	/* an argument too long for its record: a1_len, then a1[0] in the
 	 * first EXECVE record and a1[1], a1[2] in the second, then a2; the
