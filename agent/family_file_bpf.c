@@ -13,6 +13,7 @@
 #include "family_util.h"
 #include "file.h"
 #include "kpath.h"
+#include "log.h"
 #include "file.skel.h"
 #include "util.h"
 
@@ -32,6 +33,8 @@ struct family {
 	struct file_bpf *skel;
 	struct sysx_reg *sysx;	   /* the syscall program on tracepoints or the dispatcher, */
 	struct bpf_link *sys_link; /* or attached alone */
+	struct bpf_link *uring_links[2]; /* io_uring submission, completion */
+	int uring;			 /* their programs loaded and attached */
 	struct ring_buffer *rb;
 	struct family_file_watch watch;
 	int handled;
@@ -107,8 +110,8 @@ static int fb_record(void *ctx, void *data, size_t size);
 
 static int fb_record_one(void *ctx, void *data, size_t size)
 {
-	static const char *const names[FILE_REC_MAX_] = {"",	   "create", "write", "rename",
-							 "unlink", "chmod",  "chown"};
+	static const char *const names[FILE_REC_MAX_] = {
+	    "", "create", "write", "rename", "unlink", "chmod", "chown", "link", "symlink"};
 	struct family *f = ctx;
 	struct file_rec *r = &f->rec;
 	struct event *ev = &f->ev;
@@ -127,7 +130,8 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 	f->handled++;
 	f->source[0] = '\0';
 	if (fb_path(r, 1, f->target, sizeof(f->target)) != 0 ||
-	    (r->action == FILE_REC_RENAME && fb_path(r, 2, f->source, sizeof(f->source)) != 0)) {
+	    ((r->action == FILE_REC_RENAME || r->action == FILE_REC_LINK) &&
+	     fb_path(r, 2, f->source, sizeof(f->source)) != 0)) {
 		f->unresolved++;
 		f->st.drops++;
 		return 0;
@@ -162,6 +166,15 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 		snprintf(f->owner, sizeof(f->owner), "%d:%d", (int)r->owner_uid, (int)r->owner_gid);
 		rc |= event_set_str(ev, "Owner", f->owner);
 	}
+	/* a symbolic link's content, as written (relative to its folder) */
+	if (r->action == FILE_REC_SYMLINK)
+		rc |= event_set_str(ev, "LinkTarget", r->path2);
+	/* made through an io_uring ring, not a system call; "submitted": the
+	 * submitter asked for no completion on success, so whether it
+	 * succeeded is not known */
+	if (r->flags & FILE_F_URING)
+		rc |= event_set_str(ev, "IoUring",
+				    (r->flags & FILE_F_URING_SKIP) ? "submitted" : "true");
 	if (rc == 0)
 		rc = family_util_user(&f->env, r->uid, ev, f->uidbuf);
 	if (rc != 0 || family_util_proc(&f->env, (int32_t)r->pid, ev, f->pidbuf) < 0 ||
@@ -229,6 +242,14 @@ static int fb_prefixes(struct family *f)
 	return 0;
 }
 
+static void fb_uring_detach(struct family *f)
+{
+	for (int i = 0; i < 2; i++) {
+		bpf_link__destroy(f->uring_links[i]);
+		f->uring_links[i] = NULL;
+	}
+}
+
 static void fb_stop(struct family *f)
 {
 	if (f == NULL)
@@ -236,6 +257,7 @@ static void fb_stop(struct family *f)
 	ring_buffer__free(f->rb);
 	sysx_del(f->sysx);
 	bpf_link__destroy(f->sys_link);
+	fb_uring_detach(f);
 	file_bpf__destroy(f->skel);
 	free(f);
 }
@@ -243,7 +265,7 @@ static void fb_stop(struct family *f)
 static int fb_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = calloc(1, sizeof(*f));
-	int rc = YM_E_NOMEM, err;
+	int rc = YM_E_NOMEM, err = 0, uring_err = 0;
 
 	if (f == NULL)
 		goto out;
@@ -252,9 +274,11 @@ static int fb_start(const struct family_env *env, struct family **out)
 	if (rc != 0)
 		goto out;
 	/* the syscall program as a tracepoint program where sysx can attach
-	 * one; if this kernel refuses it, again with the tp_btf one */
-	for (int tries = 0; tries < 2; tries++) {
-		int tp;
+	 * one; if this kernel refuses it, again with the tp_btf one. Each with
+	 * the io_uring programs, then without them (a kernel without io_uring,
+	 * or whose requests the programs cannot read: W3618) */
+	for (int tries = 0; tries < 4; tries++) {
+		int tp, uring = tries % 2 == 0;
 
 		f->skel = file_bpf__open();
 		if (f->skel == NULL) {
@@ -263,17 +287,44 @@ static int fb_start(const struct family_env *env, struct family **out)
 		}
 		f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
 		tp = sysx_prepare(f->skel->progs.file_sys_exit_tp, f->skel->progs.file_sys_exit);
+		bpf_program__set_autoload(f->skel->progs.file_uring_submit, uring);
+		bpf_program__set_autoload(f->skel->progs.file_uring_complete, uring);
 		err = file_bpf__load(f->skel);
-		if (err == 0 || !tp)
+		if (err == 0) {
+			f->uring = uring;
 			break;
+		}
 		file_bpf__destroy(f->skel);
 		f->skel = NULL;
+		if (uring) {
+			uring_err = err;
+			continue;
+		}
+		if (!tp)
+			break;
 		sysx_prepare_failed();
 	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);
 		goto out;
 	}
+	if (f->uring) {
+		f->uring_links[0] = bpf_program__attach(f->skel->progs.file_uring_submit);
+		f->uring_links[1] = f->uring_links[0]
+					? bpf_program__attach(f->skel->progs.file_uring_complete)
+					: NULL;
+		if (f->uring_links[1] == NULL) {
+			uring_err = -errno;
+			f->uring = 0;
+			fb_uring_detach(f);
+		}
+	}
+	if (!f->uring)
+		LOG_W("family", "W3618",
+		      "file (bpf): io_uring operations not watched (the kernel refused the "
+		      "programs: %s): files opened, renamed, unlinked or linked through an "
+		      "io_uring ring are not reported",
+		      strerror(uring_err < 0 ? -uring_err : EINVAL));
 	rc = fb_prefixes(f); /* before attaching: nothing passes an empty map */
 	if (rc != 0)
 		goto out;
@@ -326,7 +377,7 @@ static int fb_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 	return family_bpf_util_poll(f->rb, &f->drain, max, &f->handled);
 }
 
-/* Detaches the syscall watch (the module's only program); the ring stays
+/* Detaches the syscall watch and the io_uring programs; the ring stays
  * for the last polls. */
 static void fb_quiesce(struct family *f)
 {
@@ -334,6 +385,7 @@ static void fb_quiesce(struct family *f)
 	f->sysx = NULL;
 	bpf_link__destroy(f->sys_link);
 	f->sys_link = NULL;
+	fb_uring_detach(f);
 }
 
 static void fb_stats(const struct family *f, struct family_stats *out)

@@ -8,8 +8,18 @@
  * absolute path starts with one of the prefixes in the map "prefixes" (at
  * most FILE_PREFIXES, compared in a bounded bpf_loop). Relative paths are
  * sent as they are, for the loader to resolve and filter. Opens count only
- * with O_WRONLY, O_RDWR, O_CREAT or O_TRUNC. A failed reserve increments the
- * per-CPU counter "drops". */
+ * with O_WRONLY, O_RDWR, O_CREAT or O_TRUNC. link, linkat, symlink and
+ * symlinkat count too: a new name in a watched folder is a file made there
+ * (a cron job, a unit, a key hard-linked or symlinked in). A failed reserve
+ * increments the per-CPU counter "drops".
+ *
+ * io_uring: the same operations submitted through a ring (IORING_OP_OPENAT,
+ * _OPENAT2, _RENAMEAT, _UNLINKAT, _LINKAT, _SYMLINKAT) make no system call
+ * of their own, so tp_btf/io_uring_submit_req reads them from the request
+ * (its paths already copied into the kernel by the operation's prep) and
+ * keeps the record by request until tp_btf/io_uring_complete says it
+ * succeeded; a request that asked for no completion on success is sent at
+ * the submission (FILE_F_URING_SKIP). */
 #include "vmlinux.h"
 
 #include <bpf/bpf_core_read.h>
@@ -80,7 +90,9 @@ static __always_inline int watched(long nr)
 	       nr == FILE_NR_RENAMEAT || nr == FILE_NR_UNLINKAT || nr == FILE_NR_FCHMODAT ||
 	       nr == FILE_NR_FCHMODAT2 || nr == FILE_NR_FCHOWNAT || nr == FILE_NR_OPEN ||
 	       nr == FILE_NR_CREAT || nr == FILE_NR_RENAME || nr == FILE_NR_UNLINK ||
-	       nr == FILE_NR_CHMOD || nr == FILE_NR_CHOWN || nr == FILE_NR_LCHOWN;
+	       nr == FILE_NR_CHMOD || nr == FILE_NR_CHOWN || nr == FILE_NR_LCHOWN ||
+	       nr == FILE_NR_LINK || nr == FILE_NR_LINKAT || nr == FILE_NR_SYMLINK ||
+	       nr == FILE_NR_SYMLINKAT;
 }
 
 /* The arguments of a watched call, read at its exit from the registers the
@@ -192,15 +204,15 @@ static __always_inline __u32 put_dir(char *dst, __u32 n, __s32 dirfd)
 	return w + 1;
 }
 
-/* reads a user path into dst; sets the relative/cut flags; 1 when it falls
- * under a prefix or is relative (the loader decides), else 0. A relative
- * path's folder is resolved here (put_dir): kdir set in *flags and its
- * length in *dir_len. */
-static __always_inline int read_path(char *dst, const char *user, __u32 *flags, __u32 rel,
+/* reads a path (user memory, or the kernel's with kern) into dst; sets the relative/cut flags; 1
+ * when it falls under a prefix or is relative (the loader decides), else 0. A relative path's
+ * folder is resolved here (put_dir): kdir set in *flags and its length in *dir_len. */
+static __always_inline int read_path(char *dst, const char *src, int kern, __u32 *flags, __u32 rel,
 				     __u32 trunc, __s32 dirfd, __u32 kdir, __u16 *dir_len)
 {
 	struct match m = {.path = dst};
-	long n = bpf_probe_read_user_str(dst, FILE_PATH_MAX, user);
+	long n = kern ? bpf_probe_read_kernel_str(dst, FILE_PATH_MAX, src)
+		      : bpf_probe_read_user_str(dst, FILE_PATH_MAX, src);
 	__u32 d;
 
 	if (n <= 0)
@@ -218,6 +230,35 @@ static __always_inline int read_path(char *dst, const char *user, __u32 *flags, 
 	}
 	bpf_loop(FILE_PREFIXES, prefix_step, &m, 0);
 	return m.hit;
+}
+
+/* a record's fields before its call's own (id: bpf_get_current_pid_tgid) */
+static __always_inline void rec_init(struct file_rec *r, __u64 id)
+{
+	r->pid = id >> 32;
+	r->uid = (__u32)bpf_get_current_uid_gid();
+	r->flags = 0;
+	r->dirfd = AT_FDCWD;
+	r->dirfd2 = AT_FDCWD;
+	r->mode = 0;
+	r->owner_uid = r->owner_gid = (__u32)-1;
+	r->dir_len = r->dir2_len = 0;
+	r->ts_ns = bpf_ktime_get_ns();
+	r->path2[0] = 0;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+}
+
+/* a symbolic link's content into path2, as written (not a path of the
+ * caller's: relative to the link's folder, and never resolved) */
+static __always_inline void read_link_content(struct file_rec *r, const char *src, int kern)
+{
+	long n = kern ? bpf_probe_read_kernel_str(r->path2, FILE_PATH_MAX, src)
+		      : bpf_probe_read_user_str(r->path2, FILE_PATH_MAX, src);
+
+	if (n <= 0)
+		r->path2[0] = 0;
+	else if (n == FILE_PATH_MAX)
+		r->flags |= FILE_F_TRUNC2;
 }
 
 /* A system call's exit, no sys_enter program: through the dispatcher this
@@ -245,17 +286,7 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 		return 0;
 	}
 	nr = c->nr;
-	r->pid = id >> 32;
-	r->uid = (__u32)bpf_get_current_uid_gid();
-	r->flags = 0;
-	r->dirfd = AT_FDCWD;
-	r->dirfd2 = AT_FDCWD;
-	r->mode = 0;
-	r->owner_uid = r->owner_gid = (__u32)-1;
-	r->dir_len = r->dir2_len = 0;
-	r->ts_ns = bpf_ktime_get_ns();
-	r->path2[0] = 0;
-	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	rec_init(r, id);
 	if (nr == FILE_NR_OPEN || nr == FILE_NR_CREAT || nr == FILE_NR_OPENAT ||
 	    nr == FILE_NR_OPENAT2) {
 		__u64 fl;
@@ -285,6 +316,26 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 			p2 = (const char *)c->a[1];
 			r->dirfd = (__s32)c->a[2];
 			p1 = (const char *)c->a[3];
+		}
+	} else if (nr == FILE_NR_LINK || nr == FILE_NR_LINKAT) {
+		r->action = FILE_REC_LINK;
+		if (nr == FILE_NR_LINK) {
+			p2 = (const char *)c->a[0];
+			p1 = (const char *)c->a[1];
+		} else {
+			r->dirfd2 = (__s32)c->a[0];
+			p2 = (const char *)c->a[1];
+			r->dirfd = (__s32)c->a[2];
+			p1 = (const char *)c->a[3];
+		}
+	} else if (nr == FILE_NR_SYMLINK || nr == FILE_NR_SYMLINKAT) {
+		r->action = FILE_REC_SYMLINK;
+		read_link_content(r, (const char *)c->a[0], 0);
+		if (nr == FILE_NR_SYMLINK) {
+			p1 = (const char *)c->a[1];
+		} else {
+			r->dirfd = (__s32)c->a[1];
+			p1 = (const char *)c->a[2];
 		}
 	} else if (nr == FILE_NR_UNLINK || nr == FILE_NR_UNLINKAT) {
 		r->action = FILE_REC_UNLINK;
@@ -317,10 +368,10 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 			r->owner_gid = (__u32)c->a[2];
 		}
 	}
-	keep = read_path(r->path, p1, &r->flags, FILE_F_REL1, FILE_F_TRUNC1, r->dirfd, FILE_F_KDIR1,
-			 &r->dir_len);
+	keep = read_path(r->path, p1, 0, &r->flags, FILE_F_REL1, FILE_F_TRUNC1, r->dirfd,
+			 FILE_F_KDIR1, &r->dir_len);
 	if (p2)
-		keep |= read_path(r->path2, p2, &r->flags, FILE_F_REL2, FILE_F_TRUNC2, r->dirfd2,
+		keep |= read_path(r->path2, p2, 0, &r->flags, FILE_F_REL2, FILE_F_TRUNC2, r->dirfd2,
 				  FILE_F_KDIR2, &r->dir2_len);
 	if (keep)
 		bpf_ringbuf_submit(r, 0);
@@ -341,4 +392,179 @@ SEC("tracepoint/syscalls/sys_exit")
 int file_sys_exit_tp(struct trace_event_raw_sys_exit *ctx)
 {
 	return file_sys(ctx->id, ctx->ret, YM_SYSCALL_REGS());
+}
+
+/* --- io_uring --- */
+
+/* the requests' layouts, relocated against the running kernel's (CO-RE):
+ * each operation's own struct overlays the request's first bytes
+ * (io_kiocb_to_cmd); a kernel without them refuses these two programs
+ * only, and the loader runs without them (docs/sensors.md) */
+struct io_kiocb___ym {
+	__u8 opcode;
+	__u32 flags; /* io_req_flags_t: the low bits are the SQE's IOSQE_* flags */
+} __attribute__((preserve_access_index));
+
+struct io_open___ym {
+	int dfd;
+	struct filename *filename;
+	struct open_how how;
+} __attribute__((preserve_access_index));
+
+struct io_rename___ym {
+	int old_dfd;
+	int new_dfd;
+	struct filename *oldpath;
+	struct filename *newpath;
+} __attribute__((preserve_access_index));
+
+struct io_unlink___ym {
+	int dfd;
+	int flags;
+	struct filename *filename;
+} __attribute__((preserve_access_index));
+
+struct io_link___ym {
+	int old_dfd;
+	int new_dfd;
+	struct filename *oldpath;
+	struct filename *newpath;
+} __attribute__((preserve_access_index));
+
+/* enum io_uring_op (uapi, fixed) */
+#define IOU_OPENAT	       18
+#define IOU_OPENAT2	       28
+#define IOU_RENAMEAT	       35
+#define IOU_UNLINKAT	       36
+#define IOU_SYMLINKAT	       38
+#define IOU_LINKAT	       39
+#define IOSQE_CQE_SKIP_SUCCESS (1u << 6)
+
+static __always_inline int uring_watched(__u8 op)
+{
+	return op == IOU_OPENAT || op == IOU_OPENAT2 || op == IOU_RENAMEAT || op == IOU_UNLINKAT ||
+	       op == IOU_SYMLINKAT || op == IOU_LINKAT;
+}
+
+/* the record being built (larger than the stack) */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct file_rec);
+} uring_rec SEC(".maps");
+
+/* records of requests submitted and not completed yet, by request address */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 512);
+	__type(key, __u64);
+	__type(value, struct file_rec);
+} uring_pending SEC(".maps");
+
+static __always_inline const char *fname(struct filename *f)
+{
+	return f ? BPF_CORE_READ(f, name) : 0;
+}
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(file_uring_submit, void *req)
+{
+	struct io_kiocb___ym *q = req;
+	__u8 op = BPF_CORE_READ(q, opcode);
+	__u32 zero = 0, reqf;
+	__u64 id, key = (__u64)req;
+	struct file_rec *r;
+	const char *p1 = 0, *p2 = 0;
+	int keep;
+
+	if (!uring_watched(op))
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	if ((id >> 32) == self_tgid)
+		return 0;
+	r = bpf_map_lookup_elem(&uring_rec, &zero);
+	if (!r)
+		return 0;
+	rec_init(r, id);
+	r->flags = FILE_F_URING;
+	reqf = BPF_CORE_READ(q, flags);
+	if (op == IOU_OPENAT || op == IOU_OPENAT2) {
+		struct io_open___ym *o = req;
+		__u64 fl = BPF_CORE_READ(o, how.flags);
+
+		if (!(fl & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)))
+			return 0;
+		r->action = (fl & O_CREAT) ? FILE_REC_CREATE : FILE_REC_WRITE;
+		r->dirfd = BPF_CORE_READ(o, dfd);
+		r->mode = (__u32)BPF_CORE_READ(o, how.mode);
+		p1 = fname(BPF_CORE_READ(o, filename));
+	} else if (op == IOU_RENAMEAT) {
+		struct io_rename___ym *o = req;
+
+		r->action = FILE_REC_RENAME;
+		r->dirfd2 = BPF_CORE_READ(o, old_dfd);
+		p2 = fname(BPF_CORE_READ(o, oldpath));
+		r->dirfd = BPF_CORE_READ(o, new_dfd);
+		p1 = fname(BPF_CORE_READ(o, newpath));
+	} else if (op == IOU_UNLINKAT) {
+		struct io_unlink___ym *o = req;
+
+		if (BPF_CORE_READ(o, flags) & AT_REMOVEDIR)
+			return 0;
+		r->action = FILE_REC_UNLINK;
+		r->dirfd = BPF_CORE_READ(o, dfd);
+		p1 = fname(BPF_CORE_READ(o, filename));
+	} else {
+		struct io_link___ym *o = req;
+
+		r->dirfd = BPF_CORE_READ(o, new_dfd);
+		p1 = fname(BPF_CORE_READ(o, newpath));
+		if (op == IOU_SYMLINKAT) {
+			r->action = FILE_REC_SYMLINK;
+			read_link_content(r, fname(BPF_CORE_READ(o, oldpath)), 1);
+		} else {
+			r->action = FILE_REC_LINK;
+			r->dirfd2 = BPF_CORE_READ(o, old_dfd);
+			p2 = fname(BPF_CORE_READ(o, oldpath));
+		}
+	}
+	if (!p1)
+		return 0;
+	keep = read_path(r->path, p1, 1, &r->flags, FILE_F_REL1, FILE_F_TRUNC1, r->dirfd,
+			 FILE_F_KDIR1, &r->dir_len);
+	if (p2)
+		keep |= read_path(r->path2, p2, 1, &r->flags, FILE_F_REL2, FILE_F_TRUNC2, r->dirfd2,
+				  FILE_F_KDIR2, &r->dir2_len);
+	if (!keep)
+		return 0;
+	if (reqf & IOSQE_CQE_SKIP_SUCCESS) {
+		/* no completion will say it succeeded: sent now */
+		r->flags |= FILE_F_URING_SKIP;
+		if (bpf_ringbuf_output(&events, r, sizeof(*r), 0) != 0)
+			ym_count_drop(0);
+		return 0;
+	}
+	if (bpf_map_update_elem(&uring_pending, &key, r, BPF_ANY) != 0)
+		ym_count_drop(0);
+	return 0;
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(file_uring_complete, void *ring, void *req, struct io_uring_cqe *cqe)
+{
+	struct io_kiocb___ym *q = req;
+	__u64 key = (__u64)req;
+	struct file_rec *r;
+
+	/* every completion of the machine passes here: the opcode first */
+	if (!req || !uring_watched(BPF_CORE_READ(q, opcode)))
+		return 0;
+	r = bpf_map_lookup_elem(&uring_pending, &key);
+	if (!r)
+		return 0;
+	if (BPF_CORE_READ(cqe, res) >= 0 && bpf_ringbuf_output(&events, r, sizeof(*r), 0) != 0)
+		ym_count_drop(0);
+	bpf_map_delete_elem(&uring_pending, &key);
+	return 0;
 }

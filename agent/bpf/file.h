@@ -28,6 +28,10 @@
 #define FILE_NR_RENAMEAT2 316
 #define FILE_NR_OPENAT2	  437
 #define FILE_NR_FCHMODAT2 452
+#define FILE_NR_LINK	  86
+#define FILE_NR_SYMLINK	  88
+#define FILE_NR_LINKAT	  265
+#define FILE_NR_SYMLINKAT 266
 #else /* the generic table (arm64): no legacy calls */
 #define FILE_NR_OPEN	  -1
 #define FILE_NR_CREAT	  -1
@@ -44,6 +48,10 @@
 #define FILE_NR_RENAMEAT2 276
 #define FILE_NR_OPENAT2	  437
 #define FILE_NR_FCHMODAT2 452
+#define FILE_NR_LINK	  -1
+#define FILE_NR_SYMLINK	  -1
+#define FILE_NR_LINKAT	  37
+#define FILE_NR_SYMLINKAT 36
 #endif
 /* the watched calls with their names (struct sysx_call, agent/sysx.h: the
  * loader's tracepoints or the dispatcher's numbers); -1: not on this
@@ -55,7 +63,9 @@
 	    {FILE_NR_RENAMEAT, "renameat"}, {FILE_NR_UNLINKAT, "unlinkat"},                        \
 	    {FILE_NR_FCHMODAT, "fchmodat"}, {FILE_NR_FCHOWNAT, "fchownat"},                        \
 	    {FILE_NR_RENAMEAT2, "renameat2"}, {FILE_NR_OPENAT2, "openat2"},                        \
-	    {FILE_NR_FCHMODAT2, "fchmodat2"},
+	    {FILE_NR_FCHMODAT2, "fchmodat2"}, {FILE_NR_LINK, "link"},                              \
+	    {FILE_NR_SYMLINK, "symlink"}, {FILE_NR_LINKAT, "linkat"},                              \
+	    {FILE_NR_SYMLINKAT, "symlinkat"},
 
 #define FILE_PATH_MAX	256 /* bytes of a path argument read (with its NUL); longer is cut */
 #define FILE_PREFIXES	16  /* kernel-side prefixes; more collapse to "/" in the loader */
@@ -68,7 +78,9 @@ enum file_rec_action {
 	FILE_REC_UNLINK = 4,
 	FILE_REC_CHMOD = 5,
 	FILE_REC_CHOWN = 6,
-	FILE_REC_MAX_ = 7,
+	FILE_REC_LINK = 7,    /* a hard link: path the new name, path2 the file linked */
+	FILE_REC_SYMLINK = 8, /* path the link made, path2 its content as written */
+	FILE_REC_MAX_ = 9,
 };
 
 #define FILE_F_TRUNC1 0x1u /* path cut at FILE_PATH_MAX */
@@ -81,6 +93,12 @@ enum file_rec_action {
 #define FILE_DIR_DEPTH 40 /* folder components walked at most */
 #define FILE_F_KDIR1 0x10u
 #define FILE_F_KDIR2 0x20u
+/* made through io_uring (an operation of a submission queue, no system
+ * call of its own): FILE_F_URING_SKIP when the submitter asked for no
+ * completion on success (IOSQE_CQE_SKIP_SUCCESS), so the record was sent
+ * at the submission, before the operation ran: an attempt */
+#define FILE_F_URING	  0x40u
+#define FILE_F_URING_SKIP 0x80u
 
 struct file_rec {
 	__u32 action; /* enum file_rec_action */

@@ -4,17 +4,25 @@
  * only executables are reported in the x: folder; a child that works with
  * relative paths and exits before the module reads is reported with whole
  * paths. Trees made after the start (~/.ssh of an account that had none,
- * made again after its removal) are watched too. */
+ * made again after its removal) are watched too. Links and symbolic links
+ * made in watched folders are reported, and so is what a child does through
+ * an io_uring ring (no system call of its own): create, rename, unlink,
+ * link and symlink, the bpf mode marking them IoUring, and an operation
+ * that fails reported by neither mode. */
 #include "famtest.h"
 #include "family_file_fanotify.h"
 #ifdef YM_FAMILY_BPF
 #include "family_file_bpf.h"
 #endif
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +45,92 @@ static void put(const char *rel, const char *text, int flags, mode_t mode)
 
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) != 0)
 		_exit(10);
+}
+
+/* One operation through a new io_uring ring (no liburing: the kernel's
+ * ABI): *sqe submitted, its completion's result in *res (none asked for
+ * with IOSQE_CQE_SKIP_SUCCESS: *res 0). Returns 0, or -1 when the ring
+ * cannot be made (io_uring disabled: kernel.io_uring_disabled). */
+static int uring_run(const struct io_uring_sqe *sqe, int *res)
+{
+	struct io_uring_params p;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+	size_t ssz, csz;
+	char *sq, *cq;
+	unsigned *tail, *head, k;
+	int fd, want = (sqe->flags & IOSQE_CQE_SKIP_SUCCESS) ? 0 : 1, r = -1;
+
+	memset(&p, 0, sizeof(p));
+	fd = (int)syscall(__NR_io_uring_setup, 2, &p);
+	if (fd < 0)
+		return -1;
+	ssz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	csz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (p.features & IORING_FEAT_SINGLE_MMAP)
+		ssz = csz = ssz > csz ? ssz : csz;
+	sq = mmap(NULL, ssz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+		  IORING_OFF_SQ_RING);
+	cq = (p.features & IORING_FEAT_SINGLE_MMAP)
+		 ? sq
+		 : mmap(NULL, csz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+			IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		goto out;
+	tail = (unsigned *)(sq + p.sq_off.tail);
+	k = *tail;
+	sqes[k & (p.sq_entries - 1)] = *sqe;
+	((unsigned *)(sq + p.sq_off.array))[k & (p.sq_entries - 1)] = k & (p.sq_entries - 1);
+	__atomic_store_n(tail, k + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, fd, 1, want, want ? IORING_ENTER_GETEVENTS : 0, NULL, 0) !=
+	    1)
+		goto out;
+	*res = 0;
+	if (want) {
+		head = (unsigned *)(cq + p.cq_off.head);
+		cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+		if (__atomic_load_n((unsigned *)(cq + p.cq_off.tail), __ATOMIC_ACQUIRE) == *head)
+			goto out;
+		*res = cqes[*head & (p.cq_entries - 1)].res;
+		__atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
+	}
+	r = 0;
+out:
+	close(fd); /* the mappings keep the ring until unmapped */
+	if (sqes != MAP_FAILED)
+		munmap(sqes, p.sq_entries * sizeof(*sqes));
+	if (cq != MAP_FAILED && cq != sq)
+		munmap(cq, csz);
+	if (sq != MAP_FAILED)
+		munmap(sq, ssz);
+	return r;
+}
+
+/* an io_uring operation on paths under root: op, the first path (addr),
+ * the second (addr2, or NULL), fd and len as the operation reads them
+ * (dirfds), op_flags (open flags, rename/unlink/link flags), and the SQE's
+ * flags; the child exits 30 + n when it fails, with its result */
+static int uring_path(int op, const char *a, const char *b, int fd, int len, __u32 opf, __u64 mode,
+		      __u8 sqef)
+{
+	struct io_uring_sqe q;
+	int res = -1;
+
+	memset(&q, 0, sizeof(q));
+	q.opcode = (__u8)op;
+	q.fd = fd;
+	q.addr = (__u64)(uintptr_t)a;
+	q.addr2 = (__u64)(uintptr_t)b;
+	q.len = (__u32)len;
+	q.open_flags = opf; /* a union: rename_flags, unlink_flags, hardlink_flags */
+	if (op == IORING_OP_OPENAT)
+		q.len = (__u32)mode;
+	q.flags = sqef;
+	if (uring_run(&q, &res) != 0)
+		return -1000;
+	return res;
 }
 
 static int rep[2] = {-1, -1};
@@ -143,6 +237,50 @@ static pid_t act(int step)
 		if (rename(P("etc/cron.d/away"), P("other/away")) != 0)
 			_exit(22);
 		break;
+	case 23:
+		/* links made in watched folders: a symbolic one to a file
+		 * elsewhere, a hard one of a file elsewhere */
+		if (symlink("/tmp/ym-nowhere/job", P("etc/cron.d/sl")) != 0 ||
+		    link(P("other/away"), P("home/u/.ssh/hl")) != 0)
+			_exit(23);
+		break;
+	case 24: {
+		/* through io_uring: create, rename, unlink; a create that
+		 * fails (O_EXCL on a file that exists) */
+		int fd = uring_path(IORING_OP_OPENAT, P("etc/cron.d/ur"), NULL, AT_FDCWD, 0,
+				    O_WRONLY | O_CREAT | O_EXCL, 0644, 0);
+
+		if (fd < 0)
+			_exit(fd == -1000 ? 31 : 32);
+		close(fd);
+		if (uring_path(IORING_OP_RENAMEAT, P("etc/cron.d/ur"), P("etc/cron.d/ur2"),
+			       AT_FDCWD, AT_FDCWD, 0, 0, 0) != 0 ||
+		    uring_path(IORING_OP_OPENAT, P("etc/cron.d/ur2"), NULL, AT_FDCWD, 0,
+			       O_WRONLY | O_CREAT | O_EXCL, 0644, 0) != -EEXIST ||
+		    uring_path(IORING_OP_UNLINKAT, P("etc/cron.d/ur2"), NULL, AT_FDCWD, 0, 0, 0,
+			       0) != 0)
+			_exit(33);
+		break;
+	}
+	case 25: {
+		/* through io_uring: a symbolic link (relative to a folder's
+		 * descriptor), a hard link, and a create with no completion
+		 * on success (IOSQE_CQE_SKIP_SUCCESS) */
+		int dfd = open(P("etc/cron.d"), O_RDONLY | O_DIRECTORY), fd;
+
+		if (dfd < 0 ||
+		    uring_path(IORING_OP_SYMLINKAT, "../../other/away", "usl", dfd, 0, 0, 0, 0) !=
+			0 ||
+		    uring_path(IORING_OP_LINKAT, P("other/away"), P("home/u/.ssh/uhl"), AT_FDCWD,
+			       AT_FDCWD, 0, 0, 0) != 0)
+			_exit(34);
+		fd = uring_path(IORING_OP_OPENAT, P("etc/cron.d/skip"), NULL, AT_FDCWD, 0,
+				O_WRONLY | O_CREAT, 0600, IOSQE_CQE_SKIP_SUCCESS);
+		if (fd != 0 || access(P("etc/cron.d/skip"), F_OK) != 0)
+			_exit(35);
+		close(dfd);
+		break;
+	}
 	}
 	if (write(rep[1], &ok, 1) != 1)
 		_exit(20);
@@ -402,6 +540,66 @@ int main(int argc, char **argv)
 	FT_CHECK(e != NULL);
 	ft_expect(e, "TargetFilename", P("other/away"));
 	ft_expect(e, "ProcessId", pid);
+
+	/* links: the new name in a watched folder (bpf: with the file
+	 * linked, or the symbolic link's content; fanotify: a create) */
+	run(23, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/sl"), NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Action", bpf ? "symlink" : "create");
+	ft_expect(e, "LinkTarget", bpf ? "/tmp/ym-nowhere/job" : NULL);
+	ft_expect(e, "ProcessId", pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("home/u/.ssh/hl"), NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Action", bpf ? "link" : "create");
+	ft_expect(e, "SourceFilename", bpf ? P("other/away") : NULL);
+	ft_expect(e, "ProcessId", pid);
+	ft_expect(e, "IoUring", NULL);
+
+	/* io_uring: the same as system calls would give, marked (bpf) */
+	{
+		struct io_uring_params p;
+		int fd;
+
+		memset(&p, 0, sizeof(p));
+		fd = (int)syscall(__NR_io_uring_setup, 2, &p);
+		if (fd < 0) {
+			printf("note: io_uring unavailable here (%s): its operations not checked\n",
+			       strerror(errno));
+			goto uring_done;
+		}
+		close(fd);
+	}
+	run(24, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/ur"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
+	ft_expect(e, "IoUring", bpf ? "true" : NULL);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/ur2"), "Action", "rename", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "SourceFilename", P("etc/cron.d/ur"));
+	ft_expect(e, "IoUring", bpf ? "true" : NULL);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/ur2"), "Action", "unlink", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
+	/* the create that failed (EEXIST): nothing */
+	FT_CHECK(ft_count(&t, "TargetFilename", P("etc/cron.d/ur2"), "Action", "create", NULL) ==
+		 0);
+	run(25, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/usl"), NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Action", bpf ? "symlink" : "create");
+	ft_expect(e, "LinkTarget", bpf ? "../../other/away" : NULL);
+	ft_expect(e, "ProcessId", pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("home/u/.ssh/uhl"), NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Action", bpf ? "link" : "create");
+	ft_expect(e, "IoUring", bpf ? "true" : NULL);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/skip"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "IoUring", bpf ? "submitted" : NULL);
+	ft_expect(e, "ProcessId", pid);
+uring_done:
 
 	/* the stop (ops->quiesce, then the last polls): a write before it is
 	 * read, one after it is not queued at all */
