@@ -400,9 +400,16 @@ int file_sys_exit_tp(struct trace_event_raw_sys_exit *ctx)
  * each operation's own struct overlays the request's first bytes
  * (io_kiocb_to_cmd); a kernel without them refuses these two programs
  * only, and the loader runs without them (docs/sensors.md) */
+struct io_cqe___ym {
+	__s32 res;
+} __attribute__((preserve_access_index));
+
 struct io_kiocb___ym {
 	__u8 opcode;
 	__u32 flags; /* io_req_flags_t: the low bits are the SQE's IOSQE_* flags */
+	/* its result as the completion posts it (read here, not from the
+	 * tracepoint's arguments, whose list changed across kernels) */
+	struct io_cqe___ym cqe;
 } __attribute__((preserve_access_index));
 
 struct io_open___ym {
@@ -453,6 +460,10 @@ struct {
 	__type(key, __u32);
 	__type(value, struct file_rec);
 } uring_rec SEC(".maps");
+
+/* records in uring_pending (may overcount: an entry the LRU dropped); 0
+ * lets the completion program return before reading anything */
+static volatile __u64 uring_pending_n;
 
 /* records of requests submitted and not completed yet, by request address */
 struct {
@@ -547,24 +558,28 @@ int BPF_PROG(file_uring_submit, void *req)
 	}
 	if (bpf_map_update_elem(&uring_pending, &key, r, BPF_ANY) != 0)
 		ym_count_drop(0);
+	else
+		__sync_fetch_and_add(&uring_pending_n, 1);
 	return 0;
 }
 
 SEC("tp_btf/io_uring_complete")
-int BPF_PROG(file_uring_complete, void *ring, void *req, struct io_uring_cqe *cqe)
+int BPF_PROG(file_uring_complete, void *ring, void *req)
 {
 	struct io_kiocb___ym *q = req;
 	__u64 key = (__u64)req;
 	struct file_rec *r;
 
-	/* every completion of the machine passes here: the opcode first */
-	if (!req || !uring_watched(BPF_CORE_READ(q, opcode)))
+	/* every completion of the machine passes here: nothing pending (the
+	 * rule), or not one of these operations, returns at once */
+	if (!uring_pending_n || !req || !uring_watched(BPF_CORE_READ(q, opcode)))
 		return 0;
 	r = bpf_map_lookup_elem(&uring_pending, &key);
 	if (!r)
 		return 0;
-	if (BPF_CORE_READ(cqe, res) >= 0 && bpf_ringbuf_output(&events, r, sizeof(*r), 0) != 0)
+	if (BPF_CORE_READ(q, cqe.res) >= 0 && bpf_ringbuf_output(&events, r, sizeof(*r), 0) != 0)
 		ym_count_drop(0);
-	bpf_map_delete_elem(&uring_pending, &key);
+	if (bpf_map_delete_elem(&uring_pending, &key) == 0)
+		__sync_fetch_and_sub(&uring_pending_n, 1);
 	return 0;
 }
