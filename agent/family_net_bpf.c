@@ -29,6 +29,8 @@ struct family {
 	struct bpf_link *links[NET_BPF_LINKS];
 	struct sysx_reg *sysx;	   /* the syscall program on tracepoints or the dispatcher, */
 	struct bpf_link *sys_link; /* or attached alone */
+	struct bpf_link *uring_link; /* io_uring completions, or NULL */
+	int uring;		     /* its program loaded and attached */
 	struct ring_buffer *rb;
 	int cg_fd;
 	int handled;		       /* events this poll (the collector's count) */
@@ -63,7 +65,8 @@ static void nb_rec_one(struct family *f, const void *data, size_t size)
 	memcpy(&r, data, sizeof(r));
 	agg = (r.flags & NET_REC_F_AGG) != 0;
 	if (r.action == 0 || r.action >= NET_REC_MAX_ || (r.af != AF_INET && r.af != AF_INET6) ||
-	    (r.flags & ~NET_REC_F_AGG) != 0 || r.count == 0 || (!agg && r.count != 1) ||
+	    (r.flags & ~(NET_REC_F_AGG | NET_REC_F_URING)) != 0 || r.count == 0 ||
+	    (!agg && r.count != 1) ||
 	    (agg && r.action != NET_REC_CONNECT && r.action != NET_REC_ACCEPT)) {
 		f->malformed++;
 		f->st.drops++;
@@ -108,6 +111,8 @@ static void nb_rec_one(struct family *f, const void *data, size_t size)
 	}
 	if (agg)
 		rc |= event_set_str(ev, "Count", family_util_u64(r.count, f->count));
+	if (r.flags & NET_REC_F_URING) /* through an io_uring ring, no system call */
+		rc |= event_set_str(ev, "IoUring", "true");
 	if (rc == 0)
 		rc = family_util_user(&f->env, r.uid, ev, f->uid);
 	if (rc != 0 || family_util_proc(&f->env, (int32_t)r.pid, ev, f->pid) < 0 ||
@@ -147,6 +152,7 @@ static void nb_stop(struct family *f)
 		bpf_link__destroy(f->links[i]);
 	sysx_del(f->sysx);
 	bpf_link__destroy(f->sys_link);
+	bpf_link__destroy(f->uring_link);
 	net_bpf__destroy(f->skel);
 	if (f->cg_fd >= 0)
 		close(f->cg_fd);
@@ -157,7 +163,7 @@ static int nb_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = calloc(1, sizeof(*f));
 	struct bpf_program *cg[NET_BPF_LINKS], *sys_tp = NULL, *sys_btf = NULL;
-	int rc = YM_E_NOMEM, err;
+	int rc = YM_E_NOMEM, err = 0, uring_err = 0;
 
 	if (f == NULL)
 		goto out;
@@ -171,8 +177,10 @@ static int nb_start(const struct family_env *env, struct family **out)
 	 * can attach one (if this kernel refuses it, again with the tp_btf
 	 * one); the pair not chosen is not loaded */
 	f->direct = net_bpf_direct_loads;
-	for (int tries = 0; tries < 3; tries++) {
-		int tp;
+	/* first with the io_uring program, then (W3619) without it and the
+	 * steps above */
+	for (int tries = 0; tries < 4; tries++) {
+		int tp, uring = tries == 0;
 
 		f->skel = net_bpf__open();
 		if (f->skel == NULL) {
@@ -184,10 +192,15 @@ static int nb_start(const struct family_env *env, struct family **out)
 					    f->skel->progs.net_sys_exit_tp);
 		sys_btf = sysx_choose_direct(f->direct, f->skel->progs.net_sys_dl,
 					     f->skel->progs.net_sys_exit);
+		bpf_program__set_autoload(f->skel->progs.net_uring_complete, uring);
 		tp = sysx_prepare(sys_tp, sys_btf);
 		err = net_bpf__load(f->skel);
-		if (err == 0 || !sysx_load_failed("family_net", &f->direct, tp, err))
+		if (err == 0)
+			f->uring = uring;
+		if (err == 0 || (!uring && !sysx_load_failed("family_net", &f->direct, tp, err)))
 			break;
+		if (uring)
+			uring_err = err;
 		net_bpf__destroy(f->skel);
 		f->skel = NULL;
 	}
@@ -220,6 +233,19 @@ static int nb_start(const struct family_env *env, struct family **out)
 		rc = YM_E_IO;
 		goto out;
 	}
+	if (f->uring) {
+		f->uring_link = bpf_program__attach(f->skel->progs.net_uring_complete);
+		if (f->uring_link == NULL) {
+			uring_err = -errno;
+			f->uring = 0;
+		}
+	}
+	if (!f->uring)
+		LOG_W("family_net", "W3619",
+		      "network (bpf): io_uring operations not watched (the kernel refused the "
+		      "program: %s): connect, accept and listen through an io_uring ring are "
+		      "not reported",
+		      strerror(uring_err < 0 ? -uring_err : EINVAL));
 	/* repeats are counted in the kernel only when the counts can be
 	 * flushed: a kernel that refuses the test run sends every connection */
 	if (nb_flush(f) == 0)
@@ -294,6 +320,8 @@ static void nb_quiesce(struct family *f)
 	f->sysx = NULL;
 	bpf_link__destroy(f->sys_link);
 	f->sys_link = NULL;
+	bpf_link__destroy(f->uring_link);
+	f->uring_link = NULL;
 }
 
 static void nb_stats(const struct family *f, struct family_stats *out)

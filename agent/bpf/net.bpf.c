@@ -7,6 +7,8 @@
  * cgroup/sendmsg4/6 see datagrams of unconnected UDP sockets (one record per
  * socket and peer, remembered in an LRU map) and cgroup/post_bind4/6 see
  * binds. The cgroup programs always return 1: they observe, never block.
+ * tp_btf/io_uring_complete sees connect, accept and listen done through an
+ * io_uring ring (no system call of theirs; below, "io_uring").
  * Repeats of a flow are counted in the kernel (net.h, NET_AGG_*; below,
  * "Aggregation"). A record the ring buffer cannot take adds the connections
  * it stood for to the per-CPU counter "drops". */
@@ -262,6 +264,17 @@ int net_flush(void *ctx)
 	return 0;
 }
 
+/* the socket of file f (a plain pointer: read through the helper), or 0 */
+static __always_inline struct sock *file_sock(struct file *f)
+{
+	struct socket *so;
+
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	so = BPF_CORE_READ(f, private_data);
+	return so ? BPF_CORE_READ(so, sk) : 0;
+}
+
 /* the socket behind fd of the current task, or 0. The task, its files and
  * their table are BTF pointers, read with plain loads (six
  * bpf_probe_read_kernel calls before: ~70 ns a call, two calls a
@@ -298,10 +311,7 @@ static __always_inline struct sock *fd_sock(__s32 fd, int direct)
 		so = bpf_rdonly_cast(df->private_data, bpf_core_type_id_kernel(struct socket));
 		return so->sk;
 	}
-	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return 0;
-	so = BPF_CORE_READ(f, private_data);
-	return so ? BPF_CORE_READ(so, sk) : 0;
+	return file_sock(f);
 }
 
 /* bytes of struct sock_common read at once by sock_fill: its addresses,
@@ -607,4 +617,95 @@ int net_post_bind6(struct bpf_sock *sk)
 {
 	bind_rec(sk, 1);
 	return 1;
+}
+
+/* --- io_uring --- */
+
+/* An io_uring ring's IORING_OP_CONNECT, _ACCEPT and _LISTEN make no system
+ * call: their completion is read instead, the request's layout relocated
+ * against the running kernel's (CO-RE; a kernel without it refuses this
+ * program only, and the loader runs without it). Each operation's struct
+ * overlays the request's first bytes, whose first member is the socket's
+ * file. The completion runs in the submitter, or in a worker thread of its
+ * process (same descriptors, same memory). A multishot accept's later
+ * completions name no request (the tracepoint's req is NULL): not seen. */
+struct io_cqe___ym {
+	__s32 res;
+} __attribute__((preserve_access_index));
+
+struct io_kiocb___ym {
+	struct file *file;
+	__u8 opcode;
+	/* its result as the completion posts it (read here, not from the
+	 * tracepoint's arguments, whose list changed across kernels) */
+	struct io_cqe___ym cqe;
+} __attribute__((preserve_access_index));
+
+struct io_connect___ym {
+	struct sockaddr *addr;
+} __attribute__((preserve_access_index));
+
+struct io_accept___ym {
+	__u32 file_slot;
+} __attribute__((preserve_access_index));
+
+/* enum io_uring_op (uapi, fixed) */
+#define IOU_ACCEPT  13
+#define IOU_CONNECT 16
+#define IOU_LISTEN  57
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(net_uring_complete, void *ring, void *req)
+{
+	struct io_kiocb___ym *q = req;
+	struct net_rec r;
+	struct sock *sk;
+	__u32 action;
+	__s32 res;
+	__u8 op;
+
+	/* every completion of the machine passes here: the opcode first */
+	if (!req)
+		return 0;
+	op = BPF_CORE_READ(q, opcode);
+	if (op != IOU_CONNECT && op != IOU_ACCEPT && op != IOU_LISTEN)
+		return 0;
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return 0;
+	res = BPF_CORE_READ(q, cqe.res);
+	if (op == IOU_CONNECT) {
+		/* as the system call's: attempts, not what was refused before
+		 * trying */
+		action = NET_REC_CONNECT;
+		if (res == -EBADF || res == -EFAULT || res == -EINVAL || res == -ENOTSOCK ||
+		    res == -EAFNOSUPPORT || res == -EISCONN || res == -EALREADY)
+			return 0;
+		sk = file_sock(BPF_CORE_READ(q, file));
+	} else if (op == IOU_LISTEN) {
+		action = NET_REC_LISTEN;
+		if (res != 0)
+			return 0;
+		sk = file_sock(BPF_CORE_READ(q, file));
+	} else {
+		/* the new descriptor; one put in the ring's own table
+		 * (file_slot) is in no descriptor table: not read */
+		action = NET_REC_ACCEPT;
+		if (res < 0 || BPF_CORE_READ((struct io_accept___ym *)req, file_slot) != 0)
+			return 0;
+		sk = fd_sock(res, 0);
+	}
+	if (!sk)
+		return 0;
+	rec_init(&r, action);
+	if (sock_fill(&r, sk) != 0)
+		return 0;
+	if (action == NET_REC_CONNECT && (res != 0 || r.dport == 0) &&
+	    peer_fill(&r, (__u64)BPF_CORE_READ((struct io_connect___ym *)req, addr)) != 0)
+		return 0;
+	r.flags |= NET_REC_F_URING;
+	if (action == NET_REC_LISTEN)
+		rec_send(&r);
+	else
+		rec_flow(&r);
+	return 0;
 }

@@ -53,6 +53,7 @@ enum net_rec_action {
 #define NET_AGG_FLOWS	8192
 
 #define NET_REC_F_AGG 1 /* a summary of count connections, initiator's port unknown */
+#define NET_REC_F_URING 2 /* done through an io_uring ring, not a system call */
 
 struct net_rec {
 	__u32 action; /* enum net_rec_action */

@@ -11,7 +11,9 @@
 #include <stdarg.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -316,4 +318,61 @@ void ft_expect_time(const struct ft_event *e, uint64_t from_ns, uint64_t to_ns)
 		ft_dump_events(ft_current);
 		exit(1);
 	}
+}
+
+int ft_uring(const struct io_uring_sqe *sqe, int *res)
+{
+	struct io_uring_params p;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;
+	size_t ssz, csz;
+	char *sq, *cq;
+	unsigned *tail, *head, k;
+	int fd, want = (sqe->flags & IOSQE_CQE_SKIP_SUCCESS) ? 0 : 1, r = -1;
+
+	memset(&p, 0, sizeof(p));
+	fd = (int)syscall(__NR_io_uring_setup, 2, &p);
+	if (fd < 0)
+		return -1;
+	ssz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	csz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (p.features & IORING_FEAT_SINGLE_MMAP)
+		ssz = csz = ssz > csz ? ssz : csz;
+	sq = mmap(NULL, ssz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+		  IORING_OFF_SQ_RING);
+	cq = (p.features & IORING_FEAT_SINGLE_MMAP)
+		 ? sq
+		 : mmap(NULL, csz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+			IORING_OFF_CQ_RING);
+	sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
+	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
+		goto out;
+	tail = (unsigned *)(sq + p.sq_off.tail);
+	k = *tail;
+	sqes[k & (p.sq_entries - 1)] = *sqe;
+	((unsigned *)(sq + p.sq_off.array))[k & (p.sq_entries - 1)] = k & (p.sq_entries - 1);
+	__atomic_store_n(tail, k + 1, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, fd, 1, want, want ? IORING_ENTER_GETEVENTS : 0, NULL, 0) !=
+	    1)
+		goto out;
+	*res = 0;
+	if (want) {
+		head = (unsigned *)(cq + p.cq_off.head);
+		cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+		if (__atomic_load_n((unsigned *)(cq + p.cq_off.tail), __ATOMIC_ACQUIRE) == *head)
+			goto out;
+		*res = cqes[*head & (p.cq_entries - 1)].res;
+		__atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
+	}
+	r = 0;
+out:
+	close(fd); /* the mappings keep the ring until unmapped */
+	if (sqes != MAP_FAILED)
+		munmap(sqes, p.sq_entries * sizeof(*sqes));
+	if (cq != MAP_FAILED && cq != sq)
+		munmap(cq, csz);
+	if (sq != MAP_FAILED)
+		munmap(sq, ssz);
+	return r;
 }

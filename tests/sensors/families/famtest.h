@@ -4,6 +4,7 @@
 #ifndef YM_FAMTEST_H
 #define YM_FAMTEST_H
 
+#include <linux/io_uring.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +67,11 @@ void ft_expect(const struct ft_event *e, const char *name, const char *value);
 void ft_dump_events(const struct ft *t);
 /* fork() whose child dies with the test (PR_SET_PDEATHSIG). */
 pid_t ft_fork(void);
+/* One operation through a new io_uring ring (no liburing: the kernel's
+ * ABI): *sqe submitted, its completion's result in *res (none asked for
+ * with IOSQE_CQE_SKIP_SUCCESS: *res 0). Returns 0, or -1 when the ring
+ * cannot be made (io_uring disabled: kernel.io_uring_disabled). */
+int ft_uring(const struct io_uring_sqe *sqe, int *res);
 /* The wall clock now, ns since the epoch. */
 uint64_t ft_now_ns(void);
 /* Fails the test unless e's time is within [from_ns, to_ns] (with 5 ms of

@@ -17,10 +17,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/io_uring.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -47,67 +45,6 @@ static void put(const char *rel, const char *text, int flags, mode_t mode)
 		_exit(10);
 }
 
-/* One operation through a new io_uring ring (no liburing: the kernel's
- * ABI): *sqe submitted, its completion's result in *res (none asked for
- * with IOSQE_CQE_SKIP_SUCCESS: *res 0). Returns 0, or -1 when the ring
- * cannot be made (io_uring disabled: kernel.io_uring_disabled). */
-static int uring_run(const struct io_uring_sqe *sqe, int *res)
-{
-	struct io_uring_params p;
-	struct io_uring_sqe *sqes;
-	struct io_uring_cqe *cqes;
-	size_t ssz, csz;
-	char *sq, *cq;
-	unsigned *tail, *head, k;
-	int fd, want = (sqe->flags & IOSQE_CQE_SKIP_SUCCESS) ? 0 : 1, r = -1;
-
-	memset(&p, 0, sizeof(p));
-	fd = (int)syscall(__NR_io_uring_setup, 2, &p);
-	if (fd < 0)
-		return -1;
-	ssz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
-	csz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
-	if (p.features & IORING_FEAT_SINGLE_MMAP)
-		ssz = csz = ssz > csz ? ssz : csz;
-	sq = mmap(NULL, ssz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
-		  IORING_OFF_SQ_RING);
-	cq = (p.features & IORING_FEAT_SINGLE_MMAP)
-		 ? sq
-		 : mmap(NULL, csz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
-			IORING_OFF_CQ_RING);
-	sqes = mmap(NULL, p.sq_entries * sizeof(*sqes), PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
-	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
-		goto out;
-	tail = (unsigned *)(sq + p.sq_off.tail);
-	k = *tail;
-	sqes[k & (p.sq_entries - 1)] = *sqe;
-	((unsigned *)(sq + p.sq_off.array))[k & (p.sq_entries - 1)] = k & (p.sq_entries - 1);
-	__atomic_store_n(tail, k + 1, __ATOMIC_RELEASE);
-	if (syscall(__NR_io_uring_enter, fd, 1, want, want ? IORING_ENTER_GETEVENTS : 0, NULL, 0) !=
-	    1)
-		goto out;
-	*res = 0;
-	if (want) {
-		head = (unsigned *)(cq + p.cq_off.head);
-		cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
-		if (__atomic_load_n((unsigned *)(cq + p.cq_off.tail), __ATOMIC_ACQUIRE) == *head)
-			goto out;
-		*res = cqes[*head & (p.cq_entries - 1)].res;
-		__atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
-	}
-	r = 0;
-out:
-	close(fd); /* the mappings keep the ring until unmapped */
-	if (sqes != MAP_FAILED)
-		munmap(sqes, p.sq_entries * sizeof(*sqes));
-	if (cq != MAP_FAILED && cq != sq)
-		munmap(cq, csz);
-	if (sq != MAP_FAILED)
-		munmap(sq, ssz);
-	return r;
-}
-
 /* an io_uring operation on paths under root: op, the first path (addr),
  * the second (addr2, or NULL), fd and len as the operation reads them
  * (dirfds), op_flags (open flags, rename/unlink/link flags), and the SQE's
@@ -128,7 +65,7 @@ static int uring_path(int op, const char *a, const char *b, int fd, int len, __u
 	if (op == IORING_OP_OPENAT)
 		q.len = (__u32)mode;
 	q.flags = sqef;
-	if (uring_run(&q, &res) != 0)
+	if (ft_uring(&q, &res) != 0)
 		return -1000;
 	return res;
 }

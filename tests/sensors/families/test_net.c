@@ -9,7 +9,10 @@
  * as a drop. Repeated connections of one flow are summarised (Count) and
  * each is accounted for exactly, also when a summary is shed and at the
  * stop (sock_diag: connections shorter than its poll, from the kernel's
- * reports of destroyed sockets, without a process). */
+ * reports of destroyed sockets, without a process). The child also
+ * listens, connects and accepts through an io_uring ring, where no system
+ * call is made: bpf reports them from the ring's completions (IoUring),
+ * and a refused attempt with its peer. */
 #include "famtest.h"
 #include "family_net_sockdiag.h"
 #ifdef YM_FAMILY_BPF
@@ -19,6 +22,7 @@
 #endif
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
@@ -30,6 +34,10 @@ static struct ft t;
 
 struct ports {
 	int listen4, client4, udp4, listen6, client6, dgram, closed, udpc, udpc6;
+	/* through io_uring: a listener (its listen too where the kernel has
+	 * IORING_OP_LISTEN, 6.11+: ulisten_op), a connection, a refused
+	 * attempt's peer (closed); 0: io_uring unavailable */
+	int ulisten, uclient, ulisten_op;
 };
 
 static int port_of(int s)
@@ -74,6 +82,56 @@ static void pair(int af, int *lp, int *cp)
 	if (a < 0)
 		_exit(4);
 	*cp = port_of(c);
+}
+
+/* IORING_OP_LISTEN (6.11+; Debian 12's headers are older): the uapi value,
+ * which an older kernel refuses with EINVAL */
+#define URING_OP_LISTEN 57
+
+/* the operation op on socket fd through io_uring: addr/len as it reads
+ * them; the result, or -1000 when no ring can be made */
+static int uring_sock(int op, int fd, const void *addr, __u64 len)
+{
+	struct io_uring_sqe q;
+	int res = -1;
+
+	memset(&q, 0, sizeof(q));
+	q.opcode = (__u8)op;
+	q.fd = fd;
+	q.addr = (__u64)(uintptr_t)addr;
+	if (op == IORING_OP_CONNECT)
+		q.off = len; /* the address's length */
+	else
+		q.len = (__u32)len; /* listen's backlog */
+	return ft_uring(&q, &res) != 0 ? -1000 : res;
+}
+
+/* listen (through the ring where the kernel can), connect and accept
+ * through io_uring on 127.0.0.1; then a refused connect to p->closed */
+static void uring_pair(struct ports *p)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
+	int r = socket(AF_INET, SOCK_STREAM, 0), n;
+
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) != 0)
+		_exit(40);
+	n = uring_sock(URING_OP_LISTEN, l, NULL, 8);
+	if (n == -1000)
+		return; /* no io_uring here */
+	p->ulisten_op = n == 0;
+	if (n != 0 && listen(l, 8) != 0) /* a kernel before 6.11: the system call */
+		_exit(41);
+	p->ulisten = port_of(l);
+	a.sin_port = htons((uint16_t)p->ulisten);
+	if (uring_sock(IORING_OP_CONNECT, c, &a, sizeof(a)) != 0)
+		_exit(42);
+	p->uclient = port_of(c);
+	if (uring_sock(IORING_OP_ACCEPT, l, NULL, 0) < 0)
+		_exit(43);
+	a.sin_port = htons((uint16_t)p->closed);
+	if (uring_sock(IORING_OP_CONNECT, r, &a, sizeof(a)) != -ECONNREFUSED)
+		_exit(44);
 }
 
 /* A child: listens on loopback, then n times connect, accept, close; writes
@@ -333,6 +391,7 @@ int main(int argc, char **argv)
 				_exit(12);
 			p.udpc6 = port_of(cu6);
 		}
+		uring_pair(&p);
 		if (write(up[1], &p, sizeof(p)) != sizeof(p))
 			_exit(6);
 		if (read(down[0], &c, 1) < 0) /* keep everything open until told */
@@ -440,6 +499,39 @@ int main(int argc, char **argv)
 		ft_expect(e, "DestinationPort", "9");
 		ft_expect(e, "ProcessId", pid);
 		/* the refused attempt is reported too */
+		if (p.ulisten) {
+			/* io_uring: no system call; the completions */
+			char ul[16], uc[16];
+
+			snprintf(ul, sizeof(ul), "%d", p.ulisten);
+			snprintf(uc, sizeof(uc), "%d", p.uclient);
+			if (p.ulisten_op) {
+				e = ft_wait(&t, 3000, "Action", "listen", "SourcePort", ul, NULL);
+				FT_CHECK(e != NULL);
+				ft_expect(e, "IoUring", "true");
+				ft_expect(e, "ProcessId", pid);
+			}
+			e = ft_wait(&t, 3000, "Action", "connect", "Protocol", "tcp", "SourcePort",
+				    uc, NULL);
+			FT_CHECK(e != NULL);
+			ft_expect(e, "DestinationIp", "127.0.0.1");
+			ft_expect(e, "DestinationPort", ul);
+			ft_expect(e, "IoUring", "true");
+			ft_expect(e, "ProcessId", pid);
+			e = ft_wait(&t, 3000, "Action", "accept", "DestinationPort", ul, NULL);
+			FT_CHECK(e != NULL);
+			ft_expect(e, "SourcePort", uc);
+			ft_expect(e, "IoUring", "true");
+			ft_expect(e, "ProcessId", pid);
+			snprintf(dp, sizeof(dp), "%d", p.closed);
+			e = ft_wait(&t, 3000, "Action", "connect", "DestinationPort", dp, "IoUring",
+				    "true", NULL);
+			FT_CHECK(e != NULL);
+			ft_expect(e, "DestinationIp", "127.0.0.1");
+			ft_expect(e, "ProcessId", pid);
+		} else {
+			printf("note: io_uring unavailable here: its operations not checked\n");
+		}
 		snprintf(dp, sizeof(dp), "%d", p.closed);
 		e = ft_wait(&t, 3000, "Action", "connect", "DestinationPort", dp, NULL);
 		FT_CHECK(e != NULL);
@@ -492,7 +584,8 @@ int main(int argc, char **argv)
 	 * test's storm) can have the same ephemeral port */
 	FT_CHECK(ft_count(&t, "Action", "connect", "Protocol", "tcp", "SourcePort", cp, "ProcessId",
 			  pid, NULL) == 1);
-	FT_CHECK(ft_count(&t, "Action", "listen", "ProcessId", pid, NULL) == 2);
+	/* v4, v6, and the io_uring pair's (by the ring or the system call) */
+	FT_CHECK(ft_count(&t, "Action", "listen", "ProcessId", pid, NULL) == 2 + (p.ulisten != 0));
 
 	/* the collector sheds: the module counts the drop */
 	t.ops->stats(t.f, &fs);
