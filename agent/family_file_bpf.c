@@ -101,6 +101,24 @@ static int fb_path(const struct file_rec *r, int which, char *out, size_t outsz)
 	uint32_t rel = which == 1 ? FILE_F_REL1 : FILE_F_REL2;
 	uint32_t kdir = which == 1 ? FILE_F_KDIR1 : FILE_F_KDIR2;
 
+	if (which == 1 && (r->flags & FILE_F_FD1)) {
+		/* fchmod, fchown: the descriptor's file, its own components
+		 * leaf first (its name, then its folder's), else its link */
+		size_t nl = strnlen(p, FILE_PATH_MAX);
+		char link[64];
+		ssize_t n;
+
+		if (r->flags & FILE_F_KDIR1)
+			return r->dir_len > nl
+				   ? fb_kdir(p, (uint16_t)(r->dir_len - nl - 1), out, outsz)
+				   : YM_E_PARSE;
+		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)r->pid, (int)r->dirfd);
+		n = readlink(link, out, outsz - 1);
+		if (n <= 0 || out[0] != '/')
+			return YM_E_NOTFOUND;
+		out[n] = '\0';
+		return 0;
+	}
 	if ((r->flags & rel) && (r->flags & kdir))
 		return fb_kdir(p, which == 1 ? r->dir_len : r->dir2_len, out, outsz);
 	return fb_resolve((int32_t)r->pid, dirfd, r->flags & rel, p, out, outsz);

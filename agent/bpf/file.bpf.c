@@ -10,7 +10,8 @@
  * sent as they are, for the loader to resolve and filter. Opens count only
  * with O_WRONLY, O_RDWR, O_CREAT or O_TRUNC. link, linkat, symlink and
  * symlinkat count too: a new name in a watched folder is a file made there
- * (a cron job, a unit, a key hard-linked or symlinked in). A failed reserve
+ * (a cron job, a unit, a key hard-linked or symlinked in); so do fchmod and
+ * fchown, the file's path walked from the descriptor. A failed reserve
  * increments the per-CPU counter "drops".
  *
  * io_uring: the same operations submitted through a ring (IORING_OP_OPENAT,
@@ -92,7 +93,7 @@ static __always_inline int watched(long nr)
 	       nr == FILE_NR_CREAT || nr == FILE_NR_RENAME || nr == FILE_NR_UNLINK ||
 	       nr == FILE_NR_CHMOD || nr == FILE_NR_CHOWN || nr == FILE_NR_LCHOWN ||
 	       nr == FILE_NR_LINK || nr == FILE_NR_LINKAT || nr == FILE_NR_SYMLINK ||
-	       nr == FILE_NR_SYMLINKAT;
+	       nr == FILE_NR_SYMLINKAT || nr == FILE_NR_FCHMOD || nr == FILE_NR_FCHOWN;
 }
 
 /* The arguments of a watched call, read at its exit from the registers the
@@ -202,6 +203,39 @@ static __always_inline __u32 put_dir(char *dst, __u32 n, __s32 dirfd)
 	if (bpf_probe_read_kernel(dst, FILE_PATH_MAX, s) != 0)
 		return 0;
 	return w + 1;
+}
+
+/* The file descriptor fd of the caller names (fchmod, fchown), its path
+ * resolved now: its own components, leaf first, into r->path (FILE_F_FD1
+ * in file.h). Always sent (no prefix to compare a reversed path with): the
+ * loader filters. */
+static __always_inline void put_fd_path(struct file_rec *r, __s32 fd)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+	char *s;
+	__u32 mask = 0, w, cut = 0;
+
+	r->flags |= FILE_F_REL1 | FILE_F_FD1;
+	r->dirfd = fd;
+	r->path[0] = 0;
+	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) != 0 || !f)
+		return;
+	s = walk_buf(0, &mask);
+	if (!s)
+		return;
+	w = put_path(0, 0, FILE_PATH_MAX + YM_WALK_NAME_MAX - 1, &f->f_path, FILE_DIR_DEPTH, &cut,
+		     1, 0);
+	if (cut || w == 0 || w > FILE_PATH_MAX ||
+	    bpf_probe_read_kernel(r->path, FILE_PATH_MAX, s) != 0)
+		return;
+	r->flags |= FILE_F_KDIR1;
+	r->dir_len = (__u16)w;
 }
 
 /* reads a path (user memory, or the kernel's with kern) into dst; sets the relative/cut flags; 1
@@ -345,6 +379,18 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 			r->dirfd = (__s32)c->a[0];
 			p1 = (const char *)c->a[1];
 		}
+	} else if (nr == FILE_NR_FCHMOD || nr == FILE_NR_FCHOWN) {
+		if (nr == FILE_NR_FCHMOD) {
+			r->action = FILE_REC_CHMOD;
+			r->mode = (__u32)c->a[1];
+		} else {
+			r->action = FILE_REC_CHOWN;
+			r->owner_uid = (__u32)c->a[1];
+			r->owner_gid = (__u32)c->a[2];
+		}
+		put_fd_path(r, (__s32)c->a[0]);
+		bpf_ringbuf_submit(r, 0);
+		return 0;
 	} else if (nr == FILE_NR_CHMOD || nr == FILE_NR_FCHMODAT || nr == FILE_NR_FCHMODAT2) {
 		r->action = FILE_REC_CHMOD;
 		if (nr == FILE_NR_CHMOD) {

@@ -30,6 +30,8 @@
 #define FILE_NR_FCHMODAT2 452
 #define FILE_NR_LINK	  86
 #define FILE_NR_SYMLINK	  88
+#define FILE_NR_FCHMOD	  91
+#define FILE_NR_FCHOWN	  93
 #define FILE_NR_LINKAT	  265
 #define FILE_NR_SYMLINKAT 266
 #else /* the generic table (arm64): no legacy calls */
@@ -50,6 +52,8 @@
 #define FILE_NR_FCHMODAT2 452
 #define FILE_NR_LINK	  -1
 #define FILE_NR_SYMLINK	  -1
+#define FILE_NR_FCHMOD	  52
+#define FILE_NR_FCHOWN	  55
 #define FILE_NR_LINKAT	  37
 #define FILE_NR_SYMLINKAT 36
 #endif
@@ -65,7 +69,8 @@
 	    {FILE_NR_RENAMEAT2, "renameat2"}, {FILE_NR_OPENAT2, "openat2"},                        \
 	    {FILE_NR_FCHMODAT2, "fchmodat2"}, {FILE_NR_LINK, "link"},                              \
 	    {FILE_NR_SYMLINK, "symlink"}, {FILE_NR_LINKAT, "linkat"},                              \
-	    {FILE_NR_SYMLINKAT, "symlinkat"},
+	    {FILE_NR_SYMLINKAT, "symlinkat"}, {FILE_NR_FCHMOD, "fchmod"},                          \
+	    {FILE_NR_FCHOWN, "fchown"},
 
 #define FILE_PATH_MAX	256 /* bytes of a path argument read (with its NUL); longer is cut */
 #define FILE_PREFIXES	16  /* kernel-side prefixes; more collapse to "/" in the loader */
@@ -99,6 +104,11 @@ enum file_rec_action {
  * at the submission, before the operation ran: an attempt */
 #define FILE_F_URING	  0x40u
 #define FILE_F_URING_SKIP 0x80u
+/* fchmod, fchown: the file named by a descriptor (dirfd). With
+ * FILE_F_KDIR1, path holds its own components, leaf first (its name the
+ * first), dir_len bytes in all; without it (the walk did not fit), the
+ * loader reads /proc/PID/fd/N */
+#define FILE_F_FD1 0x100u
 
 struct file_rec {
 	__u32 action; /* enum file_rec_action */

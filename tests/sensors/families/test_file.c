@@ -218,6 +218,19 @@ static pid_t act(int step)
 		close(dfd);
 		break;
 	}
+	case 26: {
+		/* chmod and chown through a descriptor (fchmod, fchown) of a
+		 * file in a watched folder, and of one outside */
+		int fd = open(P("etc/cron.d/fd"), O_WRONLY | O_CREAT, 0644),
+		    fo = open(P("other/fd"), O_WRONLY | O_CREAT, 0644);
+
+		if (fd < 0 || fo < 0 || fchmod(fd, 0640) != 0 || fchown(fd, 0, 0) != 0 ||
+		    fchmod(fo, 0640) != 0)
+			_exit(36);
+		close(fd);
+		close(fo);
+		break;
+	}
 	}
 	if (write(rep[1], &ok, 1) != 1)
 		_exit(20);
@@ -537,6 +550,22 @@ int main(int argc, char **argv)
 	ft_expect(e, "IoUring", bpf ? "submitted" : NULL);
 	ft_expect(e, "ProcessId", pid);
 uring_done:
+
+	/* through a descriptor: bpf names the file from it (fanotify: attrib) */
+	run(26, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/fd"), "Action", chmod_action, NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Mode", bpf ? "0640" : "0640");
+	ft_expect(e, "ProcessId", pid);
+	if (bpf) {
+		e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/fd"), "Action", "chown",
+			    NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "Owner", "0:0");
+		ft_expect(e, "ProcessId", pid);
+	}
+	ft_pump(&t, 300);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("other/fd"), NULL) == 0);
 
 	/* the stop (ops->quiesce, then the last polls): a write before it is
 	 * read, one after it is not queued at all */
