@@ -794,6 +794,10 @@ static const char *en_sys_name(uint32_t nr)
 		return "capset";
 	case 175:
 		return "init_module";
+	case 310:
+		return "process_vm_readv";
+	case 311:
+		return "process_vm_writev";
 	case 313:
 		return "finit_module";
 	case 321:
@@ -870,11 +874,20 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 		en_actor(en, m, ev, "SourceImage", "SourceProcessId", "SourceProcessGuid");
 		if (u)
 			en_set(ev, "SourceUser", u, strlen(u));
-		en_setu(ev, "TargetProcessId", en->tpid_s, sizeof(en->tpid_s),
-			k->sys_args[1] & 0xffffffffu);
-		en_set(ev, "GrantedAccess", k->sys_args[0] == 16 ? "PTRACE_ATTACH" : "PTRACE_SEIZE",
-		       13 - (k->sys_args[0] == 16 ? 0 : 1));
-		tpid = (int32_t)(k->sys_args[1] & 0x7fffffff);
+		if (k->sys_nr == 310 || k->sys_nr == 311) {
+			/* process_vm_readv/writev(pid, ...); Result: the bytes
+			 * moved, or the error (attempts count) */
+			const char *acc = k->sys_nr == 310 ? "PROCESS_VM_READ" : "PROCESS_VM_WRITE";
+
+			tpid = (int32_t)(k->sys_args[0] & 0x7fffffff);
+			en_set(ev, "GrantedAccess", acc, strlen(acc));
+		} else {
+			tpid = (int32_t)(k->sys_args[1] & 0x7fffffff);
+			en_set(ev, "GrantedAccess",
+			       k->sys_args[0] == 16 ? "PTRACE_ATTACH" : "PTRACE_SEIZE",
+			       13 - (k->sys_args[0] == 16 ? 0 : 1));
+		}
+		en_setu(ev, "TargetProcessId", en->tpid_s, sizeof(en->tpid_s), (uint32_t)tpid);
 		te = proctable_find(en->pt, tpid, UINT64_MAX);
 		if (te && !te->exit_ns) {
 			if (te->image_len)

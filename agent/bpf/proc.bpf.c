@@ -475,6 +475,10 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 		type = PROC_REC_PRIV;
 		break;
 	case PROC_NR_PTRACE:
+	case PROC_NR_VM_READV:
+	case PROC_NR_VM_WRITEV:
+		/* another process's memory read or written without ptrace:
+		 * an injection, or a credential dump from a process's memory */
 		type = PROC_REC_PTRACE;
 		break;
 	case PROC_NR_INIT_MODULE:
@@ -494,12 +498,15 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 	s->args[0] = regs->di;
 	s->args[1] = regs->si;
 	s->args[2] = regs->dx;
-	if (type == PROC_REC_PTRACE && s->args[0] != PTRACE_ATTACH_ && s->args[0] != PTRACE_SEIZE_)
+	if (nr == PROC_NR_PTRACE && s->args[0] != PTRACE_ATTACH_ && s->args[0] != PTRACE_SEIZE_)
 		return 0;
 	if (type == PROC_REC_BPF && s->args[0] != BPF_PROG_LOAD_)
 		return 0;
 	fill_hdr(&s->h, type, t);
 	if (s->h.pid == self_tgid)
+		return 0;
+	/* its own memory (allowed, and no access to another) */
+	if ((nr == PROC_NR_VM_READV || nr == PROC_NR_VM_WRITEV) && (__u32)s->args[0] == s->h.pid)
 		return 0;
 	s->nr = (__u32)nr;
 	s->pad = 0;

@@ -30,7 +30,7 @@ enum proc_rec_type {
 	PROC_REC_FORK = 2,
 	PROC_REC_EXIT = 3,
 	PROC_REC_PRIV = 4,   /* setuid family, capset: after success */
-	PROC_REC_PTRACE = 5, /* ptrace attach or seize (any result) */
+	PROC_REC_PTRACE = 5, /* ptrace attach or seize, process_vm_readv/writev (any result) */
 	PROC_REC_MODULE = 6, /* init_module, finit_module (any result) */
 	PROC_REC_BPF = 7,    /* bpf(BPF_PROG_LOAD) (any result) */
 	PROC_REC_WAKE = 8,   /* no event: wakes a consumer that stopped polling */
@@ -53,6 +53,8 @@ enum proc_rec_type {
 #define PROC_NR_INIT_MODULE  175
 #define PROC_NR_FINIT_MODULE 313
 #define PROC_NR_BPF	     321
+#define PROC_NR_VM_READV     310 /* process_vm_readv */
+#define PROC_NR_VM_WRITEV    311 /* process_vm_writev */
 /* the same with their names (struct sysx_call: the loader's tracepoints or
  * the dispatcher's numbers) */
 #define PROC_CALLS                                                                                 \
@@ -61,7 +63,8 @@ enum proc_rec_type {
 	    {PROC_NR_SETRESUID, "setresuid"}, {PROC_NR_SETRESGID, "setresgid"},                    \
 	    {PROC_NR_SETFSUID, "setfsuid"}, {PROC_NR_SETFSGID, "setfsgid"},                        \
 	    {PROC_NR_CAPSET, "capset"}, {PROC_NR_INIT_MODULE, "init_module"},                      \
-	    {PROC_NR_FINIT_MODULE, "finit_module"}, {PROC_NR_BPF, "bpf"},
+	    {PROC_NR_FINIT_MODULE, "finit_module"}, {PROC_NR_BPF, "bpf"},                          \
+	    {PROC_NR_VM_READV, "process_vm_readv"}, {PROC_NR_VM_WRITEV, "process_vm_writev"},
 
 /* index into the per-CPU drop counter map "drops": a reserve or output
  * failure of that record type. Slot 0 counts exec records whose argv could

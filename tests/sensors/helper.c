@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,6 +209,35 @@ int main(int argc, char **argv)
 		r = syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a));
 		printf("ret %ld\n", r);
 		return r < 0;
+	}
+	if (strcmp(argv[1], "vm-rw") == 0) {
+		/* another process's memory without ptrace: a forked child's
+		 * copy of a buffer read (process_vm_readv) and written
+		 * (process_vm_writev); prints "pid P read N wrote M" */
+		static char buf[64] = "ym-vm-rw secret";
+		char got[64];
+		struct iovec l = {got, sizeof(got)}, r = {buf, sizeof(buf)};
+		ssize_t rd, wr;
+		pid_t p = fork();
+		int st;
+
+		if (p == 0) {
+			pause();
+			_exit(0);
+		}
+		if (p < 0)
+			return 1;
+		rd = process_vm_readv(p, &l, 1, &r, 1, 0);
+		l.iov_base = (void *)"ym-vm-rw written";
+		l.iov_len = 17;
+		r.iov_len = 17;
+		wr = process_vm_writev(p, &l, 1, &r, 1, 0);
+		printf("pid %d read %zd wrote %zd\n", (int)p, rd, wr);
+		fflush(stdout);
+		usleep(300 * 1000); /* the agent names it from its table or /proc */
+		kill(p, SIGKILL);
+		waitpid(p, &st, 0);
+		return rd != (ssize_t)sizeof(buf) || wr != 17;
 	}
 	if (strcmp(argv[1], "ptrace") == 0 || strcmp(argv[1], "ptrace-vm") == 0) {
 		static char stack[64 * 1024] __attribute__((aligned(16)));

@@ -346,6 +346,21 @@ if [ "$MODE" = bpf ]; then
 	eq "$(q TargetImage "$c9v")" "$helper" "ptrace CLONE_VM child: TargetImage"
 	[ -n "$(q TargetProcessGuid "$c9v")" ] || fail "ptrace CLONE_VM child: no TargetProcessGuid"
 	ok "ptrace attach of a CLONE_VM child"
+
+	# another process's memory read and written without ptrace
+	out=$("$helper" vm-rw x) || fail "vm-rw helper: $out"
+	tw=${out#pid }
+	tw=${tw%% *}
+	cr="category = 9 AND json_extract(fields, '\$.TargetProcessId') = '$tw' AND json_extract(fields, '\$.GrantedAccess') = 'PROCESS_VM_READ'"
+	cw="category = 9 AND json_extract(fields, '\$.TargetProcessId') = '$tw' AND json_extract(fields, '\$.GrantedAccess') = 'PROCESS_VM_WRITE'"
+	wait_ev "$cr"
+	wait_ev "$cw"
+	eq "$(q Syscall "$cr")" "process_vm_readv" "vm read: Syscall"
+	eq "$(q Result "$cr")" "64" "vm read: Result"
+	eq "$(q Result "$cw")" "17" "vm write: Result"
+	eq "$(q SourceImage "$cw")" "$helper" "vm write: SourceImage"
+	eq "$(q TargetImage "$cw")" "$helper" "vm write: TargetImage"
+	ok "process_vm_readv, process_vm_writev"
 fi
 
 # a process that switches user: its later events (a connection, its
