@@ -361,6 +361,16 @@ if [ "$MODE" = bpf ]; then
 	eq "$(q SourceImage "$cw")" "$helper" "vm write: SourceImage"
 	eq "$(q TargetImage "$cw")" "$helper" "vm write: TargetImage"
 	ok "process_vm_readv, process_vm_writev"
+	# the rule pack's process_access rule raises an alert on the write
+	# (the helper is no debugger)
+	ca="rule_id = '6a3c1f0e-4b8e-4f7c-9d2a-5e1b7c3d9a41' AND event LIKE '%PROCESS_VM_WRITE%' AND event LIKE '%\"TargetProcessId\":\"$tw\"%'"
+	for _ in $(seq 1 50); do
+		[ "$(db "SELECT count(*) FROM alerts WHERE $ca")" -ge 1 ] && break
+		sleep 0.1
+	done
+	[ "$(db "SELECT count(*) FROM alerts WHERE $ca")" -ge 1 ] ||
+		fail "no alert of process_memory_written for the write into $tw"
+	ok "process_memory_written alert"
 fi
 
 # a process that switches user: its later events (a connection, its
