@@ -1,5 +1,6 @@
 #include "family_bpf_util.h"
 #include "err.h"
+#include "log.h"
 #include "util.h"
 
 #include <bpf/bpf.h>
@@ -7,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -59,6 +61,14 @@ int family_bpf_util_err(int err)
 	if (err < 0)
 		err = -err;
 	return err == EPERM || err == EACCES ? YM_E_AUTH : YM_E_UNSUPPORTED;
+}
+
+void family_bpf_util_uring_off(const char *code, const char *family, const char *what, int err)
+{
+	LOG_W("family", code,
+	      "%s: io_uring operations not watched (the kernel refused the programs: %s): %s "
+	      "through an io_uring ring are not reported",
+	      family, strerror(err < 0 ? -err : EINVAL), what);
 }
 
 int family_bpf_util_consume(struct ring_buffer *rb)

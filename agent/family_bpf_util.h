@@ -18,6 +18,12 @@ int family_bpf_util_percpu_sum(int map_fd, uint32_t key, uint64_t *sum);
 /* Maps a libbpf error (negative errno) to YM_E_AUTH or YM_E_UNSUPPORTED. */
 int family_bpf_util_err(int err);
 
+/* Logs warning code of family (its log name, and how its log lines
+ * begin: "file (bpf)") running without its io_uring programs, which the
+ * kernel refused (err: a negative errno; 0, not known): what it does not
+ * see through an io_uring ring. */
+void family_bpf_util_uring_off(const char *code, const char *family, const char *what, int err);
+
 /* What a module's record callback returns to stop the drain after this
  * record (consumed), e.g. once its poll()'s max is reached. Without it,
  * libbpf 1.1 consumes until the ring is empty, which under a flood the

@@ -13,7 +13,6 @@
 #include "family_util.h"
 #include "file.h"
 #include "kpath.h"
-#include "log.h"
 #include "file.skel.h"
 #include "util.h"
 
@@ -326,23 +325,6 @@ static int fb_start(const struct family_env *env, struct family **out)
 		rc = family_bpf_util_err(err);
 		goto out;
 	}
-	if (f->uring) {
-		f->uring_links[0] = bpf_program__attach(f->skel->progs.file_uring_submit);
-		f->uring_links[1] = f->uring_links[0]
-					? bpf_program__attach(f->skel->progs.file_uring_complete)
-					: NULL;
-		if (f->uring_links[1] == NULL) {
-			uring_err = -errno;
-			f->uring = 0;
-			fb_uring_detach(f);
-		}
-	}
-	if (!f->uring)
-		LOG_W("family", "W3618",
-		      "file (bpf): io_uring operations not watched (the kernel refused the "
-		      "programs: %s): files opened, renamed, unlinked or linked through an "
-		      "io_uring ring are not reported",
-		      strerror(uring_err < 0 ? -uring_err : EINVAL));
 	rc = fb_prefixes(f); /* before attaching: nothing passes an empty map */
 	if (rc != 0)
 		goto out;
@@ -357,6 +339,21 @@ static int fb_start(const struct family_env *env, struct family **out)
 		rc = family_bpf_util_err(err);
 		goto out;
 	}
+	/* after the prefixes too: an empty map passes nothing */
+	if (f->uring) {
+		f->uring_links[0] = bpf_program__attach(f->skel->progs.file_uring_submit);
+		f->uring_links[1] = f->uring_links[0]
+					? bpf_program__attach(f->skel->progs.file_uring_complete)
+					: NULL;
+		if (f->uring_links[1] == NULL) {
+			uring_err = -errno;
+			f->uring = 0;
+			fb_uring_detach(f);
+		}
+	}
+	if (!f->uring)
+		family_bpf_util_uring_off("W3618", "file (bpf)",
+					  "files opened, renamed, unlinked or linked", uring_err);
 	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.events), fb_record, f, NULL);
 	if (f->rb == NULL) {
 		rc = YM_E_IO;

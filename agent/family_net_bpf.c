@@ -241,11 +241,8 @@ static int nb_start(const struct family_env *env, struct family **out)
 		}
 	}
 	if (!f->uring)
-		LOG_W("family_net", "W3619",
-		      "network (bpf): io_uring operations not watched (the kernel refused the "
-		      "program: %s): connect, accept and listen through an io_uring ring are "
-		      "not reported",
-		      strerror(uring_err < 0 ? -uring_err : EINVAL));
+		family_bpf_util_uring_off("W3619", "network (bpf)", "connect, accept and listen",
+					  uring_err);
 	/* repeats are counted in the kernel only when the counts can be
 	 * flushed: a kernel that refuses the test run sends every connection */
 	if (nb_flush(f) == 0)

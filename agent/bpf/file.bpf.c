@@ -340,20 +340,13 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 			r->mode = (__u32)c->a[3];
 		}
 		r->action = (fl & O_CREAT) ? FILE_REC_CREATE : FILE_REC_WRITE;
-	} else if (nr == FILE_NR_RENAME || nr == FILE_NR_RENAMEAT || nr == FILE_NR_RENAMEAT2) {
-		r->action = FILE_REC_RENAME;
-		if (nr == FILE_NR_RENAME) {
-			p2 = (const char *)c->a[0];
-			p1 = (const char *)c->a[1];
-		} else {
-			r->dirfd2 = (__s32)c->a[0];
-			p2 = (const char *)c->a[1];
-			r->dirfd = (__s32)c->a[2];
-			p1 = (const char *)c->a[3];
-		}
-	} else if (nr == FILE_NR_LINK || nr == FILE_NR_LINKAT) {
-		r->action = FILE_REC_LINK;
-		if (nr == FILE_NR_LINK) {
+	} else if (nr == FILE_NR_RENAME || nr == FILE_NR_RENAMEAT || nr == FILE_NR_RENAMEAT2 ||
+		   nr == FILE_NR_LINK || nr == FILE_NR_LINKAT) {
+		/* (old, new), or (olddirfd, old, newdirfd, new) */
+		int link = nr == FILE_NR_LINK || nr == FILE_NR_LINKAT;
+
+		r->action = link ? FILE_REC_LINK : FILE_REC_RENAME;
+		if (nr == FILE_NR_RENAME || nr == FILE_NR_LINK) {
 			p2 = (const char *)c->a[0];
 			p1 = (const char *)c->a[1];
 		} else {
