@@ -641,6 +641,10 @@ struct io_kiocb___ym {
 	struct io_cqe___ym cqe;
 } __attribute__((preserve_access_index));
 
+/* the caller's sockaddr: the kernel's own copy (the request's async data)
+ * is given back before the completion is posted, so a failed attempt's
+ * peer is read where the caller put it (a caller that rewrote it after the
+ * submission shows what it wrote) */
 struct io_connect___ym {
 	struct sockaddr *addr;
 } __attribute__((preserve_access_index));
@@ -699,7 +703,9 @@ int BPF_PROG(net_uring_complete, void *ring, void *req)
 	rec_init(&r, action);
 	if (sock_fill(&r, sk) != 0)
 		return 0;
-	if (action == NET_REC_CONNECT && (res != 0 || r.dport == 0) &&
+	/* as the system call's: the socket holds the peer unless the attempt
+	 * failed */
+	if (action == NET_REC_CONNECT && ((res != 0 && res != -EINPROGRESS) || r.dport == 0) &&
 	    peer_fill(&r, (__u64)BPF_CORE_READ((struct io_connect___ym *)req, addr)) != 0)
 		return 0;
 	r.flags |= NET_REC_F_URING;
