@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FB_PATH 4096
@@ -46,6 +47,7 @@ struct family {
 	struct file_rec rec;
 	char target[FB_PATH], source[FB_PATH], mode[8], owner[32], pidbuf[FAMILY_UTIL_U64_MAX];
 	char uidbuf[FAMILY_UTIL_U64_MAX];
+	char atime_s[32], mtime_s[32];
 };
 
 /* out = folder base (absolute) + "/" + relative path p (leading "./" dropped) */
@@ -123,12 +125,25 @@ static int fb_path(const struct file_rec *r, int which, char *out, size_t outsz)
 	return fb_resolve((int32_t)r->pid, dirfd, r->flags & rel, p, out, outsz);
 }
 
+/* secs since the epoch as RFC 3339 UTC ("2019-03-04T05:06:07Z") */
+static int fb_time(int64_t secs, char *out, size_t outsz)
+{
+	struct tm tm;
+	time_t t = (time_t)secs;
+
+	if (secs < -62135596800LL || secs > 253402300799LL || !gmtime_r(&t, &tm) ||
+	    strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return YM_E_PARSE;
+	return 0;
+}
+
 static int fb_record(void *ctx, void *data, size_t size);
 
 static int fb_record_one(void *ctx, void *data, size_t size)
 {
-	static const char *const names[FILE_REC_MAX_] = {
-	    "", "create", "write", "rename", "unlink", "chmod", "chown", "link", "symlink"};
+	static const char *const names[FILE_REC_MAX_] = {"",	    "create",	"write", "rename",
+							 "unlink",  "chmod",	"chown", "link",
+							 "symlink", "timestamp"};
 	struct family *f = ctx;
 	struct file_rec *r = &f->rec;
 	struct event *ev = &f->ev;
@@ -182,6 +197,15 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 	if (r->action == FILE_REC_CHOWN) {
 		snprintf(f->owner, sizeof(f->owner), "%d:%d", (int)r->owner_uid, (int)r->owner_gid);
 		rc |= event_set_str(ev, "Owner", f->owner);
+	}
+	/* times set to given values: what they were set to */
+	if (r->action == FILE_REC_TIMES) {
+		if (r->mtime > FILE_TIME_NOW &&
+		    fb_time(r->mtime, f->mtime_s, sizeof(f->mtime_s)) == 0)
+			rc |= event_set_str(ev, "ModificationTime", f->mtime_s);
+		if (r->atime > FILE_TIME_NOW &&
+		    fb_time(r->atime, f->atime_s, sizeof(f->atime_s)) == 0)
+			rc |= event_set_str(ev, "AccessTime", f->atime_s);
 	}
 	/* a symbolic link's content, as written (relative to its folder) */
 	if (r->action == FILE_REC_SYMLINK)

@@ -11,7 +11,9 @@
  * with O_WRONLY, O_RDWR, O_CREAT or O_TRUNC. link, linkat, symlink and
  * symlinkat count too: a new name in a watched folder is a file made there
  * (a cron job, a unit, a key hard-linked or symlinked in); so do fchmod and
- * fchown, the file's path walked from the descriptor. A failed reserve
+ * fchown, the file's path walked from the descriptor, and utime, utimes,
+ * futimesat and utimensat when they set given times (a file dated to look
+ * old), not "now" (touch). A failed reserve
  * increments the per-CPU counter "drops".
  *
  * io_uring: the same operations submitted through a ring (IORING_OP_OPENAT,
@@ -93,7 +95,9 @@ static __always_inline int watched(long nr)
 	       nr == FILE_NR_CREAT || nr == FILE_NR_RENAME || nr == FILE_NR_UNLINK ||
 	       nr == FILE_NR_CHMOD || nr == FILE_NR_CHOWN || nr == FILE_NR_LCHOWN ||
 	       nr == FILE_NR_LINK || nr == FILE_NR_LINKAT || nr == FILE_NR_SYMLINK ||
-	       nr == FILE_NR_SYMLINKAT || nr == FILE_NR_FCHMOD || nr == FILE_NR_FCHOWN;
+	       nr == FILE_NR_SYMLINKAT || nr == FILE_NR_FCHMOD || nr == FILE_NR_FCHOWN ||
+	       nr == FILE_NR_UTIME || nr == FILE_NR_UTIMES || nr == FILE_NR_FUTIMESAT ||
+	       nr == FILE_NR_UTIMENSAT;
 }
 
 /* The arguments of a watched call, read at its exit from the registers the
@@ -279,6 +283,7 @@ static __always_inline void rec_init(struct file_rec *r, __u64 id)
 	r->dir_len = r->dir2_len = 0;
 	r->ts_ns = bpf_ktime_get_ns();
 	r->path2[0] = 0;
+	r->atime = r->mtime = FILE_TIME_KEEP;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 }
 
@@ -293,6 +298,44 @@ static __always_inline void read_link_content(struct file_rec *r, const char *sr
 		r->path2[0] = 0;
 	else if (n == FILE_PATH_MAX)
 		r->flags |= FILE_F_TRUNC2;
+}
+
+#define UTIME_NOW  ((1l << 30) - 1l)
+#define UTIME_OMIT ((1l << 30) - 2l)
+
+/* The times a utime call sets (user memory at times; NULL: now), into
+ * r->atime and r->mtime. Returns 1 when at least one is a given value (a
+ * file dated on purpose: what timestomping does), 0 for "now" (touch). */
+static __always_inline int read_times(struct file_rec *r, long nr, __u64 times)
+{
+	__s64 t[4] = {};
+
+	r->atime = r->mtime = FILE_TIME_NOW;
+	if (!times)
+		return 0;
+	if (nr == FILE_NR_UTIME) { /* struct utimbuf: actime, modtime */
+		if (bpf_probe_read_user(t, 16, (void *)times) != 0)
+			return 0;
+		r->atime = t[0];
+		r->mtime = t[1];
+		return 1;
+	}
+	/* timeval[2] or timespec[2]: seconds, then micro- or nanoseconds */
+	if (bpf_probe_read_user(t, sizeof(t), (void *)times) != 0)
+		return 0;
+	r->atime = t[0];
+	r->mtime = t[2];
+	if (nr == FILE_NR_UTIMENSAT) {
+		if (t[1] == UTIME_NOW)
+			r->atime = FILE_TIME_NOW;
+		else if (t[1] == UTIME_OMIT)
+			r->atime = FILE_TIME_KEEP;
+		if (t[3] == UTIME_NOW)
+			r->mtime = FILE_TIME_NOW;
+		else if (t[3] == UTIME_OMIT)
+			r->mtime = FILE_TIME_KEEP;
+	}
+	return r->atime > FILE_TIME_NOW || r->mtime > FILE_TIME_NOW;
 }
 
 /* A system call's exit, no sys_enter program: through the dispatcher this
@@ -371,6 +414,23 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 		} else {
 			r->dirfd = (__s32)c->a[0];
 			p1 = (const char *)c->a[1];
+		}
+	} else if (nr == FILE_NR_UTIME || nr == FILE_NR_UTIMES || nr == FILE_NR_FUTIMESAT ||
+		   nr == FILE_NR_UTIMENSAT) {
+		int at = nr == FILE_NR_FUTIMESAT || nr == FILE_NR_UTIMENSAT;
+
+		r->action = FILE_REC_TIMES;
+		if (!read_times(r, nr, c->a[at ? 2 : 1])) {
+			bpf_ringbuf_discard(r, 0);
+			return 0;
+		}
+		if (at)
+			r->dirfd = (__s32)c->a[0];
+		p1 = (const char *)c->a[at ? 1 : 0];
+		if (!p1) { /* utimensat(fd, NULL, ...): futimens, the descriptor's file */
+			put_fd_path(r, r->dirfd);
+			bpf_ringbuf_submit(r, 0);
+			return 0;
 		}
 	} else if (nr == FILE_NR_FCHMOD || nr == FILE_NR_FCHOWN) {
 		if (nr == FILE_NR_FCHMOD) {

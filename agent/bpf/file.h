@@ -32,6 +32,10 @@
 #define FILE_NR_SYMLINK	  88
 #define FILE_NR_FCHMOD	  91
 #define FILE_NR_FCHOWN	  93
+#define FILE_NR_UTIME	  132
+#define FILE_NR_UTIMES	  235
+#define FILE_NR_FUTIMESAT 261
+#define FILE_NR_UTIMENSAT 280
 #define FILE_NR_LINKAT	  265
 #define FILE_NR_SYMLINKAT 266
 #else /* the generic table (arm64): no legacy calls */
@@ -54,6 +58,10 @@
 #define FILE_NR_SYMLINK	  -1
 #define FILE_NR_FCHMOD	  52
 #define FILE_NR_FCHOWN	  55
+#define FILE_NR_UTIME	  -1
+#define FILE_NR_UTIMES	  -1
+#define FILE_NR_FUTIMESAT -1
+#define FILE_NR_UTIMENSAT 88
 #define FILE_NR_LINKAT	  37
 #define FILE_NR_SYMLINKAT 36
 #endif
@@ -70,7 +78,8 @@
 	    {FILE_NR_FCHMODAT2, "fchmodat2"}, {FILE_NR_LINK, "link"},                              \
 	    {FILE_NR_SYMLINK, "symlink"}, {FILE_NR_LINKAT, "linkat"},                              \
 	    {FILE_NR_SYMLINKAT, "symlinkat"}, {FILE_NR_FCHMOD, "fchmod"},                          \
-	    {FILE_NR_FCHOWN, "fchown"},
+	    {FILE_NR_FCHOWN, "fchown"}, {FILE_NR_UTIME, "utime"}, {FILE_NR_UTIMES, "utimes"},      \
+	    {FILE_NR_FUTIMESAT, "futimesat"}, {FILE_NR_UTIMENSAT, "utimensat"},
 
 #define FILE_PATH_MAX	256 /* bytes of a path argument read (with its NUL); longer is cut */
 #define FILE_PREFIXES	16  /* kernel-side prefixes; more collapse to "/" in the loader */
@@ -85,7 +94,8 @@ enum file_rec_action {
 	FILE_REC_CHOWN = 6,
 	FILE_REC_LINK = 7,    /* a hard link: path the new name, path2 the file linked */
 	FILE_REC_SYMLINK = 8, /* path the link made, path2 its content as written */
-	FILE_REC_MAX_ = 9,
+	FILE_REC_TIMES = 9,   /* times set to given values (utime*, utimensat) */
+	FILE_REC_MAX_ = 10,
 };
 
 #define FILE_F_TRUNC1 0x1u /* path cut at FILE_PATH_MAX */
@@ -110,6 +120,9 @@ enum file_rec_action {
  * loader reads /proc/PID/fd/N */
 #define FILE_F_FD1 0x100u
 
+#define FILE_TIME_KEEP (-(__s64)0x4000000000000000LL)
+#define FILE_TIME_NOW  (FILE_TIME_KEEP + 1)
+
 struct file_rec {
 	__u32 action; /* enum file_rec_action */
 	__u32 pid;    /* tgid */
@@ -123,6 +136,9 @@ struct file_rec {
 	char comm[16];
 	char path[FILE_PATH_MAX];  /* target (rename: the new name) */
 	char path2[FILE_PATH_MAX]; /* rename: the old name */
+	/* FILE_REC_TIMES: the access and modification times set, seconds
+	 * since the epoch; FILE_TIME_KEEP: not changed, FILE_TIME_NOW: now */
+	__s64 atime, mtime;
 };
 
 struct file_prefix {
@@ -130,7 +146,7 @@ struct file_prefix {
 	char p[FILE_PREFIX_MAX];
 };
 
-_Static_assert(sizeof(struct file_rec) == 64 + 2 * FILE_PATH_MAX, "file_rec layout");
+_Static_assert(sizeof(struct file_rec) == 80 + 2 * FILE_PATH_MAX, "file_rec layout");
 _Static_assert(sizeof(struct file_prefix) == 4 + FILE_PREFIX_MAX, "file_prefix layout");
 
 #endif

@@ -231,6 +231,22 @@ static pid_t act(int step)
 		close(fo);
 		break;
 	}
+	case 27: {
+		/* a file dated on purpose: both times by path (utimensat), the
+		 * modification time alone through a descriptor (futimens),
+		 * then a plain touch (times NULL: now), which is no news */
+		struct timespec both[2] = {{1551675967, 0},
+					   {1551675967, 0}}; /* 2019-03-04T05:06:07Z */
+		struct timespec m[2] = {{0, UTIME_OMIT},
+					{1577934245, 0}}; /* 2020-01-02T03:04:05Z */
+		int fd = open(P("etc/cron.d/old"), O_WRONLY | O_CREAT, 0644);
+
+		if (fd < 0 || utimensat(AT_FDCWD, P("etc/cron.d/old"), both, 0) != 0 ||
+		    futimens(fd, m) != 0 || utimensat(AT_FDCWD, P("etc/cron.d/old"), NULL, 0) != 0)
+			_exit(37);
+		close(fd);
+		break;
+	}
 	}
 	if (write(rep[1], &ok, 1) != 1)
 		_exit(20);
@@ -566,6 +582,29 @@ uring_done:
 	}
 	ft_pump(&t, 300);
 	FT_CHECK(ft_count(&t, "TargetFilename", P("other/fd"), NULL) == 0);
+
+	/* times set on purpose (bpf: the values; fanotify: attrib) */
+	run(27, pid);
+	if (bpf) {
+		e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/old"), "Action", "timestamp",
+			    "AccessTime", "2019-03-04T05:06:07Z", NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "ModificationTime", "2019-03-04T05:06:07Z");
+		ft_expect(e, "ProcessId", pid);
+		e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/old"), "Action", "timestamp",
+			    "ModificationTime", "2020-01-02T03:04:05Z", NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "AccessTime", NULL);
+		ft_pump(&t, 300);
+		/* the touch to now: not reported */
+		FT_CHECK(ft_count(&t, "TargetFilename", P("etc/cron.d/old"), "Action", "timestamp",
+				  NULL) == 2);
+	} else {
+		e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/old"), "Action", "attrib",
+			    NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "ProcessId", pid);
+	}
 
 	/* the stop (ops->quiesce, then the last polls): a write before it is
 	 * read, one after it is not queued at all */
