@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define NET_BPF_LINKS 4
+#define NET_BPF_LINKS 6
 #define NB_TICK_MAX   4096 /* records read by tick(); the rest at the next poll */
 
 static int net_bpf_direct_loads = 1;
@@ -65,7 +65,7 @@ static void nb_rec_one(struct family *f, const void *data, size_t size)
 	memcpy(&r, data, sizeof(r));
 	agg = (r.flags & NET_REC_F_AGG) != 0;
 	if (r.action == 0 || r.action >= NET_REC_MAX_ || (r.af != AF_INET && r.af != AF_INET6) ||
-	    (r.flags & ~(NET_REC_F_AGG | NET_REC_F_URING)) != 0 || r.count == 0 ||
+	    (r.flags & ~(NET_REC_F_AGG | NET_REC_F_URING | NET_REC_F_TFO)) != 0 || r.count == 0 ||
 	    (!agg && r.count != 1) ||
 	    (agg && r.action != NET_REC_CONNECT && r.action != NET_REC_ACCEPT)) {
 		f->malformed++;
@@ -99,8 +99,10 @@ static void nb_rec_one(struct family *f, const void *data, size_t size)
 			    : r.proto == IPPROTO_UDP ? "udp"
 						     : family_util_u64(r.proto, f->proto));
 	rc |= event_set_str(ev, "Initiated", r.action == NET_REC_CONNECT ? "true" : "false");
-	rc |= event_set_str(ev, "SourceIp", f->sip);
-	if (!agg) /* a summary's initiators had different ports */
+	/* (a Fast Open connect is seen before its socket is bound) */
+	if (!(r.flags & NET_REC_F_TFO))
+		rc |= event_set_str(ev, "SourceIp", f->sip);
+	if (!agg && !(r.flags & NET_REC_F_TFO)) /* a summary's initiators had different ports */
 		rc |= event_set_str(ev, "SourcePort", family_util_u64(accept ? rp : lp, f->sport));
 	rc |= event_set_str(ev, "SourceIsIpv6", r.af == AF_INET6 ? "true" : "false");
 	if (peer) {
@@ -113,6 +115,8 @@ static void nb_rec_one(struct family *f, const void *data, size_t size)
 		rc |= event_set_str(ev, "Count", family_util_u64(r.count, f->count));
 	if (r.flags & NET_REC_F_URING) /* through an io_uring ring, no system call */
 		rc |= event_set_str(ev, "IoUring", "true");
+	if (r.flags & NET_REC_F_TFO) /* sendto/sendmsg with MSG_FASTOPEN, no connect */
+		rc |= event_set_str(ev, "FastOpen", "true");
 	if (rc == 0)
 		rc = family_util_user(&f->env, r.uid, ev, f->uid);
 	if (rc != 0 || family_util_proc(&f->env, (int32_t)r.pid, ev, f->pid) < 0 ||
@@ -221,6 +225,8 @@ static int nb_start(const struct family_env *env, struct family **out)
 	cg[1] = f->skel->progs.net_sendmsg6;
 	cg[2] = f->skel->progs.net_post_bind4;
 	cg[3] = f->skel->progs.net_post_bind6;
+	cg[4] = f->skel->progs.net_connect4;
+	cg[5] = f->skel->progs.net_connect6;
 	for (int i = 0; i < NET_BPF_LINKS; i++) {
 		f->links[i] = bpf_program__attach_cgroup(cg[i], f->cg_fd);
 		if (f->links[i] == NULL) {

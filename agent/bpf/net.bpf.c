@@ -605,6 +605,53 @@ static __always_inline void bind_rec(struct bpf_sock *sk, int v6)
 	rec_send(r);
 }
 
+/* TCP Fast Open: sendto or sendmsg with MSG_FASTOPEN connects a TCP socket
+ * with no connect call (so the syscall programs above never see it), and
+ * the kernel runs the cgroup connect hook from there too. What tells it
+ * from a connect call here: the socket's fastopen_req, set only for the
+ * send's duration. The socket is not bound yet: no source. */
+static __always_inline void tfo_rec(struct bpf_sock_addr *ctx, int v6)
+{
+	struct net_rec rec, *r = &rec;
+	struct tcp_sock *tp;
+
+	if (ctx->type != SOCK_STREAM || !ctx->sk || (bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return;
+	tp = bpf_skc_to_tcp_sock(ctx->sk);
+	if (!tp || !tp->fastopen_req)
+		return;
+	rec_init(r, NET_REC_CONNECT);
+	r->af = v6 ? AF_INET6 : AF_INET;
+	r->proto = IPPROTO_TCP;
+	r->flags = NET_REC_F_TFO;
+	r->dport = bpf_ntohs((__u16)ctx->user_port);
+	if (v6) {
+		__u32 d[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
+			      ctx->user_ip6[3]};
+
+		__builtin_memcpy(r->daddr, d, 16);
+	} else {
+		__u32 d = ctx->user_ip4;
+
+		__builtin_memcpy(r->daddr, &d, 4);
+	}
+	rec_flow(r);
+}
+
+SEC("cgroup/connect4")
+int net_connect4(struct bpf_sock_addr *ctx)
+{
+	tfo_rec(ctx, 0);
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int net_connect6(struct bpf_sock_addr *ctx)
+{
+	tfo_rec(ctx, 1);
+	return 1;
+}
+
 SEC("cgroup/post_bind4")
 int net_post_bind4(struct bpf_sock *sk)
 {

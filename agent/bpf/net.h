@@ -54,6 +54,10 @@ enum net_rec_action {
 
 #define NET_REC_F_AGG 1 /* a summary of count connections, initiator's port unknown */
 #define NET_REC_F_URING 2 /* done through an io_uring ring, not a system call */
+/* a TCP Fast Open connect (sendto/sendmsg with MSG_FASTOPEN, no connect
+ * call), seen before the kernel bound the socket: no source address or
+ * port */
+#define NET_REC_F_TFO 4
 
 struct net_rec {
 	__u32 action; /* enum net_rec_action */

@@ -38,6 +38,9 @@ struct ports {
 	 * IORING_OP_LISTEN, 6.11+: ulisten_op), a connection, a refused
 	 * attempt's peer (closed); 0: io_uring unavailable */
 	int ulisten, uclient, ulisten_op;
+	/* a TCP Fast Open connect (sendto with MSG_FASTOPEN) to this
+	 * listener; 0: the kernel refused it (net.ipv4.tcp_fastopen) */
+	int tfo_listen;
 };
 
 static int port_of(int s)
@@ -392,6 +395,19 @@ int main(int argc, char **argv)
 			p.udpc6 = port_of(cu6);
 		}
 		uring_pair(&p);
+		{
+			/* TCP Fast Open: the send connects, no connect call */
+			struct sockaddr_in a = {.sin_family = AF_INET,
+						.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+			int l = socket(AF_INET, SOCK_STREAM, 0),
+			    fo = socket(AF_INET, SOCK_STREAM, 0);
+
+			if (bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 8) != 0)
+				_exit(45);
+			a.sin_port = htons((uint16_t)port_of(l));
+			if (sendto(fo, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&a, sizeof(a)) == 1)
+				p.tfo_listen = port_of(l);
+		}
 		if (write(up[1], &p, sizeof(p)) != sizeof(p))
 			_exit(6);
 		if (read(down[0], &c, 1) < 0) /* keep everything open until told */
@@ -499,6 +515,21 @@ int main(int argc, char **argv)
 		ft_expect(e, "DestinationPort", "9");
 		ft_expect(e, "ProcessId", pid);
 		/* the refused attempt is reported too */
+		if (p.tfo_listen) {
+			char tl[16];
+
+			snprintf(tl, sizeof(tl), "%d", p.tfo_listen);
+			e = ft_wait(&t, 3000, "Action", "connect", "DestinationPort", tl,
+				    "FastOpen", "true", NULL);
+			FT_CHECK(e != NULL);
+			ft_expect(e, "DestinationIp", "127.0.0.1");
+			ft_expect(e, "SourcePort", NULL);
+			ft_expect(e, "Protocol", "tcp");
+			ft_expect(e, "ProcessId", pid);
+		} else {
+			printf("note: TCP Fast Open refused here (net.ipv4.tcp_fastopen): not "
+			       "checked\n");
+		}
 		if (p.ulisten) {
 			/* io_uring: no system call; the completions */
 			char ul[16], uc[16];
@@ -585,7 +616,8 @@ int main(int argc, char **argv)
 	FT_CHECK(ft_count(&t, "Action", "connect", "Protocol", "tcp", "SourcePort", cp, "ProcessId",
 			  pid, NULL) == 1);
 	/* v4, v6, and the io_uring pair's (by the ring or the system call) */
-	FT_CHECK(ft_count(&t, "Action", "listen", "ProcessId", pid, NULL) == 2 + (p.ulisten != 0));
+	FT_CHECK(ft_count(&t, "Action", "listen", "ProcessId", pid, NULL) ==
+		 2 + (p.ulisten != 0) + (p.tfo_listen != 0));
 
 	/* the collector sheds: the module counts the drop */
 	t.ops->stats(t.f, &fs);
