@@ -323,12 +323,15 @@ void ft_expect_time(const struct ft_event *e, uint64_t from_ns, uint64_t to_ns)
 int ft_uring(const struct io_uring_sqe *sqe, int *res)
 {
 	struct io_uring_params p;
-	struct io_uring_sqe *sqes;
+	struct io_uring_sqe *sqes, op = *sqe, nop;
 	struct io_uring_cqe *cqes;
 	size_t ssz, csz;
 	char *sq, *cq;
-	unsigned *tail, *head, k;
-	int fd, want = (sqe->flags & IOSQE_CQE_SKIP_SUCCESS) ? 0 : 1, r = -1;
+	unsigned *tail, *head, k, m;
+	/* asked for no completion on success: a NOP linked after it, whose
+	 * completion comes once the operation is done (closing the ring
+	 * before would cancel an operation still in the ring's worker) */
+	int skip = (sqe->flags & IOSQE_CQE_SKIP_SUCCESS) != 0, n = skip ? 2 : 1, fd, r = -1;
 
 	memset(&p, 0, sizeof(p));
 	fd = (int)syscall(__NR_io_uring_setup, 2, &p);
@@ -349,22 +352,33 @@ int ft_uring(const struct io_uring_sqe *sqe, int *res)
 	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
 		goto out;
 	tail = (unsigned *)(sq + p.sq_off.tail);
+	m = p.sq_entries - 1;
 	k = *tail;
-	sqes[k & (p.sq_entries - 1)] = *sqe;
-	((unsigned *)(sq + p.sq_off.array))[k & (p.sq_entries - 1)] = k & (p.sq_entries - 1);
-	__atomic_store_n(tail, k + 1, __ATOMIC_RELEASE);
-	if (syscall(__NR_io_uring_enter, fd, 1, want, want ? IORING_ENTER_GETEVENTS : 0, NULL, 0) !=
-	    1)
-		goto out;
-	*res = 0;
-	if (want) {
-		head = (unsigned *)(cq + p.cq_off.head);
-		cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
-		if (__atomic_load_n((unsigned *)(cq + p.cq_off.tail), __ATOMIC_ACQUIRE) == *head)
-			goto out;
-		*res = cqes[*head & (p.cq_entries - 1)].res;
-		__atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
+	op.user_data = 1;
+	memset(&nop, 0, sizeof(nop));
+	nop.opcode = IORING_OP_NOP;
+	nop.user_data = 2;
+	if (skip)
+		op.flags |= IOSQE_IO_LINK;
+	sqes[k & m] = op;
+	((unsigned *)(sq + p.sq_off.array))[k & m] = k & m;
+	if (skip) {
+		sqes[(k + 1) & m] = nop;
+		((unsigned *)(sq + p.sq_off.array))[(k + 1) & m] = (k + 1) & m;
 	}
+	__atomic_store_n(tail, k + (unsigned)n, __ATOMIC_RELEASE);
+	if (syscall(__NR_io_uring_enter, fd, n, 1, IORING_ENTER_GETEVENTS, NULL, 0) != n)
+		goto out;
+	head = (unsigned *)(cq + p.cq_off.head);
+	cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+	if (__atomic_load_n((unsigned *)(cq + p.cq_off.tail), __ATOMIC_ACQUIRE) == *head)
+		goto out;
+	/* the operation's own completion (its result, or its failure when
+	 * skipped on success), else the NOP's: it succeeded */
+	*res = cqes[*head & (p.cq_entries - 1)].user_data == 1
+		   ? cqes[*head & (p.cq_entries - 1)].res
+		   : 0;
+	__atomic_store_n(head, *head + 1, __ATOMIC_RELEASE);
 	r = 0;
 out:
 	close(fd); /* the mappings keep the ring until unmapped */

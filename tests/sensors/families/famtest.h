@@ -68,9 +68,11 @@ void ft_dump_events(const struct ft *t);
 /* fork() whose child dies with the test (PR_SET_PDEATHSIG). */
 pid_t ft_fork(void);
 /* One operation through a new io_uring ring (no liburing: the kernel's
- * ABI): *sqe submitted, its completion's result in *res (none asked for
- * with IOSQE_CQE_SKIP_SUCCESS: *res 0). Returns 0, or -1 when the ring
- * cannot be made (io_uring disabled: kernel.io_uring_disabled). */
+ * ABI): *sqe submitted, its completion's result in *res (with
+ * IOSQE_CQE_SKIP_SUCCESS, which posts none on success: a NOP linked after
+ * it is waited for, and *res is 0 once it succeeded). Returns 0, or -1
+ * when the ring cannot be made (io_uring disabled:
+ * kernel.io_uring_disabled). */
 int ft_uring(const struct io_uring_sqe *sqe, int *res);
 /* The wall clock now, ns since the epoch. */
 uint64_t ft_now_ns(void);

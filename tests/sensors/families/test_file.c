@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -297,6 +298,22 @@ static char *run(int step, char *pid)
 	if (rep[0] < 0)
 		FT_CHECK(pipe(rep) == 0);
 	p = act(step);
+	/* the child reports, or exits with the code of what failed (this
+	 * process holds the pipe's write end too: a read would wait for ever) */
+	for (int ms = 0;; ms += 50) {
+		struct pollfd pf = {.fd = rep[0], .events = POLLIN};
+		int st;
+
+		if (poll(&pf, 1, 50) == 1)
+			break;
+		if (waitpid(p, &st, WNOHANG) == p) {
+			fprintf(stderr,
+				"FAIL step %d: the child exited (status %d) before it reported\n",
+				step, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+			exit(1);
+		}
+		FT_CHECK(ms < 10000);
+	}
 	FT_CHECK(read(rep[0], &ok, 1) == 1 && ok == 0);
 	last = p;
 	snprintf(pid, 16, "%d", (int)p);
