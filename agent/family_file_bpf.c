@@ -50,14 +50,15 @@ struct family {
 	char atime_s[32], mtime_s[32];
 };
 
-/* out = folder base (absolute) + "/" + relative path p (leading "./" dropped) */
+/* out = folder base (absolute) + "/" + relative path p (leading "./" dropped);
+ * an empty p: base itself */
 static int fb_join(const char *base, const char *p, char *out, size_t outsz)
 {
 	int w;
 
 	while (p[0] == '.' && p[1] == '/')
 		p += 2;
-	w = snprintf(out, outsz, "%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", p);
+	w = snprintf(out, outsz, "%s%s%s", base, p[0] && strcmp(base, "/") != 0 ? "/" : "", p);
 	return w > 0 && (size_t)w < outsz ? 0 : YM_E_TOOBIG;
 }
 
@@ -104,21 +105,15 @@ static int fb_path(const struct file_rec *r, int which, char *out, size_t outsz)
 
 	if (which == 1 && (r->flags & FILE_F_FD1)) {
 		/* fchmod, fchown: the descriptor's file, its own components
-		 * leaf first (its name, then its folder's), else its link */
+		 * leaf first (its name, then its folder's), else what
+		 * /proc/PID/fd/N names (p is empty then) */
 		size_t nl = strnlen(p, FILE_PATH_MAX);
-		char link[64];
-		ssize_t n;
 
 		if (r->flags & FILE_F_KDIR1)
 			return r->dir_len > nl
 				   ? fb_kdir(p, (uint16_t)(r->dir_len - nl - 1), out, outsz)
 				   : YM_E_PARSE;
-		snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)r->pid, (int)r->dirfd);
-		n = readlink(link, out, outsz - 1);
-		if (n <= 0 || out[0] != '/')
-			return YM_E_NOTFOUND;
-		out[n] = '\0';
-		return 0;
+		return fb_resolve((int32_t)r->pid, dirfd, 1, "", out, outsz);
 	}
 	if ((r->flags & rel) && (r->flags & kdir))
 		return fb_kdir(p, which == 1 ? r->dir_len : r->dir2_len, out, outsz);

@@ -527,6 +527,20 @@ int net_sys_dl_tp(struct trace_event_raw_sys_exit *ctx)
 	return net_sys(ctx->id, ctx->ret, YM_SYSCALL_REGS(), 1);
 }
 
+/* the address a cgroup sock_addr program's caller passed (network order;
+ * IPv4 in ip[0]) */
+static __always_inline void ctx_ip(const struct bpf_sock_addr *ctx, int v6, __u32 ip[4])
+{
+	if (v6) {
+		ip[0] = ctx->user_ip6[0];
+		ip[1] = ctx->user_ip6[1];
+		ip[2] = ctx->user_ip6[2];
+		ip[3] = ctx->user_ip6[3];
+	} else {
+		ip[0] = ctx->user_ip4;
+	}
+}
+
 static __always_inline void sendmsg_rec(struct bpf_sock_addr *ctx, int v6)
 {
 	struct peer p = {};
@@ -538,14 +552,7 @@ static __always_inline void sendmsg_rec(struct bpf_sock_addr *ctx, int v6)
 		return;
 	p.cookie = bpf_get_socket_cookie(ctx);
 	p.port = ctx->user_port;
-	if (v6) {
-		p.ip[0] = ctx->user_ip6[0];
-		p.ip[1] = ctx->user_ip6[1];
-		p.ip[2] = ctx->user_ip6[2];
-		p.ip[3] = ctx->user_ip6[3];
-	} else {
-		p.ip[0] = ctx->user_ip4;
-	}
+	ctx_ip(ctx, v6, p.ip);
 	if (bpf_map_lookup_elem(&peers, &p))
 		return;
 	bpf_map_update_elem(&peers, &p, &one, BPF_ANY);
@@ -614,6 +621,7 @@ static __always_inline void tfo_rec(struct bpf_sock_addr *ctx, int v6)
 {
 	struct net_rec rec, *r = &rec;
 	struct tcp_sock *tp;
+	__u32 d[4] = {};
 
 	if (ctx->type != SOCK_STREAM || !ctx->sk || (bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return;
@@ -625,16 +633,11 @@ static __always_inline void tfo_rec(struct bpf_sock_addr *ctx, int v6)
 	r->proto = IPPROTO_TCP;
 	r->flags = NET_REC_F_TFO;
 	r->dport = bpf_ntohs((__u16)ctx->user_port);
-	if (v6) {
-		__u32 d[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
-			      ctx->user_ip6[3]};
-
+	ctx_ip(ctx, v6, d);
+	if (v6)
 		__builtin_memcpy(r->daddr, d, 16);
-	} else {
-		__u32 d = ctx->user_ip4;
-
-		__builtin_memcpy(r->daddr, &d, 4);
-	}
+	else
+		__builtin_memcpy(r->daddr, d, 4);
 	rec_flow(r);
 }
 

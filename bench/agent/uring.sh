@@ -44,7 +44,7 @@ for i in $(seq 1 "$pairs"); do
 		exit 0
 	}
 	sleep 1
-	if ! grep -q "W3618\|W3619" "$LAB_DIR/agent.log"; then :; else
+	if grep -q "W3618\|W3619" "$LAB_DIR/agent.log"; then
 		echo '{"bench":"agent","error":"the kernel refused the io_uring programs (W3618/W3619)"}'
 		exit 0
 	fi
