@@ -772,6 +772,8 @@ static int en_exit(struct enrich *en, const struct sensor_msg *m, struct event *
 static const char *en_sys_name(uint32_t nr)
 {
 	switch (nr) {
+	case 2:
+		return "open";
 	case 101:
 		return "ptrace";
 	case 105:
@@ -800,8 +802,12 @@ static const char *en_sys_name(uint32_t nr)
 		return "process_vm_writev";
 	case 313:
 		return "finit_module";
+	case 257:
+		return "openat";
 	case 321:
 		return "bpf";
+	case 437:
+		return "openat2";
 	}
 	return "unknown";
 }
@@ -881,6 +887,21 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 
 			tpid = (int32_t)(k->sys_args[0] & 0x7fffffff);
 			en_set(ev, "GrantedAccess", acc, strlen(acc));
+		} else if (k->sys_nr == 2 || k->sys_nr == 257 || k->sys_nr == 437) {
+			/* an open of another process's /proc/PID/mem: its
+			 * thread group, the file's access (read 1, write 2),
+			 * the thread named by the path; Result: the descriptor */
+			static const char *const acc[4] = {"", "PROCESS_VM_READ",
+							   "PROCESS_VM_WRITE",
+							   "PROCESS_VM_READ|PROCESS_VM_WRITE"};
+
+			tpid = (int32_t)(k->sys_args[0] & 0x7fffffff);
+			if (k->sys_args[1] & 3)
+				en_set(ev, "GrantedAccess", acc[k->sys_args[1] & 3],
+				       strlen(acc[k->sys_args[1] & 3]));
+			if (k->sys_args[2] != k->sys_args[0])
+				en_setu(ev, "TargetThreadId", en->a2_s, sizeof(en->a2_s),
+					(uint32_t)k->sys_args[2]);
 		} else {
 			tpid = (int32_t)(k->sys_args[1] & 0x7fffffff);
 			en_set(ev, "GrantedAccess",

@@ -184,14 +184,9 @@ static __always_inline __u32 put_dir(char *dst, __u32 n, __s32 dirfd)
 			return 0;
 		p = &fs->pwd;
 	} else {
-		struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-		struct file **fds;
-		struct file *f = NULL;
+		struct file *f = ym_fd_file(dirfd);
 
-		if (!fdt || dirfd < 0 || (__u32)dirfd >= BPF_CORE_READ(fdt, max_fds))
-			return 0;
-		fds = BPF_CORE_READ(fdt, fd);
-		if (bpf_probe_read_kernel(&f, sizeof(f), &fds[dirfd]) != 0 || !f)
+		if (!f)
 			return 0;
 		p = &f->f_path;
 	}
@@ -215,20 +210,14 @@ static __always_inline __u32 put_dir(char *dst, __u32 n, __s32 dirfd)
  * loader filters. */
 static __always_inline void put_fd_path(struct file_rec *r, __s32 fd)
 {
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **fds;
-	struct file *f = NULL;
+	struct file *f = ym_fd_file(fd);
 	char *s;
 	__u32 mask = 0, w, cut = 0;
 
 	r->flags |= FILE_F_REL1 | FILE_F_FD1;
 	r->dirfd = fd;
 	r->path[0] = 0;
-	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
-		return;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) != 0 || !f)
+	if (!f)
 		return;
 	s = walk_buf(0, &mask);
 	if (!s)

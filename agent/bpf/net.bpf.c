@@ -275,33 +275,18 @@ static __always_inline struct sock *file_sock(struct file *f)
 	return so ? BPF_CORE_READ(so, sk) : 0;
 }
 
-/* the socket behind fd of the current task, or 0. The task, its files and
- * their table are BTF pointers, read with plain loads (six
- * bpf_probe_read_kernel calls before: ~70 ns a call, two calls a
- * connection); the table's slot is read through the helper, and so is
- * what it points to, unless direct: then the file and its socket are made
- * BTF pointers by bpf_rdonly_cast and read with plain loads too (the _dl
- * programs, below). */
+/* the socket behind fd of the current task, or 0. The file comes from
+ * ym_fd_file (plain loads up to the table's slot: six
+ * bpf_probe_read_kernel calls before, ~70 ns a call, two calls a
+ * connection); what it points to is read through the helper, unless
+ * direct: then the file and its socket are made BTF pointers by
+ * bpf_rdonly_cast and read with plain loads too (the _dl programs, below). */
 static __always_inline struct sock *fd_sock(__s32 fd, int direct)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct files_struct *files = t->files;
-	struct fdtable *fdt;
-	struct file **fds;
-	unsigned int max;
-	struct file *f = 0;
+	struct file *f = ym_fd_file(fd);
 	struct socket *so;
 
-	if (!files)
-		return 0;
-	fdt = files->fdt;
-	if (!fdt)
-		return 0;
-	fds = fdt->fd;
-	max = fdt->max_fds;
-	if (fd < 0 || (unsigned int)fd >= max)
-		return 0;
-	if (bpf_core_read(&f, sizeof(f), &fds[fd]) || !f)
+	if (!f)
 		return 0;
 	if (direct) {
 		struct file *df = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));

@@ -2,7 +2,8 @@
 /* proc.bpf.c: the process family's kernel side (docs/sensors.md).
  *
  * tp_btf/sched_process_exec, _fork, _exit and tp_btf/sys_exit (for the
- * setuid family, capset, ptrace, init_module/finit_module and bpf), each
+ * setuid family, capset, ptrace, process_vm_readv/writev, opens of
+ * another process's /proc/PID/mem, init_module/finit_module and bpf), each
  * writing one record (proc.h) into the ring buffer "events". Everything the
  * enrichment needs is read here, at the moment of the event, so a process
  * that exits at once is reported as completely as a long-lived one: argv,
@@ -436,17 +437,62 @@ int BPF_PROG(proc_exit, struct task_struct *p)
 #define PTRACE_SEIZE_	 0x4206
 #define BPF_PROG_LOAD_	 5
 
-static __always_inline struct file *fd_file(struct task_struct *t, __u64 fd)
-{
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **arr;
-	struct file *f = NULL;
+#define PROC_SUPER_MAGIC_ 0x9fa0
+#define FMODE_READ_	  0x1
+#define FMODE_WRITE_	  0x2
 
-	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	arr = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &arr[fd & 0xffffff]);
-	return f;
+/* Whether fd, a descriptor open just returned to t, is the memory file of
+ * another process: /proc/PID/mem or /proc/PID/task/TID/mem, read and
+ * written like a file once the open passed the ptrace access check (an
+ * injection or a credential dump from memory without ptrace or
+ * process_vm_*, and with no command line to tell: "dd of=/proc/PID/mem" is
+ * one way, a few lines of any language another). Its name is read first
+ * (3 bytes: most opens end there), then the file system (no other proc
+ * file is called "mem"), then whose memory it is: the proc inode's pid,
+ * its thread group. Into tgid, tid and mode (FMODE_READ, FMODE_WRITE). */
+static __always_inline int mem_file(long fd, __u64 *tgid, __u64 *tid, __u64 *mode)
+{
+	struct file *f = ym_fd_file(fd);
+	struct proc_inode *pi;
+	struct inode *ino;
+	struct hlist_node *first;
+	struct dentry *d;
+	struct pid *pid;
+	struct qstr q;
+	char nm[4];
+	__u32 nr = 0, owner;
+
+	if (!f)
+		return 0;
+	d = BPF_CORE_READ(f, f_path.dentry);
+	if (!d || bpf_core_read(&q, sizeof(q), &d->d_name) || q.len != 3)
+		return 0;
+	if (bpf_probe_read_kernel(nm, sizeof(nm), q.name) || nm[0] != 'm' || nm[1] != 'e' ||
+	    nm[2] != 'm' || nm[3] != 0)
+		return 0;
+	ino = BPF_CORE_READ(f, f_inode);
+	if (!ino || BPF_CORE_READ(ino, i_sb, s_magic) != PROC_SUPER_MAGIC_)
+		return 0;
+	pi = (struct proc_inode *)((char *)ino -
+				   bpf_core_field_offset(struct proc_inode, vfs_inode));
+	pid = BPF_CORE_READ(pi, pid);
+	if (!pid)
+		return 0;
+	bpf_core_read(&nr, sizeof(nr), &pid->numbers[0].nr);
+	first = BPF_CORE_READ(pid, tasks[0].first);
+	/* its process gone (the memory is still held): the thread's own id */
+	owner = first ? BPF_CORE_READ((struct task_struct *)((char *)first -
+							     bpf_core_field_offset(
+								 struct task_struct, pid_links)),
+				      tgid)
+		      : nr;
+	if (owner == (__u32)(bpf_get_current_pid_tgid() >> 32))
+		return 0; /* its own memory */
+	*tgid = owner;
+	*tid = nr;
+	/* none with O_PATH: no access check, no access */
+	*mode = BPF_CORE_READ(f, f_mode) & (FMODE_READ_ | FMODE_WRITE_);
+	return *mode != 0;
 }
 
 /* A watched call's exit: nr, its return value and the registers it was
@@ -457,7 +503,7 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 	__u32 zero = 0, type, size;
 	struct proc_sys *s;
 	struct task_struct *t;
-	__u64 flags;
+	__u64 flags, mem[3] = {0, 0, 0};
 
 	switch (nr) {
 	case PROC_NR_SETUID:
@@ -481,6 +527,15 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 		 * an injection, or a credential dump from a process's memory */
 		type = PROC_REC_PTRACE;
 		break;
+	case PROC_NR_OPEN:
+	case PROC_NR_OPENAT:
+	case PROC_NR_OPENAT2:
+		if (ret < 0)
+			return 0;
+		if (!mem_file(ret, &mem[0], &mem[2], &mem[1]))
+			return 0;
+		type = PROC_REC_PTRACE;
+		break;
 	case PROC_NR_INIT_MODULE:
 	case PROC_NR_FINIT_MODULE:
 		type = PROC_REC_MODULE;
@@ -498,6 +553,12 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 	s->args[0] = regs->di;
 	s->args[1] = regs->si;
 	s->args[2] = regs->dx;
+	if (nr == PROC_NR_OPEN || nr == PROC_NR_OPENAT || nr == PROC_NR_OPENAT2) {
+		/* the target's tgid, the access, its thread id */
+		s->args[0] = mem[0];
+		s->args[1] = mem[1];
+		s->args[2] = mem[2];
+	}
 	if (nr == PROC_NR_PTRACE && s->args[0] != PTRACE_ATTACH_ && s->args[0] != PTRACE_SEIZE_)
 		return 0;
 	if (type == PROC_REC_BPF && s->args[0] != BPF_PROG_LOAD_)
@@ -540,7 +601,7 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 		long k;
 
 		if (nr == PROC_NR_FINIT_MODULE) {
-			struct file *f = fd_file(t, s->args[0]);
+			struct file *f = ym_fd_file((long)s->args[0]);
 			if (f)
 				n = put_path(1, 0, PROC_PATH_MAX, &f->f_path, PROC_PATH_DEPTH, &flags, 1,
 					     0);

@@ -30,7 +30,8 @@ enum proc_rec_type {
 	PROC_REC_FORK = 2,
 	PROC_REC_EXIT = 3,
 	PROC_REC_PRIV = 4,   /* setuid family, capset: after success */
-	PROC_REC_PTRACE = 5, /* ptrace attach or seize, process_vm_readv/writev (any result) */
+	PROC_REC_PTRACE = 5, /* ptrace attach or seize, process_vm_readv/writev (any
+			      result), an open of another process's memory file */
 	PROC_REC_MODULE = 6, /* init_module, finit_module (any result) */
 	PROC_REC_BPF = 7,    /* bpf(BPF_PROG_LOAD) (any result) */
 	PROC_REC_WAKE = 8,   /* no event: wakes a consumer that stopped polling */
@@ -55,6 +56,11 @@ enum proc_rec_type {
 #define PROC_NR_BPF	     321
 #define PROC_NR_VM_READV     310 /* process_vm_readv */
 #define PROC_NR_VM_WRITEV    311 /* process_vm_writev */
+/* open, openat, openat2: only a successful open of another process's
+ * /proc/PID/mem (or /proc/PID/task/TID/mem) is reported, as PTRACE */
+#define PROC_NR_OPEN	2
+#define PROC_NR_OPENAT	257
+#define PROC_NR_OPENAT2 437
 /* the same with their names (struct sysx_call: the loader's tracepoints or
  * the dispatcher's numbers) */
 #define PROC_CALLS                                                                                 \
@@ -64,7 +70,8 @@ enum proc_rec_type {
 	    {PROC_NR_SETFSUID, "setfsuid"}, {PROC_NR_SETFSGID, "setfsgid"},                        \
 	    {PROC_NR_CAPSET, "capset"}, {PROC_NR_INIT_MODULE, "init_module"},                      \
 	    {PROC_NR_FINIT_MODULE, "finit_module"}, {PROC_NR_BPF, "bpf"},                          \
-	    {PROC_NR_VM_READV, "process_vm_readv"}, {PROC_NR_VM_WRITEV, "process_vm_writev"},
+	    {PROC_NR_VM_READV, "process_vm_readv"}, {PROC_NR_VM_WRITEV, "process_vm_writev"},      \
+	    {PROC_NR_OPEN, "open"}, {PROC_NR_OPENAT, "openat"}, {PROC_NR_OPENAT2, "openat2"},
 
 /* index into the per-CPU drop counter map "drops": a reserve or output
  * failure of that record type. Slot 0 counts exec records whose argv could

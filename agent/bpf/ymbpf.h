@@ -5,6 +5,8 @@
 #ifndef YM_BPF_YMBPF_H
 #define YM_BPF_YMBPF_H
 
+#include <bpf/bpf_core_read.h>
+
 /* Declares the per-CPU drop counter map with n slots. */
 #define YM_BPF_DROPS_MAP(n)                                                                        \
 	struct {                                                                                   \
@@ -48,5 +50,31 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
  * syscalls/sys_exit_* tracepoint (its context holds the number and the
  * return value only): a BTF pointer, read with plain loads (5.15+) */
 #define YM_SYSCALL_REGS() ((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()))
+
+/* The file behind descriptor fd of the current task, or 0. The task, its
+ * files and their table are BTF pointers, read with plain loads; the
+ * table's slot, which another thread may be changing, through the helper
+ * (as the kernel's own lookup reads it under RCU). A plain pointer: read
+ * what it points to with BPF_CORE_READ, or bpf_rdonly_cast it. */
+static __always_inline struct file *ym_fd_file(long fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct files_struct *files = t->files;
+	struct fdtable *fdt;
+	struct file **fds;
+	struct file *f = 0;
+
+	if (!files)
+		return 0;
+	fdt = files->fdt;
+	if (!fdt)
+		return 0;
+	fds = fdt->fd;
+	if (fd < 0 || (unsigned long)fd >= fdt->max_fds)
+		return 0;
+	if (bpf_core_read(&f, sizeof(f), &fds[fd & 0xffffff]))
+		return 0;
+	return f;
+}
 
 #endif

@@ -17,6 +17,15 @@
  *   ym-sensor-helper ptrace                fork a child, PTRACE_ATTACH it, print its pid
  *   ym-sensor-helper ptrace-vm             the same with a child sharing this process's
  *                                          memory (clone CLONE_VM: no fork record)
+ *   ym-sensor-helper vm-rw                 fork a child, read and write its memory with
+ *                                          process_vm_readv/writev; print "pid N read R
+ *                                          wrote W"
+ *   ym-sensor-helper proc-mem              open /proc/self/mem, then fork a child with a
+ *                                          second thread and open its memory file: read
+ *                                          and written (/proc/N/mem, O_RDWR), read
+ *                                          (openat of "mem" in /proc/N) and the thread's
+ *                                          (/proc/N/task/T/mem); print "pid N tid T
+ *                                          self S"
  *   ym-sensor-helper exit CODE             exit with CODE
  *   ym-sensor-helper spawn MARKER          posix_spawn "/bin/sh -c 'sleep 0.3; exit 3'
  *                                          MARKER" (CLONE_VM: no fork record in the
@@ -33,6 +42,7 @@
 #include <sched.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -53,6 +63,19 @@ extern char **environ;
 
 /* a child sharing the helper's memory (and its thread pointer: it only
  * waits) */
+/* proc-mem's child's second thread: sends its id, then waits */
+static void *pm_thread(void *arg)
+{
+	int *pp = arg;
+	pid_t t = gettid();
+
+	if (write(pp[1], &t, sizeof(t)) != sizeof(t))
+		return NULL;
+	for (;;)
+		pause();
+	return NULL;
+}
+
 static int vm_child(void *arg)
 {
 	(void)arg;
@@ -238,6 +261,65 @@ int main(int argc, char **argv)
 		kill(p, SIGKILL);
 		waitpid(p, &st, 0);
 		return rd != (ssize_t)sizeof(buf) || wr != 17;
+	}
+	if (strcmp(argv[1], "proc-mem") == 0) {
+		/* another process's memory through its /proc memory file, by
+		 * a program with no debugger's name: injection without
+		 * ptrace (T1055.009) */
+		static char buf[64] = "ym-proc-mem secret";
+		char got[64], path[64];
+		int pp[2], fd, dfd, st, ok = 1;
+		pid_t p, tid = 0;
+
+		fd = open("/proc/self/mem", O_RDONLY); /* its own: no event */
+		if (fd < 0 || pread(fd, got, sizeof(got), (off_t)(uintptr_t)buf) != sizeof(got))
+			return 1;
+		close(fd);
+		if (pipe(pp) != 0)
+			return 1;
+		p = fork();
+		if (p == 0) {
+			pthread_t th;
+
+			if (pthread_create(&th, NULL, pm_thread, pp) != 0)
+				_exit(1);
+			(void)pthread_detach(th);
+			for (;;)
+				pause();
+		}
+		if (p < 0)
+			return 1;
+		close(pp[1]);
+		if (read(pp[0], &tid, sizeof(tid)) != sizeof(tid))
+			ok = 0;
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)p);
+		fd = open(path, O_RDWR);
+		if (fd < 0 || pread(fd, got, sizeof(got), (off_t)(uintptr_t)buf) != sizeof(got) ||
+		    pwrite(fd, "ym-proc-mem written", 19, (off_t)(uintptr_t)buf) != 19)
+			ok = 0;
+		if (fd >= 0)
+			close(fd);
+		snprintf(path, sizeof(path), "/proc/%d", (int)p);
+		dfd = open(path, O_RDONLY | O_DIRECTORY);
+		fd = dfd >= 0 ? openat(dfd, "mem", O_RDONLY) : -1;
+		if (fd < 0)
+			ok = 0;
+		else
+			close(fd);
+		if (dfd >= 0)
+			close(dfd);
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/mem", (int)p, (int)tid);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			ok = 0;
+		else
+			close(fd);
+		printf("pid %d tid %d self %d\n", (int)p, (int)tid, (int)getpid());
+		fflush(stdout);
+		usleep(300 * 1000); /* the agent names it from its table or /proc */
+		kill(p, SIGKILL);
+		waitpid(p, &st, 0);
+		return !ok;
 	}
 	if (strcmp(argv[1], "ptrace") == 0 || strcmp(argv[1], "ptrace-vm") == 0) {
 		static char stack[64 * 1024] __attribute__((aligned(16)));

@@ -47,15 +47,19 @@ grep -q "sensor process=$MODE" "$LAB_DIR/agent.log" || fail "agent did not run p
 
 # json field of the first event matching a SQL condition
 q() { db "SELECT json_extract(fields, '\$.$1') FROM events WHERE $2 ORDER BY seq LIMIT 1"; }
-# waits until an event matches
-wait_ev() {
-	for _ in $(seq 1 100); do
-		[ "$(db "SELECT count(*) FROM events WHERE $1")" -ge 1 ] && return 0
+# waits until a row of table $1 matches a SQL condition ($2), $3 tries
+wait_row() {
+	for _ in $(seq 1 "$3"); do
+		[ "$(db "SELECT count(*) FROM $1 WHERE $2")" -ge 1 ] && return 0
 		sleep 0.1
 	done
-	fail "no event where $1"
+	return 1
 }
+# waits until an event matches
+wait_ev() { wait_row events "$1" 100 || fail "no event where $1"; }
 eq() { [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"; }
+# waits until an alert matches a SQL condition ($1); fails with $2
+wait_alert() { wait_row alerts "$1" 50 || fail "$2"; }
 # the process family's own creation events (the auditd family, where it
 # runs, reports executions too, from audit records: not what is tested here)
 P1="category = 1 AND json_extract(fields, '\$.ProcessStartTime') IS NOT NULL"
@@ -364,13 +368,33 @@ if [ "$MODE" = bpf ]; then
 	# the rule pack's process_access rule raises an alert on the write
 	# (the helper is no debugger)
 	ca="rule_id = '6a3c1f0e-4b8e-4f7c-9d2a-5e1b7c3d9a41' AND event LIKE '%PROCESS_VM_WRITE%' AND event LIKE '%\"TargetProcessId\":\"$tw\"%'"
-	for _ in $(seq 1 50); do
-		[ "$(db "SELECT count(*) FROM alerts WHERE $ca")" -ge 1 ] && break
-		sleep 0.1
-	done
-	[ "$(db "SELECT count(*) FROM alerts WHERE $ca")" -ge 1 ] ||
-		fail "no alert of process_memory_written for the write into $tw"
+	wait_alert "$ca" "no alert of process_memory_written for the write into $tw"
 	ok "process_memory_written alert"
+
+	# the same through the target's /proc memory file: read and written,
+	# read through a descriptor of its /proc folder, and a thread's; the
+	# helper's open of its own memory file gives nothing
+	out=$("$helper" proc-mem x) || fail "proc-mem helper: $out"
+	read -r _ tm _ tt _ ts <<<"$out"
+	cm="category = 9 AND json_extract(fields, '\$.TargetProcessId') = '$tm'"
+	cmw="$cm AND json_extract(fields, '\$.GrantedAccess') = 'PROCESS_VM_READ|PROCESS_VM_WRITE'"
+	cmr="$cm AND json_extract(fields, '\$.GrantedAccess') = 'PROCESS_VM_READ' AND json_extract(fields, '\$.TargetThreadId') IS NULL"
+	cmt="$cm AND json_extract(fields, '\$.TargetThreadId') = '$tt'"
+	wait_ev "$cmw"
+	wait_ev "$cmr"
+	wait_ev "$cmt"
+	eq "$(q Syscall "$cmw")" "openat" "/proc/PID/mem: Syscall"
+	eq "$(q SourceImage "$cmw")" "$helper" "/proc/PID/mem: SourceImage"
+	eq "$(q TargetImage "$cmw")" "$helper" "/proc/PID/mem: TargetImage"
+	[ -n "$(q TargetProcessGuid "$cmw")" ] || fail "/proc/PID/mem: no TargetProcessGuid"
+	eq "$(q Syscall "$cmr")" "openat" "openat(/proc/PID, mem): Syscall"
+	eq "$(q GrantedAccess "$cmt")" "PROCESS_VM_READ" "/proc/PID/task/TID/mem: GrantedAccess"
+	eq "$(db "SELECT count(*) FROM events WHERE category = 9 AND json_extract(fields, '\$.TargetProcessId') = '$ts'")" 0 \
+		"its own /proc/self/mem"
+	ok "another process's /proc/PID/mem opened (read, write, a thread's)"
+	ca="rule_id = '6a3c1f0e-4b8e-4f7c-9d2a-5e1b7c3d9a41' AND event LIKE '%PROCESS_VM_READ|PROCESS_VM_WRITE%' AND event LIKE '%\"TargetProcessId\":\"$tm\"%'"
+	wait_alert "$ca" "no alert of process_memory_written for /proc/$tm/mem"
+	ok "process_memory_written alert for /proc/PID/mem"
 fi
 
 # a process that switches user: its later events (a connection, its
