@@ -47,8 +47,38 @@ struct family {
 	struct file_rec rec;
 	char target[FB_PATH], source[FB_PATH], mode[8], owner[32], pidbuf[FAMILY_UTIL_U64_MAX];
 	char uidbuf[FAMILY_UTIL_U64_MAX];
-	char atime_s[32], mtime_s[32];
+	char atime_s[32], mtime_s[32], size_s[24], mflags[96], mntns_s[24];
+	uint32_t mnt_ns; /* the agent's mount namespace (inode of /proc/self/ns/mnt), or 0 */
 };
+
+/* a mount's flags as words: mount(2)'s MS_* that change what is seen at
+ * the mount point, or move_mount(2)'s "move_mount" */
+static void fb_mount_flags(const struct file_rec *r, char *out, size_t outsz)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} ms[] = {{0x1000, "bind"},	{0x4000, "rec"},    {0x2000, "move"}, {0x20, "remount"},
+		  {0x1, "ro"},		{0x2, "nosuid"},    {0x8, "noexec"},  {0x40000, "shared"},
+		  {0x80000, "private"}, {0x100000, "slave"}};
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (r->flags & FILE_F_MOVE_MOUNT) {
+		util_strlcpy(out, "move_mount", outsz);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		int w;
+
+		if (!(r->mode & ms[i].bit))
+			continue;
+		w = snprintf(out + n, outsz - n, "%s%s", n ? "," : "", ms[i].name);
+		if (w < 0 || (size_t)w >= outsz - n)
+			break;
+		n += (size_t)w;
+	}
+}
 
 /* out = folder base (absolute) + "/" + relative path p (leading "./" dropped);
  * an empty p: base itself */
@@ -134,11 +164,23 @@ static int fb_time(int64_t secs, char *out, size_t outsz)
 
 static int fb_record(void *ctx, void *data, size_t size);
 
+/* A mount outside the watched paths that is reported all the same: on
+ * /proc/PID (a folder mounted there hides that process from ps and from
+ * every tool that reads /proc), or of a device (mount(2) with a
+ * /dev/ source other than a bind: a container mounting the host's disk) */
+static int fb_mount_notable(const struct file_rec *r, const char *target)
+{
+	if (strncmp(target, "/proc/", 6) == 0 && target[6] >= '0' && target[6] <= '9')
+		return 1; /* not /proc/kcore and the like: a container runtime masks those */
+	return !(r->flags & FILE_F_MOVE_MOUNT) && !(r->mode & 0x1000 /* MS_BIND */) &&
+	       strncmp(r->path2, "/dev/", 5) == 0;
+}
+
 static int fb_record_one(void *ctx, void *data, size_t size)
 {
-	static const char *const names[FILE_REC_MAX_] = {"",	    "create",	"write", "rename",
-							 "unlink",  "chmod",	"chown", "link",
-							 "symlink", "timestamp"};
+	static const char *const names[FILE_REC_MAX_] = {"",	    "create",	 "write", "rename",
+							 "unlink",  "chmod",	 "chown", "link",
+							 "symlink", "timestamp", "mount"};
 	struct family *f = ctx;
 	struct file_rec *r = &f->rec;
 	struct event *ev = &f->ev;
@@ -166,7 +208,8 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 	kind = family_file_watch_match(&f->watch, f->target, strlen(f->target));
 	if (f->source[0] != '\0')
 		kind2 = family_file_watch_match(&f->watch, f->source, strlen(f->source));
-	if (kind == 0 && kind2 == 0)
+	if (kind == 0 && kind2 == 0 &&
+	    !(r->action == FILE_REC_MOUNT && fb_mount_notable(r, f->target)))
 		return 0;
 	if (kind == FAMILY_FILE_WATCH_EXEC || (kind == 0 && kind2 == FAMILY_FILE_WATCH_EXEC)) {
 		/* only executables: a chmod that sets an x bit, or a file that has one */
@@ -201,6 +244,29 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 		if (r->atime > FILE_TIME_NOW &&
 		    fb_time(r->atime, f->atime_s, sizeof(f->atime_s)) == 0)
 			rc |= event_set_str(ev, "AccessTime", f->atime_s);
+	}
+	/* truncate(2) by path: the length the file was cut (or grown) to */
+	if (r->action == FILE_REC_WRITE && (r->flags & FILE_F_TRUNCATE)) {
+		snprintf(f->size_s, sizeof(f->size_s), "%lld", (long long)r->atime);
+		rc |= event_set_str(ev, "Size", f->size_s);
+	}
+	/* a mount on a watched path: its source and type as written, its
+	 * flags */
+	if (r->action == FILE_REC_MOUNT) {
+		r->path2[FILE_MOUNT_SRC_MAX - 1] = '\0';
+		if (!(r->flags & FILE_F_MOVE_MOUNT) && r->path2[0] != '\0')
+			rc |= event_set_str(ev, "MountSource", r->path2);
+		if (!(r->flags & FILE_F_MOVE_MOUNT) && r->path2[FILE_MOUNT_SRC_MAX] != '\0')
+			rc |= event_set_str(ev, "MountType", r->path2 + FILE_MOUNT_SRC_MAX);
+		fb_mount_flags(r, f->mflags, sizeof(f->mflags));
+		if (f->mflags[0] != '\0')
+			rc |= event_set_str(ev, "MountFlags", f->mflags);
+		/* made in another mount namespace than the agent's (a
+		 * container's, a sandboxed service's): which */
+		if (f->mnt_ns && r->owner_uid != f->mnt_ns) {
+			snprintf(f->mntns_s, sizeof(f->mntns_s), "%u", r->owner_uid);
+			rc |= event_set_str(ev, "MountNamespace", f->mntns_s);
+		}
 	}
 	/* a symbolic link's content, as written (relative to its folder) */
 	if (r->action == FILE_REC_SYMLINK)
@@ -309,6 +375,12 @@ static int fb_start(const struct family_env *env, struct family **out)
 	rc = family_file_watch_build(env->watch_paths, &f->watch);
 	if (rc != 0)
 		goto out;
+	{
+		struct stat ns;
+
+		if (stat("/proc/self/ns/mnt", &ns) == 0)
+			f->mnt_ns = (uint32_t)ns.st_ino;
+	}
 	/* the syscall program as a tracepoint program where sysx can attach
 	 * one; if this kernel refuses it, again with the tp_btf one. Each with
 	 * the io_uring programs, then without them (a kernel without io_uring,

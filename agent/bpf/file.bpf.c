@@ -97,7 +97,8 @@ static __always_inline int watched(long nr)
 	       nr == FILE_NR_LINK || nr == FILE_NR_LINKAT || nr == FILE_NR_SYMLINK ||
 	       nr == FILE_NR_SYMLINKAT || nr == FILE_NR_FCHMOD || nr == FILE_NR_FCHOWN ||
 	       nr == FILE_NR_UTIME || nr == FILE_NR_UTIMES || nr == FILE_NR_FUTIMESAT ||
-	       nr == FILE_NR_UTIMENSAT;
+	       nr == FILE_NR_UTIMENSAT || nr == FILE_NR_TRUNCATE || nr == FILE_NR_MOUNT ||
+	       nr == FILE_NR_MOVE_MOUNT;
 }
 
 /* The arguments of a watched call, read at its exit from the registers the
@@ -289,6 +290,18 @@ static __always_inline void read_link_content(struct file_rec *r, const char *sr
 		r->flags |= FILE_F_TRUNC2;
 }
 
+#define MOVE_MOUNT_T_EMPTY_PATH_ 0x40 /* uapi linux/mount.h */
+
+/* the caller's mount namespace (its inode number, as /proc/PID/ns/mnt
+ * shows it): a mount in a container's or a sandboxed service's namespace
+ * is told from one on the host's */
+static __always_inline __u32 mnt_ns_inum(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+}
+
 #define UTIME_NOW  ((1l << 30) - 1l)
 #define UTIME_OMIT ((1l << 30) - 2l)
 
@@ -421,6 +434,50 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 			bpf_ringbuf_submit(r, 0);
 			return 0;
 		}
+	} else if (nr == FILE_NR_TRUNCATE) {
+		/* truncate(path, length): a write with no open (ftruncate
+		 * needs a descriptor open for writing: its open was seen) */
+		r->action = FILE_REC_WRITE;
+		r->flags |= FILE_F_TRUNCATE;
+		r->atime = (__s64)c->a[1];
+		p1 = (const char *)c->a[0];
+	} else if (nr == FILE_NR_MOUNT) {
+		/* mount(source, target, fstype, flags, data): something put
+		 * over a watched file or folder changes what every process
+		 * reads there without writing to it (a bind mount over
+		 * /etc/passwd or a cron folder) */
+		r->action = FILE_REC_MOUNT;
+		r->owner_uid = mnt_ns_inum();
+		p1 = (const char *)c->a[1];
+		r->mode = (__u32)c->a[3];
+		if (c->a[0] && bpf_probe_read_user_str(r->path2, FILE_MOUNT_SRC_MAX,
+						       (const void *)c->a[0]) <= 0)
+			r->path2[0] = 0;
+		r->path2[FILE_MOUNT_SRC_MAX] = 0;
+		if (c->a[2] && bpf_probe_read_user_str(r->path2 + FILE_MOUNT_SRC_MAX,
+						       FILE_PATH_MAX - FILE_MOUNT_SRC_MAX,
+						       (const void *)c->a[2]) <= 0)
+			r->path2[FILE_MOUNT_SRC_MAX] = 0;
+	} else if (nr == FILE_NR_MOVE_MOUNT) {
+		/* move_mount(from_dfd, from_path, to_dfd, to_path, flags):
+		 * the new mount API's last step (fsmount or open_tree made
+		 * the mount, detached) */
+		r->action = FILE_REC_MOUNT;
+		r->flags |= FILE_F_MOVE_MOUNT;
+		r->owner_uid = mnt_ns_inum();
+		r->mode = (__u32)c->a[4];
+		r->dirfd = (__s32)c->a[2];
+		p1 = (const char *)c->a[3];
+		if (r->mode & MOVE_MOUNT_T_EMPTY_PATH_) {
+			char c0 = 0;
+
+			/* to_path "": the target is to_dfd's file */
+			if (!p1 || (bpf_probe_read_user(&c0, 1, p1) == 0 && c0 == 0)) {
+				put_fd_path(r, r->dirfd);
+				bpf_ringbuf_submit(r, 0);
+				return 0;
+			}
+		}
 	} else if (nr == FILE_NR_FCHMOD || nr == FILE_NR_FCHOWN) {
 		if (nr == FILE_NR_FCHMOD) {
 			r->action = FILE_REC_CHMOD;
@@ -461,7 +518,10 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 	if (p2)
 		keep |= read_path(r->path2, p2, 0, &r->flags, FILE_F_REL2, FILE_F_TRUNC2, r->dirfd2,
 				  FILE_F_KDIR2, &r->dir2_len);
-	if (keep)
+	/* mounts are few: every one goes to the loader, which also reports
+	 * those on /proc (a process hidden) and of a device (a container
+	 * reaching the host's disk) */
+	if (keep || r->action == FILE_REC_MOUNT)
 		bpf_ringbuf_submit(r, 0);
 	else
 		bpf_ringbuf_discard(r, 0);

@@ -38,6 +38,9 @@
 #define FILE_NR_UTIMENSAT 280
 #define FILE_NR_LINKAT	  265
 #define FILE_NR_SYMLINKAT 266
+#define FILE_NR_TRUNCATE   76
+#define FILE_NR_MOUNT	   165
+#define FILE_NR_MOVE_MOUNT 429
 #else /* the generic table (arm64): no legacy calls */
 #define FILE_NR_OPEN	  -1
 #define FILE_NR_CREAT	  -1
@@ -64,6 +67,9 @@
 #define FILE_NR_UTIMENSAT 88
 #define FILE_NR_LINKAT	  37
 #define FILE_NR_SYMLINKAT 36
+#define FILE_NR_TRUNCATE   45
+#define FILE_NR_MOUNT	   40
+#define FILE_NR_MOVE_MOUNT 429
 #endif
 /* the watched calls with their names (struct sysx_call, agent/sysx.h: the
  * loader's tracepoints or the dispatcher's numbers); -1: not on this
@@ -79,7 +85,9 @@
 	    {FILE_NR_SYMLINK, "symlink"}, {FILE_NR_LINKAT, "linkat"},                              \
 	    {FILE_NR_SYMLINKAT, "symlinkat"}, {FILE_NR_FCHMOD, "fchmod"},                          \
 	    {FILE_NR_FCHOWN, "fchown"}, {FILE_NR_UTIME, "utime"}, {FILE_NR_UTIMES, "utimes"},      \
-	    {FILE_NR_FUTIMESAT, "futimesat"}, {FILE_NR_UTIMENSAT, "utimensat"},
+	    {FILE_NR_FUTIMESAT, "futimesat"}, {FILE_NR_UTIMENSAT, "utimensat"},                    \
+	    {FILE_NR_TRUNCATE, "truncate"}, {FILE_NR_MOUNT, "mount"},                              \
+	    {FILE_NR_MOVE_MOUNT, "move_mount"},
 
 #define FILE_PATH_MAX	256 /* bytes of a path argument read (with its NUL); longer is cut */
 #define FILE_PREFIXES	16  /* kernel-side prefixes; more collapse to "/" in the loader */
@@ -95,7 +103,13 @@ enum file_rec_action {
 	FILE_REC_LINK = 7,    /* a hard link: path the new name, path2 the file linked */
 	FILE_REC_SYMLINK = 8, /* path the link made, path2 its content as written */
 	FILE_REC_TIMES = 9,   /* times set to given values (utime*, utimensat) */
-	FILE_REC_MAX_ = 10,
+	/* something mounted on path (mount, move_mount): mode the flags
+	 * (mount: MS_*; move_mount: MOVE_MOUNT_*, with FILE_F_MOVE_MOUNT);
+	 * mount's source as written in path2, its file system type at
+	 * path2 + FILE_MOUNT_SRC_MAX; owner_uid the caller's mount
+	 * namespace (inode number) */
+	FILE_REC_MOUNT = 10,
+	FILE_REC_MAX_ = 11,
 };
 
 #define FILE_F_TRUNC1 0x1u /* path cut at FILE_PATH_MAX */
@@ -119,6 +133,12 @@ enum file_rec_action {
  * first), dir_len bytes in all; without it (the walk did not fit), the
  * loader reads /proc/PID/fd/N */
 #define FILE_F_FD1 0x100u
+/* a write that is truncate(2) by path (no open to see): atime holds the
+ * length set */
+#define FILE_F_TRUNCATE	  0x200u
+#define FILE_F_MOVE_MOUNT 0x400u
+
+#define FILE_MOUNT_SRC_MAX 192 /* bytes of path2 for mount's source; the rest its type */
 
 #define FILE_TIME_KEEP (-(__s64)0x4000000000000000LL)
 #define FILE_TIME_NOW  (FILE_TIME_KEEP + 1)

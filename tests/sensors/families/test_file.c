@@ -18,8 +18,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -248,6 +250,56 @@ static pid_t act(int step)
 		close(fd);
 		break;
 	}
+	case 28:
+		/* truncate by path (no open), in a watched folder and outside */
+		if (truncate(P("etc/cron.d/fd"), 3) != 0 || truncate(P("other/fd"), 0) != 0)
+			_exit(38);
+		break;
+	case 29: {
+		/* a file mounted over a watched one (mount(2) MS_BIND), and
+		 * over another with the new mount API (open_tree, move_mount);
+		 * then both undone */
+		int tfd;
+
+		if (mount(P("other/away"), P("etc/cron.d/old"), NULL, MS_BIND, NULL) != 0)
+			_exit(39);
+		if (umount2(P("etc/cron.d/old"), MNT_DETACH) != 0)
+			_exit(40);
+		tfd = (int)syscall(SYS_open_tree, AT_FDCWD, P("other/away"),
+				   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (tfd < 0)
+			_exit(41);
+		if (syscall(SYS_move_mount, tfd, "", AT_FDCWD, P("etc/cron.d/fd"),
+			    MOVE_MOUNT_F_EMPTY_PATH) != 0)
+			_exit(42);
+		close(tfd);
+		if (umount2(P("etc/cron.d/fd"), MNT_DETACH) != 0)
+			_exit(43);
+		break;
+	}
+	case 30:
+		/* the same in a mount namespace of its own (as a container or a
+		 * sandboxed service would): left there, gone with the process */
+		if (unshare(CLONE_NEWNS) != 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+		    mount(P("other/away"), P("etc/cron.d/old"), NULL, MS_BIND | MS_RDONLY, NULL) !=
+			0)
+			_exit(44);
+		/* outside the watched paths: a folder over /proc/PID (the
+		 * process hidden), a file system whose source is a device
+		 * path (reported), and a plain tmpfs (not) */
+		{
+			char pp[32];
+
+			snprintf(pp, sizeof(pp), "/proc/%d", (int)getpid());
+			if (mount(P("other"), pp, NULL, MS_BIND, NULL) != 0 ||
+			    mkdir(P("other/mnt"), 0755) != 0 ||
+			    mount("/dev/ym-disk", P("other/mnt"), "tmpfs", 0, NULL) != 0 ||
+			    umount2(P("other/mnt"), 0) != 0 ||
+			    mount("ym-tmp", P("other/mnt"), "tmpfs", MS_NOSUID, NULL) != 0)
+				_exit(45);
+		}
+		break;
 	}
 	if (write(rep[1], &ok, 1) != 1)
 		_exit(20);
@@ -621,6 +673,57 @@ uring_done:
 			    NULL);
 		FT_CHECK(e != NULL);
 		ft_expect(e, "ProcessId", pid);
+	}
+
+	/* truncate(2) and mounts over watched files (bpf only: fanotify sees
+	 * neither; docs/sensors.md) */
+	if (bpf) {
+		run(28, pid);
+		e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/fd"), "Action", "write",
+			    "Size", "3", NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "ProcessId", pid);
+		run(29, pid);
+		e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/old"), "Action", "mount",
+			    NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "MountSource", P("other/away"));
+		ft_expect(e, "MountFlags", "bind");
+		ft_expect(e, "MountType", NULL);
+		ft_expect(e, "ProcessId", pid);
+		e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/fd"), "Action", "mount",
+			    NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "MountFlags", "move_mount");
+		ft_expect(e, "ProcessId", pid);
+		/* on the host: no MountNamespace */
+		ft_expect(e, "MountNamespace", NULL);
+		run(30, pid);
+		{
+			char nsp[64];
+			struct stat ns;
+
+			snprintf(nsp, sizeof(nsp), "/proc/%s/ns/mnt", pid);
+			FT_CHECK(stat(nsp, &ns) == 0);
+			snprintf(nsp, sizeof(nsp), "%lu", (unsigned long)ns.st_ino);
+			e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/old"), "Action",
+				    "mount", "MountNamespace", nsp, NULL);
+			FT_CHECK(e != NULL);
+			ft_expect(e, "MountFlags", "bind,ro");
+			snprintf(nsp, sizeof(nsp), "/proc/%s", pid);
+			e = ft_wait(&t, 3000, "TargetFilename", nsp, "Action", "mount", NULL);
+			FT_CHECK(e != NULL);
+			ft_expect(e, "MountSource", P("other"));
+			e = ft_wait(&t, 3000, "TargetFilename", P("other/mnt"), "Action", "mount",
+				    NULL);
+			FT_CHECK(e != NULL);
+			ft_expect(e, "MountSource", "/dev/ym-disk");
+			ft_expect(e, "MountType", "tmpfs");
+			ft_pump(&t, 300);
+			FT_CHECK(ft_count(&t, "MountSource", "ym-tmp", NULL) == 0);
+		}
+		ft_pump(&t, 300);
+		FT_CHECK(ft_count(&t, "TargetFilename", P("other/fd"), NULL) == 0);
 	}
 
 	/* the stop (ops->quiesce, then the last polls): a write before it is
