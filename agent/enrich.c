@@ -8,6 +8,8 @@
 #include "proctable.h"
 #include "util.h"
 
+#include "bpf/proc.h"
+
 #include <dirent.h>
 #include <nettle/sha2.h>
 #include <grp.h>
@@ -771,44 +773,14 @@ static int en_exit(struct enrich *en, const struct sensor_msg *m, struct event *
 
 static const char *en_sys_name(uint32_t nr)
 {
-	switch (nr) {
-	case 2:
-		return "open";
-	case 101:
-		return "ptrace";
-	case 105:
-		return "setuid";
-	case 106:
-		return "setgid";
-	case 113:
-		return "setreuid";
-	case 114:
-		return "setregid";
-	case 117:
-		return "setresuid";
-	case 119:
-		return "setresgid";
-	case 122:
-		return "setfsuid";
-	case 123:
-		return "setfsgid";
-	case 126:
-		return "capset";
-	case 175:
-		return "init_module";
-	case 310:
-		return "process_vm_readv";
-	case 311:
-		return "process_vm_writev";
-	case 313:
-		return "finit_module";
-	case 257:
-		return "openat";
-	case 321:
-		return "bpf";
-	case 437:
-		return "openat2";
-	}
+	static const struct {
+		int nr;
+		const char *name;
+	} calls[] = {PROC_CALLS};
+
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+		if (calls[i].nr == (int)nr)
+			return calls[i].name;
 	return "unknown";
 }
 
@@ -880,14 +852,16 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 		en_actor(en, m, ev, "SourceImage", "SourceProcessId", "SourceProcessGuid");
 		if (u)
 			en_set(ev, "SourceUser", u, strlen(u));
-		if (k->sys_nr == 310 || k->sys_nr == 311) {
+		if (k->sys_nr == PROC_NR_VM_READV || k->sys_nr == PROC_NR_VM_WRITEV) {
 			/* process_vm_readv/writev(pid, ...); Result: the bytes
 			 * moved, or the error (attempts count) */
-			const char *acc = k->sys_nr == 310 ? "PROCESS_VM_READ" : "PROCESS_VM_WRITE";
+			const char *acc =
+			    k->sys_nr == PROC_NR_VM_READV ? "PROCESS_VM_READ" : "PROCESS_VM_WRITE";
 
 			tpid = (int32_t)(k->sys_args[0] & 0x7fffffff);
 			en_set(ev, "GrantedAccess", acc, strlen(acc));
-		} else if (k->sys_nr == 2 || k->sys_nr == 257 || k->sys_nr == 437) {
+		} else if (k->sys_nr == PROC_NR_OPEN || k->sys_nr == PROC_NR_OPENAT ||
+			   k->sys_nr == PROC_NR_OPENAT2) {
 			/* an open of another process's /proc/PID/mem: its
 			 * thread group, the file's access (read 1, write 2),
 			 * the thread named by the path; Result: the descriptor */
