@@ -9,7 +9,8 @@ TEST_NAME=alerts
 LAB_HOST=e2e-host-$$
 lab_start || fail "lab did not start"
 work=$(mktemp -d /tmp/.ym-e2e-hidden.XXXXXX)
-trap 'rm -rf "$work"; e2e_cleanup' EXIT
+etcf=/etc/ym-e2e-mount-$$
+trap 'umount "$etcf" 2>/dev/null; rm -rf "$work" "$etcf"; e2e_cleanup' EXIT
 
 # benign activity first: none of the rules below may fire on it
 ls / >/dev/null
@@ -26,6 +27,13 @@ declare -A expect=(
 	[reverse_shell_dev_tcp]="timeout 3 bash -c 'bash -i >& /dev/tcp/127.0.0.1/9 0>&1'"
 	[exec_from_hidden_tmp_folder]="cp /usr/bin/true $work/.x && $work/.x"
 	[base64_decode_piped_to_shell]="bash -c 'echo ZWNobyBoaQo= | base64 -d | sh'"
+	# mounts (the file family, bpf): a file bound over a watched one on
+	# the host, then undone; in a mount namespace of its own (gone with
+	# it), a folder over the shell's own /proc/PID and a file system
+	# from a device path
+	[mount_over_watched_path]="touch $etcf $work/.src && mount --bind $work/.src $etcf && umount $etcf"
+	[process_hidden_by_proc_mount]="unshare -m bash -c 'mount --make-rprivate / && mount --bind $work /proc/\$\$'"
+	[device_mounted_in_container]="unshare -m bash -c 'mount --make-rprivate / && mkdir -p $work/m && mount -t tmpfs /dev/ym-e2e-disk $work/m'"
 )
 for f in "${!expect[@]}"; do
 	bash -c "${expect[$f]}" >/dev/null 2>&1
