@@ -10,6 +10,7 @@
 
 #include "bpf/proc.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <nettle/sha2.h>
 #include <grp.h>
@@ -59,6 +60,7 @@ struct enrich {
 	/* netlink mode's exec: from /proc (ctr: also the scan's, pctr: the
 	 * parent's) */
 	char tty[32], ctr[KPATH_ID_LEN + 1], pctr[KPATH_ID_LEN + 1];
+	char stdio[24], stdio_ip[INET6_ADDRSTRLEN], stdio_port[24], stdio_lport[24];
 	struct procinfo_ttydrv ttys[PROCINFO_TTY_DRIVERS]; /* /proc/tty/drivers */
 	size_t nttys;
 	int ttys_read; /* read at the first terminal met (netlink mode only) */
@@ -457,6 +459,36 @@ static void en_login_fields(struct enrich *en, struct event *ev, uint32_t loginu
 		en_setu(ev, "SessionId", en->sess_s, sizeof(en->sess_s), sessionid);
 }
 
+/* A program started with TCP or UDP sockets for stdin, stdout or stderr
+ * (bpf): which, and the connection (the first of them): a shell whose
+ * input and output are a connection is a reverse or bind shell, however it
+ * was set up (nc -e, a script's dup2, bash's /dev/tcp) */
+static void en_stdio(struct enrich *en, struct event *ev, const struct sensor_kinfo *k)
+{
+	static const char *const names[3] = {"stdin", "stdout", "stderr"};
+	size_t n = 0;
+
+	en->stdio[0] = '\0';
+	for (int i = 0; i < 3; i++) {
+		if (!(k->stdio_inet & (1u << i)))
+			continue;
+		n += (size_t)snprintf(en->stdio + n, sizeof(en->stdio) - n, "%s%s", n ? "," : "",
+				      names[i]);
+	}
+	en_set(ev, "StdioSocket", en->stdio, n);
+	if (k->stdio_proto == IPPROTO_TCP || k->stdio_proto == IPPROTO_UDP)
+		en_set(ev, "StdioProtocol", k->stdio_proto == IPPROTO_TCP ? "tcp" : "udp", 3);
+	if ((k->stdio_af == AF_INET || k->stdio_af == AF_INET6) &&
+	    inet_ntop(k->stdio_af, k->stdio_raddr, en->stdio_ip, sizeof(en->stdio_ip)))
+		en_set(ev, "StdioRemoteIp", en->stdio_ip, strlen(en->stdio_ip));
+	if (k->stdio_rport)
+		en_setu(ev, "StdioRemotePort", en->stdio_port, sizeof(en->stdio_port),
+			k->stdio_rport);
+	if (k->stdio_lport)
+		en_setu(ev, "StdioLocalPort", en->stdio_lport, sizeof(en->stdio_lport),
+			k->stdio_lport);
+}
+
 /* process_creation from what the eBPF sensor read in the kernel */
 static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event *ev)
 {
@@ -501,6 +533,8 @@ static int en_exec_k(struct enrich *en, const struct sensor_msg *m, struct event
 	en_login_fields(en, ev, k->loginuid, k->sessionid);
 	if (k->tty)
 		en_set(ev, "Tty", k->tty, strlen(k->tty));
+	if (k->stdio_inet)
+		en_stdio(en, ev, k);
 	if (k->cgroup_id)
 		en_setu(ev, "CgroupId", en->cg_s, sizeof(en->cg_s), k->cgroup_id);
 	if (k->container_id)

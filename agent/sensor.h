@@ -56,6 +56,13 @@ struct sensor_kinfo {
 	int never_execd;       /* EXIT: not exec'd since its fork (runs its parent's image) */
 	uint64_t exe_dev, exe_ino, exe_size; /* exe_dev as st_dev */
 	int64_t exe_mtime_s, exe_mtime_ns, exe_ctime_s, exe_ctime_ns;
+	/* EXEC (bpf): which of stdin, stdout, stderr are TCP or UDP sockets
+	 * (bit 0, 1, 2), and the first one's: protocol, family, local port,
+	 * remote address and port */
+	unsigned stdio_inet;
+	uint8_t stdio_proto;
+	uint16_t stdio_af, stdio_lport, stdio_rport;
+	uint8_t stdio_raddr[16];
 	/* syscall messages */
 	uint32_t sys_nr;
 	int64_t sys_ret;

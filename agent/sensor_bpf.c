@@ -181,6 +181,12 @@ static int sb_exec(struct sensor *s, const struct proc_exec *e, size_t size, str
 			k->container_id = s->container;
 		k->have |= SENSOR_K_CGROUP;
 	}
+	k->stdio_inet = e->stdio_inet & (PROC_STDIO_IN | PROC_STDIO_OUT | PROC_STDIO_ERR);
+	k->stdio_proto = e->stdio_proto;
+	k->stdio_af = e->stdio_af;
+	k->stdio_lport = e->stdio_lport;
+	k->stdio_rport = e->stdio_rport;
+	memcpy(k->stdio_raddr, e->stdio_raddr, sizeof(k->stdio_raddr));
 	memcpy(s->tty, e->tty, PROC_TTY_MAX);
 	s->tty[PROC_TTY_MAX] = 0;
 	k->tty = s->tty[0] ? s->tty : NULL;

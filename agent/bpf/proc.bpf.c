@@ -17,6 +17,7 @@
 #include "vmlinux.h"
 
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -250,6 +251,71 @@ static __always_inline void exe_times(struct proc_exec *e, struct inode *ino)
 	}
 }
 
+#define S_IFMT_	  00170000
+#define S_IFSOCK_ 0140000
+#define AF_INET_  2
+#define AF_INET6_ 10
+
+/* Which of the new program's stdin, stdout and stderr are TCP or UDP
+ * sockets, and the first one's addresses, into e (stdio_*). The file and
+ * socket by plain loads where direct (bpf_rdonly_cast), else through the
+ * helper; unix sockets (a service's output to the journal) are not
+ * counted. */
+static __always_inline void stdio_inet(struct proc_exec *e, int direct)
+{
+	struct sock *first = 0;
+
+	e->stdio_inet = 0;
+	e->stdio_proto = 0;
+	e->stdio_af = 0;
+	e->stdio_lport = e->stdio_rport = 0;
+	__builtin_memset(e->stdio_raddr, 0, sizeof(e->stdio_raddr));
+	for (int fd = 0; fd < 3; fd++) {
+		struct file *f = ym_fd_file(fd);
+		struct socket *so;
+		struct sock *sk;
+		__u16 af;
+
+		if (!f)
+			continue;
+		if (direct) {
+			struct file *df = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+
+			if ((df->f_inode->i_mode & S_IFMT_) != S_IFSOCK_)
+				continue;
+			so = bpf_rdonly_cast(df->private_data,
+					     bpf_core_type_id_kernel(struct socket));
+			sk = so->sk;
+		} else {
+			if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT_) != S_IFSOCK_)
+				continue;
+			so = BPF_CORE_READ(f, private_data);
+			sk = so ? BPF_CORE_READ(so, sk) : 0;
+		}
+		if (!sk)
+			continue;
+		af = BPF_CORE_READ(sk, __sk_common.skc_family);
+		if (af != AF_INET_ && af != AF_INET6_)
+			continue;
+		e->stdio_inet |= 1u << fd;
+		if (!first)
+			first = sk;
+	}
+	if (!first)
+		return;
+	e->stdio_af = BPF_CORE_READ(first, __sk_common.skc_family);
+	e->stdio_proto = (__u8)BPF_CORE_READ_BITFIELD_PROBED(first, sk_protocol);
+	e->stdio_lport = BPF_CORE_READ(first, __sk_common.skc_num);
+	e->stdio_rport = bpf_ntohs(BPF_CORE_READ(first, __sk_common.skc_dport));
+	if (e->stdio_af == AF_INET_) {
+		__u32 d = BPF_CORE_READ(first, __sk_common.skc_daddr);
+
+		__builtin_memcpy(e->stdio_raddr, &d, 4);
+	} else {
+		bpf_core_read(e->stdio_raddr, 16, &first->__sk_common.skc_v6_daddr);
+	}
+}
+
 /* The exec record of the current task; direct (a constant): the path
  * walks read dentries and mounts with plain loads (pathwalk.h) */
 static __always_inline int exec_rec(struct linux_binprm *bprm, int direct)
@@ -273,6 +339,7 @@ static __always_inline int exec_rec(struct linux_binprm *bprm, int direct)
 	tty = t->signal->tty;
 	if (tty)
 		BPF_CORE_READ_STR_INTO(&e->tty, tty, name);
+	stdio_inet(e, direct);
 	/* argv: the new image's stack was just written by the kernel */
 	as = t->mm->arg_start;
 	ae = t->mm->arg_end;

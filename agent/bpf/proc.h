@@ -86,6 +86,11 @@ enum proc_rec_type {
 #define PROC_F_NO_EXE	  0x10u
 #define PROC_F_NO_CWD	  0x20u
 
+/* proc_exec.stdio_inet */
+#define PROC_STDIO_IN  0x1u
+#define PROC_STDIO_OUT 0x2u
+#define PROC_STDIO_ERR 0x4u
+
 struct proc_hdr {
 	__u32 type; /* enum proc_rec_type */
 	__u32 size; /* bytes of the whole record */
@@ -119,6 +124,15 @@ struct proc_exec {
 	__u16 cwd_len;	/* then cwd components */
 	__u16 cg_len;	/* then cgroup path components */
 	__u32 pad;
+	/* stdin, stdout, stderr that are TCP or UDP sockets (PROC_STDIO_*),
+	 * and the first one's ends: a shell whose input and output are a
+	 * connection is a reverse (or bind) shell, whatever started it */
+	__u8 stdio_inet;
+	__u8 stdio_proto; /* IPPROTO_TCP, IPPROTO_UDP */
+	__u16 stdio_af;	  /* AF_INET, AF_INET6 */
+	__u16 stdio_lport;
+	__u16 stdio_rport;
+	__u8 stdio_raddr[16]; /* IPv4 in the first 4 bytes */
 	char tty[PROC_TTY_MAX];
 	char data[PROC_DATA_MAX + PROC_NAME_MAX];
 };
@@ -167,7 +181,7 @@ struct proc_wake {
 	__u32 size; /* sizeof(struct proc_wake) */
 };
 _Static_assert(sizeof(struct proc_wake) == 8, "proc_wake layout");
-_Static_assert(sizeof(struct proc_exec) == 96 + 64 + PROC_TTY_MAX + PROC_DATA_MAX + PROC_NAME_MAX,
+_Static_assert(sizeof(struct proc_exec) == 96 + 88 + PROC_TTY_MAX + PROC_DATA_MAX + PROC_NAME_MAX,
 	       "proc_exec layout");
 _Static_assert(sizeof(struct proc_fork) == 96, "proc_fork layout");
 _Static_assert(sizeof(struct proc_exit) == 104, "proc_exit layout");

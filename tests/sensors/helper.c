@@ -26,6 +26,9 @@
  *                                          (openat of "mem" in /proc/N) and the thread's
  *                                          (/proc/N/task/T/mem); print "pid N tid T
  *                                          self S"
+ *   ym-sensor-helper stdio-shell MARKER    a child connects to a loopback listener, makes
+ *                                          the connection its stdin, stdout and stderr,
+ *                                          execs /bin/sh -c ': MARKER'; print "pid N port P"
  *   ym-sensor-helper exit CODE             exit with CODE
  *   ym-sensor-helper spawn MARKER          posix_spawn "/bin/sh -c 'sleep 0.3; exit 3'
  *                                          MARKER" (CLONE_VM: no fork record in the
@@ -149,6 +152,41 @@ int main(int argc, char **argv)
 			_exit(0);
 		execl(argv[2], argv[2], (char *)NULL);
 		return 1;
+	}
+	if (strcmp(argv[1], "stdio-shell") == 0) {
+		/* a reverse shell's shape: a child connects to a loopback
+		 * listener, makes the connection its stdin, stdout and stderr
+		 * and execs a shell (/bin/sh -c ': MARKER'); prints "pid N port
+		 * P" (the child, the listener's port) */
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		socklen_t al = sizeof(a);
+		int l = socket(AF_INET, SOCK_STREAM, 0), c, st;
+		char cmd[128];
+		pid_t p;
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 1) != 0 ||
+		    getsockname(l, (struct sockaddr *)&a, &al) != 0)
+			return 1;
+		snprintf(cmd, sizeof(cmd), ": %s", argv[2]);
+		p = fork();
+		if (p == 0) {
+			int s = socket(AF_INET, SOCK_STREAM, 0);
+
+			if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+			    dup2(s, 0) != 0 || dup2(s, 1) != 1 || dup2(s, 2) != 2)
+				_exit(1);
+			close(s);
+			close(l);
+			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+			_exit(1);
+		}
+		if (p < 0 || (c = accept(l, NULL, NULL)) < 0 || waitpid(p, &st, 0) != p ||
+		    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			return 1;
+		close(c);
+		printf("pid %d port %d\n", (int)p, (int)ntohs(a.sin_port));
+		return 0;
 	}
 	if (strcmp(argv[1], "exit") == 0) {
 		/* live 0.3 s first: the netlink mode reads /proc after the exec

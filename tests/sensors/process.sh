@@ -395,6 +395,26 @@ if [ "$MODE" = bpf ]; then
 	ca="rule_id = '6a3c1f0e-4b8e-4f7c-9d2a-5e1b7c3d9a41' AND event LIKE '%PROCESS_VM_READ|PROCESS_VM_WRITE%' AND event LIKE '%\"TargetProcessId\":\"$tm\"%'"
 	wait_alert "$ca" "no alert of process_memory_written for /proc/$tm/mem"
 	ok "process_memory_written alert for /proc/PID/mem"
+
+	# a shell whose stdin, stdout and stderr are a TCP connection (a
+	# reverse shell's shape): which, and the connection's other end
+	mk=ym-stdio-$$
+	out=$("$helper" stdio-shell "$mk") || fail "stdio-shell helper: $out"
+	read -r _ sp _ sport <<<"$out"
+	cs="category = 1 AND json_extract(fields, '\$.ProcessId') = '$sp' AND json_extract(fields, '\$.CommandLine') = 'sh -c : $mk'"
+	wait_ev "$cs"
+	eq "$(q StdioSocket "$cs")" "stdin,stdout,stderr" "stdio shell: StdioSocket"
+	eq "$(q StdioProtocol "$cs")" "tcp" "stdio shell: StdioProtocol"
+	eq "$(q StdioRemoteIp "$cs")" "127.0.0.1" "stdio shell: StdioRemoteIp"
+	eq "$(q StdioRemotePort "$cs")" "$sport" "stdio shell: StdioRemotePort"
+	[ -n "$(q StdioLocalPort "$cs")" ] || fail "stdio shell: no StdioLocalPort"
+	# the helper's own exec (stdio not sockets): no such field
+	eq "$(db "SELECT count(*) FROM events WHERE category = 1 AND json_extract(fields, '\$.StdioSocket') IS NOT NULL AND json_extract(fields, '\$.CommandLine') LIKE '%stdio-shell%'")" 0 \
+		"the helper's exec: StdioSocket"
+	ok "exec with TCP sockets for stdio: StdioSocket, the connection"
+	ca="rule_id = '$(sed -n 's/^id: //p' "$YM_SRC/rules/linux/process_creation/shell_with_network_stdio.yml")' AND event LIKE '%$mk%'"
+	wait_alert "$ca" "no alert of shell_with_network_stdio"
+	ok "shell_with_network_stdio alert"
 fi
 
 # a process that switches user: its later events (a connection, its
