@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EN_FORKMAP 4096 /* direct-mapped pid -> parent, for processes gone before /proc */
@@ -61,6 +62,7 @@ struct enrich {
 	 * parent's) */
 	char tty[32], ctr[KPATH_ID_LEN + 1], pctr[KPATH_ID_LEN + 1];
 	char stdio[24], stdio_ip[INET6_ADDRSTRLEN], stdio_port[24], stdio_lport[24];
+	char ns_s[64], nsino_s[24];
 	struct procinfo_ttydrv ttys[PROCINFO_TTY_DRIVERS]; /* /proc/tty/drivers */
 	size_t nttys;
 	int ttys_read; /* read at the first terminal met (netlink mode only) */
@@ -818,6 +820,73 @@ static const char *en_sys_name(uint32_t nr)
 	return "unknown";
 }
 
+/* the inode of /proc/PID/ns/NAME (pid 0: the agent's own, which runs in
+ * the host's namespaces), or 0 */
+static uint64_t en_ns_ino(int32_t pid, const char *name)
+{
+	char p[64];
+	struct stat st;
+
+	if (pid)
+		snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)pid, name);
+	else
+		snprintf(p, sizeof(p), "/proc/self/ns/%s", name);
+	return stat(p, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* setns (bpf): the namespace joined, Namespace (its type: mnt, net...;
+ * through a pidfd, the types asked for) with NamespaceInode, or
+ * TargetProcessId for a pidfd; NamespaceOfHost: whether it is the host's
+ * (the agent's own), which a process in a container joining it is leaving
+ * the container for the host (nsenter -t 1) */
+static void en_setns(struct enrich *en, struct event *ev, const struct sensor_kinfo *k)
+{
+	static const struct {
+		uint64_t flag;
+		const char *name;
+	} types[] = {{0x00020000, "mnt"}, {0x02000000, "cgroup"}, {0x04000000, "uts"},
+		     {0x08000000, "ipc"}, {0x10000000, "user"},	  {0x20000000, "pid"},
+		     {0x40000000, "net"}, {0x00000080, "time"}};
+	int host = -1; /* unknown */
+
+	if (!k->bpf_name || !k->bpf_name[0])
+		return;
+	if (strcmp(k->bpf_name, "pidfd") == 0) {
+		int32_t tpid = (int32_t)(k->sys_args[2] & 0x7fffffff);
+		size_t n = 0;
+
+		en_setu(ev, "TargetProcessId", en->tpid_s, sizeof(en->tpid_s), (uint32_t)tpid);
+		en->ns_s[0] = '\0';
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+			uint64_t a, b;
+			int w;
+
+			if (!(k->sys_args[1] & types[i].flag))
+				continue;
+			w = snprintf(en->ns_s + n, sizeof(en->ns_s) - n, "%s%s", n ? "," : "",
+				     types[i].name);
+			if (w > 0 && (size_t)w < sizeof(en->ns_s) - n)
+				n += (size_t)w;
+			a = en_ns_ino(tpid, types[i].name);
+			b = en_ns_ino(0, types[i].name);
+			if (a && b)
+				host = (host != 0 && a == b) ? 1 : 0;
+		}
+		if (n)
+			en_set(ev, "Namespace", en->ns_s, n);
+	} else {
+		uint64_t b = en_ns_ino(0, k->bpf_name);
+
+		util_strlcpy(en->ns_s, k->bpf_name, sizeof(en->ns_s));
+		en_set(ev, "Namespace", en->ns_s, strlen(en->ns_s));
+		en_setu(ev, "NamespaceInode", en->nsino_s, sizeof(en->nsino_s), k->sys_args[2]);
+		if (b)
+			host = b == k->sys_args[2];
+	}
+	if (host >= 0)
+		en_set(ev, "NamespaceOfHost", host ? "true" : "false", host ? 4 : 5);
+}
+
 /* The acting process: Image, CommandLine, ProcessGuid from the table (the
  * process exec'd or forked while the agent watched), else /proc. */
 static void en_actor(struct enrich *en, const struct sensor_msg *m, struct event *ev,
@@ -877,6 +946,8 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 		en_sets(ev, "SyscallArg0", en->a0_s, sizeof(en->a0_s), (int64_t)k->sys_args[0]);
 		en_sets(ev, "SyscallArg1", en->a1_s, sizeof(en->a1_s), (int64_t)k->sys_args[1]);
 		en_sets(ev, "SyscallArg2", en->a2_s, sizeof(en->a2_s), (int64_t)k->sys_args[2]);
+		if (k->sys_nr == PROC_NR_SETNS)
+			en_setns(en, ev, k);
 		break;
 	case SENSOR_MSG_PTRACE: {
 		const struct proc_entry *te;

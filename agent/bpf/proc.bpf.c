@@ -504,6 +504,20 @@ int BPF_PROG(proc_exit, struct task_struct *p)
 #define PTRACE_SEIZE_	 0x4206
 #define BPF_PROG_LOAD_	 5
 
+/* The thread group of the first task pid names (a struct pid: a process's
+ * or a thread's), or nr (its number) when no task has it any more */
+static __always_inline __u32 pid_tgid(struct pid *pid, __u32 nr)
+{
+	struct hlist_node *first = BPF_CORE_READ(pid, tasks[0].first);
+
+	if (!first)
+		return nr;
+	return BPF_CORE_READ(
+	    (struct task_struct *)((char *)first -
+				   bpf_core_field_offset(struct task_struct, pid_links)),
+	    tgid);
+}
+
 #define PROC_SUPER_MAGIC_ 0x9fa0
 #define FMODE_READ_	  0x1
 #define FMODE_WRITE_	  0x2
@@ -522,7 +536,6 @@ static __always_inline int mem_file(long fd, __u64 *tgid, __u64 *tid, __u64 *mod
 	struct file *f = ym_fd_file(fd);
 	struct proc_inode *pi;
 	struct inode *ino;
-	struct hlist_node *first;
 	struct dentry *d;
 	struct pid *pid;
 	struct qstr q;
@@ -546,13 +559,8 @@ static __always_inline int mem_file(long fd, __u64 *tgid, __u64 *tid, __u64 *mod
 	if (!pid)
 		return 0;
 	bpf_core_read(&nr, sizeof(nr), &pid->numbers[0].nr);
-	first = BPF_CORE_READ(pid, tasks[0].first);
 	/* its process gone (the memory is still held): the thread's own id */
-	owner = first ? BPF_CORE_READ((struct task_struct *)((char *)first -
-							     bpf_core_field_offset(
-								 struct task_struct, pid_links)),
-				      tgid)
-		      : nr;
+	owner = pid_tgid(pid, nr);
 	if (owner == (__u32)(bpf_get_current_pid_tgid() >> 32))
 		return 0; /* its own memory */
 	*tgid = owner;
@@ -560,6 +568,50 @@ static __always_inline int mem_file(long fd, __u64 *tgid, __u64 *tid, __u64 *mod
 	/* none with O_PATH: no access check, no access */
 	*mode = BPF_CORE_READ(f, f_mode) & (FMODE_READ_ | FMODE_WRITE_);
 	return *mode != 0;
+}
+
+#define NSFS_MAGIC_	     0x6e736673
+#define PIDFS_MAGIC_	     0x50494446
+#define ANON_INODE_FS_MAGIC_ 0x09041934
+
+/* What setns(fd, nstype) joined, at its successful exit: through a
+ * namespace file (/proc/PID/ns/TYPE), its type's name into bpf_name and
+ * its inode number into args[2]; through a pidfd (5.8+: every namespace
+ * of nstype of that process), "pidfd" and the process's tgid. The caller
+ * still holds the descriptor. */
+static __always_inline void setns_target(struct proc_sys *s)
+{
+	struct file *f = ym_fd_file((long)s->args[0]);
+	struct inode *ino;
+	unsigned long magic;
+
+	s->args[2] = 0;
+	if (!f)
+		return;
+	ino = BPF_CORE_READ(f, f_inode);
+	magic = ino ? BPF_CORE_READ(ino, i_sb, s_magic) : 0;
+	if (magic == NSFS_MAGIC_) {
+		struct ns_common *ns = BPF_CORE_READ(ino, i_private);
+		const char *name = ns ? BPF_CORE_READ(ns, ops, name) : 0;
+
+		if (!ns)
+			return;
+		s->args[2] = BPF_CORE_READ(ns, inum);
+		if (!name || bpf_probe_read_kernel_str(s->bpf_name, sizeof(s->bpf_name), name) < 0)
+			s->bpf_name[0] = 0;
+	} else {
+		/* a pidfd: an anonymous inode before 6.9 (the pid in the
+		 * file's private_data), pidfs since (in the inode's) */
+		struct pid *pid = magic == PIDFS_MAGIC_ ? BPF_CORE_READ(ino, i_private)
+							: BPF_CORE_READ(f, private_data);
+		__u32 nr = 0;
+
+		if (!pid || (magic != PIDFS_MAGIC_ && magic != ANON_INODE_FS_MAGIC_))
+			return;
+		bpf_core_read(&nr, sizeof(nr), &pid->numbers[0].nr);
+		s->args[2] = pid_tgid(pid, nr);
+		__builtin_memcpy(s->bpf_name, "pidfd", 6);
+	}
 }
 
 /* A watched call's exit: nr, its return value and the registers it was
@@ -584,6 +636,11 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 	case PROC_NR_CAPSET:
 		/* setfs*id return the previous id, not 0 */
 		if (ret != 0 && nr != PROC_NR_SETFSUID && nr != PROC_NR_SETFSGID)
+			return 0;
+		type = PROC_REC_PRIV;
+		break;
+	case PROC_NR_SETNS:
+		if (ret != 0)
 			return 0;
 		type = PROC_REC_PRIV;
 		break;
@@ -651,6 +708,8 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 		__u64 caps = 0;
 		bpf_probe_read_kernel(&caps, sizeof(caps), &t->cred->cap_effective);
 		s->cap_eff = caps;
+		if (nr == PROC_NR_SETNS)
+			setns_target(s);
 	} else if (type == PROC_REC_BPF) {
 		__u32 head[2] = {0, 0};
 		void *attr = (void *)s->args[1];

@@ -61,6 +61,8 @@ enum proc_rec_type {
 #define PROC_NR_OPEN	2
 #define PROC_NR_OPENAT	257
 #define PROC_NR_OPENAT2 437
+/* setns: joining another namespace (successful calls), as PRIV */
+#define PROC_NR_SETNS 308
 /* the same with their names (struct sysx_call: the loader's tracepoints or
  * the dispatcher's numbers) */
 #define PROC_CALLS                                                                                 \
@@ -71,7 +73,8 @@ enum proc_rec_type {
 	    {PROC_NR_CAPSET, "capset"}, {PROC_NR_INIT_MODULE, "init_module"},                      \
 	    {PROC_NR_FINIT_MODULE, "finit_module"}, {PROC_NR_BPF, "bpf"},                          \
 	    {PROC_NR_VM_READV, "process_vm_readv"}, {PROC_NR_VM_WRITEV, "process_vm_writev"},      \
-	    {PROC_NR_OPEN, "open"}, {PROC_NR_OPENAT, "openat"}, {PROC_NR_OPENAT2, "openat2"},
+	    {PROC_NR_OPEN, "open"}, {PROC_NR_OPENAT, "openat"}, {PROC_NR_OPENAT2, "openat2"},      \
+	    {PROC_NR_SETNS, "setns"},
 
 /* index into the per-CPU drop counter map "drops": a reserve or output
  * failure of that record type. Slot 0 counts exec records whose argv could
@@ -160,11 +163,13 @@ struct proc_sys {
 	__u32 nr; /* x86-64 syscall number */
 	__u32 pad;
 	__s64 ret;
-	__u64 args[3];
+	__u64 args[3];	    /* setns: fd, nstype, and the namespace's inode number
+			     * (or, through a pidfd, the target's tgid) */
 	__u64 cap_eff;	    /* PRIV: effective capabilities after */
 	__u32 bpf_prog_type; /* BPF: attr.prog_type */
 	__u32 bpf_insn_cnt;
-	char bpf_name[16];
+	char bpf_name[16]; /* BPF: the program's name; setns: the namespace's type
+			    * ("mnt", "net"...), or "pidfd" */
 	__u16 path_len; /* MODULE via finit_module: file path components */
 	__u16 uarg_len; /* MODULE: parameter string */
 	__u32 pad2;

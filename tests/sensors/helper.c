@@ -29,6 +29,9 @@
  *   ym-sensor-helper stdio-shell MARKER    a child connects to a loopback listener, makes
  *                                          the connection its stdin, stdout and stderr,
  *                                          execs /bin/sh -c ': MARKER'; print "pid N port P"
+ *   ym-sensor-helper setns host|other|pidfd join a UTS namespace: its own, a child's own,
+ *                                          or its parent's through a pidfd; print "pid N
+ *                                          ino I"
  *   ym-sensor-helper exit CODE             exit with CODE
  *   ym-sensor-helper spawn MARKER          posix_spawn "/bin/sh -c 'sleep 0.3; exit 3'
  *                                          MARKER" (CLONE_VM: no fork record in the
@@ -186,6 +189,49 @@ int main(int argc, char **argv)
 			return 1;
 		close(c);
 		printf("pid %d port %d\n", (int)p, (int)ntohs(a.sin_port));
+		return 0;
+	}
+	if (strcmp(argv[1], "setns") == 0) {
+		/* joins a UTS namespace: "host", its own (the host's, where
+		 * the agent runs: /proc/self/ns/uts); "other", a child's own
+		 * (unshare); "pidfd", its parent's through a pidfd. Prints "pid
+		 * N ino I" (I: the namespace's inode) */
+		char path[64];
+		struct stat st;
+		int fd, pp[2] = {-1, -1};
+		pid_t c = 0;
+		char ok = 0;
+
+		if (strcmp(argv[2], "other") == 0) {
+			if (pipe(pp) != 0)
+				return 1;
+			c = fork();
+			if (c == 0) {
+				ok = unshare(CLONE_NEWUTS) == 0;
+				if (write(pp[1], &ok, 1) != 1)
+					_exit(1);
+				pause();
+				_exit(0);
+			}
+			if (c < 0 || read(pp[0], &ok, 1) != 1 || !ok)
+				return 1;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/ns/uts", c ? (int)c : (int)getpid());
+		if (stat(path, &st) != 0)
+			return 1;
+		if (strcmp(argv[2], "pidfd") == 0)
+			fd = (int)syscall(SYS_pidfd_open, getppid(), 0);
+		else
+			fd = open(path, O_RDONLY);
+		if (fd < 0 || setns(fd, CLONE_NEWUTS) != 0)
+			return 1;
+		printf("pid %d ino %lu\n", (int)getpid(), (unsigned long)st.st_ino);
+		fflush(stdout);
+		usleep(300 * 1000); /* named from the table or /proc */
+		if (c > 0) {
+			kill(c, SIGKILL);
+			waitpid(c, NULL, 0);
+		}
 		return 0;
 	}
 	if (strcmp(argv[1], "exit") == 0) {

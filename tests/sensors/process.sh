@@ -58,6 +58,13 @@ wait_row() {
 # waits until an event matches
 wait_ev() { wait_row events "$1" 100 || fail "no event where $1"; }
 eq() { [ "$1" = "$2" ] || fail "$3: got '$1', want '$2'"; }
+# the setns event of the helper's "setns" output $1 ("pid N ino I"): sets
+# np, nino and cn (its condition), and waits for it
+setns_ev() {
+	read -r _ np _ nino <<<"$1"
+	cn="category = 10 AND json_extract(fields, '\$.ProcessId') = '$np' AND json_extract(fields, '\$.Syscall') = 'setns'"
+	wait_ev "$cn"
+}
 # waits until an alert matches a SQL condition ($1); fails with $2
 wait_alert() { wait_row alerts "$1" 50 || fail "$2"; }
 # the process family's own creation events (the auditd family, where it
@@ -212,6 +219,22 @@ if grep -q "network sensor: " "$LAB_DIR/agent.log"; then
 	wait_ev "$c6x"
 	eq "$(q ContainerId "$c6x")" "$cid" "termination in a container: ContainerId"
 	ok "a container's connection and termination: ContainerId"
+fi
+# a process in the container joining the host's namespace (setns, as
+# nsenter -t 1 does to leave a container): the event and the rule's alert
+if [ "$MODE" = bpf ]; then
+	out=$(/bin/sh -c "echo \$\$ > $cg/cgroup.procs && exec $helper setns host") ||
+		fail "setns in the container: $out"
+	setns_ev "$out"
+	eq "$(q Namespace "$cn")" "uts" "setns: Namespace"
+	eq "$(q NamespaceInode "$cn")" "$nino" "setns: NamespaceInode"
+	eq "$(q NamespaceOfHost "$cn")" "true" "setns: NamespaceOfHost"
+	eq "$(q ContainerId "$cn")" "$cid" "setns: ContainerId"
+	eq "$(q Image "$cn")" "$helper" "setns: Image"
+	ok "setns into the host's namespace from a container"
+	ca="rule_id = '$(sed -n 's/^id: //p' "$YM_SRC/rules/linux/privilege_change/container_escape_setns_into_host.yml")' AND event LIKE '%\"ProcessId\":\"$np\"%'"
+	wait_alert "$ca" "no alert of container_escape_setns_into_host"
+	ok "container_escape_setns_into_host alert"
 fi
 rmdir "$cg" && cg=""
 [ -n "$cgmnt" ] && umount "$cgmnt" && rmdir "$cgmnt" && cgmnt=""
@@ -415,6 +438,18 @@ if [ "$MODE" = bpf ]; then
 	ca="rule_id = '$(sed -n 's/^id: //p' "$YM_SRC/rules/linux/process_creation/shell_with_network_stdio.yml")' AND event LIKE '%$mk%'"
 	wait_alert "$ca" "no alert of shell_with_network_stdio"
 	ok "shell_with_network_stdio alert"
+
+	# setns into a namespace that is not the host's, and through a pidfd
+	out=$("$helper" setns other) || fail "setns other: $out"
+	setns_ev "$out"
+	eq "$(q NamespaceInode "$cn")" "$nino" "setns other: NamespaceInode"
+	eq "$(q NamespaceOfHost "$cn")" "false" "setns other: NamespaceOfHost"
+	out=$("$helper" setns pidfd) || fail "setns pidfd: $out"
+	setns_ev "$out"
+	eq "$(q Namespace "$cn")" "uts" "setns pidfd: Namespace"
+	eq "$(q TargetProcessId "$cn")" "$$" "setns pidfd: TargetProcessId"
+	eq "$(q NamespaceOfHost "$cn")" "true" "setns pidfd: NamespaceOfHost"
+	ok "setns: another namespace, and through a pidfd"
 fi
 
 # a process that switches user: its later events (a connection, its
