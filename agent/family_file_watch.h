@@ -11,9 +11,13 @@
 
 #include <stddef.h>
 
-#define FAMILY_FILE_WATCH_MAX	512 /* entries after home expansion; more are refused */
-#define FAMILY_FILE_WATCH_HOMES 256
-#define FAMILY_FILE_WATCH_PATH	256 /* bytes of one entry's path, with its NUL */
+#define FAMILY_FILE_WATCH_HOMES 256 /* folders of /home expanded (for marks, prefixes) */
+#define FAMILY_FILE_WATCH_PLAIN 64  /* entries without "~/"; more are refused */
+#define FAMILY_FILE_WATCH_REL	16  /* "~/" entries; more are refused */
+/* entries after home expansion: never more (/root and every home) */
+#define FAMILY_FILE_WATCH_MAX                                                                      \
+	(FAMILY_FILE_WATCH_PLAIN + FAMILY_FILE_WATCH_REL * (FAMILY_FILE_WATCH_HOMES + 1))
+#define FAMILY_FILE_WATCH_PATH 256 /* bytes of one entry's path, with its NUL */
 
 enum family_file_watch_kind {
 	FAMILY_FILE_WATCH_TREE = 1,
@@ -23,21 +27,34 @@ enum family_file_watch_kind {
 
 struct family_file_watch_entry {
 	enum family_file_watch_kind kind;
+	int home; /* a "~/" entry expanded for one home: for marks and prefixes */
 	size_t len;
 	char path[FAMILY_FILE_WATCH_PATH]; /* TREE and EXEC end with '/' */
 };
 
+/* e: every entry, "~/" ones once per home (what a mode marks or gives the
+ * kernel); rel: the "~/" entries as written, without "~/", which match and
+ * leads_to compare with what follows any home's folder (/root/,
+ * /home/NAME/: one made after the start too) */
 struct family_file_watch {
-	size_t n;
+	size_t n, nrel;
 	struct family_file_watch_entry e[FAMILY_FILE_WATCH_MAX];
+	struct family_file_watch_entry rel[FAMILY_FILE_WATCH_REL];
 };
 
 /* The default list (NULL-terminated, static). */
 extern const char *const family_file_watch_defaults[];
 
-/* Builds *w from spec (NULL: the defaults). Returns 0, YM_E_INVAL (an entry
- * that is not an absolute path, or has "..") or YM_E_TOOBIG. */
+/* Builds *w from spec (NULL: the defaults), "~/" expanded for /root and
+ * the folders of /home (the first FAMILY_FILE_WATCH_HOMES). Returns 0,
+ * YM_E_INVAL (an entry that is not an absolute path, or has "..") or
+ * YM_E_TOOBIG (more than FAMILY_FILE_WATCH_PLAIN or FAMILY_FILE_WATCH_REL
+ * entries). */
 int family_file_watch_build(const char *const *spec, struct family_file_watch *w);
+
+/* The same with the homes given (nh folders, each ending with '/'). */
+int family_file_watch_build_homes(const char *const *spec, const char *const *homes, size_t nh,
+				  struct family_file_watch *w);
 
 /* What path (absolute, n bytes) falls under: the kind of the first matching
  * entry, or 0. EXEC entries match files directly in the folder; the caller

@@ -211,6 +211,67 @@ static void test_watch(void)
 	FT_CHECK(family_file_watch_match(&w, "/a/b/c/d", 8) == FAMILY_FILE_WATCH_TREE);
 	FT_CHECK(family_file_watch_leads_to(&w, "/t", 2) == 0);
 	FT_CHECK(family_file_watch_leads_to(&w, "/x", 2) == 0);
+	/* the defaults on a host with the most homes expanded (before: more
+	 * than ~80 homes made the list too big, and the file family did not
+	 * start); a home made after the start is watched too */
+	{
+		static char hb[FAMILY_FILE_WATCH_HOMES + 1][32];
+		static const char *homes[FAMILY_FILE_WATCH_HOMES + 1];
+		static const char *const many[] = {
+		    "/a/",   "~/.ssh/", "~/.bashrc", "~/.config/systemd/", "~/.config/autostart/",
+		    "x:/t/", NULL};
+		const char *p;
+
+		homes[0] = "/root/";
+		for (int i = 1; i <= FAMILY_FILE_WATCH_HOMES; i++) {
+			snprintf(hb[i], sizeof(hb[i]), "/home/u%d/", i);
+			homes[i] = hb[i];
+		}
+		FT_CHECK(family_file_watch_build_homes(NULL, homes, FAMILY_FILE_WATCH_HOMES + 1,
+						       &w) == 0);
+		FT_CHECK(family_file_watch_build_homes(many, homes, FAMILY_FILE_WATCH_HOMES + 1,
+						       &w) == 0);
+		FT_CHECK(w.n == 2 + 4 * (FAMILY_FILE_WATCH_HOMES + 1) && w.nrel == 4);
+#define M(s) family_file_watch_match(&w, s, strlen(s))
+#define L(s) family_file_watch_leads_to(&w, s, strlen(s))
+		FT_CHECK(M("/home/u256/.ssh/authorized_keys") == FAMILY_FILE_WATCH_TREE);
+		FT_CHECK(M("/home/late/.ssh/authorized_keys") == FAMILY_FILE_WATCH_TREE);
+		FT_CHECK(M("/root/.bashrc") == FAMILY_FILE_WATCH_FILE);
+		FT_CHECK(M("/home/late/.bashrc") == FAMILY_FILE_WATCH_FILE);
+		FT_CHECK(M("/home/late/.bashrc.bak") == 0);
+		FT_CHECK(M("/home/late/x/.bashrc") == 0);
+		FT_CHECK(M("/home/.hidden/.ssh/k") == 0);
+		FT_CHECK(M("/home/late/.ssh") == 0);
+		FT_CHECK(M("/home/late") == 0);
+		FT_CHECK(M("/home//.ssh/k") == 0);
+		FT_CHECK(M("/other/.ssh/k") == 0);
+		FT_CHECK(M("/a/x") == FAMILY_FILE_WATCH_TREE);
+		FT_CHECK(M("/t/x") == FAMILY_FILE_WATCH_EXEC && M("/t/d/x") == 0);
+		FT_CHECK(L("/home") && L("/root") && L("/home/late") && L("/home/late/.config"));
+		FT_CHECK(L("/home/late/.ssh") && L("/root/.config/systemd"));
+		FT_CHECK(!L("/home/late/.cache") && !L("/home/late/.ssh/x") && !L("/homes"));
+		FT_CHECK(!L("/home/late/.configx"));
+#undef M
+#undef L
+		/* more "~/" entries than FAMILY_FILE_WATCH_REL: refused */
+		{
+			static const char *big[FAMILY_FILE_WATCH_REL + 2];
+			static char bb[FAMILY_FILE_WATCH_REL + 1][16];
+
+			for (int i = 0; i <= FAMILY_FILE_WATCH_REL; i++) {
+				snprintf(bb[i], sizeof(bb[i]), "~/.f%d", i);
+				big[i] = bb[i];
+			}
+			big[FAMILY_FILE_WATCH_REL + 1] = NULL;
+			FT_CHECK(family_file_watch_build_homes(big, homes, 1, &w) == YM_E_TOOBIG);
+		}
+		p = "~/../etc/";
+		{
+			const char *bad[] = {p, NULL};
+
+			FT_CHECK(family_file_watch_build_homes(bad, homes, 1, &w) == YM_E_INVAL);
+		}
+	}
 }
 
 static int opens(const char *text, uint64_t *a, uint64_t *p)
