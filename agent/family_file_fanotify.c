@@ -604,6 +604,15 @@ static int fa_start(const struct family_env *env, struct family **out)
 			(void)fa_mark(f, dir); /* a missing folder is not watched */
 		}
 	}
+	/* a home made after the start (useradd -m): /home itself is marked,
+	 * so that its folder's making is seen and the trees in it marked
+	 * (fa_event; family_file_watch_leads_to names every home) */
+	for (size_t i = 0; i < f->watch.nrel; i++) {
+		if (f->watch.rel[i].kind == FAMILY_FILE_WATCH_TREE) {
+			(void)fa_mark(f, "/home");
+			break;
+		}
+	}
 	if (f->ndirs == 0) {
 		rc = YM_E_UNSUPPORTED; /* nothing could be marked */
 		goto out;

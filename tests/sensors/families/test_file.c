@@ -75,6 +75,28 @@ static int uring_path(int op, const char *a, const char *b, int fd, int len, __u
 
 static int rep[2] = {-1, -1};
 static pid_t last = -1;
+/* a home the test made in /home: removed at exit if a check failed */
+static char late_home[64];
+
+static void late_home_rm(void)
+{
+	char cmd[128];
+
+	if (late_home[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", late_home);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", late_home);
+	}
+}
+
+static void late_home_set(const char *home)
+{
+	static int once;
+
+	if (!once && atexit(late_home_rm) == 0)
+		once = 1;
+	snprintf(late_home, sizeof(late_home), "%s", home ? home : "");
+}
 
 /* The child acts, reports, and stays alive (as a real writer would while the
  * agent reads /proc) until the next step. */
@@ -277,6 +299,24 @@ static pid_t act(int step)
 			_exit(43);
 		break;
 	}
+	case 31:
+	case 32:
+	case 33: {
+		/* a new home, its ~/.ssh, a key in it (late_home) */
+		char pth[128];
+		int fd;
+
+		if (step == 31 && mkdir(late_home, 0755) != 0)
+			_exit(46);
+		snprintf(pth, sizeof(pth), "%s/.ssh", late_home);
+		if (step == 32 && mkdir(pth, 0700) != 0)
+			_exit(47);
+		snprintf(pth, sizeof(pth), "%s/.ssh/authorized_keys", late_home);
+		if (step == 33 && ((fd = open(pth, O_WRONLY | O_CREAT, 0600)) < 0 ||
+				   write(fd, "ssh-ed25519 DDDD\n", 17) != 17 || close(fd) != 0))
+			_exit(48);
+		break;
+	}
 	case 30:
 		/* the same in a mount namespace of its own (as a container or a
 		 * sandboxed service would): left there, gone with the process */
@@ -395,7 +435,7 @@ int main(int argc, char **argv)
 	int bpf = argc > 1 && strcmp(argv[1], "bpf") == 0;
 	const char *chmod_action = bpf ? "chmod" : "attrib";
 	char pid[16];
-	const char *watch[8];
+	const char *watch[9];
 	char w1[512], w2[512], w3[512], w4[512], w5[512], w6[512];
 	const struct ft_event *e;
 	const char *img = ft_self_image();
@@ -423,7 +463,9 @@ int main(int argc, char **argv)
 	watch[3] = w4;
 	watch[4] = w5;
 	watch[5] = w6;
-	watch[6] = NULL;
+	/* a home entry: a home made after the start is watched too */
+	watch[6] = "~/.ssh/";
+	watch[7] = NULL;
 	if (bpf) {
 #ifdef YM_FAMILY_BPF
 		ops = &family_file_bpf_ops;
@@ -724,6 +766,28 @@ uring_done:
 		}
 		ft_pump(&t, 300);
 		FT_CHECK(ft_count(&t, "TargetFilename", P("other/fd"), NULL) == 0);
+	}
+
+	/* a home made after the start (as useradd -m makes one), then a key
+	 * put in its new ~/.ssh (bpf: matched under any home; fanotify: /home
+	 * is marked, the new home's folders as they come) */
+	{
+		char home[64], key[96];
+
+		snprintf(home, sizeof(home), "/home/ym-late-%d", (int)getpid());
+		late_home_set(home);
+		run(31, pid);
+		ft_pump(&t, 300);
+		run(32, pid);
+		ft_pump(&t, 300);
+		run(33, pid);
+		snprintf(key, sizeof(key), "%s/.ssh/authorized_keys", home);
+		e = ft_wait(&t, 3000, "TargetFilename", key, "Action", "create", NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "ProcessId", pid);
+		reap();
+		late_home_rm();
+		late_home_set(NULL);
 	}
 
 	/* the stop (ops->quiesce, then the last polls): a write before it is
