@@ -522,7 +522,7 @@ static __always_inline __u32 pid_tgid(struct pid *pid, __u32 nr)
 #define FMODE_READ_	  0x1
 #define FMODE_WRITE_	  0x2
 
-/* Whether fd, a descriptor open just returned to t, is the memory file of
+/* Whether fd, a descriptor an open just returned, is the memory file of
  * another process: /proc/PID/mem or /proc/PID/task/TID/mem, read and
  * written like a file once the open passed the ptrace access check (an
  * injection or a credential dump from memory without ptrace or

@@ -27,6 +27,9 @@ declare -A expect=(
 	[reverse_shell_dev_tcp]="timeout 3 bash -c 'bash -i >& /dev/tcp/127.0.0.1/9 0>&1'"
 	[exec_from_hidden_tmp_folder]="cp /usr/bin/true $work/.x && $work/.x"
 	[base64_decode_piped_to_shell]="bash -c 'echo ZWNobyBoaQo= | base64 -d | sh'"
+	# a shell whose stdin is a TCP connection (a reverse shell's shape,
+	# set up by a script's dup2: the process sensor, bpf)
+	[shell_with_network_stdio]="python3 -c 'import socket,os;l=socket.create_server((\"127.0.0.1\",0));s=socket.create_connection(l.getsockname());[os.dup2(s.fileno(),f) for f in (0,1,2)];os.execv(\"/bin/sh\",[\"sh\",\"-c\",\"exit 0\"])'"
 	# mounts (the file family, bpf): a file bound over a watched one on
 	# the host, then undone; in a mount namespace of its own (gone with
 	# it), a folder over the shell's own /proc/PID and a file system
@@ -35,6 +38,12 @@ declare -A expect=(
 	[process_hidden_by_proc_mount]="unshare -m bash -c 'mount --make-rprivate / && mount --bind $work /proc/\$\$'"
 	[device_mounted_in_container]="unshare -m bash -c 'mount --make-rprivate / && mkdir -p $work/m && mount -t tmpfs /dev/ym-e2e-disk $work/m'"
 )
+# what only the eBPF modes see (docs/sensors.md): not expected of another
+grep -q "sensor process=bpf" "$LAB_DIR/agent.log" || unset 'expect[shell_with_network_stdio]'
+if ! grep -q "file=bpf" "$LAB_DIR/agent.log"; then
+	unset 'expect[mount_over_watched_path]' 'expect[process_hidden_by_proc_mount]'
+	unset 'expect[device_mounted_in_container]'
+fi
 for f in "${!expect[@]}"; do
 	bash -c "${expect[$f]}" >/dev/null 2>&1
 done
