@@ -262,8 +262,10 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 		if (f->mflags[0] != '\0')
 			rc |= event_set_str(ev, "MountFlags", f->mflags);
 		/* made in another mount namespace than the agent's (a
-		 * container's, a sandboxed service's): which */
-		if (f->mnt_ns && r->owner_uid != f->mnt_ns) {
+		 * container's, a sandboxed service's): which (0: the kernel's
+		 * read failed, which must not make a host mount look like a
+		 * container's) */
+		if (f->mnt_ns && r->owner_uid && r->owner_uid != f->mnt_ns) {
 			snprintf(f->mntns_s, sizeof(f->mntns_s), "%u", r->owner_uid);
 			rc |= event_set_str(ev, "MountNamespace", f->mntns_s);
 		}
