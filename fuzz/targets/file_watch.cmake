@@ -1,0 +1,1 @@
+ym_fuzz_target(file_watch ymfamilies)
