@@ -294,11 +294,14 @@ static __always_inline void read_link_content(struct file_rec *r, const char *sr
 
 /* the caller's mount namespace (its inode number, as /proc/PID/ns/mnt
  * shows it): a mount in a container's or a sandboxed service's namespace
- * is told from one on the host's */
+ * is told from one on the host's. 0 on a kernel whose BTF lacks the
+ * (internal) struct: the rest of the program still loads there. */
 static __always_inline __u32 mnt_ns_inum(void)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 
+	if (!bpf_core_type_exists(struct mnt_namespace))
+		return 0;
 	return BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
 }
 

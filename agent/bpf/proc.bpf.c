@@ -542,7 +542,9 @@ static __always_inline int mem_file(long fd, __u64 *tgid, __u64 *tid, __u64 *mod
 	char nm[4];
 	__u32 nr = 0, owner;
 
-	if (!f)
+	/* proc_inode is procfs's own: a kernel whose BTF lacks it loses this
+	 * check, not the program */
+	if (!f || !bpf_core_type_exists(struct proc_inode))
 		return 0;
 	d = BPF_CORE_READ(f, f_path.dentry);
 	if (!d || bpf_core_read(&q, sizeof(q), &d->d_name) || q.len != 3)
@@ -591,9 +593,13 @@ static __always_inline void setns_target(struct proc_sys *s)
 	ino = BPF_CORE_READ(f, f_inode);
 	magic = ino ? BPF_CORE_READ(ino, i_sb, s_magic) : 0;
 	if (magic == NSFS_MAGIC_) {
-		struct ns_common *ns = BPF_CORE_READ(ino, i_private);
-		const char *name = ns ? BPF_CORE_READ(ns, ops, name) : 0;
+		const char *name;
+		struct ns_common *ns;
 
+		if (!bpf_core_field_exists(struct proc_ns_operations, name))
+			return; /* the type's name not readable here: the event without it */
+		ns = BPF_CORE_READ(ino, i_private);
+		name = ns ? BPF_CORE_READ(ns, ops, name) : 0;
 		if (!ns)
 			return;
 		s->args[2] = BPF_CORE_READ(ns, inum);
