@@ -34,8 +34,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define EISCONN	     106
 #define EALREADY     114
 #define EINPROGRESS  115
-#define S_IFMT	     00170000
-#define S_IFSOCK     0140000
 #define SOCK_STREAM  1
 
 const volatile __u32 self_tgid = 0;
@@ -264,41 +262,6 @@ int net_flush(void *ctx)
 	return 0;
 }
 
-/* the socket of file f (a plain pointer: read through the helper), or 0 */
-static __always_inline struct sock *file_sock(struct file *f)
-{
-	struct socket *so;
-
-	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return 0;
-	so = BPF_CORE_READ(f, private_data);
-	return so ? BPF_CORE_READ(so, sk) : 0;
-}
-
-/* the socket behind fd of the current task, or 0. The file comes from
- * ym_fd_file (plain loads up to the table's slot: six
- * bpf_probe_read_kernel calls before, ~70 ns a call, two calls a
- * connection); what it points to is read through the helper, unless
- * direct: then the file and its socket are made BTF pointers by
- * bpf_rdonly_cast and read with plain loads too (the _dl programs, below). */
-static __always_inline struct sock *fd_sock(__s32 fd, int direct)
-{
-	struct file *f = ym_fd_file(fd);
-	struct socket *so;
-
-	if (!f)
-		return 0;
-	if (direct) {
-		struct file *df = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
-
-		if ((df->f_inode->i_mode & S_IFMT) != S_IFSOCK)
-			return 0;
-		so = bpf_rdonly_cast(df->private_data, bpf_core_type_id_kernel(struct socket));
-		return so->sk;
-	}
-	return file_sock(f);
-}
-
 /* bytes of struct sock_common read at once by sock_fill: its addresses,
  * ports and family lie in them (x86-64 6.x: the IPv6 addresses end at 88) */
 #define NET_SK_HEAD 96
@@ -326,7 +289,7 @@ static __always_inline int sock_fill_slow(struct net_rec *r, struct sock *sk)
 	return 0;
 }
 
-/* The same from a BTF pointer (fd_sock's direct): plain loads */
+/* The same from a BTF pointer (ym_fd_sock's direct): plain loads */
 static __always_inline int sock_fill_direct(struct net_rec *r, struct sock *sk)
 {
 	__u16 af = sk->__sk_common.skc_family;
@@ -462,7 +425,7 @@ static __always_inline int net_sys(long nr, long ret, struct pt_regs *regs, int 
 			return 0;
 		fd = (__s32)ret;
 	}
-	sk = fd_sock(fd, direct);
+	sk = ym_fd_sock(fd, direct);
 	if (!sk)
 		return 0;
 	rec_init(&r, action);
@@ -719,19 +682,19 @@ int BPF_PROG(net_uring_complete, void *ring, void *req)
 		if (res == -EBADF || res == -EFAULT || res == -EINVAL || res == -ENOTSOCK ||
 		    res == -EAFNOSUPPORT || res == -EISCONN || res == -EALREADY)
 			return 0;
-		sk = file_sock(BPF_CORE_READ(q, file));
+		sk = ym_file_sock(BPF_CORE_READ(q, file));
 	} else if (op == IOU_LISTEN) {
 		action = NET_REC_LISTEN;
 		if (res != 0)
 			return 0;
-		sk = file_sock(BPF_CORE_READ(q, file));
+		sk = ym_file_sock(BPF_CORE_READ(q, file));
 	} else {
 		/* the new descriptor; one put in the ring's own table
 		 * (file_slot) is in no descriptor table: not read */
 		action = NET_REC_ACCEPT;
 		if (res < 0 || BPF_CORE_READ((struct io_accept___ym *)req, file_slot) != 0)
 			return 0;
-		sk = fd_sock(res, 0);
+		sk = ym_fd_sock(res, 0);
 	}
 	if (!sk)
 		return 0;

@@ -251,16 +251,13 @@ static __always_inline void exe_times(struct proc_exec *e, struct inode *ino)
 	}
 }
 
-#define S_IFMT_	  00170000
-#define S_IFSOCK_ 0140000
 #define AF_INET_  2
 #define AF_INET6_ 10
 
 /* Which of the new program's stdin, stdout and stderr are TCP or UDP
- * sockets, and the first one's addresses, into e (stdio_*). The file and
- * socket by plain loads where direct (bpf_rdonly_cast), else through the
- * helper; unix sockets (a service's output to the journal) are not
- * counted. */
+ * sockets, and the first one's addresses, into e (stdio_*): ym_fd_sock,
+ * by plain loads where direct; unix sockets (a service's output to the
+ * journal) are not counted. */
 static __always_inline void stdio_inet(struct proc_exec *e, int direct)
 {
 	struct sock *first = 0;
@@ -271,27 +268,9 @@ static __always_inline void stdio_inet(struct proc_exec *e, int direct)
 	e->stdio_lport = e->stdio_rport = 0;
 	__builtin_memset(e->stdio_raddr, 0, sizeof(e->stdio_raddr));
 	for (int fd = 0; fd < 3; fd++) {
-		struct file *f = ym_fd_file(fd);
-		struct socket *so;
-		struct sock *sk;
+		struct sock *sk = ym_fd_sock(fd, direct);
 		__u16 af;
 
-		if (!f)
-			continue;
-		if (direct) {
-			struct file *df = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
-
-			if ((df->f_inode->i_mode & S_IFMT_) != S_IFSOCK_)
-				continue;
-			so = bpf_rdonly_cast(df->private_data,
-					     bpf_core_type_id_kernel(struct socket));
-			sk = so->sk;
-		} else {
-			if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT_) != S_IFSOCK_)
-				continue;
-			so = BPF_CORE_READ(f, private_data);
-			sk = so ? BPF_CORE_READ(so, sk) : 0;
-		}
 		if (!sk)
 			continue;
 		af = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -505,13 +484,17 @@ int BPF_PROG(proc_exit, struct task_struct *p)
 #define BPF_PROG_LOAD_	 5
 
 /* The thread group of the first task pid names (a struct pid: a process's
- * or a thread's), or nr (its number) when no task has it any more */
-static __always_inline __u32 pid_tgid(struct pid *pid, __u32 nr)
+ * or a thread's), or its number when no task has it any more; the number
+ * (in the first namespace: the agent's) into *nr */
+static __always_inline __u32 pid_tgid(struct pid *pid, __u32 *nr)
 {
-	struct hlist_node *first = BPF_CORE_READ(pid, tasks[0].first);
+	struct hlist_node *first;
 
+	*nr = 0;
+	bpf_core_read(nr, sizeof(*nr), &pid->numbers[0].nr);
+	first = BPF_CORE_READ(pid, tasks[0].first);
 	if (!first)
-		return nr;
+		return *nr;
 	return BPF_CORE_READ(
 	    (struct task_struct *)((char *)first -
 				   bpf_core_field_offset(struct task_struct, pid_links)),
@@ -560,9 +543,8 @@ static __always_inline int mem_file(long fd, __u64 *tgid, __u64 *tid, __u64 *mod
 	pid = BPF_CORE_READ(pi, pid);
 	if (!pid)
 		return 0;
-	bpf_core_read(&nr, sizeof(nr), &pid->numbers[0].nr);
 	/* its process gone (the memory is still held): the thread's own id */
-	owner = pid_tgid(pid, nr);
+	owner = pid_tgid(pid, &nr);
 	if (owner == (__u32)(bpf_get_current_pid_tgid() >> 32))
 		return 0; /* its own memory */
 	*tgid = owner;
@@ -614,8 +596,7 @@ static __always_inline void setns_target(struct proc_sys *s)
 
 		if (!pid || (magic != PIDFS_MAGIC_ && magic != ANON_INODE_FS_MAGIC_))
 			return;
-		bpf_core_read(&nr, sizeof(nr), &pid->numbers[0].nr);
-		s->args[2] = pid_tgid(pid, nr);
+		s->args[2] = pid_tgid(pid, &nr);
 		__builtin_memcpy(s->bpf_name, "pidfd", 6);
 	}
 }

@@ -77,4 +77,43 @@ static __always_inline struct file *ym_fd_file(long fd)
 	return f;
 }
 
+#define YM_S_IFMT   00170000
+#define YM_S_IFSOCK 0140000
+
+/* the socket of file f (a plain pointer: read through the helper), or 0 */
+static __always_inline struct sock *ym_file_sock(struct file *f)
+{
+	struct socket *so;
+
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & YM_S_IFMT) != YM_S_IFSOCK)
+		return 0;
+	so = BPF_CORE_READ(f, private_data);
+	return so ? BPF_CORE_READ(so, sk) : 0;
+}
+
+/* the socket behind fd of the current task, or 0. The file comes from
+ * ym_fd_file (plain loads up to the table's slot: six
+ * bpf_probe_read_kernel calls before, ~70 ns a call, two calls a
+ * connection); what it points to is read through the helper, unless
+ * direct (a constant): then the file and its socket are made BTF pointers
+ * by bpf_rdonly_cast and read with plain loads too (kernel 6.2+: only the
+ * programs the loader takes where the kernel accepts them) */
+static __always_inline struct sock *ym_fd_sock(long fd, int direct)
+{
+	struct file *f = ym_fd_file(fd);
+	struct socket *so;
+
+	if (!f)
+		return 0;
+	if (direct) {
+		struct file *df = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+
+		if ((df->f_inode->i_mode & YM_S_IFMT) != YM_S_IFSOCK)
+			return 0;
+		so = bpf_rdonly_cast(df->private_data, bpf_core_type_id_kernel(struct socket));
+		return so->sk;
+	}
+	return ym_file_sock(f);
+}
+
 #endif
