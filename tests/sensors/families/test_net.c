@@ -728,8 +728,15 @@ int main(int argc, char **argv)
 
 		snprintf(ps, sizeof(ps), "%d", port);
 		ft_final(&t);
-		FT_CHECK(flow_total("connect", ps, &nsum) == (round == 0 ? n : 0));
-		FT_CHECK(flow_total("accept", ps, &nsum) == (round == 0 ? n : 0));
+		for (int a = 0; a < 2; a++) {
+			const char *act = a ? "accept" : "connect";
+			int got = flow_total(act, ps, &nsum), want = round == 0 ? n : 0;
+
+			if (got != want)
+				fprintf(stderr, "round %d: %s total %d, want %d (%d summaries)\n",
+					round, act, got, want, nsum);
+			FT_CHECK(got == want);
+		}
 		FT_CHECK(write(rel, "x", 1) == 1);
 		close(rel);
 		FT_CHECK(waitpid(sc, &st, 0) == sc && WIFEXITED(st) && WEXITSTATUS(st) == 0);
