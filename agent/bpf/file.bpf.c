@@ -540,9 +540,9 @@ int BPF_PROG(file_sys_exit, struct pt_regs *regs, long ret)
 /* On the syscalls/sys_exit_NAME tracepoint of each watched call (the kernel
  * tests the number; agent/sysx.h) */
 SEC("tracepoint/syscalls/sys_exit")
-int file_sys_exit_tp(struct trace_event_raw_sys_exit *ctx)
+int file_sys_exit_tp(struct ym_sys_exit_tp *ctx)
 {
-	return file_sys(ctx->id, ctx->ret, YM_SYSCALL_REGS());
+	return file_sys(ctx->nr, ctx->ret, YM_SYSCALL_REGS());
 }
 
 /* --- io_uring --- */

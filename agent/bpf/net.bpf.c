@@ -455,9 +455,9 @@ int BPF_PROG(net_sys_exit, struct pt_regs *regs, long ret)
 /* On the syscalls/sys_exit_NAME tracepoint of each watched call (the kernel
  * tests the number; agent/sysx.h) */
 SEC("tracepoint/syscalls/sys_exit")
-int net_sys_exit_tp(struct trace_event_raw_sys_exit *ctx)
+int net_sys_exit_tp(struct ym_sys_exit_tp *ctx)
 {
-	return net_sys(ctx->id, ctx->ret, YM_SYSCALL_REGS(), 0);
+	return net_sys(ctx->nr, ctx->ret, YM_SYSCALL_REGS(), 0);
 }
 
 /* The same two with the socket read by plain loads (bpf_rdonly_cast,
@@ -470,9 +470,9 @@ int BPF_PROG(net_sys_dl, struct pt_regs *regs, long ret)
 }
 
 SEC("tracepoint/syscalls/sys_exit")
-int net_sys_dl_tp(struct trace_event_raw_sys_exit *ctx)
+int net_sys_dl_tp(struct ym_sys_exit_tp *ctx)
 {
-	return net_sys(ctx->id, ctx->ret, YM_SYSCALL_REGS(), 1);
+	return net_sys(ctx->nr, ctx->ret, YM_SYSCALL_REGS(), 1);
 }
 
 /* the address a cgroup sock_addr program's caller passed (network order;

@@ -749,7 +749,7 @@ int BPF_PROG(proc_sys_exit, struct pt_regs *regs, long ret)
 /* On the syscalls/sys_exit_NAME tracepoint of each watched call (the kernel
  * tests the number) */
 SEC("tracepoint/syscalls/sys_exit")
-int proc_sys_exit_tp(struct trace_event_raw_sys_exit *ctx)
+int proc_sys_exit_tp(struct ym_sys_exit_tp *ctx)
 {
-	return proc_sys(ctx->id, ctx->ret, YM_SYSCALL_REGS());
+	return proc_sys(ctx->nr, ctx->ret, YM_SYSCALL_REGS());
 }

@@ -51,6 +51,18 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
  * return value only): a BTF pointer, read with plain loads (5.15+) */
 #define YM_SYSCALL_REGS() ((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()))
 
+/* The record of a syscalls/sys_exit_NAME tracepoint, as tracefs's format
+ * file gives it: the number is an int at offset 8 and the return value a
+ * long at 16. Not vmlinux.h's trace_event_raw_sys_exit (raw_syscalls'
+ * record, whose id is a long): read through that, the number takes the
+ * four bytes of padding after it, which the kernel does not clear (6.18.44
+ * left them set, and every watched call was taken for another number). */
+struct ym_sys_exit_tp {
+	__u64 common;
+	int nr;
+	long ret;
+};
+
 /* The file behind descriptor fd of the current task, or 0. The task, its
  * files and their table are BTF pointers, read with plain loads; the
  * table's slot, which another thread may be changing, through the helper
