@@ -166,6 +166,24 @@ void ft_final(struct ft *t)
 		FT_CHECK(t->ops->flush(t->f, ft_emit, t) >= 0);
 }
 
+int ft_poll_until(struct ft *t, int want, int ms)
+{
+	uint64_t end = util_mono_ns() + (uint64_t)ms * 1000000ull;
+	int got = 0;
+
+	while (got < want && util_mono_ns() < end) {
+		struct pollfd p = {.fd = t->ops->fd(t->f), .events = POLLIN};
+		int n;
+
+		if (p.fd < 0 || poll(&p, 1, 50) <= 0)
+			continue;
+		n = t->ops->poll(t->f, 256, ft_emit, t);
+		FT_CHECK(n >= 0);
+		got += n;
+	}
+	return got;
+}
+
 void ft_pump(struct ft *t, int ms)
 {
 	uint64_t end = util_mono_ns() + (uint64_t)ms * 1000000ull;

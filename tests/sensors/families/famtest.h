@@ -56,6 +56,9 @@ void ft_pump(struct ft *t, int ms);
  * polls until a poll finds less than it may take, then flush, with no tick
  * before. */
 void ft_final(struct ft *t);
+/* Polls (no tick) until the polls have handled want records or ms pass;
+ * returns how many they handled. */
+int ft_poll_until(struct ft *t, int want, int ms);
 /* Pumps up to ms until an event with every (name, value) pair given (NULL
  * terminated) is recorded; returns it or NULL. A value NULL means "absent". */
 const struct ft_event *ft_wait(struct ft *t, int ms, ...);
