@@ -38,6 +38,11 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 self_tgid = 0;
 
+/* The kernel's tick rate (libbpf reads it from the kernel's configuration;
+ * 0 when it has none to read): the aggregation's windows are counted in
+ * jiffies where it is known (below, "Aggregation") */
+extern unsigned long CONFIG_HZ __kconfig __weak;
+
 /* 512 KiB hold 7,200 records (72 bytes with the header): 70 ms at 100,000
  * distinct flows/s. The pages are mapped twice and count twice in the
  * agent's RSS once touched, so 1 MiB (measured: 0.96 captured instead of
@@ -71,13 +76,22 @@ static __always_inline void rec_init(struct net_rec *r, __u32 action)
 	r->pid = bpf_get_current_pid_tgid() >> 32;
 	r->uid = (__u32)bpf_get_current_uid_gid();
 	r->count = 1;
-	r->ts_ns = bpf_ktime_get_ns();
+}
+
+/* r's time: the clock is read only for a record that is sent (~30-40 ns a
+ * read on this paravirtualised host), not for a connection its flow counts */
+static __always_inline __u64 rec_time(struct net_rec *r)
+{
+	if (!r->ts_ns)
+		r->ts_ns = bpf_ktime_get_ns();
+	return r->ts_ns;
 }
 
 /* Sends r; a full ring buffer loses the r->count connections it stands for,
  * which are counted. */
 static __always_inline void rec_send(struct net_rec *r)
 {
+	rec_time(r);
 	if (bpf_ringbuf_output(&events, r, sizeof(*r), 0) != 0)
 		ym_count_drops(0, r->count);
 }
@@ -93,6 +107,9 @@ static __always_inline void rec_send(struct net_rec *r)
  *                reused fails its exchange (and looks the flow up again)
  *   bit 63       dead: the flusher is deleting the element; a probe that
  *                sees it sends its connection alone
+ * A window's end is told by the jiffies counter where the kernel's tick
+ * rate is known (one memory load; the clock is read only for a connection
+ * sent alone: the window's first), so a window is 1 s to within one tick.
  * The probes never delete; net_flush (run by the loader about once a second)
  * sends every pending count as a summary and deletes the flows idle for
  * NET_AGG_IDLE_NS. A full map, or an exchange lost three times, sends the
@@ -113,6 +130,7 @@ struct flow {
 struct flow_val {
 	__u64 state;
 	__u64 start_ns; /* the window's first connection (sent alone) */
+	__u64 start_j;	/* the same in jiffies (CONFIG_HZ known) */
 };
 
 struct {
@@ -168,24 +186,37 @@ static __always_inline void flow_summary(const struct flow *k, __u64 n, __u64 st
 	rec_send(&r);
 }
 
+/* Whether a connection at jiffies j (CONFIG_HZ known) or at r's time opens
+ * a new window of the flow whose window began at start_j, start */
+static __always_inline int flow_window_over(struct net_rec *r, __u64 j, __u64 start_j, __u64 start)
+{
+	if (CONFIG_HZ)
+		return (__s64)(j - start_j) >=
+		       (__s64)(NET_AGG_WINDOW_NS / 1000000ull * CONFIG_HZ / 1000ull);
+	return (__s64)(rec_time(r) - start) >= (__s64)NET_AGG_WINDOW_NS;
+}
+
 /* Returns 1 when r's connection was counted in its flow (nothing to send),
  * 0 when r is to be sent alone. */
-static __always_inline int flow_count(const struct net_rec *r)
+static __always_inline int flow_count(struct net_rec *r)
 {
 	struct flow k;
+	__u64 j;
 
 	if (!agg_on)
 		return 0;
+	j = CONFIG_HZ ? bpf_jiffies64() : 0;
 	flow_key(&k, r);
 	for (int i = 0; i < 3; i++) {
 		struct flow_val *v = bpf_map_lookup_elem(&flows, &k);
-		__u64 s, start;
+		__u64 s, start, start_j;
 
 		if (!v) {
 			struct flow_val nv = {};
 
 			nv.state = (__sync_fetch_and_add(&flow_gen, 1) & 0x7fffffffull) << 32;
-			nv.start_ns = r->ts_ns;
+			nv.start_ns = rec_time(r);
+			nv.start_j = j;
 			/* fails when another CPU was first or the map is full:
 			 * either way this one goes alone */
 			if (bpf_map_update_elem(&flows, &k, &nv, BPF_NOEXIST) == 0)
@@ -194,14 +225,16 @@ static __always_inline int flow_count(const struct net_rec *r)
 		}
 		s = *(volatile __u64 *)&v->state;
 		start = *(volatile __u64 *)&v->start_ns;
+		start_j = *(volatile __u64 *)&v->start_j;
 		if (s & FLOW_DEAD)
 			return 0;
-		if ((__s64)(r->ts_ns - start) >= (__s64)NET_AGG_WINDOW_NS) {
+		if (flow_window_over(r, j, start_j, start)) {
 			/* a new window, opened by this connection (sent alone);
 			 * what the last one counted goes first */
 			if (__sync_val_compare_and_swap(&v->state, s, s & ~FLOW_PENDING) != s)
 				continue;
-			v->start_ns = r->ts_ns;
+			v->start_ns = rec_time(r);
+			v->start_j = j;
 			if (s & FLOW_PENDING)
 				flow_summary(&k, s & FLOW_PENDING, start);
 			return 0;
@@ -571,10 +604,12 @@ static __always_inline void tfo_rec(struct bpf_sock_addr *ctx, int v6)
 	struct tcp_sock *tp;
 	__u32 d[4] = {};
 
-	if (ctx->type != SOCK_STREAM || !ctx->sk || (bpf_get_current_pid_tgid() >> 32) == self_tgid)
+	/* every connect of the machine runs this: the agent's own test last,
+	 * since almost none is a Fast Open */
+	if (ctx->type != SOCK_STREAM || !ctx->sk)
 		return;
 	tp = bpf_skc_to_tcp_sock(ctx->sk);
-	if (!tp || !tp->fastopen_req)
+	if (!tp || !tp->fastopen_req || (bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return;
 	rec_init(r, NET_REC_CONNECT);
 	r->af = v6 ? AF_INET6 : AF_INET;
