@@ -211,6 +211,12 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 	if (kind == 0 && kind2 == 0 &&
 	    !(r->action == FILE_REC_MOUNT && fb_mount_notable(r, f->target)))
 		return 0;
+	/* a "d:" tree: only what loses content (a log's routine writes are
+	 * not sent) */
+	if ((kind == FAMILY_FILE_WATCH_LOSS || (kind == 0 && kind2 == FAMILY_FILE_WATCH_LOSS)) &&
+	    !(r->action == FILE_REC_UNLINK || r->action == FILE_REC_RENAME ||
+	      r->action == FILE_REC_MOUNT || (r->flags & (FILE_F_TRUNCATE | FILE_F_OTRUNC))))
+		return 0;
 	if (kind == FAMILY_FILE_WATCH_EXEC || (kind == 0 && kind2 == FAMILY_FILE_WATCH_EXEC)) {
 		/* only executables: a chmod that sets an x bit, or a file that has one */
 		struct stat st;
@@ -245,6 +251,9 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 		    fb_time(r->atime, f->atime_s, sizeof(f->atime_s)) == 0)
 			rc |= event_set_str(ev, "AccessTime", f->atime_s);
 	}
+	/* an open with O_TRUNC cut a file that was there */
+	if (r->flags & FILE_F_OTRUNC)
+		rc |= event_set_str(ev, "Truncated", "true");
 	/* truncate(2) by path: the length the file was cut (or grown) to */
 	if (r->action == FILE_REC_WRITE && (r->flags & FILE_F_TRUNCATE)) {
 		snprintf(f->size_s, sizeof(f->size_s), "%lld", (long long)r->atime);

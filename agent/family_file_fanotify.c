@@ -358,7 +358,9 @@ static void fa_mark_tree(struct family *f, const char *path, int depth, family_e
 		if (emit == NULL)
 			continue;
 		k = family_file_watch_match(&f->watch, sub, (size_t)k);
-		if (k == 0 || (k == FAMILY_FILE_WATCH_EXEC && !fa_is_exec(sub, f->mode)))
+		/* a "d:" tree's files: found, not lost */
+		if (k == 0 || k == FAMILY_FILE_WATCH_LOSS ||
+		    (k == FAMILY_FILE_WATCH_EXEC && !fa_is_exec(sub, f->mode)))
 			continue;
 		util_strlcpy(f->target, sub, sizeof(f->target));
 		f->source[0] = '\0';
@@ -437,6 +439,10 @@ static void fa_event(struct family *f, uint64_t mask, int32_t pid, family_emit_f
 	if (kind == FAMILY_FILE_WATCH_EXEC) {
 		if ((mask & FAN_DELETE) || !fa_is_exec(f->target, f->mode))
 			return;
+	} else if (kind == FAMILY_FILE_WATCH_LOSS) {
+		/* only what loses content (truncation is not told apart from
+		 * a write here) */
+		mask &= FAN_DELETE | FAN_RENAME | FAN_MOVED_TO;
 	} else if (mask & FAN_ATTRIB) {
 		struct stat st;
 
@@ -586,7 +592,7 @@ static int fa_start(const struct family_env *env, struct family **out)
 		slash = strrchr(dir, '/');
 		if (slash != NULL && slash != dir)
 			*slash = '\0'; /* the folder of a file, or a folder without its '/' */
-		if (e->kind == FAMILY_FILE_WATCH_TREE) {
+		if (family_file_watch_is_tree(e->kind)) {
 			struct stat st;
 
 			fa_mark_tree(f, dir, 0, NULL, NULL);
@@ -608,7 +614,7 @@ static int fa_start(const struct family_env *env, struct family **out)
 	 * so that its folder's making is seen and the trees in it marked
 	 * (fa_event; family_file_watch_leads_to names every home) */
 	for (size_t i = 0; i < f->watch.nrel; i++) {
-		if (f->watch.rel[i].kind == FAMILY_FILE_WATCH_TREE) {
+		if (family_file_watch_is_tree(f->watch.rel[i].kind)) {
 			(void)fa_mark(f, "/home");
 			break;
 		}

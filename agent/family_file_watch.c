@@ -21,6 +21,7 @@ const char *const family_file_watch_defaults[] = {
     "x:/tmp/",
     "x:/dev/shm/",
     "x:/var/tmp/", /* where /tmp is noexec, the next place to drop a tool */
+    "d:/var/log/", /* logs emptied, deleted or moved away (T1070.002) */
     NULL,
 };
 
@@ -81,6 +82,7 @@ static int entry_match(const struct family_file_watch_entry *e, const char *path
 {
 	switch (e->kind) {
 	case FAMILY_FILE_WATCH_TREE:
+	case FAMILY_FILE_WATCH_LOSS:
 		if (n > e->len && memcmp(path, e->path, e->len) == 0)
 			return e->kind;
 		break;
@@ -114,6 +116,9 @@ int family_file_watch_build_homes(const char *const *spec, const char *const *ho
 
 		if (strncmp(s, "x:", 2) == 0) {
 			kind = FAMILY_FILE_WATCH_EXEC;
+			s += 2;
+		} else if (strncmp(s, "d:", 2) == 0) {
+			kind = FAMILY_FILE_WATCH_LOSS;
 			s += 2;
 		}
 		l = strlen(s);
@@ -189,6 +194,11 @@ int family_file_watch_match(const struct family_file_watch *w, const char *path,
 	return 0;
 }
 
+int family_file_watch_is_tree(int kind)
+{
+	return kind == FAMILY_FILE_WATCH_TREE || kind == FAMILY_FILE_WATCH_LOSS;
+}
+
 int family_file_watch_leads_to(const struct family_file_watch *w, const char *path, size_t n)
 {
 	const char *rest;
@@ -198,12 +208,12 @@ int family_file_watch_leads_to(const struct family_file_watch *w, const char *pa
 	for (size_t i = 0; i < w->n; i++) {
 		const struct family_file_watch_entry *e = &w->e[i];
 
-		if (!e->home && e->kind == FAMILY_FILE_WATCH_TREE && n < e->len &&
+		if (!e->home && family_file_watch_is_tree(e->kind) && n < e->len &&
 		    e->path[n] == '/' && memcmp(e->path, path, n) == 0)
 			return 1;
 	}
 	for (size_t i = 0; i < w->nrel; i++)
-		rel_tree |= w->rel[i].kind == FAMILY_FILE_WATCH_TREE;
+		rel_tree |= family_file_watch_is_tree(w->rel[i].kind);
 	if (!rel_tree)
 		return 0;
 	/* /root, /home, a home's folder: every home tree entry lies below */
@@ -218,7 +228,7 @@ int family_file_watch_leads_to(const struct family_file_watch *w, const char *pa
 	for (size_t i = 0; i < w->nrel; i++) {
 		const struct family_file_watch_entry *e = &w->rel[i];
 
-		if (e->kind == FAMILY_FILE_WATCH_TREE && rn < e->len && e->path[rn] == '/' &&
+		if (family_file_watch_is_tree(e->kind) && rn < e->len && e->path[rn] == '/' &&
 		    memcmp(e->path, rest, rn) == 0)
 			return 1;
 	}

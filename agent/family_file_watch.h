@@ -3,6 +3,11 @@
  *   "/dir/"      the folder and everything below it;
  *   "/dir/file"  that file only;
  *   "x:/dir/"    executables in that folder (not below): files with an x bit;
+ *   "d:/dir/"    the folder and everything below it, but only what loses
+ *                content: unlink, rename (from or onto), truncation (an
+ *                open with O_TRUNC of a file that was there, truncate(2))
+ *                and mounts over it (logs: where every write is routine
+ *                and only their erasing tells);
  * and a leading "~/" stands for every home: /root and each folder of /home
  * (at most FAMILY_FILE_WATCH_HOMES). NULL = the defaults of docs/sensors.md.
  * Immutable once built; thread-safe to read. */
@@ -23,13 +28,14 @@ enum family_file_watch_kind {
 	FAMILY_FILE_WATCH_TREE = 1,
 	FAMILY_FILE_WATCH_FILE = 2,
 	FAMILY_FILE_WATCH_EXEC = 3,
+	FAMILY_FILE_WATCH_LOSS = 4, /* "d:": a tree, content lost only */
 };
 
 struct family_file_watch_entry {
 	enum family_file_watch_kind kind;
 	int home; /* a "~/" entry expanded for one home: for marks and prefixes */
 	size_t len;
-	char path[FAMILY_FILE_WATCH_PATH]; /* TREE and EXEC end with '/' */
+	char path[FAMILY_FILE_WATCH_PATH]; /* TREE, EXEC and LOSS end with '/' */
 };
 
 /* e: every entry, "~/" ones once per home (what a mode marks or gives the
@@ -60,6 +66,9 @@ int family_file_watch_build_homes(const char *const *spec, const char *const *ho
  * entry, or 0. EXEC entries match files directly in the folder; the caller
  * checks the x bit. */
 int family_file_watch_match(const struct family_file_watch *w, const char *path, size_t n);
+
+/* Whether kind (a match's) is a tree: TREE or LOSS. */
+int family_file_watch_is_tree(int kind);
 
 /* 1 when the folder path (absolute, n bytes, no trailing '/') is a tree
  * entry's folder or one of its ancestors: a folder made there after the

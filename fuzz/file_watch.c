@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int k = family_file_watch_match(&w, lines[i], n);
 			int l = family_file_watch_leads_to(&w, lines[i], n);
 
-			if (k < 0 || k > FAMILY_FILE_WATCH_EXEC || (l != 0 && l != 1))
+			if (k < 0 || k > FAMILY_FILE_WATCH_LOSS || (l != 0 && l != 1))
 				abort();
 		}
 		for (size_t i = 0; i < w.n; i++) {

@@ -39,6 +39,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define O_RDWR	     02
 #define O_CREAT	     0100
 #define O_TRUNC	     01000
+/* f_mode: the open made the file (include/linux/fs.h, since 4.19) */
+#define FMODE_CREATED_ (1u << 20)
 #define AT_FDCWD     -100
 #define AT_REMOVEDIR 0x200
 
@@ -388,6 +390,15 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 			r->mode = (__u32)c->a[3];
 		}
 		r->action = (fl & O_CREAT) ? FILE_REC_CREATE : FILE_REC_WRITE;
+		/* O_TRUNC on a file that was there: cut (a log emptied by
+		 * "> file"); the new descriptor's file says whether the open
+		 * made it */
+		if (fl & O_TRUNC) {
+			struct file *nf = ym_fd_file(ret);
+
+			if (nf && !(BPF_CORE_READ(nf, f_mode) & FMODE_CREATED_))
+				r->flags |= FILE_F_OTRUNC;
+		}
 	} else if (nr == FILE_NR_RENAME || nr == FILE_NR_RENAMEAT || nr == FILE_NR_RENAMEAT2 ||
 		   nr == FILE_NR_LINK || nr == FILE_NR_LINKAT) {
 		/* (old, new), or (olddirfd, old, newdirfd, new) */

@@ -137,6 +137,9 @@ enum file_rec_action {
  * length set */
 #define FILE_F_TRUNCATE	  0x200u
 #define FILE_F_MOVE_MOUNT 0x400u
+/* an open with O_TRUNC of a file that was there (the open did not create
+ * it: FMODE_CREATED not in the file's f_mode): its content was cut */
+#define FILE_F_OTRUNC 0x800u
 
 #define FILE_MOUNT_SRC_MAX 192 /* bytes of path2 for mount's source; the rest its type */
 

@@ -10,7 +10,8 @@ LAB_HOST=e2e-host-$$
 lab_start || fail "lab did not start"
 work=$(mktemp -d /tmp/.ym-e2e-hidden.XXXXXX)
 etcf=/etc/ym-e2e-mount-$$
-trap 'umount "$etcf" 2>/dev/null; rm -rf "$work" "$etcf"; e2e_cleanup' EXIT
+logf=/var/log/ym-e2e-$$.log
+trap 'umount "$etcf" 2>/dev/null; rm -rf "$work" "$etcf" "$logf"; e2e_cleanup' EXIT
 
 # benign activity first: none of the rules below may fire on it
 ls / >/dev/null
@@ -37,6 +38,9 @@ declare -A expect=(
 	[mount_over_watched_path]="touch $etcf $work/.src && mount --bind $work/.src $etcf && umount $etcf"
 	[process_hidden_by_proc_mount]="unshare -m bash -c 'mount --make-rprivate / && mount --bind $work /proc/\$\$'"
 	[device_mounted_in_container]="unshare -m bash -c 'mount --make-rprivate / && mkdir -p $work/m && mount -t tmpfs /dev/ym-e2e-disk $work/m'"
+	# a log emptied by a shell's redirection, then deleted (the file
+	# family's "d:/var/log/": bpf sees both, fanotify the delete)
+	[log_file_erased]="printf 'sshd: accepted\\n' >$logf && : >$logf && rm -f $logf"
 )
 # what only the eBPF modes see (docs/sensors.md): not expected of another
 grep -q "sensor process=bpf" "$LAB_DIR/agent.log" || unset 'expect[shell_with_network_stdio]'

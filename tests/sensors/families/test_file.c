@@ -317,6 +317,23 @@ static pid_t act(int step)
 			_exit(48);
 		break;
 	}
+	case 34: {
+		/* a "d:" tree (logs): an append (not reported), a file cut by
+		 * O_TRUNC, one cut by creat() (O_CREAT: there before), a new
+		 * one made with O_TRUNC (not reported: nothing lost), then cut
+		 * by truncate(2); one deleted, one moved out */
+		int fd;
+
+		put("log/app.log", "appended\n", O_APPEND, 0644);
+		if ((fd = open(P("log/app.log"), O_WRONLY | O_TRUNC)) < 0 || close(fd) != 0 ||
+		    (fd = creat(P("log/cut.log"), 0644)) < 0 || close(fd) != 0 ||
+		    (fd = open(P("log/new.log"), O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0 ||
+		    close(fd) != 0 || truncate(P("log/new.log"), 0) != 0 ||
+		    unlink(P("log/old.log")) != 0 ||
+		    rename(P("log/moved.log"), P("other/moved.log")) != 0)
+			_exit(49);
+		break;
+	}
 	case 30:
 		/* the same in a mount namespace of its own (as a container or a
 		 * sandboxed service would): left there, gone with the process */
@@ -436,7 +453,7 @@ int main(int argc, char **argv)
 	const char *chmod_action = bpf ? "chmod" : "attrib";
 	char pid[16];
 	const char *watch[9];
-	char w1[512], w2[512], w3[512], w4[512], w5[512], w6[512];
+	char w1[512], w2[512], w3[512], w4[512], w5[512], w6[512], w7[512];
 	const struct ft_event *e;
 	const char *img = ft_self_image();
 	uint64_t t0, t1;
@@ -465,7 +482,15 @@ int main(int argc, char **argv)
 	watch[5] = w6;
 	/* a home entry: a home made after the start is watched too */
 	watch[6] = "~/.ssh/";
-	watch[7] = NULL;
+	/* logs: only what loses content */
+	snprintf(w7, sizeof(w7), "d:%s/log/", root);
+	watch[7] = w7;
+	watch[8] = NULL;
+	FT_CHECK(mkdir(P("log"), 0755) == 0);
+	put("log/app.log", "one\n", 0, 0644);
+	put("log/cut.log", "one\n", 0, 0644);
+	put("log/old.log", "one\n", 0, 0644);
+	put("log/moved.log", "one\n", 0, 0644);
 	if (bpf) {
 #ifdef YM_FAMILY_BPF
 		ops = &family_file_bpf_ops;
@@ -767,6 +792,35 @@ uring_done:
 		ft_pump(&t, 300);
 		FT_CHECK(ft_count(&t, "TargetFilename", P("other/fd"), NULL) == 0);
 	}
+
+	/* a "d:" tree: what loses content only (fanotify: deletes and moves;
+	 * it cannot tell a truncation from a write) */
+	run(34, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("log/old.log"), "Action", "unlink", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
+	e = ft_wait(&t, 3000, "SourceFilename", P("log/moved.log"), "Action", "rename", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "TargetFilename", P("other/moved.log"));
+	if (bpf) {
+		e = ft_wait(&t, 3000, "TargetFilename", P("log/app.log"), "Action", "write",
+			    "Truncated", "true", NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "ProcessId", pid);
+		e = ft_wait(&t, 3000, "TargetFilename", P("log/cut.log"), "Action", "create",
+			    "Truncated", "true", NULL);
+		FT_CHECK(e != NULL);
+		e = ft_wait(&t, 3000, "TargetFilename", P("log/new.log"), "Action", "write", "Size",
+			    "0", NULL);
+		FT_CHECK(e != NULL);
+		FT_CHECK(ft_count(&t, "TargetFilename", P("log/new.log"), NULL) == 1);
+	}
+	ft_pump(&t, 300);
+	/* the append, and (bpf) the new file made with O_TRUNC */
+	FT_CHECK(ft_count(&t, "TargetFilename", P("log/app.log"), "Truncated", NULL, NULL) == 0);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("log/new.log"), "Action", "create", NULL) == 0);
+	if (!bpf)
+		FT_CHECK(ft_count(&t, "TargetFilename", P("log/cut.log"), NULL) == 0);
 
 	/* a home made after the start (as useradd -m makes one), then a key
 	 * put in its new ~/.ssh (bpf: matched under any home; fanotify: /home

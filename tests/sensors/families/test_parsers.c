@@ -199,9 +199,16 @@ static void test_authlog(void)
 static void test_watch(void)
 {
 	static struct family_file_watch w;
-	static const char *const spec[] = {"/a/b/c/", "/a/f", "x:/t/", NULL};
+	static const char *const spec[] = {"/a/b/c/", "/a/f", "x:/t/", "d:/l/g/", NULL};
+	static const char *const nodir[] = {"d:/l/g", NULL};
 
+	FT_CHECK(family_file_watch_build(nodir, &w) == YM_E_INVAL);
 	FT_CHECK(family_file_watch_build(spec, &w) == 0);
+	/* "d:": a tree (only what loses content is reported: the modes) */
+	FT_CHECK(family_file_watch_match(&w, "/l/g/x/y.log", 12) == FAMILY_FILE_WATCH_LOSS);
+	FT_CHECK(family_file_watch_match(&w, "/l/gx", 5) == 0);
+	FT_CHECK(family_file_watch_leads_to(&w, "/l", 2) == 1);
+	FT_CHECK(family_file_watch_leads_to(&w, "/l/g", 4) == 1);
 	/* a tree's folder and its ancestors lead to it; nothing else does */
 	FT_CHECK(family_file_watch_leads_to(&w, "/a", 2) == 1);
 	FT_CHECK(family_file_watch_leads_to(&w, "/a/b", 4) == 1);
@@ -229,6 +236,8 @@ static void test_watch(void)
 		}
 		FT_CHECK(family_file_watch_build_homes(NULL, homes, FAMILY_FILE_WATCH_HOMES + 1,
 						       &w) == 0);
+		FT_CHECK(family_file_watch_match(&w, "/var/log/auth.log", 17) ==
+			 FAMILY_FILE_WATCH_LOSS);
 		FT_CHECK(family_file_watch_build_homes(many, homes, FAMILY_FILE_WATCH_HOMES + 1,
 						       &w) == 0);
 		FT_CHECK(w.n == 2 + 4 * (FAMILY_FILE_WATCH_HOMES + 1) && w.nrel == 4);
