@@ -19,10 +19,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,7 +51,71 @@ struct family {
 	char uidbuf[FAMILY_UTIL_U64_MAX];
 	char atime_s[32], mtime_s[32], size_s[24], mflags[96], mntns_s[24];
 	uint32_t mnt_ns; /* the agent's mount namespace (inode of /proc/self/ns/mnt), or 0 */
+	uint64_t read_ino[FILE_READS]; /* "r:" files as last given to the kernel */
 };
+
+/* The kernel's dev_t of the file system holding a file of mount mnt_id:
+ * the "major:minor" /proc/self/mountinfo gives (the super block's s_dev,
+ * which the program compares); stat's st_dev is not always that one
+ * (btrfs names each subvolume with a device of its own). 0: not found. */
+static uint32_t fb_mount_dev(uint64_t mnt_id)
+{
+	FILE *m = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	uint32_t dev = 0;
+
+	if (m == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), m) != NULL) {
+		unsigned long long id;
+		unsigned maj, mnr;
+
+		if (sscanf(line, "%llu %*u %u:%u", &id, &maj, &mnr) == 3 && id == mnt_id) {
+			dev = (maj << 20) | (mnr & 0xfffff); /* the kernel's MKDEV */
+			break;
+		}
+	}
+	fclose(m);
+	return dev;
+}
+
+/* Gives the kernel the inode and device of each "r:" file (at the start,
+ * and at each tick the ones replaced since: passwd and vipw write a new
+ * file and rename it over the old one). A file not there is slot 0, looked
+ * for again at the next tick. */
+static void fb_reads_set(struct family *f)
+{
+	uint32_t n = 0;
+
+	if (f->skel == NULL || f->skel->bss == NULL)
+		return;
+	for (size_t i = 0; i < f->watch.nreads && i < FILE_READS; i++) {
+		struct statx sx;
+		uint64_t ino = 0;
+		uint32_t dev = 0;
+
+		if (statx(AT_FDCWD, f->watch.reads[i].path, 0, STATX_INO | STATX_MNT_ID, &sx) ==
+			0 &&
+		    (sx.stx_mask & STATX_INO)) {
+			ino = sx.stx_ino;
+			if (ino == f->read_ino[i]) {
+				n = (uint32_t)i + 1;
+				continue;
+			}
+			if (sx.stx_mask & STATX_MNT_ID)
+				dev = fb_mount_dev(sx.stx_mnt_id);
+			if (dev == 0) /* a kernel without mount ids (before 5.8) */
+				dev = (sx.stx_dev_major << 20) | (sx.stx_dev_minor & 0xfffff);
+		}
+		f->skel->bss->read_ino[i] = 0; /* no match while the two change */
+		f->skel->bss->read_dev[i] = dev;
+		f->skel->bss->read_ino[i] = ino;
+		f->read_ino[i] = ino;
+		if (ino != 0)
+			n = (uint32_t)i + 1;
+	}
+	f->skel->bss->read_n = n;
+}
 
 /* a mount's flags as words: mount(2)'s MS_* that change what is seen at
  * the mount point, or move_mount(2)'s "move_mount" */
@@ -180,7 +246,7 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 {
 	static const char *const names[FILE_REC_MAX_] = {"",	    "create",	 "write", "rename",
 							 "unlink",  "chmod",	 "chown", "link",
-							 "symlink", "timestamp", "mount"};
+							 "symlink", "timestamp", "mount", "read"};
 	struct family *f = ctx;
 	struct file_rec *r = &f->rec;
 	struct event *ev = &f->ev;
@@ -198,14 +264,23 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 	}
 	f->handled++;
 	f->source[0] = '\0';
-	if (fb_path(r, 1, f->target, sizeof(f->target)) != 0 ||
-	    ((r->action == FILE_REC_RENAME || r->action == FILE_REC_LINK) &&
-	     fb_path(r, 2, f->source, sizeof(f->source)) != 0)) {
+	if (r->action == FILE_REC_READ) {
+		/* an "r:" file read: named by its slot */
+		if (r->mode >= f->watch.nreads || r->mode >= FILE_READS) {
+			f->st.drops++;
+			return 0;
+		}
+		util_strlcpy(f->target, f->watch.reads[r->mode].path, sizeof(f->target));
+	} else if (fb_path(r, 1, f->target, sizeof(f->target)) != 0 ||
+		   ((r->action == FILE_REC_RENAME || r->action == FILE_REC_LINK) &&
+		    fb_path(r, 2, f->source, sizeof(f->source)) != 0)) {
 		f->unresolved++;
 		f->st.drops++;
 		return 0;
 	}
-	kind = family_file_watch_match(&f->watch, f->target, strlen(f->target));
+	kind = r->action == FILE_REC_READ
+		   ? FAMILY_FILE_WATCH_FILE
+		   : family_file_watch_match(&f->watch, f->target, strlen(f->target));
 	if (f->source[0] != '\0')
 		kind2 = family_file_watch_match(&f->watch, f->source, strlen(f->source));
 	if (kind == 0 && kind2 == 0 &&
@@ -229,7 +304,9 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 	}
 	event_init(ev);
 	ev->ts_ns = family_bpf_util_wall_ns(&f->drain, r->ts_ns); /* the kernel's, of the call */
-	ev->category = EVCAT_FILE_EVENT;
+	/* a read is Sigma's file_access: the file_event rules are about
+	 * changes */
+	ev->category = r->action == FILE_REC_READ ? EVCAT_FILE_ACCESS : EVCAT_FILE_EVENT;
 	rc |= event_set_str(ev, "TargetFilename", f->target);
 	rc |= event_set_str(ev, "Action", names[r->action]);
 	if (f->source[0] != '\0')
@@ -430,6 +507,7 @@ static int fb_start(const struct family_env *env, struct family **out)
 	rc = fb_prefixes(f); /* before attaching: nothing passes an empty map */
 	if (rc != 0)
 		goto out;
+	fb_reads_set(f);
 	{
 		/* numbers of -1 (not on this architecture) are skipped */
 		static const struct sysx_call calls[] = {FILE_CALLS};
@@ -467,6 +545,16 @@ static int fb_start(const struct family_env *env, struct family **out)
 out:
 	fb_stop(f);
 	return rc;
+}
+
+/* About once a second: "r:" files replaced since are given again. */
+static int fb_tick(struct family *f, family_emit_fn emit, void *arg)
+{
+	(void)emit;
+	(void)arg;
+	if (f->watch.nreads != 0)
+		fb_reads_set(f);
+	return 0;
 }
 
 static int fb_fd(const struct family *f)
@@ -520,7 +608,7 @@ const struct family_ops family_file_bpf_ops = {
     .start = fb_start,
     .fd = fb_fd,
     .poll = fb_poll,
-    .tick = NULL,
+    .tick = fb_tick,
     .quiesce = fb_quiesce,
     .stats = fb_stats,
     .stop = fb_stop,

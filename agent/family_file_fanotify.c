@@ -568,6 +568,11 @@ static int fa_start(const struct family_env *env, struct family **out)
 	rc = family_file_watch_build(env->watch_paths, &f->watch);
 	if (rc != 0)
 		goto out;
+	if (f->watch.nreads != 0)
+		LOG_W("family", "W3620",
+		      "file (fanotify): %zu files' reads (\"r:\" entries, the first: %s) are "
+		      "seen in the bpf mode only",
+		      f->watch.nreads, f->watch.reads[0].path);
 	/* the event's own file too where the kernel can (5.17+): a rename out
 	 * of the marked folders is named by it */
 	f->fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |

@@ -20,8 +20,10 @@ const char *const family_file_watch_defaults[] = {
     "~/.zshrc",
     "x:/tmp/",
     "x:/dev/shm/",
-    "x:/var/tmp/", /* where /tmp is noexec, the next place to drop a tool */
-    "d:/var/log/", /* logs emptied, deleted or moved away (T1070.002) */
+    "x:/var/tmp/",   /* where /tmp is noexec, the next place to drop a tool */
+    "d:/var/log/",   /* logs emptied, deleted or moved away (T1070.002) */
+    "r:/etc/shadow", /* password hashes read (T1003.008) */
+    "r:/etc/gshadow",
     NULL,
 };
 
@@ -109,10 +111,26 @@ int family_file_watch_build_homes(const char *const *spec, const char *const *ho
 		spec = family_file_watch_defaults;
 	w->n = 0;
 	w->nrel = 0;
+	w->nreads = 0;
 	for (size_t i = 0; spec[i] != NULL && rc == 0; i++) {
 		const char *s = spec[i];
 		enum family_file_watch_kind kind = FAMILY_FILE_WATCH_FILE;
 		size_t l;
+
+		if (strncmp(s, "r:", 2) == 0) {
+			/* a file's reads: apart, matching nothing else */
+			if (w->nreads >= FAMILY_FILE_WATCH_READS)
+				return YM_E_TOOBIG;
+			if (strncmp(s + 2, "~/", 2) == 0)
+				return YM_E_INVAL;
+			rc = watch_set(&w->reads[w->nreads], FAMILY_FILE_WATCH_FILE, "", s + 2);
+			if (rc != 0)
+				return rc;
+			if (w->reads[w->nreads].path[w->reads[w->nreads].len - 1] == '/')
+				return YM_E_INVAL;
+			w->nreads++;
+			continue;
+		}
 
 		if (strncmp(s, "x:", 2) == 0) {
 			kind = FAMILY_FILE_WATCH_EXEC;

@@ -8,6 +8,9 @@
  *                open with O_TRUNC of a file that was there, truncate(2))
  *                and mounts over it (logs: where every write is routine
  *                and only their erasing tells);
+ *   "r:/dir/file" that file's opens for reading (a credential store read:
+ *                /etc/shadow), at most FAMILY_FILE_WATCH_READS, no "~/";
+ *                kept apart (reads[]): they match no other action;
  * and a leading "~/" stands for every home: /root and each folder of /home
  * (at most FAMILY_FILE_WATCH_HOMES). NULL = the defaults of docs/sensors.md.
  * Immutable once built; thread-safe to read. */
@@ -23,6 +26,7 @@
 #define FAMILY_FILE_WATCH_MAX                                                                      \
 	(FAMILY_FILE_WATCH_PLAIN + FAMILY_FILE_WATCH_REL * (FAMILY_FILE_WATCH_HOMES + 1))
 #define FAMILY_FILE_WATCH_PATH 256 /* bytes of one entry's path, with its NUL */
+#define FAMILY_FILE_WATCH_READS 8   /* "r:" entries; more are refused */
 
 enum family_file_watch_kind {
 	FAMILY_FILE_WATCH_TREE = 1,
@@ -43,9 +47,10 @@ struct family_file_watch_entry {
  * leads_to compare with what follows any home's folder (/root/,
  * /home/NAME/: one made after the start too) */
 struct family_file_watch {
-	size_t n, nrel;
+	size_t n, nrel, nreads;
 	struct family_file_watch_entry e[FAMILY_FILE_WATCH_MAX];
 	struct family_file_watch_entry rel[FAMILY_FILE_WATCH_REL];
+	struct family_file_watch_entry reads[FAMILY_FILE_WATCH_READS]; /* "r:", kind FILE */
 };
 
 /* The default list (NULL-terminated, static). */
@@ -53,9 +58,10 @@ extern const char *const family_file_watch_defaults[];
 
 /* Builds *w from spec (NULL: the defaults), "~/" expanded for /root and
  * the folders of /home (the first FAMILY_FILE_WATCH_HOMES). Returns 0,
- * YM_E_INVAL (an entry that is not an absolute path, or has "..") or
- * YM_E_TOOBIG (more than FAMILY_FILE_WATCH_PLAIN or FAMILY_FILE_WATCH_REL
- * entries). */
+ * YM_E_INVAL (an entry that is not an absolute path, or has "..", an "r:"
+ * entry that is a folder or in "~/") or YM_E_TOOBIG (more than
+ * FAMILY_FILE_WATCH_PLAIN, FAMILY_FILE_WATCH_REL or
+ * FAMILY_FILE_WATCH_READS entries). */
 int family_file_watch_build(const char *const *spec, struct family_file_watch *w);
 
 /* The same with the homes given (nh folders, each ending with '/'). */

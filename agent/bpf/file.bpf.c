@@ -46,6 +46,15 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 self_tgid = 0;
 
+/* Files whose opens for reading are reported ("r:" entries: /etc/shadow):
+ * their inode numbers and devices (the kernel's dev_t), written by the
+ * loader through the mapped .bss at its start and again when one was
+ * replaced (passwd writes a new file and renames it over); read_n last,
+ * 0 while there is none, which is all most opens of the machine read */
+__u64 read_ino[FILE_READS] = {};
+__u32 read_dev[FILE_READS] = {};
+__u32 read_n = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 512 << 10); /* 576-byte records: ~900 */
@@ -345,6 +354,42 @@ static __always_inline int read_times(struct file_rec *r, long nr, __u64 times)
 	return r->atime > FILE_TIME_NOW || r->mtime > FILE_TIME_NOW;
 }
 
+/* fd, just opened for reading only: sent when its file is one whose reads
+ * are watched (the same inode under any name: a hard link too). The
+ * file's inode through the helper (three reads); an O_PATH descriptor
+ * (FMODE_READ not set) reads nothing. */
+static __always_inline void read_open(long fd, __u64 id)
+{
+	struct file *f = ym_fd_file(fd);
+	struct inode *in;
+	struct file_rec *r;
+	__u64 ino;
+	__u32 dev, slot = FILE_READS;
+
+	if (!f || !(BPF_CORE_READ(f, f_mode) & 1u /* FMODE_READ */))
+		return;
+	in = BPF_CORE_READ(f, f_inode);
+	ino = BPF_CORE_READ(in, i_ino);
+	for (__u32 i = 0; i < FILE_READS; i++)
+		if (i < read_n && read_ino[i] == ino)
+			slot = i;
+	if (slot >= FILE_READS)
+		return;
+	dev = BPF_CORE_READ(in, i_sb, s_dev);
+	if (read_dev[slot] != dev)
+		return;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		ym_count_drop(0);
+		return;
+	}
+	rec_init(r, id);
+	r->action = FILE_REC_READ;
+	r->mode = slot;
+	r->path[0] = r->path2[0] = 0;
+	bpf_ringbuf_submit(r, 0);
+}
+
 /* A system call's exit, no sys_enter program: through the dispatcher this
  * runs at every system call of the machine, so the number is tested first
  * and the arguments are read only for a watched call (docs/sensors.md: a
@@ -362,8 +407,15 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs)
 	if (!watched(nr0) || ret < 0)
 		return 0;
 	id = bpf_get_current_pid_tgid();
-	if ((id >> 32) == self_tgid || !call_args(c, nr0, regs))
+	if ((id >> 32) == self_tgid)
 		return 0;
+	if (!call_args(c, nr0, regs)) {
+		/* an open that cannot write: read only */
+		if (read_n &&
+		    (nr0 == FILE_NR_OPENAT || nr0 == FILE_NR_OPEN || nr0 == FILE_NR_OPENAT2))
+			read_open(ret, id);
+		return 0;
+	}
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		ym_count_drop(0);

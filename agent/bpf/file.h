@@ -109,7 +109,10 @@ enum file_rec_action {
 	 * path2 + FILE_MOUNT_SRC_MAX; owner_uid the caller's mount
 	 * namespace (inode number) */
 	FILE_REC_MOUNT = 10,
-	FILE_REC_MAX_ = 11,
+	/* an open for reading of a file whose reads are watched ("r:"): mode
+	 * its slot in read_ino (the loader names it); no path */
+	FILE_REC_READ = 11,
+	FILE_REC_MAX_ = 12,
 };
 
 #define FILE_F_TRUNC1 0x1u /* path cut at FILE_PATH_MAX */
@@ -140,6 +143,9 @@ enum file_rec_action {
 /* an open with O_TRUNC of a file that was there (the open did not create
  * it: FMODE_CREATED not in the file's f_mode): its content was cut */
 #define FILE_F_OTRUNC 0x800u
+
+/* files whose reads are reported (the loader's "r:" entries), by inode */
+#define FILE_READS 8
 
 #define FILE_MOUNT_SRC_MAX 192 /* bytes of path2 for mount's source; the rest its type */
 

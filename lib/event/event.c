@@ -5,19 +5,20 @@
 #include <strings.h>
 
 static const char *const cat_names[EVCAT_MAX_] = {
-	[EVCAT_UNKNOWN] = "unknown",
-	[EVCAT_PROCESS_CREATION] = "process_creation",
-	[EVCAT_PROCESS_TERMINATION] = "process_termination",
-	[EVCAT_NETWORK_CONNECTION] = "network_connection",
-	[EVCAT_FILE_EVENT] = "file_event",
-	[EVCAT_DNS_QUERY] = "dns_query",
-	[EVCAT_AUTHENTICATION] = "authentication",
-	[EVCAT_AGENT_STATUS] = "agent_status",
-	[EVCAT_AUDITD] = "auditd",
-	[EVCAT_PROCESS_ACCESS] = "process_access",
-	[EVCAT_PRIVILEGE_CHANGE] = "privilege_change",
-	[EVCAT_DRIVER_LOAD] = "driver_load",
-	[EVCAT_BPF_LOAD] = "bpf_load",
+    [EVCAT_UNKNOWN] = "unknown",
+    [EVCAT_PROCESS_CREATION] = "process_creation",
+    [EVCAT_PROCESS_TERMINATION] = "process_termination",
+    [EVCAT_NETWORK_CONNECTION] = "network_connection",
+    [EVCAT_FILE_EVENT] = "file_event",
+    [EVCAT_DNS_QUERY] = "dns_query",
+    [EVCAT_AUTHENTICATION] = "authentication",
+    [EVCAT_AGENT_STATUS] = "agent_status",
+    [EVCAT_AUDITD] = "auditd",
+    [EVCAT_PROCESS_ACCESS] = "process_access",
+    [EVCAT_PRIVILEGE_CHANGE] = "privilege_change",
+    [EVCAT_DRIVER_LOAD] = "driver_load",
+    [EVCAT_BPF_LOAD] = "bpf_load",
+    [EVCAT_FILE_ACCESS] = "file_access",
 };
 
 const char *event_category_service(unsigned cat)

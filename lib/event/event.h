@@ -27,13 +27,14 @@ enum event_category {
 	EVCAT_FILE_EVENT = 4,
 	EVCAT_DNS_QUERY = 5,
 	EVCAT_AUTHENTICATION = 6,
-	EVCAT_AGENT_STATUS = 7, /* agent health and drop reports */
-	EVCAT_AUDITD = 8,	/* a raw auditd record: Sigma service auditd, no category */
-	EVCAT_PROCESS_ACCESS = 9,   /* ptrace attach (Sigma process_access) */
+	EVCAT_AGENT_STATUS = 7,	     /* agent health and drop reports */
+	EVCAT_AUDITD = 8,	     /* a raw auditd record: Sigma service auditd, no category */
+	EVCAT_PROCESS_ACCESS = 9,    /* ptrace attach (Sigma process_access) */
 	EVCAT_PRIVILEGE_CHANGE = 10, /* setuid/setgid family, capset */
 	EVCAT_DRIVER_LOAD = 11,	     /* kernel module load (Sigma driver_load) */
 	EVCAT_BPF_LOAD = 12,	     /* BPF program load */
-	EVCAT_MAX_ = 13,
+	EVCAT_FILE_ACCESS = 13,	     /* a watched file opened for reading (Sigma file_access) */
+	EVCAT_MAX_ = 14,
 };
 
 struct event_field {

@@ -41,12 +41,15 @@ declare -A expect=(
 	# a log emptied by a shell's redirection, then deleted (the file
 	# family's "d:/var/log/": bpf sees both, fanotify the delete)
 	[log_file_erased]="printf 'sshd: accepted\\n' >$logf && : >$logf && rm -f $logf"
+	# the password hashes read by a script, by a relative path (the file
+	# family's "r:/etc/shadow": bpf)
+	[shadow_file_read]="cd /etc && python3 -c 'open(\"shadow\").read()'"
 )
 # what only the eBPF modes see (docs/sensors.md): not expected of another
 grep -q "sensor process=bpf" "$LAB_DIR/agent.log" || unset 'expect[shell_with_network_stdio]'
 if ! grep -q "file=bpf" "$LAB_DIR/agent.log"; then
 	unset 'expect[mount_over_watched_path]' 'expect[process_hidden_by_proc_mount]'
-	unset 'expect[device_mounted_in_container]'
+	unset 'expect[device_mounted_in_container]' 'expect[shadow_file_read]'
 fi
 for f in "${!expect[@]}"; do
 	bash -c "${expect[$f]}" >/dev/null 2>&1

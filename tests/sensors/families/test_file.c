@@ -334,6 +334,22 @@ static pid_t act(int step)
 			_exit(49);
 		break;
 	}
+	case 35:
+	case 36: {
+		/* an "r:" file read (step 36: after it was replaced), then one
+		 * opened with O_PATH and one not watched for reads */
+		int fd;
+		char c;
+
+		if ((fd = open(P("etc/secret"), O_RDONLY)) < 0 || read(fd, &c, 1) != 1 ||
+		    close(fd) != 0)
+			_exit(50);
+		if (step == 35 &&
+		    ((fd = open(P("etc/secret"), O_PATH)) < 0 || close(fd) != 0 ||
+		     (fd = open(P("home/u/.bashrc"), O_RDONLY)) < 0 || close(fd) != 0))
+			_exit(51);
+		break;
+	}
 	case 30:
 		/* the same in a mount namespace of its own (as a container or a
 		 * sandboxed service would): left there, gone with the process */
@@ -452,8 +468,8 @@ int main(int argc, char **argv)
 	int bpf = argc > 1 && strcmp(argv[1], "bpf") == 0;
 	const char *chmod_action = bpf ? "chmod" : "attrib";
 	char pid[16];
-	const char *watch[9];
-	char w1[512], w2[512], w3[512], w4[512], w5[512], w6[512], w7[512];
+	const char *watch[10];
+	char w1[512], w2[512], w3[512], w4[512], w5[512], w6[512], w7[512], w8[512];
 	const struct ft_event *e;
 	const char *img = ft_self_image();
 	uint64_t t0, t1;
@@ -485,7 +501,11 @@ int main(int argc, char **argv)
 	/* logs: only what loses content */
 	snprintf(w7, sizeof(w7), "d:%s/log/", root);
 	watch[7] = w7;
-	watch[8] = NULL;
+	/* a file's reads (bpf only) */
+	snprintf(w8, sizeof(w8), "r:%s/etc/secret", root);
+	watch[8] = w8;
+	watch[9] = NULL;
+	put("etc/secret", "hash\n", 0, 0600);
 	FT_CHECK(mkdir(P("log"), 0755) == 0);
 	put("log/app.log", "one\n", 0, 0644);
 	put("log/cut.log", "one\n", 0, 0644);
@@ -792,6 +812,30 @@ uring_done:
 		ft_pump(&t, 300);
 		FT_CHECK(ft_count(&t, "TargetFilename", P("other/fd"), NULL) == 0);
 	}
+
+	/* an "r:" file: its opens for reading (bpf: by inode; fanotify: none,
+	 * W3620), again after it was replaced by a rename over it (a new
+	 * inode, given to the kernel at the next tick) */
+	run(35, pid);
+	if (bpf) {
+		e = ft_wait(&t, 3000, "TargetFilename", P("etc/secret"), "Action", "read", NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "ProcessId", pid);
+		ft_expect(e, "Image", img);
+	}
+	ft_pump(&t, 300);
+	FT_CHECK(ft_count(&t, "Action", "read", NULL) == (bpf ? 1 : 0));
+	put("etc/secret.new", "hash2\n", 0, 0600);
+	FT_CHECK(rename(P("etc/secret.new"), P("etc/secret")) == 0);
+	ft_pump(&t, 1200); /* a tick */
+	run(36, pid);
+	if (bpf) {
+		e = ft_wait(&t, 3000, "TargetFilename", P("etc/secret"), "Action", "read",
+			    "ProcessId", pid, NULL);
+		FT_CHECK(e != NULL);
+	}
+	ft_pump(&t, 300);
+	FT_CHECK(ft_count(&t, "Action", "read", NULL) == (bpf ? 2 : 0));
 
 	/* a "d:" tree: what loses content only (fanotify: deletes and moves;
 	 * it cannot tell a truncation from a write) */

@@ -201,8 +201,18 @@ static void test_watch(void)
 	static struct family_file_watch w;
 	static const char *const spec[] = {"/a/b/c/", "/a/f", "x:/t/", "d:/l/g/", NULL};
 	static const char *const nodir[] = {"d:/l/g", NULL};
+	static const char *const rdir[] = {"r:/etc/", NULL}, *const rhome[] = {"r:~/k", NULL};
+	static const char *const reads[] = {"r:/1", "r:/2", "r:/3", "r:/4", "r:/5",
+					    "r:/6", "r:/7", "r:/8", "r:/9", NULL};
 
 	FT_CHECK(family_file_watch_build(nodir, &w) == YM_E_INVAL);
+	/* "r:": a file, not in "~/", at most FAMILY_FILE_WATCH_READS; kept
+	 * apart, matching no other action */
+	FT_CHECK(family_file_watch_build(rdir, &w) == YM_E_INVAL);
+	FT_CHECK(family_file_watch_build(rhome, &w) == YM_E_INVAL);
+	FT_CHECK(family_file_watch_build(reads, &w) == YM_E_TOOBIG);
+	FT_CHECK(family_file_watch_build(reads + 1, &w) == 0 && w.nreads == 8 && w.n == 0);
+	FT_CHECK(strcmp(w.reads[0].path, "/2") == 0 && family_file_watch_match(&w, "/2", 2) == 0);
 	FT_CHECK(family_file_watch_build(spec, &w) == 0);
 	/* "d:": a tree (only what loses content is reported: the modes) */
 	FT_CHECK(family_file_watch_match(&w, "/l/g/x/y.log", 12) == FAMILY_FILE_WATCH_LOSS);
