@@ -107,14 +107,16 @@ static void fb_reads_set(struct family *f)
 			if (dev == 0) /* a kernel without mount ids (before 5.8) */
 				dev = (sx.stx_dev_major << 20) | (sx.stx_dev_minor & 0xfffff);
 		}
-		f->skel->bss->read_ino[i] = 0; /* no match while the two change */
-		f->skel->bss->read_dev[i] = dev;
-		f->skel->bss->read_ino[i] = ino;
+		/* the program reads these while they change: no match until
+		 * both are the new file's (stores in this order) */
+		__atomic_store_n(&f->skel->bss->read_ino[i], 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&f->skel->bss->read_dev[i], dev, __ATOMIC_RELEASE);
+		__atomic_store_n(&f->skel->bss->read_ino[i], ino, __ATOMIC_RELEASE);
 		f->read_ino[i] = ino;
 		if (ino != 0)
 			n = (uint32_t)i + 1;
 	}
-	f->skel->bss->read_n = n;
+	__atomic_store_n(&f->skel->bss->read_n, n, __ATOMIC_RELEASE);
 }
 
 /* a mount's flags as words: mount(2)'s MS_* that change what is seen at
