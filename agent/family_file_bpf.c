@@ -13,6 +13,7 @@
 #include "family_util.h"
 #include "file.h"
 #include "kpath.h"
+#include "log.h"
 #include "file.skel.h"
 #include "util.h"
 
@@ -30,6 +31,8 @@
 
 #define FB_PATH 4096
 
+static int fb_direct_loads = 1;
+
 struct family {
 	struct family_env env;
 	struct file_bpf *skel;
@@ -37,6 +40,7 @@ struct family {
 	struct bpf_link *sys_link; /* or attached alone */
 	struct bpf_link *uring_links[2]; /* io_uring submission, completion */
 	int uring;			 /* their programs loaded and attached */
+	int direct;			 /* the "r:" check by plain loads (file_sys_dl*) */
 	struct ring_buffer *rb;
 	struct family_file_watch watch;
 	int handled;
@@ -457,6 +461,7 @@ static void fb_stop(struct family *f)
 static int fb_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = calloc(1, sizeof(*f));
+	struct bpf_program *sys_tp = NULL, *sys_btf = NULL;
 	int rc = YM_E_NOMEM, err = 0, uring_err = 0;
 
 	if (f == NULL)
@@ -471,12 +476,14 @@ static int fb_start(const struct family_env *env, struct family **out)
 		if (stat("/proc/self/ns/mnt", &ns) == 0)
 			f->mnt_ns = (uint32_t)ns.st_ino;
 	}
-	/* the syscall program as a tracepoint program where sysx can attach
-	 * one; if this kernel refuses it, again with the tp_btf one. Each with
-	 * the io_uring programs, then without them (a kernel without io_uring,
-	 * or whose requests the programs cannot read: W3618) */
-	for (int tries = 0; tries < 4; tries++) {
-		int tp, uring = tries % 2 == 0;
+	/* the syscall program with the "r:" check's plain loads (else, again,
+	 * with helper reads), as a tracepoint program where sysx can attach
+	 * one (if this kernel refuses it, again with the tp_btf one). Each
+	 * with the io_uring programs, then without them (a kernel without
+	 * io_uring, or whose requests the programs cannot read: W3618) */
+	f->direct = fb_direct_loads;
+	for (int tries = 0, uring = 1; tries < 8; tries++) {
+		int tp;
 
 		f->skel = file_bpf__open();
 		if (f->skel == NULL) {
@@ -484,7 +491,11 @@ static int fb_start(const struct family_env *env, struct family **out)
 			goto out;
 		}
 		f->skel->rodata->self_tgid = (uint32_t)env->self_pid;
-		tp = sysx_prepare(f->skel->progs.file_sys_exit_tp, f->skel->progs.file_sys_exit);
+		sys_tp = sysx_choose_direct(f->direct, f->skel->progs.file_sys_dl_tp,
+					    f->skel->progs.file_sys_exit_tp);
+		sys_btf = sysx_choose_direct(f->direct, f->skel->progs.file_sys_dl,
+					     f->skel->progs.file_sys_exit);
+		tp = sysx_prepare(sys_tp, sys_btf);
 		bpf_program__set_autoload(f->skel->progs.file_uring_submit, uring);
 		bpf_program__set_autoload(f->skel->progs.file_uring_complete, uring);
 		err = file_bpf__load(f->skel);
@@ -496,11 +507,12 @@ static int fb_start(const struct family_env *env, struct family **out)
 		f->skel = NULL;
 		if (uring) {
 			uring_err = err;
+			uring = 0;
 			continue;
 		}
-		if (!tp)
+		if (!sysx_load_failed("family_file", &f->direct, tp, err))
 			break;
-		sysx_prepare_failed();
+		uring = 1;
 	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);
@@ -514,8 +526,8 @@ static int fb_start(const struct family_env *env, struct family **out)
 		/* numbers of -1 (not on this architecture) are skipped */
 		static const struct sysx_call calls[] = {FILE_CALLS};
 
-		err = sysx_attach(f->skel->progs.file_sys_exit_tp, f->skel->progs.file_sys_exit,
-				  calls, sizeof(calls) / sizeof(calls[0]), &f->sysx, &f->sys_link);
+		err = sysx_attach(sys_tp, sys_btf, calls, sizeof(calls) / sizeof(calls[0]),
+				  &f->sysx, &f->sys_link);
 	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);
@@ -533,6 +545,7 @@ static int fb_start(const struct family_env *env, struct family **out)
 			fb_uring_detach(f);
 		}
 	}
+	LOG_I("family_file", "r: check by %s", sysx_reads(f->direct));
 	if (!f->uring)
 		family_bpf_util_uring_off("W3618", "file (bpf)",
 					  "files opened, renamed, unlinked or linked", uring_err);
@@ -557,6 +570,16 @@ static int fb_tick(struct family *f, family_emit_fn emit, void *arg)
 	if (f->watch.nreads != 0)
 		fb_reads_set(f);
 	return 0;
+}
+
+const char *family_file_bpf_reads(const struct family *f)
+{
+	return sysx_reads(f->direct);
+}
+
+void family_file_bpf_direct_loads(int allow)
+{
+	fb_direct_loads = allow != 0;
 }
 
 static int fb_fd(const struct family *f)

@@ -8,4 +8,13 @@
 
 extern const struct family_ops family_file_bpf_ops;
 
+/* How the started module reads the "r:" check's inode: "direct loads" or
+ * "helper reads" (the fallback where bpf_rdonly_cast is refused). */
+const char *family_file_bpf_reads(const struct family *f);
+
+/* Tests: 0 makes the next starts read through the helper (the fallback)
+ * at once, 1 (the default) lets them try direct loads first. Not
+ * thread-safe: set it before starting. */
+void family_file_bpf_direct_loads(int allow);
+
 #endif

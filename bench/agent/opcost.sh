@@ -7,7 +7,8 @@
 #          (openloop), against the process family's exit program on open,
 #          openat and openat2 (its /proc/PID/mem check; the process family
 #          alone, bpf; FILE_MODE=bpf (env) adds the file family, whose own
-#          program on the same tracepoints then shares their cost).
+#          program on the same tracepoints then shares their cost, and
+#          checks every read-only open against its "r:" files).
 # The workload runs SECONDS without the agent, then with it, PAIRS times
 # alternated; the figure is the median of the pairs' ns per operation, the
 # ratio the median of the pairs' ratios. Also the programs' own run time
@@ -31,7 +32,7 @@ uring)
 		--mode auth=off --mode auditd=off)
 	;;
 open)
-	gen=openloop metric=open_op_ns wl=open_close progs_re=proc_sys warn=W3310
+	gen=openloop metric=open_op_ns wl=open_close progs_re="proc_sys file_sys" warn=W3310
 	args=(--mode process=bpf --mode network=off --mode "file=${FILE_MODE:-off}" --mode dns=off
 		--mode auth=off --mode auditd=off)
 	;;
@@ -77,7 +78,7 @@ for i in $(seq 1 "$pairs"); do
 		progs=$(bpftool prog show -j | RE=$progs_re python3 -c '
 import json, os, sys
 for p in json.load(sys.stdin):
-    if os.environ["RE"] in p.get("name", "") and p.get("run_cnt"):
+    if any(r in p.get("name", "") for r in os.environ["RE"].split()) and p.get("run_cnt"):
         print("%s %.1f" % (p["name"], p["run_time_ns"] / p["run_cnt"]))')
 		sysctl -qw kernel.bpf_stats_enabled=0
 	}

@@ -3,6 +3,8 @@
 #include "util.h"
 #ifdef YM_FAMILY_BPF
 #include "../bpfok.h"
+
+#include <bpf/btf.h>
 #endif
 
 #include <errno.h>
@@ -165,6 +167,24 @@ void ft_final(struct ft *t)
 	if (t->ops->flush != NULL)
 		FT_CHECK(t->ops->flush(t->f, ft_emit, t) >= 0);
 }
+
+#ifdef YM_FAMILY_BPF
+void ft_expect_reads(const char *what, const char *how, int reads)
+{
+	printf("%s by %s\n", what, how);
+	if (reads) {
+		FT_CHECK(strcmp(how, "helper reads") == 0);
+	} else if (strcmp(how, "direct loads") != 0) {
+		struct btf *vb = btf__load_vmlinux_btf();
+
+		FT_CHECK(vb == NULL ||
+			 btf__find_by_name_kind(vb, "bpf_rdonly_cast", BTF_KIND_FUNC) < 0);
+		btf__free(vb);
+		printf(
+		    "SKIP (direct loads): this kernel has no bpf_rdonly_cast; helper reads run\n");
+	}
+}
+#endif
 
 int ft_poll_until(struct ft *t, int want, int ms)
 {

@@ -59,6 +59,12 @@ void ft_final(struct ft *t);
 /* Polls (no tick) until the polls have handled want records or ms pass;
  * returns how many they handled. */
 int ft_poll_until(struct ft *t, int want, int ms);
+/* A bpf module's reads as it says them (how: "direct loads" or "helper
+ * reads"; what: the module's name for its log line): helper reads when
+ * forced (reads), else direct loads wherever the kernel has
+ * bpf_rdonly_cast (a program the verifier refuses would otherwise hide
+ * behind the fallback). Built with eBPF only. */
+void ft_expect_reads(const char *what, const char *how, int reads);
 /* Pumps up to ms until an event with every (name, value) pair given (NULL
  * terminated) is recorded; returns it or NULL. A value NULL means "absent". */
 const struct ft_event *ft_wait(struct ft *t, int ms, ...);

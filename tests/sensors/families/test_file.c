@@ -465,7 +465,8 @@ int main(int argc, char **argv)
 	const struct family_ops *ops = &family_file_fanotify_ops;
 	/* what each mode can tell (docs/sensors.md): fanotify sees FAN_ATTRIB
 	 * and a close after writing; bpf sees the chmod and the O_CREAT flag */
-	int bpf = argc > 1 && strcmp(argv[1], "bpf") == 0;
+	int reads = argc > 1 && strcmp(argv[1], "bpf_reads") == 0;
+	int bpf = reads || (argc > 1 && strcmp(argv[1], "bpf") == 0);
 	const char *chmod_action = bpf ? "chmod" : "attrib";
 	char pid[16];
 	const char *watch[10];
@@ -514,6 +515,8 @@ int main(int argc, char **argv)
 	if (bpf) {
 #ifdef YM_FAMILY_BPF
 		ops = &family_file_bpf_ops;
+		/* bpf_reads: the "r:" check through the helper (the fallback) */
+		family_file_bpf_direct_loads(!reads);
 #else
 		printf(
 		    "SKIP: built without eBPF (cmake/bpf.cmake found no clang/bpftool/libbpf)\n");
@@ -521,6 +524,10 @@ int main(int argc, char **argv)
 #endif
 	}
 	ft_start(&t, ops, watch);
+#ifdef YM_FAMILY_BPF
+	if (bpf)
+		ft_expect_reads("file=bpf r: check", family_file_bpf_reads(t.f), reads);
+#endif
 
 	t0 = ft_now_ns();
 	run(1, pid);
@@ -905,6 +912,6 @@ uring_done:
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
 		FT_CHECK(system(cmd) == 0);
 	}
-	printf("ok: file=%s (%d events)\n", ops->mode, t.nev);
+	printf("ok: file=%s (%d events)\n", reads ? "bpf_reads" : ops->mode, t.nev);
 	return 0;
 }

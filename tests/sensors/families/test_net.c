@@ -17,8 +17,6 @@
 #include "family_net_sockdiag.h"
 #ifdef YM_FAMILY_BPF
 #include "family_net_bpf.h"
-
-#include <bpf/btf.h>
 #endif
 
 #include <arpa/inet.h>
@@ -315,25 +313,8 @@ int main(int argc, char **argv)
 	t.env.server_url = server_url;
 	ft_start(&t, ops, NULL);
 #ifdef YM_FAMILY_BPF
-	if (bpf) {
-		const char *how = family_net_bpf_reads(t.f);
-
-		printf("network=bpf sockets by %s\n", how);
-		if (reads) {
-			FT_CHECK(strcmp(how, "helper reads") == 0);
-		} else if (strcmp(how, "direct loads") != 0) {
-			/* a kernel that has the kfunc must take them: a program
-			 * the verifier refuses would otherwise hide behind the
-			 * fallback */
-			struct btf *vb = btf__load_vmlinux_btf();
-
-			FT_CHECK(vb == NULL ||
-				 btf__find_by_name_kind(vb, "bpf_rdonly_cast", BTF_KIND_FUNC) < 0);
-			btf__free(vb);
-			printf("SKIP (direct loads): this kernel has no bpf_rdonly_cast; "
-			       "helper reads run\n");
-		}
-	}
+	if (bpf)
+		ft_expect_reads("network=bpf sockets", family_net_bpf_reads(t.f), reads);
 #endif
 	FT_CHECK(pipe(up) == 0 && pipe(down) == 0);
 	t0 = ft_now_ns();
