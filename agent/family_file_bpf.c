@@ -57,6 +57,13 @@ struct family {
 	uint64_t read_ino[FILE_READS]; /* "r:" files as last given to the kernel */
 };
 
+/* A device number as the kernel's dev_t holds it (MKDEV: 12 bits of major,
+ * 20 of minor), which is what the program compares */
+static uint32_t fb_kdev(unsigned maj, unsigned mnr)
+{
+	return (uint32_t)(maj << 20) | (mnr & 0xfffff);
+}
+
 /* The kernel's dev_t of the file system holding a file of mount mnt_id:
  * the "major:minor" /proc/self/mountinfo gives (the super block's s_dev,
  * which the program compares); stat's st_dev is not always that one
@@ -74,7 +81,7 @@ static uint32_t fb_mount_dev(uint64_t mnt_id)
 		unsigned maj, mnr;
 
 		if (sscanf(line, "%llu %*u %u:%u", &id, &maj, &mnr) == 3 && id == mnt_id) {
-			dev = (maj << 20) | (mnr & 0xfffff); /* the kernel's MKDEV */
+			dev = fb_kdev(maj, mnr);
 			break;
 		}
 	}
@@ -108,7 +115,7 @@ static void fb_reads_set(struct family *f)
 			if (sx.stx_mask & STATX_MNT_ID)
 				dev = fb_mount_dev(sx.stx_mnt_id);
 			if (dev == 0) /* a kernel without mount ids (before 5.8) */
-				dev = (sx.stx_dev_major << 20) | (sx.stx_dev_minor & 0xfffff);
+				dev = fb_kdev(sx.stx_dev_major, sx.stx_dev_minor);
 		}
 		/* the program reads these while they change: no match until
 		 * both are the new file's (stores in this order) */
