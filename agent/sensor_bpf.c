@@ -60,6 +60,13 @@ struct sensor {
 	char cmdline[SB_CMDLINE];
 	char image[SB_PATH], cwd[SB_PATH], modpath[SB_PATH];
 	char cgroup[PROC_CG_MAX + 2];
+	/* the last exec's cgroup path as the kernel sent it (cg_raw_len
+	 * bytes) and whether a container id was in it: an exec in the same
+	 * cgroup (a storm, a build, a service's workers) takes it again
+	 * without joining and scanning the path (~800 instructions) */
+	char cg_raw[PROC_CG_MAX];
+	uint32_t cg_raw_len;
+	int cg_has_ctr;
 	char container[KPATH_ID_LEN + 1], tty[PROC_TTY_MAX + 1], comm[17], bpf_name[17];
 	char modparams[PROC_UARG_MAX + 1];
 };
@@ -176,8 +183,14 @@ static int sb_exec(struct sensor *s, const struct proc_exec *e, size_t size, str
 	}
 	d += e->cwd_len;
 	if (e->cg_len) {
-		size_t n = kpath_join(d, e->cg_len, s->cgroup, sizeof(s->cgroup));
-		if (kpath_container_id(s->cgroup, n, s->container))
+		if (e->cg_len != s->cg_raw_len || memcmp(d, s->cg_raw, e->cg_len) != 0) {
+			size_t n = kpath_join(d, e->cg_len, s->cgroup, sizeof(s->cgroup));
+
+			s->cg_has_ctr = kpath_container_id(s->cgroup, n, s->container);
+			memcpy(s->cg_raw, d, e->cg_len);
+			s->cg_raw_len = e->cg_len;
+		}
+		if (s->cg_has_ctr)
 			k->container_id = s->container;
 		k->have |= SENSOR_K_CGROUP;
 	}

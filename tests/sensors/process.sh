@@ -203,6 +203,20 @@ eq "$(q Tty "$c6")" "pts${pts#/dev/pts/}" Tty
 eq "$(q ContainerId "$c6")" "$cid" ContainerId
 [ "$MODE" = bpf ] && eq "$(q CgroupId "$c6")" "$(stat -c %i "$cg")" CgroupId
 ok "exec: Tty, ContainerId"
+# execs out of, in and out of the container one after the other: each
+# names its own cgroup's container or none (the bpf sensor keeps the last
+# cgroup path's answer)
+# (each lives 0.3 s, for the netlink mode's read of /proc)
+/bin/sh -c "sleep 0.3; :" "$mark-host1"
+/bin/sh -c "echo \$\$ > $cg/cgroup.procs && exec /bin/sh -c 'sleep 0.3; :' $mark-ctr2" ||
+	fail "exec in the container"
+/bin/sh -c "sleep 0.3; :" "$mark-host2"
+for w in host1: ctr2:"$cid" host2:; do
+	cw="$P1 AND json_extract(fields, '\$.CommandLine') = '/bin/sh -c sleep 0.3; : $mark-${w%%:*}'"
+	wait_ev "$cw"
+	eq "$(q ContainerId "$cw")" "${w#*:}" "exec ${w%%:*}: ContainerId"
+done
+ok "execs in and out of a container: ContainerId of each"
 
 # the process's other events name its container too, from the process
 # table (its exec's, inherited by a fork): a connection, whose network
