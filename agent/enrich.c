@@ -839,36 +839,62 @@ static uint64_t en_ns_ino(int32_t pid, const char *name)
  * TargetProcessId for a pidfd; NamespaceOfHost: whether it is the host's
  * (the agent's own), which a process in a container joining it is leaving
  * the container for the host (nsenter -t 1) */
+/* namespace types by their CLONE_NEW* flag */
+static const struct {
+	uint64_t flag;
+	const char *name;
+} en_ns_types[] = {{0x00020000, "mnt"}, {0x02000000, "cgroup"}, {0x04000000, "uts"},
+		   {0x08000000, "ipc"}, {0x10000000, "user"},	{0x20000000, "pid"},
+		   {0x40000000, "net"}, {0x00000080, "time"}};
+#define EN_NS_TYPES (sizeof(en_ns_types) / sizeof(en_ns_types[0]))
+
+/* The names of the namespace types in CLONE_NEW* flags, comma-separated,
+ * into en->ns_s (its length) */
+static size_t en_ns_list(struct enrich *en, uint64_t flags)
+{
+	size_t n = 0;
+
+	en->ns_s[0] = '\0';
+	for (size_t i = 0; i < EN_NS_TYPES; i++) {
+		int w;
+
+		if (!(flags & en_ns_types[i].flag))
+			continue;
+		w = snprintf(en->ns_s + n, sizeof(en->ns_s) - n, "%s%s", n ? "," : "",
+			     en_ns_types[i].name);
+		if (w > 0 && (size_t)w < sizeof(en->ns_s) - n)
+			n += (size_t)w;
+	}
+	return n;
+}
+
+/* unshare (bpf): the namespaces made, Namespace (their types) */
+static void en_unshare(struct enrich *en, struct event *ev, const struct sensor_kinfo *k)
+{
+	size_t n = en_ns_list(en, k->sys_args[0]);
+
+	if (n)
+		en_set(ev, "Namespace", en->ns_s, n);
+}
+
 static void en_setns(struct enrich *en, struct event *ev, const struct sensor_kinfo *k)
 {
-	static const struct {
-		uint64_t flag;
-		const char *name;
-	} types[] = {{0x00020000, "mnt"}, {0x02000000, "cgroup"}, {0x04000000, "uts"},
-		     {0x08000000, "ipc"}, {0x10000000, "user"},	  {0x20000000, "pid"},
-		     {0x40000000, "net"}, {0x00000080, "time"}};
 	int host = -1; /* unknown */
 
 	if (!k->bpf_name || !k->bpf_name[0])
 		return;
 	if (strcmp(k->bpf_name, "pidfd") == 0) {
 		int32_t tpid = (int32_t)(k->sys_args[2] & 0x7fffffff);
-		size_t n = 0;
+		size_t n = en_ns_list(en, k->sys_args[1]);
 
 		en_setu(ev, "TargetProcessId", en->tpid_s, sizeof(en->tpid_s), (uint32_t)tpid);
-		en->ns_s[0] = '\0';
-		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		for (size_t i = 0; i < EN_NS_TYPES; i++) {
 			uint64_t a, b;
-			int w;
 
-			if (!(k->sys_args[1] & types[i].flag))
+			if (!(k->sys_args[1] & en_ns_types[i].flag))
 				continue;
-			w = snprintf(en->ns_s + n, sizeof(en->ns_s) - n, "%s%s", n ? "," : "",
-				     types[i].name);
-			if (w > 0 && (size_t)w < sizeof(en->ns_s) - n)
-				n += (size_t)w;
-			a = en_ns_ino(tpid, types[i].name);
-			b = en_ns_ino(0, types[i].name);
+			a = en_ns_ino(tpid, en_ns_types[i].name);
+			b = en_ns_ino(0, en_ns_types[i].name);
 			if (a && b)
 				host = (host != 0 && a == b) ? 1 : 0;
 		}
@@ -948,6 +974,8 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 		en_sets(ev, "SyscallArg2", en->a2_s, sizeof(en->a2_s), (int64_t)k->sys_args[2]);
 		if (k->sys_nr == PROC_NR_SETNS)
 			en_setns(en, ev, k);
+		else if (k->sys_nr == PROC_NR_UNSHARE)
+			en_unshare(en, ev, k);
 		break;
 	case SENSOR_MSG_PTRACE: {
 		const struct proc_entry *te;

@@ -631,6 +631,13 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 			return 0;
 		type = PROC_REC_PRIV;
 		break;
+	case PROC_NR_UNSHARE:
+		/* a namespace made: how an exploit of a kernel bug gets the
+		 * capabilities it needs inside a user namespace of its own */
+		if (ret != 0 || !(regs->di & PROC_CLONE_NEW_ANY))
+			return 0;
+		type = PROC_REC_PRIV;
+		break;
 	case PROC_NR_PTRACE:
 	case PROC_NR_VM_READV:
 	case PROC_NR_VM_WRITEV:

@@ -63,6 +63,12 @@ enum proc_rec_type {
 #define PROC_NR_OPENAT2 437
 /* setns: joining another namespace (successful calls), as PRIV */
 #define PROC_NR_SETNS 308
+/* unshare: new namespaces for the caller (successful calls with a
+ * namespace flag; not CLONE_FILES, CLONE_FS, CLONE_SYSVSEM alone), as PRIV */
+#define PROC_NR_UNSHARE 272
+/* CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
+ * CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME */
+#define PROC_CLONE_NEW_ANY 0x7e020080ull
 /* the same with their names (struct sysx_call: the loader's tracepoints or
  * the dispatcher's numbers) */
 #define PROC_CALLS                                                                                 \
@@ -74,7 +80,7 @@ enum proc_rec_type {
 	    {PROC_NR_FINIT_MODULE, "finit_module"}, {PROC_NR_BPF, "bpf"},                          \
 	    {PROC_NR_VM_READV, "process_vm_readv"}, {PROC_NR_VM_WRITEV, "process_vm_writev"},      \
 	    {PROC_NR_OPEN, "open"}, {PROC_NR_OPENAT, "openat"}, {PROC_NR_OPENAT2, "openat2"},      \
-	    {PROC_NR_SETNS, "setns"},
+	    {PROC_NR_SETNS, "setns"}, {PROC_NR_UNSHARE, "unshare"},
 
 /* index into the per-CPU drop counter map "drops": a reserve or output
  * failure of that record type. Slot 0 counts exec records whose argv could

@@ -32,6 +32,11 @@
  *   ym-sensor-helper setns host|other|pidfd join a UTS namespace: its own, a child's own,
  *                                          or its parent's through a pidfd; print "pid N
  *                                          ino I"
+ *   ym-sensor-helper unshare UID           as UID (setresgid, setresuid; 0: stay root),
+ *                                          unshare its descriptor table (no namespace),
+ *                                          then a UTS namespace, and a user one too
+ *                                          unless UID is 0; print "pid N ret R" (R: 0 or
+ *                                          the errno of a refused unshare: exit 0 too)
  *   ym-sensor-helper exit CODE             exit with CODE
  *   ym-sensor-helper spawn MARKER          posix_spawn "/bin/sh -c 'sleep 0.3; exit 3'
  *                                          MARKER" (CLONE_VM: no fork record in the
@@ -232,6 +237,28 @@ int main(int argc, char **argv)
 			kill(c, SIGKILL);
 			waitpid(c, NULL, 0);
 		}
+		return 0;
+	}
+	if (strcmp(argv[1], "unshare") == 0) {
+		/* a kernel exploit's first step: a user namespace of its own,
+		 * where it holds every capability (a user that may not make
+		 * one: EPERM, printed, as the kernel's refusal is not the
+		 * test's failure) */
+		uid_t u = (uid_t)strtoul(argv[2], NULL, 10);
+		int flags = CLONE_NEWUTS, r;
+
+		if (u != 0) {
+			flags |= CLONE_NEWUSER;
+			if (setresgid(u, u, u) != 0 || setresuid(u, u, u) != 0)
+				return 1;
+		}
+		/* no namespace made: never reported */
+		if (unshare(CLONE_FILES) != 0)
+			return 1;
+		r = unshare(flags) == 0 ? 0 : errno;
+		printf("pid %d ret %d\n", (int)getpid(), r);
+		fflush(stdout);
+		usleep(300 * 1000); /* named from the table or /proc */
 		return 0;
 	}
 	if (strcmp(argv[1], "exit") == 0) {

@@ -464,6 +464,38 @@ if [ "$MODE" = bpf ]; then
 	eq "$(q TargetProcessId "$cn")" "$$" "setns pidfd: TargetProcessId"
 	eq "$(q NamespaceOfHost "$cn")" "true" "setns pidfd: NamespaceOfHost"
 	ok "setns: another namespace, and through a pidfd"
+
+	# unshare: a UTS namespace as root, then a user namespace as nobody
+	# (the rule's alert) where this kernel lets an unprivileged user make
+	# one; the helper's unshare(CLONE_FILES) before each makes none and
+	# is not reported
+	for u in 0 65534; do
+		out=$("$helper" unshare $u) || fail "unshare as $u: $out"
+		read -r _ up _ ur <<<"$out"
+		if [ "$ur" != 0 ]; then
+			[ "$u" != 0 ] || fail "unshare as root refused: $out"
+			echo "skip: unshare(CLONE_NEWUSER) refused to uid $u here (errno $ur): no user namespace event"
+			continue
+		fi
+		cu="category = 10 AND json_extract(fields, '\$.ProcessId') = '$up' AND json_extract(fields, '\$.Syscall') = 'unshare'"
+		wait_ev "$cu"
+		if [ "$u" = 0 ]; then
+			eq "$(q Namespace "$cu")" "uts" "unshare: Namespace"
+			eq "$(q SyscallArg0 "$cu")" "$((0x04000000))" "unshare: SyscallArg0"
+		else
+			eq "$(q Namespace "$cu")" "uts,user" "unshare as $u: Namespace"
+			eq "$(q UserId "$cu")" "$u" "unshare as $u: UserId"
+			# every capability, in the namespace it made
+			case $(q CapEffective "$cu") in '' | 0000000000000000)
+				fail "unshare as $u: CapEffective '$(q CapEffective "$cu")'" ;;
+			esac
+			ca="rule_id = '$(sed -n 's/^id: //p' "$YM_SRC/rules/linux/privilege_change/user_namespace_by_unprivileged_user.yml")' AND event LIKE '%\"ProcessId\":\"$up\"%'"
+			wait_alert "$ca" "no alert of user_namespace_by_unprivileged_user"
+		fi
+		eq "$(q Image "$cu")" "$helper" "unshare as $u: Image"
+		eq "$(db "SELECT count(*) FROM events WHERE $cu")" 1 "unshare as $u: events (CLONE_FILES alone reported?)"
+		ok "unshare as uid $u: the namespaces made"
+	done
 fi
 
 # a process that switches user: its later events (a connection, its
