@@ -814,6 +814,8 @@ static const char *en_sys_name(uint32_t nr)
 		const char *name;
 	} calls[] = {PROC_CALLS};
 
+	if (nr == PROC_NR_CLONE) /* told by the fork program, not a watched call */
+		return "clone";
 	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
 		if (calls[i].nr == (int)nr)
 			return calls[i].name;
@@ -868,13 +870,17 @@ static size_t en_ns_list(struct enrich *en, uint64_t flags)
 	return n;
 }
 
-/* unshare (bpf): the namespaces made, Namespace (their types) */
+/* unshare, clone (bpf): the namespaces made, Namespace (their types); a
+ * clone's child, TargetProcessId */
 static void en_unshare(struct enrich *en, struct event *ev, const struct sensor_kinfo *k)
 {
 	size_t n = en_ns_list(en, k->sys_args[0]);
 
 	if (n)
 		en_set(ev, "Namespace", en->ns_s, n);
+	if (k->sys_nr == PROC_NR_CLONE && k->sys_ret > 0)
+		en_setu(ev, "TargetProcessId", en->tpid_s, sizeof(en->tpid_s),
+			(uint64_t)k->sys_ret);
 }
 
 static void en_setns(struct enrich *en, struct event *ev, const struct sensor_kinfo *k)
@@ -974,7 +980,7 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 		en_sets(ev, "SyscallArg2", en->a2_s, sizeof(en->a2_s), (int64_t)k->sys_args[2]);
 		if (k->sys_nr == PROC_NR_SETNS)
 			en_setns(en, ev, k);
-		else if (k->sys_nr == PROC_NR_UNSHARE)
+		else if (k->sys_nr == PROC_NR_UNSHARE || k->sys_nr == PROC_NR_CLONE)
 			en_unshare(en, ev, k);
 		break;
 	case SENSOR_MSG_PTRACE: {

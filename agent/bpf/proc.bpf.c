@@ -405,11 +405,76 @@ int BPF_PROG(proc_exec_dl, struct task_struct *p, pid_t old_pid, struct linux_bi
 	return exec_rec(bprm, 1);
 }
 
+/* The CLONE_NEW* flags of the namespaces child does not share with parent
+ * (both BTF pointers: plain loads). A clone without such a flag shares the
+ * parent's nsproxy and user namespace: two comparisons at every fork. */
+static __always_inline __u64 clone_new_ns(struct task_struct *parent, struct task_struct *child)
+{
+	struct nsproxy *pn = parent->nsproxy, *cn = child->nsproxy;
+	__u64 f = 0;
+
+	if (child->cred->user_ns != parent->cred->user_ns)
+		f |= 0x10000000; /* CLONE_NEWUSER */
+	if (pn == cn || !pn || !cn)
+		return f;
+	if (cn->mnt_ns != pn->mnt_ns)
+		f |= 0x00020000;
+	if (cn->cgroup_ns != pn->cgroup_ns)
+		f |= 0x02000000;
+	if (cn->uts_ns != pn->uts_ns)
+		f |= 0x04000000;
+	if (cn->ipc_ns != pn->ipc_ns)
+		f |= 0x08000000;
+	if (cn->pid_ns_for_children != pn->pid_ns_for_children)
+		f |= 0x20000000;
+	if (cn->net_ns != pn->net_ns)
+		f |= 0x40000000;
+	if (bpf_core_field_exists(cn->time_ns_for_children) &&
+	    cn->time_ns_for_children != pn->time_ns_for_children)
+		f |= 0x00000080;
+	return f;
+}
+
+/* parent made child in new namespaces (ns: their CLONE_NEW* flags): a
+ * PRIV record as unshare's, with the parent's credentials and the child's
+ * capabilities (every one in a user namespace it was made in) */
+static __always_inline void clone_ns_report(struct task_struct *parent, struct task_struct *child,
+					    __u64 ns)
+{
+	__u32 zero = 0, size = (__u32) __builtin_offsetof(struct proc_sys, path);
+	struct proc_sys *s = bpf_map_lookup_elem(&sys_buf, &zero);
+	__u64 flags;
+
+	if (!s)
+		return;
+	fill_hdr(&s->h, PROC_REC_PRIV, parent);
+	s->h.size = size;
+	s->nr = PROC_NR_CLONE;
+	s->pad = 0;
+	s->ret = child->tgid;
+	s->args[0] = ns;
+	s->args[1] = 0;
+	s->args[2] = 0;
+	s->cap_eff = 0;
+	bpf_probe_read_kernel(&s->cap_eff, sizeof(s->cap_eff), &child->cred->cap_effective);
+	s->bpf_prog_type = 0;
+	s->bpf_insn_cnt = 0;
+	s->bpf_name[0] = 0;
+	s->path_len = 0;
+	s->uarg_len = 0;
+	s->pad2 = 0;
+	flags = rb_flags();
+	if (bpf_ringbuf_output(&events, s, size, flags))
+		ym_count_drop(PROC_REC_PRIV);
+	else
+		rb_wake_idle(flags);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct proc_fork *r;
-	__u64 flags;
+	__u64 flags, ns;
 
 	/* threads are not processes; kernel threads are not in the process
 	 * table (enrich.c) and never exec: their records were read for
@@ -417,6 +482,9 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 	 * auditd family from a new kernel thread) */
 	if (child->pid != child->tgid || (child->flags & PF_KTHREAD_))
 		return 0;
+	ns = clone_new_ns(parent, child);
+	if (ns && parent->tgid != self_tgid)
+		clone_ns_report(parent, child, ns);
 	/* a child sharing its parent's memory (vfork, posix_spawn: how
 	 * glibc, make, ninja, Go and Python's subprocess start programs) runs
 	 * nothing of its own until it execs or exits: the exec record names

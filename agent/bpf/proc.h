@@ -66,6 +66,11 @@ enum proc_rec_type {
 /* unshare: new namespaces for the caller (successful calls with a
  * namespace flag; not CLONE_FILES, CLONE_FS, CLONE_SYSVSEM alone), as PRIV */
 #define PROC_NR_UNSHARE 272
+/* clone, clone3 (and fork, vfork) into new namespaces: not watched as a
+ * call (every fork would pay for it) but told by the fork program from
+ * the child's namespaces and its parent's, as PRIV with this number, the
+ * CLONE_NEW* flags of what differs in args[0] and the child's tgid in ret */
+#define PROC_NR_CLONE 56
 /* CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
  * CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWTIME */
 #define PROC_CLONE_NEW_ANY 0x7e020080ull

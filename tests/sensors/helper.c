@@ -37,6 +37,10 @@
  *                                          then a UTS namespace, and a user one too
  *                                          unless UID is 0; print "pid N ret R" (R: 0 or
  *                                          the errno of a refused unshare: exit 0 too)
+ *   ym-sensor-helper clone UID             as UID, fork a child (no namespace), then
+ *                                          clone one into a new UTS namespace, and a new
+ *                                          user one unless UID is 0; print "pid N child
+ *                                          C ret R" (R: 0 or the errno of a refused clone)
  *   ym-sensor-helper exit CODE             exit with CODE
  *   ym-sensor-helper spawn MARKER          posix_spawn "/bin/sh -c 'sleep 0.3; exit 3'
  *                                          MARKER" (CLONE_VM: no fork record in the
@@ -92,6 +96,14 @@ static int vm_child(void *arg)
 	(void)arg;
 	for (;;)
 		pause();
+	return 0;
+}
+
+/* clone's child: lives a moment in its new namespaces */
+static int helper_child(void *arg)
+{
+	(void)arg;
+	usleep(100 * 1000);
 	return 0;
 }
 
@@ -258,6 +270,34 @@ int main(int argc, char **argv)
 		r = unshare(flags) == 0 ? 0 : errno;
 		printf("pid %d ret %d\n", (int)getpid(), r);
 		fflush(stdout);
+		usleep(300 * 1000); /* named from the table or /proc */
+		return 0;
+	}
+	if (strcmp(argv[1], "clone") == 0) {
+		/* the same namespaces made by clone, in a child (as Chrome's
+		 * sandbox and some exploits do) */
+		static char stack[64 * 1024] __attribute__((aligned(16)));
+		uid_t u = (uid_t)strtoul(argv[2], NULL, 10);
+		int flags = CLONE_NEWUTS, r = 0;
+		pid_t c, f;
+
+		if (u != 0) {
+			flags |= CLONE_NEWUSER;
+			if (setresgid(u, u, u) != 0 || setresuid(u, u, u) != 0)
+				return 1;
+		}
+		f = fork(); /* no namespace made: never reported */
+		if (f == 0)
+			_exit(0);
+		if (f < 0 || waitpid(f, NULL, 0) != f)
+			return 1;
+		c = clone(helper_child, stack + sizeof(stack), flags | SIGCHLD, NULL);
+		if (c < 0)
+			r = errno;
+		printf("pid %d child %d ret %d\n", (int)getpid(), (int)c, r);
+		fflush(stdout);
+		if (c > 0 && waitpid(c, NULL, 0) != c)
+			return 1;
 		usleep(300 * 1000); /* named from the table or /proc */
 		return 0;
 	}

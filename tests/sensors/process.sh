@@ -465,36 +465,44 @@ if [ "$MODE" = bpf ]; then
 	eq "$(q NamespaceOfHost "$cn")" "true" "setns pidfd: NamespaceOfHost"
 	ok "setns: another namespace, and through a pidfd"
 
-	# unshare: a UTS namespace as root, then a user namespace as nobody
-	# (the rule's alert) where this kernel lets an unprivileged user make
-	# one; the helper's unshare(CLONE_FILES) before each makes none and
-	# is not reported
-	for u in 0 65534; do
-		out=$("$helper" unshare $u) || fail "unshare as $u: $out"
-		read -r _ up _ ur <<<"$out"
-		if [ "$ur" != 0 ]; then
-			[ "$u" != 0 ] || fail "unshare as root refused: $out"
-			echo "skip: unshare(CLONE_NEWUSER) refused to uid $u here (errno $ur): no user namespace event"
-			continue
-		fi
-		cu="category = 10 AND json_extract(fields, '\$.ProcessId') = '$up' AND json_extract(fields, '\$.Syscall') = 'unshare'"
-		wait_ev "$cu"
-		if [ "$u" = 0 ]; then
-			eq "$(q Namespace "$cu")" "uts" "unshare: Namespace"
-			eq "$(q SyscallArg0 "$cu")" "$((0x04000000))" "unshare: SyscallArg0"
-		else
-			eq "$(q Namespace "$cu")" "uts,user" "unshare as $u: Namespace"
-			eq "$(q UserId "$cu")" "$u" "unshare as $u: UserId"
-			# every capability, in the namespace it made
-			case $(q CapEffective "$cu") in '' | 0000000000000000)
-				fail "unshare as $u: CapEffective '$(q CapEffective "$cu")'" ;;
+	# unshare, and clone in a child: a UTS namespace as root, then a user
+	# namespace as nobody (the rule's alert) where this kernel lets an
+	# unprivileged user make one; the helper's unshare(CLONE_FILES) and
+	# fork before each make none and are not reported
+	for how in unshare clone; do
+		for u in 0 65534; do
+			out=$("$helper" $how $u) || fail "$how as $u: $out"
+			case $how in
+			unshare) read -r _ up _ ur <<<"$out" ;;
+			clone) read -r _ up _ uc _ ur <<<"$out" ;;
 			esac
-			ca="rule_id = '$(sed -n 's/^id: //p' "$YM_SRC/rules/linux/privilege_change/user_namespace_by_unprivileged_user.yml")' AND event LIKE '%\"ProcessId\":\"$up\"%'"
-			wait_alert "$ca" "no alert of user_namespace_by_unprivileged_user"
-		fi
-		eq "$(q Image "$cu")" "$helper" "unshare as $u: Image"
-		eq "$(db "SELECT count(*) FROM events WHERE $cu")" 1 "unshare as $u: events (CLONE_FILES alone reported?)"
-		ok "unshare as uid $u: the namespaces made"
+			if [ "$ur" != 0 ]; then
+				[ "$u" != 0 ] || fail "$how as root refused: $out"
+				echo "skip: $how(CLONE_NEWUSER) refused to uid $u here (errno $ur): no user namespace event"
+				continue
+			fi
+			cu="category = 10 AND json_extract(fields, '\$.ProcessId') = '$up' AND json_extract(fields, '\$.Syscall') = '$how'"
+			wait_ev "$cu"
+			if [ "$u" = 0 ]; then
+				eq "$(q Namespace "$cu")" "uts" "$how: Namespace"
+			else
+				eq "$(q Namespace "$cu")" "uts,user" "$how as $u: Namespace"
+				eq "$(q UserId "$cu")" "$u" "$how as $u: UserId"
+				# every capability, in the namespace it made
+				case $(q CapEffective "$cu") in '' | 0000000000000000)
+					fail "$how as $u: CapEffective '$(q CapEffective "$cu")'" ;;
+				esac
+				ca="rule_id = '$(sed -n 's/^id: //p' "$YM_SRC/rules/linux/privilege_change/user_namespace_by_unprivileged_user.yml")' AND event LIKE '%\"ProcessId\":\"$up\"%'"
+				wait_alert "$ca" "no alert of user_namespace_by_unprivileged_user ($how)"
+			fi
+			[ "$how" = unshare ] && [ "$u" = 0 ] &&
+				eq "$(q SyscallArg0 "$cu")" "$((0x04000000))" "unshare: SyscallArg0"
+			[ "$how" = clone ] && eq "$(q TargetProcessId "$cu")" "$uc" "clone as $u: TargetProcessId"
+			eq "$(q Image "$cu")" "$helper" "$how as $u: Image"
+			eq "$(db "SELECT count(*) FROM events WHERE category = 10 AND json_extract(fields, '\$.ProcessId') = '$up' AND json_extract(fields, '\$.Syscall') IN ('unshare', 'clone')")" 1 \
+				"$how as $u: events (one without a namespace reported?)"
+			ok "$how as uid $u: the namespaces made"
+		done
 	done
 fi
 
