@@ -836,11 +836,6 @@ static uint64_t en_ns_ino(int32_t pid, const char *name)
 	return stat(p, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
-/* setns (bpf): the namespace joined, Namespace (its type: mnt, net...;
- * through a pidfd, the types asked for) with NamespaceInode, or
- * TargetProcessId for a pidfd; NamespaceOfHost: whether it is the host's
- * (the agent's own), which a process in a container joining it is leaving
- * the container for the host (nsenter -t 1) */
 /* namespace types by their CLONE_NEW* flag */
 static const struct {
 	uint64_t flag;
@@ -883,6 +878,11 @@ static void en_unshare(struct enrich *en, struct event *ev, const struct sensor_
 			(uint64_t)k->sys_ret);
 }
 
+/* setns (bpf): the namespace joined, Namespace (its type: mnt, net...;
+ * through a pidfd, the types asked for) with NamespaceInode, or
+ * TargetProcessId for a pidfd; NamespaceOfHost: whether it is the host's
+ * (the agent's own), which a process in a container joining it is leaving
+ * the container for the host (nsenter -t 1) */
 static void en_setns(struct enrich *en, struct event *ev, const struct sensor_kinfo *k)
 {
 	int host = -1; /* unknown */
