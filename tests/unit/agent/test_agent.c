@@ -1736,6 +1736,52 @@ static void test_enrich_proc_fill(void **state)
 	enrich_free(en);
 }
 
+/* Namespaces made (eBPF): unshare's flags and a clone's differences as
+ * Namespace, in the kernel's flag order; a clone names its child */
+static void test_enrich_namespaces_made(void **state)
+{
+	struct enrich *en;
+	struct event ev;
+	struct sensor_msg m;
+	struct sensor_kinfo k;
+	(void)state;
+
+	assert_int_equal(enrich_new(&small_cfg, &en), 0);
+	memset(&m, 0, sizeof(m));
+	memset(&k, 0, sizeof(k));
+	m.type = SENSOR_MSG_PRIV;
+	m.pid = 4000001; /* over pid_max: never in /proc */
+	m.k = &k;
+	k.have = SENSOR_K_CREDS;
+	k.uid = k.euid = 65534;
+	k.sys_nr = 272;		    /* unshare */
+	k.sys_args[0] = 0x14000000; /* CLONE_NEWUSER | CLONE_NEWUTS */
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	assert_int_equal(ev.category, EVCAT_PRIVILEGE_CHANGE);
+	assert_string_equal(event_get(&ev, "Syscall", NULL), "unshare");
+	assert_string_equal(event_get(&ev, "Namespace", NULL), "uts,user");
+	assert_null(event_get(&ev, "TargetProcessId", NULL));
+	/* every type, in order */
+	k.sys_args[0] = 0x7e020080;
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	assert_string_equal(event_get(&ev, "Namespace", NULL),
+			    "mnt,cgroup,uts,ipc,user,pid,net,time");
+	/* no namespace flag (the kernel does not send it): no Namespace */
+	k.sys_args[0] = 0x00000400; /* CLONE_FILES */
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	assert_null(event_get(&ev, "Namespace", NULL));
+	/* a child cloned into a new network namespace */
+	k.sys_nr = 56; /* the fork program's clone */
+	k.sys_ret = 4000002;
+	k.sys_args[0] = 0x40000000;
+	assert_int_equal(enrich_msg(en, &m, &ev), 1);
+	assert_string_equal(event_get(&ev, "Syscall", NULL), "clone");
+	assert_string_equal(event_get(&ev, "Namespace", NULL), "net");
+	assert_string_equal(event_get(&ev, "TargetProcessId", NULL), "4000002");
+	assert_string_equal(event_get(&ev, "Result", NULL), "4000002");
+	enrich_free(en);
+}
+
 /* A family's event read after its process's exit or exec record (the
  * process ring is read first) is named by its time: before the exit, the
  * exited process; before the exec, the program it ran then; after the
@@ -2237,6 +2283,7 @@ int main(void)
 	    cmocka_unit_test(test_enrich_child),
 	    cmocka_unit_test(test_enrich_proc_fill),
 	    cmocka_unit_test(test_enrich_proc_fill_times),
+	    cmocka_unit_test(test_enrich_namespaces_made),
 	    cmocka_unit_test(test_kpath_join),
 	    cmocka_unit_test(test_kpath_container_id),
 	    cmocka_unit_test(test_hashcache_kernel_id),
