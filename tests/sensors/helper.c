@@ -99,6 +99,12 @@ static int vm_child(void *arg)
 	return 0;
 }
 
+/* Leaves root for uid u, group and user (the unshare and clone modes) */
+static int become(uid_t u)
+{
+	return setresgid(u, u, u) != 0 || setresuid(u, u, u) != 0 ? -1 : 0;
+}
+
 /* clone's child: lives a moment in its new namespaces */
 static int helper_child(void *arg)
 {
@@ -261,7 +267,7 @@ int main(int argc, char **argv)
 
 		if (u != 0) {
 			flags |= CLONE_NEWUSER;
-			if (setresgid(u, u, u) != 0 || setresuid(u, u, u) != 0)
+			if (become(u) != 0)
 				return 1;
 		}
 		/* no namespace made: never reported */
@@ -283,7 +289,7 @@ int main(int argc, char **argv)
 
 		if (u != 0) {
 			flags |= CLONE_NEWUSER;
-			if (setresgid(u, u, u) != 0 || setresuid(u, u, u) != 0)
+			if (become(u) != 0)
 				return 1;
 		}
 		f = fork(); /* no namespace made: never reported */
