@@ -129,6 +129,23 @@ static void fb_reads_set(struct family *f)
 	__atomic_store_n(&f->skel->bss->read_n, n, __ATOMIC_RELEASE);
 }
 
+/* The "r:" entry whose file path names (the same inode on the same
+ * device, as an open follows it: a hard link, a symbolic link or "..", not
+ * only the entry's own spelling), or -1. */
+static int fb_read_slot(const struct family *f, const char *path)
+{
+	struct statx a, b;
+
+	if (statx(AT_FDCWD, path, 0, STATX_INO, &a) != 0 || !(a.stx_mask & STATX_INO))
+		return -1;
+	for (size_t i = 0; i < f->watch.nreads && i < FILE_READS; i++)
+		if (statx(AT_FDCWD, f->watch.reads[i].path, 0, STATX_INO, &b) == 0 &&
+		    (b.stx_mask & STATX_INO) && a.stx_ino == b.stx_ino &&
+		    a.stx_dev_major == b.stx_dev_major && a.stx_dev_minor == b.stx_dev_minor)
+			return (int)i;
+	return -1;
+}
+
 /* a mount's flags as words: mount(2)'s MS_* that change what is seen at
  * the mount point, or move_mount(2)'s "move_mount" */
 static void fb_mount_flags(const struct file_rec *r, char *out, size_t outsz)
@@ -276,7 +293,22 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 	}
 	f->handled++;
 	f->source[0] = '\0';
-	if (r->action == FILE_REC_READ) {
+	if (r->action == FILE_REC_READ && r->mode == FILE_READS) {
+		/* a read-only open through a ring that posts no completion:
+		 * by its path (the file is not open yet at the submission) */
+		int slot;
+
+		if (fb_path(r, 1, f->target, sizeof(f->target)) != 0) {
+			f->unresolved++;
+			f->st.drops++;
+			return 0;
+		}
+		slot = fb_read_slot(f, f->target);
+		if (slot < 0)
+			return 0;
+		r->mode = (uint32_t)slot;
+		util_strlcpy(f->target, f->watch.reads[slot].path, sizeof(f->target));
+	} else if (r->action == FILE_REC_READ) {
 		/* an "r:" file read: named by its slot */
 		if (r->mode >= f->watch.nreads || r->mode >= FILE_READS) {
 			f->st.drops++;

@@ -22,7 +22,10 @@
  * (its paths already copied into the kernel by the operation's prep) and
  * keeps the record by request until tp_btf/io_uring_complete says it
  * succeeded; a request that asked for no completion on success is sent at
- * the submission (FILE_F_URING_SKIP). */
+ * the submission (FILE_F_URING_SKIP). The completion also sees read-only
+ * opens (an "r:" file read through a ring, its descriptor or fixed-file
+ * slot known only then) and whether an O_TRUNC open cut a file that was
+ * there. */
 #include "vmlinux.h"
 
 #include <bpf/bpf_core_read.h>
@@ -354,15 +357,15 @@ static __always_inline int read_times(struct file_rec *r, long nr, __u64 times)
 	return r->atime > FILE_TIME_NOW || r->mtime > FILE_TIME_NOW;
 }
 
-/* fd, just opened for reading only: sent when its file is one whose reads
+/* f, just opened for reading only: sent when its file is one whose reads
  * are watched (the same inode under any name: a hard link too); an O_PATH
  * descriptor (FMODE_READ not set) reads nothing. Every read-only open of
  * the machine comes here while there is an "r:" file: the inode number
  * first, by plain loads where direct (a constant: bpf_rdonly_cast, kernel
- * 6.2+; ~64 ns a run through the helper, three reads) */
-static __always_inline void read_open(long fd, __u64 id, int direct)
+ * 6.2+; ~64 ns a run through the helper, three reads). flags: the
+ * record's (FILE_F_URING through a ring). */
+static __always_inline void read_file(struct file *f, __u64 id, int direct, __u32 flags)
 {
-	struct file *f = ym_fd_file(fd);
 	struct inode *in;
 	struct file_rec *r;
 	__u64 ino;
@@ -398,6 +401,7 @@ static __always_inline void read_open(long fd, __u64 id, int direct)
 		return;
 	}
 	rec_init(r, id);
+	r->flags = flags;
 	r->action = FILE_REC_READ;
 	r->mode = slot;
 	r->path[0] = r->path2[0] = 0;
@@ -427,7 +431,7 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs, in
 		/* an open that cannot write: read only */
 		if (read_n &&
 		    (nr0 == FILE_NR_OPENAT || nr0 == FILE_NR_OPEN || nr0 == FILE_NR_OPENAT2))
-			read_open(ret, id, direct);
+			read_file(ym_fd_file(ret), id, direct, 0);
 		return 0;
 	}
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -647,16 +651,44 @@ struct io_cqe___ym {
 	__s32 res;
 } __attribute__((preserve_access_index));
 
+/* the ring's table of registered ("fixed") files: newer kernels keep
+ * an array of nodes (data.nodes), older ones (6.1) of io_fixed_file (files);
+ * both keep the file's address in file_ptr with flags in its low bits */
+struct io_rsrc_node___ym {
+	unsigned long file_ptr;
+} __attribute__((preserve_access_index));
+
+struct io_rsrc_data___ym {
+	unsigned int nr;
+	struct io_rsrc_node___ym **nodes;
+} __attribute__((preserve_access_index));
+
+struct io_fixed_file___ym {
+	unsigned long file_ptr;
+} __attribute__((preserve_access_index));
+
+struct io_file_table___ym {
+	struct io_rsrc_data___ym data;
+	struct io_fixed_file___ym *files;
+} __attribute__((preserve_access_index));
+
+struct io_ring_ctx___ym {
+	struct io_file_table___ym file_table;
+	unsigned int nr_user_files;
+} __attribute__((preserve_access_index));
+
 struct io_kiocb___ym {
 	__u8 opcode;
 	__u32 flags; /* io_req_flags_t: the low bits are the SQE's IOSQE_* flags */
 	/* its result as the completion posts it (read here, not from the
 	 * tracepoint's arguments, whose list changed across kernels) */
 	struct io_cqe___ym cqe;
+	struct io_ring_ctx___ym *ctx;
 } __attribute__((preserve_access_index));
 
 struct io_open___ym {
 	int dfd;
+	__u32 file_slot; /* 0: a descriptor; else the fixed-file slot + 1, or ~0: any free */
 	struct filename *filename;
 	struct open_how how;
 } __attribute__((preserve_access_index));
@@ -716,6 +748,18 @@ struct {
 	__type(value, struct file_rec);
 } uring_pending SEC(".maps");
 
+/* read-only opens submitted while there is an "r:" file and not completed
+ * yet (their file is compared at the completion), by request address, and
+ * how many (may overcount, as uring_pending_n) */
+static volatile __u64 uring_reads_n;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 512);
+	__type(key, __u64);
+	__type(value, __u8);
+} uring_reads SEC(".maps");
+
 static __always_inline const char *fname(struct filename *f)
 {
 	return f ? BPF_CORE_READ(f, name) : 0;
@@ -747,8 +791,36 @@ int BPF_PROG(file_uring_submit, void *req)
 		struct io_open___ym *o = req;
 		__u64 fl = BPF_CORE_READ(o, how.flags);
 
-		if (!(fl & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)))
+		if (!(fl & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC))) {
+			/* read only: the completion compares its file with
+			 * the "r:" ones; one that will post no completion
+			 * on success is sent now with its path (rare: its
+			 * descriptor is never told), for the loader to
+			 * compare with theirs */
+			if (!read_n)
+				return 0;
+			if (!(reqf & IOSQE_CQE_SKIP_SUCCESS)) {
+				__u8 one = 1;
+
+				if (bpf_map_update_elem(&uring_reads, &key, &one, BPF_ANY) != 0)
+					ym_count_drop(0);
+				else
+					__sync_fetch_and_add(&uring_reads_n, 1);
+				return 0;
+			}
+			r->action = FILE_REC_READ;
+			r->mode = FILE_READS; /* by path */
+			r->flags |= FILE_F_URING_SKIP;
+			r->dirfd = BPF_CORE_READ(o, dfd);
+			p1 = fname(BPF_CORE_READ(o, filename));
+			if (!p1)
+				return 0;
+			read_path(r->path, p1, 1, &r->flags, FILE_F_REL1, FILE_F_TRUNC1, r->dirfd,
+				  FILE_F_KDIR1, &r->dir_len);
+			if (bpf_ringbuf_output(&events, r, sizeof(*r), 0) != 0)
+				ym_count_drop(0);
 			return 0;
+		}
 		r->action = (fl & O_CREAT) ? FILE_REC_CREATE : FILE_REC_WRITE;
 		r->dirfd = BPF_CORE_READ(o, dfd);
 		r->mode = (__u32)BPF_CORE_READ(o, how.mode);
@@ -806,22 +878,91 @@ int BPF_PROG(file_uring_submit, void *req)
 	return 0;
 }
 
+#define IORING_FILE_INDEX_ALLOC_ (~0u)
+
+/* The file an open through a ring made (res: its result): a descriptor of
+ * the submitter's (the completion runs in one of its threads: io_uring's
+ * workers share its descriptor table), or a slot of the ring's fixed-file
+ * table (file_slot; IORING_FILE_INDEX_ALLOC: the slot is the result). 0
+ * when not found. */
+static __always_inline struct file *uring_open_file(struct io_kiocb___ym *q, struct io_open___ym *o,
+						    int res)
+{
+	struct io_ring_ctx___ym *ctx;
+	__u32 slot = BPF_CORE_READ(o, file_slot), idx;
+	unsigned long p = 0;
+
+	if (!slot)
+		return ym_fd_file(res);
+	idx = slot == IORING_FILE_INDEX_ALLOC_ ? (__u32)res : slot - 1;
+	ctx = BPF_CORE_READ(q, ctx);
+	if (!ctx)
+		return 0;
+	if (bpf_core_field_exists(ctx->file_table.data)) {
+		struct io_rsrc_node___ym **nodes = BPF_CORE_READ(ctx, file_table.data.nodes),
+					 *n = 0;
+
+		if (idx >= BPF_CORE_READ(ctx, file_table.data.nr) || !nodes ||
+		    bpf_core_read(&n, sizeof(n), &nodes[idx & 0xffff]) || !n)
+			return 0;
+		p = BPF_CORE_READ(n, file_ptr);
+	} else if (bpf_core_field_exists(ctx->file_table.files)) {
+		struct io_fixed_file___ym *files = BPF_CORE_READ(ctx, file_table.files);
+
+		if (idx >= BPF_CORE_READ(ctx, nr_user_files) || !files ||
+		    bpf_core_read(&p, sizeof(p), &files[idx & 0xffff].file_ptr))
+			return 0;
+	}
+	return (struct file *)(p & ~7ul);
+}
+
 SEC("tp_btf/io_uring_complete")
 int BPF_PROG(file_uring_complete, void *ring, void *req)
 {
 	struct io_kiocb___ym *q = req;
-	__u64 key = (__u64)req;
+	struct io_open___ym *o = req;
+	__u64 key = (__u64)req, fl = 0;
 	struct file_rec *r;
+	int res, open;
+	__u8 op;
 
 	/* every completion of the machine passes here: nothing pending (the
 	 * rule), or not one of these operations, returns at once */
-	if (!uring_pending_n || !req || !uring_watched(BPF_CORE_READ(q, opcode)))
+	if ((!uring_pending_n && !uring_reads_n) || !req)
+		return 0;
+	op = BPF_CORE_READ(q, opcode);
+	if (!uring_watched(op))
+		return 0;
+	res = BPF_CORE_READ(q, cqe.res);
+	open = op == IOU_OPENAT || op == IOU_OPENAT2;
+	if (open)
+		fl = BPF_CORE_READ(o, how.flags);
+	if (open && !(fl & (O_WRONLY | O_RDWR | O_CREAT | O_TRUNC))) {
+		/* read only: its file is known now */
+		if (!uring_reads_n || bpf_map_delete_elem(&uring_reads, &key) != 0)
+			return 0;
+		__sync_fetch_and_sub(&uring_reads_n, 1);
+		if (res >= 0)
+			read_file(uring_open_file(q, o, res), bpf_get_current_pid_tgid(), 0,
+				  FILE_F_URING);
+		return 0;
+	}
+	if (!uring_pending_n)
 		return 0;
 	r = bpf_map_lookup_elem(&uring_pending, &key);
 	if (!r)
 		return 0;
-	if (BPF_CORE_READ(q, cqe.res) >= 0 && bpf_ringbuf_output(&events, r, sizeof(*r), 0) != 0)
-		ym_count_drop(0);
+	if (res >= 0) {
+		/* O_TRUNC on a file that was there: cut, as through open(2) */
+		if (open && (fl & O_TRUNC)) {
+			struct file *nf = uring_open_file(q, o, res);
+
+			if (nf && !(BPF_CORE_READ(nf, f_mode) & FMODE_CREATED_))
+				r->flags |= FILE_F_OTRUNC;
+		}
+		if (bpf_ringbuf_output(&events, r, sizeof(*r), 0) != 0)
+			ym_count_drop(0);
+	}
 	if (bpf_map_delete_elem(&uring_pending, &key) == 0)
 		__sync_fetch_and_sub(&uring_pending_n, 1);
 	return 0;

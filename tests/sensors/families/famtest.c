@@ -389,6 +389,13 @@ int ft_uring(const struct io_uring_sqe *sqe, int *res)
 		    MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQES);
 	if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED)
 		goto out;
+	if (sqe->file_index != 0) {
+		/* an open into a fixed-file slot: a sparse table of two */
+		int none[2] = {-1, -1};
+
+		if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_FILES, none, 2) != 0)
+			goto out;
+	}
 	tail = (unsigned *)(sq + p.sq_off.tail);
 	m = p.sq_entries - 1;
 	k = *tail;

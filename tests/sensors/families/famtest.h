@@ -79,7 +79,9 @@ pid_t ft_fork(void);
 /* One operation through a new io_uring ring (no liburing: the kernel's
  * ABI): *sqe submitted, its completion's result in *res (with
  * IOSQE_CQE_SKIP_SUCCESS, which posts none on success: a NOP linked after
- * it is waited for, and *res is 0 once it succeeded). Returns 0, or -1
+ * it is waited for, and *res is 0 once it succeeded). An SQE with a
+ * file_index (an open into a fixed-file slot) gets a sparse table of two
+ * slots registered first. Returns 0, or -1
  * when the ring cannot be made (io_uring disabled:
  * kernel.io_uring_disabled). */
 int ft_uring(const struct io_uring_sqe *sqe, int *res);

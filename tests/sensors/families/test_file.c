@@ -350,6 +350,56 @@ static pid_t act(int step)
 			_exit(51);
 		break;
 	}
+	case 37: {
+		/* through io_uring: the "r:" file opened for reading (a
+		 * descriptor; a fixed-file slot the kernel picks; a slot
+		 * chosen, with no completion on success), one not watched
+		 * for reads; in the "d:" tree a log cut by O_TRUNC,
+		 * one only opened for writing, one made with O_TRUNC */
+		int fd = uring_path(IORING_OP_OPENAT, P("etc/secret"), NULL, AT_FDCWD, 0, O_RDONLY,
+				    0, 0);
+		struct io_uring_sqe q;
+		int res = -1;
+
+		if (fd < 0)
+			_exit(52);
+		close(fd);
+		memset(&q, 0, sizeof(q));
+		q.opcode = IORING_OP_OPENAT;
+		q.fd = AT_FDCWD;
+		q.addr = (__u64)(uintptr_t)P("etc/secret");
+		q.open_flags = O_RDONLY;
+		q.file_index = IORING_FILE_INDEX_ALLOC;
+		if (ft_uring(&q, &res) != 0 || res < 0)
+			_exit(53);
+		/* into slot 0 with no completion on success (the process
+		 * knows where it is): named the long way round, and another
+		 * file the same way */
+		q.file_index = 1;
+		q.flags = IOSQE_CQE_SKIP_SUCCESS;
+		q.addr = (__u64)(uintptr_t)P("etc/../etc/secret");
+		if (ft_uring(&q, &res) != 0 || res != 0)
+			_exit(56);
+		q.addr = (__u64)(uintptr_t)P("home/u/.bashrc");
+		if (ft_uring(&q, &res) != 0 || res != 0)
+			_exit(57);
+		if ((fd = uring_path(IORING_OP_OPENAT, P("home/u/.bashrc"), NULL, AT_FDCWD, 0,
+				     O_RDONLY, 0, 0)) < 0 ||
+		    close(fd) != 0)
+			_exit(54);
+		put("log/ut.log", "one\n", 0, 0644);
+		if ((fd = uring_path(IORING_OP_OPENAT, P("log/ut.log"), NULL, AT_FDCWD, 0,
+				     O_WRONLY | O_TRUNC, 0, 0)) < 0 ||
+		    close(fd) != 0 ||
+		    (fd = uring_path(IORING_OP_OPENAT, P("log/ut.log"), NULL, AT_FDCWD, 0, O_WRONLY,
+				     0, 0)) < 0 ||
+		    close(fd) != 0 ||
+		    (fd = uring_path(IORING_OP_OPENAT, P("log/un.log"), NULL, AT_FDCWD, 0,
+				     O_WRONLY | O_CREAT | O_TRUNC, 0644, 0)) < 0 ||
+		    close(fd) != 0)
+			_exit(55);
+		break;
+	}
 	case 30:
 		/* the same in a mount namespace of its own (as a container or a
 		 * sandboxed service would): left there, gone with the process */
@@ -467,6 +517,7 @@ int main(int argc, char **argv)
 	 * and a close after writing; bpf sees the chmod and the O_CREAT flag */
 	int reads = argc > 1 && strcmp(argv[1], "bpf_reads") == 0;
 	int bpf = reads || (argc > 1 && strcmp(argv[1], "bpf") == 0);
+	int uring = 0; /* io_uring rings can be made here */
 	const char *chmod_action = bpf ? "chmod" : "attrib";
 	char pid[16];
 	const char *watch[10];
@@ -698,6 +749,7 @@ int main(int argc, char **argv)
 			goto uring_done;
 		}
 		close(fd);
+		uring = 1;
 	}
 	run(24, pid);
 	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/ur"), "Action", "create", NULL);
@@ -843,6 +895,37 @@ uring_done:
 	}
 	ft_pump(&t, 300);
 	FT_CHECK(ft_count(&t, "Action", "read", NULL) == (bpf ? 2 : 0));
+	if (uring) {
+		/* the same read through io_uring (bpf: at its completion, from
+		 * the descriptor or the fixed-file slot the open made), and a
+		 * log cut by an O_TRUNC open through a ring */
+		run(37, pid);
+		if (bpf) {
+			e = ft_wait(&t, 3000, "TargetFilename", P("etc/secret"), "Action", "read",
+				    "IoUring", "true", NULL);
+			FT_CHECK(e != NULL);
+			ft_expect(e, "ProcessId", pid);
+			ft_expect(e, "Image", img);
+			e = ft_wait(&t, 3000, "TargetFilename", P("log/ut.log"), "Action", "write",
+				    "Truncated", "true", NULL);
+			FT_CHECK(e != NULL);
+			ft_expect(e, "IoUring", "true");
+			ft_expect(e, "ProcessId", pid);
+		}
+		ft_pump(&t, 300);
+		/* both opens of the "r:" file; the open for writing only and
+		 * the log the open made: not reported */
+		if (bpf) {
+			e = ft_wait(&t, 3000, "TargetFilename", P("etc/secret"), "Action", "read",
+				    "IoUring", "submitted", NULL);
+			FT_CHECK(e != NULL);
+			ft_expect(e, "ProcessId", pid);
+		}
+		FT_CHECK(ft_count(&t, "Action", "read", NULL) == (bpf ? 5 : 0));
+		FT_CHECK(ft_count(&t, "Action", "read", "IoUring", "true", NULL) == (bpf ? 2 : 0));
+		FT_CHECK(ft_count(&t, "TargetFilename", P("log/ut.log"), NULL) == (bpf ? 1 : 0));
+		FT_CHECK(ft_count(&t, "TargetFilename", P("log/un.log"), NULL) == 0);
+	}
 
 	/* a "d:" tree: what loses content only (fanotify: deletes and moves;
 	 * it cannot tell a truncation from a write) */
