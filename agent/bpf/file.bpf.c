@@ -651,9 +651,10 @@ struct io_cqe___ym {
 	__s32 res;
 } __attribute__((preserve_access_index));
 
-/* the ring's table of registered ("fixed") files: newer kernels keep
- * an array of nodes (data.nodes), older ones (6.1) of io_fixed_file (files);
- * both keep the file's address in file_ptr with flags in its low bits */
+/* the ring's table of registered ("fixed") files: an array of nodes in
+ * newer kernels (data.nodes), of io_fixed_file in older ones such as 6.1
+ * (files); either holds the file's address in file_ptr, flags in its low
+ * bits */
 struct io_rsrc_node___ym {
 	unsigned long file_ptr;
 } __attribute__((preserve_access_index));
