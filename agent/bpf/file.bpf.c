@@ -884,7 +884,8 @@ int BPF_PROG(file_uring_submit, void *req)
 /* The file an open through a ring made (res: its result): a descriptor of
  * the submitter's (the completion runs in one of its threads: io_uring's
  * workers share its descriptor table), or a slot of the ring's fixed-file
- * table (file_slot; IORING_FILE_INDEX_ALLOC: the slot is the result). 0
+ * table (file_slot; IORING_FILE_INDEX_ALLOC: the slot is the result;
+ * below the table's size, at most 2^20 slots: IORING_MAX_FIXED_FILES). 0
  * when not found. */
 static __always_inline struct file *uring_open_file(struct io_kiocb___ym *q, struct io_open___ym *o,
 						    int res)
@@ -904,14 +905,14 @@ static __always_inline struct file *uring_open_file(struct io_kiocb___ym *q, str
 					 *n = 0;
 
 		if (idx >= BPF_CORE_READ(ctx, file_table.data.nr) || !nodes ||
-		    bpf_core_read(&n, sizeof(n), &nodes[idx & 0xffff]) || !n)
+		    bpf_core_read(&n, sizeof(n), &nodes[idx & 0xfffff]) || !n)
 			return 0;
 		p = BPF_CORE_READ(n, file_ptr);
 	} else if (bpf_core_field_exists(ctx->file_table.files)) {
 		struct io_fixed_file___ym *files = BPF_CORE_READ(ctx, file_table.files);
 
 		if (idx >= BPF_CORE_READ(ctx, nr_user_files) || !files ||
-		    bpf_core_read(&p, sizeof(p), &files[idx & 0xffff].file_ptr))
+		    bpf_core_read(&p, sizeof(p), &files[idx & 0xfffff].file_ptr))
 			return 0;
 	}
 	return (struct file *)(p & ~7ul);
