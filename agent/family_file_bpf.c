@@ -129,20 +129,30 @@ static void fb_reads_set(struct family *f)
 	__atomic_store_n(&f->skel->bss->read_n, n, __ATOMIC_RELEASE);
 }
 
-/* The "r:" entry whose file path names (the same inode on the same
- * device, as an open follows it: a hard link, a symbolic link or "..", not
- * only the entry's own spelling), or -1. */
+/* The "r:" entry whose file path names, by the identity the kernel side
+ * compares (fb_reads_set: the inode last given it, and the device of the
+ * file's mount), so a hard link, a symbolic link or ".." names it too; -1
+ * when none. The mount's device is looked up only for an inode that
+ * matches. */
 static int fb_read_slot(const struct family *f, const char *path)
 {
-	struct statx a, b;
+	struct statx sx;
+	uint32_t dev = 0;
 
-	if (statx(AT_FDCWD, path, 0, STATX_INO, &a) != 0 || !(a.stx_mask & STATX_INO))
+	if (f->skel == NULL || f->skel->bss == NULL ||
+	    statx(AT_FDCWD, path, 0, STATX_INO | STATX_MNT_ID, &sx) != 0 ||
+	    !(sx.stx_mask & STATX_INO) || sx.stx_ino == 0)
 		return -1;
-	for (size_t i = 0; i < f->watch.nreads && i < FILE_READS; i++)
-		if (statx(AT_FDCWD, f->watch.reads[i].path, 0, STATX_INO, &b) == 0 &&
-		    (b.stx_mask & STATX_INO) && a.stx_ino == b.stx_ino &&
-		    a.stx_dev_major == b.stx_dev_major && a.stx_dev_minor == b.stx_dev_minor)
+	for (size_t i = 0; i < f->watch.nreads && i < FILE_READS; i++) {
+		if (f->read_ino[i] != sx.stx_ino)
+			continue;
+		if (dev == 0 && (sx.stx_mask & STATX_MNT_ID))
+			dev = fb_mount_dev(sx.stx_mnt_id);
+		if (dev == 0) /* a kernel without mount ids (before 5.8) */
+			dev = fb_kdev(sx.stx_dev_major, sx.stx_dev_minor);
+		if (dev == f->skel->bss->read_dev[i])
 			return (int)i;
+	}
 	return -1;
 }
 
