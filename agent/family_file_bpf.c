@@ -4,7 +4,12 @@
  * /proc/PID/cwd or /proc/PID/fd/N when the record is read: a process that
  * changed directory, closed the descriptor or exited meanwhile is then
  * resolved wrongly or not at all (such records are counted in drops).
- * Paths are taken as the caller wrote them: no symlink or ".." resolution. */
+ * An open that can write is named by the file it made or opened when the
+ * kernel finds that below a prefix's folder by identity (its path walked
+ * from the descriptor: a name through ".." or a symbolic link to a folder
+ * says where the file is); other calls are taken as written, a path
+ * through ".." resolved here (fb_canon), one through a symbolic link to a
+ * folder not seen (docs/sensors.md). */
 #include "family_file_bpf.h"
 #include "err.h"
 #include "family_bpf_util.h"
@@ -52,9 +57,16 @@ struct family {
 	struct file_rec rec;
 	char target[FB_PATH], source[FB_PATH], mode[8], owner[32], pidbuf[FAMILY_UTIL_U64_MAX];
 	char uidbuf[FAMILY_UTIL_U64_MAX];
+	char canon[FB_PATH]; /* fb_canon's folder */
+	char alt[FB_PATH];   /* an open's path as written, beside its name by identity */
 	char atime_s[32], mtime_s[32], size_s[24], mflags[96], mntns_s[24];
 	uint32_t mnt_ns; /* the agent's mount namespace (inode of /proc/self/ns/mnt), or 0 */
 	uint64_t read_ino[FILE_READS]; /* "r:" files as last given to the kernel */
+	/* the kernel prefixes (fb_prefixes), and their folders' inodes as
+	 * last given to the kernel (dir_ino) */
+	struct file_prefix pre[FILE_PREFIXES];
+	size_t npre;
+	uint64_t dir_ino[FILE_PREFIXES];
 };
 
 /* A device number as the kernel's dev_t holds it (MKDEV: 12 bits of major,
@@ -89,6 +101,63 @@ static uint32_t fb_mount_dev(uint64_t mnt_id)
 	return dev;
 }
 
+/* The identity the kernel compares of what path names (following links):
+ * its inode number, and the device of its mount (fb_mount_dev) unless the
+ * inode is known already (*ino == known: *dev is left alone). 0, or -1
+ * when path names nothing. */
+static int fb_ident(const char *path, uint64_t known, uint64_t *ino, uint32_t *dev)
+{
+	struct statx sx;
+
+	if (statx(AT_FDCWD, path, 0, STATX_INO | STATX_MNT_ID, &sx) != 0 ||
+	    !(sx.stx_mask & STATX_INO) || sx.stx_ino == 0)
+		return -1;
+	*ino = sx.stx_ino;
+	if (*ino == known)
+		return 0;
+	*dev = 0;
+	if (sx.stx_mask & STATX_MNT_ID)
+		*dev = fb_mount_dev(sx.stx_mnt_id);
+	if (*dev == 0) /* a kernel without mount ids (before 5.8) */
+		*dev = fb_kdev(sx.stx_dev_major, sx.stx_dev_minor);
+	return 0;
+}
+
+/* Gives the kernel the inode and device of each kernel prefix's folder
+ * (at the start, and at each tick those made or replaced since: ~/.ssh of
+ * an account that had none), for the opens whose path as written misses
+ * the prefixes (file.bpf.c: dir_ino). A folder not there is 0. */
+static void fb_dirs_set(struct family *f)
+{
+	uint32_t n = 0;
+
+	if (f->skel == NULL || f->skel->bss == NULL)
+		return;
+	for (size_t i = 0; i < f->npre && i < FILE_PREFIXES; i++) {
+		char p[FILE_PREFIX_MAX + 1];
+		uint64_t ino = 0;
+		uint32_t dev = 0;
+
+		memcpy(p, f->pre[i].p, f->pre[i].len);
+		p[f->pre[i].len] = '\0';
+		/* a prefix cut at FILE_PREFIX_MAX may end inside a name */
+		if (f->pre[i].len == 0 || p[f->pre[i].len - 1] != '/' ||
+		    fb_ident(p, f->dir_ino[i], &ino, &dev) != 0)
+			ino = 0;
+		if (ino != 0 && ino == f->dir_ino[i]) {
+			n = (uint32_t)i + 1;
+			continue;
+		}
+		__atomic_store_n(&f->skel->bss->dir_ino[i], 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&f->skel->bss->dir_dev[i], dev, __ATOMIC_RELEASE);
+		__atomic_store_n(&f->skel->bss->dir_ino[i], ino, __ATOMIC_RELEASE);
+		f->dir_ino[i] = ino;
+		if (ino != 0)
+			n = (uint32_t)i + 1;
+	}
+	__atomic_store_n(&f->skel->bss->dir_n, n, __ATOMIC_RELEASE);
+}
+
 /* Gives the kernel the inode and device of each "r:" file (at the start,
  * and at each tick the ones replaced since: passwd and vipw write a new
  * file and rename it over the old one). A file not there is slot 0, looked
@@ -100,22 +169,14 @@ static void fb_reads_set(struct family *f)
 	if (f->skel == NULL || f->skel->bss == NULL)
 		return;
 	for (size_t i = 0; i < f->watch.nreads && i < FILE_READS; i++) {
-		struct statx sx;
 		uint64_t ino = 0;
 		uint32_t dev = 0;
 
-		if (statx(AT_FDCWD, f->watch.reads[i].path, 0, STATX_INO | STATX_MNT_ID, &sx) ==
-			0 &&
-		    (sx.stx_mask & STATX_INO)) {
-			ino = sx.stx_ino;
-			if (ino == f->read_ino[i]) {
-				n = (uint32_t)i + 1;
-				continue;
-			}
-			if (sx.stx_mask & STATX_MNT_ID)
-				dev = fb_mount_dev(sx.stx_mnt_id);
-			if (dev == 0) /* a kernel without mount ids (before 5.8) */
-				dev = fb_kdev(sx.stx_dev_major, sx.stx_dev_minor);
+		if (fb_ident(f->watch.reads[i].path, f->read_ino[i], &ino, &dev) != 0)
+			ino = 0;
+		if (ino != 0 && ino == f->read_ino[i]) {
+			n = (uint32_t)i + 1;
+			continue;
 		}
 		/* the program reads these while they change: no match until
 		 * both are the new file's (stores in this order) */
@@ -231,13 +292,34 @@ static int fb_kdir(const char *p, uint16_t dir_len, char *out, size_t outsz)
 }
 
 /* The record's path (target: 1, source: 2) made absolute. */
-static int fb_path(const struct file_rec *r, int which, char *out, size_t outsz)
+static int fb_path(const struct family *f, const struct file_rec *r, int which, char *out,
+		   size_t outsz)
 {
 	const char *p = which == 1 ? r->path : r->path2;
 	int32_t dirfd = which == 1 ? r->dirfd : r->dirfd2;
 	uint32_t rel = which == 1 ? FILE_F_REL1 : FILE_F_REL2;
 	uint32_t kdir = which == 1 ? FILE_F_KDIR1 : FILE_F_KDIR2;
 
+	if (which == 1 &&
+	    (r->flags & (FILE_F_IDDIR | FILE_F_KDIR1)) == (FILE_F_IDDIR | FILE_F_KDIR1)) {
+		/* an open's file below the prefix folder id_slot, found by
+		 * identity: that folder's name as the watched entries
+		 * write it (a link to it, a bind mount, a container's view
+		 * of it are other names), and the file's components below
+		 * it */
+		char below[FB_PATH];
+		size_t pl;
+		int w;
+
+		if (r->id_slot >= f->npre || r->id_slot >= FILE_PREFIXES ||
+		    kpath_join(p, r->dir_len, below, sizeof(below)) == 0)
+			return YM_E_PARSE;
+		pl = f->pre[r->id_slot].len;
+		if (pl > 0 && f->pre[r->id_slot].p[pl - 1] == '/')
+			pl--; /* "/etc/" + "/cron.d/x" */
+		w = snprintf(out, outsz, "%.*s%s", (int)pl, f->pre[r->id_slot].p, below);
+		return w > 0 && (size_t)w < outsz ? 0 : YM_E_TOOBIG;
+	}
 	if (which == 1 && (r->flags & FILE_F_FD1)) {
 		/* fchmod, fchown: the descriptor's file, its own components
 		 * leaf first (its name, then its folder's), else what
@@ -253,6 +335,85 @@ static int fb_path(const struct file_rec *r, int which, char *out, size_t outsz)
 	if ((r->flags & rel) && (r->flags & kdir))
 		return fb_kdir(p, which == 1 ? r->dir_len : r->dir2_len, out, outsz);
 	return fb_resolve((int32_t)r->pid, dirfd, r->flags & rel, p, out, outsz);
+}
+
+/* path (absolute) without "." and ".." components and repeated '/',
+ * lexically: "a/.." taken as nothing, which a link named a is not. */
+static void fb_lexical(char *path)
+{
+	size_t o = 0, i = 0;
+
+	while (path[i] != '\0') {
+		size_t j;
+
+		while (path[i] == '/')
+			i++;
+		j = i;
+		while (path[j] != '\0' && path[j] != '/')
+			j++;
+		if (j - i == 2 && path[i] == '.' && path[i + 1] == '.') {
+			while (o > 0 && path[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--; /* the '/' before the name dropped */
+		} else if (j > i && !(j - i == 1 && path[i] == '.')) {
+			path[o++] = '/';
+			memmove(path + o, path + i, j - i);
+			o += j - i;
+		}
+		i = j;
+	}
+	if (o == 0)
+		path[o++] = '/';
+	path[o] = '\0';
+}
+
+/* A path as written with "." or ".." components or "//" ("/tmp/../etc/cron.d/x",
+ * a relative "../etc/x" joined to its folder), which the watched paths'
+ * prefixes cannot be compared with: its folder resolved by the file
+ * system now (realpath: symbolic links followed, as the call followed
+ * them; a link swapped since resolves as it is now), its last name kept;
+ * lexically when the folder is gone. Other paths are left as written. */
+static void fb_canon(struct family *f, char *path, size_t sz)
+{
+	size_t n = strlen(path);
+	char *slash, *base;
+
+	if (path[0] != '/' ||
+	    (strstr(path, "/./") == NULL && strstr(path, "/../") == NULL &&
+	     strstr(path, "//") == NULL && !(n >= 2 && strcmp(path + n - 2, "/.") == 0) &&
+	     !(n >= 3 && strcmp(path + n - 3, "/..") == 0)))
+		return;
+	slash = strrchr(path, '/');
+	base = slash + 1;
+	if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0 || *base == '\0') {
+		base = path + n; /* the whole path is the folder */
+		slash = base;
+	}
+	if (slash == path) {
+		util_strlcpy(f->canon, "/", sizeof(f->canon));
+	} else {
+		char c = *slash;
+
+		*slash = '\0';
+		if (realpath(path, f->canon) == NULL) {
+			*slash = c;
+			fb_lexical(path);
+			return;
+		}
+		*slash = c;
+	}
+	if (*base == '\0') {
+		util_strlcpy(path, f->canon, sz);
+		return;
+	}
+	n = strlen(f->canon);
+	if (snprintf(f->canon + n, sizeof(f->canon) - n, "%s%s", n == 1 ? "" : "/", base) >=
+	    (int)(sizeof(f->canon) - n)) {
+		fb_lexical(path);
+		return;
+	}
+	util_strlcpy(path, f->canon, sz);
 }
 
 /* secs since the epoch as RFC 3339 UTC ("2019-03-04T05:06:07Z") */
@@ -308,7 +469,7 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 		 * by its path (the file is not open yet at the submission) */
 		int slot;
 
-		if (fb_path(r, 1, f->target, sizeof(f->target)) != 0) {
+		if (fb_path(f, r, 1, f->target, sizeof(f->target)) != 0) {
 			f->unresolved++;
 			f->st.drops++;
 			return 0;
@@ -325,16 +486,38 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 			return 0;
 		}
 		util_strlcpy(f->target, f->watch.reads[r->mode].path, sizeof(f->target));
-	} else if (fb_path(r, 1, f->target, sizeof(f->target)) != 0 ||
+	} else if (fb_path(f, r, 1, f->target, sizeof(f->target)) != 0 ||
 		   ((r->action == FILE_REC_RENAME || r->action == FILE_REC_LINK) &&
-		    fb_path(r, 2, f->source, sizeof(f->source)) != 0)) {
+		    fb_path(f, r, 2, f->source, sizeof(f->source)) != 0)) {
 		f->unresolved++;
 		f->st.drops++;
 		return 0;
 	}
+	if (r->action != FILE_REC_READ) {
+		fb_canon(f, f->target, sizeof(f->target));
+		if (f->source[0] != '\0')
+			fb_canon(f, f->source, sizeof(f->source));
+	}
 	kind = r->action == FILE_REC_READ
 		   ? FAMILY_FILE_WATCH_FILE
 		   : family_file_watch_match(&f->watch, f->target, strlen(f->target));
+	/* an open named by identity, and as written (path2): the name a
+	 * watched entry reports unconditionally, the real one first (a
+	 * link to a watched folder), else the written one (a link in a
+	 * watched folder to a file elsewhere: /etc/ld.so.preload ->
+	 * /dev/shm/x) */
+	if ((r->flags & FILE_F_IDDIR) && r->path2[0] != '\0' && kind != FAMILY_FILE_WATCH_TREE &&
+	    kind != FAMILY_FILE_WATCH_FILE && fb_path(f, r, 2, f->alt, sizeof(f->alt)) == 0) {
+		int ka;
+
+		fb_canon(f, f->alt, sizeof(f->alt));
+		ka = family_file_watch_match(&f->watch, f->alt, strlen(f->alt));
+		if (ka != 0 &&
+		    (kind == 0 || ka == FAMILY_FILE_WATCH_TREE || ka == FAMILY_FILE_WATCH_FILE)) {
+			util_strlcpy(f->target, f->alt, sizeof(f->target));
+			kind = ka;
+		}
+	}
 	if (f->source[0] != '\0')
 		kind2 = family_file_watch_match(&f->watch, f->source, strlen(f->source));
 	if (kind == 0 && kind2 == 0 &&
@@ -483,6 +666,8 @@ static int fb_prefixes(struct family *f)
 	for (uint32_t k = 0; k < FILE_PREFIXES; k++)
 		if (bpf_map_update_elem(fd, &k, &pre[k], BPF_ANY) != 0)
 			return YM_E_IO;
+	memcpy(f->pre, pre, sizeof(pre));
+	f->npre = np;
 	return 0;
 }
 
@@ -570,6 +755,7 @@ static int fb_start(const struct family_env *env, struct family **out)
 	if (rc != 0)
 		goto out;
 	fb_reads_set(f);
+	fb_dirs_set(f);
 	{
 		/* numbers of -1 (not on this architecture) are skipped */
 		static const struct sysx_call calls[] = {FILE_CALLS};
@@ -610,13 +796,15 @@ out:
 	return rc;
 }
 
-/* About once a second: "r:" files replaced since are given again. */
+/* About once a second: "r:" files and prefix folders made or replaced
+ * since are given again. */
 static int fb_tick(struct family *f, family_emit_fn emit, void *arg)
 {
 	(void)emit;
 	(void)arg;
 	if (f->watch.nreads != 0)
 		fb_reads_set(f);
+	fb_dirs_set(f);
 	return 0;
 }
 

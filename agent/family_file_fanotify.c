@@ -58,8 +58,9 @@ struct family {
 	uint8_t buf[FA_BUF];
 };
 
-/* path's file handle and file system id into d (not its path). */
-static int fa_handle_of(const char *path, struct fa_dir *d)
+/* path's file handle and file system id into d (not its path); follow: of
+ * what a symbolic link at path points to (fa_mark's). */
+static int fa_handle_of(const char *path, struct fa_dir *d, int follow)
 {
 	struct {
 		struct file_handle fh;
@@ -69,7 +70,7 @@ static int fa_handle_of(const char *path, struct fa_dir *d)
 	int mnt;
 
 	h.fh.handle_bytes = FA_HANDLE;
-	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt, 0) != 0)
+	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt, follow ? AT_SYMLINK_FOLLOW : 0) != 0)
 		return YM_E_UNSUPPORTED;
 	d->hlen = h.fh.handle_bytes;
 	d->htype = h.fh.handle_type;
@@ -95,17 +96,23 @@ static ssize_t fa_dir_find(const struct family *f, const struct fa_dir *key)
 	return -1;
 }
 
-static int fa_mark(struct family *f, const char *path)
+/* Marks folder path; follow: path may be a symbolic link to a folder (a
+ * watched entry as configured: "/opt/app/conf/" with /opt/app a link),
+ * marked and named by that path. Never for folders found inside the trees:
+ * a link made there (/etc/x -> /) must not mark what it points to. */
+static int fa_mark(struct family *f, const char *path, int follow)
 {
 	struct fa_dir *d = NULL, key;
 	struct stat st;
+	/* a folder swapped for a link after the lstat is not followed */
+	unsigned nofollow = follow ? 0 : FAN_MARK_DONT_FOLLOW;
 
 	if (f->quiesced)
 		return YM_E_UNSUPPORTED; /* stopping: a new folder is not marked */
 
-	if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+	if ((follow ? stat(path, &st) : lstat(path, &st)) != 0 || !S_ISDIR(st.st_mode))
 		return YM_E_NOTFOUND;
-	if (fa_handle_of(path, &key) != 0)
+	if (fa_handle_of(path, &key, follow) != 0)
 		return YM_E_UNSUPPORTED;
 	/* the same folder is marked once; a folder of that name made again
 	 * (rm -r ~/.ssh; mkdir ~/.ssh) is another inode, whose mark the old
@@ -130,7 +137,8 @@ static int fa_mark(struct family *f, const char *path)
 			      path, FAMILY_FILE_FANOTIFY_MARKS, (unsigned long long)f->unmarked);
 		return YM_E_TOOBIG;
 	}
-	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR, f->mask, AT_FDCWD, path) != 0) {
+	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR | nofollow, f->mask, AT_FDCWD,
+			  path) != 0) {
 		if (errno != EINVAL || !(f->mask & FAN_RENAME))
 			return errno == EINVAL || errno == ENODEV || errno == EOPNOTSUPP ||
 				       errno == EXDEV
@@ -138,8 +146,8 @@ static int fa_mark(struct family *f, const char *path)
 				   : YM_E_IO;
 		/* before 5.17: no FAN_RENAME, so no old name */
 		f->mask = (f->mask & ~(uint64_t)FAN_RENAME) | FAN_MOVED_TO;
-		if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR, f->mask, AT_FDCWD,
-				  path) != 0)
+		if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR | nofollow, f->mask,
+				  AT_FDCWD, path) != 0)
 			return YM_E_UNSUPPORTED;
 	}
 	if (d == NULL) {
@@ -330,7 +338,8 @@ static void fa_mark_tree(struct family *f, const char *path, int depth, family_e
 	if (family_file_watch_match(&f->watch, path, n) == 0 &&
 	    !family_file_watch_leads_to(&f->watch, path, n))
 		return;
-	if (fa_mark(f, path) != 0 || depth >= FA_DEPTH)
+	/* emit NULL, depth 0: a watched entry's own folder, at the start */
+	if (fa_mark(f, path, depth == 0 && emit == NULL) != 0 || depth >= FA_DEPTH)
 		return;
 	d = opendir(path);
 	if (d == NULL)
@@ -383,7 +392,7 @@ static void fa_dir_renamed(struct family *f, const char *from, const char *to)
 		struct fa_dir key;
 		ssize_t i;
 
-		if (fa_handle_of(to, &key) != 0 || (i = fa_dir_find(f, &key)) < 0)
+		if (fa_handle_of(to, &key, 0) != 0 || (i = fa_dir_find(f, &key)) < 0)
 			return;
 		from = f->dirs[i].path;
 	}
@@ -607,12 +616,12 @@ static int fa_start(const struct family_env *env, struct family **out)
 			       slash != dir) {
 				*slash = '\0';
 				if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-					(void)fa_mark(f, dir);
+					(void)fa_mark(f, dir, 1);
 					break;
 				}
 			}
 		} else {
-			(void)fa_mark(f, dir); /* a missing folder is not watched */
+			(void)fa_mark(f, dir, 1); /* a missing folder is not watched */
 		}
 	}
 	/* a home made after the start (useradd -m): /home itself is marked,
@@ -620,7 +629,7 @@ static int fa_start(const struct family_env *env, struct family **out)
 	 * (fa_event; family_file_watch_leads_to names every home) */
 	for (size_t i = 0; i < f->watch.nrel; i++) {
 		if (family_file_watch_is_tree(f->watch.rel[i].kind)) {
-			(void)fa_mark(f, "/home");
+			(void)fa_mark(f, "/home", 1);
 			break;
 		}
 	}

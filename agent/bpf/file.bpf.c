@@ -8,9 +8,13 @@
  * absolute path starts with one of the prefixes in the map "prefixes" (at
  * most FILE_PREFIXES, compared in a bounded bpf_loop). Relative paths are
  * sent as they are, for the loader to resolve and filter. Opens count only
- * with O_WRONLY, O_RDWR, O_CREAT or O_TRUNC. link, linkat, symlink and
- * symlinkat count too: a new name in a watched folder is a file made there
- * (a cron job, a unit, a key hard-linked or symlinked in); so do fchmod and
+ * with O_WRONLY, O_RDWR, O_CREAT or O_TRUNC; their file is first compared
+ * with the prefixes' folders by identity (dir_ino: any name that led to
+ * it, "..", a symbolic link to a folder, a bind mount), and one below them
+ * is sent named by that folder and its components below it. Other calls
+ * with a path through ".." that misses the prefixes are sent for the
+ * loader to resolve. link, linkat, symlink and symlinkat count too: a new name in a watched folder
+ * is a file made there (a cron job, a unit, a key hard-linked or symlinked in); so do fchmod and
  * fchown, the file's path walked from the descriptor, and utime, utimes,
  * futimesat and utimensat when they set given times (a file dated to look
  * old), not "now" (touch). A failed reserve
@@ -58,9 +62,17 @@ __u64 read_ino[FILE_READS] = {};
 __u32 read_dev[FILE_READS] = {};
 __u32 read_n = 0;
 
+/* The kernel prefixes' folders by identity (inode number and dev_t),
+ * written by the loader as read_ino: an open that can write is sent when
+ * the file it made or opened lies below one of these, whatever name led
+ * to it (by_identity). dir_n last; 0: none known. */
+__u64 dir_ino[FILE_PREFIXES] = {};
+__u32 dir_dev[FILE_PREFIXES] = {};
+__u32 dir_n = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 512 << 10); /* 576-byte records: ~900 */
+	__uint(max_entries, 512 << 10); /* 600-byte records: ~870 */
 } events SEC(".maps");
 
 YM_BPF_DROPS_MAP(1);
@@ -246,6 +258,240 @@ static __always_inline void put_fd_path(struct file_rec *r, __s32 fd)
 	r->dir_len = (__u16)w;
 }
 
+/* One step up from a file towards its file system's root, and on from
+ * where that root is mounted (not from a mount's root that is a folder of
+ * its file system: a bind mount of /etc/cron.d, a container's view of
+ * the host's /etc, is walked up to /etc as the file system holds it): 1
+ * to stop, with up->hit set when the folder is one of
+ * dir_ino/dir_dev (its slot in up->slot, its dentry in up->top). The walk
+ * starts at the file's folder: the file's own inode number may be one a
+ * watched folder removed within the last tick had (the number reused, the
+ * slot not given again yet). No count of the steps: a
+ * counter the caller then branches on would be precise, and the verifier
+ * would follow the callback once per value of it. */
+struct up {
+	struct dentry *d;
+	struct mount *mnt;
+	struct dentry *top;
+	__u32 hit, slot;
+};
+
+static __always_inline long up_step_do(struct up *u, int direct)
+{
+	struct dentry *d = u->d, *parent, *mroot;
+	struct mount *mnt = u->mnt, *dm = mnt, *mp;
+	struct inode *in;
+	__u64 ino;
+
+	if (!d)
+		return 1;
+	if (direct) {
+		d = bpf_rdonly_cast(d, bpf_core_type_id_kernel(struct dentry));
+		dm = bpf_rdonly_cast(mnt, bpf_core_type_id_kernel(struct mount));
+		parent = d->d_parent;
+		mroot = dm->mnt.mnt_root;
+		in = d->d_inode;
+		ino = in->i_ino;
+	} else {
+		parent = BPF_CORE_READ(d, d_parent);
+		mroot = BPF_CORE_READ(mnt, mnt.mnt_root);
+		in = BPF_CORE_READ(d, d_inode);
+		ino = BPF_CORE_READ(in, i_ino);
+	}
+	for (__u32 i = 0; i < FILE_PREFIXES; i++) {
+		if (i < dir_n && dir_ino[i] == ino && ino) {
+			__u32 dev = direct ? in->i_sb->s_dev : BPF_CORE_READ(in, i_sb, s_dev);
+
+			if (dir_dev[i] == dev) {
+				u->hit = 1;
+				u->slot = i;
+				u->top = u->d;
+				return 1;
+			}
+		}
+	}
+	if (d == parent) {
+		mp = direct ? dm->mnt_parent : BPF_CORE_READ(mnt, mnt_parent);
+		if (mp != mnt && d == mroot) {
+			u->d = direct ? dm->mnt_mountpoint : BPF_CORE_READ(mnt, mnt_mountpoint);
+			u->mnt = mp;
+			return 0;
+		}
+		return 1; /* the root */
+	}
+	u->d = parent;
+	return 0;
+}
+
+static long up_step(__u32 i, void *arg)
+{
+	return up_step_do(arg, 0);
+}
+
+static long up_step_dl(__u32 i, void *arg)
+{
+	return up_step_do(arg, 1);
+}
+
+/* Whether file f lies below one of the folders of dir_ino (any name led
+ * to it): 1 with u filled (the folder's slot and dentry), else 0. direct
+ * (a constant): plain loads, as path_step_do. */
+static __always_inline int under_watched_dir(struct file *f, int direct, struct up *u)
+{
+	struct vfsmount *vm;
+
+	if (!f || !dir_n)
+		return 0;
+	if (direct) {
+		struct file *df = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+
+		u->d = df->f_path.dentry->d_parent;
+		vm = df->f_path.mnt;
+	} else {
+		u->d = BPF_CORE_READ(f, f_path.dentry, d_parent);
+		vm = BPF_CORE_READ(f, f_path.mnt);
+	}
+	if (!u->d || !vm)
+		return 0;
+	u->mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt);
+	u->top = 0;
+	u->hit = u->slot = 0;
+	bpf_loop(FILE_DIR_DEPTH, direct ? up_step_dl : up_step, u, 0);
+	return u->hit;
+}
+
+/* the walk of by_identity: up_step's, writing each component (leaf
+ * first, as path_step_do), up to the folder found (top) */
+struct below {
+	struct walk w;
+	struct dentry *top;
+};
+
+static long below_step(__u32 i, void *arg)
+{
+	struct below *b = arg;
+	struct walk *w = &b->w;
+	struct dentry *d = w->d, *parent;
+	struct mount *mnt = w->mnt;
+	__u32 mask = 0;
+	char *data = walk_buf(w->buf, &mask);
+	long n;
+
+	if (!data || !d)
+		return 1;
+	if (d == b->top) {
+		w->d = 0;
+		return 1;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == parent) {
+		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (mp == mnt || d != BPF_CORE_READ(mnt, mnt.mnt_root)) {
+			w->trunc = 1; /* not found again */
+			return 1;
+		}
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mp;
+		return 0;
+	}
+	if (w->off - w->start + YM_WALK_NAME_MAX > w->lim) {
+		w->trunc = 1;
+		return 1;
+	}
+	n = bpf_probe_read_kernel_str(&data[w->off & mask], YM_WALK_NAME_MAX,
+				      BPF_CORE_READ(d, d_name.name));
+	if (n <= 0) {
+		w->trunc = 1;
+		return 1;
+	}
+	w->off += (__u32)n;
+	w->d = parent;
+	return 0;
+}
+
+/* An open that can write, found below the watched folder u->slot by
+ * identity (under_watched_dir): named by that folder and its components
+ * below it (walked again up to it, leaf first into r->path:
+ * FILE_F_IDDIR), whatever name the caller used (relative, through "..",
+ * a symbolic link to a folder, a bind mount, another mount namespace's
+ * view). fd: the descriptor, or -1 (a ring's fixed-file slot: none to
+ * read /proc by if the components do not fit). */
+static __always_inline void by_identity(struct file_rec *r, struct file *f, __s32 fd,
+					const struct up *u)
+{
+	struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
+	struct below b = {
+	    .w =
+		{
+		    .buf = 0,
+		    .lim = FILE_PATH_MAX + YM_WALK_NAME_MAX - 1,
+		    .d = BPF_CORE_READ(f, f_path.dentry),
+		    .mnt = (void *)vm - bpf_core_field_offset(struct mount, mnt),
+		},
+	    .top = u->top,
+	};
+	__u32 mask = 0;
+	char *s;
+
+	r->flags &= ~(FILE_F_REL1 | FILE_F_KDIR1 | FILE_F_TRUNC1);
+	r->flags |= FILE_F_REL1 | FILE_F_FD1 | FILE_F_IDDIR;
+	r->dirfd = fd;
+	r->dir_len = 0;
+	r->id_slot = u->slot;
+	r->path[0] = 0;
+	s = walk_buf(0, &mask);
+	if (!s || !vm || !b.w.d || !b.top)
+		return;
+	bpf_loop(FILE_DIR_DEPTH, below_step, &b, 0);
+	/* stopped at the folder (w.d 0), every component written */
+	if (b.w.trunc || b.w.d || b.w.off == 0 || b.w.off > FILE_PATH_MAX ||
+	    bpf_probe_read_kernel(r->path, FILE_PATH_MAX, s) != 0)
+		return;
+	r->flags |= FILE_F_KDIR1;
+	r->dir_len = (__u16)b.w.off;
+}
+
+/* A path with a ".." component ("/tmp/../etc/cron.d/x"): one that misses
+ * the prefixes as written but may lead under them. Scanned only for calls
+ * that give no file to compare by identity (renames, links, unlinks,
+ * chmod, chown...); the loader resolves the folder. The callback reads a
+ * copy in the walk's scratch buffer (a pointer in its context would not
+ * do: pathwalk.h). */
+static long dots_step(__u32 i, void *arg)
+{
+	int *hit = arg;
+	__u32 mask = 0;
+	char *s = walk_buf(0, &mask);
+
+	if (!s || i + 3 >= FILE_PATH_MAX)
+		return 1;
+	i &= mask; /* for the verifier: the buffer holds mask + 1 + YM_WALK_NAME_MAX */
+	if (s[i] == 0)
+		return 1;
+	if (s[i] == '/' && s[i + 1] == '.' && s[i + 2] == '.' &&
+	    (s[i + 3] == '/' || s[i + 3] == 0)) {
+		*hit = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline int has_dotdot(const char *p)
+{
+	__u32 mask = 0;
+	char *s;
+	int hit = 0;
+
+	if (p[0] != '/')
+		return 0; /* relative: sent anyway */
+	s = walk_buf(0, &mask);
+	if (!s || bpf_probe_read_kernel(s, FILE_PATH_MAX, p) != 0)
+		return 0;
+	bpf_loop(FILE_PATH_MAX, dots_step, &hit, 0);
+	return hit;
+}
+
 /* reads a path (user memory, or the kernel's with kern) into dst; sets the relative/cut flags; 1
  * when it falls under a prefix or is relative (the loader decides), else 0. A relative path's
  * folder is resolved here (put_dir): kdir set in *flags and its length in *dir_len. */
@@ -288,6 +534,7 @@ static __always_inline void rec_init(struct file_rec *r, __u64 id)
 	r->ts_ns = bpf_ktime_get_ns();
 	r->path2[0] = 0;
 	r->atime = r->mtime = FILE_TIME_KEEP;
+	r->id_slot = r->pad = 0;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 }
 
@@ -469,6 +716,27 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs, in
 			if (nf && !(BPF_CORE_READ(nf, f_mode) & FMODE_CREATED_))
 				r->flags |= FILE_F_OTRUNC;
 		}
+		/* the file it made or opened, by identity: below a watched
+		 * folder by whatever name (through "..", a symbolic link to
+		 * a folder, a bind mount), named from it; the path as
+		 * written goes too, in path2, when it falls under a prefix
+		 * (a symbolic link in a watched folder to a file elsewhere:
+		 * the loader takes the name that is watched) */
+		if (dir_n) {
+			struct file *nf = ym_fd_file(ret);
+			struct up u;
+			__s32 dfd = r->dirfd;
+
+			if (under_watched_dir(nf, direct, &u)) {
+				by_identity(r, nf, (__s32)ret, &u);
+				r->dirfd2 = dfd;
+				if (!read_path(r->path2, p1, 0, &r->flags, FILE_F_REL2,
+					       FILE_F_TRUNC2, dfd, FILE_F_KDIR2, &r->dir2_len))
+					r->path2[0] = 0;
+				bpf_ringbuf_submit(r, 0);
+				return 0;
+			}
+		}
 	} else if (nr == FILE_NR_RENAME || nr == FILE_NR_RENAMEAT || nr == FILE_NR_RENAMEAT2 ||
 		   nr == FILE_NR_LINK || nr == FILE_NR_LINKAT) {
 		/* (old, new), or (olddirfd, old, newdirfd, new) */
@@ -602,6 +870,12 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs, in
 	if (p2)
 		keep |= read_path(r->path2, p2, 0, &r->flags, FILE_F_REL2, FILE_F_TRUNC2, r->dirfd2,
 				  FILE_F_KDIR2, &r->dir2_len);
+	/* the rest gives no file to compare by identity: a path through
+	 * ".." is sent for the loader to resolve (one through a symbolic
+	 * link to a folder is not seen: docs/sensors.md) */
+	if (!keep && r->action != FILE_REC_MOUNT && r->action != FILE_REC_CREATE &&
+	    (r->action != FILE_REC_WRITE || (r->flags & FILE_F_TRUNCATE)))
+		keep = has_dotdot(r->path) || (p2 && has_dotdot(r->path2));
 	/* mounts are few: every one goes to the loader, which also reports
 	 * those on /proc (a process hidden) and of a device (a container
 	 * reaching the host's disk) */
@@ -863,6 +1137,17 @@ int BPF_PROG(file_uring_submit, void *req)
 	if (p2)
 		keep |= read_path(r->path2, p2, 1, &r->flags, FILE_F_REL2, FILE_F_TRUNC2, r->dirfd2,
 				  FILE_F_KDIR2, &r->dir2_len);
+	if ((op == IOU_OPENAT || op == IOU_OPENAT2) && dir_n && !(reqf & IOSQE_CQE_SKIP_SUCCESS)) {
+		/* its file, known at the completion, compared with the
+		 * watched folders there (file_sys's by identity); the path
+		 * as written counts only if that finds nothing */
+		r->flags |= FILE_F_BYID;
+		if (!keep)
+			r->flags |= FILE_F_NOSTR;
+		keep = 1;
+	} else if (!keep) {
+		keep = has_dotdot(r->path) || (p2 && has_dotdot(r->path2));
+	}
 	if (!keep)
 		return 0;
 	if (reqf & IOSQE_CQE_SKIP_SUCCESS) {
@@ -955,14 +1240,37 @@ int BPF_PROG(file_uring_complete, void *ring, void *req)
 	if (!r)
 		return 0;
 	if (res >= 0) {
-		/* O_TRUNC on a file that was there: cut, as through open(2) */
-		if (open && (fl & O_TRUNC)) {
-			struct file *nf = uring_open_file(q, o, res);
+		struct file *nf = open ? uring_open_file(q, o, res) : 0;
+		int send = 1;
+		struct up u;
 
-			if (nf && !(BPF_CORE_READ(nf, f_mode) & FMODE_CREATED_))
-				r->flags |= FILE_F_OTRUNC;
+		/* O_TRUNC on a file that was there: cut, as through open(2) */
+		if (nf && (fl & O_TRUNC) && !(BPF_CORE_READ(nf, f_mode) & FMODE_CREATED_))
+			r->flags |= FILE_F_OTRUNC;
+		if (r->flags & FILE_F_BYID) {
+			/* below a watched folder: named by it (by_identity;
+			 * a fixed-file slot has no descriptor: -1); else its
+			 * path as written, if that was kept */
+			if (under_watched_dir(nf, 0, &u)) {
+				/* the path as written to path2 (file_sys's) */
+				__u32 fl1 = r->flags;
+
+				r->path2[0] = 0;
+				if (!(fl1 & FILE_F_NOSTR) &&
+				    bpf_probe_read_kernel(r->path2, FILE_PATH_MAX, r->path) == 0) {
+					r->dirfd2 = r->dirfd;
+					r->dir2_len = r->dir_len;
+					r->flags |= ((fl1 & FILE_F_REL1) ? FILE_F_REL2 : 0) |
+						    ((fl1 & FILE_F_KDIR1) ? FILE_F_KDIR2 : 0) |
+						    ((fl1 & FILE_F_TRUNC1) ? FILE_F_TRUNC2 : 0);
+				}
+				by_identity(r, nf, BPF_CORE_READ(o, file_slot) ? -1 : res, &u);
+			} else if (r->flags & FILE_F_NOSTR) {
+				send = 0;
+			}
+			r->flags &= ~(FILE_F_BYID | FILE_F_NOSTR);
 		}
-		if (bpf_ringbuf_output(&events, r, sizeof(*r), 0) != 0)
+		if (send && bpf_ringbuf_output(&events, r, sizeof(*r), 0) != 0)
 			ym_count_drop(0);
 	}
 	if (bpf_map_delete_elem(&uring_pending, &key) == 0)

@@ -143,6 +143,18 @@ enum file_rec_action {
 /* an open with O_TRUNC of a file that was there (the open did not create
  * it: FMODE_CREATED not in the file's f_mode): its content was cut */
 #define FILE_F_OTRUNC 0x800u
+/* an open's file found below the prefix folder id_slot (dir_ino in
+ * file.bpf.c) by identity: with FILE_F_FD1 and FILE_F_KDIR1, path holds
+ * its components below that folder, leaf first (dir_len bytes); without
+ * FILE_F_KDIR1 (they did not fit) the loader reads /proc/PID/fd/N. path2
+ * (dirfd2, FILE_F_REL2, FILE_F_KDIR2) holds the path as written when it
+ * fell under a prefix too, else "" */
+#define FILE_F_IDDIR 0x4000u
+/* (the kernel side's own) an open through a ring kept until its
+ * completion to compare its file with the watched folders (dir_ino);
+ * FILE_F_NOSTR: its path as written fell under no prefix */
+#define FILE_F_BYID  0x1000u
+#define FILE_F_NOSTR 0x2000u
 
 /* files whose reads are reported (the loader's "r:" entries), by inode */
 #define FILE_READS 8
@@ -168,6 +180,8 @@ struct file_rec {
 	/* FILE_REC_TIMES: the access and modification times set, seconds
 	 * since the epoch; FILE_TIME_KEEP: not changed, FILE_TIME_NOW: now */
 	__s64 atime, mtime;
+	__u32 id_slot; /* FILE_F_IDDIR: the prefix folder the file is below */
+	__u32 pad;
 };
 
 struct file_prefix {
@@ -175,7 +189,7 @@ struct file_prefix {
 	char p[FILE_PREFIX_MAX];
 };
 
-_Static_assert(sizeof(struct file_rec) == 80 + 2 * FILE_PATH_MAX, "file_rec layout");
+_Static_assert(sizeof(struct file_rec) == 88 + 2 * FILE_PATH_MAX, "file_rec layout");
 _Static_assert(sizeof(struct file_prefix) == 4 + FILE_PREFIX_MAX, "file_prefix layout");
 
 #endif

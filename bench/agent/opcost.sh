@@ -8,13 +8,18 @@
 #          openat and openat2 (its /proc/PID/mem check; the process family
 #          alone, bpf; FILE_MODE=bpf (env) adds the file family, whose own
 #          program on the same tracepoints then shares their cost, and
-#          checks every read-only open against its "r:" files).
+#          checks every read-only open against its "r:" files);
+#   openw: an open for writing and close of a file outside the watched
+#          folders (OPENW_FILE, env: /var/cache/ym-opcost-w), one thread,
+#          against the file family (FILE_MODE, env: bpf) and the process
+#          family: the file family compares the file's folders with the
+#          watched ones, by identity, up to the root.
 # The workload runs SECONDS without the agent, then with it, PAIRS times
 # alternated; the figure is the median of the pairs' ns per operation, the
 # ratio the median of the pairs' ratios. Also the programs' own run time
 # (kernel statistics, on only for one extra run: they slow every program
 # run). JSON lines in the project's benchmark shape. Needs root.
-# Usage: bench/agent/opcost.sh BUILD_DIR uring|open [SECONDS (2)] ;
+# Usage: bench/agent/opcost.sh BUILD_DIR uring|open|openw [SECONDS (2)] ;
 #   PAIRS (env, 1-9, 3)
 set -u
 build=${1:-build/release}
@@ -36,8 +41,15 @@ open)
 	args=(--mode process=bpf --mode network=off --mode "file=${FILE_MODE:-off}" --mode dns=off
 		--mode auth=off --mode auditd=off)
 	;;
+openw)
+	gen=openloop metric=openw_op_ns wl=open_write_close progs_re="proc_sys file_sys" warn=W3310
+	wfile=${OPENW_FILE:-/var/cache/ym-opcost-w}
+	gargs=("$wfile" w)
+	args=(--mode process=bpf --mode network=off --mode "file=${FILE_MODE:-bpf}" --mode dns=off
+		--mode auth=off --mode auditd=off)
+	;;
 *)
-	echo '{"bench":"agent","error":"usage: opcost.sh BUILD_DIR uring|open [SECONDS]"}'
+	echo '{"bench":"agent","error":"usage: opcost.sh BUILD_DIR uring|open|openw [SECONDS]"}'
 	exit 1
 	;;
 esac
@@ -45,19 +57,24 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo '{"bench":"agent","error":"needs root (eBPF)"}'
 	exit 0
 fi
-if ! "$LAB_BIN/$gen" 0.1 >/dev/null 2>&1; then
+if [ -n "${wfile:-}" ] && [ ! -e "$wfile" ]; then
+	: >"$wfile" || exit 1
+	made=$wfile
+	trap 'rm -f "$made"' EXIT
+fi
+if ! "$LAB_BIN/$gen" 0.1 ${gargs[@]+"${gargs[@]}"} >/dev/null 2>&1; then
 	echo "{\"bench\":\"agent\",\"error\":\"$gen does not run here (io_uring: kernel.io_uring_disabled?)\"}"
 	exit 0
 fi
 LAB_DIR=$(mktemp -d /tmp/ym-bench-opcost.XXXXXX)
-trap 'sysctl -qw kernel.bpf_stats_enabled=0; lab_stop; rm -rf "$LAB_DIR"' EXIT
+trap 'sysctl -qw kernel.bpf_stats_enabled=0; lab_stop; rm -rf "$LAB_DIR"; [ -z "${made:-}" ] || rm -f "$made"' EXIT
 lab_start >/dev/null 2>&1 || {
 	echo '{"bench":"agent","error":"lab did not start"}'
 	exit 0
 }
 lab_agent_stop
 lab_server_stop
-ns() { "$LAB_BIN/$gen" "$secs" | awk '{print $3}'; }
+ns() { "$LAB_BIN/$gen" "$secs" ${gargs[@]+"${gargs[@]}"} | awk '{print $3}'; }
 med() { sort -g | awk '{v[++n] = $1} END {printf "%.3f", (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2}'; }
 base="" with="" ratios=""
 for i in $(seq 1 "$pairs"); do
@@ -74,7 +91,7 @@ for i in $(seq 1 "$pairs"); do
 	a=$(ns)
 	[ "$i" -eq "$pairs" ] && {
 		sysctl -qw kernel.bpf_stats_enabled=1
-		"$LAB_BIN/$gen" "$secs" >/dev/null
+		"$LAB_BIN/$gen" "$secs" ${gargs[@]+"${gargs[@]}"} >/dev/null
 		progs=$(bpftool prog show -j | RE=$progs_re python3 -c '
 import json, os, sys
 for p in json.load(sys.stdin):

@@ -4,7 +4,9 @@
  * a file read-only (openat, AT_FDCWD) and closes it, for SECONDS. A
  * read-only open of a small file is the cheapest open there is, so the
  * added share is the largest an open can see.
- * Usage: openloop [SECONDS (2)] [FILE (/etc/hostname)]; prints
+ * With "w" after FILE the open is for writing (O_WRONLY): the file
+ * family's programs then compare it with the watched folders.
+ * Usage: openloop [SECONDS (2)] [FILE (/etc/hostname)] [w]; prints
  * "OPS SECONDS NS_PER_OP". */
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,16 +26,17 @@ int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? strtod(argv[1], NULL) : 2, t0, t;
 	const char *path = argc > 2 ? argv[2] : "/etc/hostname";
+	int flags = argc > 3 && argv[3][0] == 'w' ? O_WRONLY : O_RDONLY;
 	long ops = 0;
 
 	if (!(secs > 0)) {
-		fprintf(stderr, "usage: openloop [SECONDS] [FILE]\n");
+		fprintf(stderr, "usage: openloop [SECONDS] [FILE] [w]\n");
 		return 2;
 	}
 	t0 = now_s();
 	do {
 		for (int i = 0; i < 256; i++) {
-			int fd = openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+			int fd = openat(AT_FDCWD, path, flags | O_CLOEXEC);
 
 			if (fd < 0) {
 				perror("openloop: open");

@@ -400,6 +400,61 @@ static pid_t act(int step)
 			_exit(55);
 		break;
 	}
+	case 38:
+	case 39: {
+		/* watched files named another way: through ".." and through
+		 * a symbolic link to a watched folder (absolute, relative;
+		 * step 39 through a ring), a rename through "..", a bind
+		 * mount; a write through a link to a folder that is not
+		 * watched */
+		int fd;
+
+		if (symlink(P("etc/cron.d"), P("other/lnk")) != 0 ||
+		    symlink(P("other"), P("other/lnk2")) != 0 || chdir(P("other")) != 0)
+			_exit(60);
+		if (step == 39) {
+			if ((fd = uring_path(IORING_OP_OPENAT, P("other/lnk/dd4"), NULL, AT_FDCWD,
+					     0, O_WRONLY | O_CREAT, 0644, 0)) < 0 ||
+			    close(fd) != 0 ||
+			    (fd = uring_path(IORING_OP_OPENAT, "lnk2/dd7", NULL, AT_FDCWD, 0,
+					     O_WRONLY | O_CREAT, 0644, 0)) < 0 ||
+			    close(fd) != 0)
+				_exit(61);
+		} else {
+			put("other/../etc/cron.d/dd1", "x\n", 0, 0644);
+			put("other/lnk/dd2", "x\n", 0, 0644);
+			if ((fd = open("lnk/dd3", O_WRONLY | O_CREAT, 0644)) < 0 || close(fd) != 0)
+				_exit(62);
+			put("other/lnk2/dd6", "x\n", 0, 0644);
+			put("other/y", "x\n", 0, 0644);
+			if (rename(P("other/y"), P("other/../etc/cron.d/dd5")) != 0)
+				_exit(63);
+			/* a link in a watched folder to a file in another,
+			 * where only executables count: the written name */
+			if (symlink(P("tmp/outfile"), P("etc/cron.d/lout")) != 0)
+				_exit(66);
+			put("etc/cron.d/lout", "x\n", 0, 0644);
+		}
+		if (unlink(P("other/lnk")) != 0 || unlink(P("other/lnk2")) != 0)
+			_exit(64);
+		/* through a bind mount of the watched folder, in a mount
+		 * namespace of its own (as a container given the host's
+		 * /etc) */
+		if (step == 38) {
+			if (mkdir(P("other/bm"), 0755) != 0 || unshare(CLONE_NEWNS) != 0 ||
+			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+			    mount(P("etc/cron.d"), P("other/bm"), NULL, MS_BIND, NULL) != 0)
+				_exit(65);
+			put("other/bm/dd8", "x\n", 0, 0644);
+		}
+		break;
+	}
+	case 40:
+		/* in a folder watched through a symbolic link: by the
+		 * link's name and by the folder's own */
+		put("alias/a1", "x\n", 0, 0644);
+		put("real/a2", "x\n", 0, 0644);
+		break;
 	case 30:
 		/* the same in a mount namespace of its own (as a container or a
 		 * sandboxed service would): left there, gone with the process */
@@ -520,8 +575,8 @@ int main(int argc, char **argv)
 	int uring = 0; /* io_uring rings can be made here */
 	const char *chmod_action = bpf ? "chmod" : "attrib";
 	char pid[16];
-	const char *watch[10];
-	char w1[512], w2[512], w3[512], w4[512], w5[512], w6[512], w7[512], w8[512];
+	const char *watch[11];
+	char w1[512], w2[512], w3[512], w4[512], w5[512], w6[512], w7[512], w8[512], w9[512];
 	const struct ft_event *e;
 	const char *img = ft_self_image();
 	uint64_t t0, t1;
@@ -556,7 +611,11 @@ int main(int argc, char **argv)
 	/* a file's reads (bpf only) */
 	snprintf(w8, sizeof(w8), "r:%s/etc/secret", root);
 	watch[8] = w8;
-	watch[9] = NULL;
+	/* a folder watched by a name through a symbolic link */
+	FT_CHECK(mkdir(P("real"), 0755) == 0 && symlink(P("real"), P("alias")) == 0);
+	snprintf(w9, sizeof(w9), "%s/alias/", root);
+	watch[9] = w9;
+	watch[10] = NULL;
 	put("etc/secret", "hash\n", 0, 0600);
 	FT_CHECK(mkdir(P("log"), 0755) == 0);
 	put("log/app.log", "one\n", 0, 0644);
@@ -926,6 +985,56 @@ uring_done:
 		FT_CHECK(ft_count(&t, "TargetFilename", P("log/ut.log"), NULL) == (bpf ? 1 : 0));
 		FT_CHECK(ft_count(&t, "TargetFilename", P("log/un.log"), NULL) == 0);
 	}
+
+	/* a watched folder named another way (bpf: an open's file compared
+	 * with the watched folders by identity, a path through ".."
+	 * resolved; fanotify: the folders are marked) */
+	run(38, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/dd1"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/dd2"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/dd3"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/dd8"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
+	if (bpf) {
+		e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/lout"), "Action", "create",
+			    NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "ProcessId", pid);
+	}
+	e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/dd5"), NULL);
+	FT_CHECK(e != NULL);
+	if (bpf) {
+		ft_expect(e, "Action", "rename");
+		ft_expect(e, "SourceFilename", P("other/y"));
+	}
+	if (uring) {
+		run(39, pid);
+		e = ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/dd4"), "Action", "create",
+			    NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "ProcessId", pid);
+		ft_expect(e, "IoUring", bpf ? "true" : NULL);
+	}
+	/* a folder watched by a name through a link: named so, whichever
+	 * name the writer used */
+	run(40, pid);
+	e = ft_wait(&t, 3000, "TargetFilename", P("alias/a1"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	e = ft_wait(&t, 3000, "TargetFilename", P("alias/a2"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "ProcessId", pid);
+	ft_pump(&t, 300);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("other/dd6"), NULL) == 0);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("other/lnk2/dd6"), NULL) == 0);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("other/dd7"), NULL) == 0);
+	FT_CHECK(ft_count(&t, "TargetFilename", P("tmp/outfile"), NULL) == 0);
 
 	/* a "d:" tree: what loses content only (fanotify: deletes and moves;
 	 * it cannot tell a truncation from a write) */
