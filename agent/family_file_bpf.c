@@ -123,71 +123,75 @@ static int fb_ident(const char *path, uint64_t known, uint64_t *ino, uint32_t *d
 	return 0;
 }
 
-/* Gives the kernel the inode and device of each kernel prefix's folder
- * (at the start, and at each tick those made or replaced since: ~/.ssh of
- * an account that had none), for the opens whose path as written misses
- * the prefixes (file.bpf.c: dir_ino). A folder not there is 0. */
-static void fb_dirs_set(struct family *f)
+/* Gives the kernel the identity (fb_ident) of what each of the n paths
+ * names, into its arrays kino/kdev (the program's .bss) and the count of
+ * slots up to the last one found into *kn; known: what was given last,
+ * kept where unchanged. A path that is NULL or names nothing is 0, looked
+ * for again at the next call. The program reads these while they change:
+ * no match until both are the new file's (stores in this order). */
+static void fb_idents_set(const char *const *paths, size_t n, uint64_t *known, __u64 *kino,
+			  __u32 *kdev, __u32 *kn)
 {
-	uint32_t n = 0;
+	uint32_t last = 0;
 
-	if (f->skel == NULL || f->skel->bss == NULL)
-		return;
-	for (size_t i = 0; i < f->npre && i < FILE_PREFIXES; i++) {
-		char p[FILE_PREFIX_MAX + 1];
+	for (size_t i = 0; i < n; i++) {
 		uint64_t ino = 0;
 		uint32_t dev = 0;
 
-		memcpy(p, f->pre[i].p, f->pre[i].len);
-		p[f->pre[i].len] = '\0';
-		/* a prefix cut at FILE_PREFIX_MAX may end inside a name */
-		if (f->pre[i].len == 0 || p[f->pre[i].len - 1] != '/' ||
-		    fb_ident(p, f->dir_ino[i], &ino, &dev) != 0)
+		if (paths[i] == NULL || fb_ident(paths[i], known[i], &ino, &dev) != 0)
 			ino = 0;
-		if (ino != 0 && ino == f->dir_ino[i]) {
-			n = (uint32_t)i + 1;
+		if (ino != 0 && ino == known[i]) {
+			last = (uint32_t)i + 1;
 			continue;
 		}
-		__atomic_store_n(&f->skel->bss->dir_ino[i], 0, __ATOMIC_RELEASE);
-		__atomic_store_n(&f->skel->bss->dir_dev[i], dev, __ATOMIC_RELEASE);
-		__atomic_store_n(&f->skel->bss->dir_ino[i], ino, __ATOMIC_RELEASE);
-		f->dir_ino[i] = ino;
+		__atomic_store_n(&kino[i], 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&kdev[i], dev, __ATOMIC_RELEASE);
+		__atomic_store_n(&kino[i], ino, __ATOMIC_RELEASE);
+		known[i] = ino;
 		if (ino != 0)
-			n = (uint32_t)i + 1;
+			last = (uint32_t)i + 1;
 	}
-	__atomic_store_n(&f->skel->bss->dir_n, n, __ATOMIC_RELEASE);
+	__atomic_store_n(kn, last, __ATOMIC_RELEASE);
+}
+
+/* Gives the kernel the inode and device of each kernel prefix's folder
+ * (at the start, and at each tick those made or replaced since: ~/.ssh of
+ * an account that had none), for the opens that can write (file.bpf.c:
+ * dir_ino). */
+static void fb_dirs_set(struct family *f)
+{
+	char dirs[FILE_PREFIXES][FILE_PREFIX_MAX + 1];
+	const char *paths[FILE_PREFIXES];
+	size_t n = f->npre < FILE_PREFIXES ? f->npre : FILE_PREFIXES;
+
+	if (f->skel == NULL || f->skel->bss == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = f->pre[i].len;
+
+		memcpy(dirs[i], f->pre[i].p, len);
+		dirs[i][len] = '\0';
+		/* a prefix cut at FILE_PREFIX_MAX may end inside a name */
+		paths[i] = len > 0 && dirs[i][len - 1] == '/' ? dirs[i] : NULL;
+	}
+	fb_idents_set(paths, n, f->dir_ino, f->skel->bss->dir_ino, f->skel->bss->dir_dev,
+		      &f->skel->bss->dir_n);
 }
 
 /* Gives the kernel the inode and device of each "r:" file (at the start,
  * and at each tick the ones replaced since: passwd and vipw write a new
- * file and rename it over the old one). A file not there is slot 0, looked
- * for again at the next tick. */
+ * file and rename it over the old one). */
 static void fb_reads_set(struct family *f)
 {
-	uint32_t n = 0;
+	const char *paths[FILE_READS];
+	size_t n = f->watch.nreads < FILE_READS ? f->watch.nreads : FILE_READS;
 
 	if (f->skel == NULL || f->skel->bss == NULL)
 		return;
-	for (size_t i = 0; i < f->watch.nreads && i < FILE_READS; i++) {
-		uint64_t ino = 0;
-		uint32_t dev = 0;
-
-		if (fb_ident(f->watch.reads[i].path, f->read_ino[i], &ino, &dev) != 0)
-			ino = 0;
-		if (ino != 0 && ino == f->read_ino[i]) {
-			n = (uint32_t)i + 1;
-			continue;
-		}
-		/* the program reads these while they change: no match until
-		 * both are the new file's (stores in this order) */
-		__atomic_store_n(&f->skel->bss->read_ino[i], 0, __ATOMIC_RELEASE);
-		__atomic_store_n(&f->skel->bss->read_dev[i], dev, __ATOMIC_RELEASE);
-		__atomic_store_n(&f->skel->bss->read_ino[i], ino, __ATOMIC_RELEASE);
-		f->read_ino[i] = ino;
-		if (ino != 0)
-			n = (uint32_t)i + 1;
-	}
-	__atomic_store_n(&f->skel->bss->read_n, n, __ATOMIC_RELEASE);
+	for (size_t i = 0; i < n; i++)
+		paths[i] = f->watch.reads[i].path;
+	fb_idents_set(paths, n, f->read_ino, f->skel->bss->read_ino, f->skel->bss->read_dev,
+		      &f->skel->bss->read_n);
 }
 
 /* The "r:" entry whose file path names, by the identity the kernel side

@@ -285,16 +285,11 @@ static __always_inline long up_step_do(struct up *u, int direct)
 
 	if (!d)
 		return 1;
+	walk_links(&d, &dm, &parent, &mroot, direct);
 	if (direct) {
-		d = bpf_rdonly_cast(d, bpf_core_type_id_kernel(struct dentry));
-		dm = bpf_rdonly_cast(mnt, bpf_core_type_id_kernel(struct mount));
-		parent = d->d_parent;
-		mroot = dm->mnt.mnt_root;
 		in = d->d_inode;
 		ino = in->i_ino;
 	} else {
-		parent = BPF_CORE_READ(d, d_parent);
-		mroot = BPF_CORE_READ(mnt, mnt.mnt_root);
 		in = BPF_CORE_READ(d, d_inode);
 		ino = BPF_CORE_READ(in, i_ino);
 	}
@@ -375,7 +370,6 @@ static long below_step(__u32 i, void *arg)
 	struct mount *mnt = w->mnt;
 	__u32 mask = 0;
 	char *data = walk_buf(w->buf, &mask);
-	long n;
 
 	if (!data || !d)
 		return 1;
@@ -395,19 +389,7 @@ static long below_step(__u32 i, void *arg)
 		w->mnt = mp;
 		return 0;
 	}
-	if (w->off - w->start + YM_WALK_NAME_MAX > w->lim) {
-		w->trunc = 1;
-		return 1;
-	}
-	n = bpf_probe_read_kernel_str(&data[w->off & mask], YM_WALK_NAME_MAX,
-				      BPF_CORE_READ(d, d_name.name));
-	if (n <= 0) {
-		w->trunc = 1;
-		return 1;
-	}
-	w->off += (__u32)n;
-	w->d = parent;
-	return 0;
+	return walk_put(w, data, mask, BPF_CORE_READ(d, d_name.name), parent);
 }
 
 /* An open that can write, found below the watched folder u->slot by

@@ -29,6 +29,45 @@ struct walk {
 /* defined by the including program */
 static __always_inline char *walk_buf(__u32 buf, __u32 *mask);
 
+/* Writes name, a component, at w->off (leaf first, NUL-terminated) and
+ * moves the walk on to parent: 0, or 1 to stop (it did not fit: w->trunc
+ * set). data, mask: walk_buf's. */
+static __always_inline long walk_put(struct walk *w, char *data, __u32 mask,
+				     const unsigned char *name, struct dentry *parent)
+{
+	long n;
+
+	if (w->off - w->start + YM_WALK_NAME_MAX > w->lim) {
+		w->trunc = 1;
+		return 1;
+	}
+	n = bpf_probe_read_kernel_str(&data[w->off & mask], YM_WALK_NAME_MAX, name);
+	if (n <= 0) {
+		w->trunc = 1;
+		return 1;
+	}
+	w->off += (__u32)n;
+	w->d = parent;
+	return 0;
+}
+
+/* A step's links: *d's parent and the root of mount *dm. direct (a
+ * constant): *d and *dm are made BTF pointers (bpf_rdonly_cast: plain
+ * loads through them from then on) and read so, else through the helper. */
+static __always_inline void walk_links(struct dentry **d, struct mount **dm, struct dentry **parent,
+				       struct dentry **mroot, int direct)
+{
+	if (direct) {
+		*d = bpf_rdonly_cast(*d, bpf_core_type_id_kernel(struct dentry));
+		*dm = bpf_rdonly_cast(*dm, bpf_core_type_id_kernel(struct mount));
+		*parent = (*d)->d_parent;
+		*mroot = (*dm)->mnt.mnt_root;
+	} else {
+		*parent = BPF_CORE_READ(*d, d_parent);
+		*mroot = BPF_CORE_READ(*dm, mnt.mnt_root);
+	}
+}
+
 /* One step of a dentry walk: writes the current component (leaf first,
  * NUL-terminated) or crosses a mount point. Returns 1 to stop. direct (a
  * constant): the dentry and the mount are read with plain loads through
@@ -45,15 +84,7 @@ static __always_inline long path_step_do(struct walk *w, int direct)
 
 	if (!data || !d)
 		return 1;
-	if (direct) {
-		d = bpf_rdonly_cast(d, bpf_core_type_id_kernel(struct dentry));
-		dm = bpf_rdonly_cast(mnt, bpf_core_type_id_kernel(struct mount));
-		parent = d->d_parent;
-		mroot = dm->mnt.mnt_root;
-	} else {
-		parent = BPF_CORE_READ(d, d_parent);
-		mroot = BPF_CORE_READ(mnt, mnt.mnt_root);
-	}
+	walk_links(&d, &dm, &parent, &mroot, direct);
 	if (d == mroot || d == parent) {
 		struct mount *mp = direct ? dm->mnt_parent : BPF_CORE_READ(mnt, mnt_parent);
 		if (mp != mnt && d == mroot) {
@@ -72,19 +103,8 @@ static __always_inline long path_step_do(struct walk *w, int direct)
 		w->d = NULL;
 		return 1;
 	}
-	if (w->off - w->start + YM_WALK_NAME_MAX > w->lim) {
-		w->trunc = 1;
-		return 1;
-	}
 	name = direct ? d->d_name.name : BPF_CORE_READ(d, d_name.name);
-	n = bpf_probe_read_kernel_str(&data[w->off & mask], YM_WALK_NAME_MAX, name);
-	if (n <= 0) {
-		w->trunc = 1;
-		return 1;
-	}
-	w->off += (__u32)n;
-	w->d = parent;
-	return 0;
+	return walk_put(w, data, mask, name, parent);
 }
 
 static long path_step(__u32 i, void *arg)
