@@ -534,13 +534,22 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 	      r->action == FILE_REC_MOUNT || (r->flags & (FILE_F_TRUNCATE | FILE_F_OTRUNC))))
 		return 0;
 	if (kind == FAMILY_FILE_WATCH_EXEC || (kind == 0 && kind2 == FAMILY_FILE_WATCH_EXEC)) {
-		/* only executables: a chmod that sets an x bit, or a file that has one */
+		/* only executables: a chmod that sets an x bit, or a file
+		 * that has one (an open's: its mode from the kernel, at the
+		 * open; no stat of a path an unprivileged user's FUSE mount
+		 * could hold the collector on) */
 		struct stat st;
 
-		if (r->action == FILE_REC_CHMOD
-			? (r->mode & 0111) == 0
-			: (r->action == FILE_REC_UNLINK || lstat(f->target, &st) != 0 ||
-			   !S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0))
+		if (r->i_mode != 0 &&
+		    (r->action == FILE_REC_CREATE || r->action == FILE_REC_WRITE) &&
+		    !(r->flags & FILE_F_TRUNCATE)) {
+			st.st_mode = r->i_mode;
+		} else if (r->action == FILE_REC_CHMOD) {
+			st.st_mode = S_IFREG | (r->mode & 07777);
+		} else if (r->action == FILE_REC_UNLINK || lstat(f->target, &st) != 0) {
+			return 0;
+		}
+		if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0)
 			return 0;
 	}
 	event_init(ev);

@@ -516,7 +516,7 @@ static __always_inline void rec_init(struct file_rec *r, __u64 id)
 	r->ts_ns = bpf_ktime_get_ns();
 	r->path2[0] = 0;
 	r->atime = r->mtime = FILE_TIME_KEEP;
-	r->id_slot = r->pad = 0;
+	r->id_slot = r->i_mode = 0;
 	bpf_get_current_comm(r->comm, sizeof(r->comm));
 }
 
@@ -672,6 +672,7 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs, in
 	rec_init(r, id);
 	if (nr == FILE_NR_OPEN || nr == FILE_NR_CREAT || nr == FILE_NR_OPENAT ||
 	    nr == FILE_NR_OPENAT2) {
+		struct file *nf = ym_fd_file(ret);
 		__u64 fl;
 
 		if (nr == FILE_NR_OPEN) {
@@ -689,15 +690,16 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs, in
 			r->mode = (__u32)c->a[3];
 		}
 		r->action = (fl & O_CREAT) ? FILE_REC_CREATE : FILE_REC_WRITE;
+		/* the file's type and permissions now: the loader's x: check
+		 * needs no stat of a path (one on a FUSE mount would wait
+		 * for its daemon) */
+		if (nf)
+			r->i_mode = BPF_CORE_READ(nf, f_inode, i_mode);
 		/* O_TRUNC on a file that was there: cut (a log emptied by
 		 * "> file"); the new descriptor's file says whether the open
 		 * made it */
-		if (fl & O_TRUNC) {
-			struct file *nf = ym_fd_file(ret);
-
-			if (nf && !(BPF_CORE_READ(nf, f_mode) & FMODE_CREATED_))
-				r->flags |= FILE_F_OTRUNC;
-		}
+		if ((fl & O_TRUNC) && nf && !(BPF_CORE_READ(nf, f_mode) & FMODE_CREATED_))
+			r->flags |= FILE_F_OTRUNC;
 		/* the file it made or opened, by identity: below a watched
 		 * folder by whatever name (through "..", a symbolic link to
 		 * a folder, a bind mount), named from it; the path as
@@ -705,7 +707,6 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs, in
 		 * (a symbolic link in a watched folder to a file elsewhere:
 		 * the loader takes the name that is watched) */
 		if (dir_n) {
-			struct file *nf = ym_fd_file(ret);
 			struct up u;
 			__s32 dfd = r->dirfd;
 
@@ -1226,9 +1227,12 @@ int BPF_PROG(file_uring_complete, void *ring, void *req)
 		int send = 1;
 		struct up u;
 
-		/* O_TRUNC on a file that was there: cut, as through open(2) */
+		/* O_TRUNC on a file that was there: cut, as through open(2);
+		 * the file's mode, as file_sys's */
 		if (nf && (fl & O_TRUNC) && !(BPF_CORE_READ(nf, f_mode) & FMODE_CREATED_))
 			r->flags |= FILE_F_OTRUNC;
+		if (nf)
+			r->i_mode = BPF_CORE_READ(nf, f_inode, i_mode);
 		if (r->flags & FILE_F_BYID) {
 			/* below a watched folder: named by it (by_identity;
 			 * a fixed-file slot has no descriptor: -1); else its

@@ -181,7 +181,7 @@ struct file_rec {
 	 * since the epoch; FILE_TIME_KEEP: not changed, FILE_TIME_NOW: now */
 	__s64 atime, mtime;
 	__u32 id_slot; /* FILE_F_IDDIR: the prefix folder the file is below */
-	__u32 pad;
+	__u32 i_mode;  /* an open's file: its type and permissions then; 0: not known */
 };
 
 struct file_prefix {

@@ -449,6 +449,14 @@ static pid_t act(int step)
 		}
 		break;
 	}
+	case 41:
+		/* an executable dropped in the x: folder and removed at once
+		 * (as a dropper does after running it): gone before the
+		 * module reads the record */
+		put("tmp/quick", "#!/bin/sh\n", 0, 0755);
+		if (unlink(P("tmp/quick")) != 0)
+			_exit(67);
+		break;
 	case 40:
 		/* in a folder watched through a symbolic link: by the
 		 * link's name and by the folder's own */
@@ -1030,6 +1038,14 @@ uring_done:
 	e = ft_wait(&t, 3000, "TargetFilename", P("alias/a2"), "Action", "create", NULL);
 	FT_CHECK(e != NULL);
 	ft_expect(e, "ProcessId", pid);
+	/* bpf: the executable's mode comes from the kernel at the open (no
+	 * stat of the path, which is gone by then) */
+	if (bpf) {
+		run(41, pid);
+		e = ft_wait(&t, 3000, "TargetFilename", P("tmp/quick"), "Action", "create", NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "ProcessId", pid);
+	}
 	ft_pump(&t, 300);
 	FT_CHECK(ft_count(&t, "TargetFilename", P("other/dd6"), NULL) == 0);
 	FT_CHECK(ft_count(&t, "TargetFilename", P("other/lnk2/dd6"), NULL) == 0);
