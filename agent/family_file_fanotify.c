@@ -98,8 +98,9 @@ static ssize_t fa_dir_find(const struct family *f, const struct fa_dir *key)
 
 /* Marks folder path; follow: path may be a symbolic link to a folder (a
  * watched entry as configured: "/opt/app/conf/" with /opt/app a link),
- * marked and named by that path. Never for folders found inside the trees:
- * a link made there (/etc/x -> /) must not mark what it points to. */
+ * marked and named by that path. Never for folders found inside the trees
+ * nor in homes: a link made there (/etc/x -> /, ~/.ssh -> /) must not mark
+ * what it points to. */
 static int fa_mark(struct family *f, const char *path, int follow)
 {
 	struct fa_dir *d = NULL, key;
@@ -327,9 +328,10 @@ static void fa_emit_one(struct family *f, const char *action, int32_t pid, int w
  * (a folder made or moved in after the start: ~/.ssh of an account that
  * had none, ~/.config on the way to ~/.config/systemd/), the watched files
  * already in them are reported as created: a mkdir -p and a write right
- * after it come before the mark (their process is not known then). */
-static void fa_mark_tree(struct family *f, const char *path, int depth, family_emit_fn emit,
-			 void *arg)
+ * after it come before the mark (their process is not known then).
+ * follow: path itself may be a symbolic link to a folder (fa_mark). */
+static void fa_mark_tree(struct family *f, const char *path, int depth, int follow,
+			 family_emit_fn emit, void *arg)
 {
 	size_t n = strlen(path);
 	DIR *d;
@@ -338,8 +340,7 @@ static void fa_mark_tree(struct family *f, const char *path, int depth, family_e
 	if (family_file_watch_match(&f->watch, path, n) == 0 &&
 	    !family_file_watch_leads_to(&f->watch, path, n))
 		return;
-	/* emit NULL, depth 0: a watched entry's own folder, at the start */
-	if (fa_mark(f, path, depth == 0 && emit == NULL) != 0 || depth >= FA_DEPTH)
+	if (fa_mark(f, path, follow) != 0 || depth >= FA_DEPTH)
 		return;
 	d = opendir(path);
 	if (d == NULL)
@@ -361,7 +362,7 @@ static void fa_mark_tree(struct family *f, const char *path, int depth, family_e
 			dir = S_ISDIR(st.st_mode);
 		}
 		if (dir) {
-			fa_mark_tree(f, sub, depth + 1, emit, arg);
+			fa_mark_tree(f, sub, depth + 1, 0, emit, arg);
 			continue;
 		}
 		if (emit == NULL)
@@ -439,7 +440,7 @@ static void fa_event(struct family *f, uint64_t mask, int32_t pid, family_emit_f
 			char dir[FA_PATH];
 
 			util_strlcpy(dir, f->target, sizeof(dir));
-			fa_mark_tree(f, dir, 0, emit, arg);
+			fa_mark_tree(f, dir, 0, 0, emit, arg);
 		}
 		return;
 	}
@@ -609,7 +610,11 @@ static int fa_start(const struct family_env *env, struct family **out)
 		if (family_file_watch_is_tree(e->kind)) {
 			struct stat st;
 
-			fa_mark_tree(f, dir, 0, NULL, NULL);
+			/* an entry's own folder named through a link is
+			 * followed where the entry is the administrator's,
+			 * not in a home (a user's ~/.ssh made a link to /
+			 * must not have / marked as it) */
+			fa_mark_tree(f, dir, 0, !e->home, NULL, NULL);
 			/* a tree not there yet: the nearest folder above it is
 			 * marked, so that its making is seen (fa_event) */
 			while (lstat(dir, &st) != 0 && (slash = strrchr(dir, '/')) != NULL &&
@@ -621,7 +626,7 @@ static int fa_start(const struct family_env *env, struct family **out)
 				}
 			}
 		} else {
-			(void)fa_mark(f, dir, 1); /* a missing folder is not watched */
+			(void)fa_mark(f, dir, !e->home); /* a missing folder is not watched */
 		}
 	}
 	/* a home made after the start (useradd -m): /home itself is marked,
