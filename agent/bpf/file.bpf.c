@@ -276,10 +276,27 @@ struct up {
 	__u32 hit, slot;
 };
 
+/* A file system's root d (its own parent), in mount *mnt (dm: the same,
+ * for plain loads where direct): on to the folder it is mounted on, in
+ * the parent mount (*d, *mnt set), 0; 1 at the top, or where *mnt shows
+ * a folder of its file system and not its root (a bind mount: where the
+ * rest of that file system is mounted, if anywhere, is not known here). */
+static __always_inline long fs_root_up(struct dentry **d, struct mount **mnt, struct mount *dm,
+				       struct dentry *mroot, int direct)
+{
+	struct mount *mp = direct ? dm->mnt_parent : BPF_CORE_READ(*mnt, mnt_parent);
+
+	if (mp == *mnt || *d != mroot)
+		return 1;
+	*d = direct ? dm->mnt_mountpoint : BPF_CORE_READ(*mnt, mnt_mountpoint);
+	*mnt = mp;
+	return 0;
+}
+
 static __always_inline long up_step_do(struct up *u, int direct)
 {
 	struct dentry *d = u->d, *parent, *mroot;
-	struct mount *mnt = u->mnt, *dm = mnt, *mp;
+	struct mount *dm = u->mnt;
 	struct inode *in;
 	__u64 ino;
 
@@ -305,15 +322,8 @@ static __always_inline long up_step_do(struct up *u, int direct)
 			}
 		}
 	}
-	if (d == parent) {
-		mp = direct ? dm->mnt_parent : BPF_CORE_READ(mnt, mnt_parent);
-		if (mp != mnt && d == mroot) {
-			u->d = direct ? dm->mnt_mountpoint : BPF_CORE_READ(mnt, mnt_mountpoint);
-			u->mnt = mp;
-			return 0;
-		}
-		return 1; /* the root */
-	}
+	if (d == parent)
+		return fs_root_up(&u->d, &u->mnt, dm, mroot, direct);
 	u->d = parent;
 	return 0;
 }
@@ -366,8 +376,8 @@ static long below_step(__u32 i, void *arg)
 {
 	struct below *b = arg;
 	struct walk *w = &b->w;
-	struct dentry *d = w->d, *parent;
-	struct mount *mnt = w->mnt;
+	struct dentry *d = w->d, *parent, *mroot;
+	struct mount *dm = w->mnt;
 	__u32 mask = 0;
 	char *data = walk_buf(w->buf, &mask);
 
@@ -377,16 +387,12 @@ static long below_step(__u32 i, void *arg)
 		w->d = 0;
 		return 1;
 	}
-	parent = BPF_CORE_READ(d, d_parent);
+	walk_links(&d, &dm, &parent, &mroot, 0);
 	if (d == parent) {
-		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
-
-		if (mp == mnt || d != BPF_CORE_READ(mnt, mnt.mnt_root)) {
+		if (fs_root_up(&w->d, &w->mnt, dm, mroot, 0)) {
 			w->trunc = 1; /* not found again */
 			return 1;
 		}
-		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
-		w->mnt = mp;
 		return 0;
 	}
 	return walk_put(w, data, mask, BPF_CORE_READ(d, d_name.name), parent);
@@ -649,7 +655,7 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs, in
 	struct file_rec *r;
 	const char *p1 = 0, *p2 = 0;
 	__s64 nr;
-	int keep;
+	int keep, open;
 
 	if (!watched(nr0) || ret < 0)
 		return 0;
@@ -670,8 +676,9 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs, in
 	}
 	nr = c->nr;
 	rec_init(r, id);
-	if (nr == FILE_NR_OPEN || nr == FILE_NR_CREAT || nr == FILE_NR_OPENAT ||
-	    nr == FILE_NR_OPENAT2) {
+	open = nr == FILE_NR_OPEN || nr == FILE_NR_CREAT || nr == FILE_NR_OPENAT ||
+	       nr == FILE_NR_OPENAT2;
+	if (open) {
 		struct file *nf = ym_fd_file(ret);
 		__u64 fl;
 
@@ -853,11 +860,11 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs, in
 	if (p2)
 		keep |= read_path(r->path2, p2, 0, &r->flags, FILE_F_REL2, FILE_F_TRUNC2, r->dirfd2,
 				  FILE_F_KDIR2, &r->dir2_len);
-	/* the rest gives no file to compare by identity: a path through
-	 * ".." is sent for the loader to resolve (one through a symbolic
-	 * link to a folder is not seen: docs/sensors.md) */
-	if (!keep && r->action != FILE_REC_MOUNT && r->action != FILE_REC_CREATE &&
-	    (r->action != FILE_REC_WRITE || (r->flags & FILE_F_TRUNCATE)))
+	/* the rest gives no file to compare by identity (an open was
+	 * compared above): a path through ".." is sent for the loader to
+	 * resolve (one through a symbolic link to a folder is not seen:
+	 * docs/sensors.md) */
+	if (!keep && !open && r->action != FILE_REC_MOUNT)
 		keep = has_dotdot(r->path) || (p2 && has_dotdot(r->path2));
 	/* mounts are few: every one goes to the loader, which also reports
 	 * those on /proc (a process hidden) and of a device (a container
