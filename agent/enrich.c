@@ -260,6 +260,7 @@ int enrich_new(const struct enrich_cfg *cfg, struct enrich **out)
 	r = hashcache_new(cfg->hash_max_entries, cfg->hash_max_file, &en->hc);
 	if (r)
 		goto out;
+	hashcache_set_fsjob(en->hc, cfg->fsj);
 	r = ctrimage_new(cfg->container_root, &en->ci);
 	if (r)
 		goto out;
@@ -1197,5 +1198,6 @@ void enrich_stats(const struct enrich *en, struct enrich_stats *out)
 	hashcache_stats(en->hc, &hs);
 	out->hash_hits = hs.hits;
 	out->hash_misses = hs.misses;
+	out->hash_held = hs.held;
 	out->table_entries = proctable_count(en->pt);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "fsjob.h"
 #include "sensor.h"
 
 #define ENRICH_GUID_LEN 36
@@ -30,12 +31,15 @@ struct enrich_cfg {
 	int32_t self_pid;	    /* never reported */
 	const char *container_root; /* the container runtimes' files are read
 				     * under it (ctrimage.h); NULL: / */
+	struct fsjob *fsj;	    /* executables are opened and read through it
+				     * (fsjob.h; borrowed); NULL: on the caller's thread */
 };
 
 struct enrich_stats {
 	uint64_t exec_events, exit_events, partial; /* partial: /proc was gone */
 	uint64_t sys_events; /* privilege change, ptrace, module and bpf load */
 	uint64_t parent_from_table, parent_from_proc, hash_hits, hash_misses;
+	uint64_t hash_held;	 /* hashes given up: the file's server held the open or a read */
 	uint64_t fill_from_proc; /* enrich_proc_fill: processes read from /proc, then kept */
 	size_t table_entries;
 };

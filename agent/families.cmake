@@ -4,7 +4,7 @@
 # lists the ops symbols for the registration table (families.c), grouped by
 # family in preference order: the eBPF mode first where the build has eBPF.
 set(YM_FAMILY_SOURCES
-	family_util.c family_sock.c kpath.c
+	family_util.c family_sock.c fsjob.c kpath.c
 	family_net_sockdiag.c
 	family_dns_parse.c family_dns_track.c family_dns_packet.c
 	family_file_watch.c family_file_fanotify.c
@@ -36,7 +36,7 @@ set(YM_FAMILY_OPS ${ym_fam_net} ${ym_fam_dns} ${ym_fam_file}
 list(TRANSFORM YM_FAMILY_SOURCES PREPEND ${CMAKE_CURRENT_LIST_DIR}/)
 add_library(ymfamilies STATIC ${YM_FAMILY_SOURCES})
 target_include_directories(ymfamilies PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(ymfamilies PUBLIC ymcore ymevent PkgConfig::SYSTEMD)
+target_link_libraries(ymfamilies PUBLIC ymcore ymevent PkgConfig::SYSTEMD Threads::Threads)
 if(YM_BPF)
 	foreach(n IN LISTS ym_fam_bpf)
 		add_dependencies(ymfamilies ym_bpf_${n})

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "fsjob.h"
 
 /* What the collector lends a family module; all borrowed. */
 struct family_env {
@@ -48,6 +49,10 @@ struct family_env {
 	/* file family: paths to watch (NULL-terminated; NULL = the defaults of
 	 * docs/sensors.md) */
 	const char *const *watch_paths;
+	/* The collector's bounded file system calls (fsjob.h): a module that
+	 * stats, opens or resolves a path or file a user can choose does it
+	 * through this. NULL: on the collector's thread. */
+	struct fsjob *fsj;
 	/* The agent's state directory (0700, root's; valid until the module
 	 * stops), for what a module must remember across an agent that was
 	 * killed: the auditd family's marker that it enabled kernel auditing

@@ -37,6 +37,15 @@
 
 static int fb_direct_loads = 1;
 
+/* fb_idents_set's job (fsjob.h): the paths, and statx of each */
+#define FB_IDENTS (FILE_PREFIXES > FILE_READS ? FILE_PREFIXES : FILE_READS)
+struct fb_idents_io {
+	size_t n;
+	char path[FB_IDENTS][FAMILY_FILE_WATCH_PATH]; /* "": none */
+	int ok[FB_IDENTS];
+	struct statx sx[FB_IDENTS];
+};
+
 struct family {
 	struct family_env env;
 	struct file_bpf *skel;
@@ -67,6 +76,7 @@ struct family {
 	struct file_prefix pre[FILE_PREFIXES];
 	size_t npre;
 	uint64_t dir_ino[FILE_PREFIXES];
+	struct fb_idents_io idents;
 };
 
 /* A device number as the kernel's dev_t holds it (MKDEV: 12 bits of major,
@@ -101,49 +111,67 @@ static uint32_t fb_mount_dev(uint64_t mnt_id)
 	return dev;
 }
 
-/* The identity the kernel compares of what path names (following links):
- * its inode number, and the device of its mount (fb_mount_dev) unless the
- * inode is known already (*ino == known: *dev is left alone). 0, or -1
- * when path names nothing. */
-static int fb_ident(const char *path, uint64_t known, uint64_t *ino, uint32_t *dev)
+/* The identities the kernel compares of what paths name (following links):
+ * statx of each, in one job (fsjob.h): a user's ~/.ssh made a link into his
+ * FUSE mount must not hold the collector. */
+static int fb_idents_job(void *arg, struct fsjob_ctx *cx)
 {
-	struct statx sx;
+	struct fb_idents_io *io = arg;
 
-	if (statx(AT_FDCWD, path, 0, STATX_INO | STATX_MNT_ID, &sx) != 0 ||
-	    !(sx.stx_mask & STATX_INO) || sx.stx_ino == 0)
-		return -1;
-	*ino = sx.stx_ino;
-	if (*ino == known)
-		return 0;
-	*dev = 0;
-	if (sx.stx_mask & STATX_MNT_ID)
-		*dev = fb_mount_dev(sx.stx_mnt_id);
-	if (*dev == 0) /* a kernel without mount ids (before 5.8) */
-		*dev = fb_kdev(sx.stx_dev_major, sx.stx_dev_minor);
+	(void)cx;
+	for (size_t i = 0; i < io->n; i++)
+		io->ok[i] =
+		    io->path[i][0] != '\0' &&
+		    statx(AT_FDCWD, io->path[i], 0, STATX_INO | STATX_MNT_ID, &io->sx[i]) == 0 &&
+		    (io->sx[i].stx_mask & STATX_INO) && io->sx[i].stx_ino != 0;
 	return 0;
 }
 
-/* Gives the kernel the identity (fb_ident) of what each of the n paths
- * names, into its arrays kino/kdev (the program's .bss) and the count of
- * slots up to the last one found into *kn; known: what was given last,
- * kept where unchanged. A path that is NULL or names nothing is 0, looked
- * for again at the next call. The program reads these while they change:
- * no match until both are the new file's (stores in this order). */
-static void fb_idents_set(const char *const *paths, size_t n, uint64_t *known, __u64 *kino,
-			  __u32 *kdev, __u32 *kn)
+/* The device the kernel compares of a file statx described: that of its
+ * mount (fb_mount_dev), or statx's on a kernel without mount ids (before
+ * 5.8) */
+static uint32_t fb_sx_dev(const struct statx *sx)
 {
+	uint32_t dev = 0;
+
+	if (sx->stx_mask & STATX_MNT_ID)
+		dev = fb_mount_dev(sx->stx_mnt_id);
+	return dev ? dev : fb_kdev(sx->stx_dev_major, sx->stx_dev_minor);
+}
+
+/* Gives the kernel the identity (inode, and the device of its mount) of
+ * what each of the n paths names, into its arrays kino/kdev (the program's
+ * .bss) and the count of slots up to the last one found into *kn; known:
+ * what was given last, kept where unchanged. A path that is NULL or names
+ * nothing is 0, looked for again at the next call. A call held by a file
+ * system (site: its fsjob key) changes nothing. The program reads these
+ * while they change: no match until both are the new file's (stores in
+ * this order). */
+static void fb_idents_set(struct family *f, unsigned site, const char *const *paths, size_t n,
+			  uint64_t *known, __u64 *kino, __u32 *kdev, __u32 *kn)
+{
+	struct fb_idents_io *io = &f->idents;
 	uint32_t last = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		uint64_t ino = 0;
+	io->n = n < FB_IDENTS ? n : FB_IDENTS;
+	for (size_t i = 0; i < io->n; i++)
+		if (paths[i] == NULL ||
+		    util_strlcpy(io->path[i], paths[i], sizeof(io->path[i])) != 0)
+			io->path[i][0] = '\0';
+	if (f->env.fsj ? fsjob_run(f->env.fsj, FSJOB_KEY_SITE(site), fb_idents_job, NULL, io,
+				   sizeof(*io)) != 0
+		       : fb_idents_job(io, NULL) != 0)
+		return;
+	for (size_t i = 0; i < io->n; i++) {
+		uint64_t ino = io->ok[i] ? io->sx[i].stx_ino : 0;
 		uint32_t dev = 0;
 
-		if (paths[i] == NULL || fb_ident(paths[i], known[i], &ino, &dev) != 0)
-			ino = 0;
 		if (ino != 0 && ino == known[i]) {
 			last = (uint32_t)i + 1;
 			continue;
 		}
+		if (ino != 0)
+			dev = fb_sx_dev(&io->sx[i]);
 		__atomic_store_n(&kino[i], 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&kdev[i], dev, __ATOMIC_RELEASE);
 		__atomic_store_n(&kino[i], ino, __ATOMIC_RELEASE);
@@ -174,7 +202,7 @@ static void fb_dirs_set(struct family *f)
 		/* a prefix cut at FILE_PREFIX_MAX may end inside a name */
 		paths[i] = len > 0 && dirs[i][len - 1] == '/' ? dirs[i] : NULL;
 	}
-	fb_idents_set(paths, n, f->dir_ino, f->skel->bss->dir_ino, f->skel->bss->dir_dev,
+	fb_idents_set(f, 1, paths, n, f->dir_ino, f->skel->bss->dir_ino, f->skel->bss->dir_dev,
 		      &f->skel->bss->dir_n);
 }
 
@@ -190,7 +218,7 @@ static void fb_reads_set(struct family *f)
 		return;
 	for (size_t i = 0; i < n; i++)
 		paths[i] = f->watch.reads[i].path;
-	fb_idents_set(paths, n, f->read_ino, f->skel->bss->read_ino, f->skel->bss->read_dev,
+	fb_idents_set(f, 2, paths, n, f->read_ino, f->skel->bss->read_ino, f->skel->bss->read_dev,
 		      &f->skel->bss->read_n);
 }
 
@@ -199,22 +227,21 @@ static void fb_reads_set(struct family *f)
  * file's mount), so a hard link, a symbolic link or ".." names it too; -1
  * when none. The mount's device is looked up only for an inode that
  * matches. */
-static int fb_read_slot(const struct family *f, const char *path)
+static int fb_read_slot(const struct family *f, const char *path, uint32_t uid)
 {
 	struct statx sx;
 	uint32_t dev = 0;
 
 	if (f->skel == NULL || f->skel->bss == NULL ||
-	    statx(AT_FDCWD, path, 0, STATX_INO | STATX_MNT_ID, &sx) != 0 ||
+	    fsjob_statx(f->env.fsj, FSJOB_KEY_UID(uid), path, 0, STATX_INO | STATX_MNT_ID, &sx) !=
+		0 ||
 	    !(sx.stx_mask & STATX_INO) || sx.stx_ino == 0)
 		return -1;
 	for (size_t i = 0; i < f->watch.nreads && i < FILE_READS; i++) {
 		if (f->read_ino[i] != sx.stx_ino)
 			continue;
-		if (dev == 0 && (sx.stx_mask & STATX_MNT_ID))
-			dev = fb_mount_dev(sx.stx_mnt_id);
-		if (dev == 0) /* a kernel without mount ids (before 5.8) */
-			dev = fb_kdev(sx.stx_dev_major, sx.stx_dev_minor);
+		if (dev == 0)
+			dev = fb_sx_dev(&sx);
 		if (dev == f->skel->bss->read_dev[i])
 			return (int)i;
 	}
@@ -378,7 +405,7 @@ static void fb_lexical(char *path)
  * system now (realpath: symbolic links followed, as the call followed
  * them; a link swapped since resolves as it is now), its last name kept;
  * lexically when the folder is gone. Other paths are left as written. */
-static void fb_canon(struct family *f, char *path, size_t sz)
+static void fb_canon(struct family *f, uint32_t uid, char *path, size_t sz)
 {
 	size_t n = strlen(path);
 	char *slash, *base;
@@ -400,7 +427,8 @@ static void fb_canon(struct family *f, char *path, size_t sz)
 		char c = *slash;
 
 		*slash = '\0';
-		if (realpath(path, f->canon) == NULL) {
+		if (fsjob_realpath(f->env.fsj, FSJOB_KEY_UID(uid), path, f->canon,
+				   sizeof(f->canon)) != 0) {
 			*slash = c;
 			fb_lexical(path);
 			return;
@@ -478,7 +506,7 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 			f->st.drops++;
 			return 0;
 		}
-		slot = fb_read_slot(f, f->target);
+		slot = fb_read_slot(f, f->target, r->uid);
 		if (slot < 0)
 			return 0;
 		r->mode = (uint32_t)slot;
@@ -498,9 +526,9 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	if (r->action != FILE_REC_READ) {
-		fb_canon(f, f->target, sizeof(f->target));
+		fb_canon(f, r->uid, f->target, sizeof(f->target));
 		if (f->source[0] != '\0')
-			fb_canon(f, f->source, sizeof(f->source));
+			fb_canon(f, r->uid, f->source, sizeof(f->source));
 	}
 	kind = r->action == FILE_REC_READ
 		   ? FAMILY_FILE_WATCH_FILE
@@ -514,7 +542,7 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 	    kind != FAMILY_FILE_WATCH_FILE && fb_path(f, r, 2, f->alt, sizeof(f->alt)) == 0) {
 		int ka;
 
-		fb_canon(f, f->alt, sizeof(f->alt));
+		fb_canon(f, r->uid, f->alt, sizeof(f->alt));
 		ka = family_file_watch_match(&f->watch, f->alt, strlen(f->alt));
 		if (ka != 0 &&
 		    (kind == 0 || ka == FAMILY_FILE_WATCH_TREE || ka == FAMILY_FILE_WATCH_FILE)) {
@@ -546,8 +574,16 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 			st.st_mode = r->i_mode;
 		} else if (r->action == FILE_REC_CHMOD) {
 			st.st_mode = S_IFREG | (r->mode & 07777);
-		} else if (r->action == FILE_REC_UNLINK || lstat(f->target, &st) != 0) {
+		} else if (r->action == FILE_REC_UNLINK) {
 			return 0;
+		} else {
+			int sr = fsjob_stat(f->env.fsj, FSJOB_KEY_UID(r->uid), f->target, 0, &st);
+			/* held by a file system (a FUSE mount of the user's):
+			 * reported, as the one who holds the look would not */
+			if (sr == YM_E_TIMEOUT || sr == YM_E_BUSY)
+				st.st_mode = S_IFREG | 0111;
+			else if (sr != 0)
+				return 0;
 		}
 		if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0)
 			return 0;

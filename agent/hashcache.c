@@ -1,12 +1,15 @@
 #include "hashcache.h"
 #include "err.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <nettle/sha2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define HC_NIL	 UINT32_MAX
@@ -24,6 +27,16 @@ struct hc_node {
 	int used;
 };
 
+/* The file I/O of a hash, in two jobs that may wait on the file system
+ * (run through hc->fsj when set): hc_open_job opens path and fstats it, the
+ * owner looks the identity up, hc_digest_job reads and hashes the file and
+ * fstats it again. Neither touches the cache: they run on a worker. */
+struct hc_open_io {
+	int fd; /* first, as in hc_digest_io: hc_close_job */
+	struct stat st;
+	char path[PATH_MAX];
+};
+
 struct hashcache {
 	struct hc_node *nodes;
 	uint32_t *buckets;
@@ -31,6 +44,8 @@ struct hashcache {
 	uint32_t head, tail; /* LRU: most recent at head */
 	uint64_t max_file;
 	uint8_t *chunk;
+	struct fsjob *fsj; /* NULL: file I/O on the caller's thread */
+	struct hc_open_io oio;
 	struct hashcache_stats st;
 };
 
@@ -150,7 +165,8 @@ static void hc_key_of(const struct stat *s, struct hc_key *k)
 /* Hashes size bytes of fd. nettle's SHA-256, not OpenSSL's: the first
  * EVP digest initialises OpenSSL's library context and default provider,
  * ~2 MB of the agent's RSS for one algorithm. */
-static int hc_digest(struct hashcache *hc, int fd, uint64_t size, uint8_t sha[32])
+static int hc_digest_buf(uint8_t *chunk, int fd, uint64_t size, uint8_t sha[32],
+			 struct fsjob_ctx *cx)
 {
 	struct sha256_ctx ctx;
 	uint64_t off = 0;
@@ -158,7 +174,7 @@ static int hc_digest(struct hashcache *hc, int fd, uint64_t size, uint8_t sha[32
 	sha256_init(&ctx);
 	while (off < size) {
 		size_t want = size - off < HC_CHUNK ? (size_t)(size - off) : HC_CHUNK;
-		ssize_t k = pread(fd, hc->chunk, want, (off_t)off);
+		ssize_t k = pread(fd, chunk, want, (off_t)off);
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
@@ -166,8 +182,9 @@ static int hc_digest(struct hashcache *hc, int fd, uint64_t size, uint8_t sha[32
 		}
 		if (k == 0)
 			return YM_E_IO; /* shrank under us */
-		sha256_update(&ctx, (size_t)k, hc->chunk);
+		sha256_update(&ctx, (size_t)k, chunk);
 		off += (uint64_t)k;
+		fsjob_progress(cx);
 	}
 	sha256_digest(&ctx, SHA256_DIGEST_SIZE, sha);
 	return 0;
@@ -211,7 +228,7 @@ int hashcache_fd(struct hashcache *hc, int fd, uint8_t sha256[32], int *hit)
 		return 0;
 	}
 	hc->st.misses++;
-	r = hc_digest(hc, fd, (uint64_t)s1.st_size, sha);
+	r = hc_digest_buf(hc->chunk, fd, (uint64_t)s1.st_size, sha, NULL);
 	if (r) {
 		hc->st.errors++;
 		return r;
@@ -228,30 +245,168 @@ int hashcache_fd(struct hashcache *hc, int fd, uint8_t sha256[32], int *hit)
 	return 0;
 }
 
+static int hc_open_job(void *arg, struct fsjob_ctx *cx)
+{
+	struct hc_open_io *io = arg;
+
+	(void)cx;
+	io->fd = open(io->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (io->fd < 0)
+		return YM_E_NOTFOUND;
+	if (fstat(io->fd, &io->st) < 0)
+		return YM_E_IO; /* fd stays open: the owner closes it */
+	return 0;
+}
+
+struct hc_digest_io {
+	int fd;
+	uint64_t size;
+	uint8_t sha[32];
+	struct stat after;
+	int after_ok;
+};
+
+static int hc_digest_job(void *arg, struct fsjob_ctx *cx)
+{
+	struct hc_digest_io *io = arg;
+	uint8_t *chunk = malloc(HC_CHUNK);
+	int r;
+
+	if (!chunk)
+		return YM_E_NOMEM;
+	r = hc_digest_buf(chunk, io->fd, io->size, io->sha, cx);
+	free(chunk);
+	io->after_ok = r == 0 && fstat(io->fd, &io->after) == 0;
+	return r;
+}
+
+static void hc_close_job(void *arg)
+{
+	/* both ios start with their descriptor */
+	int fd = *(int *)arg;
+
+	if (fd >= 0)
+		close(fd);
+}
+
+static int hc_run(struct hashcache *hc, uint64_t dev, fsjob_fn fn, void *io, size_t iosz)
+{
+	int r;
+
+	if (!hc->fsj)
+		return fn(io, NULL);
+	r = fsjob_run(hc->fsj, FSJOB_KEY_DEV(dev), fn, hc_close_job, io, iosz);
+	if (r == YM_E_TIMEOUT || r == YM_E_BUSY)
+		hc->st.held++;
+	return r;
+}
+
+/* Hashes the file io opened (and closes it, unless a held job took it):
+ * from the cache when its identity is there. */
+static int hc_hash_open(struct hashcache *hc, struct hc_open_io *o, uint8_t sha256[32], int *hit)
+{
+	struct hc_digest_io d;
+	struct hc_key k, k2;
+	int r;
+
+	if (!S_ISREG(o->st.st_mode)) {
+		close(o->fd);
+		return YM_E_INVAL;
+	}
+	if ((uint64_t)o->st.st_size > hc->max_file) {
+		close(o->fd);
+		hc->st.too_big++;
+		return YM_E_TOOBIG;
+	}
+	hc_key_of(&o->st, &k);
+	if (hc_find(hc, &k, sha256) == 0) {
+		close(o->fd);
+		hc->st.hits++;
+		if (hit)
+			*hit = 1;
+		return 0;
+	}
+	hc->st.misses++;
+	memset(&d, 0, sizeof(d));
+	d.fd = o->fd;
+	d.size = (uint64_t)o->st.st_size;
+	r = hc_run(hc, o->st.st_dev, hc_digest_job, &d, sizeof(d));
+	if (r == YM_E_TIMEOUT)
+		return r; /* the job closes the file */
+	close(o->fd);
+	if (r) {
+		hc->st.errors++;
+		return r;
+	}
+	/* cache only when the file did not change while it was read */
+	if (d.after_ok) {
+		hc_key_of(&d.after, &k2);
+		if (memcmp(&k, &k2, sizeof(k)) == 0)
+			hc_insert(hc, &k, d.sha);
+	}
+	memcpy(sha256, d.sha, 32);
+	if (hit)
+		*hit = 0;
+	return 0;
+}
+
+static int hc_open(struct hashcache *hc, const char *path, uint64_t dev, struct hc_open_io *o)
+{
+	int r;
+
+	if (util_strlcpy(o->path, path, sizeof(o->path)) != 0)
+		return YM_E_NOTFOUND;
+	o->fd = -1;
+	r = hc_run(hc, dev, hc_open_job, o, sizeof(*o));
+	if (r && r != YM_E_TIMEOUT && o->fd >= 0)
+		close(o->fd);
+	return r;
+}
+
+void hashcache_set_fsjob(struct hashcache *hc, struct fsjob *fsj)
+{
+	hc->fsj = fsj;
+}
+
 int hashcache_path(struct hashcache *hc, const char *path, uint8_t sha256[32], int *hit)
 {
+	struct hc_open_io *o = &hc->oio;
+	struct statx sx;
 	struct stat s0;
 	struct hc_key k;
-	int fd, r;
+	uint64_t dev = 0;
+	int r;
 
-	/* a hit costs one stat(2) (of the file itself: /proc/PID/exe is
+	/* A hit costs one statx (of the file itself: /proc/PID/exe is
 	 * followed) instead of open, fstat and close: the process sensor's
-	 * netlink mode hashes every exec's image this way */
-	if (stat(path, &s0) == 0 && S_ISREG(s0.st_mode) && (uint64_t)s0.st_size <= hc->max_file) {
-		hc_key_of(&s0, &k);
-		if (hc_find(hc, &k, sha256) == 0) {
-			hc->st.hits++;
-			if (hit)
-				*hit = 1;
-			return 0;
+	 * netlink mode hashes every exec's image this way. Cached attributes
+	 * only (AT_STATX_DONT_SYNC): a FUSE or NFS file's are not asked of its
+	 * server here, on the collector (a held server would hold it). */
+	if (statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_BASIC_STATS, &sx) == 0) {
+		memset(&s0, 0, sizeof(s0));
+		s0.st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+		s0.st_ino = sx.stx_ino;
+		s0.st_mode = sx.stx_mode;
+		s0.st_size = (off_t)sx.stx_size;
+		s0.st_mtim.tv_sec = sx.stx_mtime.tv_sec;
+		s0.st_mtim.tv_nsec = sx.stx_mtime.tv_nsec;
+		s0.st_ctim.tv_sec = sx.stx_ctime.tv_sec;
+		s0.st_ctim.tv_nsec = sx.stx_ctime.tv_nsec;
+		dev = s0.st_dev;
+		if (S_ISREG(s0.st_mode) && (uint64_t)s0.st_size <= hc->max_file) {
+			hc_key_of(&s0, &k);
+			if (hc_find(hc, &k, sha256) == 0) {
+				hc->st.hits++;
+				if (hit)
+					*hit = 1;
+				return 0;
+			}
 		}
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return YM_E_NOTFOUND;
-	r = hashcache_fd(hc, fd, sha256, hit);
-	close(fd);
-	return r;
+	r = hc_open(hc, path, dev, o);
+	if (r)
+		return r;
+	return hc_hash_open(hc, o, sha256, hit);
 }
 
 static void hc_key_of_id(const struct hashcache_id *id, struct hc_key *k)
@@ -280,23 +435,24 @@ int hashcache_lookup(struct hashcache *hc, const struct hashcache_id *id, uint8_
 int hashcache_path_id(struct hashcache *hc, const char *path, const struct hashcache_id *id,
 		      uint8_t sha256[32], int *hit)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	struct stat s1;
+	struct hc_open_io *o = &hc->oio;
 	struct hc_key ks, ki;
 	uint8_t sha[32];
-	int r = YM_E_STALE;
+	int r;
 
-	if (fd < 0)
-		return YM_E_NOTFOUND;
-	if (fstat(fd, &s1) < 0 || (uint64_t)s1.st_ino != id->ino ||
-	    (uint64_t)s1.st_size != id->size)
-		goto out;
-	r = hashcache_fd(hc, fd, sha, hit);
+	r = hc_open(hc, path, id->dev, o);
 	if (r)
-		goto out;
+		return r;
+	if ((uint64_t)o->st.st_ino != id->ino || (uint64_t)o->st.st_size != id->size) {
+		close(o->fd);
+		return YM_E_STALE;
+	}
+	hc_key_of(&o->st, &ks);
+	r = hc_hash_open(hc, o, sha, hit);
+	if (r)
+		return r;
 	/* the same content under the kernel's name for it, when the file did
 	 * not change (times and size agree) */
-	hc_key_of(&s1, &ks);
 	hc_key_of_id(id, &ki);
 	if (ks.mtime_s == ki.mtime_s && ks.mtime_ns == ki.mtime_ns && ks.ctime_s == ki.ctime_s &&
 	    ks.ctime_ns == ki.ctime_ns && memcmp(&ks, &ki, sizeof(ks)) != 0) {
@@ -305,9 +461,7 @@ int hashcache_path_id(struct hashcache *hc, const char *path, const struct hashc
 			hc_insert(hc, &ki, sha);
 	}
 	memcpy(sha256, sha, 32);
-out:
-	close(fd);
-	return r;
+	return 0;
 }
 
 void hashcache_stats(const struct hashcache *hc, struct hashcache_stats *out)

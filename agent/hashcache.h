@@ -11,12 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fsjob.h"
+
 #define HASHCACHE_MAX_FILE (64u << 20)
 
 struct hashcache;
 
 struct hashcache_stats {
 	uint64_t hits, misses, too_big, errors;
+	uint64_t held; /* opens and reads given up on (held: fsjob.h) */
 	size_t entries;
 };
 
@@ -30,9 +33,19 @@ void hashcache_free(struct hashcache *hc);
  * regular file), YM_E_IO, YM_E_CRYPTO or YM_E_NOMEM. */
 int hashcache_fd(struct hashcache *hc, int fd, uint8_t sha256[32], int *hit);
 
+/* Opens, stats and reads files through fsj's workers from now on (NULL:
+ * on the caller's thread). fsj is borrowed: it must outlive hc. A stall is
+ * blamed on the file's device (FSJOB_KEY_DEV). */
+void hashcache_set_fsjob(struct hashcache *hc, struct fsjob *fsj);
+
 /* Opens path read-only (e.g. "/proc/PID/exe", which reaches the running
- * image even when it was deleted or replaced) and calls hashcache_fd.
- * Returns the same codes, or YM_E_NOTFOUND when it cannot be opened. */
+ * image even when it was deleted or replaced) and hashes the file, from the
+ * cache when its identity (a statx of cached attributes first, so a hit
+ * asks no file system server) is there. With an fsjob, path's lookup must
+ * not wait on a file system (/proc/PID/exe's does not): only the open and
+ * reads are the workers'. Returns the codes of hashcache_fd, YM_E_NOTFOUND
+ * when it cannot be opened, or YM_E_TIMEOUT / YM_E_BUSY (held or refused by
+ * the fsjob: no hash). */
 int hashcache_path(struct hashcache *hc, const char *path, uint8_t sha256[32], int *hit);
 
 /* A file's identity as the kernel reports it (the eBPF process sensor reads
@@ -49,7 +62,8 @@ int hashcache_lookup(struct hashcache *hc, const struct hashcache_id *id, uint8_
 /* Like hashcache_path, but only when path still is the file id names (same
  * inode and size; the device may be numbered differently by stat, e.g. on
  * btrfs): returns YM_E_STALE otherwise. On success the hash is cached under
- * id as well, so the next hashcache_lookup hits. */
+ * id as well, so the next hashcache_lookup hits. The lookup of path, the
+ * open and the reads are the fsjob's, when set. */
 int hashcache_path_id(struct hashcache *hc, const char *path, const struct hashcache_id *id,
 		      uint8_t sha256[32], int *hit);
 

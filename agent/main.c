@@ -288,6 +288,7 @@ static int cmd_run(int argc, char **argv)
 	struct batcher *b = NULL;
 	struct nonce_store *ns = NULL;
 	struct enrich *en = NULL;
+	struct fsjob *fsj = NULL;
 	struct sensor *sensor = NULL;
 	const struct sensor_ops *ops = NULL;
 	struct privsep *ps = NULL;
@@ -449,6 +450,12 @@ static int cmd_run(int argc, char **argv)
 		LOG_E("agent", "E3008", "cannot open nonce store %s: %s", path, ym_strerror(r));
 		goto out;
 	}
+	/* the collector's calls on files and paths users choose (fsjob.h) */
+	r = fsjob_new(0, &fsj);
+	if (r) {
+		LOG_E("agent", "E3009", "cannot start enrichment: %s", ym_strerror(r));
+		goto out;
+	}
 	{
 		struct enrich_cfg ec = {
 		    .proc_max_entries = 16384,
@@ -458,6 +465,7 @@ static int cmd_run(int argc, char **argv)
 		    .hash_max_file = HASHCACHE_MAX_FILE,
 		    .termination = 1,
 		    .self_pid = (int32_t)getpid(),
+		    .fsj = fsj,
 		};
 		r = enrich_new(&ec, &en);
 		if (r) {
@@ -529,7 +537,8 @@ static int cmd_run(int argc, char **argv)
 					.audit_exec = audit_exec,
 					.state_dir = st->dir,
 					.server_url = st->server,
-					.sockdiag_dumps_only = sockdiag_dumps_only};
+					.sockdiag_dumps_only = sockdiag_dumps_only,
+					.fsj = fsj};
 		r = collect_families_start(modes, nmodes, &fe, fams, COLLECT_MAX_FAMILIES, &nfams);
 		if (r) {
 			LOG_E("agent", "E3014", "cannot start the forced sensor modes: %s",
@@ -608,6 +617,17 @@ out:
 		      (unsigned long long)th->ups.sent_batches, (unsigned long long)ss.files);
 	}
 	enrich_free(en);
+	if (fsj) {
+		struct fsjob_stats fs;
+		fsjob_stats(fsj, &fs);
+		if (fs.stalls || fs.refused)
+			LOG_I("agent",
+			      "file system calls: %llu held past their bound, %llu refused, %u "
+			      "still held",
+			      (unsigned long long)fs.stalls, (unsigned long long)fs.refused,
+			      fs.stuck);
+		fsjob_free(fsj);
+	}
 	privsep_free(ps);
 	if (key_pem)
 		explicit_bzero(key_pem, key_len);

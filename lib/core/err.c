@@ -21,6 +21,10 @@ const char *ym_strerror(int err)
 	case YM_E_INTERNAL: return "internal error";
 	case YM_E_DB: return "database error";
 	case YM_E_NET: return "network error";
+	case YM_E_TIMEOUT:
+		return "timed out";
+	case YM_E_BUSY:
+		return "busy";
 	}
 	return "unknown error";
 }

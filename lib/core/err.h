@@ -21,6 +21,8 @@
 #define YM_E_INTERNAL	   -15 /* invariant broken: a bug */
 #define YM_E_DB		   -16 /* database error */
 #define YM_E_NET	   -17 /* network or HTTP transfer failed */
+#define YM_E_TIMEOUT	   -18 /* no answer within its time bound */
+#define YM_E_BUSY	   -19 /* refused: a bound on what is held is reached */
 
 /* Returns a static, human-readable name for an error code ("out of memory").
  * Never NULL; unknown codes map to "unknown error". Thread-safe. */

@@ -8,8 +8,10 @@ TEST_NAME=sensors-process-$MODE
 . "$YM_SRC/tests/e2e/common.sh"
 # what a failed check leaves outside the lab: cgroups, a cgroup2 mount, a
 # setuid copy (each variable is emptied once its block undid it)
-cg="" cgmnt="" cg1="" sdir=""
+cg="" cgmnt="" cg1="" sdir="" fhdir="" fhpid=""
 sens_cleanup() {
+	[ -n "$fhpid" ] && { pkill -P "$fhpid" 2>/dev/null; wait "$fhpid" 2>/dev/null; }
+	[ -n "$fhdir" ] && { umount -l "$fhdir" 2>/dev/null; rm -rf "$fhdir" "$fhdir.out"; }
 	[ -n "$cg" ] && rmdir "$cg" 2>/dev/null
 	[ -n "$cgmnt" ] && { umount "$cgmnt" 2>/dev/null; rmdir "$cgmnt" 2>/dev/null; }
 	[ -n "$cg1" ] && { rmdir "$cg1" "${cg1%/*}" 2>/dev/null; }
@@ -571,6 +573,46 @@ if [ "$MODE" = netlink ] && [ -e /sys/fs/cgroup/cpu/cpu.rt_runtime_us ]; then
 		fail "no real-time priority for the capture thread: $(grep W3606 "$LAB_DIR/agent.log" | tail -n 1)"
 	fi
 	ok "capture thread at real-time priority (real-time group scheduling)"
+fi
+
+# A user's FUSE file system that never answers the agent (ym-fuse-hold
+# answers only the process it runs, as a daemon that reads the requests'
+# pids can): the agent's open (bpf) or open and stat (netlink) of that
+# program's file would wait until the daemon ends. The exec is reported
+# without a hash, and an exec after it is reported while the daemon still
+# holds the agent's call: the collector waited for it a bounded time
+# (agent/fsjob.c). The program lives 30 s; the events must come in 10.
+if [ -c /dev/fuse ] && grep -qw fuse /proc/filesystems; then
+	fhdir=$(mktemp -d /tmp/ym-fuse.XXXXXX)
+	fmark="ymfuse$$"
+	"$LAB_BIN/ym-fuse-hold" "$fhdir" /bin/sleep 30 "$fmark" >"$fhdir.out" 2>&1 &
+	fhpid=$!
+	for _ in $(seq 1 50); do
+		grep -q '^pid ' "$fhdir.out" && break
+		sleep 0.1
+	done
+	read -r _ fp <"$fhdir.out"
+	[ -n "$fp" ] || fail "ym-fuse-hold did not start: $(cat "$fhdir.out")"
+	t0=$(date +%s)
+	cf="$P1 AND json_extract(fields, '\$.ProcessId') = '$fp'"
+	wait_ev "$cf"
+	eq "$(q Image "$cf")" "$fhdir/prog" "held file system: Image"
+	eq "$(q CommandLine "$cf")" "$fmark 30" "held file system: CommandLine"
+	eq "$(q Hashes "$cf")" "" "held file system: no Hashes"
+	( exec /bin/sh -c ": ymafter$$" ) &
+	ap=$!
+	wait "$ap"
+	ca="$P1 AND json_extract(fields, '\$.ProcessId') = '$ap'"
+	wait_ev "$ca"
+	[ $(($(date +%s) - t0)) -lt 25 ] || fail "held file system: the events came after the hold"
+	kill -0 "$fp" 2>/dev/null || fail "held file system: the program ended before the check"
+	grep -q W3801 "$LAB_DIR/agent.log" || fail "held file system: no W3801 in the agent's log"
+	kill "$fp"
+	wait "$fhpid"
+	fhpid=""
+	rm -rf "$fhdir" "$fhdir.out"
+	fhdir=""
+	ok "a file system holding the agent's calls holds neither the exec's event nor the next"
 fi
 
 # the started status names the mode

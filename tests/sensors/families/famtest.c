@@ -111,6 +111,11 @@ void ft_start(struct ft *t, const struct family_ops *ops, const char *const *wat
 	t->env.arg = NULL;
 	t->env.self_pid = getpid();
 	t->env.watch_paths = watch;
+	/* the collector's bounded file system calls, as the agent has them */
+	if (t->env.fsj == NULL && fsjob_new(0, &t->env.fsj) != 0) {
+		fprintf(stderr, "FAIL: fsjob_new\n");
+		exit(1);
+	}
 #ifdef YM_FAMILY_BPF
 	if (strstr(ops->mode, "bpf") != NULL)
 		bpfok_arm();
@@ -149,6 +154,8 @@ void ft_stop(struct ft *t)
 	}
 	t->ops->stop(t->f);
 	t->f = NULL;
+	fsjob_free(t->env.fsj);
+	t->env.fsj = NULL;
 }
 
 void ft_final(struct ft *t)
