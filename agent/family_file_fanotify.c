@@ -25,6 +25,7 @@
 #define FA_HANDLE 128 /* bytes of a file handle kept */
 #define FA_DEPTH  16
 #define FA_PATH	  4096
+#define FA_LIST	  (48u << 10) /* bytes of one folder's listing */
 
 struct fa_dir {
 	uint64_t fsid;
@@ -56,29 +57,155 @@ struct family {
 	struct event ev;
 	char target[FA_PATH], source[FA_PATH], mode[8], pidbuf[FAMILY_UTIL_U64_MAX];
 	uint8_t buf[FA_BUF];
+	struct fa_list_io *lists[FA_DEPTH]; /* fa_mark_tree's, one a level */
 };
 
-/* path's file handle and file system id into d (not its path); follow: of
- * what a symbolic link at path points to (fa_mark's). */
-static int fa_handle_of(const char *path, struct fa_dir *d, int follow)
+/* The file system calls of this mode on paths users name (a folder made in
+ * /tmp or a home, which its maker may have mounted his FUSE file system
+ * on) run through the collector's bounded calls (fsjob.h): each job below
+ * touches nothing but its io, and a descriptor in it is a duplicate the
+ * job owns (fa_close_job closes it when the job is held). */
+struct fa_probe_io {
+	int fd; /* unused: -1 (fa_close_job) */
+	int follow, isdir;
+	struct fa_dir key; /* handle and fsid; path unused */
+	char path[FA_PATH];
+};
+
+/* path's type, file handle and file system id; follow: of what a symbolic
+ * link at path points to (fa_mark's) */
+static int fa_probe_job(void *arg, struct fsjob_ctx *cx)
 {
+	struct fa_probe_io *io = arg;
 	struct {
 		struct file_handle fh;
 		uint8_t data[FA_HANDLE];
 	} h;
 	struct statfs sfs;
+	struct stat st;
 	int mnt;
 
+	(void)cx;
+	io->isdir =
+	    (io->follow ? stat(io->path, &st) : lstat(io->path, &st)) == 0 && S_ISDIR(st.st_mode);
 	h.fh.handle_bytes = FA_HANDLE;
-	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mnt, follow ? AT_SYMLINK_FOLLOW : 0) != 0)
+	if (name_to_handle_at(AT_FDCWD, io->path, &h.fh, &mnt,
+			      io->follow ? AT_SYMLINK_FOLLOW : 0) != 0)
 		return YM_E_UNSUPPORTED;
-	d->hlen = h.fh.handle_bytes;
-	d->htype = h.fh.handle_type;
-	memcpy(d->handle, h.fh.f_handle, d->hlen);
-	d->fsid = 0;
-	if (statfs(path, &sfs) == 0)
-		memcpy(&d->fsid, &sfs.f_fsid, sizeof(d->fsid));
+	io->key.hlen = h.fh.handle_bytes;
+	io->key.htype = h.fh.handle_type;
+	memcpy(io->key.handle, h.fh.f_handle, io->key.hlen);
+	io->key.fsid = 0;
+	if (statfs(io->path, &sfs) == 0)
+		memcpy(&io->key.fsid, &sfs.f_fsid, sizeof(io->key.fsid));
 	return 0;
+}
+
+static void fa_close_job(void *arg)
+{
+	int fd = *(int *)arg; /* every io starts with its descriptor */
+
+	if (fd >= 0)
+		close(fd);
+}
+
+static struct fa_probe_io fa_probe; /* the collector's (one thread) */
+
+/* Probes path (fa_probe_job) into *isdir and d (not its path). */
+static int fa_handle_of(struct family *f, const char *path, struct fa_dir *d, int follow,
+			int *isdir)
+{
+	int r;
+
+	if (util_strlcpy(fa_probe.path, path, sizeof(fa_probe.path)) != 0)
+		return YM_E_UNSUPPORTED;
+	fa_probe.fd = -1;
+	fa_probe.follow = follow;
+	fa_probe.isdir = 0;
+	r = f->env.fsj
+		? fsjob_run(f->env.fsj, 0, fa_probe_job, fa_close_job, &fa_probe, sizeof(fa_probe))
+		: fa_probe_job(&fa_probe, NULL);
+	if (isdir) /* the job's own answer (held: not known, not a folder) */
+		*isdir = (r == 0 || r == YM_E_UNSUPPORTED) && fa_probe.isdir;
+	if (r != 0)
+		return YM_E_UNSUPPORTED;
+	d->hlen = fa_probe.key.hlen;
+	d->htype = fa_probe.key.htype;
+	memcpy(d->handle, fa_probe.key.handle, d->hlen);
+	d->fsid = fa_probe.key.fsid;
+	return 0;
+}
+
+/* fanotify_mark of a folder, and (want_dir) a descriptor of it for
+ * open_by_handle_at; on a duplicate of the group's descriptor */
+struct fa_mark_io {
+	int fd;
+	unsigned flags;
+	uint64_t mask;
+	int err;
+	int want_dir, dir_fd;
+	char path[FA_PATH];
+};
+
+static int fa_mark_job(void *arg, struct fsjob_ctx *cx)
+{
+	struct fa_mark_io *io = arg;
+
+	(void)cx;
+	io->dir_fd = -1;
+	if (fanotify_mark(io->fd, io->flags, io->mask, AT_FDCWD, io->path) != 0) {
+		io->err = errno;
+		return YM_E_IO;
+	}
+	io->err = 0;
+	if (io->want_dir)
+		io->dir_fd = open(io->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return 0;
+}
+
+static void fa_mark_drop(void *arg)
+{
+	struct fa_mark_io *io = arg;
+
+	close(io->fd);
+	if (io->dir_fd >= 0)
+		close(io->dir_fd);
+}
+
+static struct fa_mark_io fa_markio;
+
+/* fanotify_mark(f->fd, flags, mask, path): 0, or an errno (ETIMEDOUT:
+ * held); *dir_fd: a descriptor of the folder when want_dir (else -1) */
+static int fa_mark_call(struct family *f, unsigned flags, uint64_t mask, const char *path,
+			int want_dir, int *dir_fd)
+{
+	struct fa_mark_io *io = &fa_markio;
+	int r;
+
+	*dir_fd = -1;
+	if (util_strlcpy(io->path, path, sizeof(io->path)) != 0)
+		return ENAMETOOLONG;
+	io->flags = flags;
+	io->mask = mask;
+	io->want_dir = want_dir;
+	io->dir_fd = -1;
+	if (!f->env.fsj) {
+		io->fd = f->fd;
+		fa_mark_job(io, NULL);
+		*dir_fd = io->dir_fd;
+		return io->err;
+	}
+	io->fd = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+	if (io->fd < 0)
+		return errno;
+	r = fsjob_run(f->env.fsj, 0, fa_mark_job, fa_mark_drop, io, sizeof(*io));
+	if (r == YM_E_TIMEOUT)
+		return ETIMEDOUT; /* the job closes its descriptors */
+	close(io->fd);
+	if (r != 0 && r != YM_E_IO)
+		return ETIMEDOUT;
+	*dir_fd = io->dir_fd;
+	return io->err;
 }
 
 static int fa_same_handle(const struct fa_dir *a, const struct fa_dir *b)
@@ -104,17 +231,17 @@ static ssize_t fa_dir_find(const struct family *f, const struct fa_dir *key)
 static int fa_mark(struct family *f, const char *path, int follow)
 {
 	struct fa_dir *d = NULL, key;
-	struct stat st;
 	/* a folder swapped for a link after the lstat is not followed */
 	unsigned nofollow = follow ? 0 : FAN_MARK_DONT_FOLLOW;
+	int isdir, err, dfd;
 
 	if (f->quiesced)
 		return YM_E_UNSUPPORTED; /* stopping: a new folder is not marked */
 
-	if ((follow ? stat(path, &st) : lstat(path, &st)) != 0 || !S_ISDIR(st.st_mode))
+	if (fa_handle_of(f, path, &key, follow, &isdir) != 0)
+		return isdir ? YM_E_UNSUPPORTED : YM_E_NOTFOUND;
+	if (!isdir)
 		return YM_E_NOTFOUND;
-	if (fa_handle_of(path, &key, follow) != 0)
-		return YM_E_UNSUPPORTED;
 	/* the same folder is marked once; a folder of that name made again
 	 * (rm -r ~/.ssh; mkdir ~/.ssh) is another inode, whose mark the old
 	 * one's removal did not leave: its entry is taken over */
@@ -138,19 +265,25 @@ static int fa_mark(struct family *f, const char *path, int follow)
 			      path, FAMILY_FILE_FANOTIFY_MARKS, (unsigned long long)f->unmarked);
 		return YM_E_TOOBIG;
 	}
-	if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR | nofollow, f->mask, AT_FDCWD,
-			  path) != 0) {
-		if (errno != EINVAL || !(f->mask & FAN_RENAME))
-			return errno == EINVAL || errno == ENODEV || errno == EOPNOTSUPP ||
-				       errno == EXDEV
-				   ? YM_E_UNSUPPORTED
-				   : YM_E_IO;
+	err = fa_mark_call(f, FAN_MARK_ADD | FAN_MARK_ONLYDIR | nofollow, f->mask, path,
+			   f->mount_fd < 0, &dfd);
+	if (err == EINVAL && (f->mask & FAN_RENAME)) {
 		/* before 5.17: no FAN_RENAME, so no old name */
 		f->mask = (f->mask & ~(uint64_t)FAN_RENAME) | FAN_MOVED_TO;
-		if (fanotify_mark(f->fd, FAN_MARK_ADD | FAN_MARK_ONLYDIR | nofollow, f->mask,
-				  AT_FDCWD, path) != 0)
+		err = fa_mark_call(f, FAN_MARK_ADD | FAN_MARK_ONLYDIR | nofollow, f->mask, path,
+				   f->mount_fd < 0, &dfd);
+		if (err != 0)
 			return YM_E_UNSUPPORTED;
+	} else if (err != 0) {
+		return err == EINVAL || err == ENODEV || err == EOPNOTSUPP || err == EXDEV ||
+			       err == ETIMEDOUT
+			   ? YM_E_UNSUPPORTED
+			   : YM_E_IO;
 	}
+	if (f->mount_fd < 0)
+		f->mount_fd = dfd;
+	else if (dfd >= 0)
+		close(dfd);
 	if (d == NULL) {
 		d = &f->dirs[f->ndirs];
 		memset(d, 0, sizeof(*d));
@@ -163,8 +296,6 @@ static int fa_mark(struct family *f, const char *path, int follow)
 	d->htype = key.htype;
 	memcpy(d->handle, key.handle, key.hlen);
 	d->fsid = key.fsid;
-	if (f->mount_fd < 0)
-		f->mount_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return 0;
 }
 
@@ -187,10 +318,19 @@ static int fa_dir_path(struct family *f, uint64_t fsid, int32_t htype, const uin
 	return fa_handle_path(f, htype, h, hlen, out, outsz);
 }
 
-/* Where the folder or file of a handle is now (open_by_handle_at). */
-static int fa_handle_path(struct family *f, int32_t htype, const uint8_t *h, uint32_t hlen,
-			  char *out, size_t outsz)
+/* Where the folder or file of a handle is now: open_by_handle_at on a
+ * duplicate of the mount descriptor, and the opened file's name */
+struct fa_hpath_io {
+	int fd;
+	int32_t htype;
+	uint32_t hlen;
+	uint8_t h[FA_HANDLE];
+	char out[FA_PATH];
+};
+
+static int fa_hpath_job(void *arg, struct fsjob_ctx *cx)
 {
+	struct fa_hpath_io *io = arg;
 	struct {
 		struct file_handle fh;
 		uint8_t data[FA_HANDLE];
@@ -199,21 +339,47 @@ static int fa_handle_path(struct family *f, int32_t htype, const uint8_t *h, uin
 	ssize_t n;
 	int fd;
 
-	if (hlen > FA_HANDLE || f->mount_fd < 0)
-		return YM_E_NOTFOUND;
-	fh.fh.handle_bytes = hlen;
-	fh.fh.handle_type = htype;
-	memcpy(fh.fh.f_handle, h, hlen);
-	fd = open_by_handle_at(f->mount_fd, &fh.fh, O_PATH | O_CLOEXEC);
+	(void)cx;
+	fh.fh.handle_bytes = io->hlen;
+	fh.fh.handle_type = io->htype;
+	memcpy(fh.fh.f_handle, io->h, io->hlen);
+	fd = open_by_handle_at(io->fd, &fh.fh, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return YM_E_NOTFOUND;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, out, outsz - 1);
+	n = readlink(link, io->out, sizeof(io->out) - 1);
 	close(fd);
 	if (n <= 0)
 		return YM_E_NOTFOUND;
-	out[n] = '\0';
+	io->out[n] = '\0';
 	return 0;
+}
+
+static struct fa_hpath_io fa_hpath;
+
+static int fa_handle_path(struct family *f, int32_t htype, const uint8_t *h, uint32_t hlen,
+			  char *out, size_t outsz)
+{
+	struct fa_hpath_io *io = &fa_hpath;
+	int r;
+
+	if (hlen > FA_HANDLE || f->mount_fd < 0)
+		return YM_E_NOTFOUND;
+	io->htype = htype;
+	io->hlen = hlen;
+	memcpy(io->h, h, hlen);
+	if (!f->env.fsj) {
+		io->fd = f->mount_fd;
+		r = fa_hpath_job(io, NULL);
+	} else {
+		io->fd = fcntl(f->mount_fd, F_DUPFD_CLOEXEC, 0);
+		if (io->fd < 0)
+			return YM_E_NOTFOUND;
+		r = fsjob_run(f->env.fsj, 0, fa_hpath_job, fa_close_job, io, sizeof(*io));
+		if (r != YM_E_TIMEOUT)
+			close(io->fd);
+	}
+	return r == 0 ? util_strlcpy(out, io->out, outsz) : YM_E_NOTFOUND;
 }
 
 static int fa_get_u32(struct cursor *c, uint32_t *v)
@@ -289,11 +455,19 @@ static int fa_child_path(struct family *f, char *out, size_t outsz)
 	return 0;
 }
 
-static int fa_is_exec(const char *path, char mode[8])
+/* An x: folder's file: reported when it is a regular file with an x bit,
+ * or when its lstat is held (a file system that does not answer the
+ * agent: reported, as the one who holds it would rather it were not) */
+static int fa_is_exec(struct family *f, const char *path, char mode[8])
 {
 	struct stat st;
+	int r = fsjob_stat(f->env.fsj, 0, path, 0, &st);
 
-	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+	if (r == YM_E_TIMEOUT || r == YM_E_BUSY) {
+		mode[0] = '\0';
+		return 1;
+	}
+	if (r != 0 || !S_ISREG(st.st_mode))
 		return 0;
 	snprintf(mode, 8, "%04o", (unsigned)(st.st_mode & 07777));
 	return (st.st_mode & 0111) != 0;
@@ -322,6 +496,71 @@ static void fa_emit_one(struct family *f, const char *action, int32_t pid, int w
 	f->st.events++;
 }
 
+/* A folder's entries (fa_mark_tree's walk): the folders, or every entry
+ * (all), as a type byte (DT_DIR, or another: not a folder), the name and
+ * its NUL, up to the buffer's bound (truncated). An entry whose type the
+ * file system does not give is looked at (fstatat, no link followed). */
+struct fa_list_io {
+	int fd;
+	int follow, all, truncated;
+	size_t used;
+	char path[FA_PATH];
+	uint8_t list[FA_LIST];
+};
+
+static int fa_list_job(void *arg, struct fsjob_ctx *cx)
+{
+	struct fa_list_io *io = arg;
+	DIR *d;
+	struct dirent *de;
+
+	(void)cx;
+	io->used = 0;
+	io->truncated = 0;
+	io->fd = open(io->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (io->follow ? 0 : O_NOFOLLOW));
+	if (io->fd < 0)
+		return YM_E_NOTFOUND;
+	d = fdopendir(io->fd);
+	if (d == NULL)
+		return YM_E_IO; /* fd closed by the owner (or fa_close_job) */
+	io->fd = -1;		/* the DIR's now */
+	while ((de = readdir(d)) != NULL) {
+		size_t nl = strlen(de->d_name);
+		int type = de->d_type;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (type == DT_UNKNOWN) {
+			struct stat st;
+
+			if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+				continue;
+			type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+		}
+		if (!io->all && type != DT_DIR)
+			continue;
+		if (io->used + nl + 2 > sizeof(io->list)) {
+			io->truncated = 1;
+			break;
+		}
+		io->list[io->used] = (uint8_t)(type == DT_DIR ? DT_DIR : DT_REG);
+		memcpy(io->list + io->used + 1, de->d_name, nl + 1);
+		io->used += nl + 2;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* the listing buffer of walk level depth (allocated at first use) */
+static struct fa_list_io *fa_list_io(struct family *f, int depth)
+{
+	if (depth < 0 || depth >= FA_DEPTH)
+		return NULL;
+	if (f->lists[depth] == NULL)
+		f->lists[depth] = malloc(sizeof(*f->lists[depth]));
+	return f->lists[depth];
+}
+
 /* Marks path, a watched tree's folder, a folder inside one or on the way
  * to one, and the folders below it that are too (depth and count bounded);
  * folders that lead nowhere watched are neither marked nor read. With emit
@@ -333,35 +572,39 @@ static void fa_emit_one(struct family *f, const char *action, int32_t pid, int w
 static void fa_mark_tree(struct family *f, const char *path, int depth, int follow,
 			 family_emit_fn emit, void *arg)
 {
+	struct fa_list_io *io;
 	size_t n = strlen(path);
-	DIR *d;
-	struct dirent *de;
+	int r;
 
 	if (family_file_watch_match(&f->watch, path, n) == 0 &&
 	    !family_file_watch_leads_to(&f->watch, path, n))
 		return;
 	if (fa_mark(f, path, follow) != 0 || depth >= FA_DEPTH)
 		return;
-	d = opendir(path);
-	if (d == NULL)
+	/* the listing is the job's (fa_list_job), into a buffer of this
+	 * level's: the walk below reuses the ones under it */
+	io = fa_list_io(f, depth);
+	if (io == NULL || util_strlcpy(io->path, path, sizeof(io->path)) != 0)
 		return;
-	while ((de = readdir(d)) != NULL) {
+	io->fd = -1;
+	io->follow = follow;
+	io->all = emit != NULL;
+	r = f->env.fsj ? fsjob_run(f->env.fsj, 0, fa_list_job, fa_close_job, io, sizeof(*io))
+		       : fa_list_job(io, NULL);
+	if (r != 0)
+		return;
+	if (io->truncated)
+		f->st.drops++; /* folders past the listing's bound are not walked */
+	for (size_t o = 0; o < io->used;) {
 		char sub[FA_PATH];
-		struct stat st;
-		int k, dir = de->d_type == DT_DIR;
+		int k, type = io->list[o];
+		const char *name = (const char *)io->list + o + 1;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		    (emit == NULL && de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
-			continue;
-		k = snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+		o += 2 + strlen(name);
+		k = snprintf(sub, sizeof(sub), "%s/%s", path, name);
 		if (k <= 0 || (size_t)k >= sizeof(sub))
 			continue;
-		if (de->d_type == DT_UNKNOWN) {
-			if (lstat(sub, &st) != 0)
-				continue;
-			dir = S_ISDIR(st.st_mode);
-		}
-		if (dir) {
+		if (type == DT_DIR) {
 			fa_mark_tree(f, sub, depth + 1, 0, emit, arg);
 			continue;
 		}
@@ -370,13 +613,12 @@ static void fa_mark_tree(struct family *f, const char *path, int depth, int foll
 		k = family_file_watch_match(&f->watch, sub, (size_t)k);
 		/* a "d:" tree's files: found, not lost */
 		if (k == 0 || k == FAMILY_FILE_WATCH_LOSS ||
-		    (k == FAMILY_FILE_WATCH_EXEC && !fa_is_exec(sub, f->mode)))
+		    (k == FAMILY_FILE_WATCH_EXEC && !fa_is_exec(f, sub, f->mode)))
 			continue;
 		util_strlcpy(f->target, sub, sizeof(f->target));
 		f->source[0] = '\0';
 		fa_emit_one(f, "create", 0, 0, emit, arg);
 	}
-	closedir(d);
 }
 
 /* Folder from was renamed to: the marked folders at or under it get their
@@ -393,7 +635,7 @@ static void fa_dir_renamed(struct family *f, const char *from, const char *to)
 		struct fa_dir key;
 		ssize_t i;
 
-		if (fa_handle_of(to, &key, 0) != 0 || (i = fa_dir_find(f, &key)) < 0)
+		if (fa_handle_of(f, to, &key, 0, NULL) != 0 || (i = fa_dir_find(f, &key)) < 0)
 			return;
 		from = f->dirs[i].path;
 	}
@@ -447,7 +689,7 @@ static void fa_event(struct family *f, uint64_t mask, int32_t pid, family_emit_f
 	if (kind == 0)
 		return;
 	if (kind == FAMILY_FILE_WATCH_EXEC) {
-		if ((mask & FAN_DELETE) || !fa_is_exec(f->target, f->mode))
+		if ((mask & FAN_DELETE) || !fa_is_exec(f, f->target, f->mode))
 			return;
 	} else if (kind == FAMILY_FILE_WATCH_LOSS) {
 		/* only what loses content (truncation is not told apart from
@@ -456,7 +698,7 @@ static void fa_event(struct family *f, uint64_t mask, int32_t pid, family_emit_f
 	} else if (mask & FAN_ATTRIB) {
 		struct stat st;
 
-		if (lstat(f->target, &st) == 0)
+		if (fsjob_stat(f->env.fsj, 0, f->target, 0, &st) == 0)
 			snprintf(f->mode, sizeof(f->mode), "%04o", (unsigned)(st.st_mode & 07777));
 	}
 	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++)
@@ -560,6 +802,8 @@ static void fa_stop(struct family *f)
 	for (size_t i = 0; i < f->ndirs; i++)
 		free(f->dirs[i].path);
 	free(f->dirs);
+	for (int i = 0; i < FA_DEPTH; i++)
+		free(f->lists[i]);
 	free(f);
 }
 
@@ -617,10 +861,11 @@ static int fa_start(const struct family_env *env, struct family **out)
 			fa_mark_tree(f, dir, 0, !e->home, NULL, NULL);
 			/* a tree not there yet: the nearest folder above it is
 			 * marked, so that its making is seen (fa_event) */
-			while (lstat(dir, &st) != 0 && (slash = strrchr(dir, '/')) != NULL &&
-			       slash != dir) {
+			while (fsjob_stat(f->env.fsj, 0, dir, 0, &st) == YM_E_NOTFOUND &&
+			       (slash = strrchr(dir, '/')) != NULL && slash != dir) {
 				*slash = '\0';
-				if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+				if (fsjob_stat(f->env.fsj, 0, dir, 0, &st) == 0 &&
+				    S_ISDIR(st.st_mode)) {
 					(void)fa_mark(f, dir, 1);
 					break;
 				}

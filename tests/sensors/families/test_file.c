@@ -16,6 +16,7 @@
 #endif
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -573,6 +574,99 @@ static void made_then_written(int mk, int put, const char *rel)
 	ft_expect(e, "ProcessId", pid);
 }
 
+/* A file system that does not answer the module's calls (fsjob.h): a FUSE
+ * mount made on a new folder in the x: folder, whose daemon answers only
+ * its own program (ym-fuse-hold, built next to this test), as a user's
+ * can. The module reads the folder's making (fanotify: probes, marks and
+ * lists it) or the mount (bpf: the x: check's lstat of its target) after
+ * the mount, so the call is held; the bound lets it go on: a file written
+ * next is reported at once, and (bpf) the mount is reported as the file
+ * whose look was held. The daemon's end frees the held worker. Skipped
+ * where there is no FUSE. */
+static void fuse_hold_step(int bpf)
+{
+	char self[PATH_MAX], hold[PATH_MAX + 16], line[64] = "", *slash;
+	struct fsjob_stats fs;
+	const struct ft_event *e;
+	int out[2], fp = 0, mounted = 0, st;
+	ssize_t n, k;
+	pid_t d, dmn;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	FT_CHECK(n > 0);
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	FT_CHECK(slash != NULL);
+	*slash = '\0';
+	snprintf(hold, sizeof(hold), "%s/ym-fuse-hold", self);
+	if (access(hold, X_OK) != 0 || access("/dev/fuse", R_OK | W_OK) != 0) {
+		printf("skip: no FUSE here (/dev/fuse, %s): the held-call step\n", hold);
+		return;
+	}
+	/* the test's own actions are the agent's, never reported: a child's */
+	d = ft_fork();
+	if (d == 0)
+		_exit(mkdir(P("tmp/fz"), 0755) == 0 ? 0 : 1);
+	FT_CHECK(d > 0 && waitpid(d, &st, 0) == d && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	FT_CHECK(pipe(out) == 0);
+	dmn = d = ft_fork();
+	if (d == 0) {
+		dup2(out[1], 1);
+		execl(hold, hold, P("tmp/fz"), "/bin/sleep", "30", "ymfz", (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	for (n = 0; n < (ssize_t)sizeof(line) - 1 && strchr(line, '\n') == NULL; n += k) {
+		k = read(out[0], line + n, sizeof(line) - 1 - (size_t)n);
+		if (k <= 0)
+			break;
+		line[n + k] = '\0';
+	}
+	close(out[0]);
+	FT_CHECK(sscanf(line, "pid %d", &fp) == 1 && fp > 0);
+	/* mounted: the mount table says so (a stat would be held) */
+	for (int i = 0; i < 60 && !mounted; i++) {
+		FILE *m = fopen("/proc/self/mountinfo", "r");
+		char l[1024];
+
+		while (m != NULL && fgets(l, sizeof(l), m) != NULL)
+			if (strstr(l, P("tmp/fz")) != NULL)
+				mounted = 1;
+		if (m != NULL)
+			fclose(m);
+		if (!mounted)
+			usleep(50000);
+	}
+	FT_CHECK(mounted);
+	ft_pump(&t, 800);
+	fsjob_stats(t.env.fsj, &fs);
+	FT_CHECK(fs.stalls >= 1 && fs.stuck >= 1);
+	d = ft_fork();
+	if (d == 0) {
+		put("tmp/fz-after", "#!/bin/sh\n", 0, 0755);
+		_exit(0);
+	}
+	FT_CHECK(d > 0 && waitpid(d, &st, 0) == d && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	e = ft_wait(&t, 3000, "TargetFilename", P("tmp/fz-after"), "Action", "create", NULL);
+	FT_CHECK(e != NULL);
+	if (bpf)
+		FT_CHECK(ft_wait(&t, 3000, "TargetFilename", P("tmp/fz"), "Action", "mount",
+				 NULL) != NULL);
+	/* the daemon's end fails the held call: its worker ends */
+	kill(fp, SIGKILL);
+	kill(dmn, SIGKILL);
+	FT_CHECK(waitpid(dmn, NULL, 0) == dmn);
+	umount2(P("tmp/fz"), MNT_DETACH);
+	for (int i = 0; i < 100; i++) {
+		fsjob_stats(t.env.fsj, &fs);
+		if (fs.stuck == 0)
+			break;
+		usleep(20000);
+	}
+	FT_CHECK(fs.stuck == 0 && fs.freed >= 1);
+	FT_CHECK(rmdir(P("tmp/fz")) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct family_ops *ops = &family_file_fanotify_ops;
@@ -1051,6 +1145,8 @@ uring_done:
 	FT_CHECK(ft_count(&t, "TargetFilename", P("other/lnk2/dd6"), NULL) == 0);
 	FT_CHECK(ft_count(&t, "TargetFilename", P("other/dd7"), NULL) == 0);
 	FT_CHECK(ft_count(&t, "TargetFilename", P("tmp/outfile"), NULL) == 0);
+
+	fuse_hold_step(bpf);
 
 	/* a "d:" tree: what loses content only (fanotify: deletes and moves;
 	 * it cannot tell a truncation from a write) */
