@@ -38,7 +38,7 @@
 static int fb_direct_loads = 1;
 
 /* fb_idents_set's job (fsjob.h): the paths, and statx of each */
-#define FB_IDENTS (FILE_PREFIXES > FILE_READS ? FILE_PREFIXES : FILE_READS)
+#define FB_IDENTS (FILE_PREFIXES + FILE_READS)
 struct fb_idents_io {
 	size_t n;
 	char path[FB_IDENTS][FAMILY_FILE_WATCH_PATH]; /* "": none */
@@ -140,30 +140,19 @@ static uint32_t fb_sx_dev(const struct statx *sx)
 }
 
 /* Gives the kernel the identity (inode, and the device of its mount) of
- * what each of the n paths names, into its arrays kino/kdev (the program's
- * .bss) and the count of slots up to the last one found into *kn; known:
- * what was given last, kept where unchanged. A path that is NULL or names
- * nothing is 0, looked for again at the next call. A call held by a file
- * system (site: its fsjob key) changes nothing. The program reads these
- * while they change: no match until both are the new file's (stores in
- * this order). */
-static void fb_idents_set(struct family *f, unsigned site, const char *const *paths, size_t n,
-			  uint64_t *known, __u64 *kino, __u32 *kdev, __u32 *kn)
+ * what each of n paths names, io's results from slot `from` on, into its
+ * arrays kino/kdev (the program's .bss) and the count of slots up to the
+ * last one found into *kn; known: what was given last, kept where
+ * unchanged. A path that is NULL or names nothing is 0, looked for again
+ * at the next call. The program reads these while they change: no match
+ * until both are the new file's (stores in this order). */
+static void fb_idents_apply(const struct fb_idents_io *io, size_t from, size_t n, uint64_t *known,
+			    __u64 *kino, __u32 *kdev, __u32 *kn)
 {
-	struct fb_idents_io *io = &f->idents;
 	uint32_t last = 0;
 
-	io->n = n < FB_IDENTS ? n : FB_IDENTS;
-	for (size_t i = 0; i < io->n; i++)
-		if (paths[i] == NULL ||
-		    util_strlcpy(io->path[i], paths[i], sizeof(io->path[i])) != 0)
-			io->path[i][0] = '\0';
-	if (f->env.fsj ? fsjob_run(f->env.fsj, FSJOB_KEY_SITE(site), fb_idents_job, NULL, io,
-				   sizeof(*io)) != 0
-		       : fb_idents_job(io, NULL) != 0)
-		return;
-	for (size_t i = 0; i < io->n; i++) {
-		uint64_t ino = io->ok[i] ? io->sx[i].stx_ino : 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t ino = io->ok[from + i] ? io->sx[from + i].stx_ino : 0;
 		uint32_t dev = 0;
 
 		if (ino != 0 && ino == known[i]) {
@@ -171,7 +160,7 @@ static void fb_idents_set(struct family *f, unsigned site, const char *const *pa
 			continue;
 		}
 		if (ino != 0)
-			dev = fb_sx_dev(&io->sx[i]);
+			dev = fb_sx_dev(&io->sx[from + i]);
 		__atomic_store_n(&kino[i], 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&kdev[i], dev, __ATOMIC_RELEASE);
 		__atomic_store_n(&kino[i], ino, __ATOMIC_RELEASE);
@@ -182,48 +171,47 @@ static void fb_idents_set(struct family *f, unsigned site, const char *const *pa
 	__atomic_store_n(kn, last, __ATOMIC_RELEASE);
 }
 
-/* Gives the kernel the inode and device of each kernel prefix's folder
- * (at the start, and at each tick those made or replaced since: ~/.ssh of
- * an account that had none), for the opens that can write (file.bpf.c:
- * dir_ino). */
-static void fb_dirs_set(struct family *f)
+/* Gives the kernel the inode and device of each "r:" file and of each
+ * kernel prefix's folder (file.bpf.c: read_ino, dir_ino), at the start and
+ * at each tick (what was made or replaced since: passwd and vipw write a
+ * new file and rename it over the old one; ~/.ssh of an account that had
+ * none). One job for all (a held one changes nothing). */
+static void fb_idents_set(struct family *f)
 {
-	char dirs[FILE_PREFIXES][FILE_PREFIX_MAX + 1];
-	const char *paths[FILE_PREFIXES];
-	size_t n = f->npre < FILE_PREFIXES ? f->npre : FILE_PREFIXES;
+	struct fb_idents_io *io = &f->idents;
+	size_t nr = f->watch.nreads < FILE_READS ? f->watch.nreads : FILE_READS;
+	size_t nd = f->npre < FILE_PREFIXES ? f->npre : FILE_PREFIXES;
+	int r;
 
 	if (f->skel == NULL || f->skel->bss == NULL)
 		return;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < nr; i++)
+		if (util_strlcpy(io->path[i], f->watch.reads[i].path, sizeof(io->path[i])) != 0)
+			io->path[i][0] = '\0';
+	for (size_t i = 0; i < nd; i++) {
+		char *d = io->path[nr + i];
 		size_t len = f->pre[i].len;
 
-		memcpy(dirs[i], f->pre[i].p, len);
-		dirs[i][len] = '\0';
+		memcpy(d, f->pre[i].p, len);
+		d[len] = '\0';
 		/* a prefix cut at FILE_PREFIX_MAX may end inside a name */
-		paths[i] = len > 0 && dirs[i][len - 1] == '/' ? dirs[i] : NULL;
+		if (len == 0 || d[len - 1] != '/')
+			d[0] = '\0';
 	}
-	fb_idents_set(f, 1, paths, n, f->dir_ino, f->skel->bss->dir_ino, f->skel->bss->dir_dev,
-		      &f->skel->bss->dir_n);
-}
-
-/* Gives the kernel the inode and device of each "r:" file (at the start,
- * and at each tick the ones replaced since: passwd and vipw write a new
- * file and rename it over the old one). */
-static void fb_reads_set(struct family *f)
-{
-	const char *paths[FILE_READS];
-	size_t n = f->watch.nreads < FILE_READS ? f->watch.nreads : FILE_READS;
-
-	if (f->skel == NULL || f->skel->bss == NULL)
+	io->n = nr + nd;
+	r = f->env.fsj
+		? fsjob_run(f->env.fsj, FSJOB_KEY_SITE(1), fb_idents_job, NULL, io, sizeof(*io))
+		: fb_idents_job(io, NULL);
+	if (r != 0)
 		return;
-	for (size_t i = 0; i < n; i++)
-		paths[i] = f->watch.reads[i].path;
-	fb_idents_set(f, 2, paths, n, f->read_ino, f->skel->bss->read_ino, f->skel->bss->read_dev,
-		      &f->skel->bss->read_n);
+	fb_idents_apply(io, 0, nr, f->read_ino, f->skel->bss->read_ino, f->skel->bss->read_dev,
+			&f->skel->bss->read_n);
+	fb_idents_apply(io, nr, nd, f->dir_ino, f->skel->bss->dir_ino, f->skel->bss->dir_dev,
+			&f->skel->bss->dir_n);
 }
 
 /* The "r:" entry whose file path names, by the identity the kernel side
- * compares (fb_reads_set: the inode last given it, and the device of the
+ * compares (fb_idents_set: the inode last given it, and the device of the
  * file's mount), so a hard link, a symbolic link or ".." names it too; -1
  * when none. The mount's device is looked up only for an inode that
  * matches. */
@@ -803,8 +791,7 @@ static int fb_start(const struct family_env *env, struct family **out)
 	rc = fb_prefixes(f); /* before attaching: nothing passes an empty map */
 	if (rc != 0)
 		goto out;
-	fb_reads_set(f);
-	fb_dirs_set(f);
+	fb_idents_set(f);
 	{
 		/* numbers of -1 (not on this architecture) are skipped */
 		static const struct sysx_call calls[] = {FILE_CALLS};
@@ -851,9 +838,7 @@ static int fb_tick(struct family *f, family_emit_fn emit, void *arg)
 {
 	(void)emit;
 	(void)arg;
-	if (f->watch.nreads != 0)
-		fb_reads_set(f);
-	fb_dirs_set(f);
+	fb_idents_set(f);
 	return 0;
 }
 

@@ -649,9 +649,38 @@ static void fuse_hold_step(int bpf)
 	FT_CHECK(d > 0 && waitpid(d, &st, 0) == d && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	e = ft_wait(&t, 3000, "TargetFilename", P("tmp/fz-after"), "Action", "create", NULL);
 	FT_CHECK(e != NULL);
-	if (bpf)
+	if (bpf) {
+		struct fsjob_stats b4;
+
 		FT_CHECK(ft_wait(&t, 3000, "TargetFilename", P("tmp/fz"), "Action", "mount",
 				 NULL) != NULL);
+		/* the tick's identity checks of the watched folders: a home's
+		 * ~/.ssh made a link into the held file system holds them
+		 * (once: that call site is skipped while held), not the
+		 * module */
+		fsjob_stats(t.env.fsj, &b4);
+		d = ft_fork();
+		if (d == 0)
+			_exit(rename(P("home/u/.ssh"), P("home/u/.ssh-away")) == 0 &&
+				      symlink(P("tmp/fz"), P("home/u/.ssh")) == 0
+				  ? 0
+				  : 1);
+		FT_CHECK(d > 0 && waitpid(d, &st, 0) == d && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		ft_pump(&t, 2200);
+		fsjob_stats(t.env.fsj, &fs);
+		FT_CHECK(fs.stalls == b4.stalls + 1 && fs.refused > b4.refused);
+		d = ft_fork();
+		if (d == 0) {
+			put("etc/cron.d/fz-tick", "x\n", 0, 0644);
+			_exit(unlink(P("home/u/.ssh")) == 0 &&
+				      rename(P("home/u/.ssh-away"), P("home/u/.ssh")) == 0
+				  ? 0
+				  : 1);
+		}
+		FT_CHECK(d > 0 && waitpid(d, &st, 0) == d && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		FT_CHECK(ft_wait(&t, 3000, "TargetFilename", P("etc/cron.d/fz-tick"), "Action",
+				 "create", NULL) != NULL);
+	}
 	/* the daemon's end fails the held call: its worker ends */
 	kill(fp, SIGKILL);
 	kill(dmn, SIGKILL);
