@@ -521,9 +521,12 @@ static int fa_list_job(void *arg, struct fsjob_ctx *cx)
 	if (io->fd < 0)
 		return YM_E_NOTFOUND;
 	d = fdopendir(io->fd);
-	if (d == NULL)
-		return YM_E_IO; /* fd closed by the owner (or fa_close_job) */
-	io->fd = -1;		/* the DIR's now */
+	if (d == NULL) {
+		close(io->fd);
+		io->fd = -1;
+		return YM_E_IO;
+	}
+	io->fd = -1; /* the DIR's now */
 	while ((de = readdir(d)) != NULL) {
 		size_t nl = strlen(de->d_name);
 		int type = de->d_type;
