@@ -117,6 +117,8 @@ static int fa_handle_of(struct family *f, const char *path, struct fa_dir *d, in
 {
 	int r;
 
+	if (isdir)
+		*isdir = 0;
 	if (util_strlcpy(fa_probe.path, path, sizeof(fa_probe.path)) != 0)
 		return YM_E_UNSUPPORTED;
 	fa_probe.fd = -1;
@@ -233,7 +235,7 @@ static int fa_mark(struct family *f, const char *path, int follow)
 	struct fa_dir *d = NULL, key;
 	/* a folder swapped for a link after the lstat is not followed */
 	unsigned nofollow = follow ? 0 : FAN_MARK_DONT_FOLLOW;
-	int isdir, err, dfd;
+	int isdir = 0, err, dfd;
 
 	if (f->quiesced)
 		return YM_E_UNSUPPORTED; /* stopping: a new folder is not marked */
