@@ -30,10 +30,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define FB_PATH 4096
+#if defined(__x86_64__)
+#define FB_COMPAT 1 /* ia32 system calls exist: file_sys_compat* */
+#else
+#define FB_COMPAT 0
+#endif
 
 static int fb_direct_loads = 1;
 
@@ -52,7 +58,9 @@ struct family {
 	struct sysx_reg *sysx;	   /* the syscall program on tracepoints or the dispatcher, */
 	struct bpf_link *sys_link; /* or attached alone */
 	struct bpf_link *uring_links[2]; /* io_uring submission, completion */
+	struct bpf_link *compat_link;	 /* compat system calls (x86): file_sys_compat* */
 	int uring;			 /* their programs loaded and attached */
+	int compat;			 /* file_sys_compat* loaded and attached */
 	int direct;			 /* the "r:" check by plain loads (file_sys_dl*) */
 	struct ring_buffer *rb;
 	struct family_file_watch watch;
@@ -723,16 +731,47 @@ static void fb_stop(struct family *f)
 	ring_buffer__free(f->rb);
 	sysx_del(f->sysx);
 	bpf_link__destroy(f->sys_link);
+	bpf_link__destroy(f->compat_link);
 	fb_uring_detach(f);
 	file_bpf__destroy(f->skel);
 	free(f);
 }
 
+#if FB_COMPAT
+/* Whether this kernel runs 32-bit system calls (IA32 emulation built and
+ * not disabled at boot: ia32_emulation=): a child makes one (int 0x80
+ * getpid) and says whether it answered; where it cannot (a fault kills the
+ * child), there are no compat calls to watch, and no program runs at every
+ * system call for them. */
+static int fb_compat_present(void)
+{
+	pid_t p = fork();
+	int st;
+
+	if (p == 0) {
+		long r;
+
+		__asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+		_exit(r == (long)getpid() ? 0 : 1);
+	}
+	if (p < 0)
+		return 1; /* not known: watched */
+	while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+#else
+static int fb_compat_present(void)
+{
+	return 0;
+}
+#endif
+
 static int fb_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = calloc(1, sizeof(*f));
-	struct bpf_program *sys_tp = NULL, *sys_btf = NULL;
-	int rc = YM_E_NOMEM, err = 0, uring_err = 0;
+	struct bpf_program *sys_tp = NULL, *sys_btf = NULL, *compat_prog = NULL;
+	int rc = YM_E_NOMEM, err = 0, uring_err = 0, compat_err = 0, want_compat;
 
 	if (f == NULL)
 		goto out;
@@ -752,7 +791,8 @@ static int fb_start(const struct family_env *env, struct family **out)
 	 * with the io_uring programs, then without them (a kernel without
 	 * io_uring, or whose requests the programs cannot read: W3618) */
 	f->direct = fb_direct_loads;
-	for (int tries = 0, uring = 1; tries < 8; tries++) {
+	want_compat = fb_compat_present();
+	for (int tries = 0, uring = 1, compat = want_compat; tries < 12; tries++) {
 		int tp;
 
 		f->skel = file_bpf__open();
@@ -768,21 +808,37 @@ static int fb_start(const struct family_env *env, struct family **out)
 		tp = sysx_prepare(sys_tp, sys_btf);
 		bpf_program__set_autoload(f->skel->progs.file_uring_submit, uring);
 		bpf_program__set_autoload(f->skel->progs.file_uring_complete, uring);
+#if FB_COMPAT
+		compat_prog = sysx_choose_direct(f->direct, f->skel->progs.file_sys_compat_dl,
+						 f->skel->progs.file_sys_compat);
+		bpf_program__set_autoload(compat_prog, compat);
+		bpf_program__set_autoattach(compat_prog, false);
+#endif
 		err = file_bpf__load(f->skel);
 		if (err == 0) {
 			f->uring = uring;
+			f->compat = compat;
 			break;
 		}
 		file_bpf__destroy(f->skel);
 		f->skel = NULL;
+		/* without the compat program first, then without the
+		 * io_uring ones (with it again), then the reads' fallback */
+		if (compat) {
+			compat_err = err;
+			compat = 0;
+			continue;
+		}
 		if (uring) {
 			uring_err = err;
 			uring = 0;
+			compat = want_compat;
 			continue;
 		}
 		if (!sysx_load_failed("family_file", &f->direct, tp, err))
 			break;
 		uring = 1;
+		compat = want_compat;
 	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);
@@ -815,6 +871,22 @@ static int fb_start(const struct family_env *env, struct family **out)
 			fb_uring_detach(f);
 		}
 	}
+	/* compat system calls (x86): on every call's exit, after the
+	 * prefixes too */
+	if (f->compat) {
+		f->compat_link = bpf_program__attach(compat_prog);
+		if (f->compat_link == NULL) {
+			compat_err = -errno;
+			f->compat = 0;
+		}
+	}
+	if (want_compat && !f->compat)
+		LOG_W("family", "W3619",
+		      "file (bpf): compat (int 0x80, 32-bit) system calls not watched: %s",
+		      strerror(compat_err < 0 ? -compat_err : EINVAL));
+	else
+		LOG_I("family_file", "compat (32-bit) system calls: %s",
+		      f->compat ? "watched" : "none in this kernel (no IA32 emulation)");
 	LOG_I("family_file", "r: check by %s", sysx_reads(f->direct));
 	if (!f->uring)
 		family_bpf_util_uring_off("W3618", "file (bpf)",
@@ -885,6 +957,8 @@ static void fb_quiesce(struct family *f)
 	f->sysx = NULL;
 	bpf_link__destroy(f->sys_link);
 	f->sys_link = NULL;
+	bpf_link__destroy(f->compat_link);
+	f->compat_link = NULL;
 	fb_uring_detach(f);
 }
 

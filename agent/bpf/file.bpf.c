@@ -113,6 +113,17 @@ struct call {
 	__u64 a[5];
 };
 
+/* a compat (ia32) system call in progress: TS_COMPAT in thread_info's
+ * status (int 0x80 from a 64-bit task too); never on other architectures */
+static __always_inline int is_compat(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	return (bpf_get_current_task_btf()->thread_info.status & 0x0002) != 0;
+#else
+	return 0;
+#endif
+}
+
 static __always_inline int watched(long nr)
 {
 	return nr == FILE_NR_OPENAT || nr == FILE_NR_OPENAT2 || nr == FILE_NR_RENAMEAT2 ||
@@ -131,7 +142,7 @@ static __always_inline int watched(long nr)
  * call was made with (the kernel saves them at entry and a system call
  * does not change them; arm64's first one is orig_x0). 0 when the call is
  * not one to report: an open that cannot write, a directory removal. */
-static __always_inline int call_args(struct call *c, long nr, struct pt_regs *regs)
+static __always_inline void call_args(struct call *c, long nr, struct pt_regs *regs)
 {
 	c->nr = nr;
 	c->a[0] = PT_REGS_PARM1_SYSCALL(regs);
@@ -139,6 +150,14 @@ static __always_inline int call_args(struct call *c, long nr, struct pt_regs *re
 	c->a[2] = PT_REGS_PARM3_SYSCALL(regs);
 	c->a[3] = PT_REGS_PARM4_SYSCALL(regs);
 	c->a[4] = PT_REGS_PARM5_SYSCALL(regs);
+}
+
+/* 0 when the call is not one to report: an open that cannot write (kept:
+ * the caller's "r:" check), a directory removal */
+static __always_inline int call_keep(struct call *c)
+{
+	__s64 nr = c->nr;
+
 	/* opens: keep only those that may write */
 	if (nr == FILE_NR_OPENAT || nr == FILE_NR_OPEN) {
 		__u64 fl = nr == FILE_NR_OPEN ? c->a[1] : c->a[2];
@@ -648,24 +667,23 @@ static __always_inline void read_file(struct file *f, __u64 id, int direct, __u3
  * and the arguments are read only for a watched call (docs/sensors.md: a
  * program per system call costs ~25 ns even when it returns at once). Both
  * entry programs below run it (agent/sysx.h). */
-static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs, int direct)
+/* A watched call whose arguments c holds (64-bit numbering), at its exit
+ * with result ret */
+static __always_inline int file_call(struct call *c, long ret, int direct)
 {
 	__u64 id;
-	struct call call, *c = &call;
 	struct file_rec *r;
 	const char *p1 = 0, *p2 = 0;
 	__s64 nr;
 	int keep, open;
 
-	if (!watched(nr0) || ret < 0)
-		return 0;
 	id = bpf_get_current_pid_tgid();
 	if ((id >> 32) == self_tgid)
 		return 0;
-	if (!call_args(c, nr0, regs)) {
+	if (!call_keep(c)) {
 		/* an open that cannot write: read only */
 		if (read_n &&
-		    (nr0 == FILE_NR_OPENAT || nr0 == FILE_NR_OPEN || nr0 == FILE_NR_OPENAT2))
+		    (c->nr == FILE_NR_OPENAT || c->nr == FILE_NR_OPEN || c->nr == FILE_NR_OPENAT2))
 			read_file(ym_fd_file(ret), id, direct, 0);
 		return 0;
 	}
@@ -876,6 +894,18 @@ static __always_inline int file_sys(long nr0, long ret, struct pt_regs *regs, in
 	return 0;
 }
 
+/* A native call (the dispatcher also passes a compat task's, numbered
+ * otherwise: left to file_sys_compat) */
+static __always_inline int file_sys(long nr, long ret, struct pt_regs *regs, int direct)
+{
+	struct call c;
+
+	if (!watched(nr) || ret < 0 || is_compat())
+		return 0;
+	call_args(&c, nr, regs);
+	return file_call(&c, ret, direct);
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(file_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -904,6 +934,150 @@ int file_sys_dl_tp(struct ym_sys_exit_tp *ctx)
 {
 	return file_sys(ctx->nr, ctx->ret, YM_SYSCALL_REGS(), 1);
 }
+
+/* --- 32-bit (compat) system calls: int 0x80 from any task, or a 32-bit
+ * task's. The syscall tracepoints skip them and their numbers are ia32's:
+ * this program, on every system call's exit, returns at once for a native
+ * one (~8 ns a call: docs/sensors.md) and hands a watched compat one to
+ * the same code with its 64-bit number and its arguments from ia32's
+ * registers (ebx, ecx, edx, esi, edi). x86 only. */
+#if defined(__TARGET_ARCH_x86)
+/* a 16-bit uid or gid (chown16): 0xffff is "unchanged" */
+static __always_inline __u64 id16(__u64 v)
+{
+	v &= 0xffff;
+	return v == 0xffff ? 0xffffffffull : v;
+}
+
+static __always_inline int compat_args(struct call *c, struct pt_regs *regs)
+{
+	long n = regs->orig_ax;
+	__u64 a0 = (__u32)regs->bx, a1 = (__u32)regs->cx, a2 = (__u32)regs->dx,
+	      a3 = (__u32)regs->si, a4 = (__u32)regs->di;
+
+	c->a[0] = a0;
+	c->a[1] = a1;
+	c->a[2] = a2;
+	c->a[3] = a3;
+	c->a[4] = a4;
+	switch (n) {
+	case FILE_NR32_OPEN:
+		c->nr = FILE_NR_OPEN;
+		break;
+	case FILE_NR32_CREAT:
+		c->nr = FILE_NR_CREAT;
+		break;
+	case FILE_NR32_LINK:
+		c->nr = FILE_NR_LINK;
+		break;
+	case FILE_NR32_UNLINK:
+		c->nr = FILE_NR_UNLINK;
+		break;
+	case FILE_NR32_CHMOD:
+		c->nr = FILE_NR_CHMOD;
+		break;
+	case FILE_NR32_LCHOWN16:
+	case FILE_NR32_CHOWN16:
+		c->nr = n == FILE_NR32_LCHOWN16 ? FILE_NR_LCHOWN : FILE_NR_CHOWN;
+		c->a[1] = id16(a1);
+		c->a[2] = id16(a2);
+		break;
+	case FILE_NR32_FCHOWN16:
+		c->nr = FILE_NR_FCHOWN;
+		c->a[1] = id16(a1);
+		c->a[2] = id16(a2);
+		break;
+	case FILE_NR32_LCHOWN:
+		c->nr = FILE_NR_LCHOWN;
+		break;
+	case FILE_NR32_CHOWN:
+		c->nr = FILE_NR_CHOWN;
+		break;
+	case FILE_NR32_FCHOWN:
+		c->nr = FILE_NR_FCHOWN;
+		break;
+	case FILE_NR32_RENAME:
+		c->nr = FILE_NR_RENAME;
+		break;
+	case FILE_NR32_MOUNT:
+		c->nr = FILE_NR_MOUNT;
+		break;
+	case FILE_NR32_SYMLINK:
+		c->nr = FILE_NR_SYMLINK;
+		break;
+	case FILE_NR32_TRUNCATE:
+		c->nr = FILE_NR_TRUNCATE;
+		break;
+	case FILE_NR32_TRUNCATE64: /* the length in two registers */
+		c->nr = FILE_NR_TRUNCATE;
+		c->a[1] = a1 | (a2 << 32);
+		break;
+	case FILE_NR32_FCHMOD:
+		c->nr = FILE_NR_FCHMOD;
+		break;
+	case FILE_NR32_OPENAT:
+		c->nr = FILE_NR_OPENAT;
+		break;
+	case FILE_NR32_FCHOWNAT:
+		c->nr = FILE_NR_FCHOWNAT;
+		break;
+	case FILE_NR32_UNLINKAT:
+		c->nr = FILE_NR_UNLINKAT;
+		break;
+	case FILE_NR32_RENAMEAT:
+		c->nr = FILE_NR_RENAMEAT;
+		break;
+	case FILE_NR32_LINKAT:
+		c->nr = FILE_NR_LINKAT;
+		break;
+	case FILE_NR32_SYMLINKAT:
+		c->nr = FILE_NR_SYMLINKAT;
+		break;
+	case FILE_NR32_FCHMODAT:
+		c->nr = FILE_NR_FCHMODAT;
+		break;
+	case FILE_NR32_RENAMEAT2:
+		c->nr = FILE_NR_RENAMEAT2;
+		break;
+	case FILE_NR32_UTIMENSAT64: /* struct __kernel_timespec, as 64-bit's */
+		c->nr = FILE_NR_UTIMENSAT;
+		break;
+	case FILE_NR32_MOVE_MOUNT:
+		c->nr = FILE_NR_MOVE_MOUNT;
+		break;
+	case FILE_NR32_OPENAT2:
+		c->nr = FILE_NR_OPENAT2;
+		break;
+	case FILE_NR32_FCHMODAT2:
+		c->nr = FILE_NR_FCHMODAT2;
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+static __always_inline int file_compat(struct pt_regs *regs, long ret, int direct)
+{
+	struct call c;
+
+	if (!is_compat() || ret < 0 || !compat_args(&c, regs))
+		return 0;
+	return file_call(&c, ret, direct);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(file_sys_compat, struct pt_regs *regs, long ret)
+{
+	return file_compat(regs, ret, 0);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(file_sys_compat_dl, struct pt_regs *regs, long ret)
+{
+	return file_compat(regs, ret, 1);
+}
+#endif
 
 /* --- io_uring --- */
 

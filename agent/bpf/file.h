@@ -71,6 +71,40 @@
 #define FILE_NR_MOUNT	   40
 #define FILE_NR_MOVE_MOUNT 429
 #endif
+/* the same calls' ia32 numbers (int 0x80, a 32-bit task: file_sys_compat,
+ * x86 only); chown16 and friends take 16-bit ids, truncate64 its length in
+ * two registers, utimensat_time64 the 64-bit timespec (the older utime,
+ * utimes, futimesat and utimensat take 32-bit times: not watched) */
+#define FILE_NR32_OPEN	      5
+#define FILE_NR32_CREAT	      8
+#define FILE_NR32_LINK	      9
+#define FILE_NR32_UNLINK      10
+#define FILE_NR32_CHMOD	      15
+#define FILE_NR32_LCHOWN16    16
+#define FILE_NR32_MOUNT	      21
+#define FILE_NR32_RENAME      38
+#define FILE_NR32_SYMLINK     83
+#define FILE_NR32_TRUNCATE    92
+#define FILE_NR32_FCHMOD      94
+#define FILE_NR32_FCHOWN16    95
+#define FILE_NR32_CHOWN16     182
+#define FILE_NR32_TRUNCATE64  193
+#define FILE_NR32_LCHOWN      198
+#define FILE_NR32_FCHOWN      207
+#define FILE_NR32_CHOWN	      212
+#define FILE_NR32_OPENAT      295
+#define FILE_NR32_FCHOWNAT    298
+#define FILE_NR32_UNLINKAT    301
+#define FILE_NR32_RENAMEAT    302
+#define FILE_NR32_LINKAT      303
+#define FILE_NR32_SYMLINKAT   304
+#define FILE_NR32_FCHMODAT    306
+#define FILE_NR32_RENAMEAT2   353
+#define FILE_NR32_UTIMENSAT64 412
+#define FILE_NR32_MOVE_MOUNT  429
+#define FILE_NR32_OPENAT2     437
+#define FILE_NR32_FCHMODAT2   452
+
 /* the watched calls with their names (struct sysx_call, agent/sysx.h: the
  * loader's tracepoints or the dispatcher's numbers); -1: not on this
  * architecture */
