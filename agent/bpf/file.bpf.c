@@ -662,13 +662,9 @@ static __always_inline void read_file(struct file *f, __u64 id, int direct, __u3
 	bpf_ringbuf_submit(r, 0);
 }
 
-/* A system call's exit, no sys_enter program: through the dispatcher this
- * runs at every system call of the machine, so the number is tested first
- * and the arguments are read only for a watched call (docs/sensors.md: a
- * program per system call costs ~25 ns even when it returns at once). Both
- * entry programs below run it (agent/sysx.h). */
 /* A watched call whose arguments c holds (64-bit numbering), at its exit
- * with result ret */
+ * with result ret (no sys_enter program): file_sys's for a native call,
+ * file_compat's for a compat one */
 static __always_inline int file_call(struct call *c, long ret, int direct)
 {
 	__u64 id;
@@ -894,8 +890,12 @@ static __always_inline int file_call(struct call *c, long ret, int direct)
 	return 0;
 }
 
-/* A native call (the dispatcher also passes a compat task's, numbered
- * otherwise: left to file_sys_compat) */
+/* A native call's exit. Through the dispatcher this runs at every system
+ * call of the machine, so the number is tested first and the arguments are
+ * read only for a watched call (docs/sensors.md: a program per system call
+ * costs ~25 ns even when it returns at once); the dispatcher also passes a
+ * compat task's calls, numbered otherwise: left to file_sys_compat. Both
+ * entry programs below run it (agent/sysx.h). */
 static __always_inline int file_sys(long nr, long ret, struct pt_regs *regs, int direct)
 {
 	struct call c;
@@ -938,7 +938,8 @@ int file_sys_dl_tp(struct ym_sys_exit_tp *ctx)
 /* --- 32-bit (compat) system calls: int 0x80 from any task, or a 32-bit
  * task's. The syscall tracepoints skip them and their numbers are ia32's:
  * this program, on every system call's exit, returns at once for a native
- * one (~8 ns a call: docs/sensors.md) and hands a watched compat one to
+ * one (~60 ns a call on the test VM: docs/sensors.md; not loaded where
+ * the kernel has no IA32 emulation) and hands a watched compat one to
  * the same code with its 64-bit number and its arguments from ia32's
  * registers (ebx, ecx, edx, esi, edi). x86 only. */
 #if defined(__TARGET_ARCH_x86)
