@@ -744,7 +744,8 @@ static void fuse_hold_step(int bpf)
 				  ? 0
 				  : 1);
 		FT_CHECK(d > 0 && waitpid(d, &st, 0) == d && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-		ft_pump(&t, 2200);
+		/* two ticks at least: the first held, the next refused */
+		ft_pump(&t, 3200);
 		fsjob_stats(t.env.fsj, &fs);
 		FT_CHECK(fs.stalls == b4.stalls + 1 && fs.refused > b4.refused);
 		d = ft_fork();
