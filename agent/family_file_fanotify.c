@@ -64,9 +64,8 @@ struct family {
  * /tmp or a home, which its maker may have mounted his FUSE file system
  * on) run through the collector's bounded calls (fsjob.h): each job below
  * touches nothing but its io, and a descriptor in it is a duplicate the
- * job owns (fa_close_job closes it when the job is held). */
+ * job owns (fsjob_drop_fd closes it when the job is held). */
 struct fa_probe_io {
-	int fd; /* unused: -1 (fa_close_job) */
 	int follow, isdir;
 	struct fa_dir key; /* handle and fsid; path unused */
 	char path[FA_PATH];
@@ -101,14 +100,6 @@ static int fa_probe_job(void *arg, struct fsjob_ctx *cx)
 	return 0;
 }
 
-static void fa_close_job(void *arg)
-{
-	int fd = *(int *)arg; /* every io starts with its descriptor */
-
-	if (fd >= 0)
-		close(fd);
-}
-
 static struct fa_probe_io fa_probe; /* the collector's (one thread) */
 
 /* Probes path (fa_probe_job) into *isdir and d (not its path). */
@@ -121,12 +112,10 @@ static int fa_handle_of(struct family *f, const char *path, struct fa_dir *d, in
 		*isdir = 0;
 	if (util_strlcpy(fa_probe.path, path, sizeof(fa_probe.path)) != 0)
 		return YM_E_UNSUPPORTED;
-	fa_probe.fd = -1;
 	fa_probe.follow = follow;
 	fa_probe.isdir = 0;
-	r = f->env.fsj
-		? fsjob_run(f->env.fsj, 0, fa_probe_job, fa_close_job, &fa_probe, sizeof(fa_probe))
-		: fa_probe_job(&fa_probe, NULL);
+	r = f->env.fsj ? fsjob_run(f->env.fsj, 0, fa_probe_job, NULL, &fa_probe, sizeof(fa_probe))
+		       : fa_probe_job(&fa_probe, NULL);
 	if (isdir) /* the job's own answer (held: not known, not a folder) */
 		*isdir = (r == 0 || r == YM_E_UNSUPPORTED) && fa_probe.isdir;
 	if (r != 0)
@@ -377,7 +366,7 @@ static int fa_handle_path(struct family *f, int32_t htype, const uint8_t *h, uin
 		io->fd = fcntl(f->mount_fd, F_DUPFD_CLOEXEC, 0);
 		if (io->fd < 0)
 			return YM_E_NOTFOUND;
-		r = fsjob_run(f->env.fsj, 0, fa_hpath_job, fa_close_job, io, sizeof(*io));
+		r = fsjob_run(f->env.fsj, 0, fa_hpath_job, fsjob_drop_fd, io, sizeof(*io));
 		if (r != YM_E_TIMEOUT)
 			close(io->fd);
 	}
@@ -594,7 +583,7 @@ static void fa_mark_tree(struct family *f, const char *path, int depth, int foll
 	io->fd = -1;
 	io->follow = follow;
 	io->all = emit != NULL;
-	r = f->env.fsj ? fsjob_run(f->env.fsj, 0, fa_list_job, fa_close_job, io, sizeof(*io))
+	r = f->env.fsj ? fsjob_run(f->env.fsj, 0, fa_list_job, fsjob_drop_fd, io, sizeof(*io))
 		       : fa_list_job(io, NULL);
 	if (r != 0)
 		return;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "log.h"
@@ -53,6 +54,15 @@ void fsjob_progress(struct fsjob_ctx *cx)
 
 	if (j)
 		atomic_fetch_add_explicit(&j->progress, 1, memory_order_relaxed);
+}
+
+void fsjob_drop_fd(void *io)
+{
+	int fd;
+
+	memcpy(&fd, io, sizeof(fd));
+	if (fd >= 0)
+		close(fd);
 }
 
 static void fj_unref_locked(struct fj_shared *sh)

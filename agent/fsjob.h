@@ -45,6 +45,9 @@ typedef int (*fsjob_fn)(void *io, struct fsjob_ctx *cx);
 /* Run by the worker on io after fn when the job was abandoned (closes what
  * fn opened for its owner). May be NULL. */
 typedef void (*fsjob_drop_fn)(void *io);
+/* The drop of an io whose first member is an int descriptor (-1: none):
+ * closes it. */
+void fsjob_drop_fd(void *io);
 
 struct fsjob_stats {
 	uint64_t runs;	  /* jobs that finished in time */

@@ -32,7 +32,7 @@ struct hc_node {
  * owner looks the identity up, hc_digest_job reads and hashes the file and
  * fstats it again. Neither touches the cache: they run on a worker. */
 struct hc_open_io {
-	int fd; /* first, as in hc_digest_io: hc_close_job */
+	int fd; /* first, as in hc_digest_io: fsjob_drop_fd */
 	struct stat st;
 	char path[PATH_MAX];
 };
@@ -43,7 +43,6 @@ struct hashcache {
 	uint32_t nbuckets, max, count;
 	uint32_t head, tail; /* LRU: most recent at head */
 	uint64_t max_file;
-	uint8_t *chunk;
 	struct fsjob *fsj; /* NULL: file I/O on the caller's thread */
 	struct hc_open_io oio;
 	struct hashcache_stats st;
@@ -66,8 +65,7 @@ int hashcache_new(size_t max_entries, uint64_t max_file, struct hashcache **out)
 		hc->nbuckets <<= 1;
 	hc->nodes = calloc(max_entries, sizeof(*hc->nodes));
 	hc->buckets = malloc(hc->nbuckets * sizeof(*hc->buckets));
-	hc->chunk = malloc(HC_CHUNK);
-	if (!hc->nodes || !hc->buckets || !hc->chunk)
+	if (!hc->nodes || !hc->buckets)
 		goto out;
 	for (uint32_t i = 0; i < hc->nbuckets; i++)
 		hc->buckets[i] = HC_NIL;
@@ -85,7 +83,6 @@ void hashcache_free(struct hashcache *hc)
 {
 	if (!hc)
 		return;
-	free(hc->chunk);
 	free(hc->nodes);
 	free(hc->buckets);
 	free(hc);
@@ -203,48 +200,6 @@ static int hc_find(struct hashcache *hc, const struct hc_key *k, uint8_t sha256[
 	return YM_E_NOTFOUND;
 }
 
-int hashcache_fd(struct hashcache *hc, int fd, uint8_t sha256[32], int *hit)
-{
-	struct stat s1, s2;
-	struct hc_key k, k2;
-	uint8_t sha[32];
-	int r;
-
-	if (fstat(fd, &s1) < 0) {
-		hc->st.errors++;
-		return YM_E_IO;
-	}
-	if (!S_ISREG(s1.st_mode))
-		return YM_E_INVAL;
-	if ((uint64_t)s1.st_size > hc->max_file) {
-		hc->st.too_big++;
-		return YM_E_TOOBIG;
-	}
-	hc_key_of(&s1, &k);
-	if (hc_find(hc, &k, sha256) == 0) {
-		hc->st.hits++;
-		if (hit)
-			*hit = 1;
-		return 0;
-	}
-	hc->st.misses++;
-	r = hc_digest_buf(hc->chunk, fd, (uint64_t)s1.st_size, sha, NULL);
-	if (r) {
-		hc->st.errors++;
-		return r;
-	}
-	/* cache only when the file did not change while it was read */
-	if (fstat(fd, &s2) == 0) {
-		hc_key_of(&s2, &k2);
-		if (memcmp(&k, &k2, sizeof(k)) == 0)
-			hc_insert(hc, &k, sha);
-	}
-	memcpy(sha256, sha, 32);
-	if (hit)
-		*hit = 0;
-	return 0;
-}
-
 static int hc_open_job(void *arg, struct fsjob_ctx *cx)
 {
 	struct hc_open_io *io = arg;
@@ -280,22 +235,13 @@ static int hc_digest_job(void *arg, struct fsjob_ctx *cx)
 	return r;
 }
 
-static void hc_close_job(void *arg)
-{
-	/* both ios start with their descriptor */
-	int fd = *(int *)arg;
-
-	if (fd >= 0)
-		close(fd);
-}
-
 static int hc_run(struct hashcache *hc, uint64_t dev, fsjob_fn fn, void *io, size_t iosz)
 {
 	int r;
 
 	if (!hc->fsj)
 		return fn(io, NULL);
-	r = fsjob_run(hc->fsj, FSJOB_KEY_DEV(dev), fn, hc_close_job, io, iosz);
+	r = fsjob_run(hc->fsj, FSJOB_KEY_DEV(dev), fn, fsjob_drop_fd, io, iosz);
 	if (r == YM_E_TIMEOUT || r == YM_E_BUSY)
 		hc->st.held++;
 	return r;

@@ -27,12 +27,6 @@ struct hashcache_stats {
 int hashcache_new(size_t max_entries, uint64_t max_file, struct hashcache **out);
 void hashcache_free(struct hashcache *hc);
 
-/* SHA-256 of the regular file open at fd (borrowed; read with pread, so its
- * offset is untouched). *hit (may be NULL) tells whether it came from the
- * cache. Returns 0, YM_E_TOOBIG (over max_file: no hash), YM_E_INVAL (not a
- * regular file), YM_E_IO, YM_E_CRYPTO or YM_E_NOMEM. */
-int hashcache_fd(struct hashcache *hc, int fd, uint8_t sha256[32], int *hit);
-
 /* Opens, stats and reads files through fsj's workers from now on (NULL:
  * on the caller's thread). fsj is borrowed: it must outlive hc. A stall is
  * blamed on the file's device (FSJOB_KEY_DEV). */
@@ -43,8 +37,10 @@ void hashcache_set_fsjob(struct hashcache *hc, struct fsjob *fsj);
  * cache when its identity (a statx of cached attributes first, so a hit
  * asks no file system server) is there. With an fsjob, path's lookup must
  * not wait on a file system (/proc/PID/exe's does not): only the open and
- * reads are the workers'. Returns the codes of hashcache_fd, YM_E_NOTFOUND
- * when it cannot be opened, or YM_E_TIMEOUT / YM_E_BUSY (held or refused by
+ * reads are the workers'. *hit (may be NULL) tells whether it came from
+ * the cache. Returns 0, YM_E_TOOBIG (over max_file: no hash), YM_E_INVAL
+ * (not a regular file), YM_E_IO, YM_E_NOMEM, YM_E_NOTFOUND when it cannot
+ * be opened, or YM_E_TIMEOUT / YM_E_BUSY (held or refused by
  * the fsjob: no hash). */
 int hashcache_path(struct hashcache *hc, const char *path, uint8_t sha256[32], int *hit);
 
