@@ -14,6 +14,7 @@
 #include "err.h"
 #include "family_bpf_util.h"
 #include "sysx.h"
+#include "bpf/sysx.h"
 #include "family_file_watch.h"
 #include "family_util.h"
 #include "file.h"
@@ -58,7 +59,8 @@ struct family {
 	struct sysx_reg *sysx;	   /* the syscall program on tracepoints or the dispatcher, */
 	struct bpf_link *sys_link; /* or attached alone */
 	struct bpf_link *uring_links[2]; /* io_uring submission, completion */
-	struct bpf_link *compat_link;	 /* compat system calls (x86): file_sys_compat* */
+	struct sysx_reg *compat_reg;	 /* compat system calls (x86): file_sys_compat* */
+	struct bpf_link *compat_link;	 /* ... through the dispatcher, or attached alone */
 	int uring;			 /* their programs loaded and attached */
 	int compat;			 /* file_sys_compat* loaded and attached */
 	int direct;			 /* the "r:" check by plain loads (file_sys_dl*) */
@@ -731,47 +733,19 @@ static void fb_stop(struct family *f)
 	ring_buffer__free(f->rb);
 	sysx_del(f->sysx);
 	bpf_link__destroy(f->sys_link);
+	sysx_del(f->compat_reg);
 	bpf_link__destroy(f->compat_link);
 	fb_uring_detach(f);
 	file_bpf__destroy(f->skel);
 	free(f);
 }
 
-#if FB_COMPAT
-/* Whether this kernel runs 32-bit system calls (IA32 emulation built and
- * not disabled at boot: ia32_emulation=): a child makes one (int 0x80
- * getpid) and says whether it answered; where it cannot (a fault kills the
- * child), there are no compat calls to watch, and no program runs at every
- * system call for them. */
-static int fb_compat_present(void)
-{
-	pid_t p = fork();
-	int st;
-
-	if (p == 0) {
-		long r;
-
-		__asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
-		_exit(r == (long)getpid() ? 0 : 1);
-	}
-	if (p < 0)
-		return 1; /* not known: watched */
-	while (waitpid(p, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
-}
-#else
-static int fb_compat_present(void)
-{
-	return 0;
-}
-#endif
-
 static int fb_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = calloc(1, sizeof(*f));
 	struct bpf_program *sys_tp = NULL, *sys_btf = NULL, *compat_prog = NULL;
-	int rc = YM_E_NOMEM, err = 0, uring_err = 0, compat_err = 0, want_compat;
+	int rc = YM_E_NOMEM, err = 0;
+	struct sysx_try tr;
 
 	if (f == NULL)
 		goto out;
@@ -789,10 +763,11 @@ static int fb_start(const struct family_env *env, struct family **out)
 	 * with helper reads), as a tracepoint program where sysx can attach
 	 * one (if this kernel refuses it, again with the tp_btf one). Each
 	 * with the io_uring programs, then without them (a kernel without
-	 * io_uring, or whose requests the programs cannot read: W3618) */
+	 * io_uring, or whose requests the programs cannot read: W3618); the
+	 * compat program dropped before them (sysx_try_next, W3621) */
 	f->direct = fb_direct_loads;
-	want_compat = fb_compat_present();
-	for (int tries = 0, uring = 1, compat = want_compat; tries < 12; tries++) {
+	sysx_try_init(&tr, FB_COMPAT && sysx_compat_present(), 1);
+	for (int tries = 0; tries < 12; tries++) {
 		int tp;
 
 		f->skel = file_bpf__open();
@@ -806,39 +781,28 @@ static int fb_start(const struct family_env *env, struct family **out)
 		sys_btf = sysx_choose_direct(f->direct, f->skel->progs.file_sys_dl,
 					     f->skel->progs.file_sys_exit);
 		tp = sysx_prepare(sys_tp, sys_btf);
-		bpf_program__set_autoload(f->skel->progs.file_uring_submit, uring);
-		bpf_program__set_autoload(f->skel->progs.file_uring_complete, uring);
+		bpf_program__set_autoload(f->skel->progs.file_uring_submit, tr.uring);
+		bpf_program__set_autoload(f->skel->progs.file_uring_complete, tr.uring);
 #if FB_COMPAT
 		compat_prog = sysx_choose_direct(f->direct, f->skel->progs.file_sys_compat_dl,
 						 f->skel->progs.file_sys_compat);
-		bpf_program__set_autoload(compat_prog, compat);
+		bpf_program__set_autoload(compat_prog, tr.compat);
 		bpf_program__set_autoattach(compat_prog, false);
 #endif
+		/* the dispatcher's maps where it may be used (sysx.h); without
+		 * them (it refused) the programs run alone, as they then must */
+		if (!tp || tr.compat)
+			(void)sysx_share(f->skel->maps.sysx_progs, f->skel->maps.sysx_watch);
 		err = file_bpf__load(f->skel);
 		if (err == 0) {
-			f->uring = uring;
-			f->compat = compat;
+			f->uring = tr.uring;
+			f->compat = tr.compat;
 			break;
 		}
 		file_bpf__destroy(f->skel);
 		f->skel = NULL;
-		/* without the compat program first, then without the
-		 * io_uring ones (with it again), then the reads' fallback */
-		if (compat) {
-			compat_err = err;
-			compat = 0;
-			continue;
-		}
-		if (uring) {
-			uring_err = err;
-			uring = 0;
-			compat = want_compat;
-			continue;
-		}
-		if (!sysx_load_failed("family_file", &f->direct, tp, err))
+		if (!sysx_try_next(&tr, "family_file", &f->direct, tp, err))
 			break;
-		uring = 1;
-		compat = want_compat;
 	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);
@@ -852,8 +816,8 @@ static int fb_start(const struct family_env *env, struct family **out)
 		/* numbers of -1 (not on this architecture) are skipped */
 		static const struct sysx_call calls[] = {FILE_CALLS};
 
-		err = sysx_attach(sys_tp, sys_btf, calls, sizeof(calls) / sizeof(calls[0]),
-				  &f->sysx, &f->sys_link);
+		err = sysx_attach(SYSX_MOD_FILE, sys_tp, sys_btf, calls,
+				  sizeof(calls) / sizeof(calls[0]), &f->sysx, &f->sys_link);
 	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);
@@ -866,31 +830,28 @@ static int fb_start(const struct family_env *env, struct family **out)
 					? bpf_program__attach(f->skel->progs.file_uring_complete)
 					: NULL;
 		if (f->uring_links[1] == NULL) {
-			uring_err = -errno;
+			tr.uring_err = -errno;
 			f->uring = 0;
 			fb_uring_detach(f);
 		}
 	}
-	/* compat system calls (x86): on every call's exit, after the
-	 * prefixes too */
+	/* compat system calls (x86): through the dispatcher's compat table
+	 * (sysx.h), after the prefixes too */
 	if (f->compat) {
-		f->compat_link = bpf_program__attach(compat_prog);
-		if (f->compat_link == NULL) {
-			compat_err = -errno;
+		static const uint32_t nrs32[] = {FILE_CALLS32};
+
+		tr.compat_err = sysx_attach_compat(SYSX_MOD_FILE, compat_prog, nrs32,
+						   sizeof(nrs32) / sizeof(nrs32[0]), &f->compat_reg,
+						   &f->compat_link);
+		if (tr.compat_err != 0)
 			f->compat = 0;
-		}
 	}
-	if (want_compat && !f->compat)
-		LOG_W("family", "W3619",
-		      "file (bpf): compat (int 0x80, 32-bit) system calls not watched: %s",
-		      strerror(compat_err < 0 ? -compat_err : EINVAL));
-	else
-		LOG_I("family_file", "compat (32-bit) system calls: %s",
-		      f->compat ? "watched" : "none in this kernel (no IA32 emulation)");
+	sysx_compat_report("family_file", "file (bpf)", f->compat, tr.compat_err);
 	LOG_I("family_file", "r: check by %s", sysx_reads(f->direct));
 	if (!f->uring)
 		family_bpf_util_uring_off("W3618", "file (bpf)",
-					  "files opened, renamed, unlinked or linked", uring_err);
+					  "files opened, renamed, unlinked or linked",
+					  tr.uring_err);
 	f->rb = ring_buffer__new(bpf_map__fd(f->skel->maps.events), fb_record, f, NULL);
 	if (f->rb == NULL) {
 		rc = YM_E_IO;
@@ -957,6 +918,8 @@ static void fb_quiesce(struct family *f)
 	f->sysx = NULL;
 	bpf_link__destroy(f->sys_link);
 	f->sys_link = NULL;
+	sysx_del(f->compat_reg);
+	f->compat_reg = NULL;
 	bpf_link__destroy(f->compat_link);
 	f->compat_link = NULL;
 	fb_uring_detach(f);

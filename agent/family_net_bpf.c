@@ -4,6 +4,7 @@
 #include "family_util.h"
 #include "log.h"
 #include "sysx.h"
+#include "bpf/sysx.h"
 #include "net.h"
 #include "net.skel.h"
 #include "util.h"
@@ -20,6 +21,12 @@
 #define NET_BPF_LINKS 6
 #define NB_TICK_MAX   4096 /* records read by tick(); the rest at the next poll */
 
+#if defined(__x86_64__)
+#define NB_COMPAT 1 /* ia32 system calls exist: net_sys_compat* */
+#else
+#define NB_COMPAT 0
+#endif
+
 static int net_bpf_direct_loads = 1;
 
 struct family {
@@ -31,6 +38,9 @@ struct family {
 	struct bpf_link *sys_link; /* or attached alone */
 	struct bpf_link *uring_link; /* io_uring completions, or NULL */
 	int uring;		     /* its program loaded and attached */
+	struct sysx_reg *compat_reg; /* compat system calls (x86): net_sys_compat*, */
+	struct bpf_link *compat_link; /* through the dispatcher or attached alone */
+	int compat;		      /* ... loaded and attached */
 	struct ring_buffer *rb;
 	int cg_fd;
 	int handled;		       /* events this poll (the collector's count) */
@@ -156,6 +166,8 @@ static void nb_stop(struct family *f)
 		bpf_link__destroy(f->links[i]);
 	sysx_del(f->sysx);
 	bpf_link__destroy(f->sys_link);
+	sysx_del(f->compat_reg);
+	bpf_link__destroy(f->compat_link);
 	bpf_link__destroy(f->uring_link);
 	net_bpf__destroy(f->skel);
 	if (f->cg_fd >= 0)
@@ -166,8 +178,9 @@ static void nb_stop(struct family *f)
 static int nb_start(const struct family_env *env, struct family **out)
 {
 	struct family *f = calloc(1, sizeof(*f));
-	struct bpf_program *cg[NET_BPF_LINKS], *sys_tp = NULL, *sys_btf = NULL;
-	int rc = YM_E_NOMEM, err = 0, uring_err = 0;
+	struct bpf_program *cg[NET_BPF_LINKS], *sys_tp = NULL, *sys_btf = NULL, *compat_prog = NULL;
+	int rc = YM_E_NOMEM, err = 0;
+	struct sysx_try tr;
 
 	if (f == NULL)
 		goto out;
@@ -181,10 +194,12 @@ static int nb_start(const struct family_env *env, struct family **out)
 	 * can attach one (if this kernel refuses it, again with the tp_btf
 	 * one); the pair not chosen is not loaded */
 	f->direct = net_bpf_direct_loads;
-	/* first with the io_uring program, then (W3619) without it and the
-	 * steps above */
-	for (int tries = 0; tries < 4; tries++) {
-		int tp, uring = tries == 0;
+	/* first with the io_uring program and the compat one (x86), then
+	 * without the compat one (W3621), then without the io_uring one
+	 * (W3619, the compat one again), then the steps above */
+	sysx_try_init(&tr, NB_COMPAT && sysx_compat_present(), 1);
+	for (int tries = 0; tries < 12; tries++) {
+		int tp;
 
 		f->skel = net_bpf__open();
 		if (f->skel == NULL) {
@@ -196,17 +211,28 @@ static int nb_start(const struct family_env *env, struct family **out)
 					    f->skel->progs.net_sys_exit_tp);
 		sys_btf = sysx_choose_direct(f->direct, f->skel->progs.net_sys_dl,
 					     f->skel->progs.net_sys_exit);
-		bpf_program__set_autoload(f->skel->progs.net_uring_complete, uring);
+		bpf_program__set_autoload(f->skel->progs.net_uring_complete, tr.uring);
+#if NB_COMPAT
+		compat_prog = sysx_choose_direct(f->direct, f->skel->progs.net_sys_compat_dl,
+						 f->skel->progs.net_sys_compat);
+		bpf_program__set_autoload(compat_prog, tr.compat);
+		bpf_program__set_autoattach(compat_prog, false);
+#endif
 		tp = sysx_prepare(sys_tp, sys_btf);
+		/* the dispatcher's maps where it may be used (sysx.h); without
+		 * them (it refused) the programs run alone, as they then must */
+		if (!tp || tr.compat)
+			(void)sysx_share(f->skel->maps.sysx_progs, f->skel->maps.sysx_watch);
 		err = net_bpf__load(f->skel);
-		if (err == 0)
-			f->uring = uring;
-		if (err == 0 || (!uring && !sysx_load_failed("family_net", &f->direct, tp, err)))
+		if (err == 0) {
+			f->uring = tr.uring;
+			f->compat = tr.compat;
 			break;
-		if (uring)
-			uring_err = err;
+		}
 		net_bpf__destroy(f->skel);
 		f->skel = NULL;
+		if (!sysx_try_next(&tr, "family_net", &f->direct, tp, err))
+			break;
 	}
 	/* the syscall program on its tracepoints or through the shared
 	 * dispatcher (net_flush is only run, the cgroup programs are attached
@@ -214,8 +240,8 @@ static int nb_start(const struct family_env *env, struct family **out)
 	if (err == 0) {
 		static const struct sysx_call calls[] = {NET_CALLS};
 
-		err = sysx_attach(sys_tp, sys_btf, calls, sizeof(calls) / sizeof(calls[0]),
-				  &f->sysx, &f->sys_link);
+		err = sysx_attach(SYSX_MOD_NET, sys_tp, sys_btf, calls,
+				  sizeof(calls) / sizeof(calls[0]), &f->sysx, &f->sys_link);
 	}
 	if (err != 0) {
 		rc = family_bpf_util_err(err);
@@ -242,13 +268,25 @@ static int nb_start(const struct family_env *env, struct family **out)
 	if (f->uring) {
 		f->uring_link = bpf_program__attach(f->skel->progs.net_uring_complete);
 		if (f->uring_link == NULL) {
-			uring_err = -errno;
+			tr.uring_err = -errno;
 			f->uring = 0;
 		}
 	}
 	if (!f->uring)
 		family_bpf_util_uring_off("W3619", "network (bpf)", "connect, accept and listen",
-					  uring_err);
+					  tr.uring_err);
+	/* compat system calls (x86): through the dispatcher's compat table
+	 * (sysx.h) */
+	if (f->compat) {
+		static const uint32_t nrs32[] = {NET_CALLS32};
+
+		tr.compat_err = sysx_attach_compat(SYSX_MOD_NET, compat_prog, nrs32,
+						   sizeof(nrs32) / sizeof(nrs32[0]), &f->compat_reg,
+						   &f->compat_link);
+		if (tr.compat_err != 0)
+			f->compat = 0;
+	}
+	sysx_compat_report("family_net", "network (bpf)", f->compat, tr.compat_err);
 	/* repeats are counted in the kernel only when the counts can be
 	 * flushed: a kernel that refuses the test run sends every connection */
 	if (nb_flush(f) == 0)
@@ -323,6 +361,10 @@ static void nb_quiesce(struct family *f)
 	f->sysx = NULL;
 	bpf_link__destroy(f->sys_link);
 	f->sys_link = NULL;
+	sysx_del(f->compat_reg);
+	f->compat_reg = NULL;
+	bpf_link__destroy(f->compat_link);
+	f->compat_link = NULL;
 	bpf_link__destroy(f->uring_link);
 	f->uring_link = NULL;
 }

@@ -15,6 +15,7 @@
 #include "sysx.h"
 #include "util.h"
 
+#include "bpf/sysx.h"
 #include "proc.h"
 #include "proc.skel.h"
 
@@ -35,6 +36,11 @@ _Static_assert(PROC_PATH_DEPTH <= KPATH_DEPTH_MAX, "kpath_join bounds the depth"
 #define SB_PATH	      (PROC_PATH_MAX + 2)
 #define SB_MAX_CPUS   1024
 #define SB_STOP_EARLY (-1000) /* callback's "max reached": record consumed, stop */
+#if defined(__x86_64__)
+#define SB_COMPAT 1 /* ia32 system calls exist: proc_sys_compat */
+#else
+#define SB_COMPAT 0
+#endif
 
 static int sb_direct_loads = 1;
 
@@ -46,6 +52,9 @@ struct sensor {
 	int sys_attached;	   /* the syscall program attached: syscall records flow */
 	struct sysx_reg *sysx;	   /* the syscall program on tracepoints or the dispatcher, */
 	struct bpf_link *sys_link; /* or attached alone */
+	int compat;		   /* proc_sys_compat loaded (x86: SB_COMPAT) */
+	struct sysx_reg *compat_reg;  /* ... registered with the dispatcher, */
+	struct bpf_link *compat_link; /* or attached alone */
 	struct sensor_stats st;
 	uint64_t kdrops; /* kernel-side drops, summed over CPUs and types */
 	int ncpus;
@@ -323,6 +332,7 @@ static int sb_start(struct sensor **out)
 	struct bpf_program *exec_prog = NULL;
 	long tck = sysconf(_SC_CLK_TCK);
 	int r = YM_E_NOMEM, e;
+	struct sysx_try tr;
 
 	libbpf_set_print(sb_libbpf_print);
 	s = calloc(1, sizeof(*s));
@@ -339,7 +349,10 @@ static int sb_start(struct sensor **out)
 	 * tracepoint program where sysx can attach one (if this kernel refuses
 	 * it, again with the tp_btf one) */
 	s->direct = sb_direct_loads;
-	for (int tries = 0; tries < 3; tries++) {
+	/* the compat program (x86) with each, and once without it when the
+	 * load failed with it (W3621) */
+	sysx_try_init(&tr, SB_COMPAT && sysx_compat_present(), 0);
+	for (int tries = 0; tries < 6; tries++) {
 		int tp;
 
 		s->skel = proc_bpf__open();
@@ -349,11 +362,23 @@ static int sb_start(struct sensor **out)
 		exec_prog = sysx_choose_direct(s->direct, s->skel->progs.proc_exec_dl,
 					       s->skel->progs.proc_exec);
 		tp = sysx_prepare(s->skel->progs.proc_sys_exit_tp, s->skel->progs.proc_sys_exit);
+#if SB_COMPAT
+		bpf_program__set_autoload(s->skel->progs.proc_sys_compat, tr.compat);
+		bpf_program__set_autoattach(s->skel->progs.proc_sys_compat, false);
+#endif
+		/* the dispatcher's maps where it may be used (sysx.h); without
+		 * them (it refused) the programs run alone, as they then must */
+		if (!tp || tr.compat)
+			(void)sysx_share(s->skel->maps.sysx_progs, s->skel->maps.sysx_watch);
 		e = proc_bpf__load(s->skel);
-		if (e == 0 || !sysx_load_failed("sensor_bpf", &s->direct, tp, e))
+		if (e == 0) {
+			s->compat = tr.compat;
 			break;
+		}
 		proc_bpf__destroy(s->skel);
 		s->skel = NULL;
+		if (!sysx_try_next(&tr, "sensor_bpf", &s->direct, tp, e))
+			break;
 	}
 	if (e) {
 		r = (e == -EPERM || e == -EACCES) ? YM_E_AUTH : YM_E_UNSUPPORTED;
@@ -377,9 +402,9 @@ static int sb_start(struct sensor **out)
 	LOG_I("sensor_bpf", "exec paths by %s", sensor_bpf_reads(s));
 	{
 		static const struct sysx_call calls[] = {PROC_CALLS};
-		int e2 =
-		    sysx_attach(s->skel->progs.proc_sys_exit_tp, s->skel->progs.proc_sys_exit,
-				calls, sizeof(calls) / sizeof(calls[0]), &s->sysx, &s->sys_link);
+		int e2 = sysx_attach(SYSX_MOD_PROC, s->skel->progs.proc_sys_exit_tp,
+				     s->skel->progs.proc_sys_exit, calls,
+				     sizeof(calls) / sizeof(calls[0]), &s->sysx, &s->sys_link);
 		if (e2 == 0)
 			s->sys_attached = 1;
 		else
@@ -388,6 +413,20 @@ static int sb_start(struct sensor **out)
 			      "events",
 			      strerror(e2 < 0 && e2 > -4096 ? -e2 : EINVAL));
 	}
+#if SB_COMPAT
+	/* compat system calls: through the dispatcher's compat table (sysx.h) */
+	if (s->compat && s->sys_attached) {
+		static const uint32_t nrs32[] = {PROC_CALLS32};
+
+		tr.compat_err = sysx_attach_compat(SYSX_MOD_PROC, s->skel->progs.proc_sys_compat,
+						   nrs32, sizeof(nrs32) / sizeof(nrs32[0]),
+						   &s->compat_reg, &s->compat_link);
+		if (tr.compat_err != 0)
+			s->compat = 0;
+	}
+#endif
+	if (s->sys_attached)
+		sysx_compat_report("sensor_bpf", "process (bpf)", s->compat, tr.compat_err);
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), sb_record, s, NULL);
 	if (!s->rb)
 		goto out;
@@ -400,6 +439,8 @@ out:
 		ring_buffer__free(s->rb);
 		sysx_del(s->sysx);
 		bpf_link__destroy(s->sys_link);
+		sysx_del(s->compat_reg);
+		bpf_link__destroy(s->compat_link);
 		proc_bpf__destroy(s->skel);
 		free(s);
 	}
@@ -453,6 +494,10 @@ static void sb_quiesce(struct sensor *s)
 	s->sysx = NULL;
 	bpf_link__destroy(s->sys_link);
 	s->sys_link = NULL;
+	sysx_del(s->compat_reg);
+	s->compat_reg = NULL;
+	bpf_link__destroy(s->compat_link);
+	s->compat_link = NULL;
 	s->sys_attached = 0;
 }
 
@@ -487,6 +532,8 @@ static void sb_stop(struct sensor *s)
 	ring_buffer__free(s->rb);
 	sysx_del(s->sysx);
 	bpf_link__destroy(s->sys_link);
+	sysx_del(s->compat_reg);
+	bpf_link__destroy(s->compat_link);
 	proc_bpf__destroy(s->skel);
 	free(s);
 }

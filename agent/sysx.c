@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define SX_REG_NRS 64
@@ -32,7 +33,9 @@
 #define SX_TP_MAX	 2048 /* tracepoints read at most (x86-64 has ~380 sys_exit_*) */
 
 struct sysx_reg {
-	uint32_t slot;
+	uint32_t module; /* SYSX_MOD_* */
+	uint32_t slot;	 /* SYSX_SLOT(module, compat) */
+	int compat;	 /* 1: compat (ia32) numbers */
 	size_t n;
 	uint32_t nrs[SX_REG_NRS];
 	/* tracepoint registrations: the links of the calls' tracepoints */
@@ -48,9 +51,16 @@ struct sx_tp_id {
 };
 
 static pthread_mutex_t sx_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sysx_bpf *sx_skel; /* loaded and attached while sx_refs > 0 */
-static int sx_refs;
-static uint8_t sx_used[SYSX_SLOTS];
+/* the dispatcher: loaded by the first registration or share and kept (the
+ * modules' objects share its maps); one of its programs attached while
+ * there are registrations (sx_relink) */
+static struct sysx_bpf *sx_skel;
+static struct bpf_link *sx_link;      /* sysx_exit or sysx_compat, or NULL */
+static int sx_link_compat;	      /* sx_link is sysx_compat's */
+static int sx_refs;		      /* 64-bit registrations with the dispatcher */
+static int sx_compat_refs;	      /* compat registrations */
+static uint8_t sx_used[2][SYSX_MODS]; /* [compat][module]: registered */
+static int sx_compat_state;	      /* sysx_compat_present: 0 not asked, 1 yes, -1 no */
 static int sx_tp_refs;		   /* tracepoint registrations */
 static int sx_tp_state;		   /* 0: not read yet, 1: ids read, -1: not usable here */
 static int sx_tp_allowed = 1;	   /* sysx_allow_tracepoints, sysx_prepare_failed */
@@ -205,6 +215,33 @@ int sysx_load_failed(const char *who, int *direct, int tp, int err)
 	return 1;
 }
 
+void sysx_try_init(struct sysx_try *t, int want_compat, int want_uring)
+{
+	memset(t, 0, sizeof(*t));
+	t->compat = t->want_compat = want_compat != 0;
+	t->uring = t->want_uring = want_uring != 0;
+}
+
+int sysx_try_next(struct sysx_try *t, const char *who, int *direct, int tp, int err)
+{
+	if (t->compat) {
+		t->compat_err = err;
+		t->compat = 0;
+		return 1;
+	}
+	if (t->uring) {
+		t->uring_err = err;
+		t->uring = 0;
+		t->compat = t->want_compat;
+		return 1;
+	}
+	if (!sysx_load_failed(who, direct, tp, err))
+		return 0;
+	t->compat = t->want_compat;
+	t->uring = t->want_uring;
+	return 1;
+}
+
 struct bpf_program *sysx_choose_direct(int direct, struct bpf_program *dl, struct bpf_program *hr)
 {
 	struct bpf_program *off = direct ? hr : dl;
@@ -287,9 +324,10 @@ out:
 	return rc;
 }
 
-/* the dispatcher, loaded and attached; called with the lock held */
-static int sx_up(void)
+/* the dispatcher, loaded (not attached); called with the lock held */
+static int sx_load(void)
 {
+	struct bpf_program *p;
 	int e;
 
 	if (sx_skel)
@@ -297,9 +335,11 @@ static int sx_up(void)
 	sx_skel = sysx_bpf__open();
 	if (!sx_skel)
 		return YM_E_UNSUPPORTED;
+	bpf_object__for_each_program(p, sx_skel->obj)
+	{
+		bpf_program__set_autoattach(p, false);
+	}
 	e = sysx_bpf__load(sx_skel);
-	if (e == 0)
-		e = sysx_bpf__attach(sx_skel);
 	if (e) {
 		LOG_I("sysx", "no shared sys_exit program: %s", strerror(-e));
 		sysx_bpf__destroy(sx_skel);
@@ -309,21 +349,74 @@ static int sx_up(void)
 	return 0;
 }
 
-static void sx_down(void)
+/* Attaches the program the registrations need: sysx_exit while any 64-bit
+ * one is here (it takes compat calls too), else sysx_compat while a compat
+ * one is, else none. The new one is attached before the old one goes (a
+ * compat call in between may run its modules twice, never none). Called
+ * with the lock held; returns 0 or YM_E_UNSUPPORTED (the old one kept). */
+static int sx_relink(void)
 {
-	if (sx_refs == 0 && sx_skel) {
-		sysx_bpf__destroy(sx_skel); /* detaches */
-		sx_skel = NULL;
+	int compat = sx_refs == 0, want = sx_refs > 0 || sx_compat_refs > 0;
+	struct bpf_link *l;
+
+	if (!want) {
+		bpf_link__destroy(sx_link);
+		sx_link = NULL;
+		return 0;
 	}
+	if (sx_link && sx_link_compat == compat)
+		return 0;
+	l = bpf_program__attach(compat ? sx_skel->progs.sysx_compat : sx_skel->progs.sysx_exit);
+	if (!l) {
+		LOG_I("sysx", "shared sys_exit program not attached: %s", strerror(errno));
+		return YM_E_UNSUPPORTED;
+	}
+	bpf_link__destroy(sx_link);
+	sx_link = l;
+	sx_link_compat = compat;
+	return 0;
 }
 
-int sysx_add(struct bpf_program *prog, const uint32_t *nrs, size_t n, struct sysx_reg **out)
+/* Sets (on) or clears the module's bit for the n numbers of a kind; with
+ * the lock held */
+static int sx_watch(uint32_t module, int compat, const uint32_t *nrs, size_t n, int on)
+{
+	int fd = bpf_map__fd(sx_skel->maps.sysx_watch), rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v = 0, k = SYSX_KEY(nrs[i], compat);
+
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			v = 0;
+		v = on ? v | (1u << module) : v & ~(1u << module);
+		if (bpf_map_update_elem(fd, &k, &v, BPF_ANY))
+			rc = YM_E_IO;
+	}
+	return rc;
+}
+
+int sysx_share(struct bpf_map *progs, struct bpf_map *watch)
+{
+	int rc;
+
+	pthread_mutex_lock(&sx_lock);
+	rc = sx_load();
+	if (rc == 0 && (bpf_map__reuse_fd(progs, bpf_map__fd(sx_skel->maps.sysx_progs)) != 0 ||
+			bpf_map__reuse_fd(watch, bpf_map__fd(sx_skel->maps.sysx_watch)) != 0))
+		rc = YM_E_IO;
+	pthread_mutex_unlock(&sx_lock);
+	return rc;
+}
+
+/* sysx_add and sysx_add_compat */
+static int sx_add(uint32_t module, int compat, struct bpf_program *prog, const uint32_t *nrs,
+		  size_t n, struct sysx_reg **out)
 {
 	struct sysx_reg *r = NULL;
-	int rc = YM_E_INVAL, map_nr, map_prog, fd = prog ? bpf_program__fd(prog) : -1;
-	uint32_t slot = SYSX_SLOTS, set = 0;
+	int rc, fd = prog ? bpf_program__fd(prog) : -1, *refs = compat ? &sx_compat_refs : &sx_refs;
+	uint32_t slot = SYSX_SLOT(module, compat);
 
-	if (fd < 0 || !nrs || n == 0 || n > SX_REG_NRS)
+	if (module >= SYSX_MODS || fd < 0 || !nrs || n == 0 || n > SX_REG_NRS)
 		return YM_E_INVAL;
 	for (size_t i = 0; i < n; i++)
 		if (nrs[i] >= SYSX_NR_MAX)
@@ -332,59 +425,55 @@ int sysx_add(struct bpf_program *prog, const uint32_t *nrs, size_t n, struct sys
 	if (!r)
 		return YM_E_NOMEM;
 	pthread_mutex_lock(&sx_lock);
-	rc = sx_up();
+	rc = sx_load();
 	if (rc)
 		goto out;
-	map_nr = bpf_map__fd(sx_skel->maps.slot_of);
-	map_prog = bpf_map__fd(sx_skel->maps.progs);
-	for (uint32_t s = 0; s < SYSX_SLOTS && slot == SYSX_SLOTS; s++)
-		if (!sx_used[s])
-			slot = s;
-	rc = YM_E_TOOBIG;
-	if (slot == SYSX_SLOTS)
-		goto out;
 	rc = YM_E_EXISTS;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t v = 0;
-		if (bpf_map_lookup_elem(map_nr, &nrs[i], &v) || v != 0)
-			goto out;
-	}
+	if (sx_used[compat][module])
+		goto out;
 	/* the kernel checks here that prog may be tail-called from the
 	 * dispatcher (same program type and attach point) */
-	if (bpf_map_update_elem(map_prog, &slot, &fd, BPF_ANY)) {
+	if (bpf_map_update_elem(bpf_map__fd(sx_skel->maps.sysx_progs), &slot, &fd, BPF_ANY)) {
 		LOG_I("sysx", "tail call refused: %s", strerror(errno));
 		rc = YM_E_UNSUPPORTED;
 		goto out;
 	}
-	rc = YM_E_IO;
-	for (set = 0; set < n; set++) {
-		uint32_t v = slot + 1;
-		if (bpf_map_update_elem(map_nr, &nrs[set], &v, BPF_ANY))
-			goto out;
+	rc = sx_watch(module, compat, nrs, n, 1);
+	if (rc == 0) {
+		(*refs)++;
+		rc = sx_relink();
+		if (rc)
+			(*refs)--;
 	}
+	if (rc) {
+		(void)sx_watch(module, compat, nrs, n, 0);
+		(void)bpf_map_delete_elem(bpf_map__fd(sx_skel->maps.sysx_progs), &slot);
+		goto out;
+	}
+	r->module = module;
 	r->slot = slot;
+	r->compat = compat;
 	r->n = n;
 	memcpy(r->nrs, nrs, n * sizeof(nrs[0]));
-	sx_used[slot] = 1;
-	sx_refs++;
+	sx_used[compat][module] = 1;
 	*out = r;
 	r = NULL;
-	rc = 0;
 out:
-	if (rc && sx_skel) {
-		/* undo what was set: numbers, then the slot */
-		for (uint32_t i = 0; i < set; i++) {
-			uint32_t z = 0;
-			(void)bpf_map_update_elem(bpf_map__fd(sx_skel->maps.slot_of), &nrs[i], &z,
-						  BPF_ANY);
-		}
-		if (slot < SYSX_SLOTS && !sx_used[slot])
-			(void)bpf_map_delete_elem(bpf_map__fd(sx_skel->maps.progs), &slot);
-		sx_down();
-	}
 	pthread_mutex_unlock(&sx_lock);
 	free(r);
 	return rc;
+}
+
+int sysx_add(uint32_t module, struct bpf_program *prog, const uint32_t *nrs, size_t n,
+	     struct sysx_reg **out)
+{
+	return sx_add(module, 0, prog, nrs, n, out);
+}
+
+int sysx_add_compat(uint32_t module, struct bpf_program *prog, const uint32_t *nrs, size_t n,
+		    struct sysx_reg **out)
+{
+	return sx_add(module, 1, prog, nrs, n, out);
 }
 
 void sysx_del(struct sysx_reg *r)
@@ -403,24 +492,22 @@ void sysx_del(struct sysx_reg *r)
 		return;
 	}
 	pthread_mutex_lock(&sx_lock);
-	if (sx_skel) {
-		int map_nr = bpf_map__fd(sx_skel->maps.slot_of);
-		for (size_t i = 0; i < r->n; i++) {
-			uint32_t z = 0;
-			(void)bpf_map_update_elem(map_nr, &r->nrs[i], &z, BPF_ANY);
-		}
-		(void)bpf_map_delete_elem(bpf_map__fd(sx_skel->maps.progs), &r->slot);
-	}
-	sx_used[r->slot] = 0;
-	if (sx_refs > 0)
+	(void)sx_watch(r->module, r->compat, r->nrs, r->n, 0);
+	(void)bpf_map_delete_elem(bpf_map__fd(sx_skel->maps.sysx_progs), &r->slot);
+	sx_used[r->compat][r->module] = 0;
+	if (r->compat && sx_compat_refs > 0)
+		sx_compat_refs--;
+	else if (!r->compat && sx_refs > 0)
 		sx_refs--;
-	sx_down();
+	/* to sysx_compat, or none: a detach cannot fail */
+	(void)sx_relink();
 	pthread_mutex_unlock(&sx_lock);
 	free(r);
 }
 
-int sysx_attach(struct bpf_program *tp, struct bpf_program *btf, const struct sysx_call *calls,
-		size_t n, struct sysx_reg **reg, struct bpf_link **link)
+int sysx_attach(uint32_t module, struct bpf_program *tp, struct bpf_program *btf,
+		const struct sysx_call *calls, size_t n, struct sysx_reg **reg,
+		struct bpf_link **link)
 {
 	uint32_t nrs[SX_REG_NRS];
 	size_t k = 0;
@@ -435,7 +522,7 @@ int sysx_attach(struct bpf_program *tp, struct bpf_program *btf, const struct sy
 	for (size_t i = 0; i < n; i++)
 		if (calls[i].nr >= 0)
 			nrs[k++] = (uint32_t)calls[i].nr;
-	rc = sysx_add(btf, nrs, k, reg);
+	rc = sysx_add(module, btf, nrs, k, reg);
 	if (rc == 0 || rc == YM_E_INVAL)
 		return rc;
 	*reg = NULL;
@@ -461,4 +548,84 @@ int sysx_count_tracepoints(void)
 	n = sx_tp_refs;
 	pthread_mutex_unlock(&sx_lock);
 	return n;
+}
+
+int sysx_count_compat(void)
+{
+	int n;
+
+	pthread_mutex_lock(&sx_lock);
+	n = sx_compat_refs;
+	pthread_mutex_unlock(&sx_lock);
+	return n;
+}
+
+#if defined(__x86_64__)
+/* A child makes one compat call (int 0x80 getpid) and says whether it
+ * answered; where it cannot (a fault kills the child), the kernel has no
+ * IA32 emulation. Nothing but the call and _exit in the child (this
+ * process has threads). */
+static int sx_compat_probe(void)
+{
+	pid_t p = fork();
+	int st = 0;
+
+	if (p == 0) {
+		long r;
+
+		__asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+		_exit(r == (long)getpid() ? 0 : 1);
+	}
+	if (p < 0)
+		return 1; /* not known: watched */
+	while (waitpid(p, &st, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+#else
+static int sx_compat_probe(void)
+{
+	return 0;
+}
+#endif
+
+int sysx_compat_present(void)
+{
+	int present;
+
+	pthread_mutex_lock(&sx_lock);
+	if (sx_compat_state == 0)
+		sx_compat_state = sx_compat_probe() ? 1 : -1;
+	present = sx_compat_state > 0;
+	pthread_mutex_unlock(&sx_lock);
+	return present;
+}
+
+int sysx_attach_compat(uint32_t module, struct bpf_program *prog, const uint32_t *nrs, size_t n,
+		       struct sysx_reg **reg, struct bpf_link **link)
+{
+	int rc;
+
+	*reg = NULL;
+	*link = NULL;
+	rc = sysx_add_compat(module, prog, nrs, n, reg);
+	if (rc == 0)
+		return 0;
+	if (rc == YM_E_INVAL)
+		return -EINVAL;
+	*reg = NULL;
+	*link = bpf_program__attach(prog);
+	return *link ? 0 : -errno;
+}
+
+void sysx_compat_report(const char *who, const char *what, int watched, int err)
+{
+	if (!sysx_compat_present())
+		LOG_I(who, "compat (32-bit) system calls: none in this kernel (no IA32 emulation)");
+	else if (watched)
+		LOG_I(who, "compat (32-bit) system calls: watched");
+	else
+		LOG_W(who, "W3621", "%s: compat (int 0x80, 32-bit) system calls not watched: %s",
+		      what, strerror(err < 0 ? -err : EINVAL));
 }

@@ -20,11 +20,28 @@
  *   machine (~18-25 ns even when it returns at once); one instead of three
  *   saved ~50 ns per system call in round 6. When the dispatcher cannot take
  *   a program, the module attaches its own: the same events, at that cost.
+ *   Each module (SYSX_MOD_*, bpf/sysx.h) has its slot; the dispatcher
+ *   tail-calls the first module watching a number and each the next
+ *   (bpf/sysx_maps.h: each module's object shares the dispatcher's maps,
+ *   sysx_share), so two modules can watch one number (the process sensor
+ *   and the file family both watch open).
+ *
+ * Compat (ia32) system calls (int 0x80 from any task, a 32-bit task's
+ * calls) have ia32's numbers and registers, and the syscall tracepoints skip
+ * them. A module that watches them too has a third program, tp_btf, that
+ * reads ia32's registers, registered by ia32 number with the dispatcher
+ * (sysx_attach_compat) whichever way its 64-bit calls come. The 64-bit
+ * programs never see a compat call through it. With 64-bit registrations
+ * the dispatcher's sysx_exit takes both kinds; with compat ones only (the
+ * 64-bit calls on tracepoints) its sysx_compat, which returns after one
+ * load for a 64-bit call: one program at every system call for every
+ * module's compat calls. Only where the kernel runs compat calls at all
+ * (sysx_compat_present).
  *
  * The choice is made before the module's skeleton is loaded (sysx_prepare)
  * and is the same for every module of the process; the dispatcher is loaded
- * and attached by the first registration and goes with the last.
- * Thread-safe (one lock). */
+ * by the first registration or share and kept, attached while there are
+ * registrations. Thread-safe (one lock). */
 #ifndef YM_AGENT_SYSX_H
 #define YM_AGENT_SYSX_H
 
@@ -33,6 +50,7 @@
 
 struct sysx_reg;
 struct bpf_program;
+struct bpf_map;
 
 /* One watched system call: its number on this architecture (< 0: the call
  * does not exist here and is skipped) and its name, as in the kernel's
@@ -63,6 +81,23 @@ void sysx_prepare_failed(void);
  * (sysx_prepare_failed). Returns 1 to retry, 0 when nothing is left. */
 int sysx_load_failed(const char *who, int *direct, int tp, int err);
 
+/* A module's load loop with optional programs: its compat one (x86) and
+ * its io_uring ones, each loaded while its flag is set. */
+struct sysx_try {
+	int compat, uring;	     /* load with them this time */
+	int want_compat, want_uring; /* ... after a step of sysx_load_failed */
+	int compat_err, uring_err;   /* the refused load's error when dropped */
+};
+
+/* The first try: with what the module wants. */
+void sysx_try_init(struct sysx_try *t, int want_compat, int want_uring);
+
+/* After a refused load (err, a negative errno): again without the compat
+ * program first, then without the io_uring ones (the compat one again),
+ * then sysx_load_failed's next step with both again. Returns 1 to retry,
+ * 0 when nothing is left. */
+int sysx_try_next(struct sysx_try *t, const char *who, int *direct, int tp, int err);
+
 /* Of a program's two builds, dl (direct loads through bpf_rdonly_cast) and
  * hr (helper reads), the one a module loads: dl when direct, else hr; the
  * other is neither loaded nor attached. */
@@ -76,36 +111,74 @@ const char *sysx_reads(int direct);
  * again where the tracepoints can be used. */
 void sysx_allow_tracepoints(int allow);
 
-/* Registers prog (a loaded, unattached tp_btf/sys_exit program; borrowed: the
- * caller keeps it loaded until sysx_del) for the n system call numbers nrs
- * (copied; each below SYSX_NR_MAX, at most 64). Returns 0 and sets *out, or
- * YM_E_INVAL (bad numbers), YM_E_EXISTS (a number already watched),
- * YM_E_TOOBIG (no free slot), YM_E_UNSUPPORTED (the dispatcher or the tail call refused by the
- * kernel) or YM_E_NOMEM. On failure nothing is registered. */
-int sysx_add(struct bpf_program *prog, const uint32_t *nrs, size_t n, struct sysx_reg **out);
+/* Before a module's skeleton is loaded: makes its copies of the
+ * dispatcher's maps (bpf/sysx_maps.h: sysx_progs, sysx_watch) the
+ * dispatcher's own, loading the dispatcher (not attaching it) if it is not
+ * yet. Returns 0, YM_E_UNSUPPORTED (the dispatcher refused: the module's
+ * programs, attached alone, run no other module's) or YM_E_IO. */
+int sysx_share(struct bpf_map *progs, struct bpf_map *watch);
 
-/* Unregisters r (NULL: nothing), from sysx_add or sysx_attach: its
- * numbers are no longer dispatched (its tracepoints detached) once this
- * returns; the last dispatcher registration detaches and unloads the
- * dispatcher. */
+/* Registers module's (SYSX_MOD_*) prog (a loaded, unattached
+ * tp_btf/sys_exit program of a skeleton that shared the maps; borrowed:
+ * the caller keeps it loaded until sysx_del) for the n system call numbers
+ * nrs (copied; each below SYSX_NR_MAX, at most 64). Returns 0 and sets
+ * *out, or YM_E_INVAL (bad numbers or module), YM_E_EXISTS (the module is
+ * registered), YM_E_UNSUPPORTED (the dispatcher, its attach or the tail
+ * call refused by the kernel), YM_E_IO or YM_E_NOMEM. On failure nothing
+ * is registered. */
+int sysx_add(uint32_t module, struct bpf_program *prog, const uint32_t *nrs, size_t n,
+	     struct sysx_reg **out);
+
+/* Unregisters r (NULL: nothing), from sysx_add, sysx_add_compat or the
+ * attaches: its numbers are no longer dispatched (its tracepoints
+ * detached) once this returns; the last dispatcher registration detaches
+ * the dispatcher. */
 void sysx_del(struct sysx_reg *r);
 
 struct bpf_link;
 /* What a module calls once its skeleton is loaded (after sysx_prepare):
  * with tp loaded, attaches it to the tracepoint of each of the n calls (a
  * call whose tracepoint this kernel lacks is skipped: it has no such call);
- * else sysx_add(btf) with the calls' numbers, and when that fails (any
+ * else sysx_add(module, btf) with the calls' numbers, and when that fails (any
  * failure but YM_E_INVAL) attaches btf itself. Sets *reg (tracepoints or
  * dispatcher) or *link (btf attached alone), never both. Returns 0,
  * YM_E_INVAL, YM_E_UNSUPPORTED (no tracepoint could be attached), or the
  * negative errno of a refused attach (the module's start fails as it did
  * when it attached its program itself). */
-int sysx_attach(struct bpf_program *tp, struct bpf_program *btf, const struct sysx_call *calls,
-		size_t n, struct sysx_reg **reg, struct bpf_link **link);
+int sysx_attach(uint32_t module, struct bpf_program *tp, struct bpf_program *btf,
+		const struct sysx_call *calls, size_t n, struct sysx_reg **reg,
+		struct bpf_link **link);
 
-/* Registrations now, of either kind (tests). */
+/* Whether this kernel runs compat (ia32) system calls: x86-64 with IA32
+ * emulation built and not disabled at boot (ia32_emulation=0). Asked once
+ * per process (a child makes one); a module loads its compat program only
+ * where this says 1. */
+int sysx_compat_present(void);
+
+/* sysx_add for module's compat program prog: nrs are ia32's numbers, prog
+ * reads ia32's registers (the dispatcher tail-calls it for compat calls
+ * only). The same returns. */
+int sysx_add_compat(uint32_t module, struct bpf_program *prog, const uint32_t *nrs, size_t n,
+		    struct sysx_reg **out);
+
+/* What a module calls for its loaded compat program: sysx_add_compat, and
+ * when that fails (any failure but YM_E_INVAL) attaches prog itself (it
+ * then runs at every system call, returns at once for a native one and
+ * does not run the next module's). Sets *reg or *link, never both. Returns
+ * 0 or a negative errno (-EINVAL: bad numbers; else the refused attach's). */
+int sysx_attach_compat(uint32_t module, struct bpf_program *prog, const uint32_t *nrs, size_t n,
+		       struct sysx_reg **reg, struct bpf_link **link);
+
+/* Logs, once a module's start is done, how its compat calls are watched:
+ * none in this kernel, watched, or not watched (W3621, what: "file (bpf)",
+ * with err, the negative errno of the refused load or attach). */
+void sysx_compat_report(const char *who, const char *what, int watched, int err);
+
+/* Registrations now, of either kind, compat ones not counted (tests). */
 int sysx_count(void);
 /* Registrations now attached to syscall tracepoints (tests). */
 int sysx_count_tracepoints(void);
+/* Compat registrations now (tests). */
+int sysx_count_compat(void);
 
 #endif

@@ -37,6 +37,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "file.h"
+#include "sysx_maps.h"
 #include "pathwalk.h"
 #include "ymbpf.h"
 
@@ -112,17 +113,6 @@ struct call {
 	__s64 nr;
 	__u64 a[5];
 };
-
-/* a compat (ia32) system call in progress: TS_COMPAT in thread_info's
- * status (int 0x80 from a 64-bit task too); never on other architectures */
-static __always_inline int is_compat(void)
-{
-#if defined(__TARGET_ARCH_x86)
-	return (bpf_get_current_task_btf()->thread_info.status & 0x0002) != 0;
-#else
-	return 0;
-#endif
-}
 
 static __always_inline int watched(long nr)
 {
@@ -900,7 +890,7 @@ static __always_inline int file_sys(long nr, long ret, struct pt_regs *regs, int
 {
 	struct call c;
 
-	if (!watched(nr) || ret < 0 || is_compat())
+	if (!watched(nr) || ret < 0 || ym_is_compat())
 		return 0;
 	call_args(&c, nr, regs);
 	return file_call(&c, ret, direct);
@@ -909,7 +899,9 @@ static __always_inline int file_sys(long nr, long ret, struct pt_regs *regs, int
 SEC("tp_btf/sys_exit")
 int BPF_PROG(file_sys_exit, struct pt_regs *regs, long ret)
 {
-	return file_sys(YM_SYSCALL_NR(regs), ret, regs, 0);
+	file_sys(YM_SYSCALL_NR(regs), ret, regs, 0);
+	sysx_next(ctx, YM_SYSCALL_NR(regs), 0, SYSX_MOD_FILE);
+	return 0;
 }
 
 /* On the syscalls/sys_exit_NAME tracepoint of each watched call (the kernel
@@ -926,7 +918,9 @@ int file_sys_exit_tp(struct ym_sys_exit_tp *ctx)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(file_sys_dl, struct pt_regs *regs, long ret)
 {
-	return file_sys(YM_SYSCALL_NR(regs), ret, regs, 1);
+	file_sys(YM_SYSCALL_NR(regs), ret, regs, 1);
+	sysx_next(ctx, YM_SYSCALL_NR(regs), 0, SYSX_MOD_FILE);
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit")
@@ -937,19 +931,13 @@ int file_sys_dl_tp(struct ym_sys_exit_tp *ctx)
 
 /* --- 32-bit (compat) system calls: int 0x80 from any task, or a 32-bit
  * task's. The syscall tracepoints skip them and their numbers are ia32's:
- * this program, on every system call's exit, returns at once for a native
- * one (~60 ns a call on the test VM: docs/sensors.md; not loaded where
- * the kernel has no IA32 emulation) and hands a watched compat one to
- * the same code with its 64-bit number and its arguments from ia32's
- * registers (ebx, ecx, edx, esi, edi). x86 only. */
+ * the shared dispatcher tail-calls this program for the ia32 numbers of
+ * FILE_CALLS32 (agent/sysx.h; where it cannot, the loader attaches it
+ * alone, on every system call's exit, and it returns at once for a native
+ * one). It hands a watched compat call to the same code with its 64-bit
+ * number and its arguments from ia32's registers (ebx, ecx, edx, esi,
+ * edi). x86 only. */
 #if defined(__TARGET_ARCH_x86)
-/* a 16-bit uid or gid (chown16): 0xffff is "unchanged" */
-static __always_inline __u64 id16(__u64 v)
-{
-	v &= 0xffff;
-	return v == 0xffff ? 0xffffffffull : v;
-}
-
 static __always_inline int compat_args(struct call *c, struct pt_regs *regs)
 {
 	long n = regs->orig_ax;
@@ -980,13 +968,13 @@ static __always_inline int compat_args(struct call *c, struct pt_regs *regs)
 	case FILE_NR32_LCHOWN16:
 	case FILE_NR32_CHOWN16:
 		c->nr = n == FILE_NR32_LCHOWN16 ? FILE_NR_LCHOWN : FILE_NR_CHOWN;
-		c->a[1] = id16(a1);
-		c->a[2] = id16(a2);
+		c->a[1] = ym_id16(a1);
+		c->a[2] = ym_id16(a2);
 		break;
 	case FILE_NR32_FCHOWN16:
 		c->nr = FILE_NR_FCHOWN;
-		c->a[1] = id16(a1);
-		c->a[2] = id16(a2);
+		c->a[1] = ym_id16(a1);
+		c->a[2] = ym_id16(a2);
 		break;
 	case FILE_NR32_LCHOWN:
 		c->nr = FILE_NR_LCHOWN;
@@ -1062,7 +1050,7 @@ static __always_inline int file_compat(struct pt_regs *regs, long ret, int direc
 {
 	struct call c;
 
-	if (!is_compat() || ret < 0 || !compat_args(&c, regs))
+	if (!ym_is_compat() || ret < 0 || !compat_args(&c, regs))
 		return 0;
 	return file_call(&c, ret, direct);
 }
@@ -1070,13 +1058,21 @@ static __always_inline int file_compat(struct pt_regs *regs, long ret, int direc
 SEC("tp_btf/sys_exit")
 int BPF_PROG(file_sys_compat, struct pt_regs *regs, long ret)
 {
-	return file_compat(regs, ret, 0);
+	if (!ym_is_compat())
+		return 0; /* attached alone: a 64-bit call */
+	file_compat(regs, ret, 0);
+	sysx_next(ctx, regs->orig_ax, 1, SYSX_MOD_FILE);
+	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(file_sys_compat_dl, struct pt_regs *regs, long ret)
 {
-	return file_compat(regs, ret, 1);
+	if (!ym_is_compat())
+		return 0; /* attached alone: a 64-bit call */
+	file_compat(regs, ret, 1);
+	sysx_next(ctx, regs->orig_ax, 1, SYSX_MOD_FILE);
+	return 0;
 }
 #endif
 

@@ -104,6 +104,15 @@
 #define FILE_NR32_MOVE_MOUNT  429
 #define FILE_NR32_OPENAT2     437
 #define FILE_NR32_FCHMODAT2   452
+/* ... the list the loader registers (sysx_attach_compat) */
+#define FILE_CALLS32                                                                               \
+	FILE_NR32_OPEN, FILE_NR32_CREAT, FILE_NR32_LINK, FILE_NR32_UNLINK, FILE_NR32_CHMOD,        \
+	    FILE_NR32_LCHOWN16, FILE_NR32_MOUNT, FILE_NR32_RENAME, FILE_NR32_SYMLINK,              \
+	    FILE_NR32_TRUNCATE, FILE_NR32_FCHMOD, FILE_NR32_FCHOWN16, FILE_NR32_CHOWN16,           \
+	    FILE_NR32_TRUNCATE64, FILE_NR32_LCHOWN, FILE_NR32_FCHOWN, FILE_NR32_CHOWN,             \
+	    FILE_NR32_OPENAT, FILE_NR32_FCHOWNAT, FILE_NR32_UNLINKAT, FILE_NR32_RENAMEAT,          \
+	    FILE_NR32_LINKAT, FILE_NR32_SYMLINKAT, FILE_NR32_FCHMODAT, FILE_NR32_RENAMEAT2,        \
+	    FILE_NR32_UTIMENSAT64, FILE_NR32_MOVE_MOUNT, FILE_NR32_OPENAT2, FILE_NR32_FCHMODAT2
 
 /* the watched calls with their names (struct sysx_call, agent/sysx.h: the
  * loader's tracepoints or the dispatcher's numbers); -1: not on this

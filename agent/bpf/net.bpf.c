@@ -20,6 +20,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "net.h"
+#include "sysx_maps.h"
 #include "ymbpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -426,21 +427,14 @@ static __always_inline int peer_fill(struct net_rec *r, __u64 uaddr)
  * at the exit from the registers the call was made with (saved at entry,
  * not changed by the call; arm64's first one is orig_x0). Both entry
  * programs below run it (agent/sysx.h). */
-static __always_inline int net_sys(long nr, long ret, struct pt_regs *regs, int direct)
+static __always_inline int net_call(long nr, long ret, __s32 fd, __u64 addr, int direct)
 {
 	struct net_rec r;
 	struct sock *sk;
-	__u64 addr;
 	__u32 action;
-	__s32 fd;
 
-	if (nr != NET_NR_CONNECT && nr != NET_NR_ACCEPT && nr != NET_NR_ACCEPT4 &&
-	    nr != NET_NR_LISTEN)
-		return 0;
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return 0;
-	fd = (__s32)PT_REGS_PARM1_SYSCALL(regs);
-	addr = PT_REGS_PARM2_SYSCALL(regs);
 	if (nr == NET_NR_CONNECT) {
 		/* attempts count, whatever the peer answered; not calls the
 		 * kernel refused before trying */
@@ -479,10 +473,25 @@ static __always_inline int net_sys(long nr, long ret, struct pt_regs *regs, int 
 	return 0;
 }
 
+static __always_inline int net_sys(long nr, long ret, struct pt_regs *regs, int direct)
+{
+	if (nr != NET_NR_CONNECT && nr != NET_NR_ACCEPT && nr != NET_NR_ACCEPT4 &&
+	    nr != NET_NR_LISTEN)
+		return 0;
+	return net_call(nr, ret, (__s32)PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
+			direct);
+}
+
+/* Attached alone it sees compat calls too, whose numbers are ia32's: left
+ * to net_sys_compat */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(net_sys_exit, struct pt_regs *regs, long ret)
 {
-	return net_sys(YM_SYSCALL_NR(regs), ret, regs, 0);
+	if (ym_is_compat())
+		return 0;
+	net_sys(YM_SYSCALL_NR(regs), ret, regs, 0);
+	sysx_next(ctx, YM_SYSCALL_NR(regs), 0, SYSX_MOD_NET);
+	return 0;
 }
 
 /* On the syscalls/sys_exit_NAME tracepoint of each watched call (the kernel
@@ -499,7 +508,11 @@ int net_sys_exit_tp(struct ym_sys_exit_tp *ctx)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(net_sys_dl, struct pt_regs *regs, long ret)
 {
-	return net_sys(YM_SYSCALL_NR(regs), ret, regs, 1);
+	if (ym_is_compat())
+		return 0;
+	net_sys(YM_SYSCALL_NR(regs), ret, regs, 1);
+	sysx_next(ctx, YM_SYSCALL_NR(regs), 0, SYSX_MOD_NET);
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit")
@@ -507,6 +520,73 @@ int net_sys_dl_tp(struct ym_sys_exit_tp *ctx)
 {
 	return net_sys(ctx->nr, ctx->ret, YM_SYSCALL_REGS(), 1);
 }
+
+#if defined(__TARGET_ARCH_x86)
+/* Compat (ia32) system calls, int 0x80 from any task or a 32-bit task's
+ * (NET_CALLS32): the dispatcher's compat table tail-calls this for their
+ * numbers (agent/sysx.h; attached alone where it cannot, it returns at
+ * once for a native call). connect, listen and accept4 of their own
+ * numbers (ebx: the descriptor, ecx: connect's address), and the same
+ * through socketcall (ebx: which, ecx: its arguments, three 32-bit words in
+ * the caller's memory). bind and unconnected UDP come through the cgroup
+ * programs, whatever the call. */
+static __always_inline int net_compat(struct pt_regs *regs, long ret, int direct)
+{
+	long n = regs->orig_ax, nr;
+	__u32 a[3] = {(__u32)regs->bx, (__u32)regs->cx, 0};
+
+	if (!ym_is_compat())
+		return 0;
+	if (n == NET_NR32_SOCKETCALL) {
+		__u32 which = a[0];
+
+		if (which == NET_SOCKETCALL_CONNECT)
+			nr = NET_NR_CONNECT;
+		else if (which == NET_SOCKETCALL_LISTEN)
+			nr = NET_NR_LISTEN;
+		else if (which == NET_SOCKETCALL_ACCEPT)
+			nr = NET_NR_ACCEPT;
+		else if (which == NET_SOCKETCALL_ACCEPT4)
+			nr = NET_NR_ACCEPT4;
+		else
+			return 0;
+		/* the kernel copied them at entry; a thread that changed them
+		 * since makes this event name another socket or peer, as the
+		 * 64-bit call's reread sockaddr would */
+		if (bpf_probe_read_user(a, sizeof(a), (void *)(unsigned long)a[1]) != 0)
+			return 0;
+	} else if (n == NET_NR32_CONNECT) {
+		nr = NET_NR_CONNECT;
+	} else if (n == NET_NR32_LISTEN) {
+		nr = NET_NR_LISTEN;
+	} else if (n == NET_NR32_ACCEPT4) {
+		nr = NET_NR_ACCEPT4;
+	} else {
+		return 0;
+	}
+	return net_call(nr, ret, (__s32)a[0], a[1], direct);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(net_sys_compat, struct pt_regs *regs, long ret)
+{
+	if (!ym_is_compat())
+		return 0; /* attached alone: a 64-bit call */
+	net_compat(regs, ret, 0);
+	sysx_next(ctx, regs->orig_ax, 1, SYSX_MOD_NET);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(net_sys_compat_dl, struct pt_regs *regs, long ret)
+{
+	if (!ym_is_compat())
+		return 0; /* attached alone: a 64-bit call */
+	net_compat(regs, ret, 1);
+	sysx_next(ctx, regs->orig_ax, 1, SYSX_MOD_NET);
+	return 0;
+}
+#endif
 
 /* the address a cgroup sock_addr program's caller passed (network order;
  * IPv4 in ip[0]) */

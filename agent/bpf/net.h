@@ -23,6 +23,19 @@
 #define NET_NR_LISTEN  201
 #define NET_NR_ACCEPT4 242
 #endif
+/* the same calls' ia32 numbers (int 0x80, a 32-bit task: net_sys_compat,
+ * x86 only), and socketcall's, which multiplexes them (its first argument:
+ * SYS_CONNECT...; the call's arguments in the caller's memory) */
+#define NET_NR32_SOCKETCALL    102
+#define NET_NR32_CONNECT       362
+#define NET_NR32_LISTEN	       363
+#define NET_NR32_ACCEPT4       364
+#define NET_SOCKETCALL_CONNECT 3
+#define NET_SOCKETCALL_LISTEN  4
+#define NET_SOCKETCALL_ACCEPT  5
+#define NET_SOCKETCALL_ACCEPT4 18
+#define NET_CALLS32	       NET_NR32_SOCKETCALL, NET_NR32_CONNECT, NET_NR32_LISTEN, NET_NR32_ACCEPT4
+
 /* the watched calls with their names (struct sysx_call, agent/sysx.h: the
  * loader's tracepoints or the dispatcher's numbers) */
 #define NET_CALLS                                                                                  \

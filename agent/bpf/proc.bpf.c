@@ -22,6 +22,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "proc.h"
+#include "sysx_maps.h"
 #include "ymbpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -722,10 +723,11 @@ static __always_inline void setns_target(struct proc_sys *s)
 	}
 }
 
-/* A watched call's exit: nr, its return value and the registers it was
- * made with (saved at entry, not changed by the call). Both entry programs
- * below run it (agent/sysx.h). */
-static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
+/* A watched call's exit: nr (x86-64's), its return value and its first
+ * three arguments (from the registers it was made with: saved at entry,
+ * not changed by the call). The entry programs below run it
+ * (agent/sysx.h). */
+static __always_inline int proc_sys(long nr, long ret, __u64 a0, __u64 a1, __u64 a2)
 {
 	__u32 zero = 0, type, size;
 	struct proc_sys *s;
@@ -755,7 +757,7 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 	case PROC_NR_UNSHARE:
 		/* a namespace made: how an exploit of a kernel bug gets the
 		 * capabilities it needs inside a user namespace of its own */
-		if (ret != 0 || !(regs->di & PROC_CLONE_NEW_ANY))
+		if (ret != 0 || !(a0 & PROC_CLONE_NEW_ANY))
 			return 0;
 		type = PROC_REC_PRIV;
 		break;
@@ -789,9 +791,9 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 	if (!s)
 		return 0;
 	t = (struct task_struct *)bpf_get_current_task_btf();
-	s->args[0] = regs->di;
-	s->args[1] = regs->si;
-	s->args[2] = regs->dx;
+	s->args[0] = a0;
+	s->args[1] = a1;
+	s->args[2] = a2;
 	if (nr == PROC_NR_OPEN || nr == PROC_NR_OPENAT || nr == PROC_NR_OPENAT2) {
 		/* the target's tgid, the access, its thread id */
 		s->args[0] = mem[0];
@@ -867,17 +869,130 @@ static __always_inline int proc_sys(long nr, long ret, struct pt_regs *regs)
 /* Through the shared dispatcher (or attached alone): tp_btf, not raw_tp,
  * since it runs at every system call of the machine and the number is read
  * straight from the registers (raw_tp needed a bpf_probe_read_kernel: 36 ns
- * per system call, docs/sensors.md) */
+ * per system call, docs/sensors.md). Attached alone it sees compat calls
+ * too, whose numbers are ia32's: left to proc_sys_compat. */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(proc_sys_exit, struct pt_regs *regs, long ret)
 {
-	return proc_sys(YM_SYSCALL_NR(regs), ret, regs);
+	long nr = YM_SYSCALL_NR(regs);
+
+	if (ym_is_compat())
+		return 0;
+	proc_sys(nr, ret, PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
+		 PT_REGS_PARM3_SYSCALL(regs));
+	/* the file family watches open too */
+	sysx_next(ctx, nr, 0, SYSX_MOD_PROC);
+	return 0;
 }
 
 /* On the syscalls/sys_exit_NAME tracepoint of each watched call (the kernel
- * tests the number) */
+ * tests the number; it skips compat calls) */
 SEC("tracepoint/syscalls/sys_exit")
 int proc_sys_exit_tp(struct ym_sys_exit_tp *ctx)
 {
-	return proc_sys(ctx->nr, ctx->ret, YM_SYSCALL_REGS());
+	struct pt_regs *regs = YM_SYSCALL_REGS();
+
+	return proc_sys(ctx->nr, ctx->ret, PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
+			PT_REGS_PARM3_SYSCALL(regs));
 }
+
+#if defined(__TARGET_ARCH_x86)
+/* Compat (ia32) system calls, int 0x80 from any task or a 32-bit task's
+ * (PROC_CALLS32): the dispatcher's compat table tail-calls this for their
+ * numbers (agent/sysx.h; attached alone where it cannot, it returns at
+ * once for a native call). Each is handed to proc_sys as the 64-bit call
+ * with ia32's registers (ebx, ecx, edx, zero-extended as the 64-bit
+ * call's ids are): the 16-bit id calls' 0xffff as 0xffffffff (unchanged).
+ * An attacker's int 0x80 setuid or module load is the 64-bit one's event. */
+static __always_inline long proc_nr32(long n)
+{
+	switch (n) {
+	case PROC_NR32_SETUID:
+	case PROC_NR32_SETUID16:
+		return PROC_NR_SETUID;
+	case PROC_NR32_SETGID:
+	case PROC_NR32_SETGID16:
+		return PROC_NR_SETGID;
+	case PROC_NR32_SETREUID:
+	case PROC_NR32_SETREUID16:
+		return PROC_NR_SETREUID;
+	case PROC_NR32_SETREGID:
+	case PROC_NR32_SETREGID16:
+		return PROC_NR_SETREGID;
+	case PROC_NR32_SETRESUID:
+	case PROC_NR32_SETRESUID16:
+		return PROC_NR_SETRESUID;
+	case PROC_NR32_SETRESGID:
+	case PROC_NR32_SETRESGID16:
+		return PROC_NR_SETRESGID;
+	case PROC_NR32_SETFSUID:
+	case PROC_NR32_SETFSUID16:
+		return PROC_NR_SETFSUID;
+	case PROC_NR32_SETFSGID:
+	case PROC_NR32_SETFSGID16:
+		return PROC_NR_SETFSGID;
+	case PROC_NR32_CAPSET:
+		return PROC_NR_CAPSET;
+	case PROC_NR32_PTRACE:
+		return PROC_NR_PTRACE;
+	case PROC_NR32_INIT_MODULE:
+		return PROC_NR_INIT_MODULE;
+	case PROC_NR32_FINIT_MODULE:
+		return PROC_NR_FINIT_MODULE;
+	case PROC_NR32_BPF:
+		return PROC_NR_BPF;
+	case PROC_NR32_VM_READV:
+		return PROC_NR_VM_READV;
+	case PROC_NR32_VM_WRITEV:
+		return PROC_NR_VM_WRITEV;
+	case PROC_NR32_OPEN:
+		return PROC_NR_OPEN;
+	case PROC_NR32_OPENAT:
+		return PROC_NR_OPENAT;
+	case PROC_NR32_OPENAT2:
+		return PROC_NR_OPENAT2;
+	case PROC_NR32_SETNS:
+		return PROC_NR_SETNS;
+	case PROC_NR32_UNSHARE:
+		return PROC_NR_UNSHARE;
+	}
+	return -1;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(proc_sys_compat, struct pt_regs *regs, long ret)
+{
+	long n = regs->orig_ax, nr;
+	__u64 a0 = (__u32)regs->bx, a1 = (__u32)regs->cx, a2 = (__u32)regs->dx;
+
+	if (!ym_is_compat())
+		return 0;
+	nr = proc_nr32(n);
+	if (nr < 0)
+		goto next;
+	switch (n) {
+	case PROC_NR32_SETUID16:
+	case PROC_NR32_SETGID16:
+	case PROC_NR32_SETFSUID16:
+	case PROC_NR32_SETFSGID16:
+		a0 = ym_id16(a0);
+		break;
+	case PROC_NR32_SETREUID16:
+	case PROC_NR32_SETREGID16:
+		a0 = ym_id16(a0);
+		a1 = ym_id16(a1);
+		break;
+	case PROC_NR32_SETRESUID16:
+	case PROC_NR32_SETRESGID16:
+		a0 = ym_id16(a0);
+		a1 = ym_id16(a1);
+		a2 = ym_id16(a2);
+		break;
+	}
+	proc_sys(nr, ret, a0, a1, a2);
+next:
+	/* the file family watches open too */
+	sysx_next(ctx, n, 1, SYSX_MOD_PROC);
+	return 0;
+}
+#endif

@@ -38,9 +38,9 @@ enum proc_rec_type {
 	PROC_REC_MAX_ = 9,
 };
 
-/* x86-64 numbers of the system calls proc_sys_exit reports (the 32-bit
- * compat table is not watched: see docs/sensors.md); the loader watches
- * the same list (agent/sysx.h) */
+/* x86-64 numbers of the system calls proc_sys_exit reports; the loader
+ * watches the same list (agent/sysx.h). Their compat (ia32) numbers below
+ * (PROC_NR32_*, proc_sys_compat). */
 #define PROC_NR_PTRACE	     101
 #define PROC_NR_SETUID	     105
 #define PROC_NR_SETGID	     106
@@ -86,6 +86,47 @@ enum proc_rec_type {
 	    {PROC_NR_VM_READV, "process_vm_readv"}, {PROC_NR_VM_WRITEV, "process_vm_writev"},      \
 	    {PROC_NR_OPEN, "open"}, {PROC_NR_OPENAT, "openat"}, {PROC_NR_OPENAT2, "openat2"},      \
 	    {PROC_NR_SETNS, "setns"}, {PROC_NR_UNSHARE, "unshare"},
+
+/* The same calls' ia32 numbers (int 0x80, a 32-bit task: proc_sys_compat,
+ * x86 only); the *16 ones take 16-bit ids */
+#define PROC_NR32_OPEN	       5
+#define PROC_NR32_SETUID16     23
+#define PROC_NR32_PTRACE       26
+#define PROC_NR32_SETGID16     46
+#define PROC_NR32_SETREUID16   70
+#define PROC_NR32_SETREGID16   71
+#define PROC_NR32_INIT_MODULE  128
+#define PROC_NR32_SETFSUID16   138
+#define PROC_NR32_SETFSGID16   139
+#define PROC_NR32_SETRESUID16  164
+#define PROC_NR32_SETRESGID16  170
+#define PROC_NR32_CAPSET       185
+#define PROC_NR32_SETREUID     203
+#define PROC_NR32_SETREGID     204
+#define PROC_NR32_SETRESUID    208
+#define PROC_NR32_SETRESGID    210
+#define PROC_NR32_SETUID       213
+#define PROC_NR32_SETGID       214
+#define PROC_NR32_SETFSUID     215
+#define PROC_NR32_SETFSGID     216
+#define PROC_NR32_OPENAT       295
+#define PROC_NR32_UNSHARE      310
+#define PROC_NR32_SETNS	       346
+#define PROC_NR32_VM_READV     347
+#define PROC_NR32_VM_WRITEV    348
+#define PROC_NR32_FINIT_MODULE 350
+#define PROC_NR32_BPF	       357
+#define PROC_NR32_OPENAT2      437
+/* ... the list the loader registers (sysx_attach_compat) */
+#define PROC_CALLS32                                                                               \
+	PROC_NR32_OPEN, PROC_NR32_SETUID16, PROC_NR32_PTRACE, PROC_NR32_SETGID16,                  \
+	    PROC_NR32_SETREUID16, PROC_NR32_SETREGID16, PROC_NR32_INIT_MODULE,                     \
+	    PROC_NR32_SETFSUID16, PROC_NR32_SETFSGID16, PROC_NR32_SETRESUID16,                     \
+	    PROC_NR32_SETRESGID16, PROC_NR32_CAPSET, PROC_NR32_SETREUID, PROC_NR32_SETREGID,       \
+	    PROC_NR32_SETRESUID, PROC_NR32_SETRESGID, PROC_NR32_SETUID, PROC_NR32_SETGID,          \
+	    PROC_NR32_SETFSUID, PROC_NR32_SETFSGID, PROC_NR32_OPENAT, PROC_NR32_UNSHARE,           \
+	    PROC_NR32_SETNS, PROC_NR32_VM_READV, PROC_NR32_VM_WRITEV, PROC_NR32_FINIT_MODULE,      \
+	    PROC_NR32_BPF, PROC_NR32_OPENAT2
 
 /* index into the per-CPU drop counter map "drops": a reserve or output
  * failure of that record type. Slot 0 counts exec records whose argv could

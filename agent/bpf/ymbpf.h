@@ -46,6 +46,29 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 #define YM_SYSCALL_NR(regs) ((long)(regs)->syscallno)
 #endif
 
+/* Whether the current system call is a compat (ia32) one: TS_COMPAT in
+ * thread_info's status, set by int 0x80 from any task and by a 32-bit
+ * task's calls; never on other architectures. Its number and registers are
+ * ia32's (ebx, ecx, edx, esi, edi: regs->bx...), and the syscalls/sys_exit_*
+ * tracepoints skip it (agent/sysx.h: the dispatcher's compat table). A
+ * tp_btf program's plain load (the task is a BTF pointer). */
+static __always_inline int ym_is_compat(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	return (bpf_get_current_task_btf()->thread_info.status & 0x0002) != 0;
+#else
+	return 0;
+#endif
+}
+
+/* A 16-bit uid or gid of ia32's old calls (setuid, chown...): 0xffff is
+ * "unchanged", as -1 is in the 32-bit ones */
+static __always_inline __u64 ym_id16(__u64 v)
+{
+	v &= 0xffff;
+	return v == 0xffff ? 0xffffffffull : v;
+}
+
 /* The registers of the current task's system call, in a program on a
  * syscalls/sys_exit_* tracepoint (its context holds the number and the
  * return value only): a BTF pointer, read with plain loads (5.15+) */

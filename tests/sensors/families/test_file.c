@@ -9,6 +9,7 @@
  * an io_uring ring (no system call of its own): create, rename, unlink,
  * link and symlink, the bpf mode marking them IoUring, and an operation
  * that fails reported by neither mode. */
+#include "../i80.h"
 #include "famtest.h"
 #include "family_file_fanotify.h"
 #ifdef YM_FAMILY_BPF
@@ -574,18 +575,6 @@ static void made_then_written(int mk, int put, const char *rel)
 	FT_CHECK(e != NULL);
 	ft_expect(e, "ProcessId", pid);
 }
-
-#if defined(__x86_64__)
-/* a 32-bit system call (int 0x80) of this 64-bit process: ia32's number
- * and registers; pointers must lie below 4 GiB (MAP_32BIT) */
-static long i80(long nr, unsigned long a, unsigned long b, unsigned long c)
-{
-	long r;
-
-	__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
-	return r;
-}
-#endif
 
 /* Calls made as 32-bit (compat) system calls, int 0x80 from a 64-bit
  * process, as an attacker would to pass monitors that watch only the
