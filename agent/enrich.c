@@ -959,6 +959,11 @@ static int en_sys(struct enrich *en, const struct sensor_msg *m, struct event *e
 	ev->ts_ns = m->ts_ns;
 	en_set(ev, "Syscall", en_sys_name(k->sys_nr), strlen(en_sys_name(k->sys_nr)));
 	en_sets(ev, "Result", en->ret_s, sizeof(en->ret_s), k->sys_ret);
+	/* a compat call: a 32-bit program's, or int 0x80 from 64-bit code */
+	if (k->sys_abi == SENSOR_ABI_IA32)
+		en_set(ev, "SyscallAbi", "ia32", 4);
+	else if (k->sys_abi == SENSOR_ABI_INT80)
+		en_set(ev, "SyscallAbi", "int80", 5);
 	u = en_name_copy(en, 0, k->uid, en->user, sizeof(en->user));
 	switch (m->type) {
 	case SENSOR_MSG_PRIV:

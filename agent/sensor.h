@@ -65,6 +65,9 @@ struct sensor_kinfo {
 	uint8_t stdio_raddr[16];
 	/* syscall messages */
 	uint32_t sys_nr;
+	/* how the call was made: 0 a 64-bit call, 1 a 32-bit program's, 2 int
+	 * 0x80 from 64-bit code (SENSOR_ABI_*) */
+	unsigned sys_abi;
 	int64_t sys_ret;
 	uint64_t sys_args[3];
 	uint64_t cap_eff;
@@ -72,6 +75,10 @@ struct sensor_kinfo {
 	const char *bpf_name;
 	const char *module_path, *module_params; /* finit_module's file; parameters */
 };
+
+#define SENSOR_ABI_NATIVE 0u
+#define SENSOR_ABI_IA32	  1u
+#define SENSOR_ABI_INT80  2u
 
 struct sensor_msg {
 	enum sensor_msg_type type;

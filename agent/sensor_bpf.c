@@ -19,6 +19,8 @@
 #include "proc.h"
 #include "proc.skel.h"
 
+_Static_assert(PROC_ABI_IA32 == SENSOR_ABI_IA32 && PROC_ABI_INT80 == SENSOR_ABI_INT80,
+	       "the record's abi is the message's");
 _Static_assert(PROC_PATH_DEPTH <= KPATH_DEPTH_MAX, "kpath_join bounds the depth");
 
 #include <bpf/bpf.h>
@@ -249,7 +251,10 @@ static int sb_sys(struct sensor *s, const struct proc_sys *r, size_t size, struc
 	default:
 		return YM_E_PARSE;
 	}
+	if (r->abi > PROC_ABI_INT80)
+		return YM_E_PARSE;
 	k->sys_nr = r->nr;
+	k->sys_abi = r->abi;
 	k->sys_ret = r->ret;
 	memcpy(k->sys_args, r->args, sizeof(k->sys_args));
 	k->cap_eff = r->cap_eff;

@@ -504,7 +504,7 @@ static __always_inline void clone_ns_report(struct task_struct *parent, struct t
 	fill_hdr(&s->h, PROC_REC_PRIV, parent);
 	s->h.size = size;
 	s->nr = PROC_NR_CLONE;
-	s->pad = 0;
+	s->abi = PROC_ABI_NATIVE;
 	s->ret = child->tgid;
 	s->args[0] = ns;
 	s->args[1] = 0;
@@ -727,7 +727,7 @@ static __always_inline void setns_target(struct proc_sys *s)
  * three arguments (from the registers it was made with: saved at entry,
  * not changed by the call). The entry programs below run it
  * (agent/sysx.h). */
-static __always_inline int proc_sys(long nr, long ret, __u64 a0, __u64 a1, __u64 a2)
+static __always_inline int proc_sys(long nr, long ret, __u64 a0, __u64 a1, __u64 a2, __u32 abi)
 {
 	__u32 zero = 0, type, size;
 	struct proc_sys *s;
@@ -811,7 +811,7 @@ static __always_inline int proc_sys(long nr, long ret, __u64 a0, __u64 a1, __u64
 	if ((nr == PROC_NR_VM_READV || nr == PROC_NR_VM_WRITEV) && (__u32)s->args[0] == s->h.pid)
 		return 0;
 	s->nr = (__u32)nr;
-	s->pad = 0;
+	s->abi = abi;
 	s->ret = ret;
 	s->cap_eff = 0;
 	s->bpf_prog_type = 0;
@@ -879,7 +879,7 @@ int BPF_PROG(proc_sys_exit, struct pt_regs *regs, long ret)
 	if (ym_is_compat())
 		return 0;
 	proc_sys(nr, ret, PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
-		 PT_REGS_PARM3_SYSCALL(regs));
+		 PT_REGS_PARM3_SYSCALL(regs), PROC_ABI_NATIVE);
 	/* the file family watches open too */
 	sysx_next(ctx, nr, 0, SYSX_MOD_PROC);
 	return 0;
@@ -893,7 +893,7 @@ int proc_sys_exit_tp(struct ym_sys_exit_tp *ctx)
 	struct pt_regs *regs = YM_SYSCALL_REGS();
 
 	return proc_sys(ctx->nr, ctx->ret, PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
-			PT_REGS_PARM3_SYSCALL(regs));
+			PT_REGS_PARM3_SYSCALL(regs), PROC_ABI_NATIVE);
 }
 
 #if defined(__TARGET_ARCH_x86)
@@ -989,7 +989,7 @@ int BPF_PROG(proc_sys_compat, struct pt_regs *regs, long ret)
 		a2 = ym_id16(a2);
 		break;
 	}
-	proc_sys(nr, ret, a0, a1, a2);
+	proc_sys(nr, ret, a0, a1, a2, regs->cs == PROC_USER_CS ? PROC_ABI_INT80 : PROC_ABI_IA32);
 next:
 	/* the file family watches open too */
 	sysx_next(ctx, n, 1, SYSX_MOD_PROC);

@@ -208,12 +208,21 @@ struct proc_exit {
 	__u32 flags;	 /* PROC_X_* */
 };
 
+/* proc_sys.abi: a 64-bit call; a compat one of a 32-bit program (its code
+ * segment __USER32_CS); a compat one made by int 0x80 from 64-bit code
+ * (__USER_CS: almost never legitimate, a way around monitors that watch
+ * only the 64-bit table) */
+#define PROC_ABI_NATIVE 0u
+#define PROC_ABI_IA32	1u
+#define PROC_ABI_INT80	2u
+#define PROC_USER_CS	0x33 /* x86-64's __USER_CS */
+
 /* PRIV, PTRACE, MODULE, BPF: one syscall, seen at its exit. The header's
  * credentials are those after the call. */
 struct proc_sys {
 	struct proc_hdr h;
-	__u32 nr; /* x86-64 syscall number */
-	__u32 pad;
+	__u32 nr;  /* x86-64 syscall number */
+	__u32 abi; /* PROC_ABI_*: how the call was made */
 	__s64 ret;
 	__u64 args[3];	    /* setns: fd, nstype, and the namespace's inode number
 			     * (or, through a pidfd, the target's tgid) */

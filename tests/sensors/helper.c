@@ -163,6 +163,23 @@ int main(int argc, char **argv)
 		printf("pid %d\n", (int)getpid());
 		return 0;
 	}
+	if (strcmp(argv[1], "setuid-int80") == 0) {
+		/* setuid32 (ia32's 213) through int 0x80 from this 64-bit
+		 * program: a compat call (ENOSYS without IA32 emulation: 77) */
+#if defined(__x86_64__)
+		long r, u = (long)strtoul(argv[2], NULL, 10);
+
+		__asm__ volatile("int $0x80" : "=a"(r) : "a"(213L), "b"(u) : "memory");
+		if (r == -ENOSYS)
+			return 77;
+		if (r != 0)
+			return 1;
+		printf("pid %d\n", (int)getpid());
+		return 0;
+#else
+		return 77;
+#endif
+	}
 	if (strcmp(argv[1], "setuid-connect") == 0) {
 		uid_t u = (uid_t)strtoul(argv[2], NULL, 10);
 

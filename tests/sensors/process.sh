@@ -314,7 +314,28 @@ if [ "$MODE" = bpf ]; then
 	eq "$(q Group "$c5")" "root" "privilege_change Group"
 	eq "$(q Image "$c5")" "$helper" "privilege_change Image"
 	eq "$(q Result "$c5")" "0" "privilege_change Result"
+	eq "$(q SyscallAbi "$c5")" "" "privilege_change: no SyscallAbi for a 64-bit call"
 	ok "privilege change: setresuid"
+
+	# the same as a 32-bit call, int 0x80 from 64-bit code: the 64-bit
+	# call's event, marked, and the rule pack's alert
+	rc=0
+	out=$("$helper" setuid-int80 "$nobody") || rc=$?
+	if [ "$rc" = 77 ]; then
+		echo "skip: no IA32 emulation in this kernel: the int 0x80 setuid"
+	else
+		[ "$rc" = 0 ] || fail "setuid-int80 helper"
+		hp=${out#pid }
+		c5i="category = 10 AND json_extract(fields, '\$.ProcessId') = '$hp'"
+		wait_ev "$c5i"
+		eq "$(q Syscall "$c5i")" "setuid" "int 0x80 setuid: Syscall"
+		eq "$(q SyscallAbi "$c5i")" "int80" "int 0x80 setuid: SyscallAbi"
+		eq "$(q SyscallArg0 "$c5i")" "$nobody" "int 0x80 setuid: SyscallArg0"
+		eq "$(q UserId "$c5i")" "$nobody" "int 0x80 setuid: UserId"
+		ca="rule_id = '$(sed -n 's/^id: //p' "$YM_SRC/rules/linux/privilege_change/privilege_change_by_int80_from_64bit.yml")' AND event LIKE '%\"ProcessId\":\"$hp\"%'"
+		wait_alert "$ca" "no alert of privilege_change_by_int80_from_64bit"
+		ok "privilege change made with int 0x80 from 64-bit code: SyscallAbi int80, alert"
+	fi
 
 	"$helper" memfd-exec "$mark-memfd" & mp=$!
 	wait $mp

@@ -4,7 +4,8 @@
  * (agent/sysx.h, proc_sys_compat): setgid and setreuid with 16-bit ids,
  * unshare, ptrace seize, an open of another process's memory file, a bpf
  * program load, a module load attempt and setuid, each reported as the
- * 64-bit call would be (its number, its arguments). And nothing else: ia32
+ * 64-bit call would be (its number, its arguments), marked as int 0x80
+ * from 64-bit code (SyscallAbi int80). And nothing else: ia32
  * numbers that are 64-bit watched ones (stat is setgid's, uname setfsuid's,
  * getitimer setuid's) are no events. Twice: with the 64-bit calls on the
  * syscall tracepoints (where this kernel has them), then through the
@@ -38,7 +39,8 @@ struct want {
 struct run {
 	pid_t child, target;
 	struct want w[WANT];
-	int other; /* syscall messages of the child not wanted */
+	int other;   /* syscall messages of the child not wanted */
+	int abi_bad; /* ... not marked as int 0x80 from 64-bit code */
 	int bpf_ok, module_ok;
 };
 
@@ -59,6 +61,7 @@ static void on_msg(void *arg, const struct sensor_msg *m)
 			continue;
 		w->seen++;
 		hit = 1;
+		r->abi_bad += k->sys_abi != SENSOR_ABI_INT80;
 		if (m->type == SENSOR_MSG_BPF)
 			r->bpf_ok = k->bpf_prog_type == 1 && k->bpf_insn_cnt == 2 && k->bpf_name &&
 				    strcmp(k->bpf_name, "ym32") == 0;
@@ -187,6 +190,7 @@ static void round_(const char *how, int tp)
 	(void)stest_drain(&sensor_bpf_ops, s, on_msg, &r);
 	for (int i = 0; i < WANT; i++)
 		CHECK(r.w[i].seen == 1, "%s: %s: %d events, not 1", how, r.w[i].what, r.w[i].seen);
+	CHECK(r.abi_bad == 0, "%s: %d events not marked int 0x80 from 64-bit code", how, r.abi_bad);
 	CHECK(r.bpf_ok, "%s: bpf event: prog type, insn count or name wrong", how);
 	CHECK(r.module_ok, "%s: module event: parameters wrong", how);
 	CHECK(r.other == 0, "%s: %d events not made (ia32 numbers taken for 64-bit ones)", how,
