@@ -649,6 +649,10 @@ static int fb_record_one(void *ctx, void *data, size_t size)
 	if (r->flags & FILE_F_URING)
 		rc |= event_set_str(ev, "IoUring",
 				    (r->flags & FILE_F_URING_SKIP) ? "submitted" : "true");
+	/* made as a 32-bit (compat) call: a 32-bit program's, or int 0x80
+	 * from 64-bit code */
+	if (r->flags & (FILE_F_IA32 | FILE_F_INT80))
+		rc |= event_set_str(ev, "SyscallAbi", (r->flags & FILE_F_INT80) ? "int80" : "ia32");
 	if (rc == 0)
 		rc = family_util_user(&f->env, r->uid, ev, f->uidbuf);
 	if (rc != 0 || family_util_proc(&f->env, (int32_t)r->pid, ev, f->pidbuf) < 0 ||

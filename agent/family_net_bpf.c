@@ -75,8 +75,9 @@ static void nb_rec_one(struct family *f, const void *data, size_t size)
 	memcpy(&r, data, sizeof(r));
 	agg = (r.flags & NET_REC_F_AGG) != 0;
 	if (r.action == 0 || r.action >= NET_REC_MAX_ || (r.af != AF_INET && r.af != AF_INET6) ||
-	    (r.flags & ~(NET_REC_F_AGG | NET_REC_F_URING | NET_REC_F_TFO)) != 0 || r.count == 0 ||
-	    (!agg && r.count != 1) ||
+	    (r.flags & ~(NET_REC_F_AGG | NET_REC_F_URING | NET_REC_F_TFO | NET_REC_F_IA32 |
+			 NET_REC_F_INT80)) != 0 ||
+	    r.count == 0 || (!agg && r.count != 1) ||
 	    (agg && r.action != NET_REC_CONNECT && r.action != NET_REC_ACCEPT)) {
 		f->malformed++;
 		f->st.drops++;
@@ -125,6 +126,10 @@ static void nb_rec_one(struct family *f, const void *data, size_t size)
 		rc |= event_set_str(ev, "Count", family_util_u64(r.count, f->count));
 	if (r.flags & NET_REC_F_URING) /* through an io_uring ring, no system call */
 		rc |= event_set_str(ev, "IoUring", "true");
+	/* a compat (32-bit) call: a 32-bit program's, or int 0x80 from 64-bit code */
+	if (r.flags & (NET_REC_F_IA32 | NET_REC_F_INT80))
+		rc |=
+		    event_set_str(ev, "SyscallAbi", (r.flags & NET_REC_F_INT80) ? "int80" : "ia32");
 	if (r.flags & NET_REC_F_TFO) /* sendto/sendmsg with MSG_FASTOPEN, no connect */
 		rc |= event_set_str(ev, "FastOpen", "true");
 	if (rc == 0)

@@ -112,6 +112,7 @@ static __always_inline char *walk_buf(__u32 buf, __u32 *mask)
 struct call {
 	__s64 nr;
 	__u64 a[5];
+	__u32 fl; /* the record's flags from the call: FILE_F_IA32, FILE_F_INT80 */
 };
 
 static __always_inline int watched(long nr)
@@ -135,6 +136,7 @@ static __always_inline int watched(long nr)
 static __always_inline void call_args(struct call *c, long nr, struct pt_regs *regs)
 {
 	c->nr = nr;
+	c->fl = 0;
 	c->a[0] = PT_REGS_PARM1_SYSCALL(regs);
 	c->a[1] = PT_REGS_PARM2_SYSCALL(regs);
 	c->a[2] = PT_REGS_PARM3_SYSCALL(regs);
@@ -680,6 +682,7 @@ static __always_inline int file_call(struct call *c, long ret, int direct)
 	}
 	nr = c->nr;
 	rec_init(r, id);
+	r->flags = c->fl;
 	open = nr == FILE_NR_OPEN || nr == FILE_NR_CREAT || nr == FILE_NR_OPENAT ||
 	       nr == FILE_NR_OPENAT2;
 	if (open) {
@@ -883,8 +886,8 @@ static __always_inline int file_call(struct call *c, long ret, int direct)
 /* A native call's exit. Through the dispatcher this runs at every system
  * call of the machine, so the number is tested first and the arguments are
  * read only for a watched call (docs/sensors.md: a program per system call
- * costs ~25 ns even when it returns at once); the dispatcher also passes a
- * compat task's calls, numbered otherwise: left to file_sys_compat. Both
+ * costs ~25 ns even when it returns at once); attached alone, the program
+ * sees compat calls too, numbered otherwise: left to file_sys_compat. Both
  * entry programs below run it (agent/sysx.h). */
 static __always_inline int file_sys(long nr, long ret, struct pt_regs *regs, int direct)
 {
@@ -949,6 +952,8 @@ static __always_inline int compat_args(struct call *c, struct pt_regs *regs)
 	c->a[2] = a2;
 	c->a[3] = a3;
 	c->a[4] = a4;
+	/* 64-bit code's segment: int 0x80 from a 64-bit program */
+	c->fl = regs->cs == YM_USER_CS ? FILE_F_INT80 : FILE_F_IA32;
 	switch (n) {
 	case FILE_NR32_OPEN:
 		c->nr = FILE_NR_OPEN;

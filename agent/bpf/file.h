@@ -193,6 +193,10 @@ enum file_rec_action {
  * (dirfd2, FILE_F_REL2, FILE_F_KDIR2) holds the path as written when it
  * fell under a prefix too, else "" */
 #define FILE_F_IDDIR 0x4000u
+/* made as a compat (32-bit) system call: a 32-bit program's, or int 0x80
+ * from 64-bit code (file_sys_compat: the saved code segment) */
+#define FILE_F_IA32  0x8000u
+#define FILE_F_INT80 0x10000u
 /* (the kernel side's own) an open through a ring kept until its
  * completion to compare its file with the watched folders (dir_ino);
  * FILE_F_NOSTR: its path as written fell under no prefix */

@@ -427,7 +427,10 @@ static __always_inline int peer_fill(struct net_rec *r, __u64 uaddr)
  * at the exit from the registers the call was made with (saved at entry,
  * not changed by the call; arm64's first one is orig_x0). Both entry
  * programs below run it (agent/sysx.h). */
-static __always_inline int net_call(long nr, long ret, __s32 fd, __u64 addr, int direct)
+/* A watched call's exit (64-bit numbering); fl: the record's flags from
+ * the call (a compat one's NET_REC_F_IA32 or _INT80: sent alone, never
+ * summarised into a flow's count, so the mark is not lost) */
+static __always_inline int net_call(long nr, long ret, __s32 fd, __u64 addr, int direct, __u8 fl)
 {
 	struct net_rec r;
 	struct sock *sk;
@@ -466,7 +469,8 @@ static __always_inline int net_call(long nr, long ret, __s32 fd, __u64 addr, int
 	if (action == NET_REC_CONNECT && ((ret != 0 && ret != -EINPROGRESS) || r.dport == 0) &&
 	    peer_fill(&r, addr) != 0)
 		return 0;
-	if (action == NET_REC_LISTEN)
+	r.flags |= fl;
+	if (action == NET_REC_LISTEN || fl)
 		rec_send(&r);
 	else
 		rec_flow(&r);
@@ -479,7 +483,7 @@ static __always_inline int net_sys(long nr, long ret, struct pt_regs *regs, int 
 	    nr != NET_NR_LISTEN)
 		return 0;
 	return net_call(nr, ret, (__s32)PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
-			direct);
+			direct, 0);
 }
 
 /* Attached alone it sees compat calls too, whose numbers are ia32's: left
@@ -564,7 +568,9 @@ static __always_inline int net_compat(struct pt_regs *regs, long ret, int direct
 	} else {
 		return 0;
 	}
-	return net_call(nr, ret, (__s32)a[0], a[1], direct);
+	/* 64-bit code's segment: int 0x80 from a 64-bit program */
+	return net_call(nr, ret, (__s32)a[0], a[1], direct,
+			regs->cs == YM_USER_CS ? NET_REC_F_INT80 : NET_REC_F_IA32);
 }
 
 SEC("tp_btf/sys_exit")

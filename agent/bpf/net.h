@@ -71,6 +71,10 @@ enum net_rec_action {
  * call), seen before the kernel bound the socket: no source address or
  * port */
 #define NET_REC_F_TFO 4
+/* made as a compat (32-bit) system call: a 32-bit program's, or int 0x80
+ * from 64-bit code (net_sys_compat: the saved code segment) */
+#define NET_REC_F_IA32	8
+#define NET_REC_F_INT80 16
 
 struct net_rec {
 	__u32 action; /* enum net_rec_action */

@@ -989,7 +989,7 @@ int BPF_PROG(proc_sys_compat, struct pt_regs *regs, long ret)
 		a2 = ym_id16(a2);
 		break;
 	}
-	proc_sys(nr, ret, a0, a1, a2, regs->cs == PROC_USER_CS ? PROC_ABI_INT80 : PROC_ABI_IA32);
+	proc_sys(nr, ret, a0, a1, a2, regs->cs == YM_USER_CS ? PROC_ABI_INT80 : PROC_ABI_IA32);
 next:
 	/* the file family watches open too */
 	sysx_next(ctx, n, 1, SYSX_MOD_PROC);

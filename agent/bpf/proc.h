@@ -215,7 +215,6 @@ struct proc_exit {
 #define PROC_ABI_NATIVE 0u
 #define PROC_ABI_IA32	1u
 #define PROC_ABI_INT80	2u
-#define PROC_USER_CS	0x33 /* x86-64's __USER_CS */
 
 /* PRIV, PTRACE, MODULE, BPF: one syscall, seen at its exit. The header's
  * credentials are those after the call. */

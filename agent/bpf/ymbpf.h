@@ -61,6 +61,10 @@ static __always_inline int ym_is_compat(void)
 #endif
 }
 
+/* x86-64's __USER_CS: the code segment saved at a compat call made by int
+ * 0x80 from 64-bit code (a 32-bit program's is __USER32_CS, 0x23) */
+#define YM_USER_CS 0x33
+
 /* A 16-bit uid or gid of ia32's old calls (setuid, chown...): 0xffff is
  * "unchanged", as -1 is in the 32-bit ones */
 static __always_inline __u64 ym_id16(__u64 v)

@@ -200,14 +200,16 @@ static int run(int tp, const char *one, const char *two)
 		snprintf(n32, sizeof(n32), "%s32", one);
 		act32(n32, 11);
 		ft_current = &net;
-		FT_CHECK(ft_wait(&net, 3000, "Action", "connect", "DestinationPort", "11", NULL) !=
+		/* each marked: int 0x80 from 64-bit code */
+		FT_CHECK(ft_wait(&net, 3000, "Action", "connect", "DestinationPort", "11",
+				 "SyscallAbi", "int80", NULL) != NULL);
+		FT_CHECK(ft_wait(&net, 3000, "Action", "connect", "DestinationPort", "12",
+				 "SyscallAbi", "int80", NULL) != NULL);
+		FT_CHECK(ft_wait(&net, 3000, "Action", "listen", "SyscallAbi", "int80", NULL) !=
 			 NULL);
-		FT_CHECK(ft_wait(&net, 3000, "Action", "connect", "DestinationPort", "12", NULL) !=
-			 NULL);
-		FT_CHECK(ft_wait(&net, 3000, "Action", "listen", NULL) != NULL);
 		ft_current = &file;
 		FT_CHECK(ft_wait(&file, 3000, "Action", "create", "TargetFilename", fname(n32),
-				 NULL) != NULL);
+				 "SyscallAbi", "int80", NULL) != NULL);
 		unlink(fname(n32));
 	} else {
 		printf("note: no IA32 emulation in this kernel: no compat calls\n");
