@@ -4,8 +4,9 @@
  *
  *   ym-fuse-hold DIR SRC SECONDS MARKER
  *
- * mounts at DIR a file system with one file, "prog", SRC's content (mode
- * 0755); forks a child that runs DIR/prog with the arguments MARKER SECONDS
+ * mounts at DIR a file system with two files, "prog", SRC's content (mode
+ * 0755), and "data", 64 KiB of zeros (for a program that maps it: read by
+ * no one before); forks a child that runs DIR/prog with the arguments MARKER SECONDS
  * (SRC being sleep: it sleeps) and prints "pid N"; answers the child's
  * requests (its exec's lookups, open and reads) and the kernel's, and no
  * other process's: the agent's open or stat of the child's executable waits
@@ -30,6 +31,8 @@
 
 static unsigned char *content;
 static size_t content_len;
+#define FH_DATA_LEN 65536 /* "data" (node 3): zeros */
+static unsigned char zeros[FH_DATA_LEN];
 
 static void die(const char *what)
 {
@@ -63,10 +66,12 @@ static void attr_of(uint64_t node, struct fuse_attr *a)
 		a->mode = S_IFDIR | 0755;
 		a->nlink = 2;
 	} else {
+		size_t len = node == 3 ? FH_DATA_LEN : content_len;
+
 		a->mode = S_IFREG | 0755;
 		a->nlink = 1;
-		a->size = content_len;
-		a->blocks = (content_len + 511) / 512;
+		a->size = len;
+		a->blocks = (len + 511) / 512;
 	}
 }
 
@@ -93,13 +98,14 @@ static void serve(int fd, const unsigned char *req, size_t n)
 	case FUSE_LOOKUP: {
 		struct fuse_entry_out e = {0};
 		if (h->nodeid != FUSE_ROOT_ID || n <= sizeof(*h) ||
-		    strcmp((const char *)arg, "prog") != 0) {
+		    (strcmp((const char *)arg, "prog") != 0 &&
+		     strcmp((const char *)arg, "data") != 0)) {
 			reply(fd, h->unique, ENOENT, NULL, 0);
 			break;
 		}
-		e.nodeid = 2;
+		e.nodeid = strcmp((const char *)arg, "prog") == 0 ? 2 : 3;
 		e.generation = 1;
-		attr_of(2, &e.attr); /* entry_valid, attr_valid 0: ask every time */
+		attr_of(e.nodeid, &e.attr); /* entry_valid, attr_valid 0: ask every time */
 		reply(fd, h->unique, 0, &e, sizeof(e));
 		break;
 	}
@@ -111,14 +117,16 @@ static void serve(int fd, const unsigned char *req, size_t n)
 	}
 	case FUSE_OPEN: {
 		struct fuse_open_out o = {.fh = 1};
-		reply(fd, h->unique, h->nodeid == 2 ? 0 : EISDIR, &o, sizeof(o));
+		reply(fd, h->unique, h->nodeid == 2 || h->nodeid == 3 ? 0 : EISDIR, &o, sizeof(o));
 		break;
 	}
 	case FUSE_READ: {
 		const struct fuse_read_in *r = (const void *)arg;
-		size_t off = r->offset < content_len ? (size_t)r->offset : content_len;
-		size_t len = content_len - off < r->size ? content_len - off : r->size;
-		reply(fd, h->unique, 0, content + off, len);
+		const unsigned char *c = h->nodeid == 3 ? zeros : content;
+		size_t clen = h->nodeid == 3 ? FH_DATA_LEN : content_len;
+		size_t off = r->offset < clen ? (size_t)r->offset : clen;
+		size_t len = clen - off < r->size ? clen - off : r->size;
+		reply(fd, h->unique, 0, c + off, len);
 		break;
 	}
 	case FUSE_RELEASE:

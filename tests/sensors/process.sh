@@ -634,6 +634,47 @@ if [ -c /dev/fuse ] && grep -qw fuse /proc/filesystems; then
 	rm -rf "$fhdir" "$fhdir.out"
 	fhdir=""
 	ok "a file system holding the agent's calls holds neither the exec's event nor the next"
+
+	# bpf: a process that maps a file of such a file system over its
+	# arguments, then ptrace-seizes a CLONE_VM child (in no process table:
+	# the agent reads the target's /proc/PID/cmdline, which is that
+	# memory): the ptrace event comes, named, and the next exec too, while
+	# the daemon holds every reader but its program (the kernel reads
+	# cmdline with FOLL_ANON, which does not fault a file mapping in;
+	# process_vm_readv of that page would wait)
+	if [ "$MODE" = bpf ]; then
+		fhdir=$(mktemp -d /tmp/ym-fuse.XXXXXX)
+		"$LAB_BIN/ym-fuse-hold" "$fhdir" "$helper" 30 ptrace-fuse >"$fhdir.out" 2>&1 &
+		fhpid=$!
+		for _ in $(seq 1 50); do
+			grep -q '^vm ' "$fhdir.out" && break
+			sleep 0.1
+		done
+		fp=$(sed -n 's/^pid //p' "$fhdir.out")
+		vp=$(sed -n 's/^vm //p' "$fhdir.out")
+		[ -n "$fp" ] && [ -n "$vp" ] || fail "ptrace-fuse did not start: $(cat "$fhdir.out")"
+		t0=$(date +%s)
+		cm="category = 9 AND json_extract(fields, '\$.SourceProcessId') = '$fp'"
+		wait_ev "$cm"
+		eq "$(q TargetProcessId "$cm")" "$vp" "held command line: TargetProcessId"
+		eq "$(q TargetImage "$cm")" "$fhdir/prog" "held command line: TargetImage"
+		eq "$(q GrantedAccess "$cm")" "PTRACE_SEIZE" "held command line: GrantedAccess"
+		( exec /bin/sh -c ": ymafter2$$" ) &
+		ap=$!
+		wait "$ap"
+		ca="$P1 AND json_extract(fields, '\$.ProcessId') = '$ap'"
+		wait_ev "$ca"
+		[ $(($(date +%s) - t0)) -lt 25 ] ||
+			fail "held command line: the events came after the hold"
+		kill -0 "$fp" 2>/dev/null || fail "held command line: the program ended before the check"
+		kill -9 "$vp" 2>/dev/null
+		kill "$fp"
+		wait "$fhpid"
+		fhpid=""
+		rm -rf "$fhdir" "$fhdir.out"
+		fhdir=""
+		ok "a process's arguments mapped from a file system that does not answer hold neither its ptrace event nor the next exec"
+	fi
 fi
 
 # the started status names the mode
