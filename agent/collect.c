@@ -6,6 +6,9 @@
 #include "bounds.h"
 #include "log.h"
 #include "spool.h"
+#ifdef YM_FAMILY_BPF
+#include "sysx.h"
+#endif
 #include "util.h"
 
 #include <errno.h>
@@ -222,6 +225,12 @@ static void collect_status_modes(struct collect_state *cs, struct event *ev)
 		event_set_str(ev, "CpuLimit", cfg->lim->cpu_how);
 		event_set_str(ev, "MemoryLimit", cfg->lim->mem_how);
 	}
+#if defined(YM_FAMILY_BPF) && defined(__x86_64__)
+	/* whether 32-bit system calls can be made here: the eBPF modes watch
+	 * them at a cost on every system call (docs/sensors.md, "32-bit
+	 * system calls"); "off" (ia32_emulation=0): nothing to watch */
+	event_set_str(ev, "Ia32Emulation", sysx_compat_present() ? "on" : "off");
+#endif
 }
 
 /* How the previous run ended, for the started status: PreviousStop clean

@@ -680,5 +680,13 @@ fi
 # the started status names the mode
 eq "$(db "SELECT json_extract(fields, '\$.ProcessSensor') FROM events WHERE category = 7 AND json_extract(fields, '\$.Status') = 'started'")" "$MODE" ProcessSensor
 ok "agent_status started: ProcessSensor=$MODE"
+# and whether 32-bit system calls can be made here (x86-64): what a
+# child's int 0x80 getpid says
+if [ "$(uname -m)" = x86_64 ]; then
+	ia=off
+	"$helper" setuid-int80 "$(id -u)" >/dev/null 2>&1 && ia=on
+	eq "$(db "SELECT json_extract(fields, '\$.Ia32Emulation') FROM events WHERE category = 7 AND json_extract(fields, '\$.Status') = 'started'")" "$ia" Ia32Emulation
+	ok "agent_status started: Ia32Emulation=$ia"
+fi
 rm -rf "$wd"
 echo "PASS: process family, mode $MODE"
