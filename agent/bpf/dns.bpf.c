@@ -56,8 +56,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define DNS_NR_SENDMMSG	 307
 /* __USER_CS (not a 32-bit task's), and no ia32 system call (int 0x80) of
  * a 64-bit task, whose numbers are ia32's: TS_COMPAT in thread_info */
-#define DNS_NATIVE(regs)                                                                           \
-	((regs)->cs == 0x33 && (bpf_get_current_task_btf()->thread_info.status & 0x0002) == 0)
+#define DNS_NATIVE(regs) ((regs)->cs == YM_USER_CS && !ym_is_compat())
 #define DNS_PARM6(regs)	 ((regs)->r9) /* libbpf 1.1 has no PT_REGS_PARM6_SYSCALL */
 #elif defined(__TARGET_ARCH_arm64)
 #define DNS_NR_READ	 63
