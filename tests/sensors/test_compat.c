@@ -5,7 +5,8 @@
  * unshare, ptrace seize, an open of another process's memory file, a bpf
  * program load, a module load attempt and setuid, each reported as the
  * 64-bit call would be (its number, its arguments), marked as int 0x80
- * from 64-bit code (SyscallAbi int80). And nothing else: ia32
+ * from 64-bit code (SyscallAbi int80); and a setuid32 from 32-bit code, as
+ * a 32-bit program makes it (SyscallAbi ia32). And nothing else: ia32
  * numbers that are 64-bit watched ones (stat is setgid's, uname setfsuid's,
  * getitimer setuid's) are no events. Twice: with the 64-bit calls on the
  * syscall tracepoints (where this kernel has them), then through the
@@ -25,6 +26,48 @@
 #if defined(YM_HAVE_BPF) && defined(__x86_64__)
 #include "bpf/proc.h"
 #include "sysx.h"
+
+/* A system call made from 32-bit code, as a 32-bit program makes it: this
+ * 64-bit process switches to the 32-bit code segment (__USER32_CS, 0x23)
+ * with a far return into code written below 2 GiB, makes call nr with
+ * ebx = a0 by int 0x80 there, and comes back to 64-bit code (__USER_CS)
+ * the same way; the stack is switched to low memory meanwhile (esp).
+ * Returns the call's result. The bytes, at base:
+ *   0: push rbx; mov [save], rsp; mov esp, stack; push 0x23; push base+23;
+ *      retfq
+ *  23: (32-bit) mov eax, nr; mov ebx, a0; int 0x80; mov esi, eax;
+ *      push 0x33; push base+45; retf
+ *  45: (64-bit) mov rsp, [save]; movsxd rax, esi; pop rbx; ret */
+static long ia32_call(long nr, uint32_t a0)
+{
+	/* clang-format off */
+	static const uint8_t code[58] = {
+	    0x53, 0x48, 0x89, 0x24, 0x25, 0, 0, 0, 0, 0xBC, 0, 0, 0, 0, 0x6A, 0x23, 0x68, 0, 0, 0, 0,
+	    0x48, 0xCB,
+	    0xB8, 0, 0, 0, 0, 0xBB, 0, 0, 0, 0, 0xCD, 0x80, 0x89, 0xC6, 0x6A, 0x33, 0x68, 0, 0, 0, 0,
+	    0xCB,
+	    0x48, 0x8B, 0x24, 0x25, 0, 0, 0, 0, 0x48, 0x63, 0xC6, 0x5B, 0xC3};
+	/* clang-format on */
+	uint8_t *b = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	uint32_t base, v[7];
+	/* where each of v goes: save twice, stack, base+23, nr, a0, base+45 */
+	static const unsigned at[7] = {5, 49, 10, 17, 24, 29, 40};
+
+	if (b == MAP_FAILED)
+		return -ENOMEM;
+	base = (uint32_t)(uintptr_t)b;
+	v[0] = v[1] = base + 0x800;
+	v[2] = base + 0x3000 - 16;
+	v[3] = base + 23;
+	v[4] = (uint32_t)nr;
+	v[5] = a0;
+	v[6] = base + 45;
+	memcpy(b, code, sizeof(code));
+	for (int i = 0; i < 7; i++)
+		memcpy(b + at[i], &v[i], 4);
+	return ((long (*)(void))(void *)b)();
+}
 
 #define WANT 8
 
@@ -75,6 +118,23 @@ static void on_msg(void *arg, const struct sensor_msg *m)
 			(unsigned)k->sys_nr, (unsigned long long)k->sys_args[0],
 			(unsigned long long)k->sys_args[1]);
 		r->other++;
+	}
+}
+
+struct ia32_seen {
+	pid_t pid;
+	int seen;
+	unsigned abi;
+};
+
+static void on_ia32(void *arg, const struct sensor_msg *m)
+{
+	struct ia32_seen *is = arg;
+
+	if (m->pid == is->pid && m->type == SENSOR_MSG_PRIV && m->k &&
+	    m->k->sys_nr == PROC_NR_SETUID) {
+		is->seen++;
+		is->abi = m->k->sys_abi;
 	}
 }
 
@@ -195,6 +255,25 @@ static void round_(const char *how, int tp)
 	CHECK(r.module_ok, "%s: module event: parameters wrong", how);
 	CHECK(r.other == 0, "%s: %d events not made (ia32 numbers taken for 64-bit ones)", how,
 	      r.other);
+	/* the same call from 32-bit code (a 32-bit program's): SyscallAbi ia32 */
+	{
+		struct ia32_seen is = {0};
+		pid_t c = fork();
+
+		if (c == 0)
+			_exit(ia32_call(213, 0) == 0 ? 0 : 1); /* setuid32(0) */
+		CHECK(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "%s: setuid32 from 32-bit code failed", how);
+		is.pid = c;
+		for (int i = 0; i < 20 && !is.seen; i++) {
+			(void)stest_drain(&sensor_bpf_ops, s, on_ia32, &is);
+			if (!is.seen)
+				usleep(50 * 1000);
+		}
+		CHECK(is.seen == 1 && is.abi == SENSOR_ABI_IA32,
+		      "%s: setuid32 from 32-bit code: %d events, abi %u (not 1, ia32)", how,
+		      is.seen, is.abi);
+	}
 	sensor_bpf_ops.stop(s);
 	CHECK(sysx_count() == 0 && sysx_count_compat() == 0, "%s: registrations left", how);
 	printf("%s: %d compat calls reported as the 64-bit ones, no other\n", how, WANT);
