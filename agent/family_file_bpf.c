@@ -36,12 +36,6 @@
 #include <unistd.h>
 
 #define FB_PATH 4096
-#if defined(__x86_64__)
-#define FB_COMPAT 1 /* ia32 system calls exist: file_sys_compat* */
-#else
-#define FB_COMPAT 0
-#endif
-
 static int fb_direct_loads = 1;
 
 /* fb_idents_set's job (fsjob.h): the paths, and statx of each */
@@ -62,7 +56,6 @@ struct family {
 	struct sysx_reg *compat_reg;	 /* compat system calls (x86): file_sys_compat* */
 	struct bpf_link *compat_link;	 /* ... through the dispatcher, or attached alone */
 	int uring;			 /* their programs loaded and attached */
-	int compat;			 /* file_sys_compat* loaded and attached */
 	int direct;			 /* the "r:" check by plain loads (file_sys_dl*) */
 	struct ring_buffer *rb;
 	struct family_file_watch watch;
@@ -770,7 +763,7 @@ static int fb_start(const struct family_env *env, struct family **out)
 	 * io_uring, or whose requests the programs cannot read: W3618); the
 	 * compat program dropped before them (sysx_try_next, W3621) */
 	f->direct = fb_direct_loads;
-	sysx_try_init(&tr, FB_COMPAT && sysx_compat_present(), 1);
+	sysx_try_init(&tr, SYSX_COMPAT && sysx_compat_present(), 1);
 	for (int tries = 0; tries < 12; tries++) {
 		int tp;
 
@@ -787,7 +780,7 @@ static int fb_start(const struct family_env *env, struct family **out)
 		tp = sysx_prepare(sys_tp, sys_btf);
 		bpf_program__set_autoload(f->skel->progs.file_uring_submit, tr.uring);
 		bpf_program__set_autoload(f->skel->progs.file_uring_complete, tr.uring);
-#if FB_COMPAT
+#if SYSX_COMPAT
 		compat_prog = sysx_choose_direct(f->direct, f->skel->progs.file_sys_compat_dl,
 						 f->skel->progs.file_sys_compat);
 		bpf_program__set_autoload(compat_prog, tr.compat);
@@ -800,7 +793,6 @@ static int fb_start(const struct family_env *env, struct family **out)
 		err = file_bpf__load(f->skel);
 		if (err == 0) {
 			f->uring = tr.uring;
-			f->compat = tr.compat;
 			break;
 		}
 		file_bpf__destroy(f->skel);
@@ -841,16 +833,13 @@ static int fb_start(const struct family_env *env, struct family **out)
 	}
 	/* compat system calls (x86): through the dispatcher's compat table
 	 * (sysx.h), after the prefixes too */
-	if (f->compat) {
+	{
 		static const uint32_t nrs32[] = {FILE_CALLS32};
 
-		tr.compat_err = sysx_attach_compat(SYSX_MOD_FILE, compat_prog, nrs32,
-						   sizeof(nrs32) / sizeof(nrs32[0]), &f->compat_reg,
-						   &f->compat_link);
-		if (tr.compat_err != 0)
-			f->compat = 0;
+		sysx_compat_watch("family_file", "file (bpf)", SYSX_MOD_FILE, compat_prog, nrs32,
+				  sizeof(nrs32) / sizeof(nrs32[0]), &tr, &f->compat_reg,
+				  &f->compat_link);
 	}
-	sysx_compat_report("family_file", "file (bpf)", f->compat, tr.compat_err);
 	LOG_I("family_file", "r: check by %s", sysx_reads(f->direct));
 	if (!f->uring)
 		family_bpf_util_uring_off("W3618", "file (bpf)",

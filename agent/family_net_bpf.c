@@ -21,12 +21,6 @@
 #define NET_BPF_LINKS 6
 #define NB_TICK_MAX   4096 /* records read by tick(); the rest at the next poll */
 
-#if defined(__x86_64__)
-#define NB_COMPAT 1 /* ia32 system calls exist: net_sys_compat* */
-#else
-#define NB_COMPAT 0
-#endif
-
 static int net_bpf_direct_loads = 1;
 
 struct family {
@@ -40,7 +34,6 @@ struct family {
 	int uring;		     /* its program loaded and attached */
 	struct sysx_reg *compat_reg; /* compat system calls (x86): net_sys_compat*, */
 	struct bpf_link *compat_link; /* through the dispatcher or attached alone */
-	int compat;		      /* ... loaded and attached */
 	struct ring_buffer *rb;
 	int cg_fd;
 	int handled;		       /* events this poll (the collector's count) */
@@ -202,7 +195,7 @@ static int nb_start(const struct family_env *env, struct family **out)
 	/* first with the io_uring program and the compat one (x86), then
 	 * without the compat one (W3621), then without the io_uring one
 	 * (W3619, the compat one again), then the steps above */
-	sysx_try_init(&tr, NB_COMPAT && sysx_compat_present(), 1);
+	sysx_try_init(&tr, SYSX_COMPAT && sysx_compat_present(), 1);
 	for (int tries = 0; tries < 12; tries++) {
 		int tp;
 
@@ -217,7 +210,7 @@ static int nb_start(const struct family_env *env, struct family **out)
 		sys_btf = sysx_choose_direct(f->direct, f->skel->progs.net_sys_dl,
 					     f->skel->progs.net_sys_exit);
 		bpf_program__set_autoload(f->skel->progs.net_uring_complete, tr.uring);
-#if NB_COMPAT
+#if SYSX_COMPAT
 		compat_prog = sysx_choose_direct(f->direct, f->skel->progs.net_sys_compat_dl,
 						 f->skel->progs.net_sys_compat);
 		bpf_program__set_autoload(compat_prog, tr.compat);
@@ -231,7 +224,6 @@ static int nb_start(const struct family_env *env, struct family **out)
 		err = net_bpf__load(f->skel);
 		if (err == 0) {
 			f->uring = tr.uring;
-			f->compat = tr.compat;
 			break;
 		}
 		net_bpf__destroy(f->skel);
@@ -280,18 +272,15 @@ static int nb_start(const struct family_env *env, struct family **out)
 	if (!f->uring)
 		family_bpf_util_uring_off("W3619", "network (bpf)", "connect, accept and listen",
 					  tr.uring_err);
-	/* compat system calls (x86): through the dispatcher's compat table
-	 * (sysx.h) */
-	if (f->compat) {
+	/* compat system calls (x86; elsewhere none: logged so): through
+	 * the dispatcher's compat keys (sysx.h) */
+	{
 		static const uint32_t nrs32[] = {NET_CALLS32};
 
-		tr.compat_err = sysx_attach_compat(SYSX_MOD_NET, compat_prog, nrs32,
-						   sizeof(nrs32) / sizeof(nrs32[0]), &f->compat_reg,
-						   &f->compat_link);
-		if (tr.compat_err != 0)
-			f->compat = 0;
+		sysx_compat_watch("family_net", "network (bpf)", SYSX_MOD_NET, compat_prog, nrs32,
+				  sizeof(nrs32) / sizeof(nrs32[0]), &tr, &f->compat_reg,
+				  &f->compat_link);
 	}
-	sysx_compat_report("family_net", "network (bpf)", f->compat, tr.compat_err);
 	/* repeats are counted in the kernel only when the counts can be
 	 * flushed: a kernel that refuses the test run sends every connection */
 	if (nb_flush(f) == 0)

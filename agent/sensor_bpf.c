@@ -38,12 +38,6 @@ _Static_assert(PROC_PATH_DEPTH <= KPATH_DEPTH_MAX, "kpath_join bounds the depth"
 #define SB_PATH	      (PROC_PATH_MAX + 2)
 #define SB_MAX_CPUS   1024
 #define SB_STOP_EARLY (-1000) /* callback's "max reached": record consumed, stop */
-#if defined(__x86_64__)
-#define SB_COMPAT 1 /* ia32 system calls exist: proc_sys_compat */
-#else
-#define SB_COMPAT 0
-#endif
-
 static int sb_direct_loads = 1;
 
 struct sensor {
@@ -54,7 +48,6 @@ struct sensor {
 	int sys_attached;	   /* the syscall program attached: syscall records flow */
 	struct sysx_reg *sysx;	   /* the syscall program on tracepoints or the dispatcher, */
 	struct bpf_link *sys_link; /* or attached alone */
-	int compat;		   /* proc_sys_compat loaded (x86: SB_COMPAT) */
 	struct sysx_reg *compat_reg;  /* ... registered with the dispatcher, */
 	struct bpf_link *compat_link; /* or attached alone */
 	struct sensor_stats st;
@@ -356,7 +349,7 @@ static int sb_start(struct sensor **out)
 	s->direct = sb_direct_loads;
 	/* the compat program (x86) with each, and once without it when the
 	 * load failed with it (W3621) */
-	sysx_try_init(&tr, SB_COMPAT && sysx_compat_present(), 0);
+	sysx_try_init(&tr, SYSX_COMPAT && sysx_compat_present(), 0);
 	for (int tries = 0; tries < 6; tries++) {
 		int tp;
 
@@ -367,7 +360,7 @@ static int sb_start(struct sensor **out)
 		exec_prog = sysx_choose_direct(s->direct, s->skel->progs.proc_exec_dl,
 					       s->skel->progs.proc_exec);
 		tp = sysx_prepare(s->skel->progs.proc_sys_exit_tp, s->skel->progs.proc_sys_exit);
-#if SB_COMPAT
+#if SYSX_COMPAT
 		bpf_program__set_autoload(s->skel->progs.proc_sys_compat, tr.compat);
 		bpf_program__set_autoattach(s->skel->progs.proc_sys_compat, false);
 #endif
@@ -376,10 +369,8 @@ static int sb_start(struct sensor **out)
 		if (!tp || tr.compat)
 			(void)sysx_share(s->skel->maps.sysx_progs, s->skel->maps.sysx_watch);
 		e = proc_bpf__load(s->skel);
-		if (e == 0) {
-			s->compat = tr.compat;
+		if (e == 0)
 			break;
-		}
 		proc_bpf__destroy(s->skel);
 		s->skel = NULL;
 		if (!sysx_try_next(&tr, "sensor_bpf", &s->direct, tp, e))
@@ -418,20 +409,16 @@ static int sb_start(struct sensor **out)
 			      "events",
 			      strerror(e2 < 0 && e2 > -4096 ? -e2 : EINVAL));
 	}
-#if SB_COMPAT
-	/* compat system calls: through the dispatcher's compat table (sysx.h) */
-	if (s->compat && s->sys_attached) {
+#if SYSX_COMPAT
+	/* compat system calls: through the dispatcher's compat keys (sysx.h) */
+	if (s->sys_attached) {
 		static const uint32_t nrs32[] = {PROC_CALLS32};
 
-		tr.compat_err = sysx_attach_compat(SYSX_MOD_PROC, s->skel->progs.proc_sys_compat,
-						   nrs32, sizeof(nrs32) / sizeof(nrs32[0]),
-						   &s->compat_reg, &s->compat_link);
-		if (tr.compat_err != 0)
-			s->compat = 0;
+		sysx_compat_watch(
+		    "sensor_bpf", "process (bpf)", SYSX_MOD_PROC, s->skel->progs.proc_sys_compat,
+		    nrs32, sizeof(nrs32) / sizeof(nrs32[0]), &tr, &s->compat_reg, &s->compat_link);
 	}
 #endif
-	if (s->sys_attached)
-		sysx_compat_report("sensor_bpf", "process (bpf)", s->compat, tr.compat_err);
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), sb_record, s, NULL);
 	if (!s->rb)
 		goto out;

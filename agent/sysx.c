@@ -602,30 +602,31 @@ int sysx_compat_present(void)
 	return present;
 }
 
-int sysx_attach_compat(uint32_t module, struct bpf_program *prog, const uint32_t *nrs, size_t n,
-		       struct sysx_reg **reg, struct bpf_link **link)
+void sysx_compat_watch(const char *who, const char *what, uint32_t module, struct bpf_program *prog,
+		       const uint32_t *nrs, size_t n, struct sysx_try *tr, struct sysx_reg **reg,
+		       struct bpf_link **link)
 {
-	int rc;
+	int rc = 0;
 
 	*reg = NULL;
 	*link = NULL;
-	rc = sysx_add_compat(module, prog, nrs, n, reg);
-	if (rc == 0)
-		return 0;
-	if (rc == YM_E_INVAL)
-		return -EINVAL;
-	*reg = NULL;
-	*link = bpf_program__attach(prog);
-	return *link ? 0 : -errno;
-}
-
-void sysx_compat_report(const char *who, const char *what, int watched, int err)
-{
+	if (tr->compat) {
+		rc = sysx_add_compat(module, prog, nrs, n, reg);
+		if (rc == YM_E_INVAL) {
+			rc = -EINVAL;
+		} else if (rc != 0) {
+			*reg = NULL;
+			*link = bpf_program__attach(prog);
+			rc = *link ? 0 : -errno;
+		}
+		if (rc != 0)
+			tr->compat_err = rc;
+	}
 	if (!sysx_compat_present())
 		LOG_I(who, "compat (32-bit) system calls: none in this kernel (no IA32 emulation)");
-	else if (watched)
+	else if (tr->compat && rc == 0)
 		LOG_I(who, "compat (32-bit) system calls: watched");
 	else
 		LOG_W(who, "W3621", "%s: compat (int 0x80, 32-bit) system calls not watched: %s",
-		      what, strerror(err < 0 ? -err : EINVAL));
+		      what, strerror(tr->compat_err < 0 ? -tr->compat_err : EINVAL));
 }

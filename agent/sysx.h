@@ -30,7 +30,7 @@
  * calls) have ia32's numbers and registers, and the syscall tracepoints skip
  * them. A module that watches them too has a third program, tp_btf, that
  * reads ia32's registers, registered by ia32 number with the dispatcher
- * (sysx_attach_compat) whichever way its 64-bit calls come. The 64-bit
+ * (sysx_compat_watch) whichever way its 64-bit calls come. The 64-bit
  * programs never see a compat call through it. With 64-bit registrations
  * the dispatcher's sysx_exit takes both kinds; with compat ones only (the
  * 64-bit calls on tracepoints) its sysx_compat, which returns after one
@@ -47,6 +47,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* 1 where compat (ia32) system calls exist: x86-64 (the modules' compat
+ * programs, sysx_compat_present) */
+#if defined(__x86_64__)
+#define SYSX_COMPAT 1
+#else
+#define SYSX_COMPAT 0
+#endif
 
 struct sysx_reg;
 struct bpf_program;
@@ -161,18 +169,17 @@ int sysx_compat_present(void);
 int sysx_add_compat(uint32_t module, struct bpf_program *prog, const uint32_t *nrs, size_t n,
 		    struct sysx_reg **out);
 
-/* What a module calls for its loaded compat program: sysx_add_compat, and
- * when that fails (any failure but YM_E_INVAL) attaches prog itself (it
+/* What a module calls once its skeleton is loaded, for its compat program
+ * prog (loaded when the load loop kept it: tr->compat): sysx_add_compat,
+ * and when that fails (any failure but YM_E_INVAL) prog attached alone (it
  * then runs at every system call, returns at once for a native one and
- * does not run the next module's). Sets *reg or *link, never both. Returns
- * 0 or a negative errno (-EINVAL: bad numbers; else the refused attach's). */
-int sysx_attach_compat(uint32_t module, struct bpf_program *prog, const uint32_t *nrs, size_t n,
-		       struct sysx_reg **reg, struct bpf_link **link);
-
-/* Logs, once a module's start is done, how its compat calls are watched:
- * none in this kernel, watched, or not watched (W3621, what: "file (bpf)",
- * with err, the negative errno of the refused load or attach). */
-void sysx_compat_report(const char *who, const char *what, int watched, int err);
+ * does not run the next module's); sets *reg or *link, never both. Then
+ * logs how the module's compat calls are watched: none in this kernel,
+ * watched, or not watched (W3621, what: "file (bpf)", with the refused
+ * load's or attach's error, kept in tr->compat_err). */
+void sysx_compat_watch(const char *who, const char *what, uint32_t module, struct bpf_program *prog,
+		       const uint32_t *nrs, size_t n, struct sysx_try *tr, struct sysx_reg **reg,
+		       struct bpf_link **link);
 
 /* Registrations now, of either kind, compat ones not counted (tests). */
 int sysx_count(void);

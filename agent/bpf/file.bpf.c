@@ -893,7 +893,7 @@ static __always_inline int file_sys(long nr, long ret, struct pt_regs *regs, int
 {
 	struct call c;
 
-	if (!watched(nr) || ret < 0 || ym_is_compat())
+	if (!watched(nr) || ret < 0)
 		return 0;
 	call_args(&c, nr, regs);
 	return file_call(&c, ret, direct);
@@ -902,6 +902,8 @@ static __always_inline int file_sys(long nr, long ret, struct pt_regs *regs, int
 SEC("tp_btf/sys_exit")
 int BPF_PROG(file_sys_exit, struct pt_regs *regs, long ret)
 {
+	if (ym_is_compat())
+		return 0;
 	file_sys(YM_SYSCALL_NR(regs), ret, regs, 0);
 	sysx_next(ctx, YM_SYSCALL_NR(regs), 0, SYSX_MOD_FILE);
 	return 0;
@@ -921,6 +923,8 @@ int file_sys_exit_tp(struct ym_sys_exit_tp *ctx)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(file_sys_dl, struct pt_regs *regs, long ret)
 {
+	if (ym_is_compat())
+		return 0;
 	file_sys(YM_SYSCALL_NR(regs), ret, regs, 1);
 	sysx_next(ctx, YM_SYSCALL_NR(regs), 0, SYSX_MOD_FILE);
 	return 0;
@@ -1051,33 +1055,31 @@ static __always_inline int compat_args(struct call *c, struct pt_regs *regs)
 	return 1;
 }
 
-static __always_inline int file_compat(struct pt_regs *regs, long ret, int direct)
+/* Both compat programs: attached alone they run at every system call and
+ * leave a 64-bit one at once; tail-called they pass the call on to the
+ * next module watching it (none after this one now; sysx_maps.h) */
+static __always_inline int file_compat(void *ctx, struct pt_regs *regs, long ret, int direct)
 {
 	struct call c;
 
-	if (!ym_is_compat() || ret < 0 || !compat_args(&c, regs))
+	if (!ym_is_compat())
 		return 0;
-	return file_call(&c, ret, direct);
+	if (ret >= 0 && compat_args(&c, regs))
+		file_call(&c, ret, direct);
+	sysx_next(ctx, regs->orig_ax, 1, SYSX_MOD_FILE);
+	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(file_sys_compat, struct pt_regs *regs, long ret)
 {
-	if (!ym_is_compat())
-		return 0; /* attached alone: a 64-bit call */
-	file_compat(regs, ret, 0);
-	sysx_next(ctx, regs->orig_ax, 1, SYSX_MOD_FILE);
-	return 0;
+	return file_compat(ctx, regs, ret, 0);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(file_sys_compat_dl, struct pt_regs *regs, long ret)
 {
-	if (!ym_is_compat())
-		return 0; /* attached alone: a 64-bit call */
-	file_compat(regs, ret, 1);
-	sysx_next(ctx, regs->orig_ax, 1, SYSX_MOD_FILE);
-	return 0;
+	return file_compat(ctx, regs, ret, 1);
 }
 #endif
 

@@ -104,7 +104,7 @@
 #define FILE_NR32_MOVE_MOUNT  429
 #define FILE_NR32_OPENAT2     437
 #define FILE_NR32_FCHMODAT2   452
-/* ... the list the loader registers (sysx_attach_compat) */
+/* ... the list the loader registers (sysx_compat_watch) */
 #define FILE_CALLS32                                                                               \
 	FILE_NR32_OPEN, FILE_NR32_CREAT, FILE_NR32_LINK, FILE_NR32_UNLINK, FILE_NR32_CHMOD,        \
 	    FILE_NR32_LCHOWN16, FILE_NR32_MOUNT, FILE_NR32_RENAME, FILE_NR32_SYMLINK,              \

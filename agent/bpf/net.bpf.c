@@ -534,13 +534,11 @@ int net_sys_dl_tp(struct ym_sys_exit_tp *ctx)
  * through socketcall (ebx: which, ecx: its arguments, three 32-bit words in
  * the caller's memory). bind and unconnected UDP come through the cgroup
  * programs, whatever the call. */
-static __always_inline int net_compat(struct pt_regs *regs, long ret, int direct)
+static __always_inline int net_compat_call(struct pt_regs *regs, long ret, int direct)
 {
 	long n = regs->orig_ax, nr;
 	__u32 a[3] = {(__u32)regs->bx, (__u32)regs->cx, 0};
 
-	if (!ym_is_compat())
-		return 0;
 	if (n == NET_NR32_SOCKETCALL) {
 		__u32 which = a[0];
 
@@ -573,24 +571,28 @@ static __always_inline int net_compat(struct pt_regs *regs, long ret, int direct
 			regs->cs == YM_USER_CS ? NET_REC_F_INT80 : NET_REC_F_IA32);
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(net_sys_compat, struct pt_regs *regs, long ret)
+/* Both compat programs: attached alone they run at every system call and
+ * leave a 64-bit one at once; tail-called they pass the call on to the
+ * next module watching it (sysx_maps.h) */
+static __always_inline int net_compat(void *ctx, struct pt_regs *regs, long ret, int direct)
 {
 	if (!ym_is_compat())
-		return 0; /* attached alone: a 64-bit call */
-	net_compat(regs, ret, 0);
+		return 0;
+	net_compat_call(regs, ret, direct);
 	sysx_next(ctx, regs->orig_ax, 1, SYSX_MOD_NET);
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
+int BPF_PROG(net_sys_compat, struct pt_regs *regs, long ret)
+{
+	return net_compat(ctx, regs, ret, 0);
+}
+
+SEC("tp_btf/sys_exit")
 int BPF_PROG(net_sys_compat_dl, struct pt_regs *regs, long ret)
 {
-	if (!ym_is_compat())
-		return 0; /* attached alone: a 64-bit call */
-	net_compat(regs, ret, 1);
-	sysx_next(ctx, regs->orig_ax, 1, SYSX_MOD_NET);
-	return 0;
+	return net_compat(ctx, regs, ret, 1);
 }
 #endif
 

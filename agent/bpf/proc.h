@@ -117,7 +117,7 @@ enum proc_rec_type {
 #define PROC_NR32_FINIT_MODULE 350
 #define PROC_NR32_BPF	       357
 #define PROC_NR32_OPENAT2      437
-/* ... the list the loader registers (sysx_attach_compat) */
+/* ... the list the loader registers (sysx_compat_watch) */
 #define PROC_CALLS32                                                                               \
 	PROC_NR32_OPEN, PROC_NR32_SETUID16, PROC_NR32_PTRACE, PROC_NR32_SETGID16,                  \
 	    PROC_NR32_SETREUID16, PROC_NR32_SETREGID16, PROC_NR32_INIT_MODULE,                     \
