@@ -603,36 +603,48 @@ fi
 # without a hash, and an exec after it is reported while the daemon still
 # holds the agent's call: the collector waited for it a bounded time
 # (agent/fsjob.c). The program lives 30 s; the events must come in 10.
-if [ -c /dev/fuse ] && grep -qw fuse /proc/filesystems; then
+# ym-fuse-hold DIR SRC SECONDS MARKER in the background (fhdir, fhpid; its
+# program's pid in fp), waited for until its output has a line LINE ...
+fh_start() { # SRC SECONDS MARKER LINE
 	fhdir=$(mktemp -d /tmp/ym-fuse.XXXXXX)
-	fmark="ymfuse$$"
-	"$LAB_BIN/ym-fuse-hold" "$fhdir" /bin/sleep 30 "$fmark" >"$fhdir.out" 2>&1 &
+	"$LAB_BIN/ym-fuse-hold" "$fhdir" "$1" "$2" "$3" >"$fhdir.out" 2>&1 &
 	fhpid=$!
 	for _ in $(seq 1 50); do
-		grep -q '^pid ' "$fhdir.out" && break
+		grep -q "^$4 " "$fhdir.out" && break
 		sleep 0.1
 	done
-	read -r _ fp <"$fhdir.out"
+	fp=$(sed -n 's/^pid //p' "$fhdir.out")
 	[ -n "$fp" ] || fail "ym-fuse-hold did not start: $(cat "$fhdir.out")"
 	t0=$(date +%s)
-	cf="$P1 AND json_extract(fields, '\$.ProcessId') = '$fp'"
-	wait_ev "$cf"
-	eq "$(q Image "$cf")" "$fhdir/prog" "held file system: Image"
-	eq "$(q CommandLine "$cf")" "$fmark 30" "held file system: CommandLine"
-	eq "$(q Hashes "$cf")" "" "held file system: no Hashes"
-	( exec /bin/sh -c ": ymafter$$" ) &
+}
+# an exec after the held call is reported while the hold lasts (WHAT: the
+# step's name in failures)
+fh_next_exec() { # WHAT
+	( exec /bin/sh -c ": ymafter$$ $1" ) &
 	ap=$!
 	wait "$ap"
-	ca="$P1 AND json_extract(fields, '\$.ProcessId') = '$ap'"
-	wait_ev "$ca"
-	[ $(($(date +%s) - t0)) -lt 25 ] || fail "held file system: the events came after the hold"
-	kill -0 "$fp" 2>/dev/null || fail "held file system: the program ended before the check"
-	grep -q W3801 "$LAB_DIR/agent.log" || fail "held file system: no W3801 in the agent's log"
+	wait_ev "$P1 AND json_extract(fields, '\$.ProcessId') = '$ap'"
+	[ $(($(date +%s) - t0)) -lt 25 ] || fail "$1: the events came after the hold"
+	kill -0 "$fp" 2>/dev/null || fail "$1: the program ended before the check"
+}
+fh_stop() {
 	kill "$fp"
 	wait "$fhpid"
 	fhpid=""
 	rm -rf "$fhdir" "$fhdir.out"
 	fhdir=""
+}
+if [ -c /dev/fuse ] && grep -qw fuse /proc/filesystems; then
+	fmark="ymfuse$$"
+	fh_start /bin/sleep 30 "$fmark" pid
+	cf="$P1 AND json_extract(fields, '\$.ProcessId') = '$fp'"
+	wait_ev "$cf"
+	eq "$(q Image "$cf")" "$fhdir/prog" "held file system: Image"
+	eq "$(q CommandLine "$cf")" "$fmark 30" "held file system: CommandLine"
+	eq "$(q Hashes "$cf")" "" "held file system: no Hashes"
+	fh_next_exec "held file system"
+	grep -q W3801 "$LAB_DIR/agent.log" || fail "held file system: no W3801 in the agent's log"
+	fh_stop
 	ok "a file system holding the agent's calls holds neither the exec's event nor the next"
 
 	# bpf: a process that maps a file of such a file system over its
@@ -643,36 +655,17 @@ if [ -c /dev/fuse ] && grep -qw fuse /proc/filesystems; then
 	# cmdline with FOLL_ANON, which does not fault a file mapping in;
 	# process_vm_readv of that page would wait)
 	if [ "$MODE" = bpf ]; then
-		fhdir=$(mktemp -d /tmp/ym-fuse.XXXXXX)
-		"$LAB_BIN/ym-fuse-hold" "$fhdir" "$helper" 30 ptrace-fuse >"$fhdir.out" 2>&1 &
-		fhpid=$!
-		for _ in $(seq 1 50); do
-			grep -q '^vm ' "$fhdir.out" && break
-			sleep 0.1
-		done
-		fp=$(sed -n 's/^pid //p' "$fhdir.out")
+		fh_start "$helper" 30 ptrace-fuse vm
 		vp=$(sed -n 's/^vm //p' "$fhdir.out")
-		[ -n "$fp" ] && [ -n "$vp" ] || fail "ptrace-fuse did not start: $(cat "$fhdir.out")"
-		t0=$(date +%s)
+		[ -n "$vp" ] || fail "ptrace-fuse did not start: $(cat "$fhdir.out")"
 		cm="category = 9 AND json_extract(fields, '\$.SourceProcessId') = '$fp'"
 		wait_ev "$cm"
 		eq "$(q TargetProcessId "$cm")" "$vp" "held command line: TargetProcessId"
 		eq "$(q TargetImage "$cm")" "$fhdir/prog" "held command line: TargetImage"
 		eq "$(q GrantedAccess "$cm")" "PTRACE_SEIZE" "held command line: GrantedAccess"
-		( exec /bin/sh -c ": ymafter2$$" ) &
-		ap=$!
-		wait "$ap"
-		ca="$P1 AND json_extract(fields, '\$.ProcessId') = '$ap'"
-		wait_ev "$ca"
-		[ $(($(date +%s) - t0)) -lt 25 ] ||
-			fail "held command line: the events came after the hold"
-		kill -0 "$fp" 2>/dev/null || fail "held command line: the program ended before the check"
+		fh_next_exec "held command line"
 		kill -9 "$vp" 2>/dev/null
-		kill "$fp"
-		wait "$fhpid"
-		fhpid=""
-		rm -rf "$fhdir" "$fhdir.out"
-		fhdir=""
+		fh_stop
 		ok "a process's arguments mapped from a file system that does not answer hold neither its ptrace event nor the next exec"
 	fi
 fi
