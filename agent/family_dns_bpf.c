@@ -8,6 +8,7 @@
 
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -62,8 +63,9 @@ static int db_record_one(void *ctx, void *data, size_t size)
 	if (query != (r->dir == DNS_DIR_EGRESS))
 		return 0;
 	(void)family_dns_track_packet(
-	    f->track, r->af, r->saddr, r->sport, r->daddr, r->dport, r->data, r->len,
-	    (int32_t)r->pid, r->uid, family_bpf_util_wall_ns(&f->drain, r->ts_ns), f->emit, f->arg);
+	    f->track, (r->flags & DNS_REC_F_TCP) ? IPPROTO_TCP : IPPROTO_UDP, r->af, r->saddr,
+	    r->sport, r->daddr, r->dport, r->data, r->len, (int32_t)r->pid, r->uid,
+	    family_bpf_util_wall_ns(&f->drain, r->ts_ns), f->emit, f->arg);
 	return 0;
 }
 

@@ -221,8 +221,8 @@ static int dnsp_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 			f->unread++;
 			continue;
 		}
-		(void)family_dns_track_packet(f->track, af, src, sport, dst, dport, pl, pllen, 0,
-					      FAMILY_UID_NONE, ts_ns, emit, arg);
+		(void)family_dns_track_packet(f->track, IPPROTO_UDP, af, src, sport, dst, dport, pl,
+					      pllen, 0, FAMILY_UID_NONE, ts_ns, emit, arg);
 	}
 	dnsp_kernel_drops(f);
 	return handled;

@@ -15,7 +15,7 @@
 
 struct dns_pending {
 	int used;
-	uint8_t af;
+	uint8_t af, proto;
 	uint16_t cport, id;
 	uint8_t client[16];
 	int32_t pid;
@@ -124,6 +124,7 @@ static int dns_emit(struct family_dns_track *t, const struct dns_pending *q,
 	ev->category = EVCAT_DNS_QUERY;
 	rc |= event_set_str(ev, "QueryName", q->qname);
 	rc |= event_set_str(ev, "QueryType", family_dns_parse_type(q->qtype, t->type));
+	rc |= event_set_str(ev, "Protocol", q->proto == IPPROTO_TCP ? "tcp" : "udp");
 	if (resp != NULL) {
 		rc |= event_set_str(ev, "QueryStatus", family_util_u64(resp->rcode, t->status));
 		if (resp->answers_len != 0)
@@ -139,10 +140,10 @@ static int dns_emit(struct family_dns_track *t, const struct dns_pending *q,
 	return 1;
 }
 
-int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *src, uint16_t sport,
-			    const uint8_t *dst, uint16_t dport, const uint8_t *p, size_t n,
-			    int32_t pid, uint32_t uid, uint64_t ts_ns, family_emit_fn emit,
-			    void *arg)
+int family_dns_track_packet(struct family_dns_track *t, int proto, int af, const uint8_t *src,
+			    uint16_t sport, const uint8_t *dst, uint16_t dport, const uint8_t *p,
+			    size_t n, int32_t pid, uint32_t uid, uint64_t ts_ns,
+			    family_emit_fn emit, void *arg)
 {
 	struct family_dns_msg *m = &t->msg;
 	size_t alen = af == AF_INET ? 4 : 16, i, slot = FAMILY_DNS_TRACK_MAX, oldest = 0;
@@ -158,8 +159,9 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 		for (i = 0; i < FAMILY_DNS_TRACK_MAX && t->npend > 0; i++) {
 			struct dns_pending *q = &t->pend[i];
 
-			if (q->used && q->af == af && q->cport == dport && q->id == m->id &&
-			    memcmp(q->client, dst, alen) == 0 && strcmp(q->qname, m->qname) == 0) {
+			if (q->used && q->af == af && q->proto == proto && q->cport == dport &&
+			    q->id == m->id && memcmp(q->client, dst, alen) == 0 &&
+			    strcmp(q->qname, m->qname) == 0) {
 				emitted = dns_emit(t, q, m, emit, arg);
 				q->used = 0;
 				t->npend--;
@@ -171,6 +173,7 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 			struct dns_pending q;
 
 			memset(&q, 0, sizeof(q));
+			q.proto = (uint8_t)proto;
 			q.seen_ns = ts_ns ? ts_ns : util_now_ns();
 			q.qtype = m->qtype;
 			util_strlcpy(q.qname, m->qname, sizeof(q.qname));
@@ -209,6 +212,7 @@ int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *s
 		memset(q, 0, sizeof(*q));
 		q->used = 1;
 		q->af = (uint8_t)af;
+		q->proto = (uint8_t)proto;
 		q->cport = sport;
 		q->id = m->id;
 		memcpy(q->client, src, alen);

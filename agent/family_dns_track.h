@@ -23,7 +23,8 @@ struct family_dns_track;
 int family_dns_track_new(const struct family_env *env, struct family_dns_track **out);
 void family_dns_track_free(struct family_dns_track *t);
 
-/* One UDP datagram (addresses in network order: 4 bytes for AF_INET, 16 for
+/* One DNS message: a UDP datagram, or a message of a TCP connection (proto
+ * IPPROTO_UDP or IPPROTO_TCP; addresses in network order: 4 bytes for AF_INET, 16 for
  * AF_INET6; ports in host order; payload borrowed). pid: the sender of a
  * query or the reader of a response known from the kernel, or 0 to look it
  * up (a response that completes a query takes the query's process); uid:
@@ -33,10 +34,10 @@ void family_dns_track_free(struct family_dns_track *t);
  * time), or 0 for now. Emits what completes. Returns the number of events
  * emitted (0 or 1). A payload that does not parse is counted as malformed
  * and as a drop. */
-int family_dns_track_packet(struct family_dns_track *t, int af, const uint8_t *src, uint16_t sport,
-			    const uint8_t *dst, uint16_t dport, const uint8_t *p, size_t n,
-			    int32_t pid, uint32_t uid, uint64_t ts_ns, family_emit_fn emit,
-			    void *arg);
+int family_dns_track_packet(struct family_dns_track *t, int proto, int af, const uint8_t *src,
+			    uint16_t sport, const uint8_t *dst, uint16_t dport, const uint8_t *p,
+			    size_t n, int32_t pid, uint32_t uid, uint64_t ts_ns,
+			    family_emit_fn emit, void *arg);
 
 /* Emits queries that waited too long. Returns the number emitted. */
 int family_dns_track_tick(struct family_dns_track *t, family_emit_fn emit, void *arg);

@@ -6,9 +6,10 @@
  *   every socket send of the machine and tp_btf/sock_recv_length after
  *   every socket receive, in the sending or reading task, with the socket:
  *   both leave at once, by plain loads, unless the socket is UDP over IPv4
- *   or IPv6. A send to port 53 (a query) and a read from port 53 (a
- *   response) are copied from the user buffer the system call named
- *   (its saved registers). TCP packets never run them.
+ *   or IPv6, or a TCP connection to port 53. A send to port 53 (a query)
+ *   and a read from port 53 (a response) are copied from the user buffer
+ *   the system call named (its saved registers); over TCP each message of
+ *   the stream (below, "DNS over TCP").
  * - cgroup skb (fallback: kernels without those tracepoints, or refusing
  *   the programs): cgroup_skb/egress and cgroup_skb/ingress on the root
  *   cgroup v2: UDP datagrams to or from port 53 (IPv4 without fragments,
@@ -153,7 +154,7 @@ static __always_inline void dns_copy(struct __sk_buff *skb, __u8 dir)
 	r->uid = dir == DNS_DIR_EGRESS ? (__u32)bpf_get_current_uid_gid() : (__u32)-1;
 	r->ts_ns = bpf_ktime_get_ns();
 	r->dir = dir;
-	r->pad = 0;
+	r->flags = 0;
 	r->af = af;
 	r->sport = bpf_ntohs(ports[0]);
 	r->dport = bpf_ntohs(ports[1]);
@@ -327,7 +328,7 @@ static __always_inline int rec_user(struct dns_rec *r, __u32 cap, int ret, __u64
 	r->len = n;
 	r->wire_len = ret;
 	r->dir = dir;
-	r->pad = 0;
+	r->flags = 0;
 	r->af = af;
 	return 0;
 }
@@ -470,18 +471,236 @@ unread:
 	ym_count_drop(DNS_DROP_UNREAD);
 }
 
+/*
+ * DNS over TCP (RFC 1035 4.2.2, RFC 7766): a client's connection to port
+ * 53 carries messages each after its 2-byte length, in as many sends and
+ * reads as the client likes: glibc writes the length and the message as
+ * two vector elements (and A and AAAA as four), reads the length alone,
+ * then the message; dig writes and reads both at once. Each direction of
+ * a socket is followed by a small state kept in socket storage (where in
+ * the stream the next byte is), fed the bytes each send or read moved, in
+ * order, from the buffers its system call named; a message's first bytes
+ * (at most DNS_REC_DATA) are copied when the message starts. A stream this
+ * cannot follow (bytes it cannot read, more vector elements than
+ * DNS_TCP_CHUNKS, a compat task, io_uring, sendfile, a read on a
+ * connection whose start it did not see) is given up, counted once.
+ */
+#define IPPROTO_TCP 6
+
+#define DNS_TCP_LEN  0 /* at a boundary: the next 2 bytes are a length */
+#define DNS_TCP_HALF 1 /* the length's first byte seen (len holds it) */
+#define DNS_TCP_MSG  2 /* the length seen (len): the message starts next */
+#define DNS_TCP_LOST 3 /* not followed any more */
+
+#define DNS_TCP_CHUNKS 4 /* vector elements followed in one call */
+#define DNS_TCP_STEPS  6 /* steps in one chunk: skip, and two length + message pairs */
+
+struct dns_tcp {
+	__u32 left[2]; /* per direction (DNS_DIR_*): bytes of the current message still to come */
+	__u16 len[2];
+	__u8 st[2];
+	__u16 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct dns_tcp);
+} tcpdns SEC(".maps");
+
+/* A record for the message of len bytes starting at buf (avail of them in
+ * this chunk) on sk: a query sent (egress) or a response read (ingress).
+ * Returns 0, or -1 when its bytes could not be read. */
+static __always_inline int tcp_msg(struct sock *sk, __u16 fam, __u8 dir, __u64 buf, __u32 avail,
+				   __u32 len)
+{
+	struct dns_rec *r;
+	__u8 peer[16] = {};
+	__u32 cap;
+	__u64 n;
+	__u16 af;
+
+	r = rec_reserve(avail, &cap);
+	if (!r)
+		return 0; /* counted: the ring was full */
+	n = avail > cap ? cap : avail;
+	barrier_var(n); /* as in dns_copy */
+	if (n < 12 || n > cap || bpf_probe_read_user(r->data, n, (const void *)buf) != 0) {
+		bpf_ringbuf_discard(r, 0);
+		return -1;
+	}
+	sk_peer(sk, fam, &af, peer);
+	r->pid = bpf_get_current_pid_tgid() >> 32;
+	r->uid = (__u32)bpf_get_current_uid_gid();
+	r->ts_ns = bpf_ktime_get_ns();
+	r->len = n;
+	r->wire_len = len;
+	r->dir = dir;
+	r->flags = DNS_REC_F_TCP;
+	r->af = af;
+	if (dir == DNS_DIR_EGRESS) {
+		r->sport = sk->__sk_common.skc_num;
+		r->dport = 53;
+		__builtin_memset(r->saddr, 0, 16);
+		sk_local(sk, af, r->saddr);
+		__builtin_memcpy(r->daddr, peer, 16);
+	} else {
+		r->sport = 53;
+		r->dport = sk->__sk_common.skc_num;
+		__builtin_memcpy(r->saddr, peer, 16);
+		__builtin_memset(r->daddr, 0, 16);
+		sk_local(sk, af, r->daddr);
+	}
+	bpf_ringbuf_submit(r, 0);
+	return 0;
+}
+
+/* Feeds the n bytes at buf, the next of direction dir's stream, to its
+ * state t. Returns 0, or -1 when the stream is lost (t says so). */
+static __always_inline int tcp_chunk(struct sock *sk, __u16 fam, struct dns_tcp *t, __u8 dir,
+				     __u64 buf, __u32 n)
+{
+	__u8 d = dir & 1;
+	__u8 b[2];
+
+	for (int i = 0; i < DNS_TCP_STEPS && n > 0; i++) {
+		__u32 k;
+
+		if (t->left[d] > 0) {
+			/* inside a message begun before */
+			k = t->left[d] < n ? t->left[d] : n;
+			t->left[d] -= k;
+			buf += k;
+			n -= k;
+		} else if (t->st[d] == DNS_TCP_LEN || t->st[d] == DNS_TCP_HALF) {
+			k = t->st[d] == DNS_TCP_LEN && n >= 2 ? 2 : 1;
+			if (bpf_probe_read_user(b, k, (const void *)buf) != 0)
+				goto lost;
+			if (k == 2)
+				t->len[d] = (__u16)((b[0] << 8) | b[1]);
+			else if (t->st[d] == DNS_TCP_LEN)
+				t->len[d] = (__u16)(b[0] << 8);
+			else
+				t->len[d] |= b[0];
+			t->st[d] = k == 2 || t->st[d] == DNS_TCP_HALF ? DNS_TCP_MSG : DNS_TCP_HALF;
+			buf += k;
+			n -= k;
+		} else if (t->st[d] == DNS_TCP_MSG) {
+			__u32 len = t->len[d];
+
+			k = len < n ? len : n;
+			/* a message too short for its header is no DNS:
+			 * passed over, as an empty one */
+			if (len >= 12) {
+				if (k < 12 || tcp_msg(sk, fam, dir, buf, k, len) != 0)
+					goto lost;
+			}
+			t->left[d] = len - k;
+			t->st[d] = DNS_TCP_LEN;
+			buf += k;
+			n -= k;
+		} else {
+			return -1;
+		}
+	}
+	if (n == 0)
+		return 0;
+lost:
+	t->st[d] = DNS_TCP_LOST;
+	return -1;
+}
+
+/* After a send (egress) or read (ingress) of ret bytes on sk, a TCP
+ * connection to port 53 (family fam), in the calling task. */
+static __always_inline void dns_tcp(struct sock *sk, int ret, __u16 fam, __u8 dir)
+{
+	struct pt_regs *regs;
+	struct dns_tcp *t;
+	struct dns_iovec iv;
+	__u64 iov = 0, iovlen = 1;
+	__u32 left = (__u32)ret;
+	long nr;
+
+	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
+		return;
+	t = bpf_sk_storage_get(&tcpdns, sk, 0, 0);
+	if (!t) {
+		t = bpf_sk_storage_get(&tcpdns, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!t)
+			goto drop;
+		/* first seen at a read: where its stream is, is not known */
+		if (dir == DNS_DIR_INGRESS) {
+			t->st[0] = t->st[1] = DNS_TCP_LOST;
+			goto drop;
+		}
+	}
+	if (t->st[dir & 1] == DNS_TCP_LOST)
+		return;
+	regs = YM_SYSCALL_REGS();
+	if (!DNS_NATIVE(regs))
+		goto lost;
+	nr = YM_SYSCALL_NR(regs);
+	if (nr == DNS_NR_WRITE || nr == DNS_NR_SENDTO || nr == DNS_NR_READ ||
+	    nr == DNS_NR_RECVFROM) {
+		iv.base = PT_REGS_PARM2_SYSCALL(regs);
+		iv.len = PT_REGS_PARM3_SYSCALL(regs);
+	} else if (nr == DNS_NR_WRITEV || nr == DNS_NR_READV) {
+		iov = PT_REGS_PARM2_SYSCALL(regs);
+		iovlen = PT_REGS_PARM3_SYSCALL(regs);
+	} else if (nr == DNS_NR_SENDMSG || nr == DNS_NR_RECVMSG) {
+		struct dns_umsg um;
+
+		if (bpf_probe_read_user(&um, sizeof(um),
+					(const void *)PT_REGS_PARM2_SYSCALL(regs)) != 0)
+			goto lost;
+		iov = um.iov;
+		iovlen = um.iovlen;
+	} else {
+		goto lost; /* sendmmsg, io_uring, sendfile, splice */
+	}
+	for (int c = 0; c < DNS_TCP_CHUNKS && left > 0; c++) {
+		__u32 n;
+
+		if (iov) {
+			if (c >= iovlen ||
+			    bpf_probe_read_user(&iv, sizeof(iv),
+						(const void *)(iov + c * sizeof(iv))) != 0)
+				goto lost;
+		} else if (c > 0) {
+			goto lost;
+		}
+		n = iv.len < left ? (__u32)iv.len : left;
+		if (tcp_chunk(sk, fam, t, dir, iv.base, n) != 0)
+			goto drop;
+		left -= n;
+	}
+	if (left == 0)
+		return;
+lost:
+	t->st[dir & 1] = DNS_TCP_LOST;
+drop:
+	ym_count_drop(DNS_DROP_UNREAD);
+}
+
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(dns_sock_send, struct sock *sk, int ret, int flags)
 {
 	__u16 fam;
 
 	/* every socket send of the machine: plain loads, no helper call,
-	 * until the socket is known to be UDP over IP */
-	if (sk->sk_protocol != IPPROTO_UDP)
+	 * until the socket is known to be UDP over IP, or TCP to port 53 */
+	if (sk->sk_protocol != IPPROTO_UDP &&
+	    (sk->sk_protocol != IPPROTO_TCP || sk->__sk_common.skc_dport != bpf_htons(53)))
 		return 0;
 	fam = sk->__sk_common.skc_family;
 	if (fam != AF_INET && fam != AF_INET6)
 		return 0;
+	if (sk->sk_protocol == IPPROTO_TCP) {
+		if (ret > 0)
+			dns_tcp(sk, ret, fam, DNS_DIR_EGRESS);
+		return 0;
+	}
 	dns_send(sk, ret, fam);
 	return 0;
 }
@@ -577,6 +796,17 @@ int BPF_PROG(dns_sock_recv, struct sock *sk, int ret, int flags)
 	/* every socket receive of the machine: plain loads first. A peek
 	 * (systemd's 0-byte MSG_PEEK|MSG_TRUNC size probe among them) leaves
 	 * the datagram queued: the read that takes it is reported, once */
+	if (sk->sk_protocol == IPPROTO_TCP) {
+		/* a TCP connection to port 53: glibc reads a message's
+		 * 2-byte length alone */
+		if (sk->__sk_common.skc_dport != bpf_htons(53) || ret <= 0 ||
+		    (flags & (MSG_PEEK | MSG_ERRQUEUE)))
+			return 0;
+		fam = sk->__sk_common.skc_family;
+		if (fam == AF_INET || fam == AF_INET6)
+			dns_tcp(sk, ret, fam, DNS_DIR_INGRESS);
+		return 0;
+	}
 	if (sk->sk_protocol != IPPROTO_UDP || ret < 12 || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
 		return 0;
 	fam = sk->__sk_common.skc_family;

@@ -19,6 +19,9 @@
 #define DNS_DIR_EGRESS	0 /* sent by a local socket: pid is the sender */
 #define DNS_DIR_INGRESS 1 /* received by a local socket: pid is the reader, or 0 (cgroup skb) */
 
+/* dns_rec.flags */
+#define DNS_REC_F_TCP 1 /* a message of a TCP stream (its 2-byte length not in data) */
+
 /* slots of the programs' per-CPU "drops" map, summed by the loader */
 #define DNS_DROP_RING	0 /* the ring buffer was full */
 #define DNS_DROP_UNREAD 1 /* a datagram to or from port 53 whose payload could not be read */
@@ -32,9 +35,9 @@
 struct dns_rec {
 	__u32 pid;	/* tgid of the sender (egress) or reader (ingress), 0 if unknown */
 	__u32 len;	/* bytes in data */
-	__u32 wire_len; /* the UDP payload's real length */
+	__u32 wire_len; /* the message's real length (UDP: the payload's; TCP: its length prefix) */
 	__u8 dir;
-	__u8 pad;
+	__u8 flags; /* DNS_REC_F_* */
 	__u16 af;
 	__u16 sport, dport; /* host order */
 	__u32 uid;	    /* the sender's (egress) or reader's real uid; (u32)-1 if unknown */

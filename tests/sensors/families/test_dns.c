@@ -10,6 +10,9 @@
  * pair) on a connected one, sendmsg and recvmsg, recv, read, readv, IPv6,
  * a v4-mapped peer of an IPv6 socket, a MSG_PEEK before the read and
  * systemd's 0-byte MSG_PEEK|MSG_TRUNC size probe (each reported once).
+ * With the socket hooks, DNS over TCP too: the stub answers on the same
+ * addresses over TCP, and clients frame their queries as dig and glibc
+ * do, and otherwise (run_tcp).
  * Mode bpf runs every case twice: with the socket hooks (skipped with the
  * reason where this kernel refuses them), then with the cgroup skb
  * fallback forced. */
@@ -32,6 +35,7 @@
 #include <unistd.h>
 
 static struct ft runs[2];
+static int tcp; /* run the TCP cases (bpf mode with the socket hooks) */
 
 static size_t put_name(uint8_t *p, const char *name)
 {
@@ -393,6 +397,7 @@ static void check_how(struct ft *t, int af, const char *name, uint16_t type, uin
 		fprintf(stderr, "case %s (how %d): no event\n", name, (int)how);
 	FT_CHECK(e != NULL);
 	FT_CHECK(e->category == EVCAT_DNS_QUERY);
+	ft_expect(e, "Protocol", "udp");
 	ft_expect(e, "QueryResults", answers);
 	ft_expect(e, "QueryStatus", "0");
 	ft_expect(e, "ProcessId", pid);
@@ -410,6 +415,269 @@ static void check_how(struct ft *t, int af, const char *name, uint16_t type, uin
 	 * so a query left without its response is counted by then) */
 	ft_pump(t, 100);
 	FT_CHECK(ft_count(t, "QueryName", name, NULL) == (how == H_SENDMMSG ? 2 : 1));
+}
+
+/* DNS over TCP (bpf mode's socket hooks): the stub's TCP side, on the same
+ * addresses. One connection at a time: each message is read after its
+ * 2-byte length and answered the same way, in one write. */
+static int read_full(int s, uint8_t *p, size_t n)
+{
+	size_t o = 0;
+
+	while (o < n) {
+		ssize_t k = read(s, p + o, n - o);
+
+		if (k <= 0)
+			return -1;
+		o += (size_t)k;
+	}
+	return 0;
+}
+
+static void stub_tcp(int af)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = server(af, &ss);
+	int one = 1, s = socket(af, SOCK_STREAM, 0);
+
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (struct sockaddr *)&ss, sl) != 0 || listen(s, 16) != 0)
+		_exit(2);
+	for (;;) {
+		int c = accept(s, NULL, NULL);
+		uint8_t l[2], q[512], r[2 + 1024];
+
+		if (c < 0)
+			continue;
+		while (read_full(c, l, 2) == 0) {
+			size_t n = (size_t)(l[0] << 8 | l[1]), rl;
+
+			if (n < 17 || n > sizeof(q) || read_full(c, q, n) != 0)
+				break;
+			rl = answer(q, n, r + 2);
+			if (rl == 0)
+				continue;
+			r[0] = (uint8_t)(rl >> 8), r[1] = (uint8_t)rl;
+			if (write(c, r, rl + 2) != (ssize_t)(rl + 2))
+				break;
+		}
+		close(c);
+	}
+}
+
+/* How a TCP client sends its query (queries) and reads the answer. */
+enum tcp_how {
+	T_WRITE_READ, /* one write of length and query, one read of length and answer (dig) */
+	T_GLIBC, /* writev of the length and the query, read of the length, read of the answer */
+	T_PAIR,	 /* sendmsg of A and AAAA, four elements; recv of each length and answer */
+	T_SPLIT, /* write of the length, send of the query; readv of 1 byte and the rest */
+	T_LOST,	 /* writev of six elements: more than the hooks follow, a counted drop */
+};
+
+/* The TCP client: exits 0 once every answer was read (a "silent..." name:
+ * a moment after the send). */
+static void client_tcp(int af, const char *name, uint16_t type, uint16_t id, enum tcp_how how)
+{
+	int silent = strncmp(name, "silent", 6) == 0;
+	uint8_t q[2 + 512], q2[2 + 512], r[2 + 1024], l[2];
+	size_t n = make_query(q + 2, id, name, type), n2;
+	struct sockaddr_storage ss;
+	socklen_t sl = server(af, &ss);
+	int s = socket(af, SOCK_STREAM, 0);
+	struct timeval tv = {2, 0};
+	struct iovec iv[6];
+	struct msghdr m;
+	ssize_t got = -1;
+
+	q[0] = (uint8_t)(n >> 8), q[1] = (uint8_t)n;
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(s, (struct sockaddr *)&ss, sl) != 0)
+		_exit(4);
+	switch (how) {
+	case T_WRITE_READ:
+		if (write(s, q, n + 2) != (ssize_t)(n + 2))
+			_exit(5);
+		if (silent)
+			break;
+		/* the stub answers in one write: one read takes it whole */
+		got = read(s, r, sizeof(r));
+		break;
+	case T_GLIBC:
+		iv[0] = (struct iovec){q, 2};
+		iv[1] = (struct iovec){q + 2, n};
+		if (writev(s, iv, 2) != (ssize_t)(n + 2))
+			_exit(5);
+		if (silent)
+			break;
+		if (read_full(s, l, 2) != 0)
+			_exit(3);
+		got = read_full(s, r, (size_t)(l[0] << 8 | l[1])) == 0 ? 1 : -1;
+		break;
+	case T_PAIR:
+		n2 = make_query(q2 + 2, (uint16_t)(id + 1), name, 28);
+		q2[0] = (uint8_t)(n2 >> 8), q2[1] = (uint8_t)n2;
+		iv[0] = (struct iovec){q, 2};
+		iv[1] = (struct iovec){q + 2, n};
+		iv[2] = (struct iovec){q2, 2};
+		iv[3] = (struct iovec){q2 + 2, n2};
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = iv;
+		m.msg_iovlen = 4;
+		if (sendmsg(s, &m, 0) != (ssize_t)(n + n2 + 4))
+			_exit(5);
+		for (int i = 0; !silent && i < 2; i++) {
+			if (recv(s, l, 2, MSG_WAITALL) != 2 ||
+			    recv(s, r, (size_t)(l[0] << 8 | l[1]), MSG_WAITALL) !=
+				(ssize_t)(l[0] << 8 | l[1]))
+				_exit(3);
+		}
+		got = 1;
+		break;
+	case T_SPLIT:
+		if (write(s, q, 2) != 2 || send(s, q + 2, n, 0) != (ssize_t)n)
+			_exit(5);
+		if (silent)
+			break;
+		iv[0] = (struct iovec){r, 1};
+		iv[1] = (struct iovec){r + 1, sizeof(r) - 1};
+		/* the stub writes its answer at once; wait for all of it */
+		usleep(100 * 1000);
+		got = readv(s, iv, 2);
+		break;
+	case T_LOST:
+		for (int i = 0; i < 6; i++)
+			iv[i] = (struct iovec){q + i * (n + 2) / 6,
+					       (i + 1) * (n + 2) / 6 - i * (n + 2) / 6};
+		if (writev(s, iv, 6) != (ssize_t)(n + 2))
+			_exit(5);
+		got = read(s, r, sizeof(r));
+		break;
+	}
+	if (got <= 0 && !silent)
+		_exit(3);
+	usleep(300 * 1000);
+	_exit(0);
+}
+
+/* One TCP query made the way how says: exactly one event for name/type
+ * (T_PAIR: and one for AAAA) with these answers, Protocol tcp, status 0
+ * and the child's process. */
+static void check_tcp(struct ft *t, int af, const char *name, uint16_t id, enum tcp_how how,
+		      const char *answers)
+{
+	const struct ft_event *e;
+	char pid[16];
+	pid_t c = ft_fork();
+
+	if (c == 0)
+		client_tcp(af, name, 1, id, how);
+	snprintf(pid, sizeof(pid), "%d", (int)c);
+	e = ft_wait(t, 3000, "QueryName", name, "QueryType", "A", "Protocol", "tcp", NULL);
+	if (e == NULL)
+		fprintf(stderr, "tcp case %s (how %d): no event\n", name, (int)how);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "QueryResults", answers);
+	ft_expect(e, "QueryStatus", "0");
+	ft_expect(e, "ProcessId", pid);
+	ft_expect(e, "Image", ft_self_image());
+	if (how == T_PAIR) {
+		e = ft_wait(t, 3000, "QueryName", name, "QueryType", "AAAA", "Protocol", "tcp",
+			    NULL);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "QueryResults", "2001:db8::1");
+		ft_expect(e, "QueryStatus", "0");
+		ft_expect(e, "ProcessId", pid);
+	}
+	reap(c);
+	ft_pump(t, 100);
+	FT_CHECK(ft_count(t, "QueryName", name, "Protocol", "tcp", NULL) ==
+		 (how == T_PAIR ? 2 : 1));
+}
+
+/* The TCP cases (bpf mode, socket hooks): each way of framing, IPv4 and
+ * IPv6, an answer longer than a short record; each framing once more
+ * unanswered (the query itself taken from the send: a response reported
+ * alone would pass the checks above); a send the hooks cannot follow is
+ * a counted drop. */
+static void run_tcp(struct ft *t)
+{
+	static const struct {
+		const char *name;
+		enum tcp_how how;
+	} silent[] = {
+	    {"silent-tcp-write.example.test", T_WRITE_READ},
+	    {"silent-tcp-glibc.example.test", T_GLIBC},
+	    {"silent-tcp-pair.example.test", T_PAIR},
+	    {"silent-tcp-split.example.test", T_SPLIT},
+	};
+	pid_t sp[sizeof(silent) / sizeof(silent[0])];
+	const struct ft_event *e;
+	struct family_stats fs;
+	uint64_t drops;
+	char pid[16];
+	pid_t c;
+
+	check_tcp(t, AF_INET, "www.example.test", 0x7001, T_WRITE_READ,
+		  "web.example.test;10.1.2.3");
+	check_tcp(t, AF_INET6, "glibc.example.test", 0x7002, T_GLIBC, "10.9.8.7");
+	check_tcp(t, AF_INET, "pair.example.test", 0x7003, T_PAIR, "10.9.8.7");
+	check_tcp(t, AF_INET, "split.example.test", 0x7005, T_SPLIT, "10.9.8.7");
+	{
+		char many[24 * 10];
+		size_t o = 0;
+
+		for (int i = 1; i <= 24; i++)
+			o += (size_t)snprintf(many + o, sizeof(many) - o, "%s10.0.0.%d",
+					      i > 1 ? ";" : "", i);
+		check_tcp(t, AF_INET, "many.example.test", 0x7006, T_GLIBC, many);
+	}
+	for (size_t i = 0; i < sizeof(silent) / sizeof(silent[0]); i++) {
+		sp[i] = ft_fork();
+		if (sp[i] == 0)
+			client_tcp(i % 2 ? AF_INET6 : AF_INET, silent[i].name, 1,
+				   (uint16_t)(0x7100 + 2 * i), silent[i].how);
+	}
+	for (size_t i = 0; i < sizeof(silent) / sizeof(silent[0]); i++)
+		reap(sp[i]);
+	for (size_t i = 0; i < sizeof(silent) / sizeof(silent[0]); i++) {
+		snprintf(pid, sizeof(pid), "%d", (int)sp[i]);
+		e = ft_wait(t, 8000, "QueryName", silent[i].name, "QueryType", "A", NULL);
+		if (e == NULL)
+			fprintf(stderr, "unanswered %s: no event\n", silent[i].name);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "Protocol", "tcp");
+		ft_expect(e, "QueryStatus", NULL);
+		ft_expect(e, "ProcessId", pid);
+		if (silent[i].how == T_PAIR) {
+			e = ft_wait(t, 2000, "QueryName", silent[i].name, "QueryType", "AAAA",
+				    NULL);
+			FT_CHECK(e != NULL);
+			ft_expect(e, "ProcessId", pid);
+		}
+		FT_CHECK(ft_count(t, "QueryName", silent[i].name, NULL) ==
+			 (silent[i].how == T_PAIR ? 2 : 1));
+	}
+
+	/* six vector elements: the query is lost, counted; the stream's
+	 * other direction is still followed, and the answer is reported
+	 * alone (its question, status and answers; the reader's process) */
+	t->ops->stats(t->f, &fs);
+	drops = fs.drops;
+	c = ft_fork();
+	if (c == 0)
+		client_tcp(AF_INET, "lost.example.test", 1, 0x7007, T_LOST);
+	snprintf(pid, sizeof(pid), "%d", (int)c);
+	e = ft_wait(t, 3000, "QueryName", "lost.example.test", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Protocol", "tcp");
+	ft_expect(e, "QueryStatus", "0");
+	ft_expect(e, "QueryResults", "10.9.8.7");
+	ft_expect(e, "ProcessId", pid);
+	reap(c);
+	ft_pump(t, 300);
+	t->ops->stats(t->f, &fs);
+	FT_CHECK(fs.drops == drops + 1);
+	FT_CHECK(ft_count(t, "QueryName", "lost.example.test", NULL) == 1);
 }
 
 /* Every case against a started module. */
@@ -608,20 +876,23 @@ static void run(struct ft *t, const struct family_ops *ops)
 		FT_CHECK(fs.drops == before + 1);
 	}
 
+	if (tcp)
+		run_tcp(t);
+
 	/* the stop (ops->quiesce, then the last polls and the flush): a query
 	 * before it is reported, one after it is not captured at all */
 	reap(query(AF_INET, "www.example.test", 1, 0x5151));
 	ft_final(t);
-	FT_CHECK(ft_count(t, "QueryName", "www.example.test", NULL) == 2);
+	FT_CHECK(ft_count(t, "QueryName", "www.example.test", "Protocol", "udp", NULL) == 2);
 	reap(query(AF_INET, "www.example.test", 1, 0x5152));
 	ft_final(t);
-	FT_CHECK(ft_count(t, "QueryName", "www.example.test", NULL) == 2);
+	FT_CHECK(ft_count(t, "QueryName", "www.example.test", "Protocol", "udp", NULL) == 2);
 }
 
 int main(int argc, char **argv)
 {
 	const struct family_ops *ops = &family_dns_packet_ops;
-	pid_t s4, s6;
+	pid_t s4, s6, t4, t6;
 	int bpf = 0;
 
 	famnet_private();
@@ -641,6 +912,12 @@ int main(int argc, char **argv)
 	s6 = ft_fork();
 	if (s6 == 0)
 		stub(AF_INET6);
+	t4 = ft_fork();
+	if (t4 == 0)
+		stub_tcp(AF_INET);
+	t6 = ft_fork();
+	if (t6 == 0)
+		stub_tcp(AF_INET6);
 	usleep(200 * 1000);
 
 	ft_start(&runs[0], ops, NULL);
@@ -664,7 +941,11 @@ int main(int argc, char **argv)
 		}
 	}
 #endif
+#ifdef YM_FAMILY_BPF
+	tcp = bpf && strncmp(family_dns_bpf_hooks(runs[0].f), "tp_btf", 6) == 0;
+#endif
 	run(&runs[0], ops);
+	tcp = 0;
 	ft_stop(&runs[0]);
 #ifdef YM_FAMILY_BPF
 	if (bpf) {
@@ -680,6 +961,8 @@ int main(int argc, char **argv)
 
 	kill(s4, SIGKILL);
 	kill(s6, SIGKILL);
+	kill(t4, SIGKILL);
+	kill(t6, SIGKILL);
 	while (wait(NULL) > 0) {
 	}
 	printf("ok: dns=%s (%d events)\n", ops->mode, runs[0].nev + runs[1].nev);

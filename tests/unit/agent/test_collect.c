@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -1156,8 +1157,9 @@ static void test_dns_track_flush_at_stop(void **state)
 	(void)state;
 
 	assert_int_equal(family_dns_track_new(&env, &t), 0);
-	assert_int_equal(family_dns_track_packet(t, AF_INET, lo, 40000, ns, 53, q, sizeof(q),
-						 other_pid(), FAMILY_UID_NONE, 0, dns_seen, name),
+	assert_int_equal(family_dns_track_packet(t, IPPROTO_UDP, AF_INET, lo, 40000, ns, 53, q,
+						 sizeof(q), other_pid(), FAMILY_UID_NONE, 0,
+						 dns_seen, name),
 			 0);
 	assert_int_equal(family_dns_track_tick(t, dns_seen, name), 0); /* not yet timed out */
 	assert_string_equal(name, "");
