@@ -89,8 +89,10 @@ static void dns_find_port(void *arg, const struct family_sock_info *s)
 	t->found_inode = s->inode;
 }
 
-/* The process that owns the local UDP socket (af, addr, port), or 0. */
-static int32_t dns_owner(struct family_dns_track *t, int af, const uint8_t *addr, uint16_t port)
+/* The process that owns the local UDP or TCP (proto) socket (af, addr,
+ * port), or 0. */
+static int32_t dns_owner(struct family_dns_track *t, int proto, int af, const uint8_t *addr,
+			 uint16_t port)
 {
 	uint64_t malformed = 0;
 	int32_t pid = 0;
@@ -100,13 +102,12 @@ static int32_t dns_owner(struct family_dns_track *t, int af, const uint8_t *addr
 	memset(t->want_addr, 0, sizeof(t->want_addr));
 	memcpy(t->want_addr, addr, af == AF_INET ? 4 : 16);
 	t->found_inode = 0;
-	if (family_sock_dump(t->diag_fd, af, IPPROTO_UDP, 0xffffffffu, dns_find_port, t,
-			     &malformed) != 0)
+	if (family_sock_dump(t->diag_fd, af, proto, 0xffffffffu, dns_find_port, t, &malformed) != 0)
 		return 0;
 	/* a v4 query from a dual-stack socket */
 	if (t->found_inode == 0 && af == AF_INET)
-		(void)family_sock_dump(t->diag_fd, AF_INET6, IPPROTO_UDP, 0xffffffffu,
-				       dns_find_port, t, &malformed);
+		(void)family_sock_dump(t->diag_fd, AF_INET6, proto, 0xffffffffu, dns_find_port, t,
+				       &malformed);
 	if (t->found_inode == 0 ||
 	    family_sock_owner(t->owners, t->found_inode, t->env.self_pid, DNS_OWNER_AGE, &pid) != 0)
 		return 0;
@@ -178,7 +179,7 @@ int family_dns_track_packet(struct family_dns_track *t, int proto, int af, const
 			q.qtype = m->qtype;
 			util_strlcpy(q.qname, m->qname, sizeof(q.qname));
 			/* the reader, where the kernel knew it */
-			q.pid = pid != 0 ? pid : dns_owner(t, af, dst, dport);
+			q.pid = pid != 0 ? pid : dns_owner(t, proto, af, dst, dport);
 			q.uid = pid != 0 ? uid : FAMILY_UID_NONE;
 			if (family_is_agent(&t->env, q.pid))
 				return 0;
@@ -186,7 +187,7 @@ int family_dns_track_packet(struct family_dns_track *t, int proto, int af, const
 		}
 	}
 	if (pid == 0) {
-		pid = dns_owner(t, af, src, sport);
+		pid = dns_owner(t, proto, af, src, sport);
 		uid = FAMILY_UID_NONE;
 	}
 	if (family_is_agent(&t->env, pid))

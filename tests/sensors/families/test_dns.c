@@ -35,7 +35,8 @@
 #include <unistd.h>
 
 static struct ft runs[2];
-static int tcp; /* run the TCP cases (bpf mode with the socket hooks) */
+/* the TCP cases to run: 0 none, 1 the socket hooks', 2 the cgroup skb programs' */
+static int tcp;
 
 static size_t put_name(uint8_t *p, const char *name)
 {
@@ -417,9 +418,10 @@ static void check_how(struct ft *t, int af, const char *name, uint16_t type, uin
 	FT_CHECK(ft_count(t, "QueryName", name, NULL) == (how == H_SENDMMSG ? 2 : 1));
 }
 
-/* DNS over TCP (bpf mode's socket hooks): the stub's TCP side, on the same
- * addresses. One connection at a time: each message is read after its
- * 2-byte length and answered the same way, in one write. */
+/* DNS over TCP (bpf mode): the stub's TCP side, on the same addresses. A
+ * process per connection (one is held open from before the module's
+ * start): each message is read after its 2-byte length and answered the
+ * same way, in one write. */
 static int read_full(int s, uint8_t *p, size_t n)
 {
 	size_t o = 0;
@@ -443,12 +445,18 @@ static void stub_tcp(int af)
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(s, (struct sockaddr *)&ss, sl) != 0 || listen(s, 16) != 0)
 		_exit(2);
+	signal(SIGCHLD, SIG_IGN);
 	for (;;) {
 		int c = accept(s, NULL, NULL);
 		uint8_t l[2], q[512], r[2 + 1024];
 
 		if (c < 0)
 			continue;
+		if (fork() != 0) {
+			close(c);
+			continue;
+		}
+		close(s);
 		while (read_full(c, l, 2) == 0) {
 			size_t n = (size_t)(l[0] << 8 | l[1]), rl;
 
@@ -461,7 +469,7 @@ static void stub_tcp(int af)
 			if (write(c, r, rl + 2) != (ssize_t)(rl + 2))
 				break;
 		}
-		close(c);
+		_exit(0);
 	}
 }
 
@@ -559,6 +567,48 @@ static void client_tcp(int af, const char *name, uint16_t type, uint16_t id, enu
 	_exit(0);
 }
 
+/* A connection to the stub opened before the module starts: the child
+ * connects, says so, and sends its query (one write) when told. */
+struct early {
+	pid_t pid;
+	int go;
+};
+
+static void early_start(struct early *e, const char *name, uint16_t id)
+{
+	int ready[2], go[2];
+	char c;
+
+	FT_CHECK(pipe(ready) == 0 && pipe(go) == 0);
+	e->pid = ft_fork();
+	if (e->pid == 0) {
+		uint8_t q[2 + 512], r[2 + 1024];
+		size_t n = make_query(q + 2, id, name, 1);
+		struct sockaddr_storage ss;
+		socklen_t sl = server(AF_INET, &ss);
+		struct timeval tv = {2, 0};
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+
+		q[0] = (uint8_t)(n >> 8), q[1] = (uint8_t)n;
+		setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (connect(s, (struct sockaddr *)&ss, sl) != 0 || write(ready[1], "r", 1) != 1 ||
+		    read(go[0], &c, 1) != 1)
+			_exit(4);
+		if (write(s, q, n + 2) != (ssize_t)(n + 2) || read(s, r, sizeof(r)) <= 0)
+			_exit(5);
+		usleep(300 * 1000);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	FT_CHECK(read(ready[0], &c, 1) == 1);
+	close(ready[0]);
+	e->go = go[1];
+}
+
+static struct early early[2];	/* per run */
+static struct early *early_now; /* this run's */
+
 /* One TCP query made the way how says: exactly one event for name/type
  * (T_PAIR: and one for AAAA) with these answers, Protocol tcp, status 0
  * and the child's process. */
@@ -594,12 +644,16 @@ static void check_tcp(struct ft *t, int af, const char *name, uint16_t id, enum 
 		 (how == T_PAIR ? 2 : 1));
 }
 
-/* The TCP cases (bpf mode, socket hooks): each way of framing, IPv4 and
- * IPv6, an answer longer than a short record; each framing once more
- * unanswered (the query itself taken from the send: a response reported
- * alone would pass the checks above); a send the hooks cannot follow is
- * a counted drop. */
-static void run_tcp(struct ft *t)
+/* The TCP cases (bpf mode: 1 the socket hooks, 2 the cgroup skb
+ * programs): each way of framing, IPv4 and IPv6, an answer longer than a
+ * short record; each framing once more unanswered (the query itself
+ * taken: a response reported alone would pass the checks above). The
+ * hooks: a send of more vector elements than they follow is a counted
+ * drop, and a connection opened before the start is followed from its
+ * first send. The cgroup skb programs: the six elements are one segment,
+ * followed; a connection whose start they did not see is a counted drop,
+ * its query and answer not reported. */
+static void run_tcp(struct ft *t, int mode, struct early *el)
 {
 	static const struct {
 		const char *name;
@@ -657,6 +711,29 @@ static void run_tcp(struct ft *t)
 		FT_CHECK(ft_count(t, "QueryName", silent[i].name, NULL) ==
 			 (silent[i].how == T_PAIR ? 2 : 1));
 	}
+
+	if (mode == 2) {
+		check_tcp(t, AF_INET, "lost.example.test", 0x7007, T_LOST, "10.9.8.7");
+		t->ops->stats(t->f, &fs);
+		drops = fs.drops;
+		FT_CHECK(write(el->go, "g", 1) == 1);
+		close(el->go);
+		reap(el->pid);
+		ft_pump(t, 300);
+		t->ops->stats(t->f, &fs);
+		FT_CHECK(fs.drops == drops + 1);
+		FT_CHECK(ft_count(t, "QueryName", "early.example.test", NULL) == 0);
+		return;
+	}
+	FT_CHECK(write(el->go, "g", 1) == 1);
+	close(el->go);
+	snprintf(pid, sizeof(pid), "%d", (int)el->pid);
+	e = ft_wait(t, 3000, "QueryName", "early.example.test", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "Protocol", "tcp");
+	ft_expect(e, "QueryStatus", "0");
+	ft_expect(e, "ProcessId", pid);
+	reap(el->pid);
 
 	/* six vector elements: the query is lost, counted; the stream's
 	 * other direction is still followed, and the answer is reported
@@ -877,7 +954,7 @@ static void run(struct ft *t, const struct family_ops *ops)
 	}
 
 	if (tcp)
-		run_tcp(t);
+		run_tcp(t, tcp, early_now);
 
 	/* the stop (ops->quiesce, then the last polls and the flush): a query
 	 * before it is reported, one after it is not captured at all */
@@ -920,6 +997,8 @@ int main(int argc, char **argv)
 		stub_tcp(AF_INET6);
 	usleep(200 * 1000);
 
+	if (bpf)
+		early_start(&early[0], "early.example.test", 0x7200);
 	ft_start(&runs[0], ops, NULL);
 #ifdef YM_FAMILY_BPF
 	if (bpf) {
@@ -942,8 +1021,10 @@ int main(int argc, char **argv)
 	}
 #endif
 #ifdef YM_FAMILY_BPF
-	tcp = bpf && strncmp(family_dns_bpf_hooks(runs[0].f), "tp_btf", 6) == 0;
+	if (bpf)
+		tcp = strncmp(family_dns_bpf_hooks(runs[0].f), "tp_btf", 6) == 0 ? 1 : 2;
 #endif
+	early_now = &early[0];
 	run(&runs[0], ops);
 	tcp = 0;
 	ft_stop(&runs[0]);
@@ -951,9 +1032,13 @@ int main(int argc, char **argv)
 	if (bpf) {
 		/* the fallback, forced as on a kernel without the tracepoints */
 		family_dns_bpf_socket_hooks(0);
+		early_start(&early[1], "early.example.test", 0x7201);
 		ft_start(&runs[1], ops, NULL);
 		FT_CHECK(strncmp(family_dns_bpf_hooks(runs[1].f), "cgroup_skb", 10) == 0);
+		tcp = 2;
+		early_now = &early[1];
 		run(&runs[1], ops);
+		tcp = 0;
 		ft_stop(&runs[1]);
 		family_dns_bpf_socket_hooks(1);
 	}
