@@ -6,7 +6,7 @@
 set(YM_FAMILY_SOURCES
 	family_util.c family_sock.c fsjob.c kpath.c
 	family_net_sockdiag.c
-	family_dns_parse.c family_dns_track.c family_dns_packet.c
+	family_dns_parse.c family_dns_track.c family_dns_tcp.c family_dns_packet.c
 	family_file_watch.c family_file_fanotify.c
 	family_auth_follow.c family_auth_authlog.c family_auth_journal.c family_auth_wtmp.c
 	family_auditd_audit.c)

@@ -4,6 +4,7 @@
 #include "family_dns_packet.h"
 #include "buf.h"
 #include "err.h"
+#include "family_dns_tcp.h"
 #include "family_dns_track.h"
 #include "log.h"
 
@@ -20,38 +21,44 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define DNS_PKT_MAX    65536
 #define DNS_PKT_RCVBUF (4 * 1024 * 1024)
 
 struct family {
 	int fd;
 	struct family_dns_track *track;
+	struct family_dns_tcp *tcp; /* DNS over TCP: the connections followed */
 	uint64_t kdrops, overruns;
 	uint64_t unread; /* DNS packets (port 53) that could not be read */
 	uint8_t pkt[DNS_PKT_MAX];
 };
 
+/* UDP or TCP to or from port 53 (their ports at the same offsets) */
 static const struct sock_filter dns_filter[] = {
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 9),
-    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 15),
-    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
-    BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 13, 0), /* a fragment: no UDP header */
-    BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
-    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 53, 9, 0),
-    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 53, 7, 8),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 7),
-    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 5),
-    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 40),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 53, 2, 0),
-    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 42),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 53, 0, 1),
-    BPF_STMT(BPF_RET | BPF_K, 0xffff),
-    BPF_STMT(BPF_RET | BPF_K, 0),
+    /* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL),
+    /* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 10),
+    /* 2 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9),
+    /* 3 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 1, 0),
+    /* 4 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, 16),
+    /* 5 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),
+    /* 6 */ BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 14, 0), /* a fragment: no ports */
+    /* 7 */ BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),
+    /* 8 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 0),
+    /* 9 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 53, 10, 0),
+    /* 10 */ BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),
+    /* 11 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 53, 8, 9),
+    /* 12 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 8),
+    /* 13 */ BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6),
+    /* 14 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 1, 0),
+    /* 15 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 0, 5),
+    /* 16 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 40),
+    /* 17 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 53, 2, 0),
+    /* 18 */ BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 42),
+    /* 19 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 53, 0, 1),
+    /* 20 */ BPF_STMT(BPF_RET | BPF_K, 0xffff),
+    /* 21 */ BPF_STMT(BPF_RET | BPF_K, 0),
 };
 
 static void dnsp_stop(struct family *f)
@@ -61,6 +68,7 @@ static void dnsp_stop(struct family *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	family_dns_track_free(f->track);
+	family_dns_tcp_free(f->tcp);
 	free(f);
 }
 
@@ -74,6 +82,8 @@ static int dnsp_start(const struct family_env *env, struct family **out)
 		goto out;
 	f->fd = -1;
 	rc = family_dns_track_new(env, &f->track);
+	if (rc == 0)
+		rc = family_dns_tcp_new(&f->tcp);
 	if (rc != 0)
 		goto out;
 	f->fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
@@ -104,15 +114,19 @@ static int dnsp_fd(const struct family *f)
 	return f->fd;
 }
 
-/* Returns 0 and the UDP payload of an IPv4/IPv6 packet, or YM_E_PARSE. */
-static int dnsp_parse(const uint8_t *p, size_t n, int proto, int *af, const uint8_t **src,
-		      const uint8_t **dst, uint16_t *sport, uint16_t *dport, const uint8_t **pl,
-		      size_t *pllen)
+/* Returns 0 and the UDP datagram's or TCP segment's ends and payload of
+ * an IPv4/IPv6 packet (g; *l4p: IPPROTO_UDP or IPPROTO_TCP), or
+ * YM_E_PARSE. */
+static int dnsp_parse(const uint8_t *p, size_t n, int proto, int *l4p, struct family_dns_tcp_seg *g)
 {
 	struct cursor c;
 	const uint8_t *skip;
-	uint8_t vihl, l4;
+	uint8_t vihl, l4, off, flags;
 	uint16_t totlen, ulen, csum;
+	int *af = &g->af;
+	const uint8_t **src = &g->src, **dst = &g->dst, **pl = &g->data;
+	uint16_t *sport = &g->sport, *dport = &g->dport;
+	size_t *pllen = &g->len;
 
 	cursor_init(&c, p, n);
 	if (proto == ETH_P_IP) {
@@ -145,6 +159,20 @@ static int dnsp_parse(const uint8_t *p, size_t n, int proto, int *af, const uint
 	} else {
 		return YM_E_PARSE;
 	}
+	*l4p = l4;
+	g->seq = 0;
+	g->flags = 0;
+	if (l4 == IPPROTO_TCP) {
+		/* ports, sequence number, acknowledgment, data offset, flags */
+		if (cursor_get_u16(&c, sport) != 0 || cursor_get_u16(&c, dport) != 0 ||
+		    cursor_get_u32(&c, &g->seq) != 0 || cursor_get_bytes(&c, 4, &skip) != 0 ||
+		    cursor_get_u8(&c, &off) != 0 || cursor_get_u8(&c, &flags) != 0 ||
+		    (off >> 4) < 5 || cursor_get_bytes(&c, (size_t)(off >> 4) * 4 - 14, &skip) != 0)
+			return YM_E_PARSE;
+		g->flags = flags;
+		*pllen = cursor_left(&c);
+		return cursor_get_bytes(&c, *pllen, pl) == 0 ? 0 : YM_E_PARSE;
+	}
 	if (l4 != IPPROTO_UDP || cursor_get_u16(&c, sport) != 0 || cursor_get_u16(&c, dport) != 0 ||
 	    cursor_get_u16(&c, &ulen) != 0 || cursor_get_u16(&c, &csum) != 0 || ulen < 8)
 		return YM_E_PARSE;
@@ -166,6 +194,25 @@ static void dnsp_kernel_drops(struct family *f)
 	}
 }
 
+/* a DNS message out of a TCP connection, to the tracker as a datagram */
+struct dnsp_msg_ctx {
+	struct family *f;
+	uint64_t ts_ns;
+	family_emit_fn emit;
+	void *arg;
+};
+
+static void dnsp_tcp_msg(void *arg, const struct family_dns_tcp_seg *s, const uint8_t *msg,
+			 size_t n, size_t wire_len)
+{
+	struct dnsp_msg_ctx *mc = arg;
+
+	(void)wire_len;
+	(void)family_dns_track_packet(mc->f->track, IPPROTO_TCP, s->af, s->src, s->sport, s->dst,
+				      s->dport, msg, n, 0, FAMILY_UID_NONE, mc->ts_ns, mc->emit,
+				      mc->arg);
+}
+
 static int dnsp_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 {
 	int handled = 0;
@@ -185,11 +232,9 @@ static int dnsp_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 				    .msg_control = cb.b,
 				    .msg_controllen = sizeof(cb.b)};
 		ssize_t n = recvmsg(f->fd, &mh, MSG_TRUNC);
-		const uint8_t *src, *dst, *pl;
-		uint16_t sport, dport;
-		size_t pllen;
+		struct family_dns_tcp_seg g;
 		uint64_t ts_ns = 0;
-		int af;
+		int l4;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -213,16 +258,24 @@ static int dnsp_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 		}
 		if ((size_t)n > sizeof(f->pkt))
 			n = sizeof(f->pkt); /* MSG_TRUNC gave the real size; parse what we have */
-		if (dnsp_parse(f->pkt, (size_t)n, ntohs(ll.sll_protocol), &af, &src, &dst, &sport,
-			       &dport, &pl, &pllen) != 0) {
-			/* UDP to or from port 53 (the filter's) that cannot be read:
-			 * a first fragment of a large answer, a packet cut at the
-			 * buffer, a malformed one: a query or answer lost */
+		if (dnsp_parse(f->pkt, (size_t)n, ntohs(ll.sll_protocol), &l4, &g) != 0) {
+			/* UDP or TCP to or from port 53 (the filter's) that cannot
+			 * be read: a first fragment of a large answer, a packet cut
+			 * at the buffer, a malformed one: a query or answer lost */
 			f->unread++;
 			continue;
 		}
-		(void)family_dns_track_packet(f->track, IPPROTO_UDP, af, src, sport, dst, dport, pl,
-					      pllen, 0, FAMILY_UID_NONE, ts_ns, emit, arg);
+		if (l4 == IPPROTO_TCP) {
+			struct dnsp_msg_ctx mc = {f, ts_ns, emit, arg};
+
+			/* a stream given up: its messages from here on are lost */
+			f->unread += (uint64_t)family_dns_tcp_segment(f->tcp, &g, util_mono_ns(),
+								      dnsp_tcp_msg, &mc);
+			continue;
+		}
+		(void)family_dns_track_packet(f->track, IPPROTO_UDP, g.af, g.src, g.sport, g.dst,
+					      g.dport, g.data, g.len, 0, FAMILY_UID_NONE, ts_ns,
+					      emit, arg);
 	}
 	dnsp_kernel_drops(f);
 	return handled;

@@ -28,6 +28,7 @@
 #include "collect.h"
 #include "err.h"
 #include "family_auditd_audit.h"
+#include "family_dns_tcp.h"
 #include "family_dns_track.h"
 #include "seqgen.h"
 #include "sensor.h"
@@ -1144,6 +1145,129 @@ static int dns_seen(void *arg, const struct event *ev)
 
 /* A query still unanswered when the agent stops: flushed (as at its
  * timeout, without results), not freed with the table. */
+/* family_dns_tcp: the messages a test connection's segments complete */
+struct dt_seen {
+	int n;
+	size_t len[8], wire[8];
+	uint8_t first[8][2];
+	uint16_t sport[8];
+};
+
+static void dt_msg(void *arg, const struct family_dns_tcp_seg *s, const uint8_t *msg, size_t n,
+		   size_t wire_len)
+{
+	struct dt_seen *w = arg;
+
+	if (w->n < 8) {
+		w->len[w->n] = n;
+		w->wire[w->n] = wire_len;
+		memcpy(w->first[w->n], msg, 2);
+		w->sport[w->n] = s->sport;
+	}
+	w->n++;
+}
+
+/* A segment of the test connection 10.0.0.1:40000 <-> 10.0.0.53:53 (out:
+ * from the client), payload p (n bytes) at sequence number seq. */
+static int dt_seg(struct family_dns_tcp *t, int out, uint32_t seq, uint8_t flags, const void *p,
+		  size_t n, struct dt_seen *w)
+{
+	static const uint8_t c[4] = {10, 0, 0, 1}, s[4] = {10, 0, 0, 53};
+	struct family_dns_tcp_seg g = {.af = AF_INET,
+				       .src = out ? c : s,
+				       .dst = out ? s : c,
+				       .sport = out ? 40000 : 53,
+				       .dport = out ? 53 : 40000,
+				       .seq = seq,
+				       .flags = flags,
+				       .data = p,
+				       .len = n};
+
+	return family_dns_tcp_segment(t, &g, 1, dt_msg, w);
+}
+
+/* Messages split anyhow between segments, retransmissions, two in one
+ * segment, a cut long one, a gap, and data of a connection not seen
+ * starting. */
+static void test_dns_tcp_follow(void **state)
+{
+	struct family_dns_tcp *t;
+	struct dt_seen w;
+	uint8_t m[2 + 1500], two[2 * (2 + 20)];
+	(void)state;
+
+	memset(&w, 0, sizeof(w));
+	for (size_t i = 0; i < sizeof(m); i++)
+		m[i] = (uint8_t)i;
+	assert_int_equal(family_dns_tcp_new(&t), 0);
+	/* not seen starting: given up once, nothing read */
+	assert_int_equal(dt_seg(t, 1, 500, 0, "\x00\x14", 2, &w), 1);
+	assert_int_equal(dt_seg(t, 1, 502, 0, m, 20, &w), 0);
+	assert_int_equal(w.n, 0);
+	/* the connection starts again: SYN at 1000 out, SYN-ACK at 5000 back */
+	assert_int_equal(dt_seg(t, 1, 1000, FAMILY_DNS_TCP_SYN, NULL, 0, &w), 0);
+	assert_int_equal(dt_seg(t, 0, 5000, FAMILY_DNS_TCP_SYN, NULL, 0, &w), 0);
+	/* a 20-byte message: its length's first byte, then the rest over two */
+	m[0] = 0, m[1] = 20;
+	assert_int_equal(dt_seg(t, 1, 1001, 0, m, 1, &w), 0);
+	assert_int_equal(dt_seg(t, 1, 1002, 0, m + 1, 9, &w), 0);
+	assert_int_equal(w.n, 0);
+	/* a retransmission of the first 10 bytes and 12 new ones: only those */
+	assert_int_equal(dt_seg(t, 1, 1001, 0, m, 22, &w), 0);
+	assert_int_equal(w.n, 1);
+	assert_int_equal(w.len[0], 20);
+	assert_int_equal(w.wire[0], 20);
+	assert_int_equal(w.first[0][0], 2); /* the message's first byte: m[2] */
+	assert_int_equal(w.sport[0], 40000);
+	/* the same bytes once more: nothing new */
+	assert_int_equal(dt_seg(t, 1, 1001, 0, m, 22, &w), 0);
+	assert_int_equal(w.n, 1);
+	/* back: two messages in one segment */
+	for (int i = 0; i < 2; i++) {
+		two[i * 22] = 0, two[i * 22 + 1] = 20;
+		memset(two + i * 22 + 2, 0x40 + i, 20);
+	}
+	assert_int_equal(dt_seg(t, 0, 5001, 0, two, sizeof(two), &w), 0);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(w.first[1][0], 0x40);
+	assert_int_equal(w.first[2][0], 0x41);
+	assert_int_equal(w.sport[2], 53);
+	/* a 1,500-byte message: its first FAMILY_DNS_TCP_MSG bytes, once the
+	 * last of them came; the rest passed over */
+	m[0] = 1500 >> 8, m[1] = 1500 & 0xff;
+	assert_int_equal(dt_seg(t, 0, 5045, 0, m, 1000, &w), 0);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(dt_seg(t, 0, 6045, 0, m + 1000, 502, &w), 0);
+	assert_int_equal(w.n, 4);
+	assert_int_equal(w.len[3], FAMILY_DNS_TCP_MSG);
+	assert_int_equal(w.wire[3], 1500);
+	/* a message shorter than a DNS header is passed over */
+	assert_int_equal(dt_seg(t, 0, 6547, 0, "\x00\x03xyz", 5, &w), 0);
+	assert_int_equal(w.n, 4);
+	/* a gap back: that direction given up, once; the other goes on */
+	assert_int_equal(dt_seg(t, 0, 7000, 0, two, 22, &w), 1);
+	assert_int_equal(dt_seg(t, 0, 7022, 0, two, 22, &w), 0);
+	assert_int_equal(w.n, 4);
+	assert_int_equal(dt_seg(t, 1, 1023, 0, two, 22, &w), 0);
+	assert_int_equal(w.n, 5);
+	/* FIN both ways: the entry goes; later data is of a connection not
+	 * seen starting */
+	assert_int_equal(dt_seg(t, 1, 1045, FAMILY_DNS_TCP_FIN, NULL, 0, &w), 0);
+	assert_int_equal(dt_seg(t, 0, 7044, FAMILY_DNS_TCP_FIN, NULL, 0, &w), 0);
+	assert_int_equal(dt_seg(t, 1, 1046, 0, two, 22, &w), 1);
+	/* data before the SYN-ACK was seen: given up */
+	assert_int_equal(dt_seg(t, 1, 9000, FAMILY_DNS_TCP_SYN, NULL, 0, &w), 0);
+	assert_int_equal(dt_seg(t, 0, 3000, 0, two, 22, &w), 1);
+	/* a segment of neither port 53 nor of a known family is ignored */
+	{
+		struct family_dns_tcp_seg g = {.af = AF_INET, .sport = 1, .dport = 2};
+
+		assert_int_equal(family_dns_tcp_segment(t, &g, 1, dt_msg, &w), 0);
+	}
+	assert_int_equal(w.n, 5);
+	family_dns_tcp_free(t);
+}
+
 static void test_dns_track_flush_at_stop(void **state)
 {
 	struct family_env env = {.self_pid = (int32_t)getpid()};
@@ -1184,6 +1308,7 @@ int main(void)
 	    cmocka_unit_test(test_auditd_flush_at_stop),
 	    cmocka_unit_test(test_auditd_exec_command_line),
 	    cmocka_unit_test(test_dns_track_flush_at_stop),
+	    cmocka_unit_test(test_dns_tcp_follow),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

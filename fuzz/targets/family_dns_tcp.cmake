@@ -1,0 +1,1 @@
+ym_fuzz_target(family_dns_tcp ymfamilies)
