@@ -45,8 +45,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* the system calls whose buffers the socket hooks read (x86-64 and arm64
  * generic numbers; glibc's send and recv are sendto and recvfrom), and the
- * test for a native 64-bit call (a compat task's numbers are others: its
- * calls are not read, counted) */
+ * test for a native 64-bit call (a compat call's numbers are ia32's, its
+ * layouts 32-bit: dns_call_get; on arm64 an AArch32 task's calls are not
+ * read, counted) */
 #if defined(__TARGET_ARCH_x86)
 #define DNS_NR_READ	 0
 #define DNS_NR_WRITE	 1
@@ -61,6 +62,26 @@ char LICENSE[] SEC("license") = "GPL";
  * a 64-bit task, whose numbers are ia32's: TS_COMPAT in thread_info */
 #define DNS_NATIVE(regs) ((regs)->cs == YM_USER_CS && !ym_is_compat())
 #define DNS_PARM6(regs)	 ((regs)->r9) /* libbpf 1.1 has no PT_REGS_PARM6_SYSCALL */
+/* ia32's numbers, for compat calls (a 32-bit task's, or int 0x80) */
+#define DNS_COMPAT	    1
+#define DNS_NR32_READ	    3
+#define DNS_NR32_WRITE	    4
+#define DNS_NR32_SOCKETCALL 102
+#define DNS_NR32_READV	    145
+#define DNS_NR32_WRITEV	    146
+#define DNS_NR32_SENDMMSG   345
+#define DNS_NR32_SENDTO	    369
+#define DNS_NR32_SENDMSG    370
+#define DNS_NR32_RECVFROM   371
+#define DNS_NR32_RECVMSG    372
+/* socketcall's calls (linux/net.h) */
+#define DNS_SC_SEND	9
+#define DNS_SC_RECV	10
+#define DNS_SC_SENDTO	11
+#define DNS_SC_RECVFROM 12
+#define DNS_SC_SENDMSG	16
+#define DNS_SC_RECVMSG	17
+#define DNS_SC_SENDMMSG 20
 #elif defined(__TARGET_ARCH_arm64)
 #define DNS_NR_READ	 63
 #define DNS_NR_WRITE	 64
@@ -132,7 +153,8 @@ struct dns_iovec {
 	__u64 len;
 };
 
-#define DNS_MMSG_SIZE 64 /* struct mmsghdr: user_msghdr (56) and msg_len */
+#define DNS_MMSG_SIZE	64 /* struct mmsghdr: user_msghdr (56) and msg_len */
+#define DNS_MMSG32_SIZE 32 /* struct compat_mmsghdr: compat_msghdr (28) and msg_len */
 #define DNS_ASKED     4
 
 /* an unconnected socket that sent queries: their last DNS_ASKED ids and
@@ -242,15 +264,153 @@ static __always_inline int rec_user(struct dns_rec *r, __u32 cap, int ret, __u64
 	return 0;
 }
 
-/* The message of a sendmmsg that this run of the send hook is for (sk,
- * regs, ret: the hook's): its struct user_msghdr in *hdr. Keeps the
- * thread's place in the vector; ends it when the call ends (the last
- * message, or a failed one). Returns 0, or -1 when not known. */
-static __always_inline int mmsg_at(struct sock *sk, struct pt_regs *regs, int ret, __u64 *hdr)
+/* What the system call behind a hook's run named (its saved registers),
+ * whatever its table: a 64-bit call, or (x86-64) a compat one, ia32's
+ * numbers and 32-bit layouts (a 32-bit program's, or int 0x80 from a
+ * 64-bit one: before 2026-11-28 those were counted, not read). */
+#define DNS_K_BUF  1 /* one buffer: write/read, send/recv, sendto/recvfrom */
+#define DNS_K_VEC  2 /* writev/readv: buf is the vector, len its count */
+#define DNS_K_MSG  3 /* sendmsg/recvmsg: buf is the msghdr */
+#define DNS_K_MMSG 4 /* sendmmsg: buf is the vector of mmsghdr, len its count */
+
+struct dns_call {
+	__u64 buf, len;
+	__u64 name, namelen; /* sendto's address */
+	int kind, compat;
+};
+
+/* Fills c for the current system call. Returns 0, or -1 when it is none
+ * of those (io_uring, sendfile, splice, recvmmsg, a kernel socket). */
+static __always_inline int dns_call_get(struct pt_regs *regs, struct dns_call *c)
+{
+	long nr = YM_SYSCALL_NR(regs);
+
+	__builtin_memset(c, 0, sizeof(*c));
+	if (DNS_NATIVE(regs)) {
+		c->buf = PT_REGS_PARM2_SYSCALL(regs);
+		c->len = PT_REGS_PARM3_SYSCALL(regs);
+		if (nr == DNS_NR_WRITE || nr == DNS_NR_READ || nr == DNS_NR_RECVFROM) {
+			c->kind = DNS_K_BUF;
+		} else if (nr == DNS_NR_SENDTO) {
+			c->kind = DNS_K_BUF;
+			c->name = PT_REGS_PARM5_SYSCALL(regs);
+			c->namelen = (__u32)DNS_PARM6(regs);
+		} else if (nr == DNS_NR_WRITEV || nr == DNS_NR_READV) {
+			c->kind = DNS_K_VEC;
+		} else if (nr == DNS_NR_SENDMSG || nr == DNS_NR_RECVMSG) {
+			c->kind = DNS_K_MSG;
+		} else if (nr == DNS_NR_SENDMMSG) {
+			c->kind = DNS_K_MMSG;
+		} else {
+			return -1;
+		}
+		return 0;
+	}
+#ifdef DNS_COMPAT
+	if (ym_is_compat()) {
+		/* ia32: ebx, ecx, edx, esi, edi, ebp */
+		__u32 a[6] = {(__u32)regs->bx, (__u32)regs->cx, (__u32)regs->dx,
+			      (__u32)regs->si, (__u32)regs->di, (__u32)regs->bp};
+		__u32 call = 0;
+
+		c->compat = 1;
+		if (nr == DNS_NR32_SOCKETCALL) {
+			/* socketcall(call, args): the call's arguments, 32 bits
+			 * each, in the caller's memory */
+			call = a[0];
+			if (bpf_probe_read_user(a, sizeof(a), (const void *)(__u64)a[1]) != 0)
+				return -1;
+			if (call == DNS_SC_SEND || call == DNS_SC_RECV || call == DNS_SC_SENDTO ||
+			    call == DNS_SC_RECVFROM)
+				nr = DNS_NR32_SENDTO;
+			else if (call == DNS_SC_SENDMSG || call == DNS_SC_RECVMSG)
+				nr = DNS_NR32_SENDMSG;
+			else if (call == DNS_SC_SENDMMSG)
+				nr = DNS_NR32_SENDMMSG;
+			else
+				return -1;
+		}
+		c->buf = a[1];
+		c->len = a[2];
+		if (nr == DNS_NR32_WRITE || nr == DNS_NR32_READ || nr == DNS_NR32_RECVFROM) {
+			c->kind = DNS_K_BUF;
+		} else if (nr == DNS_NR32_SENDTO) {
+			c->kind = DNS_K_BUF;
+			/* SYS_SEND and SYS_RECV have no address */
+			if (call != DNS_SC_SEND && call != DNS_SC_RECV && call != DNS_SC_RECVFROM) {
+				c->name = a[4];
+				c->namelen = a[5];
+			}
+		} else if (nr == DNS_NR32_WRITEV || nr == DNS_NR32_READV) {
+			c->kind = DNS_K_VEC;
+		} else if (nr == DNS_NR32_SENDMSG || nr == DNS_NR32_RECVMSG) {
+			c->kind = DNS_K_MSG;
+		} else if (nr == DNS_NR32_SENDMMSG) {
+			c->kind = DNS_K_MMSG;
+		} else {
+			return -1;
+		}
+		return 0;
+	}
+#endif
+	return -1;
+}
+
+/* Element i of the vector at vec (struct iovec, or compat_iovec) into
+ * *iv. Returns 0, or -1 when it cannot be read. */
+static __always_inline int dns_iov(const struct dns_call *c, __u64 vec, __u32 i,
+				   struct dns_iovec *iv)
+{
+	if (c->compat) {
+		__u32 v[2];
+
+		if (bpf_probe_read_user(v, sizeof(v), (const void *)(vec + (__u64)i * 8)) != 0)
+			return -1;
+		iv->base = v[0];
+		iv->len = v[1];
+		return 0;
+	}
+	return bpf_probe_read_user(iv, sizeof(*iv), (const void *)(vec + (__u64)i * 16)) != 0 ? -1
+											      : 0;
+}
+
+/* The msghdr at hdr (struct user_msghdr, or compat_msghdr): its address,
+ * vector and count. Returns 0, or -1 when it cannot be read. */
+static __always_inline int dns_msghdr(const struct dns_call *c, __u64 hdr, __u64 *name,
+				      __u32 *namelen, __u64 *iov, __u64 *iovlen)
+{
+	if (c->compat) {
+		__u32 m[4]; /* name, namelen, iov, iovlen */
+
+		if (bpf_probe_read_user(m, sizeof(m), (const void *)hdr) != 0)
+			return -1;
+		*name = m[0];
+		*namelen = m[1];
+		*iov = m[2];
+		*iovlen = m[3];
+		return 0;
+	} else {
+		struct dns_umsg um;
+
+		if (bpf_probe_read_user(&um, sizeof(um), (const void *)hdr) != 0)
+			return -1;
+		*name = um.name;
+		*namelen = um.namelen;
+		*iov = um.iov;
+		*iovlen = um.iovlen;
+		return 0;
+	}
+}
+
+/* The message of a sendmmsg (c) that this run of the send hook is for (sk,
+ * ret: the hook's): its msghdr in *hdr. Keeps the thread's place in the
+ * vector; ends it when the call ends (the last message, or a failed one).
+ * Returns 0, or -1 when not known. */
+static __always_inline int mmsg_at(struct sock *sk, const struct dns_call *c, int ret, __u64 *hdr)
 {
 	struct dns_mmsg *m;
-	__u64 vec = PT_REGS_PARM2_SYSCALL(regs);
-	__u32 vlen = (__u32)PT_REGS_PARM3_SYSCALL(regs), i = 0;
+	__u64 vec = c->buf;
+	__u32 vlen = (__u32)c->len, i = 0;
 
 	m = bpf_task_storage_get(&mmsg, bpf_get_current_task_btf(), 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -266,7 +426,7 @@ static __always_inline int mmsg_at(struct sock *sk, struct pt_regs *regs, int re
 		m->vlen = vlen;
 		m->next = i + 1;
 	}
-	*hdr = vec + (__u64)i * DNS_MMSG_SIZE;
+	*hdr = vec + (__u64)i * (c->compat ? DNS_MMSG32_SIZE : DNS_MMSG_SIZE);
 	return 0;
 }
 
@@ -274,9 +434,9 @@ static __always_inline int mmsg_at(struct sock *sk, struct pt_regs *regs, int re
 static __always_inline void dns_send(struct sock *sk, int ret, __u16 fam)
 {
 	struct pt_regs *regs = YM_SYSCALL_REGS();
-	__u64 buf, blen, name = 0, hdr = 0;
+	__u64 buf, blen, name = 0, hdr = 0, iovlen;
 	__u32 namelen = 0;
-	struct dns_umsg um;
+	struct dns_call c;
 	struct dns_iovec iv;
 	struct dns_asked *a;
 	__u8 daddr[16] = {};
@@ -284,42 +444,33 @@ static __always_inline void dns_send(struct sock *sk, int ret, __u16 fam)
 	struct dns_rec *r;
 	__u32 cap;
 	__u16 af, port;
-	long nr;
 
-	if (!DNS_NATIVE(regs))
-		goto unknown;
-	nr = YM_SYSCALL_NR(regs);
-	if (nr == DNS_NR_SENDMMSG) {
+	if (dns_call_get(regs, &c) != 0)
+		goto unknown; /* io_uring, sendfile, splice, a kernel socket */
+	if (c.kind == DNS_K_MMSG) {
 		/* every message, failed ones too: they move the place */
-		if (mmsg_at(sk, regs, ret, &hdr) != 0)
+		if (mmsg_at(sk, &c, ret, &hdr) != 0)
 			goto unknown;
 	}
 	if (ret < 12) /* a DNS message has its 12-byte header */
 		return;
-	if (nr == DNS_NR_WRITE || nr == DNS_NR_SENDTO) {
-		iv.base = PT_REGS_PARM2_SYSCALL(regs);
-		iv.len = PT_REGS_PARM3_SYSCALL(regs);
-		if (nr == DNS_NR_SENDTO) {
-			name = PT_REGS_PARM5_SYSCALL(regs);
-			namelen = (__u32)DNS_PARM6(regs);
-		}
-	} else if (nr == DNS_NR_WRITEV || nr == DNS_NR_SENDMSG || nr == DNS_NR_SENDMMSG) {
-		__u64 iov = PT_REGS_PARM2_SYSCALL(regs);
+	if (c.kind == DNS_K_BUF) {
+		iv.base = c.buf;
+		iv.len = c.len;
+		name = c.name;
+		namelen = (__u32)c.namelen;
+	} else {
+		__u64 iov = c.buf;
 
-		if (nr != DNS_NR_WRITEV) {
-			if (nr == DNS_NR_SENDMSG)
-				hdr = iov;
-			if (bpf_probe_read_user(&um, sizeof(um), (const void *)hdr) != 0)
+		if (c.kind != DNS_K_VEC) {
+			if (c.kind == DNS_K_MSG)
+				hdr = c.buf;
+			if (dns_msghdr(&c, hdr, &name, &namelen, &iov, &iovlen) != 0)
 				goto unknown;
-			name = um.name;
-			namelen = um.namelen;
-			iov = um.iov;
 		}
 		/* the first element: a DNS client's message has one */
-		if (bpf_probe_read_user(&iv, sizeof(iv), (const void *)iov) != 0)
+		if (dns_iov(&c, iov, 0, &iv) != 0)
 			goto unknown;
-	} else {
-		goto unknown; /* io_uring, sendfile, splice, a kernel socket */
 	}
 	buf = iv.base;
 	blen = iv.len;
@@ -580,10 +731,10 @@ static __always_inline void dns_tcp(struct sock *sk, int ret, __u16 fam, __u8 di
 {
 	struct pt_regs *regs;
 	struct dns_tcp *t;
+	struct dns_call c;
 	struct dns_iovec iv;
-	__u64 iov = 0, iovlen = 1;
-	__u32 left = (__u32)ret;
-	long nr;
+	__u64 iov = 0, iovlen = 1, name;
+	__u32 left = (__u32)ret, namelen;
 
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return;
@@ -601,36 +752,25 @@ static __always_inline void dns_tcp(struct sock *sk, int ret, __u16 fam, __u8 di
 	if (t->st[dir & 1] == DNS_TCP_LOST)
 		return;
 	regs = YM_SYSCALL_REGS();
-	if (!DNS_NATIVE(regs))
+	/* sendmmsg, io_uring, sendfile, splice */
+	if (dns_call_get(regs, &c) != 0 || c.kind == DNS_K_MMSG)
 		goto lost;
-	nr = YM_SYSCALL_NR(regs);
-	if (nr == DNS_NR_WRITE || nr == DNS_NR_SENDTO || nr == DNS_NR_READ ||
-	    nr == DNS_NR_RECVFROM) {
-		iv.base = PT_REGS_PARM2_SYSCALL(regs);
-		iv.len = PT_REGS_PARM3_SYSCALL(regs);
-	} else if (nr == DNS_NR_WRITEV || nr == DNS_NR_READV) {
-		iov = PT_REGS_PARM2_SYSCALL(regs);
-		iovlen = PT_REGS_PARM3_SYSCALL(regs);
-	} else if (nr == DNS_NR_SENDMSG || nr == DNS_NR_RECVMSG) {
-		struct dns_umsg um;
-
-		if (bpf_probe_read_user(&um, sizeof(um),
-					(const void *)PT_REGS_PARM2_SYSCALL(regs)) != 0)
-			goto lost;
-		iov = um.iov;
-		iovlen = um.iovlen;
-	} else {
-		goto lost; /* sendmmsg, io_uring, sendfile, splice */
+	if (c.kind == DNS_K_BUF) {
+		iv.base = c.buf;
+		iv.len = c.len;
+	} else if (c.kind == DNS_K_VEC) {
+		iov = c.buf;
+		iovlen = c.len;
+	} else if (dns_msghdr(&c, c.buf, &name, &namelen, &iov, &iovlen) != 0) {
+		goto lost;
 	}
-	for (int c = 0; c < DNS_TCP_CHUNKS && left > 0; c++) {
+	for (int i = 0; i < DNS_TCP_CHUNKS && left > 0; i++) {
 		__u32 n;
 
 		if (iov) {
-			if (c >= iovlen ||
-			    bpf_probe_read_user(&iv, sizeof(iv),
-						(const void *)(iov + c * sizeof(iv))) != 0)
+			if (i >= iovlen || dns_iov(&c, iov, (__u32)i, &iv) != 0)
 				goto lost;
-		} else if (c > 0) {
+		} else if (i > 0) {
 			goto lost;
 		}
 		n = iv.len < left ? (__u32)iv.len : left;
@@ -673,14 +813,15 @@ int BPF_PROG(dns_sock_send, struct sock *sk, int ret, int flags)
 static __always_inline void dns_recv(struct sock *sk, int ret, __u16 fam)
 {
 	struct pt_regs *regs;
-	__u64 buf, blen, iov;
+	__u64 buf, blen, iov, name, iovlen;
+	__u32 namelen;
 	struct dns_asked *a = 0;
+	struct dns_call c;
 	struct dns_iovec iv;
 	__u8 saddr[16] = {};
 	struct dns_rec *r;
 	__u32 cap;
 	__u16 af = 0, h[2];
-	long nr;
 
 	if (sk->__sk_common.skc_dport != 0) {
 		/* connected: it reads from its peer only */
@@ -695,24 +836,21 @@ static __always_inline void dns_recv(struct sock *sk, int ret, __u16 fam)
 	if ((bpf_get_current_pid_tgid() >> 32) == self_tgid)
 		return;
 	regs = YM_SYSCALL_REGS();
-	if (!DNS_NATIVE(regs))
+	/* recvmmsg (which message?), io_uring */
+	if (dns_call_get(regs, &c) != 0 || c.kind == DNS_K_MMSG)
 		goto unknown;
-	nr = YM_SYSCALL_NR(regs);
 	/* (iv holds the buffer either way: one load site for both, as the
 	 * verifier wants) */
-	if (nr == DNS_NR_READ || nr == DNS_NR_RECVFROM) {
-		iv.base = PT_REGS_PARM2_SYSCALL(regs);
-		iv.len = PT_REGS_PARM3_SYSCALL(regs);
-	} else if (nr == DNS_NR_READV || nr == DNS_NR_RECVMSG) {
-		iov = PT_REGS_PARM2_SYSCALL(regs);
-		/* struct user_msghdr's msg_iov */
-		if (nr == DNS_NR_RECVMSG &&
-		    bpf_probe_read_user(&iov, sizeof(iov), (const void *)(iov + 16)) != 0)
-			goto unread;
-		if (bpf_probe_read_user(&iv, sizeof(iv), (const void *)iov) != 0)
-			goto unread;
+	if (c.kind == DNS_K_BUF) {
+		iv.base = c.buf;
+		iv.len = c.len;
 	} else {
-		goto unknown; /* recvmmsg (which message?), io_uring */
+		iov = c.buf;
+		if (c.kind == DNS_K_MSG &&
+		    dns_msghdr(&c, c.buf, &name, &namelen, &iov, &iovlen) != 0)
+			goto unread;
+		if (dns_iov(&c, iov, 0, &iv) != 0)
+			goto unread;
 	}
 	buf = iv.base;
 	blen = iv.len;

@@ -12,10 +12,12 @@
  * systemd's 0-byte MSG_PEEK|MSG_TRUNC size probe (each reported once).
  * DNS over TCP too, in every mode: the stub answers on the same addresses
  * over TCP, and clients frame their queries as dig and glibc do, and
- * otherwise (run_tcp).
+ * otherwise (run_tcp). And (x86-64) queries made as 32-bit system calls
+ * from this 64-bit program, int 0x80, over UDP and TCP (run_i80).
  * Mode bpf runs every case twice: with the socket hooks (skipped with the
  * reason where this kernel refuses them), then with the cgroup skb
  * fallback forced. */
+#include "../i80.h"
 #include "famnet.h"
 #include "famtest.h"
 #include "family_dns_packet.h"
@@ -26,9 +28,11 @@
 #endif
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -762,6 +766,195 @@ static void run_tcp(struct ft *t, int mode, struct early *el)
 	FT_CHECK(ft_count(t, "QueryName", "lost.example.test", NULL) == 1);
 }
 
+#if defined(__x86_64__)
+/* Queries made as 32-bit (compat) system calls, int 0x80 from this 64-bit
+ * program, as malware that wants past monitors of the 64-bit table would:
+ * every buffer, vector, header and address they name lies below 4 GiB
+ * (MAP_32BIT). Before 2026-11-28 the socket hooks counted them, unread. */
+enum c_how {
+	C_WRITE_READ,	   /* connected UDP: write, read */
+	C_SENDTO_RECVFROM, /* connected UDP: sendto, recvfrom (ia32's own calls) */
+	C_SOCKETCALL,	   /* unconnected UDP: socketcall SYS_SENDTO with the address, SYS_RECV */
+	C_WRITEV_READV,	   /* connected UDP: writev, readv (compat_iovec) */
+	C_SENDMSG_RECVMSG, /* unconnected UDP: sendmsg with the address, recvmsg (compat_msghdr) */
+	C_SENDMMSG,	   /* connected UDP: sendmmsg of A and AAAA (compat_mmsghdr), two reads */
+	C_TCP,		   /* TCP: writev of length and query, read of the length, of the answer */
+};
+
+#define I80_NOSYS 69 /* the child's exit: this kernel has no IA32 emulation */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static void client_i80(const char *name, uint16_t id, enum c_how how)
+{
+	uint8_t *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	uint8_t *q, *q2, *r, *iov, *hdr, *args, *sa;
+	size_t n, n2;
+	struct sockaddr_storage ss;
+	socklen_t sl = server(AF_INET, &ss);
+	struct timeval tv = {2, 0};
+	int s = socket(AF_INET, how == C_TCP ? SOCK_STREAM : SOCK_DGRAM, 0);
+	unsigned long fd = (unsigned long)s;
+	long got = -1;
+
+	if (m == MAP_FAILED || s < 0)
+		_exit(2);
+	q = m, q2 = m + 1024, r = m + 2048, iov = m + 3072, hdr = m + 3200, args = m + 3400;
+	sa = m + 3500;
+	memcpy(sa, &ss, sl);
+	n = make_query(q + 2, id, name, 1);
+	q[0] = (uint8_t)(n >> 8), q[1] = (uint8_t)n;
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (how != C_SOCKETCALL && how != C_SENDMSG_RECVMSG &&
+	    connect(s, (struct sockaddr *)&ss, sl) != 0)
+		_exit(4);
+	switch (how) {
+	case C_WRITE_READ:
+		got = i80(4, fd, (unsigned long)(q + 2), n); /* write */
+		if (got == -ENOSYS)
+			_exit(I80_NOSYS);
+		got = got == (long)n ? i80(3, fd, (unsigned long)r, 1024) : -1; /* read */
+		break;
+	case C_SENDTO_RECVFROM:
+		/* flags (esi) and the address (edi) 0: the connected peer */
+		got = i80(369, fd, (unsigned long)(q + 2), n) == (long)n
+			  ? i80(371, fd, (unsigned long)r, 1024)
+			  : -1;
+		break;
+	case C_SOCKETCALL:
+		put32(args, (uint32_t)s);
+		put32(args + 4, (uint32_t)(uintptr_t)(q + 2));
+		put32(args + 8, (uint32_t)n);
+		put32(args + 12, 0);
+		put32(args + 16, (uint32_t)(uintptr_t)sa);
+		put32(args + 20, (uint32_t)sl);
+		if (i80(102, 11, (unsigned long)args, 0) != (long)n) /* SYS_SENDTO */
+			_exit(5);
+		put32(args + 4, (uint32_t)(uintptr_t)r);
+		put32(args + 8, 1024);
+		got = i80(102, 10, (unsigned long)args, 0); /* SYS_RECV */
+		break;
+	case C_WRITEV_READV:
+		put32(iov, (uint32_t)(uintptr_t)(q + 2));
+		put32(iov + 4, (uint32_t)n);
+		if (i80(146, fd, (unsigned long)iov, 1) != (long)n)
+			_exit(5);
+		put32(iov, (uint32_t)(uintptr_t)r);
+		put32(iov + 4, 1024);
+		got = i80(145, fd, (unsigned long)iov, 1);
+		break;
+	case C_SENDMSG_RECVMSG:
+		/* compat_msghdr: name, namelen, iov, iovlen, control, controllen, flags */
+		memset(hdr, 0, 28);
+		put32(hdr, (uint32_t)(uintptr_t)sa);
+		put32(hdr + 4, (uint32_t)sl);
+		put32(hdr + 8, (uint32_t)(uintptr_t)iov);
+		put32(hdr + 12, 1);
+		put32(iov, (uint32_t)(uintptr_t)(q + 2));
+		put32(iov + 4, (uint32_t)n);
+		if (i80(370, fd, (unsigned long)hdr, 0) != (long)n)
+			_exit(5);
+		memset(hdr, 0, 28);
+		put32(hdr + 8, (uint32_t)(uintptr_t)iov);
+		put32(hdr + 12, 1);
+		put32(iov, (uint32_t)(uintptr_t)r);
+		put32(iov + 4, 1024);
+		got = i80(372, fd, (unsigned long)hdr, 0);
+		break;
+	case C_SENDMMSG:
+		/* as glibc: A and AAAA, ids id and id + 1; compat_mmsghdr: a
+		 * compat_msghdr and msg_len, 32 bytes */
+		n2 = make_query(q2, (uint16_t)(id + 1), name, 28);
+		memset(hdr, 0, 64);
+		put32(iov, (uint32_t)(uintptr_t)(q + 2));
+		put32(iov + 4, (uint32_t)n);
+		put32(iov + 8, (uint32_t)(uintptr_t)q2);
+		put32(iov + 12, (uint32_t)n2);
+		put32(hdr + 8, (uint32_t)(uintptr_t)iov);
+		put32(hdr + 12, 1);
+		put32(hdr + 32 + 8, (uint32_t)(uintptr_t)(iov + 8));
+		put32(hdr + 32 + 12, 1);
+		if (i80(345, fd, (unsigned long)hdr, 2) != 2 ||
+		    i80(3, fd, (unsigned long)r, 1024) <= 0)
+			_exit(5);
+		got = i80(3, fd, (unsigned long)r, 1024);
+		break;
+	case C_TCP:
+		put32(iov, (uint32_t)(uintptr_t)q);
+		put32(iov + 4, 2);
+		put32(iov + 8, (uint32_t)(uintptr_t)(q + 2));
+		put32(iov + 12, (uint32_t)n);
+		if (i80(146, fd, (unsigned long)iov, 2) != (long)(n + 2) ||
+		    i80(3, fd, (unsigned long)r, 2) != 2)
+			_exit(5);
+		got = i80(3, fd, (unsigned long)(r + 2), (unsigned long)(r[0] << 8 | r[1]));
+		break;
+	}
+	if (got <= 0)
+		_exit(3);
+	usleep(300 * 1000);
+	_exit(0);
+}
+
+/* Every compat way, each one query (C_SENDMMSG: two): exactly its events,
+ * with the child's process. Returns 0, or -1 (nothing checked) where the
+ * kernel has no IA32 emulation. */
+static int run_i80(struct ft *t)
+{
+	static const struct {
+		const char *name;
+		enum c_how how;
+	} cs[] = {
+	    {"i80-write.example.test", C_WRITE_READ},
+	    {"i80-sendto.example.test", C_SENDTO_RECVFROM},
+	    {"i80-socketcall.example.test", C_SOCKETCALL},
+	    {"i80-writev.example.test", C_WRITEV_READV},
+	    {"i80-sendmsg.example.test", C_SENDMSG_RECVMSG},
+	    {"i80-mmsg.example.test", C_SENDMMSG},
+	    {"i80-tcp.example.test", C_TCP},
+	};
+
+	for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
+		const struct ft_event *e;
+		char pid[16];
+		int st;
+		pid_t c = ft_fork();
+
+		if (c == 0)
+			client_i80(cs[i].name, (uint16_t)(0x7300 + 2 * i), cs[i].how);
+		snprintf(pid, sizeof(pid), "%d", (int)c);
+		e = ft_wait(t, 3000, "QueryName", cs[i].name, "QueryType", "A", NULL);
+		FT_CHECK(waitpid(c, &st, 0) == c && WIFEXITED(st));
+		if (WEXITSTATUS(st) == I80_NOSYS) {
+			printf("skip: no IA32 emulation in this kernel: the int 0x80 cases\n");
+			return -1;
+		}
+		FT_CHECK(WEXITSTATUS(st) == 0);
+		if (e == NULL)
+			fprintf(stderr, "int 0x80 case %s: no event\n", cs[i].name);
+		FT_CHECK(e != NULL);
+		ft_expect(e, "Protocol", cs[i].how == C_TCP ? "tcp" : "udp");
+		ft_expect(e, "QueryResults", "10.9.8.7");
+		ft_expect(e, "QueryStatus", "0");
+		ft_expect(e, "ProcessId", pid);
+		if (cs[i].how == C_SENDMMSG) {
+			e = ft_wait(t, 3000, "QueryName", cs[i].name, "QueryType", "AAAA", NULL);
+			FT_CHECK(e != NULL);
+			ft_expect(e, "QueryResults", "2001:db8::1");
+			ft_expect(e, "ProcessId", pid);
+		}
+		ft_pump(t, 100);
+		FT_CHECK(ft_count(t, "QueryName", cs[i].name, NULL) ==
+			 (cs[i].how == C_SENDMMSG ? 2 : 1));
+	}
+	return 0;
+}
+#endif
+
 /* Every case against a started module. */
 /* The first fragment of a large answer, as the packet socket sees it
  * before reassembly: an IPv4 packet from port 53 with more fragments to
@@ -960,6 +1153,9 @@ static void run(struct ft *t, const struct family_ops *ops)
 
 	if (tcp)
 		run_tcp(t, tcp, early_now);
+#if defined(__x86_64__)
+	(void)run_i80(t);
+#endif
 
 	/* the stop (ops->quiesce, then the last polls and the flush): a query
 	 * before it is reported, one after it is not captured at all */
