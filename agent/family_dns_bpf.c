@@ -64,7 +64,7 @@ static int db_record_one(void *ctx, void *data, size_t size)
 		return 0;
 	(void)family_dns_track_packet(
 	    f->track, (r->flags & DNS_REC_F_TCP) ? IPPROTO_TCP : IPPROTO_UDP, r->af, r->saddr,
-	    r->sport, r->daddr, r->dport, r->data, r->len, (int32_t)r->pid, r->uid,
+	    r->sport, r->daddr, r->dport, r->data, r->len, r->wire_len, (int32_t)r->pid, r->uid,
 	    family_bpf_util_wall_ns(&f->drain, r->ts_ns), f->emit, f->arg);
 	return 0;
 }

@@ -207,10 +207,9 @@ static void dnsp_tcp_msg(void *arg, const struct family_dns_tcp_seg *s, const ui
 {
 	struct dnsp_msg_ctx *mc = arg;
 
-	(void)wire_len;
 	(void)family_dns_track_packet(mc->f->track, IPPROTO_TCP, s->af, s->src, s->sport, s->dst,
-				      s->dport, msg, n, 0, FAMILY_UID_NONE, mc->ts_ns, mc->emit,
-				      mc->arg);
+				      s->dport, msg, n, wire_len, 0, FAMILY_UID_NONE, mc->ts_ns,
+				      mc->emit, mc->arg);
 }
 
 static int dnsp_poll(struct family *f, int max, family_emit_fn emit, void *arg)
@@ -274,8 +273,8 @@ static int dnsp_poll(struct family *f, int max, family_emit_fn emit, void *arg)
 			continue;
 		}
 		(void)family_dns_track_packet(f->track, IPPROTO_UDP, g.af, g.src, g.sport, g.dst,
-					      g.dport, g.data, g.len, 0, FAMILY_UID_NONE, ts_ns,
-					      emit, arg);
+					      g.dport, g.data, g.len, g.len, 0, FAMILY_UID_NONE,
+					      ts_ns, emit, arg);
 	}
 	dnsp_kernel_drops(f);
 	return handled;

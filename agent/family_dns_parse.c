@@ -97,7 +97,7 @@ static void dns_append(struct family_dns_msg *m, const char *s, size_t n)
 	m->nanswers++;
 }
 
-int family_dns_parse(const uint8_t *p, size_t n, struct family_dns_msg *out)
+static int dns_parse(const uint8_t *p, size_t n, int cut, struct family_dns_msg *out)
 {
 	struct family_dns_msg m;
 	struct cursor msg, c;
@@ -130,11 +130,16 @@ int family_dns_parse(const uint8_t *p, size_t n, struct family_dns_msg *out)
 		if ((rc = dns_name(&msg, &c, NULL, 0, NULL)) != 0 ||
 		    (rc = cursor_get_u16(&c, &type)) != 0 ||
 		    (rc = cursor_get_u16(&c, &class)) != 0 ||
-		    (rc = cursor_get_u32(&c, &ttl)) != 0 || (rc = cursor_get_u16(&c, &rdlen)) != 0)
+		    (rc = cursor_get_u32(&c, &ttl)) != 0 ||
+		    (rc = cursor_get_u16(&c, &rdlen)) != 0 ||
+		    (rdc = c, rc = cursor_get_bytes(&c, rdlen, &rd)) != 0) {
+			/* a copy cut here: the answers before this one */
+			if (cut && rc == YM_E_TRUNCATED) {
+				m.cut = 1;
+				break;
+			}
 			return rc;
-		rdc = c;
-		if ((rc = cursor_get_bytes(&c, rdlen, &rd)) != 0)
-			return rc;
+		}
 		if (type == 1 && rdlen == 4) {
 			if (family_util_ip(AF_INET, rd, text) == 0)
 				dns_append(&m, text, strlen(text));
@@ -157,6 +162,16 @@ int family_dns_parse(const uint8_t *p, size_t n, struct family_dns_msg *out)
 	}
 	*out = m;
 	return 0;
+}
+
+int family_dns_parse(const uint8_t *p, size_t n, struct family_dns_msg *out)
+{
+	return dns_parse(p, n, 0, out);
+}
+
+int family_dns_parse_cut(const uint8_t *p, size_t n, struct family_dns_msg *out)
+{
+	return dns_parse(p, n, 1, out);
 }
 
 const char *family_dns_parse_type(uint16_t type, char buf[12])

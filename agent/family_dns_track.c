@@ -130,6 +130,9 @@ static int dns_emit(struct family_dns_track *t, const struct dns_pending *q,
 		rc |= event_set_str(ev, "QueryStatus", family_util_u64(resp->rcode, t->status));
 		if (resp->answers_len != 0)
 			rc |= event_set(ev, "QueryResults", resp->answers, resp->answers_len);
+		/* a copy cut at its bound: answers after these were left out */
+		if (resp->cut)
+			rc |= event_set_str(ev, "QueryResultsTruncated", "true");
 	}
 	if (rc == 0 && q->uid != FAMILY_UID_NONE)
 		rc = family_util_user(&t->env, q->uid, ev, t->uid);
@@ -143,14 +146,14 @@ static int dns_emit(struct family_dns_track *t, const struct dns_pending *q,
 
 int family_dns_track_packet(struct family_dns_track *t, int proto, int af, const uint8_t *src,
 			    uint16_t sport, const uint8_t *dst, uint16_t dport, const uint8_t *p,
-			    size_t n, int32_t pid, uint32_t uid, uint64_t ts_ns,
+			    size_t n, size_t wire_len, int32_t pid, uint32_t uid, uint64_t ts_ns,
 			    family_emit_fn emit, void *arg)
 {
 	struct family_dns_msg *m = &t->msg;
 	size_t alen = af == AF_INET ? 4 : 16, i, slot = FAMILY_DNS_TRACK_MAX, oldest = 0;
 	int emitted = 0;
 
-	if (family_dns_parse(p, n, m) != 0) {
+	if ((wire_len > n ? family_dns_parse_cut(p, n, m) : family_dns_parse(p, n, m)) != 0) {
 		t->malformed++;
 		t->st.drops++;
 		return 0;

@@ -25,7 +25,9 @@ void family_dns_track_free(struct family_dns_track *t);
 
 /* One DNS message: a UDP datagram, or a message of a TCP connection (proto
  * IPPROTO_UDP or IPPROTO_TCP; addresses in network order: 4 bytes for AF_INET, 16 for
- * AF_INET6; ports in host order; payload borrowed). pid: the sender of a
+ * AF_INET6; ports in host order; payload borrowed: its first n bytes of
+ * wire_len, a longer message's copy cut at its bound reporting the
+ * answers that fit, with QueryResultsTruncated). pid: the sender of a
  * query or the reader of a response known from the kernel, or 0 to look it
  * up (a response that completes a query takes the query's process); uid:
  * that process's real uid at the call where the kernel read it, else
@@ -36,7 +38,7 @@ void family_dns_track_free(struct family_dns_track *t);
  * and as a drop. */
 int family_dns_track_packet(struct family_dns_track *t, int proto, int af, const uint8_t *src,
 			    uint16_t sport, const uint8_t *dst, uint16_t dport, const uint8_t *p,
-			    size_t n, int32_t pid, uint32_t uid, uint64_t ts_ns,
+			    size_t n, size_t wire_len, int32_t pid, uint32_t uid, uint64_t ts_ns,
 			    family_emit_fn emit, void *arg);
 
 /* Emits queries that waited too long. Returns the number emitted. */

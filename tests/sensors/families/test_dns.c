@@ -145,6 +145,16 @@ static size_t answer(const uint8_t *q, size_t n, uint8_t *r)
 		memcpy(r + o, "\x0a\x01\x02\x03", 4);
 		return o + 4;
 	}
+	if (strcmp(name, "big.example.test") == 0) {
+		/* 80 addresses: a 1,314-byte answer, over the bpf mode's
+		 * copy (DNS_REC_DATA, 1,024 bytes) */
+		r[6] = 0, r[7] = 80;
+		for (uint8_t i = 1; i <= 80; i++) {
+			o += put_rr_head(r + o, 12, 1, 4);
+			r[o++] = 10, r[o++] = 0, r[o++] = 1, r[o++] = i;
+		}
+		return o;
+	}
 	if (strcmp(name, "many.example.test") == 0) {
 		/* 24 addresses: a 419-byte answer, over the bpf mode's short
 		 * record (DNS_REC_SMALL) */
@@ -172,7 +182,7 @@ static size_t answer(const uint8_t *q, size_t n, uint8_t *r)
 
 static void stub(int af)
 {
-	uint8_t q[512], r[1024];
+	uint8_t q[512], r[2048];
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int s = socket(af, SOCK_DGRAM, 0);
@@ -245,7 +255,7 @@ static socklen_t server(int af, struct sockaddr_storage *ss)
 static void client(int af, const char *name, uint16_t type, uint16_t id, enum how how)
 {
 	int silent = strncmp(name, "silent", 6) == 0;
-	uint8_t q[512], q2[512], r[1024];
+	uint8_t q[512], q2[512], r[2048];
 	size_t n = make_query(q, id, name, type), n2;
 	struct sockaddr_storage ss, from;
 	socklen_t sl = server(af, &ss), fl = sizeof(from);
@@ -453,7 +463,7 @@ static void stub_tcp(int af)
 	signal(SIGCHLD, SIG_IGN);
 	for (;;) {
 		int c = accept(s, NULL, NULL);
-		uint8_t l[2], q[512], r[2 + 1024];
+		uint8_t l[2], q[512], r[2 + 2048];
 
 		if (c < 0)
 			continue;
@@ -492,7 +502,7 @@ enum tcp_how {
 static void client_tcp(int af, const char *name, uint16_t type, uint16_t id, enum tcp_how how)
 {
 	int silent = strncmp(name, "silent", 6) == 0;
-	uint8_t q[2 + 512], q2[2 + 512], r[2 + 1024], l[2];
+	uint8_t q[2 + 512], q2[2 + 512], r[2 + 2048], l[2];
 	size_t n = make_query(q + 2, id, name, type), n2;
 	struct sockaddr_storage ss;
 	socklen_t sl = server(af, &ss);
@@ -570,6 +580,29 @@ static void client_tcp(int af, const char *name, uint16_t type, uint16_t id, enu
 		_exit(3);
 	usleep(300 * 1000);
 	_exit(0);
+}
+
+/* The event of big.example.test (80 answers, 1,314 bytes) over proto:
+ * where the whole answer was read (the packet mode over UDP) the first 64
+ * (the parser reads at most FAMILY_DNS_RR_MAX), else (a copy cut at 1,024
+ * bytes) the 61 answers that fit in it and QueryResultsTruncated; status
+ * 0 either way, and no drop. */
+static void check_big(struct ft *t, const char *proto, int whole, pid_t c)
+{
+	char want[80 * 12], pid[16];
+	const struct ft_event *e;
+	size_t o = 0;
+
+	for (int i = 1; i <= (whole ? 64 : 61); i++)
+		o += (size_t)snprintf(want + o, sizeof(want) - o, "%s10.0.1.%d", i > 1 ? ";" : "",
+				      i);
+	snprintf(pid, sizeof(pid), "%d", (int)c);
+	e = ft_wait(t, 3000, "QueryName", "big.example.test", "Protocol", proto, NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "QueryStatus", "0");
+	ft_expect(e, "QueryResults", want);
+	ft_expect(e, "QueryResultsTruncated", whole ? NULL : "true");
+	ft_expect(e, "ProcessId", pid);
 }
 
 /* A connection to the stub opened before the module starts: the child
@@ -690,6 +723,12 @@ static void run_tcp(struct ft *t, int mode, struct early *el)
 					      i > 1 ? ";" : "", i);
 		check_tcp(t, AF_INET, "many.example.test", 0x7006, T_GLIBC, many);
 	}
+	/* over TCP every mode keeps 1,024 bytes of a message */
+	c = ft_fork();
+	if (c == 0)
+		client_tcp(AF_INET, "big.example.test", 1, 0x7008, T_GLIBC);
+	check_big(t, "tcp", 0, c);
+	reap(c);
 	for (size_t i = 0; i < sizeof(silent) / sizeof(silent[0]); i++) {
 		sp[i] = ft_fork();
 		if (sp[i] == 0)
@@ -1069,6 +1108,13 @@ static void run(struct ft *t, const struct family_ops *ops)
 	ft_expect(e, "ProcessId", pid);
 	reap(c);
 
+	/* an answer longer than the bpf mode's copy: the answers that fit,
+	 * and that it was cut (not a drop: checked below); whole from the
+	 * packet socket */
+	c = query(AF_INET, "big.example.test", 1, 0x3535);
+	check_big(t, "udp", !exact, c);
+	reap(c);
+
 	/* each send and receive path */
 	check_how(t, AF_INET, "recvfrom.example.test", 1, 0x5001, H_SENDTO_RECVFROM, "10.9.8.7");
 	check_how(t, AF_INET, "send.example.test", 1, 0x5002, H_SEND_READ, "10.9.8.7");
@@ -1136,10 +1182,10 @@ static void run(struct ft *t, const struct family_ops *ops)
 	FT_CHECK(ft_count(t, "QueryName", "www.example.test", NULL) == 1);
 	FT_CHECK(ft_count(t, "QueryStatus", NULL, NULL) == 11);
 	t->ops->stats(t->f, &fs);
-	if (fs.events != 28 || (int)fs.events != t->nev)
+	if (fs.events != 29 || (int)fs.events != t->nev)
 		fprintf(stderr, "%s: %llu events, %d recorded\n", ops->mode,
 			(unsigned long long)fs.events, t->nev);
-	FT_CHECK(fs.events == 28 && (int)fs.events == t->nev);
+	FT_CHECK(fs.events == 29 && (int)fs.events == t->nev);
 
 	/* packet mode: a DNS packet it cannot read is a counted loss */
 	if (ops == &family_dns_packet_ops) {

@@ -28,6 +28,7 @@
 #include "collect.h"
 #include "err.h"
 #include "family_auditd_audit.h"
+#include "family_dns_parse.h"
 #include "family_dns_tcp.h"
 #include "family_dns_track.h"
 #include "seqgen.h"
@@ -1268,6 +1269,42 @@ static void test_dns_tcp_follow(void **state)
 	family_dns_tcp_free(t);
 }
 
+/* A response copied only in part (the bpf mode's 1,024 bytes of a longer
+ * one): the answers that fit, and that it was cut; a cut question is no
+ * message. */
+static void test_dns_parse_cut(void **state)
+{
+	/* id 0x4242, response, 1 question (a.test A), 3 answers 10.0.0.1-3 */
+	uint8_t r[12 + 12 + 3 * 16] = {0x42, 0x42, 0x81, 0x80, 0,   1,	 0,   3, 0, 0, 0, 0,
+				       1,    'a',  4,	 't',  'e', 's', 't', 0, 0, 1, 0, 1};
+	static struct family_dns_msg m;
+	(void)state;
+
+	for (int i = 0; i < 3; i++) {
+		uint8_t *a = r + 24 + 16 * i;
+		const uint8_t rr[16] = {0xc0, 12, 0, 1, 0,  1, 0, 0,
+					0,    60, 0, 4, 10, 0, 0, (uint8_t)(i + 1)};
+
+		memcpy(a, rr, sizeof(rr));
+	}
+	assert_int_equal(family_dns_parse(r, sizeof(r), &m), 0);
+	assert_string_equal(m.answers, "10.0.0.1;10.0.0.2;10.0.0.3");
+	assert_int_equal(m.cut, 0);
+	/* cut inside the third answer's address */
+	assert_int_not_equal(family_dns_parse(r, sizeof(r) - 2, &m), 0);
+	assert_int_equal(family_dns_parse_cut(r, sizeof(r) - 2, &m), 0);
+	assert_string_equal(m.answers, "10.0.0.1;10.0.0.2");
+	assert_int_equal(m.cut, 1);
+	assert_string_equal(m.qname, "a.test");
+	assert_int_equal(m.rcode, 0);
+	/* cut inside the first answer's name: none */
+	assert_int_equal(family_dns_parse_cut(r, 25, &m), 0);
+	assert_int_equal(m.answers_len, 0);
+	assert_int_equal(m.cut, 1);
+	/* cut inside the question: not a message */
+	assert_int_not_equal(family_dns_parse_cut(r, 20, &m), 0);
+}
+
 static void test_dns_track_flush_at_stop(void **state)
 {
 	struct family_env env = {.self_pid = (int32_t)getpid()};
@@ -1282,8 +1319,8 @@ static void test_dns_track_flush_at_stop(void **state)
 
 	assert_int_equal(family_dns_track_new(&env, &t), 0);
 	assert_int_equal(family_dns_track_packet(t, IPPROTO_UDP, AF_INET, lo, 40000, ns, 53, q,
-						 sizeof(q), other_pid(), FAMILY_UID_NONE, 0,
-						 dns_seen, name),
+						 sizeof(q), sizeof(q), other_pid(), FAMILY_UID_NONE,
+						 0, dns_seen, name),
 			 0);
 	assert_int_equal(family_dns_track_tick(t, dns_seen, name), 0); /* not yet timed out */
 	assert_string_equal(name, "");
@@ -1309,6 +1346,7 @@ int main(void)
 	    cmocka_unit_test(test_auditd_exec_command_line),
 	    cmocka_unit_test(test_dns_track_flush_at_stop),
 	    cmocka_unit_test(test_dns_tcp_follow),
+	    cmocka_unit_test(test_dns_parse_cut),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
