@@ -465,31 +465,42 @@ static void en_login_fields(struct enrich *en, struct event *ev, uint32_t loginu
 /* A program started with TCP or UDP sockets for stdin, stdout or stderr
  * (bpf): which, and the connection (the first of them): a shell whose
  * input and output are a connection is a reverse or bind shell, however it
- * was set up (nc -e, a script's dup2, bash's /dev/tcp) */
+ * was set up (nc -e, a script's dup2, bash's /dev/tcp). Else, started on a
+ * pseudo-terminal by a parent whose are: the same of the parent, as
+ * ParentStdio* (a reverse shell's "upgrade": python's pty.spawn, script) */
 static void en_stdio(struct enrich *en, struct event *ev, const struct sensor_kinfo *k)
 {
 	static const char *const names[3] = {"stdin", "stdout", "stderr"};
+	static const char *const own[5] = {"StdioSocket", "StdioProtocol", "StdioRemoteIp",
+					   "StdioRemotePort", "StdioLocalPort"};
+	static const char *const parent[5] = {"ParentStdioSocket", "ParentStdioProtocol",
+					      "ParentStdioRemoteIp", "ParentStdioRemotePort",
+					      "ParentStdioLocalPort"};
+	unsigned bits = k->stdio_inet & 7u;
+	const char *const *f = own;
 	size_t n = 0;
 
+	if (bits == 0) {
+		bits = (k->stdio_inet >> PROC_STDIO_PARENT_SHIFT) & 7u;
+		f = parent;
+	}
 	en->stdio[0] = '\0';
 	for (int i = 0; i < 3; i++) {
-		if (!(k->stdio_inet & (1u << i)))
+		if (!(bits & (1u << i)))
 			continue;
 		n += (size_t)snprintf(en->stdio + n, sizeof(en->stdio) - n, "%s%s", n ? "," : "",
 				      names[i]);
 	}
-	en_set(ev, "StdioSocket", en->stdio, n);
+	en_set(ev, f[0], en->stdio, n);
 	if (k->stdio_proto == IPPROTO_TCP || k->stdio_proto == IPPROTO_UDP)
-		en_set(ev, "StdioProtocol", k->stdio_proto == IPPROTO_TCP ? "tcp" : "udp", 3);
+		en_set(ev, f[1], k->stdio_proto == IPPROTO_TCP ? "tcp" : "udp", 3);
 	if ((k->stdio_af == AF_INET || k->stdio_af == AF_INET6) &&
 	    inet_ntop(k->stdio_af, k->stdio_raddr, en->stdio_ip, sizeof(en->stdio_ip)))
-		en_set(ev, "StdioRemoteIp", en->stdio_ip, strlen(en->stdio_ip));
+		en_set(ev, f[2], en->stdio_ip, strlen(en->stdio_ip));
 	if (k->stdio_rport)
-		en_setu(ev, "StdioRemotePort", en->stdio_port, sizeof(en->stdio_port),
-			k->stdio_rport);
+		en_setu(ev, f[3], en->stdio_port, sizeof(en->stdio_port), k->stdio_rport);
 	if (k->stdio_lport)
-		en_setu(ev, "StdioLocalPort", en->stdio_lport, sizeof(en->stdio_lport),
-			k->stdio_lport);
+		en_setu(ev, f[4], en->stdio_lport, sizeof(en->stdio_lport), k->stdio_lport);
 }
 
 /* process_creation from what the eBPF sensor read in the kernel */

@@ -198,7 +198,8 @@ static int sb_exec(struct sensor *s, const struct proc_exec *e, size_t size, str
 			k->container_id = s->container;
 		k->have |= SENSOR_K_CGROUP;
 	}
-	k->stdio_inet = e->stdio_inet & (PROC_STDIO_IN | PROC_STDIO_OUT | PROC_STDIO_ERR);
+	k->stdio_inet = e->stdio_inet & ((PROC_STDIO_IN | PROC_STDIO_OUT | PROC_STDIO_ERR) *
+					 (1u | 1u << PROC_STDIO_PARENT_SHIFT));
 	k->stdio_proto = e->stdio_proto;
 	k->stdio_af = e->stdio_af;
 	k->stdio_lport = e->stdio_lport;

@@ -308,21 +308,15 @@ static __always_inline void exe_times(struct proc_exec *e, struct inode *ino)
 #define AF_INET_  2
 #define AF_INET6_ 10
 
-/* Which of the new program's stdin, stdout and stderr are TCP or UDP
- * sockets, and the first one's addresses, into e (stdio_*): ym_fd_sock,
- * by plain loads where direct; unix sockets (a service's output to the
- * journal) are not counted. */
-static __always_inline void stdio_inet(struct proc_exec *e, int direct)
+/* Which of task t's stdin, stdout and stderr are TCP or UDP sockets, as
+ * bits from 1 << shift on into e->stdio_inet; the first one's socket. */
+static __always_inline struct sock *stdio_socks(struct proc_exec *e, struct task_struct *t,
+						int shift, int direct)
 {
 	struct sock *first = 0;
 
-	e->stdio_inet = 0;
-	e->stdio_proto = 0;
-	e->stdio_af = 0;
-	e->stdio_lport = e->stdio_rport = 0;
-	__builtin_memset(e->stdio_raddr, 0, sizeof(e->stdio_raddr));
 	for (int fd = 0; fd < 3; fd++) {
-		struct sock *sk = ym_fd_sock(fd, direct);
+		struct sock *sk = ym_task_fd_sock(t, fd, direct);
 		__u16 af;
 
 		if (!sk)
@@ -330,9 +324,51 @@ static __always_inline void stdio_inet(struct proc_exec *e, int direct)
 		af = BPF_CORE_READ(sk, __sk_common.skc_family);
 		if (af != AF_INET_ && af != AF_INET6_)
 			continue;
-		e->stdio_inet |= 1u << fd;
+		e->stdio_inet |= 1u << (fd + shift);
 		if (!first)
 			first = sk;
+	}
+	return first;
+}
+
+#define PTS_MAJOR_FIRST 136 /* UNIX98_PTY_SLAVE_MAJOR, and its 7 more */
+#define PTS_MAJOR_LAST	143
+
+/* Whether the current task's stdin is a pseudo-terminal's slave */
+static __always_inline int stdin_pts(void)
+{
+	struct file *f = ym_fd_file(0);
+	__u32 rdev, major;
+
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & YM_S_IFMT) != 0020000) /* S_IFCHR */
+		return 0;
+	rdev = BPF_CORE_READ(f, f_inode, i_rdev);
+	major = rdev >> 20; /* the kernel's MINORBITS */
+	return major >= PTS_MAJOR_FIRST && major <= PTS_MAJOR_LAST;
+}
+
+/* Which of the new program's stdin, stdout and stderr are TCP or UDP
+ * sockets, and the first one's addresses, into e (stdio_*): ym_fd_sock,
+ * by plain loads where direct; unix sockets (a service's output to the
+ * journal) are not counted. None, and stdin a pseudo-terminal: its
+ * parent's three, from bit PROC_STDIO_PARENT_SHIFT, and their first
+ * one's addresses (a reverse shell's "upgrade": python's pty.spawn or
+ * script, their stdio the connection, start a shell on a new terminal;
+ * only programs on a terminal pay the parent's three lookups). */
+static __always_inline void stdio_inet(struct proc_exec *e, int direct)
+{
+	struct sock *first;
+
+	e->stdio_inet = 0;
+	e->stdio_proto = 0;
+	e->stdio_af = 0;
+	e->stdio_lport = e->stdio_rport = 0;
+	__builtin_memset(e->stdio_raddr, 0, sizeof(e->stdio_raddr));
+	first = stdio_socks(e, bpf_get_current_task_btf(), 0, direct);
+	if (!first && stdin_pts()) {
+		struct task_struct *t = bpf_get_current_task_btf();
+
+		first = stdio_socks(e, t->real_parent, PROC_STDIO_PARENT_SHIFT, direct);
 	}
 	if (!first)
 		return;

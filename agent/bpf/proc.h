@@ -145,6 +145,9 @@ enum proc_rec_type {
 #define PROC_STDIO_IN  0x1u
 #define PROC_STDIO_OUT 0x2u
 #define PROC_STDIO_ERR 0x4u
+/* ... and, when none of those is and stdin is a pseudo-terminal, the
+ * parent's stdin, stdout, stderr (the addresses are then the parent's) */
+#define PROC_STDIO_PARENT_SHIFT 4
 
 struct proc_hdr {
 	__u32 type; /* enum proc_rec_type */
@@ -181,7 +184,9 @@ struct proc_exec {
 	__u32 pad;
 	/* stdin, stdout, stderr that are TCP or UDP sockets (PROC_STDIO_*),
 	 * and the first one's ends: a shell whose input and output are a
-	 * connection is a reverse (or bind) shell, whatever started it */
+	 * connection is a reverse (or bind) shell, whatever started it; a
+	 * shell on a pseudo-terminal whose parent's are (python's
+	 * pty.spawn, script, inside a reverse shell: its "upgrade") too */
 	__u8 stdio_inet;
 	__u8 stdio_proto; /* IPPROTO_TCP, IPPROTO_UDP */
 	__u16 stdio_af;	  /* AF_INET, AF_INET6 */

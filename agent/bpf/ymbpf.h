@@ -95,10 +95,9 @@ struct ym_sys_exit_tp {
  * table's slot, which another thread may be changing, through the helper
  * (as the kernel's own lookup reads it under RCU). A plain pointer: read
  * what it points to with BPF_CORE_READ, or bpf_rdonly_cast it. */
-static __always_inline struct file *ym_fd_file(long fd)
+static __always_inline struct file *ym_task_fd_file(struct task_struct *t, long fd)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct files_struct *files = t->files;
+	struct files_struct *files = t ? t->files : 0;
 	struct fdtable *fdt;
 	struct file **fds;
 	struct file *f = 0;
@@ -114,6 +113,11 @@ static __always_inline struct file *ym_fd_file(long fd)
 	if (bpf_core_read(&f, sizeof(f), &fds[fd & 0xffffff]))
 		return 0;
 	return f;
+}
+
+static __always_inline struct file *ym_fd_file(long fd)
+{
+	return ym_task_fd_file(bpf_get_current_task_btf(), fd);
 }
 
 #define YM_S_IFMT   00170000
@@ -137,9 +141,9 @@ static __always_inline struct sock *ym_file_sock(struct file *f)
  * direct (a constant): then the file and its socket are made BTF pointers
  * by bpf_rdonly_cast and read with plain loads too (kernel 6.2+: only the
  * programs the loader takes where the kernel accepts them) */
-static __always_inline struct sock *ym_fd_sock(long fd, int direct)
+static __always_inline struct sock *ym_task_fd_sock(struct task_struct *t, long fd, int direct)
 {
-	struct file *f = ym_fd_file(fd);
+	struct file *f = ym_task_fd_file(t, fd);
 	struct socket *so;
 
 	if (!f)
@@ -153,6 +157,11 @@ static __always_inline struct sock *ym_fd_sock(long fd, int direct)
 		return so->sk;
 	}
 	return ym_file_sock(f);
+}
+
+static __always_inline struct sock *ym_fd_sock(long fd, int direct)
+{
+	return ym_task_fd_sock(bpf_get_current_task_btf(), fd, direct);
 }
 
 #endif

@@ -31,6 +31,9 @@ declare -A expect=(
 	# a shell whose stdin is a TCP connection (a reverse shell's shape,
 	# set up by a script's dup2: the process sensor, bpf)
 	[shell_with_network_stdio]="python3 -c 'import socket,os;l=socket.create_server((\"127.0.0.1\",0));s=socket.create_connection(l.getsockname());[os.dup2(s.fileno(),f) for f in (0,1,2)];os.execv(\"/bin/sh\",[\"sh\",\"-c\",\"exit 0\"])'"
+	# its "upgrade": the same connection, then python's pty.spawn of a
+	# shell on a new terminal (the shell's parent has the connection)
+	[shell_on_terminal_from_network_stdio]="python3 -c 'import socket,os,pty;l=socket.create_server((\"127.0.0.1\",0));s=socket.create_connection(l.getsockname());[os.dup2(s.fileno(),f) for f in (0,1,2)];pty.spawn([\"/bin/sh\",\"-c\",\"exit 0\"])'"
 	# mounts (the file family, bpf): a file bound over a watched one on
 	# the host, then undone; in a mount namespace of its own (gone with
 	# it), a folder over the shell's own /proc/PID and a file system
@@ -46,7 +49,8 @@ declare -A expect=(
 	[shadow_file_read]="cd /etc && python3 -c 'open(\"shadow\").read()'"
 )
 # what only the eBPF modes see (docs/sensors.md): not expected of another
-grep -q "sensor process=bpf" "$LAB_DIR/agent.log" || unset 'expect[shell_with_network_stdio]'
+grep -q "sensor process=bpf" "$LAB_DIR/agent.log" ||
+	unset 'expect[shell_with_network_stdio]' 'expect[shell_on_terminal_from_network_stdio]'
 if ! grep -q "file=bpf" "$LAB_DIR/agent.log"; then
 	unset 'expect[mount_over_watched_path]' 'expect[process_hidden_by_proc_mount]'
 	unset 'expect[device_mounted_in_container]' 'expect[shadow_file_read]'

@@ -29,6 +29,11 @@
  *   ym-sensor-helper stdio-shell MARKER    a child connects to a loopback listener, makes
  *                                          the connection its stdin, stdout and stderr,
  *                                          execs /bin/sh -c ': MARKER'; print "pid N port P"
+ *   ym-sensor-helper pty-shell MARKER      a child connects to a loopback listener, makes
+ *                                          the connection its stdio, then (as python's
+ *                                          pty.spawn) forks a grandchild on a new
+ *                                          pseudo-terminal that execs /bin/sh -c ': MARKER';
+ *                                          print "pid N port P" (the grandchild)
  *   ym-sensor-helper setns host|other|pidfd join a UTS namespace: its own, a child's own,
  *                                          or its parent's through a pidfd; print "pid N
  *                                          ino I"
@@ -272,6 +277,67 @@ int main(int argc, char **argv)
 			return 1;
 		close(c);
 		printf("pid %d port %d\n", (int)p, (int)ntohs(a.sin_port));
+		return 0;
+	}
+	if (strcmp(argv[1], "pty-shell") == 0) {
+		/* a reverse shell's "upgrade" (python -c 'import pty;
+		 * pty.spawn("/bin/sh")' inside the connection): a child
+		 * connects to a loopback listener and makes the connection its
+		 * stdio; it opens a pseudo-terminal and forks a grandchild
+		 * that, in a session of its own, makes the terminal's slave
+		 * its stdio and execs a shell (/bin/sh -c ': MARKER'); the
+		 * child sends the grandchild's pid through the connection.
+		 * Prints "pid N port P" (the grandchild, the listener's port) */
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		socklen_t al = sizeof(a);
+		int l = socket(AF_INET, SOCK_STREAM, 0), c, st;
+		char cmd[128];
+		int32_t gp = 0;
+		pid_t p;
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 1) != 0 ||
+		    getsockname(l, (struct sockaddr *)&a, &al) != 0)
+			return 1;
+		snprintf(cmd, sizeof(cmd), ": %s", argv[2]);
+		p = fork();
+		if (p == 0) {
+			int s = socket(AF_INET, SOCK_STREAM, 0), m, gst;
+			const char *pts;
+			pid_t g;
+
+			if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+			    dup2(s, 0) != 0 || dup2(s, 1) != 1 || dup2(s, 2) != 2)
+				_exit(1);
+			close(l);
+			m = posix_openpt(O_RDWR | O_NOCTTY);
+			if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0 || !(pts = ptsname(m)))
+				_exit(1);
+			g = fork();
+			if (g == 0) {
+				int t;
+
+				if (setsid() < 0 || (t = open(pts, O_RDWR)) < 0 ||
+				    dup2(t, 0) != 0 || dup2(t, 1) != 1 || dup2(t, 2) != 2)
+					_exit(1);
+				close(t);
+				close(m);
+				close(s);
+				execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+				_exit(1);
+			}
+			gp = (int32_t)g;
+			if (g < 0 || write(s, &gp, sizeof(gp)) != (ssize_t)sizeof(gp) ||
+			    waitpid(g, &gst, 0) != g || !WIFEXITED(gst) || WEXITSTATUS(gst) != 0)
+				_exit(1);
+			_exit(0);
+		}
+		if (p < 0 || (c = accept(l, NULL, NULL)) < 0 ||
+		    read(c, &gp, sizeof(gp)) != (ssize_t)sizeof(gp) || waitpid(p, &st, 0) != p ||
+		    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			return 1;
+		close(c);
+		printf("pid %d port %d\n", (int)gp, (int)ntohs(a.sin_port));
 		return 0;
 	}
 	if (strcmp(argv[1], "setns") == 0) {

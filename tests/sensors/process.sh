@@ -476,6 +476,25 @@ if [ "$MODE" = bpf ]; then
 	wait_alert "$ca" "no alert of shell_with_network_stdio"
 	ok "shell_with_network_stdio alert"
 
+	# its "upgrade": a shell on a new pseudo-terminal, started by a
+	# process whose stdio is the connection (python's pty.spawn): the
+	# parent's, as ParentStdio*; the shell's own stdio is no socket
+	mk=ym-pty-$$
+	out=$("$helper" pty-shell "$mk") || fail "pty-shell helper: $out"
+	read -r _ sp _ sport <<<"$out"
+	cs="category = 1 AND json_extract(fields, '\$.ProcessId') = '$sp' AND json_extract(fields, '\$.CommandLine') = 'sh -c : $mk'"
+	wait_ev "$cs"
+	eq "$(q ParentStdioSocket "$cs")" "stdin,stdout,stderr" "pty shell: ParentStdioSocket"
+	eq "$(q ParentStdioProtocol "$cs")" "tcp" "pty shell: ParentStdioProtocol"
+	eq "$(q ParentStdioRemoteIp "$cs")" "127.0.0.1" "pty shell: ParentStdioRemoteIp"
+	eq "$(q ParentStdioRemotePort "$cs")" "$sport" "pty shell: ParentStdioRemotePort"
+	eq "$(q StdioSocket "$cs")" "" "pty shell: StdioSocket"
+	case "$(q Tty "$cs")" in pts*) ;; *) fail "pty shell: Tty $(q Tty "$cs")" ;; esac
+	ok "exec on a pseudo-terminal under a process with TCP stdio: ParentStdioSocket"
+	ca="rule_id = '$(sed -n 's/^id: //p' "$YM_SRC/rules/linux/process_creation/shell_on_terminal_from_network_stdio.yml")' AND event LIKE '%$mk%'"
+	wait_alert "$ca" "no alert of shell_on_terminal_from_network_stdio"
+	ok "shell_on_terminal_from_network_stdio alert"
+
 	# setns into a namespace that is not the host's, and through a pidfd
 	out=$("$helper" setns other) || fail "setns other: $out"
 	setns_ev "$out"
