@@ -334,15 +334,25 @@ static __always_inline struct sock *stdio_socks(struct proc_exec *e, struct task
 #define PTS_MAJOR_FIRST 136 /* UNIX98_PTY_SLAVE_MAJOR, and its 7 more */
 #define PTS_MAJOR_LAST	143
 
-/* Whether the current task's stdin is a pseudo-terminal's slave */
-static __always_inline int stdin_pts(void)
+/* Whether file f (a plain pointer: ym_fd_file's) is a pseudo-terminal's
+ * slave: by plain loads where direct (as ym_fd_sock) */
+static __always_inline int file_pts(struct file *f, int direct)
 {
-	struct file *f = ym_fd_file(0);
-	__u32 rdev, major;
+	__u32 mode, rdev, major;
 
-	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & YM_S_IFMT) != 0020000) /* S_IFCHR */
+	if (!f)
 		return 0;
-	rdev = BPF_CORE_READ(f, f_inode, i_rdev);
+	if (direct) {
+		struct file *df = bpf_rdonly_cast(f, bpf_core_type_id_kernel(struct file));
+
+		mode = df->f_inode->i_mode;
+		rdev = df->f_inode->i_rdev;
+	} else {
+		mode = BPF_CORE_READ(f, f_inode, i_mode);
+		rdev = BPF_CORE_READ(f, f_inode, i_rdev);
+	}
+	if ((mode & YM_S_IFMT) != 0020000) /* S_IFCHR */
+		return 0;
 	major = rdev >> 20; /* the kernel's MINORBITS */
 	return major >= PTS_MAJOR_FIRST && major <= PTS_MAJOR_LAST;
 }
@@ -365,7 +375,7 @@ static __always_inline void stdio_inet(struct proc_exec *e, int direct)
 	e->stdio_lport = e->stdio_rport = 0;
 	__builtin_memset(e->stdio_raddr, 0, sizeof(e->stdio_raddr));
 	first = stdio_socks(e, bpf_get_current_task_btf(), 0, direct);
-	if (!first && stdin_pts()) {
+	if (!first && file_pts(ym_fd_file(0), direct)) {
 		struct task_struct *t = bpf_get_current_task_btf();
 
 		first = stdio_socks(e, t->real_parent, PROC_STDIO_PARENT_SHIFT, direct);
