@@ -196,6 +196,21 @@ static int ptrace_fuse(int argc, char **argv)
 	return 0;
 }
 
+/* A TCP listener on 127.0.0.1, its address in *a; -1 on failure */
+static int loopback_listener(struct sockaddr_in *a)
+{
+	socklen_t al = sizeof(*a);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0 || bind(l, (struct sockaddr *)a, sizeof(*a)) != 0 || listen(l, 1) != 0 ||
+	    getsockname(l, (struct sockaddr *)a, &al) != 0)
+		return -1;
+	return l;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[0], "ptrace-fuse") == 0)
@@ -249,15 +264,12 @@ int main(int argc, char **argv)
 		 * listener, makes the connection its stdin, stdout and stderr
 		 * and execs a shell (/bin/sh -c ': MARKER'); prints "pid N port
 		 * P" (the child, the listener's port) */
-		struct sockaddr_in a = {.sin_family = AF_INET};
-		socklen_t al = sizeof(a);
-		int l = socket(AF_INET, SOCK_STREAM, 0), c, st;
+		struct sockaddr_in a;
+		int l = loopback_listener(&a), c, st;
 		char cmd[128];
 		pid_t p;
 
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 1) != 0 ||
-		    getsockname(l, (struct sockaddr *)&a, &al) != 0)
+		if (l < 0)
 			return 1;
 		snprintf(cmd, sizeof(cmd), ": %s", argv[2]);
 		p = fork();
@@ -288,16 +300,13 @@ int main(int argc, char **argv)
 		 * its stdio and execs a shell (/bin/sh -c ': MARKER'); the
 		 * child sends the grandchild's pid through the connection.
 		 * Prints "pid N port P" (the grandchild, the listener's port) */
-		struct sockaddr_in a = {.sin_family = AF_INET};
-		socklen_t al = sizeof(a);
-		int l = socket(AF_INET, SOCK_STREAM, 0), c, st;
+		struct sockaddr_in a;
+		int l = loopback_listener(&a), c, st;
 		char cmd[128];
 		int32_t gp = 0;
 		pid_t p;
 
-		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 1) != 0 ||
-		    getsockname(l, (struct sockaddr *)&a, &al) != 0)
+		if (l < 0)
 			return 1;
 		snprintf(cmd, sizeof(cmd), ": %s", argv[2]);
 		p = fork();
