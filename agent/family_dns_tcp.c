@@ -198,8 +198,9 @@ int family_dns_tcp_segment(struct family_dns_tcp *t, const struct family_dns_tcp
 		goto end;
 	}
 	if (delta < 0) {
-		/* a retransmission: only what follows the bytes seen */
-		size_t old = (size_t)(uint32_t)-delta;
+		/* a retransmission: only what follows the bytes seen (in
+		 * unsigned arithmetic: -delta overflows at INT32_MIN) */
+		size_t old = (size_t)(uint32_t)(d->seq - seq);
 
 		if (old >= n)
 			goto end;

@@ -979,10 +979,12 @@ static __always_inline void dns_copy_tcp(struct __sk_buff *skb, __u8 dir, __u32 
 		goto lost; /* a gap */
 	if (delta < 0) {
 		/* a retransmission: only what follows the bytes seen */
-		if ((__u32)-delta >= plen)
+		__u32 old = t->seq[d] - seq;
+
+		if (old >= plen)
 			return;
-		off += (__u32)-delta;
-		plen -= (__u32)-delta;
+		off += old;
+		plen -= old;
 	}
 	t->seq[d] += plen;
 	if (tcp_chunk(0, 0, skb, g, 1, t, dir, off, plen) != 0)
