@@ -316,9 +316,15 @@ static __always_inline int dns_call_get(struct pt_regs *regs, struct dns_call *c
 		c->compat = 1;
 		if (nr == DNS_NR32_SOCKETCALL) {
 			/* socketcall(call, args): the call's arguments, 32 bits
-			 * each, in the caller's memory */
+			 * each, in the caller's memory: the three every call has
+			 * (fd, buffer or header, length or count), and sendto's
+			 * address (words 4 and 5): no more than the call passes */
+			__u64 args = a[1];
+
 			call = a[0];
-			if (bpf_probe_read_user(a, sizeof(a), (const void *)(__u64)a[1]) != 0)
+			if (bpf_probe_read_user(a, 12, (const void *)args) != 0 ||
+			    (call == DNS_SC_SENDTO &&
+			     bpf_probe_read_user(&a[4], 8, (const void *)(args + 16)) != 0))
 				return -1;
 			if (call == DNS_SC_SEND || call == DNS_SC_RECV || call == DNS_SC_SENDTO ||
 			    call == DNS_SC_RECVFROM)
