@@ -146,6 +146,28 @@ static int dns_parse(const uint8_t *p, size_t n, int cut, struct family_dns_msg 
 		} else if (type == 28 && rdlen == 16) {
 			if (family_util_ip(AF_INET6, rd, text) == 0)
 				dns_append(&m, text, strlen(text));
+		} else if (type == 16) {
+			/* TXT: the record's strings joined (as SPF reads them),
+			 * bytes other than printable ASCII, and the separator
+			 * and the escape, as \DDD; a string whose length runs
+			 * past the record is taken as far as the record goes */
+			for (size_t k = 0; k < rdlen;) {
+				size_t sl = rd[k++];
+
+				for (size_t j = 0; j < sl && k < rdlen; j++, k++) {
+					uint8_t b = rd[k];
+
+					if (b >= 0x20 && b <= 0x7e && b != '\\' && b != ';') {
+						if (tl + 1 < sizeof(text))
+							text[tl++] = (char)b;
+					} else if (tl + 4 < sizeof(text)) {
+						snprintf(text + tl, 5, "\\%03u", b);
+						tl += 4;
+					}
+				}
+			}
+			text[tl] = '\0';
+			dns_append(&m, text, tl);
 		} else if (type == 5 || type == 12 || type == 2 || type == 15) {
 			/* names inside rdata may point back into the message */
 			rdc.len = rdc.off + rdlen;

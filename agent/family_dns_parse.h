@@ -24,7 +24,8 @@ struct family_dns_msg {
 	size_t qname_len, answers_len;
 	char qname[FAMILY_DNS_NAME_MAX];      /* without the final dot; "." for the root */
 	char answers[FAMILY_DNS_ANSWERS_MAX]; /* "1.2.3.4;alias.example" (A, AAAA as addresses,
-						 CNAME/PTR/NS/MX names) */
+						 CNAME/PTR/NS/MX names, TXT strings
+						 joined, escaped as \DDD) */
 };
 
 /* Parses the DNS message p (n bytes, borrowed) with exactly one question.

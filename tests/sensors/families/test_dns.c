@@ -165,6 +165,16 @@ static size_t answer(const uint8_t *q, size_t n, uint8_t *r)
 		}
 		return o;
 	}
+	if (type == 16) {
+		/* TXT: two strings, the second with the separator and a
+		 * control byte */
+		static const uint8_t txt[] = "\x0b" "v=spf1 -all" "\x04" "a;b\x01";
+
+		r[7] = 1;
+		o += put_rr_head(r + o, 12, 16, (uint16_t)(sizeof(txt) - 1));
+		memcpy(r + o, txt, sizeof(txt) - 1);
+		return o + sizeof(txt) - 1;
+	}
 	if (type == 1) {
 		r[7] = 1;
 		o += put_rr_head(r + o, 12, 1, 4);
@@ -1108,6 +1118,17 @@ static void run(struct ft *t, const struct family_ops *ops)
 	ft_expect(e, "ProcessId", pid);
 	reap(c);
 
+	/* a TXT answer: its strings joined, escaped */
+	c = query(AF_INET, "txt.example.test", 16, 0x3636);
+	snprintf(pid, sizeof(pid), "%d", (int)c);
+	e = ft_wait(t, 3000, "QueryName", "txt.example.test", NULL);
+	FT_CHECK(e != NULL);
+	ft_expect(e, "QueryType", "TXT");
+	ft_expect(e, "QueryResults", "v=spf1 -alla\\059b\\001");
+	ft_expect(e, "QueryStatus", "0");
+	ft_expect(e, "ProcessId", pid);
+	reap(c);
+
 	/* an answer longer than the bpf mode's copy: the answers that fit,
 	 * and that it was cut (not a drop: checked below); whole from the
 	 * packet socket */
@@ -1182,10 +1203,10 @@ static void run(struct ft *t, const struct family_ops *ops)
 	FT_CHECK(ft_count(t, "QueryName", "www.example.test", NULL) == 1);
 	FT_CHECK(ft_count(t, "QueryStatus", NULL, NULL) == 11);
 	t->ops->stats(t->f, &fs);
-	if (fs.events != 29 || (int)fs.events != t->nev)
+	if (fs.events != 30 || (int)fs.events != t->nev)
 		fprintf(stderr, "%s: %llu events, %d recorded\n", ops->mode,
 			(unsigned long long)fs.events, t->nev);
-	FT_CHECK(fs.events == 29 && (int)fs.events == t->nev);
+	FT_CHECK(fs.events == 30 && (int)fs.events == t->nev);
 
 	/* packet mode: a DNS packet it cannot read is a counted loss */
 	if (ops == &family_dns_packet_ops) {
