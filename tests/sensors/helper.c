@@ -196,6 +196,17 @@ static int ptrace_fuse(int argc, char **argv)
 	return 0;
 }
 
+/* A connection to *a made stdin, stdout and stderr; its socket, or -1 */
+static int stdio_connect(const struct sockaddr_in *a)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (s < 0 || connect(s, (const struct sockaddr *)a, sizeof(*a)) != 0 || dup2(s, 0) != 0 ||
+	    dup2(s, 1) != 1 || dup2(s, 2) != 2)
+		return -1;
+	return s;
+}
+
 /* A TCP listener on 127.0.0.1, its address in *a; -1 on failure */
 static int loopback_listener(struct sockaddr_in *a)
 {
@@ -274,10 +285,9 @@ int main(int argc, char **argv)
 		snprintf(cmd, sizeof(cmd), ": %s", argv[2]);
 		p = fork();
 		if (p == 0) {
-			int s = socket(AF_INET, SOCK_STREAM, 0);
+			int s = stdio_connect(&a);
 
-			if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-			    dup2(s, 0) != 0 || dup2(s, 1) != 1 || dup2(s, 2) != 2)
+			if (s < 0)
 				_exit(1);
 			close(s);
 			close(l);
@@ -311,12 +321,11 @@ int main(int argc, char **argv)
 		snprintf(cmd, sizeof(cmd), ": %s", argv[2]);
 		p = fork();
 		if (p == 0) {
-			int s = socket(AF_INET, SOCK_STREAM, 0), m, gst;
+			int s = stdio_connect(&a), m, gst;
 			const char *pts;
 			pid_t g;
 
-			if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-			    dup2(s, 0) != 0 || dup2(s, 1) != 1 || dup2(s, 2) != 2)
+			if (s < 0)
 				_exit(1);
 			close(l);
 			m = posix_openpt(O_RDWR | O_NOCTTY);
